@@ -1,0 +1,59 @@
+/*  config.h — the configuration files of SPEC.md ("Config files") and
+    zcnc.conf(5): sections zcnc, hub and agent.
+
+    Every error names the file, the line and the key. Values are checked
+    here, before any of them reaches a czmq setter (which would assert).
+*/
+#ifndef ZC_CONFIG_H
+#define ZC_CONFIG_H
+#include <stdbool.h>
+#include <czmq.h>
+
+#define ZC_HUB_CONFIG_DEFAULT   "/etc/zcnc/hub.cfg"
+#define ZC_AGENT_CONFIG_DEFAULT "/etc/zcnc/agent.cfg"
+
+typedef enum { ZC_ROLE_HUB, ZC_ROLE_AGENT, ZC_ROLE_CLIENT } zc_role_t;
+
+//  A "NAME@endpoint" value: a hub to dial, or an uplink.
+typedef struct {
+    char name [65];
+    char *endpoint;
+} zc_peer_addr_t;
+
+typedef struct {
+    char *path;                 //  the file this came from
+    //  zcnc
+    char *name;
+    char *keys;                 //  directory
+    char *data;                 //  directory
+    double heartbeat;           //  s between HELLO/heartbeats (default 2)
+    double peer_timeout;        //  s of silence before a peer is gone (default 10)
+    //  hub
+    zlist_t *binds;             //  of char *, endpoints as written
+    zlist_t *uplinks;           //  of zc_peer_addr_t *
+    //  agent
+    zlist_t *hubs;              //  of zc_peer_addr_t *
+    char *socket;               //  default DATA/zcnc.sock
+    char *socket_group;         //  NULL: mode 0600
+    char *readfolder, *policy, *startup, *error_node;   //  NULL when absent
+    size_t max_output;          //  bytes per stream (default 1 MiB)
+} zc_config_t;
+
+//  Loads a config file for a role. ZC_ROLE_HUB requires zcnc/name, keys,
+//  data and one hub/bind; ZC_ROLE_AGENT requires name, keys, data and one
+//  agent/hub; ZC_ROLE_CLIENT requires only enough to find the socket.
+//  Returns NULL with *error a malloc'd "FILE:LINE: key: problem" message.
+zc_config_t *zc_config_load (const char *path, zc_role_t role, char **error);
+
+//  Which file a command reads: -c FILE, else $ZCNC_CONFIG, else the
+//  role's default. The result points into its arguments or is static.
+const char *zc_config_path (const char *option, zc_role_t role);
+
+void zc_config_destroy (zc_config_t **self_p);
+
+//  Checks a zmq endpoint: tcp://HOST:PORT (PORT may be * when binding)
+//  or ipc://PATH. Returns NULL when good, else a static reason.
+const char *zc_endpoint_problem (const char *endpoint, bool binding);
+
+int zc_config_test (bool verbose);
+#endif

@@ -1,0 +1,36 @@
+/*  id.h — message IDs and printed job IDs.
+
+    A message ID is 16 bytes: 48-bit big-endian milliseconds since the
+    epoch, then 80 random bits; printed as a 26-character ULID (Crockford
+    base32, upper case). A job is (message ID, target node); its printed
+    form is the ULID, a '.', then the node name: "01JDQ8...Z.web-1". The
+    ULID has a fixed length, so the name after it may contain dots.
+*/
+#ifndef ZC_ID_H
+#define ZC_ID_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define ZC_ID_SIZE 16
+#define ZC_ULID_LEN 26
+#define ZC_JOB_ID_MAX (ZC_ULID_LEN + 1 + 64 + 1)     //  with the NUL
+
+typedef struct { uint8_t bytes [ZC_ID_SIZE]; } zc_id_t;
+
+//  A fresh ID stamped with the current wall-clock time.
+void zc_id_generate (zc_id_t *id);
+//  The creation time in milliseconds since the epoch.
+uint64_t zc_id_time_ms (const zc_id_t *id);
+//  Writes the 26-character ULID and a NUL into out (27 bytes).
+void zc_id_to_ulid (const zc_id_t *id, char out [ZC_ULID_LEN + 1]);
+//  Parses a ULID (case-insensitive; I, L read as 1 and O as 0). 0 or -1.
+int zc_id_from_ulid (zc_id_t *id, const char *text);
+//  "ULID.node" into out (ZC_JOB_ID_MAX bytes).
+void zc_job_id_format (const zc_id_t *id, const char *node, char out [ZC_JOB_ID_MAX]);
+//  Splits a printed job ID; node receives the name (65 bytes). 0 or -1.
+int zc_job_id_parse (const char *text, zc_id_t *id, char node [65]);
+bool zc_id_equal (const zc_id_t *a, const zc_id_t *b);
+
+int zc_id_test (bool verbose);
+#endif

@@ -1,0 +1,59 @@
+/*  job.h — the job and result model shared by the agent's modules.
+
+    A job is (message ID, target). States follow SPEC.md "JSON outputs".
+*/
+#ifndef ZC_JOB_H
+#define ZC_JOB_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+typedef enum {
+    ZC_STATE_QUEUED = 0,        //  stored at the origin, not yet accepted by a hub
+    ZC_STATE_SENT,              //  a hub took it, no ACK yet
+    ZC_STATE_RUNNING,           //  the target ACKed and started it
+    ZC_STATE_DONE,              //  finished with a result
+    ZC_STATE_FAILED,            //  could not be run or delivered (see error)
+    ZC_STATE_EXPIRED,
+    ZC_STATE_INTERRUPTED,       //  its agent stopped while it ran
+    ZC_STATE_DENIED,
+    ZC_STATE_CANCELLED,
+    ZC_STATE_COUNT
+} zc_state_t;
+
+typedef enum {
+    ZC_METHOD_EXEC = 1,
+    ZC_METHOD_EXEC_STREAM,
+    ZC_METHOD_TAIL,
+    ZC_METHOD_HTTP_GET,
+    ZC_METHOD_COPY,
+    ZC_METHOD_PING,
+    ZC_METHOD_JOBS,
+    ZC_METHOD_CANCEL,
+    ZC_METHOD_COUNT
+} zc_method_t;
+
+//  "queued", "sent", ...; NULL for an out-of-range value.
+const char *zc_state_name (zc_state_t state);
+//  "exec", ...; NULL for an out-of-range value.
+const char *zc_method_name (zc_method_t method);
+//  Parses a method name; 0 when unknown.
+zc_method_t zc_method_parse (const char *name);
+//  True for states after which nothing more happens to the job.
+bool zc_state_final (zc_state_t state);
+
+//  What a target reports about a job it ran (or refused).
+typedef struct {
+    zc_state_t state;
+    int exit_code;              //  exit status, 128+N when killed by signal N
+    int signal;                 //  0, or the signal that killed the shell
+    bool stdout_truncated, stderr_truncated;
+    uint64_t started_ms, finished_ms;       //  wall clock, ms since epoch
+    char *error;                //  NULL, or why it failed / was denied
+    uint8_t *out;  size_t out_size;         //  captured stdout
+    uint8_t *err;  size_t err_size;         //  captured stderr
+} zc_result_t;
+
+zc_result_t *zc_result_new (void);
+void zc_result_destroy (zc_result_t **self_p);
+#endif

@@ -1,0 +1,43 @@
+/*  jsonl.h — the agent's local socket: a unix stream socket carrying one
+    JSON object per line in each direction (SPEC.md "The agent's socket").
+
+    The server checks each peer's credentials (SO_PEERCRED): root, the
+    agent's own user, and, with a socket group, members of that group.
+    Lines are handed to the owner one at a time; while a connection is
+    held (a request still being answered), further lines wait, so answers
+    always come in request order.
+*/
+#ifndef ZC_JSONL_H
+#define ZC_JSONL_H
+#include <czmq.h>
+#include <jansson.h>
+
+#define ZC_JSONL_MAX_LINE (64u << 20)     //  bytes in one request line
+
+typedef struct _zc_jsonl_t zc_jsonl_t;
+typedef struct _zc_jsonl_conn_t zc_jsonl_conn_t;
+
+//  A complete line (without its newline, NUL-terminated) arrived.
+typedef void (zc_jsonl_line_fn) (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg);
+//  The connection is going away; forget every reference to it.
+typedef void (zc_jsonl_close_fn) (zc_jsonl_conn_t *conn, void *arg);
+
+//  Listens on 'path' (an existing socket file is replaced), mode 0600, or
+//  0660 with group ownership when 'group' is non-NULL. NULL with *error.
+zc_jsonl_t *zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
+                          zc_jsonl_line_fn *on_line, zc_jsonl_close_fn *on_close,
+                          void *arg, char **error);
+//  Closes every connection (calling on_close) and removes the socket file.
+void zc_jsonl_destroy (zc_jsonl_t **self_p);
+
+//  Queues one object as a line; never blocks. A client that does not read
+//  and lets more than 64 MiB pile up is disconnected.
+void zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object);
+//  While held, no further lines are delivered; releasing delivers the
+//  lines that waited.
+void zc_jsonl_hold (zc_jsonl_conn_t *conn, bool hold);
+//  Owner data for a connection.
+void zc_jsonl_set_data (zc_jsonl_conn_t *conn, void *data);
+void *zc_jsonl_data (zc_jsonl_conn_t *conn);
+size_t zc_jsonl_connections (zc_jsonl_t *self);
+#endif

@@ -1,0 +1,56 @@
+/*  keys.h — certificates and the trusted-keys table (SPEC.md "Keys").
+
+    A cert is czmq's zcert text format: NAME.cert holds the CURVE public key
+    and metadata name, role (agent|hub) and sign-key (Ed25519 public key,
+    Z85); NAME.cert_secret (mode 0600) also holds the CURVE secret key and
+    the Ed25519 secret key (metadata sign-secret), which never appears in
+    the public file. Files are read with the project's own ZPL reader, never
+    with zconfig (see NOTES: it prints to stdout and loses line numbers).
+*/
+#ifndef ZC_KEYS_H
+#define ZC_KEYS_H
+#include <stdbool.h>
+#include <czmq.h>
+
+typedef enum { ZC_KEY_AGENT, ZC_KEY_HUB } zc_key_role_t;
+
+//  One cert's public facts.
+typedef struct {
+    char name [65];
+    zc_key_role_t role;
+    char public_txt [41];           //  CURVE public key, Z85
+    uint8_t public_key [32];
+    uint8_t sign_key [32];          //  Ed25519 public key
+} zc_key_t;
+
+//  Writes DIR/NAME.cert and DIR/NAME.cert_secret. Refuses to overwrite.
+//  Returns 0, or -1 with *error a malloc'd message.
+int zc_keygen (const char *dir, const char *name, bool hub, char **error);
+
+//  Loads one public cert file. Returns 0 or -1 with *error malloc'd.
+int zc_key_load (const char *path, zc_key_t *key, char **error);
+
+//  Loads this process's own NAME.cert_secret from the keys directory as a
+//  zcert (CURVE keypair, metadata name and role). NULL with *error set.
+zcert_t *zc_key_load_own (const char *keys_dir, const char *name, char **error);
+
+//  The trusted-keys table: every top-level *.cert in a directory.
+typedef struct _zc_keyring_t zc_keyring_t;
+
+//  Reads the directory. Files that fail to parse and duplicate keys or
+//  names are left out and each is logged once with its reason (a
+//  duplicate of a key already in the table keeps the first file, in
+//  sorted file-name order). Returns NULL with *error only when the
+//  directory itself cannot be read.
+zc_keyring_t *zc_keyring_load (const char *dir, char **error);
+void zc_keyring_destroy (zc_keyring_t **self_p);
+//  Lookups; NULL when absent. Results belong to the keyring.
+const zc_key_t *zc_keyring_by_public (zc_keyring_t *self, const char *public_txt);
+const zc_key_t *zc_keyring_by_name (zc_keyring_t *self, const char *name);
+size_t zc_keyring_size (zc_keyring_t *self);
+//  A fingerprint of the directory's top-level *.cert files (names, sizes,
+//  mtimes); differs when a reload would see something new.
+uint64_t zc_keyring_dir_stamp (const char *dir);
+
+int zc_keys_test (bool verbose);
+#endif

@@ -1,0 +1,42 @@
+/*  message.h — JSON <-> the message model (SPEC.md "Messages" and
+    "JSON outputs"). The only module that knows JSON field names.
+*/
+#ifndef ZC_MESSAGE_H
+#define ZC_MESSAGE_H
+#include <jansson.h>
+#include <czmq.h>
+#include "id.h"
+#include "job.h"
+
+typedef struct {
+    char *to;                   //  target expression; an array is joined with ','
+    zc_method_t method;
+    zlist_t *args;              //  char *, autofree
+    uint8_t *data;  size_t data_size;
+    char *reply_method;         //  console|file|file_append|none|exec
+    zlist_t *reply_args;
+    double ack_timeout, retry_wait, method_timeout, expire;
+    int retries;
+    char *relay_via, *directory, *file_name;    //  NULL when absent
+} zc_message_t;
+
+//  Builds a message from a JSON object, applying SPEC.md's defaults.
+//  Unknown fields and bad values are errors: returns NULL with *error a
+//  malloc'd text and *field the offending field name (static or NULL).
+//  The fields listed in 'ignore' (NULL-terminated, may be NULL) are
+//  skipped: the socket passes its own fields ("wait", "tag") there.
+zc_message_t *zc_message_from_json (json_t *object, const char **ignore,
+                                    char **error, const char **field);
+void zc_message_destroy (zc_message_t **self_p);
+
+//  A "jobs" object (SPEC.md) for one job; result may be NULL.
+//  Output that is not valid UTF-8 goes into stdout_b64/stderr_b64.
+json_t *zc_message_job_json (const char *job_id, const char *node,
+                             zc_method_t method, zc_state_t state,
+                             const zc_result_t *result, uint64_t created_ms);
+
+//  An error answer: {"error": text, "code": code, "field": field}.
+json_t *zc_message_error_json (const char *text, const char *code, const char *field);
+
+int zc_message_test (bool verbose);
+#endif

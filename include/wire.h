@@ -1,0 +1,104 @@
+/*  wire.h — the byte layout of every message between agents and hubs
+    (doc/PROTOCOL.md is the reference; this is the only module that knows
+    it). A message is one or two ZeroMQ frames: a header frame (fixed
+    header, addressing and small typed fields) and, for some types, an
+    opaque payload frame that hubs forward without looking inside.
+
+    Decoders never trust their input: every length is bounded, names are
+    validated, and a malformed message returns -1 (the caller counts and
+    drops it).
+*/
+#ifndef ZC_WIRE_H
+#define ZC_WIRE_H
+#include <czmq.h>
+#include "id.h"
+#include "job.h"
+
+#define ZC_WIRE_SIGNATURE 0xC5
+#define ZC_WIRE_VERSION   1
+#define ZC_WIRE_HOPS      8             //  initial hop limit
+#define ZC_WIRE_MAX_TARGETS 65535
+#define ZC_WIRE_MAX_PAYLOAD (64u << 20)  //  bytes
+
+typedef enum {
+    ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically
+    ZC_MSG_NODES,           //  hub -> agent: directory entries (payload)
+    ZC_MSG_ROUTES,          //  hub <-> hub: reachable names (reserved, issue 4)
+    ZC_MSG_PRESENCE,        //  hub -> origin: names now reachable (online=1) or gone
+    ZC_MSG_REQ,             //  origin -> targets: a job (payload: args, data)
+    ZC_MSG_ACK,             //  target -> origin: job stored; origin -> target: reply stored
+    ZC_MSG_NOROUTE,         //  hub -> origin: these targets are not reachable now
+    ZC_MSG_STARTED,         //  target -> origin: job is running
+    ZC_MSG_REPLY,           //  target -> origin: the result (payload)
+    ZC_MSG_STREAM,          //  target -> origin: an output chunk (reserved)
+    ZC_MSG_CANCEL,          //  origin -> target (reserved)
+    ZC_MSG_ERROR,           //  hub -> peer: a refusal with a code and text
+    ZC_MSG_PUB,             //  reserved
+    ZC_MSG_SUB,             //  reserved
+    ZC_MSG_UNSUB,           //  reserved
+    ZC_MSG_PING,            //  to a node (or, with no target, to the hub)
+    ZC_MSG_PONG,
+    ZC_MSG_TYPE_COUNT
+} zc_msg_type_t;
+
+//  Flags.
+#define ZC_FLAG_FULL  0x01          //  NODES: the whole directory, not a delta
+
+//  ERROR codes.
+#define ZC_ERR_BAD_NAME     1       //  HELLO claimed a name its key is not bound to
+#define ZC_ERR_MALFORMED    2
+#define ZC_ERR_NOT_HELLO    3       //  traffic before a valid HELLO
+
+typedef struct {
+    uint8_t type, flags, hops;
+    zc_id_t id;
+    char from [65];             //  stamped by the first hub; "" from an agent
+    zlist_t *to;                //  target names (char *, autofree); may be empty
+    //  Typed header fields; which ones a type uses is in PROTOCOL.md.
+    char name [65];             //  HELLO: claimed name
+    uint8_t method;             //  REQ: zc_method_t
+    uint32_t method_timeout;    //  REQ: s
+    uint32_t expire;            //  REQ: s after creation
+    uint8_t online;             //  PRESENCE
+    zlist_t *names;             //  NOROUTE, PRESENCE (char *, autofree)
+    uint16_t code;              //  ERROR
+    char *text;                 //  ERROR (malloc'd)
+    zframe_t *payload;          //  REQ, REPLY, NODES; NULL when absent
+} zc_wire_t;
+
+//  A new empty message of a type with a fresh ID and full hop limit.
+zc_wire_t *zc_wire_new (zc_msg_type_t type);
+void zc_wire_destroy (zc_wire_t **self_p);
+
+//  Encodes into a new zmsg (header frame, then payload frame if any).
+//  The payload frame is duplicated; self is unchanged.
+zmsg_t *zc_wire_encode (zc_wire_t *self);
+//  Decodes the frames of msg starting at 'first' (the frames before it,
+//  e.g. a ROUTER's routing id, are not looked at). NULL when malformed;
+//  *reason (optional) gets a static description for the log.
+zc_wire_t *zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason);
+//  Sends and destroys *self_p on a socket, after 'routing_id' if non-NULL.
+//  Returns 0, or -1 when the socket would not take it (errno kept).
+int zc_wire_send (zc_wire_t **self_p, zsock_t *sock, zframe_t *routing_id);
+const char *zc_wire_type_name (uint8_t type);
+
+//  Payload codecs. Each encoder returns a new frame; each decoder returns
+//  0 or -1 on malformed input, leaving outputs NULL on failure.
+//  REQ: the argument strings and the stdin data.
+zframe_t *zc_wire_req_payload (zlist_t *args, const uint8_t *data, size_t size);
+int zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, size_t *size);
+//  REPLY: a result.
+zframe_t *zc_wire_result_payload (const zc_result_t *result);
+int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
+//  NODES: directory entries.
+typedef struct {
+    char name [65];
+    bool online;
+    uint64_t last_seen;         //  s since the epoch
+    char via [65];              //  the hub that reaches it
+} zc_node_entry_t;
+zframe_t *zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count);
+int zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t *count);
+
+int zc_wire_test (bool verbose);
+#endif

@@ -1,0 +1,641 @@
+/*  cli.c — the client commands: thin clients of the agent socket.
+
+    Each command parses its options, sends one request, prints what comes
+    back and returns SPEC.md's exit status.
+*/
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+#include "cli.h"
+#include "client.h"
+#include "config.h"
+#include "keys.h"
+#include "target.h"
+
+//  Margin over a server-side wait before the client gives up on the agent.
+#define S_CLIENT_MARGIN_MS 10000
+
+static void
+s_usage_error (const char *usage, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "zcnc: ");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\nusage: %s\n", usage);
+    va_end (args);
+}
+
+//  Parses a number of seconds for -t. -1 when it is not one.
+static double
+s_seconds (const char *text)
+{
+    char *end;
+    double value = strtod (text, &end);
+    if (end == text || *end || !isfinite (value) || value < 0 || value > 30 * 86400)
+        return -1;
+    return value;
+}
+
+//  Connects to the agent named by the config (-c FILE / $ZCNC_CONFIG /
+//  the default). NULL after printing why.
+static zc_client_t *
+s_connect (const char *config_option)
+{
+    const char *path = zc_config_path (config_option, ZC_ROLE_CLIENT);
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (path, ZC_ROLE_CLIENT, &error);
+    if (!config) {
+        fprintf (stderr, "zcnc: %s\n", error);
+        free (error);
+        return NULL;
+    }
+    zc_client_t *client = zc_client_new (config->socket, &error);
+    if (!client) {
+        fprintf (stderr, "zcnc: %s\n", error);
+        free (error);
+    }
+    zc_config_destroy (&config);
+    return client;
+}
+
+//  Sends a request and reads its first answer. NULL after printing why.
+static json_t *
+s_request (zc_client_t *client, json_t *request, int timeout_ms)
+{
+    if (zc_client_send (client, request) != 0) {
+        fprintf (stderr, "zcnc: cannot write to the agent socket\n");
+        return NULL;
+    }
+    bool timed_out;
+    char *error;
+    json_t *answer = zc_client_recv (client, timeout_ms, &timed_out, &error);
+    if (!answer) {
+        fprintf (stderr, "zcnc: %s\n", timed_out? "the agent did not answer in time": error);
+        free (error);
+    }
+    return answer;
+}
+
+//  An {"error": ...} answer: prints it and returns the exit status for
+//  its code; 0 when the answer is not an error.
+static int
+s_answer_error (json_t *answer)
+{
+    const char *error = json_string_value (json_object_get (answer, "error"));
+    if (!error)
+        return 0;
+    const char *code = json_string_value (json_object_get (answer, "code"));
+    fprintf (stderr, "zcnc: %s\n", error);
+    if (code && streq (code, "nomatch"))
+        return ZC_EXIT_NOMATCH;
+    if (code && streq (code, "usage"))
+        return ZC_EXIT_USAGE;
+    if (code && streq (code, "denied"))
+        return ZC_EXIT_REFUSED;
+    return ZC_EXIT_ZCNC;
+}
+
+//  Decodes a job's stdout or stderr: the text field, or its _b64 twin.
+//  Returns a malloc'd buffer (NULL when empty) and its size.
+static uint8_t *
+s_job_output (json_t *job, const char *name, size_t *size)
+{
+    *size = 0;
+    json_t *text = json_object_get (job, name);
+    if (json_is_string (text)) {
+        *size = json_string_length (text);
+        uint8_t *bytes = malloc (*size + 1);
+        memcpy (bytes, json_string_value (text), *size);
+        return bytes;
+    }
+    char key [32];
+    snprintf (key, sizeof key, "%s_b64", name);
+    const char *encoded = json_string_value (json_object_get (job, key));
+    if (!encoded)
+        return NULL;
+    size_t length = strlen (encoded);
+    uint8_t *bytes = malloc (length / 4 * 3 + 3);
+    if (sodium_base642bin (bytes, length / 4 * 3 + 3, encoded, length, NULL, size, NULL,
+                           sodium_base64_VARIANT_ORIGINAL) != 0)
+        *size = 0;
+    return bytes;
+}
+
+//  Writes output with each line prefixed "NODE: ", so lines of different
+//  nodes never mix within a line; a last line without newline gets one.
+static void
+s_write_prefixed (FILE *stream, const char *node, const uint8_t *bytes, size_t size)
+{
+    size_t start = 0;
+    while (start < size) {
+        const uint8_t *newline = memchr (bytes + start, '\n', size - start);
+        size_t end = newline? (size_t) (newline - bytes): size;
+        fprintf (stream, "%s: ", node);
+        fwrite (bytes + start, 1, end - start, stream);
+        fputc ('\n', stream);
+        start = end + 1;
+    }
+    fflush (stream);
+}
+
+//  What the outcome of one job means for the exit status, before the
+//  precedence rules: the remote exit status, or a zcnc status.
+typedef struct {
+    bool refused, timed_out, failed;
+    int remote;                 //  remote exit status, or -1
+} s_outcome_t;
+
+//  Prints one finished job in the chosen mode and notes its outcome.
+static void
+s_print_job (json_t *job, bool raw, bool as_json, s_outcome_t *outcome)
+{
+    const char *node = json_string_value (json_object_get (job, "node"));
+    const char *state = json_string_value (json_object_get (job, "state"));
+    const char *error = json_string_value (json_object_get (job, "error"));
+    json_t *exit_value = json_object_get (job, "exit");
+    node = node? node: "?";
+    state = state? state: "?";
+    if (as_json) {
+        char *line = json_dumps (job, JSON_COMPACT);
+        printf ("%s\n", line);
+        fflush (stdout);
+        free (line);
+    }
+    else {
+        size_t out_size, err_size;
+        uint8_t *out = s_job_output (job, "stdout", &out_size);
+        uint8_t *err = s_job_output (job, "stderr", &err_size);
+        if (raw) {
+            fwrite (out, 1, out_size, stdout);
+            fflush (stdout);
+            fwrite (err, 1, err_size, stderr);
+            fflush (stderr);
+        }
+        else {
+            s_write_prefixed (stdout, node, out, out_size);
+            s_write_prefixed (stderr, node, err, err_size);
+        }
+        free (out);
+        free (err);
+        if (error)
+            fprintf (stderr, "zcnc: %s: %s: %s\n", node, state, error);
+    }
+    if (streq (state, "denied"))
+        outcome->refused = true;
+    else
+    if (streq (state, "expired"))
+        outcome->timed_out = true;
+    else
+    if (json_is_integer (exit_value)) {
+        int status = (int) json_integer_value (exit_value);
+        if (outcome->remote < status)
+            outcome->remote = status;
+    }
+    else
+    if (!streq (state, "done"))
+        outcome->failed = true;
+}
+
+static const char *s_trigger_usage =
+    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] TARGET:COMMAND";
+
+int
+zc_cli_trigger (int argc, char *argv [])
+{
+    static struct option options [] = {
+        { "async", no_argument, NULL, 'a' },
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config = NULL;
+    bool async = false, as_json = false;
+    double timeout = 60;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
+        switch (option) {
+            case 'a': async = true; break;
+            case 'c': config = optarg; break;
+            case 'j': as_json = true; break;
+            case 't':
+                if ((timeout = s_seconds (optarg)) < 0) {
+                    s_usage_error (s_trigger_usage, "-t wants a number of seconds, not '%s'", optarg);
+                    return ZC_EXIT_USAGE;
+                }
+                break;
+            case 'h':
+                printf ("usage: %s\n", s_trigger_usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", s_trigger_usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        s_usage_error (s_trigger_usage, "trigger needs TARGET:COMMAND");
+        return ZC_EXIT_USAGE;
+    }
+    //  Words after the first are joined with spaces, as ssh does.
+    char *spec = strdup (argv [optind]);
+    for (int arg = optind + 1; arg < argc; arg++) {
+        char *joined = zsys_sprintf ("%s %s", spec, argv [arg]);
+        free (spec);
+        spec = joined;
+    }
+    char *colon = strchr (spec, ':');
+    if (!colon || colon == spec || !colon [1]) {
+        s_usage_error (s_trigger_usage, "'%s' is not TARGET:COMMAND", spec);
+        free (spec);
+        return ZC_EXIT_USAGE;
+    }
+    *colon = 0;
+    const char *target = spec, *command = colon + 1;
+    bool raw = zc_target_is_single (target);
+
+    zc_client_t *client = s_connect (config);
+    if (!client) {
+        free (spec);
+        return ZC_EXIT_ZCNC;
+    }
+    json_t *request = json_pack ("{s:s, s:s, s:[s]}", "to", target, "method", "exec", "args", command);
+    if (!async)
+        json_object_set_new (request, "wait", json_real (timeout));
+    json_t *answer = s_request (client, request, S_CLIENT_MARGIN_MS);
+    json_decref (request);
+    int status = answer? s_answer_error (answer): ZC_EXIT_ZCNC;
+    if (status) {
+        json_decref (answer);
+        zc_client_destroy (&client);
+        free (spec);
+        return status;
+    }
+    json_t *ids = json_object_get (answer, "ids");
+    json_t *unknown = json_object_get (answer, "unknown");
+    size_t index;
+    json_t *item;
+    json_array_foreach (unknown, index, item) {
+        const char *name = json_string_value (item);
+        size_t id_index;
+        json_t *id;
+        json_array_foreach (ids, id_index, id)
+            if (name && streq (name, json_string_value (json_object_get (id, "node"))))
+                fprintf (stderr, "zcnc: %s: never seen; queued as %s\n", name,
+                         json_string_value (json_object_get (id, "id")));
+    }
+    if (async) {
+        json_array_foreach (ids, index, item)
+            printf ("%s\n", json_string_value (json_object_get (item, "id")));
+        json_decref (answer);
+        zc_client_destroy (&client);
+        free (spec);
+        return 0;
+    }
+    json_decref (answer);
+
+    s_outcome_t outcome = { .remote = -1 };
+    bool complete = false;
+    while (true) {
+        bool timed_out;
+        char *error;
+        json_t *line = zc_client_recv (client, (int) (timeout * 1000) + S_CLIENT_MARGIN_MS,
+                                       &timed_out, &error);
+        if (!line) {
+            fprintf (stderr, "zcnc: %s\n", timed_out? "the agent did not answer in time": error);
+            free (error);
+            break;
+        }
+        if (json_object_get (line, "end")) {
+            json_t *pending = json_object_get (line, "pending");
+            json_array_foreach (pending, index, item) {
+                fprintf (stderr, "zcnc: no answer within %g s; %s stays queued (see: zcnc jobs %s)\n",
+                         timeout, json_string_value (item), json_string_value (item));
+                outcome.timed_out = true;
+            }
+            complete = true;
+            json_decref (line);
+            break;
+        }
+        s_print_job (line, raw, as_json, &outcome);
+        json_decref (line);
+    }
+    zc_client_destroy (&client);
+    free (spec);
+    if (!complete)
+        return ZC_EXIT_ZCNC;
+    if (outcome.refused)
+        return ZC_EXIT_REFUSED;
+    if (outcome.timed_out)
+        return ZC_EXIT_TIMEOUT;
+    if (raw)
+        return outcome.remote >= 0? outcome.remote: 1;
+    return outcome.failed || outcome.remote > 0? 1: 0;
+}
+
+//  Parses the options every simple query command shares:
+//  -c FILE, --json, -t SECS (when timeout is non-NULL), --help.
+//  Returns -1 to go on, or an exit status.
+static int
+s_query_options (int argc, char *argv [], const char *usage,
+                 const char **config, bool *as_json, double *timeout)
+{
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, timeout? "+c:ht:": "+c:h", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': *config = optarg; break;
+            case 'j':
+                if (!as_json) {
+                    s_usage_error (usage, "this command has no --json");
+                    return ZC_EXIT_USAGE;
+                }
+                *as_json = true;
+                break;
+            case 't':
+                if (!timeout || (*timeout = s_seconds (optarg)) <= 0) {
+                    s_usage_error (usage, "-t wants a positive number of seconds");
+                    return ZC_EXIT_USAGE;
+                }
+                break;
+            case 'h':
+                printf ("usage: %s\n", usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+//  Runs a one-answer op and returns the answer, or NULL with *status set.
+static json_t *
+s_simple_op (const char *config, json_t *request, int timeout_ms, int *status)
+{
+    zc_client_t *client = s_connect (config);
+    *status = ZC_EXIT_ZCNC;
+    if (!client) {
+        json_decref (request);
+        return NULL;
+    }
+    json_t *answer = s_request (client, request, timeout_ms);
+    json_decref (request);
+    zc_client_destroy (&client);
+    if (answer && (*status = s_answer_error (answer)) != 0) {
+        json_decref (answer);
+        return NULL;
+    }
+    if (!answer)
+        *status = ZC_EXIT_ZCNC;
+    return answer;
+}
+
+static void
+s_print_json_lines (json_t *array)
+{
+    size_t index;
+    json_t *item;
+    json_array_foreach (array, index, item) {
+        char *line = json_dumps (item, JSON_COMPACT);
+        printf ("%s\n", line);
+        free (line);
+    }
+}
+
+static void
+s_format_time (double seconds, char *out, size_t size)
+{
+    time_t when = (time_t) seconds;
+    struct tm tm;
+    gmtime_r (&when, &tm);
+    strftime (out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+zc_cli_nodes (int argc, char *argv [])
+{
+    static const char *usage = "zcnc nodes [-c FILE] [--json]";
+    const char *config = NULL;
+    bool as_json = false;
+    int status = s_query_options (argc, argv, usage, &config, &as_json, NULL);
+    if (status >= 0)
+        return status;
+    if (optind < argc) {
+        s_usage_error (usage, "nodes takes no arguments");
+        return ZC_EXIT_USAGE;
+    }
+    json_t *answer = s_simple_op (config, json_pack ("{s:s}", "op", "nodes"), S_CLIENT_MARGIN_MS, &status);
+    if (!answer)
+        return status;
+    json_t *nodes = json_object_get (answer, "nodes");
+    if (as_json)
+        s_print_json_lines (nodes);
+    else {
+        printf ("%-24s %-8s %-21s %s\n", "NAME", "STATE", "LAST SEEN", "VIA");
+        size_t index;
+        json_t *node;
+        json_array_foreach (nodes, index, node) {
+            char when [32];
+            s_format_time (json_number_value (json_object_get (node, "last_seen")), when, sizeof when);
+            printf ("%-24s %-8s %-21s %s\n", json_string_value (json_object_get (node, "name")),
+                    json_is_true (json_object_get (node, "online"))? "online": "offline",
+                    when, json_string_value (json_object_get (node, "via")));
+        }
+    }
+    json_decref (answer);
+    return 0;
+}
+
+int
+zc_cli_status (int argc, char *argv [])
+{
+    static const char *usage = "zcnc status [-c FILE] [--json]";
+    const char *config = NULL;
+    bool as_json = false;
+    int status = s_query_options (argc, argv, usage, &config, &as_json, NULL);
+    if (status >= 0)
+        return status;
+    if (optind < argc) {
+        s_usage_error (usage, "status takes no arguments");
+        return ZC_EXIT_USAGE;
+    }
+    json_t *answer = s_simple_op (config, json_pack ("{s:s}", "op", "status"), S_CLIENT_MARGIN_MS, &status);
+    if (!answer)
+        return status;
+    if (as_json) {
+        char *line = json_dumps (answer, JSON_COMPACT);
+        printf ("%s\n", line);
+        free (line);
+    }
+    else {
+        printf ("name:     %s\n", json_string_value (json_object_get (answer, "name")));
+        size_t index;
+        json_t *hub;
+        json_array_foreach (json_object_get (answer, "hubs"), index, hub)
+            printf ("hub:      %s %s (%s)\n", json_string_value (json_object_get (hub, "name")),
+                    json_string_value (json_object_get (hub, "endpoint")),
+                    json_is_true (json_object_get (hub, "connected"))? "connected": "not connected");
+        printf ("queued:   %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "queued")));
+        printf ("inflight: %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "inflight")));
+        printf ("running:  %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "running")));
+        printf ("nodes:    %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "nodes")));
+    }
+    json_decref (answer);
+    return 0;
+}
+
+int
+zc_cli_ping (int argc, char *argv [])
+{
+    static const char *usage = "zcnc ping [-c FILE] [-t SECS] NODE";
+    const char *config = NULL;
+    double timeout = 5;
+    int status = s_query_options (argc, argv, usage, &config, NULL, &timeout);
+    if (status >= 0)
+        return status;
+    if (optind + 1 != argc) {
+        s_usage_error (usage, "ping needs exactly one NODE");
+        return ZC_EXIT_USAGE;
+    }
+    const char *node = argv [optind];
+    if (!zc_name_valid (node)) {
+        s_usage_error (usage, "'%s' is not a node name", node);
+        return ZC_EXIT_USAGE;
+    }
+    json_t *request = json_pack ("{s:s, s:s, s:f}", "op", "ping", "node", node, "timeout", timeout);
+    json_t *answer = s_simple_op (config, request, (int) (timeout * 1000) + S_CLIENT_MARGIN_MS, &status);
+    if (!answer)
+        return status;
+    if (json_is_true (json_object_get (answer, "pong"))) {
+        printf ("pong from %s in %.3f ms\n", node, json_number_value (json_object_get (answer, "time_ms")));
+        status = 0;
+    }
+    else {
+        const char *error = json_string_value (json_object_get (answer, "error"));
+        fprintf (stderr, "zcnc: %s\n", error? error: "no answer");
+        status = error && strstr (error, "in time")? ZC_EXIT_TIMEOUT: 1;
+    }
+    json_decref (answer);
+    return status;
+}
+
+int
+zc_cli_jobs (int argc, char *argv [])
+{
+    static const char *usage = "zcnc jobs [-c FILE] [--json] [ID]";
+    const char *config = NULL;
+    bool as_json = false;
+    int status = s_query_options (argc, argv, usage, &config, &as_json, NULL);
+    if (status >= 0)
+        return status;
+    if (optind + 1 < argc) {
+        s_usage_error (usage, "jobs takes at most one ID");
+        return ZC_EXIT_USAGE;
+    }
+    json_t *request = json_pack ("{s:s}", "op", "jobs");
+    if (optind < argc)
+        json_object_set_new (request, "id", json_string (argv [optind]));
+    json_t *answer = s_simple_op (config, request, S_CLIENT_MARGIN_MS, &status);
+    if (!answer)
+        return status;
+    json_t *jobs = json_object_get (answer, "jobs");
+    if (as_json)
+        s_print_json_lines (jobs);
+    else
+    if (optind < argc) {
+        //  One job: its facts, then its output, as trigger would show it.
+        json_t *job = json_array_get (jobs, 0);
+        json_t *exit_value = json_object_get (job, "exit");
+        printf ("id:    %s\nnode:  %s\nstate: %s\n", json_string_value (json_object_get (job, "id")),
+                json_string_value (json_object_get (job, "node")),
+                json_string_value (json_object_get (job, "state")));
+        if (json_is_integer (exit_value))
+            printf ("exit:  %" JSON_INTEGER_FORMAT "\n", json_integer_value (exit_value));
+        if (json_string_value (json_object_get (job, "error")))
+            printf ("error: %s\n", json_string_value (json_object_get (job, "error")));
+        size_t size;
+        uint8_t *bytes = s_job_output (job, "stdout", &size);
+        fwrite (bytes, 1, size, stdout);
+        free (bytes);
+        bytes = s_job_output (job, "stderr", &size);
+        fflush (stdout);
+        fwrite (bytes, 1, size, stderr);
+        free (bytes);
+    }
+    else {
+        printf ("%-40s %-16s %-12s %s\n", "ID", "NODE", "STATE", "EXIT");
+        size_t index;
+        json_t *job;
+        json_array_foreach (jobs, index, job) {
+            json_t *exit_value = json_object_get (job, "exit");
+            char exit_text [16] = "-";
+            if (json_is_integer (exit_value))
+                snprintf (exit_text, sizeof exit_text, "%" JSON_INTEGER_FORMAT, json_integer_value (exit_value));
+            printf ("%-40s %-16s %-12s %s\n", json_string_value (json_object_get (job, "id")),
+                    json_string_value (json_object_get (job, "node")),
+                    json_string_value (json_object_get (job, "state")), exit_text);
+        }
+    }
+    json_decref (answer);
+    return 0;
+}
+
+int
+zc_cli_keygen (int argc, char *argv [])
+{
+    static const char *usage = "zcnc keygen [--hub] NAME [-d DIR]";
+    static struct option options [] = {
+        { "dir", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { "hub", no_argument, NULL, 'H' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *dir = ".";
+    bool hub = false;
+    int option;
+    optind = 1;
+    //  Options may follow NAME, as in the synopsis.
+    while ((option = getopt_long (argc, argv, "d:h", options, NULL)) != -1) {
+        switch (option) {
+            case 'd': dir = optarg; break;
+            case 'H': hub = true; break;
+            case 'h':
+                printf ("usage: %s\n", usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        s_usage_error (usage, "keygen needs exactly one NAME");
+        return ZC_EXIT_USAGE;
+    }
+    const char *name = argv [optind];
+    if (!zc_name_valid (name)) {
+        s_usage_error (usage, "'%s' is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]{0,63}, not ALL)", name);
+        return ZC_EXIT_USAGE;
+    }
+    char *error = NULL;
+    if (zc_keygen (dir, name, hub, &error) != 0) {
+        fprintf (stderr, "zcnc: %s\n", error);
+        free (error);
+        return 1;
+    }
+    printf ("%s/%s.cert\n%s/%s.cert_secret\n", dir, name, dir, name);
+    return 0;
+}

@@ -1,0 +1,889 @@
+/*  config.c — reads and checks the config files of SPEC.md ("Config files").
+
+    The file is read with zpl.c, so every error can name the file and the
+    line. Each known key is a row of s_keys: its kind says how the value is
+    checked and its offset where it is stored. Every value is checked here,
+    before any of them reaches a czmq setter (which would assert).
+*/
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "config.h"
+#include "zpl.h"
+#include "testing.h"
+
+typedef enum {
+    S_NAME,             //  a node or hub name
+    S_PATH,             //  a file or directory, as written
+    S_GROUP,            //  a unix group name
+    S_SECONDS,          //  decimal seconds in [min, max]
+    S_BYTES,            //  an integer in [min, max]
+    S_BIND,             //  an endpoint to bind, appended to a list
+    S_PEER              //  NAME@endpoint to connect to, appended to a list
+} s_kind_t;
+
+typedef struct {
+    const char *key;    //  "section/name"
+    s_kind_t kind;
+    size_t offset;      //  of the field in zc_config_t
+    bool repeatable;
+    double min, max;
+} s_key_t;
+
+#define S_FIELD(field) offsetof (zc_config_t, field)
+static const s_key_t s_keys [] = {
+    //  key                  kind       field                  repeat min  max
+    { "zcnc/name",          S_NAME,    S_FIELD (name),         false, 0,   0 },
+    { "zcnc/keys",          S_PATH,    S_FIELD (keys),         false, 0,   0 },
+    { "zcnc/data",          S_PATH,    S_FIELD (data),         false, 0,   0 },
+    { "zcnc/heartbeat",     S_SECONDS, S_FIELD (heartbeat),    false, 0.1, 300 },
+    { "zcnc/peer_timeout",  S_SECONDS, S_FIELD (peer_timeout), false, 0.5, 3600 },
+    { "hub/bind",           S_BIND,    S_FIELD (binds),        true,  0,   0 },
+    { "hub/uplink",         S_PEER,    S_FIELD (uplinks),      true,  0,   0 },
+    { "agent/hub",          S_PEER,    S_FIELD (hubs),         true,  0,   0 },
+    { "agent/socket",       S_PATH,    S_FIELD (socket),       false, 0,   0 },
+    { "agent/socket_group", S_GROUP,   S_FIELD (socket_group), false, 0,   0 },
+    { "agent/readfolder",   S_PATH,    S_FIELD (readfolder),   false, 0,   0 },
+    { "agent/policy",       S_PATH,    S_FIELD (policy),       false, 0,   0 },
+    { "agent/startup",      S_PATH,    S_FIELD (startup),      false, 0,   0 },
+    { "agent/error_node",   S_NAME,    S_FIELD (error_node),   false, 0,   0 },
+    { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 1073741824 },
+};
+#define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
+
+#define S_NAME_RULE "use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; not ALL"
+#define S_SUN_PATH_SIZE sizeof (((struct sockaddr_un *) 0)->sun_path)
+
+static int s_fail (char **error, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Sets *error to a malloc'd message. Returns -1.
+static int
+s_fail (char **error, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    if (vasprintf (error, format, args) < 0)
+        *error = NULL;
+    va_end (args);
+    return -1;
+}
+
+//  True when name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63} and is not ALL
+//  (the rule of target.c's zc_name_valid, kept here so config does not
+//  depend on the target module).
+static bool
+s_name_valid (const char *name)
+{
+    size_t size = strlen (name);
+    if (size == 0 || size > 64 || strcmp (name, "ALL") == 0)
+        return false;
+    for (size_t pos = 0; pos < size; pos++) {
+        char c = name [pos];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (pos == 0 || !strchr ("._-", c)))
+            return false;
+    }
+    return true;
+}
+
+//  Checks the PORT of a tcp endpoint.
+static const char *
+s_port_problem (const char *port, bool binding)
+{
+    if (strcmp (port, "*") == 0)
+        return binding? NULL: "PORT * is only for binding; give the port number to connect to";
+    size_t size = strspn (port, "0123456789");
+    if (size == 0 || size > 5 || port [size] || atoi (port) < 1 || atoi (port) > 65535)
+        return "PORT must be a number from 1 to 65535";
+    return NULL;
+}
+
+//  Checks a zmq endpoint: tcp://HOST:PORT (HOST may be [IPv6]; HOST and
+//  PORT may be * when binding) or ipc://PATH (shorter than sun_path). Returns NULL when good,
+//  else a static reason in words a config error can quote.
+const char *
+zc_endpoint_problem (const char *endpoint, bool binding)
+{
+    if (!endpoint)
+        return "no endpoint";
+    if (strncmp (endpoint, "ipc://", 6) == 0) {
+        const char *path = endpoint + 6;
+        if (*path == 0)
+            return "PATH is empty; expected ipc://PATH";
+        if (strlen (path) >= S_SUN_PATH_SIZE)
+            return "PATH is too long for a unix socket; use fewer than 108 bytes";
+        return NULL;
+    }
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return "expected tcp://HOST:PORT or ipc://PATH";
+    const char *host = endpoint + 6;
+    const char *colon;
+    if (*host == '[') {
+        const char *close = strchr (host, ']');
+        if (!close)
+            return "missing ']' after an IPv6 HOST; expected tcp://[ADDRESS]:PORT";
+        if (close == host + 1)
+            return "HOST is empty; expected tcp://HOST:PORT";
+        for (const char *c = host + 1; c < close; c++)
+            if (!isalnum ((unsigned char) *c) && !strchr (":.%", *c))
+                return "bad character in IPv6 HOST; expected tcp://[ADDRESS]:PORT";
+        if (close [1] != ':')
+            return "expected tcp://HOST:PORT";
+        colon = close + 1;
+    }
+    else {
+        colon = strrchr (host, ':');
+        if (!colon)
+            return "expected tcp://HOST:PORT";
+        if (colon == host)
+            return "HOST is empty; expected tcp://HOST:PORT";
+        if (memchr (host, ':', (size_t) (colon - host)))
+            return "an IPv6 HOST needs brackets; expected tcp://[ADDRESS]:PORT";
+        if (colon == host + 1 && *host == '*') {
+            if (!binding)
+                return "HOST * is only for binding; give the host to connect to";
+        }
+        else {
+            for (const char *c = host; c < colon; c++)
+                if (!isalnum ((unsigned char) *c) && !strchr ("._-", *c))
+                    return "bad character in HOST; expected a host name, an address or [IPv6]";
+        }
+    }
+    return s_port_problem (colon + 1, binding);
+}
+
+//  Parses decimal seconds ("2", "0.5", ".5"). Returns 0 or -1 when the
+//  text is anything else (signs, exponents, nan and inf included).
+static int
+s_parse_seconds (const char *text, double *seconds)
+{
+    double value = 0, scale = 1;
+    bool point = false, digits = false;
+    for (const char *c = text; *c; c++) {
+        if (*c == '.' && !point)
+            point = true;
+        else
+        if (*c >= '0' && *c <= '9' && (c - text) < 20) {
+            digits = true;
+            if (point)
+                value += (*c - '0') * (scale /= 10);
+            else
+                value = value * 10 + (*c - '0');
+        }
+        else
+            return -1;
+    }
+    *seconds = value;
+    return digits? 0: -1;
+}
+
+//  Parses a count of bytes, saturating above 'max'. Returns 0 or -1.
+static int
+s_parse_bytes (const char *text, double max, size_t *bytes)
+{
+    size_t size = strspn (text, "0123456789");
+    if (size == 0 || text [size])
+        return -1;
+    double value = 0;
+    for (const char *c = text; *c && value <= max; c++)
+        value = value * 10 + (*c - '0');
+    *bytes = value <= max? (size_t) value: (size_t) max + 1;
+    return 0;
+}
+
+//  Parses NAME@endpoint into a new peer (the caller frees it and its
+//  endpoint). Returns NULL with *problem a malloc'd message otherwise.
+static zc_peer_addr_t *
+s_parse_peer (const char *value, char **problem)
+{
+    const char *at = strchr (value, '@');
+    if (!at) {
+        s_fail (problem, "bad value '%s' (expected NAME@tcp://HOST:PORT, e.g. hub0@tcp://10.0.0.1:7710)", value);
+        return NULL;
+    }
+    char name [65];
+    size_t name_size = (size_t) (at - value);
+    snprintf (name, sizeof name, "%.*s", (int) (name_size < 64? name_size: 64), value);
+    if (name_size > 64 || !s_name_valid (name)) {
+        s_fail (problem, "bad name '%.*s' in '%s' (" S_NAME_RULE ")", (int) name_size, value, value);
+        return NULL;
+    }
+    const char *reason = zc_endpoint_problem (at + 1, false);
+    if (reason) {
+        s_fail (problem, "bad endpoint '%s' (%s)", at + 1, reason);
+        return NULL;
+    }
+    zc_peer_addr_t *peer = calloc (1, sizeof (zc_peer_addr_t));
+    if (peer) {
+        strcpy (peer->name, name);
+        peer->endpoint = strdup (at + 1);
+    }
+    if (!peer || !peer->endpoint) {
+        free (peer);
+        s_fail (problem, "out of memory");
+        return NULL;
+    }
+    return peer;
+}
+
+//  Checks one value and stores it in self. Returns 0, or -1 with *problem
+//  a malloc'd "problem (what to do)" that the caller prefixes with the
+//  file, line and key.
+static int
+s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **problem)
+{
+    void *field = (char *) self + key->offset;
+    switch (key->kind) {
+        case S_NAME:
+            if (!s_name_valid (value))
+                return s_fail (problem, "bad name '%s' (" S_NAME_RULE ")", value);
+            break;
+        case S_PATH:
+            if (*value == 0)
+                return s_fail (problem, "empty value (give a path, or remove the line)");
+            break;
+        case S_GROUP:
+            if (*value == 0 || strpbrk (value, " \t:"))
+                return s_fail (problem, "bad group name '%s' (give a unix group, or remove the line)", value);
+            break;
+        case S_SECONDS: {
+            double seconds;
+            if (s_parse_seconds (value, &seconds))
+                return s_fail (problem, "bad value '%s' (expected seconds from %g to %g, e.g. 2 or 0.5)",
+                               value, key->min, key->max);
+            if (seconds < key->min || seconds > key->max)
+                return s_fail (problem, "%s is out of range (expected seconds from %g to %g)",
+                               value, key->min, key->max);
+            *(double *) field = seconds;
+            return 0;
+        }
+        case S_BYTES: {
+            size_t bytes;
+            if (s_parse_bytes (value, key->max, &bytes))
+                return s_fail (problem, "bad value '%s' (expected a number of bytes from %.0f to %.0f)",
+                               value, key->min, key->max);
+            if (bytes < key->min || bytes > key->max)
+                return s_fail (problem, "%s is out of range (expected bytes from %.0f to %.0f)",
+                               value, key->min, key->max);
+            *(size_t *) field = bytes;
+            return 0;
+        }
+        case S_BIND: {
+            const char *reason = zc_endpoint_problem (value, true);
+            if (reason)
+                return s_fail (problem, "bad endpoint '%s' (%s)", value, reason);
+            if (zlist_append (*(zlist_t **) field, (char *) value))
+                return s_fail (problem, "out of memory");
+            return 0;
+        }
+        case S_PEER: {
+            zc_peer_addr_t *peer = s_parse_peer (value, problem);
+            if (!peer)
+                return -1;
+            if (zlist_append (*(zlist_t **) field, peer)) {
+                free (peer->endpoint);
+                free (peer);
+                return s_fail (problem, "out of memory");
+            }
+            return 0;
+        }
+    }
+    //  The string kinds
+    char **string = (char **) field;
+    free (*string);
+    *string = strdup (value);
+    return *string? 0: s_fail (problem, "out of memory");
+}
+
+//  Reads every section of the tree into self; lines [i] gets the line
+//  where s_keys [i] was first set. Returns 0 or -1 with *error set.
+static int
+s_read_tree (zc_config_t *self, zc_zpl_t *root, int *lines, char **error)
+{
+    const char *path = self->path;
+    for (zc_zpl_t *section = zc_zpl_child (root); section; section = zc_zpl_next (section)) {
+        const char *section_name = zc_zpl_name (section);
+        if (strcmp (section_name, "zcnc") && strcmp (section_name, "hub") && strcmp (section_name, "agent"))
+            return s_fail (error, "%s:%d: unknown key '%s' (the sections are zcnc, hub and agent)",
+                           path, zc_zpl_line (section), section_name);
+        if (zc_zpl_value (section))
+            return s_fail (error, "%s:%d: %s: a section has no value (put its keys on the lines below, indented 4 spaces)",
+                           path, zc_zpl_line (section), section_name);
+
+        for (zc_zpl_t *node = zc_zpl_child (section); node; node = zc_zpl_next (node)) {
+            int line = zc_zpl_line (node);
+            char key_name [256];
+            snprintf (key_name, sizeof key_name, "%s/%s", section_name, zc_zpl_name (node));
+            size_t index = 0;
+            while (index < S_KEY_COUNT && strcmp (s_keys [index].key, key_name))
+                index++;
+            if (index == S_KEY_COUNT)
+                return s_fail (error, "%s:%d: unknown key '%s' (see zcnc.conf(5))", path, line, key_name);
+            const s_key_t *key = &s_keys [index];
+            zc_zpl_t *below = zc_zpl_child (node);
+            if (below)
+                return s_fail (error, "%s:%d: unknown key '%s/%s' (%s takes no keys below it)",
+                               path, zc_zpl_line (below), key_name, zc_zpl_name (below), key->key);
+            const char *value = zc_zpl_value (node);
+            if (!value)
+                return s_fail (error, "%s:%d: %s: no value (write '%s = VALUE')",
+                               path, line, key->key, zc_zpl_name (node));
+            if (lines [index] && !key->repeatable)
+                return s_fail (error, "%s:%d: %s: repeated (first set on line %d; keep one)",
+                               path, line, key->key, lines [index]);
+            if (!lines [index])
+                lines [index] = line;
+            char *problem = NULL;
+            if (s_set_value (self, key, value, &problem)) {
+                s_fail (error, "%s:%d: %s: %s", path, line, key->key, problem? problem: "out of memory");
+                free (problem);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+s_key_line (const int *lines, const char *key_name)
+{
+    for (size_t index = 0; index < S_KEY_COUNT; index++)
+        if (strcmp (s_keys [index].key, key_name) == 0)
+            return lines [index];
+    assert (false);
+    return 0;
+}
+
+//  Checks what needs more than one key: timers, required keys, the socket
+//  path (defaulting it to DATA/zcnc.sock). Returns 0 or -1 with *error set.
+static int
+s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
+{
+    const char *path = self->path;
+    if (self->peer_timeout <= self->heartbeat) {
+        int timeout_line = s_key_line (lines, "zcnc/peer_timeout");
+        if (timeout_line)
+            return s_fail (error, "%s:%d: zcnc/peer_timeout: %g must be greater than zcnc/heartbeat (%g) (raise peer_timeout or lower heartbeat)",
+                           path, timeout_line, self->peer_timeout, self->heartbeat);
+        return s_fail (error, "%s:%d: zcnc/heartbeat: %g must be less than zcnc/peer_timeout (%g by default) (lower heartbeat or set peer_timeout)",
+                       path, s_key_line (lines, "zcnc/heartbeat"), self->heartbeat, self->peer_timeout);
+    }
+    if (role != ZC_ROLE_CLIENT) {
+        const char *required [] = { "name", "keys", "data" };
+        for (size_t index = 0; index < 3; index++) {
+            char key_name [32];
+            snprintf (key_name, sizeof key_name, "zcnc/%s", required [index]);
+            if (!s_key_line (lines, key_name))
+                return s_fail (error, "%s: %s is missing (add it under 'zcnc')", path, key_name);
+        }
+    }
+    if (role == ZC_ROLE_HUB && zlist_size (self->binds) == 0)
+        return s_fail (error, "%s: hub/bind is missing (add one or more under 'hub', e.g. bind = tcp://*:7710)", path);
+    if (role == ZC_ROLE_AGENT && zlist_size (self->hubs) == 0)
+        return s_fail (error, "%s: agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)", path);
+    if (!self->socket && !self->data)
+        return s_fail (error, "%s: zcnc/data is missing (add it under 'zcnc', or set agent/socket)", path);
+
+    bool socket_default = self->socket == NULL;
+    if (socket_default) {
+        size_t size = strlen (self->data);
+        const char *slash = size && self->data [size - 1] == '/'? "": "/";
+        if (asprintf (&self->socket, "%s%szcnc.sock", self->data, slash) < 0) {
+            self->socket = NULL;
+            return s_fail (error, "%s: out of memory", path);
+        }
+    }
+    size_t size = strlen (self->socket);
+    if (role != ZC_ROLE_HUB && size >= S_SUN_PATH_SIZE) {
+        if (socket_default)
+            return s_fail (error, "%s:%d: zcnc/data: the socket path '%s' is %zu bytes, too long for a unix socket (set agent/socket to a path shorter than %zu bytes)",
+                           path, s_key_line (lines, "zcnc/data"), self->socket, size, S_SUN_PATH_SIZE);
+        return s_fail (error, "%s:%d: agent/socket: '%s' is %zu bytes, too long for a unix socket (use a path shorter than %zu bytes)",
+                       path, s_key_line (lines, "agent/socket"), self->socket, size, S_SUN_PATH_SIZE);
+    }
+    return 0;
+}
+
+//  Returns a config with the defaults, owning a copy of path, or NULL.
+static zc_config_t *
+s_config_new (const char *path)
+{
+    zc_config_t *self = calloc (1, sizeof (zc_config_t));
+    if (!self)
+        return NULL;
+    self->path = strdup (path);
+    self->heartbeat = 2;
+    self->peer_timeout = 10;
+    self->max_output = 1024 * 1024;
+    self->binds = zlist_new ();
+    self->uplinks = zlist_new ();
+    self->hubs = zlist_new ();
+    if (!self->path || !self->binds || !self->uplinks || !self->hubs) {
+        zc_config_destroy (&self);
+        return NULL;
+    }
+    zlist_autofree (self->binds);
+    return self;
+}
+
+//  Loads and checks the config file at path for a role. Returns a new
+//  config (the caller destroys it) or NULL with *error a malloc'd
+//  "FILE:LINE: key: problem (what to do)" (the caller frees it).
+zc_config_t *
+zc_config_load (const char *path, zc_role_t role, char **error)
+{
+    assert (path);
+    assert (error);
+    *error = NULL;
+    zc_zpl_t *root = zc_zpl_load (path, error);
+    if (!root)
+        return NULL;
+    zc_config_t *self = s_config_new (path);
+    if (!self)
+        s_fail (error, "%s: out of memory", path);
+    else {
+        int lines [S_KEY_COUNT] = { 0 };
+        if (s_read_tree (self, root, lines, error) || s_check (self, role, lines, error))
+            zc_config_destroy (&self);
+    }
+    zc_zpl_destroy (&root);
+    return self;
+}
+
+//  Returns the file a command reads: option (-c FILE) when given, else
+//  $ZCNC_CONFIG when set and not empty, else the role's default (clients
+//  read the agent's file). Points into its arguments, the environment or
+//  static text.
+const char *
+zc_config_path (const char *option, zc_role_t role)
+{
+    if (option)
+        return option;
+    const char *variable = getenv ("ZCNC_CONFIG");
+    if (variable && *variable)
+        return variable;
+    return role == ZC_ROLE_HUB? ZC_HUB_CONFIG_DEFAULT: ZC_AGENT_CONFIG_DEFAULT;
+}
+
+static void
+s_peers_destroy (zlist_t **list_p)
+{
+    if (*list_p) {
+        zc_peer_addr_t *peer;
+        while ((peer = (zc_peer_addr_t *) zlist_pop (*list_p))) {
+            free (peer->endpoint);
+            free (peer);
+        }
+        zlist_destroy (list_p);
+    }
+}
+
+//  Frees a config and everything it holds, and NULLs the caller's pointer.
+void
+zc_config_destroy (zc_config_t **self_p)
+{
+    assert (self_p);
+    zc_config_t *self = *self_p;
+    if (self) {
+        free (self->path);
+        free (self->name);
+        free (self->keys);
+        free (self->data);
+        zlist_destroy (&self->binds);
+        s_peers_destroy (&self->uplinks);
+        s_peers_destroy (&self->hubs);
+        free (self->socket);
+        free (self->socket_group);
+        free (self->readfolder);
+        free (self->policy);
+        free (self->startup);
+        free (self->error_node);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+//  Writes text to DIR/NAME; returns the path in a static buffer.
+static const char *
+s_write (const char *dir, const char *name, const char *text)
+{
+    static char path [256];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *file = fopen (path, "w");
+    assert (file);
+    fputs (text, file);
+    fclose (file);
+    return path;
+}
+
+//  Loads text as a config for role and checks that it fails with
+//  "PATH" followed by want. Returns 0 when it does.
+static int
+s_expect_error (const char *dir, zc_role_t role, const char *text, const char *want, bool verbose)
+{
+    ZC_TEST_BEGIN;
+    const char *path = s_write (dir, "bad.cfg", text);
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (path, role, &error);
+    ZC_CHECK (config == NULL);
+    char full [1024];
+    snprintf (full, sizeof full, "%s%s", path, want);
+    ZC_CHECK_STR (error, full);
+    if (verbose && error)
+        printf ("# %s\n", error);
+    zc_config_destroy (&config);
+    free (error);
+    unlink (path);
+    return ZC_TEST_END;
+}
+
+//  Loads text as a config for role; NULL (and a diagnostic) on error.
+static zc_config_t *
+s_load_ok (const char *dir, zc_role_t role, const char *text)
+{
+    const char *path = s_write (dir, "good.cfg", text);
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (path, role, &error);
+    if (!config)
+        printf ("# unexpected error: %s\n", error? error: "(null)");
+    free (error);
+    unlink (path);
+    return config;
+}
+
+int
+zc_config_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    char dir [] = "/tmp/zc-config-test-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+
+    //  The sample of SPEC.md, comments and all, read by each role
+    const char *sample =
+        "zcnc\n"
+        "    name = central                     # this process's name\n"
+        "    keys = /etc/zcnc/keys              # own NAME.cert_secret + trusted *.cert\n"
+        "    data = /var/lib/zcnc/central       # LMDB environment, logs, results\n"
+        "hub                                    # read by `zcnc hub`\n"
+        "    bind = tcp://*:7710                # repeatable; port * = any free port,\n"
+        "                                       # the bound endpoints are written to DATA/endpoints\n"
+        "    uplink = hub0@tcp://10.0.0.1:7710  # repeatable: chain to a parent hub;\n"
+        "                                       # hub0.cert in keys pins its server key\n"
+        "agent                                  # read by `zcnc agent`\n"
+        "    hub = hub1@tcp://127.0.0.1:7710    # repeatable\n"
+        "    socket = /var/lib/zcnc/central/zcnc.sock   # default: DATA/zcnc.sock\n"
+        "    socket_group = zcnc                # optional: socket mode 0660 for that group (default 0600)\n"
+        "    readfolder = /var/lib/zcnc/central/in      # optional: JSON files dropped here are sent\n"
+        "    policy = /etc/zcnc/policy          # optional: who may run what here\n"
+        "    startup = /etc/zcnc/startup.d      # optional: JSON messages submitted at start\n"
+        "    error_node = central               # optional: where error events go\n";
+    zc_role_t roles [] = { ZC_ROLE_HUB, ZC_ROLE_AGENT, ZC_ROLE_CLIENT };
+    for (size_t index = 0; index < 3; index++) {
+        zc_config_t *config = s_load_ok (dir, roles [index], sample);
+        ZC_CHECK (config);
+        if (!config)
+            continue;
+        ZC_CHECK (strstr (config->path, "/good.cfg") != NULL);
+        ZC_CHECK_STR (config->name, "central");
+        ZC_CHECK_STR (config->keys, "/etc/zcnc/keys");
+        ZC_CHECK_STR (config->data, "/var/lib/zcnc/central");
+        ZC_CHECK (config->heartbeat == 2 && config->peer_timeout == 10);
+        ZC_CHECK (zlist_size (config->binds) == 1);
+        ZC_CHECK_STR ((char *) zlist_first (config->binds), "tcp://*:7710");
+        ZC_CHECK (zlist_size (config->uplinks) == 1);
+        zc_peer_addr_t *peer = (zc_peer_addr_t *) zlist_first (config->uplinks);
+        ZC_CHECK (peer);
+        if (peer) {
+            ZC_CHECK_STR (peer->name, "hub0");
+            ZC_CHECK_STR (peer->endpoint, "tcp://10.0.0.1:7710");
+        }
+        ZC_CHECK (zlist_size (config->hubs) == 1);
+        peer = (zc_peer_addr_t *) zlist_first (config->hubs);
+        ZC_CHECK (peer);
+        if (peer) {
+            ZC_CHECK_STR (peer->name, "hub1");
+            ZC_CHECK_STR (peer->endpoint, "tcp://127.0.0.1:7710");
+        }
+        ZC_CHECK_STR (config->socket, "/var/lib/zcnc/central/zcnc.sock");
+        ZC_CHECK_STR (config->socket_group, "zcnc");
+        ZC_CHECK_STR (config->readfolder, "/var/lib/zcnc/central/in");
+        ZC_CHECK_STR (config->policy, "/etc/zcnc/policy");
+        ZC_CHECK_STR (config->startup, "/etc/zcnc/startup.d");
+        ZC_CHECK_STR (config->error_node, "central");
+        ZC_CHECK (config->max_output == 1048576);
+        zc_config_destroy (&config);
+        ZC_CHECK (config == NULL);
+    }
+
+    //  A hub: repeated binds and uplinks in file order, the extra keys,
+    //  relative paths kept as written, sections split in two
+    zc_config_t *config = s_load_ok (dir, ZC_ROLE_HUB,
+        "zcnc\n"
+        "    name = hub-1.site_a\n"
+        "    keys = keys\n"
+        "    data = \"./data dir/\"\n"
+        "    heartbeat = 0.5\n"
+        "    peer_timeout = 3600\n"
+        "hub\n"
+        "    bind = tcp://*:7710\n"
+        "    bind = tcp://127.0.0.1:*\n"
+        "    bind = 'tcp://[::1]:7711'\n"
+        "    bind = ipc:///tmp/zcnc.ipc\n"
+        "    uplink = hub0@tcp://10.0.0.1:7710\n"
+        "hub\n"
+        "    uplink = root@tcp://[fe80::1%eth0]:1\n"
+        "agent\n"
+        "    max_output = 1024\n");
+    ZC_CHECK (config);
+    if (config) {
+        ZC_CHECK_STR (config->name, "hub-1.site_a");
+        ZC_CHECK_STR (config->keys, "keys");
+        ZC_CHECK_STR (config->data, "./data dir/");
+        ZC_CHECK_STR (config->socket, "./data dir/zcnc.sock");
+        ZC_CHECK (config->heartbeat == 0.5);
+        ZC_CHECK (config->peer_timeout == 3600);
+        ZC_CHECK (config->max_output == 1024);
+        const char *binds [] = { "tcp://*:7710", "tcp://127.0.0.1:*", "tcp://[::1]:7711",
+                                 "ipc:///tmp/zcnc.ipc" };
+        ZC_CHECK (zlist_size (config->binds) == 4);
+        char *bind = (char *) zlist_first (config->binds);
+        for (size_t index = 0; index < 4 && bind; index++, bind = (char *) zlist_next (config->binds))
+            ZC_CHECK_STR (bind, binds [index]);
+        ZC_CHECK (zlist_size (config->uplinks) == 2);
+        zc_peer_addr_t *peer = (zc_peer_addr_t *) zlist_first (config->uplinks);
+        ZC_CHECK (peer && streq (peer->name, "hub0"));
+        peer = (zc_peer_addr_t *) zlist_next (config->uplinks);
+        ZC_CHECK (peer && streq (peer->name, "root") && streq (peer->endpoint, "tcp://[fe80::1%eth0]:1"));
+        ZC_CHECK (zlist_size (config->hubs) == 0);
+        ZC_CHECK (config->socket_group == NULL && config->readfolder == NULL && config->policy == NULL);
+        ZC_CHECK (config->startup == NULL && config->error_node == NULL);
+        zc_config_destroy (&config);
+    }
+
+    //  An agent with several hubs, the default socket and the largest values
+    config = s_load_ok (dir, ZC_ROLE_AGENT,
+        "zcnc\n"
+        "    name = n1\n"
+        "    keys = /k\n"
+        "    data = /var/lib/zcnc/n1\n"
+        "    heartbeat = 300\n"
+        "agent\n"
+        "    hub = hub1@tcp://127.0.0.1:7710\n"
+        "    hub = hub2@tcp://example.org:7711\n"
+        "    hub = hub3@ipc://@abstract\n"
+        "    max_output = 1073741824\n"
+        "zcnc\n"
+        "    peer_timeout = 300.5\n");
+    ZC_CHECK (config);
+    if (config) {
+        ZC_CHECK_STR (config->socket, "/var/lib/zcnc/n1/zcnc.sock");
+        ZC_CHECK (config->heartbeat == 300 && config->peer_timeout == 300.5);
+        ZC_CHECK (config->max_output == 1073741824);
+        ZC_CHECK (zlist_size (config->binds) == 0);
+        ZC_CHECK (zlist_size (config->hubs) == 3);
+        const char *names [] = { "hub1", "hub2", "hub3" };
+        const char *endpoints [] = { "tcp://127.0.0.1:7710", "tcp://example.org:7711", "ipc://@abstract" };
+        zc_peer_addr_t *peer = (zc_peer_addr_t *) zlist_first (config->hubs);
+        for (size_t index = 0; index < 3 && peer; index++, peer = (zc_peer_addr_t *) zlist_next (config->hubs)) {
+            ZC_CHECK_STR (peer->name, names [index]);
+            ZC_CHECK_STR (peer->endpoint, endpoints [index]);
+        }
+        zc_config_destroy (&config);
+    }
+
+    //  A client needs only a way to the socket
+    config = s_load_ok (dir, ZC_ROLE_CLIENT, "agent\n    socket = s.sock\n");
+    ZC_CHECK (config && streq (config->socket, "s.sock") && config->name == NULL);
+    zc_config_destroy (&config);
+    config = s_load_ok (dir, ZC_ROLE_CLIENT, "zcnc\n    data = /d/\n");
+    ZC_CHECK (config && streq (config->socket, "/d/zcnc.sock"));
+    zc_config_destroy (&config);
+    //  A hub does not care how long the agent's socket path would be
+    char long_data [200];
+    memset (long_data, 'd', sizeof long_data - 1);
+    long_data [sizeof long_data - 1] = 0;
+    char text [512];
+    snprintf (text, sizeof text,
+              "zcnc\n    name = h\n    keys = k\n    data = %s\nhub\n    bind = tcp://*:1\n", long_data);
+    config = s_load_ok (dir, ZC_ROLE_HUB, text);
+    ZC_CHECK (config);
+    zc_config_destroy (&config);
+
+    //  Errors: each names the file, the line and the key
+    const char *head = "zcnc\n    name = n1\n    keys = k\n    data = d\n";
+    struct {
+        zc_role_t role;
+        const char *body;       //  after head (lines 5 on)
+        const char *error;      //  after the path
+    } bad [] = {
+        { ZC_ROLE_HUB, "hub\n    foo = 1\n", ":6: unknown key 'hub/foo' (see zcnc.conf(5))" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    bind\n", ":7: hub/bind: no value (write 'bind = VALUE')" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n        x = 1\n", ":7: unknown key 'hub/bind/x' (hub/bind takes no keys below it)" },
+        { ZC_ROLE_HUB, "web\n    x = 1\n", ":5: unknown key 'web' (the sections are zcnc, hub and agent)" },
+        { ZC_ROLE_HUB, "hub = 1\n", ":5: hub: a section has no value (put its keys on the lines below, indented 4 spaces)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://x\n", ":6: hub/bind: bad endpoint 'tcp://x' (expected tcp://HOST:PORT)" },
+        { ZC_ROLE_HUB, "hub\n    bind = udp://x:1\n", ":6: hub/bind: bad endpoint 'udp://x:1' (expected tcp://HOST:PORT or ipc://PATH)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://x:0\n", ":6: hub/bind: bad endpoint 'tcp://x:0' (PORT must be a number from 1 to 65535)" },
+        { ZC_ROLE_HUB, "hub\n    bind =\n", ":6: hub/bind: bad endpoint '' (expected tcp://HOST:PORT or ipc://PATH)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    uplink = tcp://h:1\n",
+          ":7: hub/uplink: bad value 'tcp://h:1' (expected NAME@tcp://HOST:PORT, e.g. hub0@tcp://10.0.0.1:7710)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    uplink = ALL@tcp://h:1\n",
+          ":7: hub/uplink: bad name 'ALL' in 'ALL@tcp://h:1' (" S_NAME_RULE ")" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    uplink = h@tcp://*:1\n",
+          ":7: hub/uplink: bad endpoint 'tcp://*:1' (HOST * is only for binding; give the host to connect to)" },
+        { ZC_ROLE_AGENT, "agent\n    hub = h1@tcp://h:*\n",
+          ":6: agent/hub: bad endpoint 'tcp://h:*' (PORT * is only for binding; give the port number to connect to)" },
+        { ZC_ROLE_AGENT, "agent\n    hub = @tcp://h:1\n",
+          ":6: agent/hub: bad name '' in '@tcp://h:1' (" S_NAME_RULE ")" },
+        { ZC_ROLE_AGENT, "zcnc\n    name = n2\n", ":6: zcnc/name: repeated (first set on line 2; keep one)" },
+        { ZC_ROLE_AGENT, "agent\n    socket = a\n    socket = b\n", ":7: agent/socket: repeated (first set on line 6; keep one)" },
+        { ZC_ROLE_AGENT, "agent\n    error_node = -x\n", ":6: agent/error_node: bad name '-x' (" S_NAME_RULE ")" },
+        { ZC_ROLE_AGENT, "agent\n    policy = ''\n", ":6: agent/policy: empty value (give a path, or remove the line)" },
+        { ZC_ROLE_AGENT, "agent\n    socket_group = a b\n", ":6: agent/socket_group: bad group name 'a b' (give a unix group, or remove the line)" },
+        { ZC_ROLE_AGENT, "zcnc\n    heartbeat = fast\n",
+          ":6: zcnc/heartbeat: bad value 'fast' (expected seconds from 0.1 to 300, e.g. 2 or 0.5)" },
+        { ZC_ROLE_AGENT, "zcnc\n    heartbeat = 1e1\n",
+          ":6: zcnc/heartbeat: bad value '1e1' (expected seconds from 0.1 to 300, e.g. 2 or 0.5)" },
+        { ZC_ROLE_AGENT, "zcnc\n    heartbeat = .\n",
+          ":6: zcnc/heartbeat: bad value '.' (expected seconds from 0.1 to 300, e.g. 2 or 0.5)" },
+        { ZC_ROLE_AGENT, "zcnc\n    heartbeat = 0.05\n", ":6: zcnc/heartbeat: 0.05 is out of range (expected seconds from 0.1 to 300)" },
+        { ZC_ROLE_AGENT, "zcnc\n    heartbeat = 300.01\n", ":6: zcnc/heartbeat: 300.01 is out of range (expected seconds from 0.1 to 300)" },
+        { ZC_ROLE_AGENT, "zcnc\n    peer_timeout = 0.4\n", ":6: zcnc/peer_timeout: 0.4 is out of range (expected seconds from 0.5 to 3600)" },
+        { ZC_ROLE_AGENT, "zcnc\n    peer_timeout = 2\n",
+          ":6: zcnc/peer_timeout: 2 must be greater than zcnc/heartbeat (2) (raise peer_timeout or lower heartbeat)" },
+        { ZC_ROLE_AGENT, "zcnc\n    heartbeat = 20\n",
+          ":6: zcnc/heartbeat: 20 must be less than zcnc/peer_timeout (10 by default) (lower heartbeat or set peer_timeout)" },
+        { ZC_ROLE_AGENT, "agent\n    max_output = 1023\n",
+          ":6: agent/max_output: 1023 is out of range (expected bytes from 1024 to 1073741824)" },
+        { ZC_ROLE_AGENT, "agent\n    max_output = 99999999999999999999999\n",
+          ":6: agent/max_output: 99999999999999999999999 is out of range (expected bytes from 1024 to 1073741824)" },
+        { ZC_ROLE_AGENT, "agent\n    max_output = 1M\n",
+          ":6: agent/max_output: bad value '1M' (expected a number of bytes from 1024 to 1073741824)" },
+        { ZC_ROLE_AGENT, "agent\n    max_output = -1\n",
+          ":6: agent/max_output: bad value '-1' (expected a number of bytes from 1024 to 1073741824)" },
+        { ZC_ROLE_HUB, "", ": hub/bind is missing (add one or more under 'hub', e.g. bind = tcp://*:7710)" },
+        { ZC_ROLE_AGENT, "hub\n    bind = tcp://*:1\n",
+          ": agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)" },
+        //  A bad line in the ZPL itself
+        { ZC_ROLE_AGENT, "agent\n\thub = h@tcp://h:1\n", ":6: tab in indentation (indent with 4 spaces per level)" },
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        snprintf (text, sizeof text, "%s%s", head, bad [index].body);
+        ZC_CHECK (s_expect_error (dir, bad [index].role, text, bad [index].error, verbose) == 0);
+    }
+    //  Missing required keys, each named with its section
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_HUB, "", ": zcnc/name is missing (add it under 'zcnc')", verbose) == 0);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, "zcnc\n    name = n\n    data = d\n",
+                              ": zcnc/keys is missing (add it under 'zcnc')", verbose) == 0);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_HUB, "zcnc\n    name = n\n    keys = k\nhub\n    bind = tcp://*:1\n",
+                              ": zcnc/data is missing (add it under 'zcnc')", verbose) == 0);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_CLIENT, "zcnc\n    name = n\n",
+                              ": zcnc/data is missing (add it under 'zcnc', or set agent/socket)", verbose) == 0);
+    //  Unknown keys and bad values are errors for every role
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_CLIENT, "agent\n    socket = s\nhub\n    bind = tcp://x\n",
+                              ":4: hub/bind: bad endpoint 'tcp://x' (expected tcp://HOST:PORT)", verbose) == 0);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_CLIENT, "agent\n    socket = s\n    sockett = t\n",
+                              ":3: unknown key 'agent/sockett' (see zcnc.conf(5))", verbose) == 0);
+
+    //  Socket paths that do not fit in sun_path
+    char want [512];
+    snprintf (text, sizeof text, "zcnc\n    data = %s\n", long_data);
+    snprintf (want, sizeof want, ":2: zcnc/data: the socket path '%s/zcnc.sock' is 209 bytes, too long for a unix socket (set agent/socket to a path shorter than 108 bytes)",
+              long_data);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_CLIENT, text, want, verbose) == 0);
+    long_data [108] = 0;
+    snprintf (text, sizeof text, "%sagent\n    hub = h@tcp://h:1\n    socket = %s\n", head, long_data);
+    snprintf (want, sizeof want, ":7: agent/socket: '%s' is 108 bytes, too long for a unix socket (use a path shorter than 108 bytes)",
+              long_data);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text, want, verbose) == 0);
+    long_data [107] = 0;        //  107 bytes and the NUL fit
+    snprintf (text, sizeof text, "agent\n    socket = %s\n", long_data);
+    config = s_load_ok (dir, ZC_ROLE_CLIENT, text);
+    ZC_CHECK (config);
+    zc_config_destroy (&config);
+
+    //  A missing file
+    char path [300];
+    char *error = NULL;
+    snprintf (path, sizeof path, "%s/none.cfg", dir);
+    ZC_CHECK (zc_config_load (path, ZC_ROLE_HUB, &error) == NULL);
+    snprintf (want, sizeof want, "%s: No such file or directory", path);
+    ZC_CHECK_STR (error, want);
+    free (error);
+
+    //  Endpoints
+    struct {
+        const char *endpoint;
+        bool binding;
+        const char *problem;    //  NULL: good
+    } endpoints [] = {
+        { "tcp://127.0.0.1:7710", false, NULL },
+        { "tcp://host-1.example.org:65535", false, NULL },
+        { "tcp://[::1]:1", false, NULL },
+        { "tcp://*:*", true, NULL },
+        { "tcp://eth0:7710", true, NULL },
+        { "ipc://zcnc.ipc", false, NULL },
+        { "ipc://", true, "PATH is empty; expected ipc://PATH" },
+        { "tcp://*:1", false, "HOST * is only for binding; give the host to connect to" },
+        { "tcp://[*]:1", true, "bad character in IPv6 HOST; expected tcp://[ADDRESS]:PORT" },
+        { "tcp://h:*", false, "PORT * is only for binding; give the port number to connect to" },
+        { "tcp://h:65536", true, "PORT must be a number from 1 to 65535" },
+        { "tcp://h:077777", true, "PORT must be a number from 1 to 65535" },
+        { "tcp://h:", true, "PORT must be a number from 1 to 65535" },
+        { "tcp://h:1x", true, "PORT must be a number from 1 to 65535" },
+        { "tcp://h", true, "expected tcp://HOST:PORT" },
+        { "tcp://:1", true, "HOST is empty; expected tcp://HOST:PORT" },
+        { "tcp://[]:1", true, "HOST is empty; expected tcp://HOST:PORT" },
+        { "tcp://[::1:1", true, "missing ']' after an IPv6 HOST; expected tcp://[ADDRESS]:PORT" },
+        { "tcp://[::1]", true, "expected tcp://HOST:PORT" },
+        { "tcp://::1:1", true, "an IPv6 HOST needs brackets; expected tcp://[ADDRESS]:PORT" },
+        { "tcp://a b:1", true, "bad character in HOST; expected a host name, an address or [IPv6]" },
+        { "tcp://eth0;h:1", false, "bad character in HOST; expected a host name, an address or [IPv6]" },
+        { "inproc://x", true, "expected tcp://HOST:PORT or ipc://PATH" },
+        { "TCP://h:1", true, "expected tcp://HOST:PORT or ipc://PATH" },
+        { NULL, true, "no endpoint" },
+    };
+    for (size_t index = 0; index < sizeof endpoints / sizeof endpoints [0]; index++) {
+        const char *problem = zc_endpoint_problem (endpoints [index].endpoint, endpoints [index].binding);
+        if (endpoints [index].problem)
+            ZC_CHECK_STR (problem, endpoints [index].problem);
+        else
+            ZC_CHECK (problem == NULL);
+    }
+    memset (long_data, 'p', 120);
+    memcpy (long_data, "ipc://", 6);
+    long_data [6 + 108] = 0;
+    ZC_CHECK_STR (zc_endpoint_problem (long_data, true), "PATH is too long for a unix socket; use fewer than 108 bytes");
+    long_data [6 + 107] = 0;
+    ZC_CHECK (zc_endpoint_problem (long_data, true) == NULL);
+
+    //  Which file: -c, else $ZCNC_CONFIG unless empty, else the role's default
+    char *saved = getenv ("ZCNC_CONFIG")? strdup (getenv ("ZCNC_CONFIG")): NULL;
+    unsetenv ("ZCNC_CONFIG");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "/etc/zcnc/hub.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_AGENT), "/etc/zcnc/agent.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_CLIENT), "/etc/zcnc/agent.cfg");
+    setenv ("ZCNC_CONFIG", "", 1);
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "/etc/zcnc/hub.cfg");
+    setenv ("ZCNC_CONFIG", "env.cfg", 1);
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "env.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_CLIENT), "env.cfg");
+    ZC_CHECK_STR (zc_config_path ("opt.cfg", ZC_ROLE_AGENT), "opt.cfg");
+    if (saved)
+        setenv ("ZCNC_CONFIG", saved, 1);
+    else
+        unsetenv ("ZCNC_CONFIG");
+    free (saved);
+
+    ZC_CHECK (rmdir (dir) == 0);
+    return ZC_TEST_END;
+}

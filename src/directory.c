@@ -1,0 +1,131 @@
+/*  directory.c — the node directory (see directory.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "directory.h"
+
+typedef struct {
+    zc_node_entry_t entry;
+    bool changed;
+} s_item_t;
+
+struct _zc_directory_t {
+    zhashx_t *items;            //  name -> s_item_t
+};
+
+zc_directory_t *
+zc_directory_new (void)
+{
+    zc_directory_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->items = zhashx_new ();
+    zhashx_set_destructor (self->items, (zhashx_destructor_fn *) zstr_free);
+    return self;
+}
+
+void
+zc_directory_destroy (zc_directory_t **self_p)
+{
+    if (*self_p) {
+        zhashx_destroy (&(*self_p)->items);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+zc_directory_update (zc_directory_t *self, const zc_node_entry_t *entry)
+{
+    s_item_t *item = zhashx_lookup (self->items, entry->name);
+    if (!item) {
+        item = calloc (1, sizeof *item);
+        zhashx_insert (self->items, entry->name, item);
+        item->entry = *entry;
+        item->changed = true;
+    }
+    else
+    if (item->entry.online != entry->online
+    ||  item->entry.last_seen != entry->last_seen
+    ||  strcmp (item->entry.via, entry->via) != 0) {
+        item->entry = *entry;
+        item->changed = true;
+    }
+}
+
+const zc_node_entry_t *
+zc_directory_lookup (zc_directory_t *self, const char *name)
+{
+    s_item_t *item = zhashx_lookup (self->items, name);
+    return item? &item->entry: NULL;
+}
+
+void
+zc_directory_forget (zc_directory_t *self, uint64_t now, uint64_t forget_after)
+{
+    zlist_t *names = zc_directory_names (self);
+    for (char *name = zlist_first (names); name; name = zlist_next (names)) {
+        s_item_t *item = zhashx_lookup (self->items, name);
+        if (!item->entry.online && item->entry.last_seen + forget_after < now)
+            zhashx_delete (self->items, name);
+    }
+    zlist_destroy (&names);
+}
+
+zlist_t *
+zc_directory_names (zc_directory_t *self)
+{
+    zlist_t *names = zlist_new ();
+    zlist_autofree (names);
+    for (s_item_t *item = zhashx_first (self->items); item; item = zhashx_next (self->items))
+        zlist_append (names, item->entry.name);
+    zlist_sort (names, NULL);
+    return names;
+}
+
+static int
+s_compare_entries (const void *a, const void *b)
+{
+    return strcmp (((const zc_node_entry_t *) a)->name, ((const zc_node_entry_t *) b)->name);
+}
+
+//  Copies the entries (all, or only the changed ones) into a sorted array.
+static zc_node_entry_t *
+s_collect (zc_directory_t *self, bool only_changed, size_t *count)
+{
+    *count = 0;
+    size_t size = zhashx_size (self->items);
+    if (size == 0)
+        return NULL;
+    zc_node_entry_t *entries = calloc (size, sizeof *entries);
+    for (s_item_t *item = zhashx_first (self->items); item; item = zhashx_next (self->items)) {
+        if (only_changed && !item->changed)
+            continue;
+        entries [(*count)++] = item->entry;
+        if (only_changed)
+            item->changed = false;
+    }
+    if (*count == 0) {
+        free (entries);
+        return NULL;
+    }
+    qsort (entries, *count, sizeof *entries, s_compare_entries);
+    return entries;
+}
+
+zc_node_entry_t *
+zc_directory_entries (zc_directory_t *self, size_t *count)
+{
+    return s_collect (self, false, count);
+}
+
+zc_node_entry_t *
+zc_directory_take_changes (zc_directory_t *self, size_t *count)
+{
+    return s_collect (self, true, count);
+}
+
+size_t
+zc_directory_size (zc_directory_t *self)
+{
+    return zhashx_size (self->items);
+}

@@ -1,0 +1,1055 @@
+/*  exec.c — running one shell command as a job (see exec.h).
+
+    The only module that forks. The shell is spawned with posix_spawn in a
+    process group of its own; its stdin, stdout and stderr are pipes whose
+    parent ends are non-blocking and polled in the caller's zloop, next to
+    a pidfd that becomes readable when the shell exits. Nothing here
+    blocks, except reaping a shell that was just sent SIGKILL.
+
+    czmq's zloop dispatches pollers from a snapshot taken before the
+    iteration's timers ran, so destroy a job from a poller or reader
+    handler or the done callback, not from a timer handler of its loop.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "exec.h"
+
+extern char **environ;
+
+#define S_KILL_DELAY    2000    //  ms from SIGTERM to SIGKILL
+#define S_PEEK_INTERVAL 10      //  ms between exit checks without pidfds
+#define S_CHUNK         65536   //  bytes per read
+#define S_READS_PER_EVENT   16  //  so a chatty command cannot starve the loop
+#define S_READS_TO_DRAIN    256 //  bounds the final drain (16 MiB)
+
+//  One captured output stream.
+typedef struct {
+    int fd;                     //  parent's read end, -1 once at EOF
+    uint8_t *data;
+    size_t size, capacity;
+    bool truncated;
+} s_capture_t;
+
+struct _zc_exec_t {
+    zloop_t *loop;
+    pid_t pid;                  //  the shell, also the process group id
+    int pidfd;                  //  readable once the shell has exited
+    int peek_timer_id;          //  without pidfds: timer standing in for one
+    int in_fd;                  //  parent's stdin write end, -1 when done
+    uint8_t *data;              //  stdin, copied
+    size_t data_size, data_sent;
+    s_capture_t out, err;
+    size_t max_output;
+    double timeout;
+    int timer_id;               //  timeout timer, 0 when none is pending
+    bool timed_out;
+    bool finished;              //  the done callback has been called
+    bool in_callback;           //  it is running now
+    bool doomed;                //  zc_exec_destroy was called
+    uint64_t started_ms;
+    zc_result_t *result;        //  allocated at start, so finishing cannot fail
+    zc_exec_done_fn *done;
+    void *done_arg;
+};
+
+static void s_free (zc_exec_t *self);
+
+
+//  Creates a pipe whose ends are close-on-exec and above stderr, so the
+//  child's dup2 onto 0, 1 and 2 never clobbers another end (a daemon may
+//  run with its standard fds closed). Returns 0, or -1 with errno set.
+static int
+s_pipe (int fds [2])
+{
+    if (pipe2 (fds, O_CLOEXEC) == -1)
+        return -1;
+    for (int end = 0; end < 2; end++) {
+        if (fds [end] > STDERR_FILENO)
+            continue;
+        int moved = fcntl (fds [end], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        int saved = errno;
+        close (fds [end]);
+        fds [end] = moved;
+        if (moved == -1) {
+            if (end == 0)
+                close (fds [1]);
+            else
+                close (fds [0]);
+            errno = saved;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Closes an fd if open and marks it closed.
+static void
+s_close (int *fd_p)
+{
+    if (*fd_p != -1) {
+        close (*fd_p);
+        *fd_p = -1;
+    }
+}
+
+//  Registers a tolerant zloop poller on one fd: POLLHUP and POLLERR come to
+//  our handlers, which see EOF or EPIPE, instead of zloop dropping the fd.
+static int
+s_watch (zc_exec_t *self, int fd, short events, zloop_fn *handler)
+{
+    zmq_pollitem_t item = { NULL, fd, events, 0 };
+    if (zloop_poller (self->loop, &item, handler, self))
+        return -1;
+    zloop_poller_set_tolerant (self->loop, &item);
+    return 0;
+}
+
+//  Ends the poller on an fd (zloop identifies it by fd), then closes it.
+static void
+s_unwatch (zc_exec_t *self, int *fd_p)
+{
+    if (*fd_p != -1) {
+        zmq_pollitem_t item = { NULL, *fd_p, 0, 0 };
+        zloop_poller_end (self->loop, &item);
+        s_close (fd_p);
+    }
+}
+
+//  Writes without letting a pipe whose reader is gone kill this process:
+//  SIGPIPE is blocked in this thread around the write, and the one the
+//  write raised is consumed. Returns what write returned, errno intact.
+static ssize_t
+s_write_quietly (int fd, const void *data, size_t size)
+{
+    sigset_t sigpipe, saved, pending;
+    sigemptyset (&sigpipe);
+    sigaddset (&sigpipe, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &sigpipe, &saved);
+    sigpending (&pending);
+    bool was_pending = sigismember (&pending, SIGPIPE);
+    ssize_t rc = write (fd, data, size);
+    int write_errno = errno;
+    if (rc == -1 && write_errno == EPIPE && !was_pending) {
+        struct timespec zero = { 0, 0 };
+        sigtimedwait (&sigpipe, NULL, &zero);
+    }
+    pthread_sigmask (SIG_SETMASK, &saved, NULL);
+    errno = write_errno;
+    return rc;
+}
+
+//  Feeds stdin; closes it once all data is written, or when the command
+//  stopped reading (EPIPE is normal for commands that ignore stdin).
+static int
+s_on_stdin (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    zc_exec_t *self = (zc_exec_t *) arg;
+    ssize_t rc = s_write_quietly (self->in_fd, self->data + self->data_sent,
+                                  self->data_size - self->data_sent);
+    if (rc > 0)
+        self->data_sent += (size_t) rc;
+    else
+    if (rc == -1 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    else
+    if (rc == -1 && errno != EPIPE)
+        zc_warn ("exec: cannot write stdin of process %d: %s",
+                 (int) self->pid, strerror (errno));
+    if (rc <= 0 || self->data_sent == self->data_size)
+        s_unwatch (self, &self->in_fd);
+    return 0;
+}
+
+//  Keeps up to max_output bytes of a chunk; past that, marks truncation.
+static void
+s_capture_add (s_capture_t *capture, size_t max_output,
+               const uint8_t *chunk, size_t size)
+{
+    size_t keep = max_output - capture->size;
+    if (keep > size)
+        keep = size;
+    if (capture->size + keep > capture->capacity) {
+        size_t capacity = capture->capacity? capture->capacity * 2: 4096;
+        if (capacity < capture->size + keep)
+            capacity = capture->size + keep;
+        if (capacity > max_output)
+            capacity = max_output;
+        uint8_t *data = (uint8_t *) realloc (capture->data, capacity);
+        if (!data)
+            keep = 0;       //  out of memory: keep what we have
+        else {
+            capture->data = data;
+            capture->capacity = capacity;
+        }
+    }
+    if (keep)
+        memcpy (capture->data + capture->size, chunk, keep);
+    capture->size += keep;
+    if (keep < size)
+        capture->truncated = true;
+}
+
+//  Reads an output pipe until it would block, up to max_reads reads;
+//  at EOF or on an error, stops watching it.
+static void
+s_capture_read (zc_exec_t *self, s_capture_t *capture, int max_reads)
+{
+    uint8_t chunk [S_CHUNK];
+    for (int reads = 0; capture->fd != -1 && reads < max_reads; reads++) {
+        ssize_t rc = read (capture->fd, chunk, sizeof chunk);
+        if (rc > 0)
+            s_capture_add (capture, self->max_output, chunk, (size_t) rc);
+        else
+        if (rc == -1 && errno == EINTR)
+            continue;
+        else
+        if (rc == -1 && errno == EAGAIN)
+            break;
+        else {
+            if (rc == -1)
+                zc_warn ("exec: cannot read output of process %d: %s",
+                         (int) self->pid, strerror (errno));
+            s_unwatch (self, &capture->fd);
+        }
+    }
+}
+
+//  Reads stdout or stderr, whichever the event is for.
+static int
+s_on_output (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    zc_exec_t *self = (zc_exec_t *) arg;
+    s_capture_read (self, item->fd == self->out.fd? &self->out: &self->err,
+                    S_READS_PER_EVENT);
+    return 0;
+}
+
+//  Sends SIGKILL to the process group in the timer's arg. The arg is the
+//  pgid itself, not the job, so the job may be gone by now.
+static int
+s_on_kill_group (zloop_t *loop, int timer_id, void *arg)
+{
+    pid_t pgid = (pid_t) (intptr_t) arg;
+    kill (-pgid, SIGKILL);
+    return 0;
+}
+
+//  Sends SIGTERM to a process group now and SIGKILL 2 s later.
+static void
+s_terminate_group (zloop_t *loop, pid_t pgid)
+{
+    kill (-pgid, SIGTERM);
+    if (zloop_timer (loop, S_KILL_DELAY, 1, s_on_kill_group,
+                     (void *) (intptr_t) pgid) == -1) {
+        zc_warn ("exec: cannot schedule SIGKILL for process group %d; killing it now",
+                 (int) pgid);
+        kill (-pgid, SIGKILL);
+    }
+}
+
+//  The timeout passed: terminate the group; the job ends when the shell
+//  has exited.
+static int
+s_on_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_exec_t *self = (zc_exec_t *) arg;
+    self->timer_id = 0;         //  a once-timer: zloop drops it itself
+    self->timed_out = true;
+    zc_info ("exec: process group %d exceeded its %g s timeout; terminating it",
+             (int) self->pid, self->timeout);
+    s_terminate_group (loop, self->pid);
+    return 0;
+}
+
+//  Ends the job's pollers and timers (not the SIGKILL timers, which do not
+//  refer to it) and closes its fds.
+static void
+s_stop_watching (zc_exec_t *self)
+{
+    s_unwatch (self, &self->in_fd);
+    s_unwatch (self, &self->out.fd);
+    s_unwatch (self, &self->err.fd);
+    s_unwatch (self, &self->pidfd);
+    if (self->timer_id) {
+        zloop_timer_end (self->loop, self->timer_id);
+        self->timer_id = 0;
+    }
+    if (self->peek_timer_id) {
+        zloop_timer_end (self->loop, self->peek_timer_id);
+        self->peek_timer_id = 0;
+    }
+}
+
+//  Stops watching everything, hands the result to the done callback, and
+//  frees the job afterwards if it was destroyed meanwhile. The caller must
+//  not touch self after this.
+static void
+s_finish (zc_exec_t *self, zc_state_t state, int status, char *error)
+{
+    s_stop_watching (self);
+    self->finished = true;
+
+    zc_result_t *result = self->result;
+    self->result = NULL;
+    result->state = state;
+    result->error = error;
+    if (WIFEXITED (status))
+        result->exit_code = WEXITSTATUS (status);
+    else
+    if (WIFSIGNALED (status)) {
+        result->signal = WTERMSIG (status);
+        result->exit_code = 128 + result->signal;
+    }
+    result->started_ms = self->started_ms;
+    result->finished_ms = (uint64_t) zclock_time ();
+    result->out = self->out.data;
+    result->out_size = self->out.size;
+    result->stdout_truncated = self->out.truncated;
+    result->err = self->err.data;
+    result->err_size = self->err.size;
+    result->stderr_truncated = self->err.truncated;
+    self->out.data = self->err.data = NULL;
+
+    self->in_callback = true;
+    self->done (self, result, self->done_arg);
+    self->in_callback = false;
+    if (self->doomed)
+        s_free (self);
+}
+
+//  The shell exited: collect what it wrote, terminate what it left behind,
+//  and finish the job.
+static int
+s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    zc_exec_t *self = (zc_exec_t *) arg;
+    int status = 0;
+    pid_t rc = waitpid (self->pid, &status, WNOHANG);
+    while (rc == -1 && errno == EINTR)
+        rc = waitpid (self->pid, &status, WNOHANG);
+    if (rc == 0)
+        return 0;               //  not exited after all; keep waiting
+    if (rc == -1) {
+        char *error = zsys_sprintf ("cannot get the exit status of process %d: %s"
+                                    " (does something else reap children?)",
+                                    (int) self->pid, strerror (errno));
+        s_terminate_group (loop, self->pid);
+        s_finish (self, ZC_STATE_FAILED, 0, error);
+        return 0;
+    }
+    s_capture_read (self, &self->out, S_READS_TO_DRAIN);
+    s_capture_read (self, &self->err, S_READS_TO_DRAIN);
+    if (self->timed_out)        //  SIGTERM sent, SIGKILL scheduled already
+        s_finish (self, ZC_STATE_FAILED, status,
+                  zsys_sprintf ("method_timeout of %g s exceeded; process group killed",
+                                self->timeout));
+    else {
+        s_terminate_group (loop, self->pid);
+        s_finish (self, ZC_STATE_DONE, status, NULL);
+    }
+    return 0;
+}
+
+//  Without pidfds (valgrind does not know them, nor Linux before 5.3), a
+//  timer peeks at the shell and, once it has exited, makes an eventfd in
+//  the pidfd's place readable, so the job still ends from a poller: zloop
+//  may run stale poll events right after a timer handler, never after a
+//  poller that changed the poll set.
+static int
+s_on_peek (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_exec_t *self = (zc_exec_t *) arg;
+    self->peek_timer_id = 0;    //  a once-timer: zloop drops it itself
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0
+    &&  info.si_pid == 0) {
+        self->peek_timer_id = zloop_timer (loop, S_PEEK_INTERVAL, 1, s_on_peek, self);
+        if (self->peek_timer_id != -1)
+            return 0;
+        self->peek_timer_id = 0;
+        zc_error ("exec: cannot watch process %d: out of memory", (int) self->pid);
+    }
+    eventfd_write (self->pidfd, 1);     //  exited, or s_on_exit says why not
+    return 0;
+}
+
+//  Spawns /bin/sh -c COMMAND with the three fds as its stdin, stdout and
+//  stderr, in a new process group, with default signal dispositions, an
+//  empty signal mask and no other fds. Returns 0 or an errno value.
+static int
+s_spawn (pid_t *pid, const char *command, int fds [3])
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init (&actions);
+    if (rc)
+        return rc;
+    rc = posix_spawnattr_init (&attr);
+    if (rc) {
+        posix_spawn_file_actions_destroy (&actions);
+        return rc;
+    }
+    sigset_t all, none;
+    sigfillset (&all);
+    sigemptyset (&none);
+    for (int stream = 0; stream < 3 && !rc; stream++)
+        rc = posix_spawn_file_actions_adddup2 (&actions, fds [stream], stream);
+    if (!rc) rc = posix_spawn_file_actions_addclosefrom_np (&actions, STDERR_FILENO + 1);
+    if (!rc) rc = posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP
+                                                 | POSIX_SPAWN_SETSIGDEF
+                                                 | POSIX_SPAWN_SETSIGMASK);
+    if (!rc) rc = posix_spawnattr_setpgroup (&attr, 0);
+    if (!rc) rc = posix_spawnattr_setsigdefault (&attr, &all);
+    if (!rc) rc = posix_spawnattr_setsigmask (&attr, &none);
+    if (!rc) {
+        char *argv [] = { "sh", "-c", (char *) command, NULL };
+        rc = posix_spawn (pid, "/bin/sh", &actions, &attr, argv, environ);
+    }
+    posix_spawnattr_destroy (&attr);
+    posix_spawn_file_actions_destroy (&actions);
+    return rc;
+}
+
+//  Sets O_NONBLOCK on an fd. Returns 0 or -1.
+static int
+s_set_nonblocking (int fd)
+{
+    int flags = fcntl (fd, F_GETFL);
+    return flags == -1? -1: fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+//  Frees a job's memory and closes what is still open. Never signals.
+static void
+s_free (zc_exec_t *self)
+{
+    s_close (&self->in_fd);
+    s_close (&self->out.fd);
+    s_close (&self->err.fd);
+    s_close (&self->pidfd);
+    free (self->data);
+    free (self->out.data);
+    free (self->err.data);
+    zc_result_destroy (&self->result);
+    free (self);
+}
+
+//  Undoes a start that failed: kills and reaps the shell if there is one,
+//  stops watching its fds and frees the job. Sets *error to message (a
+//  malloc'd string); returns NULL.
+static zc_exec_t *
+s_start_failed (zc_exec_t *self, char **error, char *message)
+{
+    *error = message;
+    if (self) {
+        if (self->pid > 0) {
+            kill (-self->pid, SIGKILL);
+            while (waitpid (self->pid, NULL, 0) == -1 && errno == EINTR)
+                ;
+        }
+        s_stop_watching (self);
+        s_free (self);
+    }
+    return NULL;
+}
+
+zc_exec_t *
+zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
+               zc_exec_done_fn *done, void *arg, char **error)
+{
+    assert (loop && spec && spec->command && done && error);
+    assert (spec->data || spec->data_size == 0);
+    zc_exec_t *self = (zc_exec_t *) calloc (1, sizeof (zc_exec_t));
+    if (!self)
+        return s_start_failed (NULL, error, strdup ("cannot start the command: out of memory"));
+    self->loop = loop;
+    self->pidfd = self->in_fd = self->out.fd = self->err.fd = -1;
+    self->max_output = spec->max_output;
+    self->timeout = spec->timeout;
+    self->done = done;
+    self->done_arg = arg;
+    self->result = zc_result_new ();
+    self->data_size = spec->data_size;
+    if (self->data_size)
+        self->data = (uint8_t *) malloc (self->data_size);
+    if (!self->result || (self->data_size && !self->data))
+        return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+    if (self->data_size)
+        memcpy (self->data, spec->data, self->data_size);
+
+    //  One pipe per standard stream: the shell reads its stdin and writes
+    //  the others; we keep the opposite ends, non-blocking.
+    int child [3] = { -1, -1, -1 };
+    int *ours [3] = { &self->in_fd, &self->out.fd, &self->err.fd };
+    for (int stream = 0; stream < 3; stream++) {
+        int fds [2];
+        if (s_pipe (fds) == 0) {
+            child [stream] = fds [stream == 0? 0: 1];
+            *ours [stream] = fds [stream == 0? 1: 0];
+        }
+        if (*ours [stream] == -1 || s_set_nonblocking (*ours [stream])) {
+            int saved = errno;
+            for (int opened = 0; opened <= stream; opened++)
+                s_close (&child [opened]);
+            return s_start_failed (self, error, zsys_sprintf (
+                "cannot create pipes for the command: %s (check the open"
+                " file limit, ulimit -n)", strerror (saved)));
+        }
+    }
+    self->started_ms = (uint64_t) zclock_time ();
+    int rc = s_spawn (&self->pid, spec->command, child);
+    for (int stream = 0; stream < 3; stream++)
+        close (child [stream]);
+    if (rc) {
+        self->pid = 0;
+        return s_start_failed (self, error, zsys_sprintf (
+            "cannot run /bin/sh: %s (check that /bin/sh exists and the"
+            " process limit, ulimit -u)", strerror (rc)));
+    }
+    self->pidfd = pidfd_open (self->pid, 0);
+    if (self->pidfd == -1 && errno == ENOSYS) {
+        self->pidfd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (self->pidfd != -1) {
+            self->peek_timer_id = zloop_timer (loop, S_PEEK_INTERVAL, 1, s_on_peek, self);
+            if (self->peek_timer_id == -1) {
+                self->peek_timer_id = 0;
+                return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+            }
+        }
+    }
+    if (self->pidfd == -1)
+        return s_start_failed (self, error, zsys_sprintf (
+            "cannot watch process %d: pidfd_open: %s (zcnc needs Linux 5.3"
+            " or later)", (int) self->pid, strerror (errno)));
+    if (!self->data_size)
+        s_close (&self->in_fd);     //  the command sees EOF at once
+    if ((self->in_fd != -1 && s_watch (self, self->in_fd, ZMQ_POLLOUT, s_on_stdin))
+    ||  s_watch (self, self->out.fd, ZMQ_POLLIN, s_on_output)
+    ||  s_watch (self, self->err.fd, ZMQ_POLLIN, s_on_output)
+    ||  s_watch (self, self->pidfd, ZMQ_POLLIN, s_on_exit))
+        return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+    if (spec->timeout > 0) {
+        double ms = spec->timeout * 1000 + 0.5;
+        self->timer_id = zloop_timer (loop, ms > 1? (size_t) ms: 1, 1, s_on_timeout, self);
+        if (self->timer_id == -1) {
+            self->timer_id = 0;
+            return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+        }
+    }
+    zc_debug ("exec: started process %d: %s", (int) self->pid, spec->command);
+    return self;
+}
+
+pid_t
+zc_exec_pgid (zc_exec_t *self)
+{
+    assert (self);
+    return self->pid;
+}
+
+void
+zc_exec_interrupt (zc_exec_t *self)
+{
+    assert (self);
+    if (self->finished)
+        return;
+    kill (-self->pid, SIGKILL);
+    int status = 0;
+    while (waitpid (self->pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    s_capture_read (self, &self->out, S_READS_TO_DRAIN);
+    s_capture_read (self, &self->err, S_READS_TO_DRAIN);
+    s_finish (self, ZC_STATE_INTERRUPTED, status,
+              strdup ("agent stopped while the job ran"));
+}
+
+void
+zc_exec_destroy (zc_exec_t **self_p)
+{
+    assert (self_p);
+    zc_exec_t *self = *self_p;
+    if (!self)
+        return;
+    *self_p = NULL;
+    self->doomed = true;
+    if (self->in_callback)
+        return;                 //  s_finish frees it when the callback returns
+    if (self->finished)
+        s_free (self);
+    else
+        zc_exec_interrupt (self);   //  s_finish frees it, since it is doomed
+}
+
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+#include <sys/resource.h>
+#include "testing.h"
+
+//  What the tests learn about one job.
+typedef struct {
+    zc_exec_t *proc;            //  NULL once the done callback has run
+    zc_result_t *result;
+    int calls;                  //  done callback calls
+    pid_t pgid;
+    int64_t started, elapsed;   //  monotonic ms
+} s_outcome_t;
+
+//  Done callback: keeps the result and destroys the job from inside the
+//  callback, as the contract allows.
+static void
+s_test_done (zc_exec_t *proc, zc_result_t *result, void *arg)
+{
+    s_outcome_t *outcome = (s_outcome_t *) arg;
+    outcome->calls++;
+    outcome->result = result;
+    outcome->elapsed = zclock_mono () - outcome->started;
+    outcome->proc = NULL;
+    zc_exec_destroy (&proc);
+}
+
+//  Starts a job in the loop; false with the error logged if it did not start.
+static bool
+s_test_start (zloop_t *loop, const zc_exec_spec_t *spec, s_outcome_t *outcome)
+{
+    memset (outcome, 0, sizeof *outcome);
+    outcome->started = zclock_mono ();
+    char *error = NULL;
+    outcome->proc = zc_exec_start (loop, spec, s_test_done, outcome, &error);
+    if (!outcome->proc) {
+        printf ("# cannot start '%s': %s\n", spec->command, error);
+        free (error);
+        return false;
+    }
+    outcome->pgid = zc_exec_pgid (outcome->proc);
+    return true;
+}
+
+static int
+s_test_give_up (zloop_t *loop, int timer_id, void *arg)
+{
+    return -1;
+}
+
+//  Runs the loop until check (called every 10 ms) returns -1, for at most
+//  max_ms.
+static void
+s_test_loop (zloop_t *loop, zloop_timer_fn *check, void *arg, size_t max_ms)
+{
+    int check_id = zloop_timer (loop, 10, 0, check, arg);
+    int give_up_id = zloop_timer (loop, max_ms, 1, s_test_give_up, NULL);
+    zloop_start (loop);
+    zloop_timer_end (loop, check_id);
+    zloop_timer_end (loop, give_up_id);
+}
+
+//  Loop check: -1 once every outcome of a NULL-terminated list has a result.
+static int
+s_test_all_done (zloop_t *loop, int timer_id, void *arg)
+{
+    for (s_outcome_t **outcome = (s_outcome_t **) arg; *outcome; outcome++)
+        if (!(*outcome)->result)
+            return 0;
+    return -1;
+}
+
+//  Runs one job to its end (at most 30 s) in a loop of its own. The result
+//  is in outcome->result (NULL if it did not start or end); the caller
+//  destroys it.
+static void
+s_test_run (const zc_exec_spec_t *spec, s_outcome_t *outcome)
+{
+    zloop_t *loop = zloop_new ();
+    assert (loop);
+    if (s_test_start (loop, spec, outcome)) {
+        s_outcome_t *outcomes [] = { outcome, NULL };
+        s_test_loop (loop, s_test_all_done, outcomes, 30000);
+        zc_exec_destroy (&outcome->proc);
+    }
+    zloop_destroy (&loop);
+}
+
+//  True if a process no longer exists or is a zombie (which only waits for
+//  its parent, perhaps init, to reap it).
+static bool
+s_test_gone (pid_t pid)
+{
+    if (kill (pid, 0) == -1 && errno == ESRCH)
+        return true;
+    char path [64], stat [512] = "";
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return true;
+    size_t size = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat [size] = 0;
+    char *paren = strrchr (stat, ')');
+    return !paren || paren [1] == 0 || paren [2] == 'Z' || paren [2] == 'X';
+}
+
+//  Loop check: -1 once the process *arg is gone.
+static int
+s_test_pid_gone (zloop_t *loop, int timer_id, void *arg)
+{
+    return s_test_gone (*(pid_t *) arg)? -1: 0;
+}
+
+//  Reads the pid a test command wrote to a file; 0 if none.
+static pid_t
+s_test_read_pid (const char *path)
+{
+    int pid = 0;
+    FILE *file = fopen (path, "r");
+    if (file) {
+        if (fscanf (file, "%d", &pid) != 1)
+            pid = 0;
+        fclose (file);
+    }
+    return (pid_t) pid;
+}
+
+//  True if a captured stream holds exactly the string.
+static bool
+s_test_is (const uint8_t *data, size_t size, const char *string)
+{
+    return size == strlen (string) && (size == 0 || memcmp (data, string, size) == 0);
+}
+
+//  Timer that interrupts the job of the outcome, checking the callback
+//  ran inside; ends the loop.
+static int
+s_test_interrupt (zloop_t *loop, int timer_id, void *arg)
+{
+    s_outcome_t *outcome = (s_outcome_t *) arg;
+    zc_exec_interrupt (outcome->proc);
+    if (outcome->calls != 1)
+        outcome->calls = -1;    //  flags the failure to the test
+    return -1;
+}
+
+int
+zc_exec_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    char dir [] = "/tmp/zc-exec-test-XXXXXX";
+    ZC_CHECK (mkdtemp (dir));
+    char *pidfile = zsys_sprintf ("%s/pid", dir);
+    s_outcome_t outcome;
+    zc_result_t *result;
+
+    //  stdout, exit status, times
+    zc_exec_spec_t spec = { "echo hi", NULL, 0, 0, 1024 };
+    uint64_t before = (uint64_t) zclock_time ();
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && outcome.calls == 1);
+    if (result) {
+        ZC_CHECK (result->state == ZC_STATE_DONE);
+        ZC_CHECK (s_test_is (result->out, result->out_size, "hi\n"));
+        ZC_CHECK (result->err_size == 0);
+        ZC_CHECK (result->exit_code == 0 && result->signal == 0);
+        ZC_CHECK (!result->stdout_truncated && !result->stderr_truncated);
+        ZC_CHECK (result->error == NULL);
+        ZC_CHECK (result->started_ms >= before);
+        ZC_CHECK (result->finished_ms >= result->started_ms);
+        ZC_CHECK (result->finished_ms <= (uint64_t) zclock_time ());
+    }
+    zc_result_destroy (&outcome.result);
+
+    spec.command = "exit 7";
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && result->exit_code == 7
+              && result->signal == 0 && result->out_size == 0);
+    zc_result_destroy (&outcome.result);
+
+    //  stderr
+    spec.command = "echo out; echo oops >&2; exit 3";
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 3
+              && s_test_is (result->out, result->out_size, "out\n")
+              && s_test_is (result->err, result->err_size, "oops\n"));
+    zc_result_destroy (&outcome.result);
+
+    //  stdin: small, none, and more than a pipe holds both ways
+    spec.command = "cat";
+    spec.data = (const uint8_t *) "hello\n";
+    spec.data_size = 6;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0
+              && s_test_is (result->out, result->out_size, "hello\n"));
+    zc_result_destroy (&outcome.result);
+
+    spec.data = NULL;
+    spec.data_size = 0;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0 && result->out_size == 0);
+    zc_result_destroy (&outcome.result);
+
+    size_t big_size = 1024 * 1024;
+    uint8_t *big = (uint8_t *) malloc (big_size);
+    assert (big);
+    for (size_t index = 0; index < big_size; index++)
+        big [index] = (uint8_t) (index * 7 + index / 251);
+    spec.data = big;
+    spec.data_size = 300000;
+    spec.max_output = big_size;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0 && !result->stdout_truncated
+              && result->out_size == 300000
+              && memcmp (result->out, big, 300000) == 0);
+    zc_result_destroy (&outcome.result);
+
+    //  Commands that do not read stdin: the write fails with EPIPE, which
+    //  must neither fail the job nor kill us with SIGPIPE, not ignored here.
+    struct sigaction dfl = { .sa_handler = SIG_DFL }, saved_pipe;
+    sigaction (SIGPIPE, &dfl, &saved_pipe);
+    const char *no_readers [] = { "true", "exec 0<&-; sleep 0.2", "true", NULL };
+    for (const char **command = no_readers; *command; command++) {
+        spec.command = *command;
+        spec.data_size = big_size;
+        s_test_run (&spec, &outcome);
+        result = outcome.result;
+        ZC_CHECK (result && result->state == ZC_STATE_DONE
+                  && result->exit_code == 0 && result->error == NULL);
+        zc_result_destroy (&outcome.result);
+    }
+    sigaction (SIGPIPE, &saved_pipe, NULL);
+    spec.data = NULL;
+    spec.data_size = 0;
+    spec.max_output = 1024;
+
+    //  Killed by a signal
+    spec.command = "kill -9 $$";
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_DONE
+              && result->exit_code == 137 && result->signal == 9);
+    zc_result_destroy (&outcome.result);
+
+    //  Truncation, per stream, and output exactly at the limit
+    spec.command = "head -c 100000 /dev/zero";
+    spec.max_output = 1000;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0 && result->out_size == 1000
+              && result->stdout_truncated && !result->stderr_truncated);
+    zc_result_destroy (&outcome.result);
+
+    spec.command = "head -c 5000 /dev/zero >&2; printf abc";
+    spec.max_output = 3;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0 && result->err_size == 3
+              && result->stderr_truncated && !result->stdout_truncated
+              && s_test_is (result->out, result->out_size, "abc"));
+    zc_result_destroy (&outcome.result);
+    spec.max_output = 1024;
+
+    //  A background child holding the pipes does not keep the job open,
+    //  and gets SIGTERM when the shell exits.
+    char *command = zsys_sprintf ("sleep 100 & echo $! >%s; echo started", pidfile);
+    spec.command = command;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0 && outcome.elapsed < 1500
+              && s_test_is (result->out, result->out_size, "started\n"));
+    zc_result_destroy (&outcome.result);
+    pid_t child = s_test_read_pid (pidfile);
+    ZC_CHECK (child > 0);
+    for (int tries = 0; child > 0 && !s_test_gone (child) && tries < 500; tries++)
+        zclock_sleep (10);
+    ZC_CHECK (child > 0 && s_test_gone (child));
+    zstr_free (&command);
+    unlink (pidfile);
+
+    //  Default signal dispositions and an empty mask, whatever ours are
+    struct sigaction ignore = { .sa_handler = SIG_IGN }, saved_usr2;
+    sigaction (SIGPIPE, &ignore, &saved_pipe);
+    sigaction (SIGUSR2, &ignore, &saved_usr2);
+    sigset_t usr1, saved_mask;
+    sigemptyset (&usr1);
+    sigaddset (&usr1, SIGUSR1);
+    pthread_sigmask (SIG_BLOCK, &usr1, &saved_mask);
+    spec.command = "yes | head -1";
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->exit_code == 0 && result->err_size == 0
+              && s_test_is (result->out, result->out_size, "y\n"));
+    zc_result_destroy (&outcome.result);
+
+    //  (glibc keeps its internal signals 32 and 33 ignored; no command
+    //  can use them anyway)
+    spec.command = "grep -E '^Sig(Blk|Ign)' /proc/self/status";
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    unsigned long long blocked = 1, ignored = 1;
+    if (result && result->out_size < 200) {
+        char text [200];
+        memcpy (text, result->out, result->out_size);
+        text [result->out_size] = 0;
+        if (sscanf (text, "SigBlk: %llx SigIgn: %llx", &blocked, &ignored) != 2)
+            blocked = ignored = 1;
+    }
+    ZC_CHECK (blocked == 0 && (ignored & 0x7fffffffULL) == 0);
+    zc_result_destroy (&outcome.result);
+    sigaction (SIGPIPE, &saved_pipe, NULL);
+    sigaction (SIGUSR2, &saved_usr2, NULL);
+    pthread_sigmask (SIG_SETMASK, &saved_mask, NULL);
+
+    //  Its own process group, and none of our fds (one here is inheritable)
+    int leaky = open ("/dev/null", O_RDONLY);
+    ZC_CHECK (leaky > STDERR_FILENO);
+    spec.command = "cut -d' ' -f5 /proc/$$/stat; ls /proc/self/fd";
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    char *expected = zsys_sprintf ("%d\n0\n1\n2\n3\n", (int) outcome.pgid);
+    ZC_CHECK (outcome.pgid > 0 && outcome.pgid != getpgrp ());
+    ZC_CHECK (result && s_test_is (result->out, result->out_size, expected));
+    zstr_free (&expected);
+    zc_result_destroy (&outcome.result);
+    close (leaky);
+
+    //  Timeout: the group gets SIGTERM, then SIGKILL 2 s later, which a
+    //  child ignoring SIGTERM needs.
+    command = zsys_sprintf ("(trap '' TERM; exec sleep 100) & echo $! >%s;"
+                            " sleep 100; echo never", pidfile);
+    spec.command = command;
+    spec.timeout = 0.5;
+    zloop_t *loop = zloop_new ();
+    assert (loop);
+    if (s_test_start (loop, &spec, &outcome)) {
+        s_outcome_t *outcomes [] = { &outcome, NULL };
+        s_test_loop (loop, s_test_all_done, outcomes, 30000);
+    }
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_FAILED);
+    if (result) {
+        ZC_CHECK_STR (result->error, "method_timeout of 0.5 s exceeded; process group killed");
+        ZC_CHECK (result->signal == SIGTERM && result->exit_code == 128 + SIGTERM);
+        ZC_CHECK (result->out_size == 0);
+        ZC_CHECK (outcome.elapsed >= 450 && outcome.elapsed < 1900);
+    }
+    zc_result_destroy (&outcome.result);
+    child = s_test_read_pid (pidfile);
+    ZC_CHECK (child > 0 && !s_test_gone (child));       //  ignored SIGTERM
+    if (child > 0) {
+        int64_t waited = zclock_mono ();
+        s_test_loop (loop, s_test_pid_gone, &child, 10000);
+        waited = zclock_mono () - waited;
+        ZC_CHECK (s_test_gone (child));
+        ZC_CHECK (waited > 500 && waited < 4000);
+        kill (child, SIGKILL);      //  in case the test failed
+    }
+    zloop_destroy (&loop);
+    zstr_free (&command);
+    unlink (pidfile);
+    spec.timeout = 0;
+
+    //  Two jobs at once in one loop
+    loop = zloop_new ();
+    assert (loop);
+    s_outcome_t slow, fast;
+    spec.command = "sleep 0.3; echo slow";
+    bool started = s_test_start (loop, &spec, &slow);
+    spec.command = "echo fast";
+    started = s_test_start (loop, &spec, &fast) && started;
+    ZC_CHECK (started);
+    if (started) {
+        s_outcome_t *outcomes [] = { &slow, &fast, NULL };
+        s_test_loop (loop, s_test_all_done, outcomes, 30000);
+    }
+    zc_exec_destroy (&slow.proc);
+    zc_exec_destroy (&fast.proc);
+    ZC_CHECK (slow.result && s_test_is (slow.result->out, slow.result->out_size, "slow\n"));
+    ZC_CHECK (fast.result && s_test_is (fast.result->out, fast.result->out_size, "fast\n"));
+    ZC_CHECK (fast.elapsed < slow.elapsed);
+    zc_result_destroy (&slow.result);
+    zc_result_destroy (&fast.result);
+    zloop_destroy (&loop);
+
+    //  Interrupt: the callback runs inside, the group is gone at once
+    loop = zloop_new ();
+    assert (loop);
+    command = zsys_sprintf ("sleep 100 & echo $! >%s; echo started; wait", pidfile);
+    spec.command = command;
+    if (s_test_start (loop, &spec, &outcome)) {
+        zloop_timer (loop, 300, 1, s_test_interrupt, &outcome);
+        zloop_start (loop);
+    }
+    result = outcome.result;
+    ZC_CHECK (outcome.calls == 1 && outcome.proc == NULL);
+    ZC_CHECK (result && result->state == ZC_STATE_INTERRUPTED);
+    if (result) {
+        ZC_CHECK_STR (result->error, "agent stopped while the job ran");
+        ZC_CHECK (result->exit_code == 137 && result->signal == SIGKILL);
+        ZC_CHECK (s_test_is (result->out, result->out_size, "started\n"));
+    }
+    ZC_CHECK (outcome.pgid > 0 && kill (outcome.pgid, 0) == -1 && errno == ESRCH);
+    child = s_test_read_pid (pidfile);
+    for (int tries = 0; child > 0 && !s_test_gone (child) && tries < 100; tries++)
+        zclock_sleep (10);      //  SIGKILL is sent, death takes a moment
+    ZC_CHECK (child > 0 && s_test_gone (child));
+    zc_result_destroy (&outcome.result);
+    zstr_free (&command);
+    unlink (pidfile);
+    zloop_destroy (&loop);
+
+    //  Destroying a running job interrupts it; a finished job destroys quietly
+    loop = zloop_new ();
+    assert (loop);
+    spec.command = "sleep 100";
+    if (s_test_start (loop, &spec, &outcome))
+        zc_exec_destroy (&outcome.proc);
+    ZC_CHECK (outcome.calls == 1 && outcome.proc == NULL);
+    ZC_CHECK (outcome.result && outcome.result->state == ZC_STATE_INTERRUPTED);
+    zc_result_destroy (&outcome.result);
+    zloop_destroy (&loop);
+
+    //  A start that fails creates no process, calls nothing, says why
+    struct rlimit saved_limit, limit;
+    getrlimit (RLIMIT_NOFILE, &saved_limit);
+    int lowest = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    ZC_CHECK (lowest > STDERR_FILENO);
+    close (lowest);
+    limit = saved_limit;
+    limit.rlim_cur = (rlim_t) lowest + 1;       //  room for one fd, not a pipe
+    ZC_CHECK (setrlimit (RLIMIT_NOFILE, &limit) == 0);
+    loop = zloop_new ();
+    assert (loop);
+    int calls = 0;
+    char *error = NULL;
+    spec.command = "echo never";
+    zc_exec_t *proc = zc_exec_start (loop, &spec, s_test_done, &calls, &error);
+    setrlimit (RLIMIT_NOFILE, &saved_limit);
+    ZC_CHECK (proc == NULL && calls == 0);
+    ZC_CHECK (error && strstr (error, "cannot create pipes for the command: "
+                               "Too many open files (check the open file limit"));
+    if (verbose && error)
+        printf ("# %s\n", error);
+    zstr_free (&error);
+    zc_exec_destroy (&proc);
+    zloop_destroy (&loop);
+
+    free (big);
+    zstr_free (&pidfile);
+    rmdir (dir);
+    return ZC_TEST_END;
+}

@@ -1,0 +1,54 @@
+/*  log.c — timestamped log lines on stderr. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+
+static const char *s_tag = "zcnc";
+static bool s_verbose = false;
+
+void
+zc_log_init (const char *tag, bool verbose)
+{
+    s_tag = tag;
+    s_verbose = verbose;
+}
+
+static void
+s_log (const char *level, const char *format, va_list args)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r (&now.tv_sec, &tm);
+    char line [2048];
+    int len = snprintf (line, sizeof line,
+        "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec, now.tv_nsec / 1000000, s_tag, (int) getpid (), level);
+    if (len < 0 || (size_t) len >= sizeof line)
+        len = 0;
+    vsnprintf (line + len, sizeof line - len - 1, format, args);
+    //  One write per line, so lines of concurrent processes never mix.
+    size_t size = strlen (line);
+    line [size++] = '\n';
+    ssize_t ignored = write (STDERR_FILENO, line, size);
+    (void) ignored;
+}
+
+#define ZC_LOG_FN(fn, level, guard) \
+    void fn (const char *format, ...) \
+    { \
+        if (!(guard)) return; \
+        va_list args; \
+        va_start (args, format); \
+        s_log (level, format, args); \
+        va_end (args); \
+    }
+
+ZC_LOG_FN (zc_debug, "debug", s_verbose)
+ZC_LOG_FN (zc_info, "info", true)
+ZC_LOG_FN (zc_warn, "warn", true)
+ZC_LOG_FN (zc_error, "error", true)

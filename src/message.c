@@ -1,0 +1,405 @@
+/*  message.c — JSON <-> the message model (see message.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "message.h"
+#include "testing.h"
+
+#define S_MAX_ARGS 16
+
+void
+zc_message_destroy (zc_message_t **self_p)
+{
+    if (*self_p) {
+        zc_message_t *self = *self_p;
+        free (self->to);
+        zlist_destroy (&self->args);
+        free (self->data);
+        free (self->reply_method);
+        zlist_destroy (&self->reply_args);
+        free (self->relay_via);
+        free (self->directory);
+        free (self->file_name);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Reads a list of strings (a JSON array of strings, or with 'allow_string'
+//  one string) into a new zlist. NULL when the value has another shape.
+static zlist_t *
+s_string_list (json_t *value, bool allow_string)
+{
+    zlist_t *list = zlist_new ();
+    zlist_autofree (list);
+    if (json_is_string (value) && allow_string) {
+        zlist_append (list, (void *) json_string_value (value));
+        return list;
+    }
+    if (!json_is_array (value) || json_array_size (value) > S_MAX_ARGS * 1024) {
+        zlist_destroy (&list);
+        return NULL;
+    }
+    size_t index;
+    json_t *item;
+    json_array_foreach (value, index, item) {
+        //  Strings with NUL bytes cannot become C strings.
+        if (!json_is_string (item) || strlen (json_string_value (item)) != json_string_length (item)) {
+            zlist_destroy (&list);
+            return NULL;
+        }
+        zlist_append (list, (void *) json_string_value (item));
+    }
+    return list;
+}
+
+//  Reads a non-negative number of seconds within [min, max].
+static int
+s_seconds (json_t *value, double min, double max, double *out)
+{
+    if (!json_is_number (value))
+        return -1;
+    double number = json_number_value (value);
+    if (!isfinite (number) || number < min || number > max)
+        return -1;
+    *out = number;
+    return 0;
+}
+
+static bool
+s_ignored (const char *key, const char **ignore)
+{
+    for (; ignore && *ignore; ignore++)
+        if (strcmp (key, *ignore) == 0)
+            return true;
+    return false;
+}
+
+zc_message_t *
+zc_message_from_json (json_t *object, const char **ignore, char **error, const char **field)
+{
+    *error = NULL;
+    *field = NULL;
+    if (!json_is_object (object)) {
+        *error = strdup ("a message must be a JSON object");
+        return NULL;
+    }
+    zc_message_t *self = calloc (1, sizeof *self);
+    self->method = ZC_METHOD_EXEC;
+    self->ack_timeout = 10;
+    self->retries = 30;
+    self->retry_wait = 2;
+    self->method_timeout = 30;
+    self->expire = 86400;
+    self->reply_method = strdup ("console");
+    self->reply_args = zlist_new ();
+    zlist_autofree (self->reply_args);
+
+    const char *key;
+    json_t *value;
+    json_object_foreach (object, key, value) {
+        if (s_ignored (key, ignore))
+            continue;
+        *field = key;
+        if (streq (key, "to")) {
+            zlist_t *items = s_string_list (value, true);
+            if (!items || zlist_size (items) == 0) {
+                zlist_destroy (&items);
+                *error = strdup ("\"to\" must be a target string or a non-empty array of them");
+                break;
+            }
+            size_t size = 1;
+            for (char *item = zlist_first (items); item; item = zlist_next (items))
+                size += strlen (item) + 1;
+            self->to = calloc (1, size);
+            for (char *item = zlist_first (items); item; item = zlist_next (items)) {
+                if (*self->to)
+                    strcat (self->to, ",");
+                strcat (self->to, item);
+            }
+            zlist_destroy (&items);
+        }
+        else
+        if (streq (key, "method")) {
+            if (!json_is_string (value) || !(self->method = zc_method_parse (json_string_value (value)))) {
+                *error = strdup ("unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)");
+                break;
+            }
+        }
+        else
+        if (streq (key, "args")) {
+            zlist_destroy (&self->args);
+            self->args = s_string_list (value, false);
+            if (!self->args || zlist_size (self->args) > S_MAX_ARGS) {
+                *error = strdup ("\"args\" must be an array of at most 16 strings");
+                break;
+            }
+        }
+        else
+        if (streq (key, "data") || streq (key, "data_b64")) {
+            if (self->data) {
+                *error = strdup ("give either \"data\" or \"data_b64\", not both");
+                break;
+            }
+            if (!json_is_string (value)) {
+                *error = zsys_sprintf ("\"%s\" must be a string", key);
+                break;
+            }
+            const char *text = json_string_value (value);
+            size_t length = json_string_length (value);
+            if (streq (key, "data")) {
+                self->data = malloc (length + 1);
+                memcpy (self->data, text, length);
+                self->data_size = length;
+            }
+            else {
+                self->data = malloc (length / 4 * 3 + 3);
+                if (sodium_base642bin (self->data, length / 4 * 3 + 3, text, length, " \n",
+                                       &self->data_size, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+                    *error = strdup ("\"data_b64\" is not valid base64");
+                    break;
+                }
+            }
+        }
+        else
+        if (streq (key, "reply_method")) {
+            const char *text = json_string_value (value);
+            if (!text || !(streq (text, "console") || streq (text, "file") || streq (text, "file_append")
+                        || streq (text, "none") || streq (text, "exec"))) {
+                *error = strdup ("reply_method must be one of console, file, file_append, none, exec");
+                break;
+            }
+            free (self->reply_method);
+            self->reply_method = strdup (text);
+        }
+        else
+        if (streq (key, "reply_args")) {
+            zlist_destroy (&self->reply_args);
+            self->reply_args = s_string_list (value, false);
+            if (!self->reply_args) {
+                *error = strdup ("\"reply_args\" must be an array of strings");
+                break;
+            }
+        }
+        else
+        if (streq (key, "ack_timeout")) {
+            if (s_seconds (value, 0.1, 86400, &self->ack_timeout)) {
+                *error = strdup ("ack_timeout must be a number of seconds from 0.1 to 86400");
+                break;
+            }
+        }
+        else
+        if (streq (key, "retry_wait")) {
+            if (s_seconds (value, 0.1, 3600, &self->retry_wait)) {
+                *error = strdup ("retry_wait must be a number of seconds from 0.1 to 3600");
+                break;
+            }
+        }
+        else
+        if (streq (key, "method_timeout")) {
+            if (s_seconds (value, 0.1, 30 * 86400, &self->method_timeout)) {
+                *error = strdup ("method_timeout must be a number of seconds from 0.1 to 2592000");
+                break;
+            }
+        }
+        else
+        if (streq (key, "expire")) {
+            if (s_seconds (value, 1, 365 * 86400, &self->expire)) {
+                *error = strdup ("expire must be a number of seconds from 1 to 31536000");
+                break;
+            }
+        }
+        else
+        if (streq (key, "retries")) {
+            if (!json_is_integer (value) || json_integer_value (value) < 0 || json_integer_value (value) > 100000) {
+                *error = strdup ("retries must be an integer from 0 to 100000");
+                break;
+            }
+            self->retries = (int) json_integer_value (value);
+        }
+        else
+        if (streq (key, "relay_via") || streq (key, "directory") || streq (key, "file_name")) {
+            if (!json_is_string (value)) {
+                *error = zsys_sprintf ("\"%s\" must be a string", key);
+                break;
+            }
+            char **slot = streq (key, "relay_via")? &self->relay_via
+                        : streq (key, "directory")? &self->directory: &self->file_name;
+            *slot = strdup (json_string_value (value));
+        }
+        else {
+            *error = zsys_sprintf ("unknown field \"%s\"", key);
+            break;
+        }
+        *field = NULL;
+    }
+    if (!*error) {
+        if (!self->to) {
+            *field = "to";
+            *error = strdup ("\"to\" is missing");
+        }
+        else
+        if ((self->method == ZC_METHOD_EXEC || self->method == ZC_METHOD_EXEC_STREAM)
+        &&  (!self->args || zlist_size (self->args) != 1)) {
+            *field = "args";
+            *error = strdup ("exec takes exactly one string in \"args\": the shell command");
+        }
+    }
+    if (*error) {
+        //  'field' points into the object, which the caller still holds.
+        zc_message_destroy (&self);
+        return NULL;
+    }
+    if (!self->args) {
+        self->args = zlist_new ();
+        zlist_autofree (self->args);
+    }
+    return self;
+}
+
+//  Adds output as "NAME" when it is valid UTF-8 text, else "NAME_b64".
+static void
+s_set_output (json_t *object, const char *name, const uint8_t *bytes, size_t size)
+{
+    json_t *text = json_stringn ((const char *) (bytes? bytes: (const uint8_t *) ""), size);
+    if (text) {
+        json_object_set_new (object, name, text);
+        return;
+    }
+    size_t encoded_size = sodium_base64_ENCODED_LEN (size, sodium_base64_VARIANT_ORIGINAL);
+    char *encoded = malloc (encoded_size);
+    sodium_bin2base64 (encoded, encoded_size, bytes, size, sodium_base64_VARIANT_ORIGINAL);
+    char key [32];
+    snprintf (key, sizeof key, "%s_b64", name);
+    json_object_set_new (object, key, json_string (encoded));
+    free (encoded);
+}
+
+json_t *
+zc_message_job_json (const char *job_id, const char *node, zc_method_t method,
+                     zc_state_t state, const zc_result_t *result, uint64_t created_ms)
+{
+    json_t *object = json_pack ("{s:s, s:s, s:s, s:s, s:f}",
+        "id", job_id, "node", node, "method", zc_method_name (method)? zc_method_name (method): "?",
+        "state", zc_state_name (state), "created", created_ms / 1000.0);
+    if (result) {
+        bool ran = result->finished_ms > 0 && (result->state == ZC_STATE_DONE || result->signal || result->exit_code);
+        json_object_set_new (object, "exit", ran? json_integer (result->exit_code): json_null ());
+        json_object_set_new (object, "signal", result->signal? json_integer (result->signal): json_null ());
+        s_set_output (object, "stdout", result->out, result->out_size);
+        s_set_output (object, "stderr", result->err, result->err_size);
+        json_object_set_new (object, "truncated",
+            json_boolean (result->stdout_truncated || result->stderr_truncated));
+        json_object_set_new (object, "error", result->error? json_string (result->error): json_null ());
+        json_object_set_new (object, "finished",
+            result->finished_ms? json_real (result->finished_ms / 1000.0): json_null ());
+    }
+    else {
+        json_object_set_new (object, "exit", json_null ());
+        json_object_set_new (object, "signal", json_null ());
+        json_object_set_new (object, "stdout", json_string (""));
+        json_object_set_new (object, "stderr", json_string (""));
+        json_object_set_new (object, "truncated", json_false ());
+        json_object_set_new (object, "error", json_null ());
+        json_object_set_new (object, "finished", json_null ());
+    }
+    return object;
+}
+
+json_t *
+zc_message_error_json (const char *text, const char *code, const char *field)
+{
+    json_t *object = json_pack ("{s:s, s:s}", "error", text, "code", code);
+    if (field)
+        json_object_set_new (object, "field", json_string (field));
+    return object;
+}
+
+//  Parses text into a message, for the self-test.
+static zc_message_t *
+s_parse (const char *text, char **error, const char **field)
+{
+    json_t *object = json_loads (text, 0, NULL);
+    static const char *ignore [] = { "wait", "tag", NULL };
+    zc_message_t *message = zc_message_from_json (object, ignore, error, field);
+    static char field_copy [64];
+    if (*field) {
+        snprintf (field_copy, sizeof field_copy, "%s", *field);
+        *field = field_copy;
+    }
+    json_decref (object);
+    return message;
+}
+
+int
+zc_message_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    char *error;
+    const char *field;
+    zc_message_t *message = s_parse ("{\"to\": \"n1\", \"args\": [\"uptime\"], \"wait\": 5, \"tag\": \"x\"}",
+                                     &error, &field);
+    ZC_CHECK (message && !error);
+    if (message) {
+        ZC_CHECK_STR (message->to, "n1");
+        ZC_CHECK (message->method == ZC_METHOD_EXEC);
+        ZC_CHECK_STR (zlist_first (message->args), "uptime");
+        ZC_CHECK (message->ack_timeout == 10 && message->retries == 30 && message->retry_wait == 2);
+        ZC_CHECK (message->method_timeout == 30 && message->expire == 86400);
+        ZC_CHECK_STR (message->reply_method, "console");
+        zc_message_destroy (&message);
+    }
+    message = s_parse ("{\"to\": [\"a\", \"web-*\"], \"args\": [\"cat\"], \"data_b64\": \"aGk=\","
+                       " \"method_timeout\": 2.5, \"retries\": 0}", &error, &field);
+    ZC_CHECK (message != NULL);
+    if (message) {
+        ZC_CHECK_STR (message->to, "a,web-*");
+        ZC_CHECK (message->data_size == 2 && memcmp (message->data, "hi", 2) == 0);
+        ZC_CHECK (message->method_timeout == 2.5 && message->retries == 0);
+        zc_message_destroy (&message);
+    }
+    struct { const char *text, *field, *error; } bad [] = {
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"colour\": 1}", "colour", "unknown field \"colour\"" },
+        { "{\"args\": [\"x\"]}", "to", "\"to\" is missing" },
+        { "{\"to\": [], \"args\": [\"x\"]}", "to", "\"to\" must be a target string or a non-empty array of them" },
+        { "{\"to\": \"n1\", \"args\": [\"x\", \"y\"]}", "args", "exec takes exactly one string in \"args\": the shell command" },
+        { "{\"to\": \"n1\", \"method\": \"dance\"}", "method", "unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"expire\": -1}", "expire", "expire must be a number of seconds from 1 to 31536000" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"retries\": 1.5}", "retries", "retries must be an integer from 0 to 100000" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"data_b64\": \"!!\"}", "data_b64", "\"data_b64\" is not valid base64" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"reply_method\": \"mail\"}", "reply_method", "reply_method must be one of console, file, file_append, none, exec" },
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        message = s_parse (bad [index].text, &error, &field);
+        ZC_CHECK (message == NULL);
+        ZC_CHECK_STR (error, bad [index].error);
+        ZC_CHECK_STR (field, bad [index].field);
+        free (error);
+    }
+    json_t *object = zc_message_error_json ("no", "usage", NULL);
+    ZC_CHECK (json_object_get (object, "field") == NULL);
+    ZC_CHECK_STR (json_string_value (json_object_get (object, "code")), "usage");
+    json_decref (object);
+
+    //  A job object: text output as text, bytes as base64.
+    zc_result_t *result = zc_result_new ();
+    result->state = ZC_STATE_DONE;
+    result->exit_code = 7;
+    result->finished_ms = 2000;
+    result->out = (uint8_t *) strdup ("hello\n");
+    result->out_size = 6;
+    result->err = malloc (2);
+    memcpy (result->err, "\xff\xfe", 2);
+    result->err_size = 2;
+    object = zc_message_job_json ("ID.n1", "n1", ZC_METHOD_EXEC, ZC_STATE_DONE, result, 1000);
+    ZC_CHECK_STR (json_string_value (json_object_get (object, "stdout")), "hello\n");
+    ZC_CHECK_STR (json_string_value (json_object_get (object, "stderr_b64")), "//4=");
+    ZC_CHECK (json_object_get (object, "stderr") == NULL);
+    ZC_CHECK (json_integer_value (json_object_get (object, "exit")) == 7);
+    ZC_CHECK (json_is_null (json_object_get (object, "signal")));
+    ZC_CHECK_STR (json_string_value (json_object_get (object, "state")), "done");
+    json_decref (object);
+    zc_result_destroy (&result);
+    return ZC_TEST_END;
+}

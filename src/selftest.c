@@ -1,0 +1,63 @@
+/*  selftest.c — runs every module's self-test: zcnc-selftest [-v] [MODULE...] */
+#include <stdio.h>
+#include <string.h>
+#include <czmq.h>
+#include "log.h"
+#include "zpl.h"
+#include "config.h"
+#include "id.h"
+#include "target.h"
+#include "keys.h"
+#include "zap.h"
+#include "wire.h"
+#include "exec.h"
+#include "message.h"
+
+static struct {
+    const char *name;
+    int (*test) (bool verbose);
+} s_tests [] = {
+    { "zpl", zc_zpl_test },
+    { "config", zc_config_test },
+    { "id", zc_id_test },
+    { "target", zc_target_test },
+    { "keys", zc_keys_test },
+    { "zap", zc_zap_test },
+    { "wire", zc_wire_test },
+    { "exec", zc_exec_test },
+    { "message", zc_message_test },
+};
+
+int
+main (int argc, char *argv [])
+{
+    bool verbose = false;
+    int argn = 1;
+    if (argn < argc && strcmp (argv [argn], "-v") == 0) {
+        verbose = true;
+        argn++;
+    }
+    zc_log_init ("zcnc-selftest", verbose);
+    zsys_init ();
+    zsys_handler_set (NULL);
+    int failed = 0, passed = 0;
+    size_t count = sizeof s_tests / sizeof s_tests [0];
+    //  TAP output, so automake's driver can count each module.
+    printf ("1..%zu\n", count);
+    for (size_t index = 0; index < count; index++) {
+        bool wanted = argn == argc;
+        for (int arg = argn; arg < argc; arg++)
+            if (strcmp (argv [arg], s_tests [index].name) == 0)
+                wanted = true;
+        if (!wanted) {
+            printf ("ok %zu - %s # SKIP not selected\n", index + 1, s_tests [index].name);
+            continue;
+        }
+        int rc = s_tests [index].test (verbose);
+        printf ("%s %zu - %s\n", rc == 0? "ok": "not ok", index + 1, s_tests [index].name);
+        fflush (stdout);
+        if (rc == 0) passed++; else failed++;
+    }
+    zsys_shutdown ();
+    return failed? 1: 0;
+}

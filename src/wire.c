@@ -1,0 +1,1397 @@
+/*  wire.c — encoding and decoding of every message between agents and
+    hubs. doc/PROTOCOL.md describes the layout byte by byte; this file is
+    the only one that knows it.
+
+    Integers are big-endian. A name is a u8 length and that many bytes.
+    Decoders read through a bounds-checked reader that records the first
+    problem and then refuses everything, so a decoder checks once at the
+    end instead of after every field.
+*/
+#include "wire.h"
+#include "log.h"
+#include "target.h"
+#include "testing.h"
+
+#define ZC_WIRE_HEADER_FIXED 21         //  signature .. message ID
+#define ZC_WIRE_MAX_TEXT  1024          //  ERROR text
+#define ZC_WIRE_MAX_ARGS  16            //  REQ arguments
+#define ZC_WIRE_MAX_ARG   (1u << 20)    //  bytes per REQ argument
+
+static const char *s_type_names [ZC_MSG_TYPE_COUNT] = {
+    NULL, "HELLO", "NODES", "ROUTES", "PRESENCE", "REQ", "ACK", "NOROUTE",
+    "STARTED", "REPLY", "STREAM", "CANCEL", "ERROR", "PUB", "SUB", "UNSUB",
+    "PING", "PONG"
+};
+
+//  The name of a message type, or "UNKNOWN" for a value outside the enum.
+const char *
+zc_wire_type_name (uint8_t type)
+{
+    return type > 0 && type < ZC_MSG_TYPE_COUNT? s_type_names [type]: "UNKNOWN";
+}
+
+//  True for the types whose message carries a second, payload frame.
+static bool
+s_has_payload (uint8_t type)
+{
+    return type == ZC_MSG_REQ || type == ZC_MSG_REPLY || type == ZC_MSG_NODES;
+}
+
+//  --------------------------------------------------------------------------
+//  Writer: a growing buffer that remembers the first reason it failed.
+
+typedef struct {
+    uint8_t *data;
+    size_t size, capacity;
+    const char *problem;
+} s_writer_t;
+
+static void
+s_fail (s_writer_t *writer, const char *problem)
+{
+    if (!writer->problem)
+        writer->problem = problem;
+}
+
+static void
+s_put (s_writer_t *writer, const void *bytes, size_t size)
+{
+    if (writer->problem || size == 0)
+        return;
+    if (writer->size + size > writer->capacity) {
+        size_t capacity = writer->capacity? writer->capacity: 256;
+        while (capacity < writer->size + size)
+            capacity *= 2;
+        uint8_t *data = realloc (writer->data, capacity);
+        if (!data) {
+            s_fail (writer, "out of memory");
+            return;
+        }
+        writer->data = data;
+        writer->capacity = capacity;
+    }
+    memcpy (writer->data + writer->size, bytes, size);
+    writer->size += size;
+}
+
+//  Appends the low 'width' bytes of value, most significant first.
+static void
+s_put_uint (s_writer_t *writer, uint64_t value, int width)
+{
+    uint8_t bytes [8];
+    for (int index = 0; index < width; index++)
+        bytes [index] = (uint8_t) (value >> (8 * (width - 1 - index)));
+    s_put (writer, bytes, (size_t) width);
+}
+
+//  Appends a name (u8 length + bytes); it must be valid, or empty when
+//  allow_empty. NULL counts as empty.
+static void
+s_put_name (s_writer_t *writer, const char *name, bool allow_empty)
+{
+    size_t length = name? strnlen (name, ZC_NAME_MAX + 1): 0;
+    if (length > ZC_NAME_MAX || (length == 0 && !allow_empty)
+    ||  (length > 0 && !zc_name_valid (name)))
+        s_fail (writer, "invalid name");
+    s_put_uint (writer, length, 1);
+    s_put (writer, name, length);
+}
+
+//  Appends a u16 count and the names of a list (NULL: none).
+static void
+s_put_names (s_writer_t *writer, zlist_t *list)
+{
+    size_t count = list? zlist_size (list): 0;
+    if (count > ZC_WIRE_MAX_TARGETS)
+        s_fail (writer, "more than 65535 names");
+    s_put_uint (writer, count, 2);
+    for (const char *name = count? zlist_first (list): NULL; name; name = zlist_next (list))
+        s_put_name (writer, name, false);
+}
+
+//  Appends a u32 (or u16 when width is 2) length and the bytes.
+static void
+s_put_blob (s_writer_t *writer, const void *bytes, size_t size, int width)
+{
+    if (size > (width == 2? 0xFFFFu: 0xFFFFFFFFu))
+        s_fail (writer, "field too long");
+    s_put_uint (writer, size, width);
+    s_put (writer, bytes, size);
+}
+
+//  The writer's bytes as a new frame, or NULL (logged) when it failed.
+//  Frees the buffer either way.
+static zframe_t *
+s_writer_frame (s_writer_t *writer, const char *what)
+{
+    zframe_t *frame = NULL;
+    if (writer->size > ZC_WIRE_MAX_PAYLOAD)
+        s_fail (writer, "larger than 64 MiB");
+    if (writer->problem)
+        zc_error ("cannot encode %s: %s", what, writer->problem);
+    else
+        frame = zframe_new (writer->data, writer->size);
+    free (writer->data);
+    return frame;
+}
+
+//  --------------------------------------------------------------------------
+//  Reader: bounds-checked, remembers the first problem.
+
+typedef struct {
+    const uint8_t *data;
+    size_t size, pos;
+    const char *problem;
+} s_reader_t;
+
+static void
+s_reader_init (s_reader_t *reader, zframe_t *frame)
+{
+    reader->data = zframe_data (frame);
+    reader->size = zframe_size (frame);
+    reader->pos = 0;
+    reader->problem = NULL;
+}
+
+static void
+s_bad (s_reader_t *reader, const char *problem)
+{
+    if (!reader->problem)
+        reader->problem = problem;
+}
+
+//  The next 'size' bytes, or NULL (problem set) when fewer remain.
+static const uint8_t *
+s_get (s_reader_t *reader, size_t size, const char *problem)
+{
+    if (reader->problem)
+        return NULL;
+    if (reader->size - reader->pos < size) {
+        s_bad (reader, problem);
+        return NULL;
+    }
+    const uint8_t *bytes = reader->data + reader->pos;
+    reader->pos += size;
+    return bytes;
+}
+
+//  The next big-endian integer of 'width' bytes; 0 when truncated.
+static uint64_t
+s_get_uint (s_reader_t *reader, int width, const char *problem)
+{
+    const uint8_t *bytes = s_get (reader, (size_t) width, problem);
+    uint64_t value = 0;
+    for (int index = 0; bytes && index < width; index++)
+        value = (value << 8) | bytes [index];
+    return value;
+}
+
+//  Reads a name into out (65 bytes): it must be valid, or empty when
+//  allow_empty. On a problem, out is "".
+static void
+s_get_name (s_reader_t *reader, char *out, bool allow_empty, const char *problem)
+{
+    size_t length = s_get_uint (reader, 1, problem);
+    const uint8_t *bytes = s_get (reader, length, problem);
+    out [0] = 0;
+    if (!bytes)
+        return;
+    if (length > ZC_NAME_MAX || memchr (bytes, 0, length)) {
+        s_bad (reader, problem);
+        return;
+    }
+    memcpy (out, bytes, length);
+    out [length] = 0;
+    if ((length > 0 || !allow_empty) && !zc_name_valid (out)) {
+        out [0] = 0;
+        s_bad (reader, problem);
+    }
+}
+
+//  Reads a u16 count and that many valid names onto list.
+static void
+s_get_names (s_reader_t *reader, zlist_t *list, const char *problem)
+{
+    size_t count = s_get_uint (reader, 2, problem);
+    for (size_t index = 0; index < count && !reader->problem; index++) {
+        char name [ZC_NAME_MAX + 1];
+        s_get_name (reader, name, false, problem);
+        if (!reader->problem)
+            zlist_append (list, name);
+    }
+}
+
+//  Reads a length of 'width' bytes, at most 'max', then that many bytes
+//  that must not contain NUL. Returns a malloc'd NUL-terminated copy, or
+//  NULL (problem set).
+static char *
+s_get_string (s_reader_t *reader, int width, size_t max, const char *problem)
+{
+    size_t length = s_get_uint (reader, width, problem);
+    if (length > max)
+        s_bad (reader, problem);
+    const uint8_t *bytes = s_get (reader, length, problem);
+    if (!bytes)
+        return NULL;
+    if (memchr (bytes, 0, length)) {
+        s_bad (reader, problem);
+        return NULL;
+    }
+    char *string = malloc (length + 1);
+    if (!string) {
+        s_bad (reader, "out of memory");
+        return NULL;
+    }
+    memcpy (string, bytes, length);
+    string [length] = 0;
+    return string;
+}
+
+//  Reads a u32 length and that many bytes into a malloc'd copy (NULL when
+//  empty). Returns 0, or -1 (problem set).
+static int
+s_get_blob (s_reader_t *reader, uint8_t **out, size_t *size, const char *problem)
+{
+    *out = NULL;
+    *size = s_get_uint (reader, 4, problem);
+    const uint8_t *bytes = s_get (reader, *size, problem);
+    if (!bytes) {
+        *size = 0;
+        return -1;
+    }
+    if (*size > 0) {
+        *out = malloc (*size);
+        if (!*out) {
+            s_bad (reader, "out of memory");
+            *size = 0;
+            return -1;
+        }
+        memcpy (*out, bytes, *size);
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Messages
+
+//  A new message with a fresh ID, the full hop limit and empty lists.
+//  Returns NULL when out of memory. The caller destroys it.
+zc_wire_t *
+zc_wire_new (zc_msg_type_t type)
+{
+    assert (type > 0 && type < ZC_MSG_TYPE_COUNT);
+    zc_wire_t *self = calloc (1, sizeof (zc_wire_t));
+    if (!self)
+        return NULL;
+    self->type = (uint8_t) type;
+    self->hops = ZC_WIRE_HOPS;
+    zc_id_generate (&self->id);
+    self->to = zlist_new ();
+    self->names = zlist_new ();
+    if (!self->to || !self->names) {
+        zc_wire_destroy (&self);
+        return NULL;
+    }
+    zlist_autofree (self->to);
+    zlist_autofree (self->names);
+    return self;
+}
+
+void
+zc_wire_destroy (zc_wire_t **self_p)
+{
+    if (*self_p) {
+        zc_wire_t *self = *self_p;
+        zlist_destroy (&self->to);
+        zlist_destroy (&self->names);
+        free (self->text);
+        zframe_destroy (&self->payload);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Encodes the header frame and, for REQ, REPLY and NODES, a copy of the
+//  payload frame. Returns a new zmsg, or NULL (logged) when a field breaks
+//  the protocol's rules (an invalid name, a missing or unexpected payload,
+//  a text too long): that is a bug in the caller.
+zmsg_t *
+zc_wire_encode (zc_wire_t *self)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    if (self->type == 0 || self->type >= ZC_MSG_TYPE_COUNT)
+        s_fail (&writer, "unknown type");
+    if (s_has_payload (self->type) != (self->payload != NULL))
+        s_fail (&writer, self->payload? "this type has no payload": "payload missing");
+    if (self->payload && zframe_size (self->payload) > ZC_WIRE_MAX_PAYLOAD)
+        s_fail (&writer, "payload larger than 64 MiB");
+
+    uint8_t fixed [5] = { ZC_WIRE_SIGNATURE, ZC_WIRE_VERSION, self->type, self->flags, self->hops };
+    s_put (&writer, fixed, sizeof fixed);
+    s_put (&writer, self->id.bytes, ZC_ID_SIZE);
+    s_put_name (&writer, self->from, true);
+    s_put_names (&writer, self->to);
+
+    switch (self->type) {
+        case ZC_MSG_HELLO:
+            s_put_name (&writer, self->name, false);
+            break;
+        case ZC_MSG_REQ:
+            s_put_uint (&writer, self->method, 1);
+            s_put_uint (&writer, self->method_timeout, 4);
+            s_put_uint (&writer, self->expire, 4);
+            break;
+        case ZC_MSG_PRESENCE:
+            if (self->online > 1)
+                s_fail (&writer, "online must be 0 or 1");
+            s_put_uint (&writer, self->online, 1);
+            s_put_names (&writer, self->names);
+            break;
+        case ZC_MSG_NOROUTE:
+            s_put_names (&writer, self->names);
+            break;
+        case ZC_MSG_ERROR: {
+            size_t length = self->text? strlen (self->text): 0;
+            if (length > ZC_WIRE_MAX_TEXT)
+                s_fail (&writer, "error text longer than 1024 bytes");
+            s_put_uint (&writer, self->code, 2);
+            s_put_blob (&writer, self->text, length, 2);
+            break;
+        }
+        default:
+            break;
+    }
+    zframe_t *header = s_writer_frame (&writer, zc_wire_type_name (self->type));
+    if (!header)
+        return NULL;
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &header);
+    if (self->payload) {
+        zframe_t *payload = zframe_dup (self->payload);
+        zmsg_append (msg, &payload);
+    }
+    return msg;
+}
+
+//  Decodes the frames of msg from 'first' on; msg keeps its frames (only
+//  its cursor moves). Returns a new message the caller destroys, or NULL
+//  with *reason (if given) a static text for the log.
+zc_wire_t *
+zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
+{
+    const char *ignored;
+    if (!reason)
+        reason = &ignored;
+    *reason = NULL;
+    if (!msg || !first) {
+        *reason = "no header frame";
+        return NULL;
+    }
+    zframe_t *frame = zmsg_first (msg);
+    while (frame && frame != first)
+        frame = zmsg_next (msg);
+    if (!frame) {
+        *reason = "header frame not in the message";
+        return NULL;
+    }
+    zframe_t *payload = zmsg_next (msg);
+    bool extra = payload && zmsg_next (msg);
+
+    s_reader_t reader;
+    s_reader_init (&reader, first);
+    const uint8_t *fixed = s_get (&reader, ZC_WIRE_HEADER_FIXED, "header too short");
+    if (!fixed)
+        *reason = reader.problem;
+    else
+    if (fixed [0] != ZC_WIRE_SIGNATURE)
+        *reason = "bad signature";
+    else
+    if (fixed [1] != ZC_WIRE_VERSION)
+        *reason = "unsupported version";
+    else
+    if (fixed [2] == 0 || fixed [2] >= ZC_MSG_TYPE_COUNT)
+        *reason = "unknown type";
+    else
+    if (extra || s_has_payload (fixed [2]) != (payload != NULL))
+        *reason = "wrong number of frames";
+    else
+    if (payload && zframe_size (payload) > ZC_WIRE_MAX_PAYLOAD)
+        *reason = "payload larger than 64 MiB";
+    if (*reason)
+        return NULL;
+
+    zc_wire_t *self = zc_wire_new ((zc_msg_type_t) fixed [2]);
+    if (!self) {
+        *reason = "out of memory";
+        return NULL;
+    }
+    self->flags = fixed [3];
+    self->hops = fixed [4];
+    memcpy (self->id.bytes, fixed + 5, ZC_ID_SIZE);
+    s_get_name (&reader, self->from, true, "bad from");
+    s_get_names (&reader, self->to, "bad target list");
+
+    switch (self->type) {
+        case ZC_MSG_HELLO:
+            s_get_name (&reader, self->name, false, "bad HELLO name");
+            break;
+        case ZC_MSG_REQ:
+            self->method = (uint8_t) s_get_uint (&reader, 1, "truncated REQ fields");
+            self->method_timeout = (uint32_t) s_get_uint (&reader, 4, "truncated REQ fields");
+            self->expire = (uint32_t) s_get_uint (&reader, 4, "truncated REQ fields");
+            break;
+        case ZC_MSG_PRESENCE:
+            self->online = (uint8_t) s_get_uint (&reader, 1, "truncated PRESENCE fields");
+            if (self->online > 1)
+                s_bad (&reader, "PRESENCE online not 0 or 1");
+            s_get_names (&reader, self->names, "bad PRESENCE names");
+            break;
+        case ZC_MSG_NOROUTE:
+            s_get_names (&reader, self->names, "bad NOROUTE names");
+            break;
+        case ZC_MSG_ERROR:
+            self->code = (uint16_t) s_get_uint (&reader, 2, "bad ERROR fields");
+            self->text = s_get_string (&reader, 2, ZC_WIRE_MAX_TEXT, "bad ERROR text");
+            break;
+        default:
+            break;
+    }
+    if (!reader.problem && reader.pos != reader.size)
+        s_bad (&reader, "trailing bytes in header");
+    if (!reader.problem && payload) {
+        self->payload = zframe_dup (payload);
+        if (!self->payload)
+            s_bad (&reader, "out of memory");
+    }
+    if (reader.problem) {
+        *reason = reader.problem;
+        zc_wire_destroy (&self);
+    }
+    return self;
+}
+
+//  Encodes *self_p and sends it on sock, after a copy of routing_id when
+//  given; destroys *self_p in every case. Returns 0, or -1 when it could
+//  not be encoded (errno EINVAL) or the socket refused it (errno as
+//  zmsg_send left it, e.g. EHOSTUNREACH or EAGAIN).
+int
+zc_wire_send (zc_wire_t **self_p, zsock_t *sock, zframe_t *routing_id)
+{
+    zmsg_t *msg = zc_wire_encode (*self_p);
+    zc_wire_destroy (self_p);
+    if (!msg) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (routing_id) {
+        zframe_t *copy = zframe_dup (routing_id);
+        zmsg_prepend (msg, &copy);
+    }
+    if (zmsg_send (&msg, sock) == 0)
+        return 0;
+    int saved = errno;
+    zmsg_destroy (&msg);
+    errno = saved;
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Payloads
+
+//  The REQ payload: the argument strings (a list of char *, NULL for none)
+//  and the stdin data. Returns a new frame, or NULL (logged) with more
+//  than 16 arguments, an argument over 1 MiB or a total over 64 MiB.
+zframe_t *
+zc_wire_req_payload (zlist_t *args, const uint8_t *data, size_t size)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    size_t argc = args? zlist_size (args): 0;
+    if (argc > ZC_WIRE_MAX_ARGS)
+        s_fail (&writer, "more than 16 arguments");
+    s_put_uint (&writer, argc, 1);
+    for (const char *arg = argc? zlist_first (args): NULL; arg; arg = zlist_next (args)) {
+        size_t length = strlen (arg);
+        if (length > ZC_WIRE_MAX_ARG)
+            s_fail (&writer, "an argument is longer than 1 MiB");
+        s_put_blob (&writer, arg, length, 4);
+    }
+    if (size > ZC_WIRE_MAX_PAYLOAD)
+        s_fail (&writer, "data larger than 64 MiB");
+    s_put_blob (&writer, data, size, 4);
+    return s_writer_frame (&writer, "REQ payload");
+}
+
+//  Decodes a REQ payload. On success returns 0 with *args a new list of
+//  strings (autofree) and *data a malloc'd copy of the data (NULL when
+//  empty) of *size bytes; the caller owns both. Returns -1 with the
+//  outputs NULL/0 when malformed.
+int
+zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, size_t *size)
+{
+    *args = NULL;
+    *data = NULL;
+    *size = 0;
+    if (!frame)
+        return -1;
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    zlist_t *list = zlist_new ();
+    if (!list)
+        return -1;
+    zlist_autofree (list);
+    size_t argc = s_get_uint (&reader, 1, "truncated");
+    if (argc > ZC_WIRE_MAX_ARGS)
+        s_bad (&reader, "too many arguments");
+    for (size_t index = 0; index < argc && !reader.problem; index++) {
+        char *arg = s_get_string (&reader, 4, ZC_WIRE_MAX_ARG, "bad argument");
+        if (arg)
+            zlist_append (list, arg);
+        free (arg);
+    }
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    if (!reader.problem)
+        s_get_blob (&reader, &bytes, &length, "bad data");
+    if (!reader.problem && reader.pos != reader.size)
+        s_bad (&reader, "trailing bytes");
+    if (reader.problem) {
+        zlist_destroy (&list);
+        free (bytes);
+        return -1;
+    }
+    *args = list;
+    *data = bytes;
+    *size = length;
+    return 0;
+}
+
+//  The REPLY payload for a result. Returns a new frame, or NULL (logged)
+//  for a state or signal out of range, an error text over 65535 bytes or
+//  output that makes the frame larger than 64 MiB.
+zframe_t *
+zc_wire_result_payload (const zc_result_t *result)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    if ((unsigned) result->state >= ZC_STATE_COUNT)
+        s_fail (&writer, "state out of range");
+    if (result->signal < 0 || result->signal > 255)
+        s_fail (&writer, "signal out of range");
+    if (result->out_size > ZC_WIRE_MAX_PAYLOAD || result->err_size > ZC_WIRE_MAX_PAYLOAD)
+        s_fail (&writer, "output larger than 64 MiB");
+    s_put_uint (&writer, (uint8_t) result->state, 1);
+    s_put_uint (&writer, (uint32_t) result->exit_code, 4);
+    s_put_uint (&writer, (uint8_t) result->signal, 1);
+    s_put_uint (&writer, (result->stdout_truncated? 1: 0) | (result->stderr_truncated? 2: 0), 1);
+    s_put_uint (&writer, result->started_ms, 8);
+    s_put_uint (&writer, result->finished_ms, 8);
+    s_put_blob (&writer, result->error, result->error? strlen (result->error): 0, 2);
+    s_put_blob (&writer, result->out, result->out_size, 4);
+    s_put_blob (&writer, result->err, result->err_size, 4);
+    return s_writer_frame (&writer, "REPLY payload");
+}
+
+//  Decodes a REPLY payload into a new result (*result, the caller
+//  destroys it). Returns 0, or -1 with *result NULL when malformed.
+int
+zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result)
+{
+    *result = NULL;
+    if (!frame)
+        return -1;
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    zc_result_t *self = zc_result_new ();
+    if (!self)
+        return -1;
+    self->state = (zc_state_t) s_get_uint (&reader, 1, "truncated");
+    if ((unsigned) self->state >= ZC_STATE_COUNT)
+        s_bad (&reader, "state out of range");
+    self->exit_code = (int32_t) (uint32_t) s_get_uint (&reader, 4, "truncated");
+    self->signal = (int) s_get_uint (&reader, 1, "truncated");
+    uint64_t flags = s_get_uint (&reader, 1, "truncated");
+    if (flags & ~3u)
+        s_bad (&reader, "unknown flags");
+    self->stdout_truncated = flags & 1;
+    self->stderr_truncated = (flags & 2) != 0;
+    self->started_ms = s_get_uint (&reader, 8, "truncated");
+    self->finished_ms = s_get_uint (&reader, 8, "truncated");
+    self->error = s_get_string (&reader, 2, 0xFFFF, "bad error text");
+    if (self->error && !self->error [0])
+        zstr_free (&self->error);
+    if (!reader.problem)
+        s_get_blob (&reader, &self->out, &self->out_size, "bad stdout");
+    if (!reader.problem)
+        s_get_blob (&reader, &self->err, &self->err_size, "bad stderr");
+    if (!reader.problem && reader.pos != reader.size)
+        s_bad (&reader, "trailing bytes");
+    if (reader.problem) {
+        zc_result_destroy (&self);
+        return -1;
+    }
+    *result = self;
+    return 0;
+}
+
+//  The NODES payload for 'count' directory entries. Returns a new frame,
+//  or NULL (logged) when a name or via is invalid.
+zframe_t *
+zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    if (count > 0xFFFFFFFFu)
+        s_fail (&writer, "too many entries");
+    s_put_uint (&writer, count, 4);
+    for (size_t index = 0; index < count; index++) {
+        s_put_name (&writer, entries [index].name, false);
+        s_put_uint (&writer, entries [index].online? 1: 0, 1);
+        s_put_uint (&writer, entries [index].last_seen, 8);
+        s_put_name (&writer, entries [index].via, true);
+    }
+    return s_writer_frame (&writer, "NODES payload");
+}
+
+//  Decodes a NODES payload. Returns 0 with *entries a malloc'd array
+//  (NULL when *count is 0; the caller frees it), or -1 with *entries NULL
+//  and *count 0 when malformed.
+int
+zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t *count)
+{
+    *entries = NULL;
+    *count = 0;
+    if (!frame)
+        return -1;
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    size_t total = s_get_uint (&reader, 4, "truncated");
+    //  The smallest entry is 12 bytes: check before allocating.
+    if (total > (reader.size - reader.pos) / 12)
+        s_bad (&reader, "count larger than the frame");
+    zc_node_entry_t *array = NULL;
+    if (!reader.problem && total > 0) {
+        array = calloc (total, sizeof (zc_node_entry_t));
+        if (!array)
+            s_bad (&reader, "out of memory");
+    }
+    for (size_t index = 0; index < total && !reader.problem; index++) {
+        zc_node_entry_t *entry = &array [index];
+        s_get_name (&reader, entry->name, false, "bad name");
+        uint64_t online = s_get_uint (&reader, 1, "truncated");
+        if (online > 1)
+            s_bad (&reader, "online not 0 or 1");
+        entry->online = online == 1;
+        entry->last_seen = s_get_uint (&reader, 8, "truncated");
+        s_get_name (&reader, entry->via, true, "bad via");
+    }
+    if (!reader.problem && reader.pos != reader.size)
+        s_bad (&reader, "trailing bytes");
+    if (reader.problem) {
+        free (array);
+        return -1;
+    }
+    *entries = array;
+    *count = total;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+//  Where tests point decoder outputs, to see that a failed decode resets them.
+static char s_sentinel;
+
+//  True when the frame holds exactly these bytes.
+static bool
+s_frame_is (zframe_t *frame, const uint8_t *bytes, size_t size)
+{
+    return frame && zframe_size (frame) == size
+        && (size == 0 || memcmp (zframe_data (frame), bytes, size) == 0);
+}
+
+//  A message of the given frames, each given as bytes and a size.
+static zmsg_t *
+s_msg_of (const uint8_t *header, size_t header_size, const uint8_t *payload, size_t payload_size,
+          bool with_payload)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, header, header_size);
+    if (with_payload)
+        zmsg_addmem (msg, payload, payload_size);
+    return msg;
+}
+
+//  Decodes a one- or two-frame message given as bytes; returns the reason
+//  ("ok" when it decoded).
+static const char *
+s_decode_reason (const uint8_t *header, size_t size, const uint8_t *payload,
+                 size_t payload_size, bool with_payload)
+{
+    zmsg_t *msg = s_msg_of (header, size, payload, payload_size, with_payload);
+    const char *reason = NULL;
+    zc_wire_t *wire = zc_wire_decode (msg, zmsg_first (msg), &reason);
+    zmsg_destroy (&msg);
+    bool decoded = wire != NULL;
+    zc_wire_destroy (&wire);
+    return decoded? "ok": reason? reason: "(no reason)";
+}
+
+//  A message of each type with every field it uses set, for round trips.
+static zc_wire_t *
+s_sample (uint8_t type)
+{
+    zc_wire_t *self = zc_wire_new ((zc_msg_type_t) type);
+    self->flags = ZC_FLAG_FULL;
+    self->hops = 5;
+    strcpy (self->from, "hub-1");
+    zlist_append (self->to, "web-1");
+    zlist_append (self->to, "n1.site1");
+    if (type == ZC_MSG_HELLO)
+        strcpy (self->name, "agent.7");
+    if (type == ZC_MSG_REQ) {
+        self->method = ZC_METHOD_EXEC;
+        self->method_timeout = 30;
+        self->expire = 86400;
+    }
+    if (type == ZC_MSG_PRESENCE) {
+        self->online = 1;
+        zlist_append (self->names, "web-2");
+    }
+    if (type == ZC_MSG_NOROUTE) {
+        zlist_append (self->names, "n9");
+        zlist_append (self->names, "n10");
+    }
+    if (type == ZC_MSG_ERROR) {
+        self->code = ZC_ERR_BAD_NAME;
+        self->text = strdup ("name web-1 is not bound to this key");
+    }
+    if (s_has_payload (type))
+        self->payload = zframe_new ("\x00\x01payload", 9);
+    return self;
+}
+
+//  True when two lists of strings are equal.
+static bool
+s_lists_equal (zlist_t *a, zlist_t *b)
+{
+    if (zlist_size (a) != zlist_size (b))
+        return false;
+    const char *x = zlist_first (a), *y = zlist_first (b);
+    for (; x && y; x = zlist_next (a), y = zlist_next (b))
+        if (strcmp (x, y))
+            return false;
+    return true;
+}
+
+//  A deterministic pseudo-random generator (xorshift64*).
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ULL;
+}
+
+//  Mutates bytes in place (buffer capacity 'capacity'); returns the new
+//  size.
+static size_t
+s_mutate (uint8_t *bytes, size_t size, size_t capacity, uint64_t *state)
+{
+    int rounds = 1 + (int) (s_random (state) % 4);
+    for (int round = 0; round < rounds; round++) {
+        uint64_t pick = s_random (state);
+        size_t position = size? (size_t) (s_random (state) % size): 0;
+        switch (pick % 7) {
+            case 0:                                 //  a random byte
+                if (size)
+                    bytes [position] = (uint8_t) s_random (state);
+                break;
+            case 1:                                 //  one bit
+                if (size)
+                    bytes [position] ^= (uint8_t) (1 << (s_random (state) % 8));
+                break;
+            case 2:                                 //  truncate
+                size = position;
+                break;
+            case 3: {                               //  extend
+                size_t more = 1 + (size_t) (s_random (state) % 8);
+                for (; more && size < capacity; more--)
+                    bytes [size++] = (uint8_t) s_random (state);
+                break;
+            }
+            case 4:                                 //  a boundary value
+                if (size)
+                    bytes [position] = (uint8_t []) { 0, 1, 0x7F, 0x80, 0xFF, 64, 65 } [s_random (state) % 7];
+                break;
+            case 5:                                 //  delete a byte
+                if (size) {
+                    memmove (bytes + position, bytes + position + 1, size - position - 1);
+                    size--;
+                }
+                break;
+            default:                                //  insert a byte
+                if (size < capacity) {
+                    memmove (bytes + position + 1, bytes + position, size - position);
+                    bytes [position] = (uint8_t) s_random (state);
+                    size++;
+                }
+                break;
+        }
+    }
+    return size;
+}
+
+//  Runs every payload decoder over a frame; a payload that decodes must
+//  encode back to the same bytes. Returns the number of mismatches.
+static int
+s_check_payload_decoders (zframe_t *frame)
+{
+    int mismatches = 0;
+    zlist_t *args;
+    uint8_t *data;
+    size_t size;
+    if (zc_wire_req_payload_decode (frame, &args, &data, &size) == 0) {
+        zframe_t *again = zc_wire_req_payload (args, data, size);
+        mismatches += !zframe_eq (again, frame);
+        zframe_destroy (&again);
+        zlist_destroy (&args);
+        free (data);
+    }
+    else
+        mismatches += args != NULL || data != NULL || size != 0;
+    zc_result_t *result;
+    if (zc_wire_result_payload_decode (frame, &result) == 0) {
+        zframe_t *again = zc_wire_result_payload (result);
+        mismatches += !zframe_eq (again, frame);
+        zframe_destroy (&again);
+        zc_result_destroy (&result);
+    }
+    else
+        mismatches += result != NULL;
+    zc_node_entry_t *entries;
+    size_t count;
+    if (zc_wire_nodes_payload_decode (frame, &entries, &count) == 0) {
+        zframe_t *again = zc_wire_nodes_payload (entries, count);
+        mismatches += !zframe_eq (again, frame);
+        zframe_destroy (&again);
+        free (entries);
+    }
+    else
+        mismatches += entries != NULL || count != 0;
+    return mismatches;
+}
+
+int
+zc_wire_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_HELLO), "HELLO");
+    ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_PONG), "PONG");
+    ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_NOROUTE), "NOROUTE");
+    ZC_CHECK_STR (zc_wire_type_name (0), "UNKNOWN");
+    ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_TYPE_COUNT), "UNKNOWN");
+
+    //  A new message.
+    zc_wire_t *wire = zc_wire_new (ZC_MSG_PING);
+    ZC_CHECK (wire && wire->type == ZC_MSG_PING && wire->hops == ZC_WIRE_HOPS);
+    ZC_CHECK (wire->flags == 0 && wire->from [0] == 0 && wire->payload == NULL);
+    ZC_CHECK (zlist_size (wire->to) == 0 && zlist_size (wire->names) == 0);
+    ZC_CHECK (zc_id_time_ms (&wire->id) > 1700000000000ULL);
+    zc_wire_destroy (&wire);
+    ZC_CHECK (wire == NULL);
+
+    //  The exact bytes of a PING and of a REQ header.
+    wire = zc_wire_new (ZC_MSG_PING);
+    for (int index = 0; index < ZC_ID_SIZE; index++)
+        wire->id.bytes [index] = (uint8_t) (index + 1);
+    zlist_append (wire->to, "n1");
+    zmsg_t *msg = zc_wire_encode (wire);
+    const uint8_t ping [] = {
+        0xC5, 1, ZC_MSG_PING, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0, 0, 1, 2, 'n', '1' };
+    ZC_CHECK (msg && zmsg_size (msg) == 1);
+    ZC_CHECK (msg && s_frame_is (zmsg_first (msg), ping, sizeof ping));
+    zmsg_destroy (&msg);
+    wire->type = ZC_MSG_REQ;
+    strcpy (wire->from, "h");
+    wire->method = ZC_METHOD_EXEC;
+    wire->method_timeout = 0x01020304;
+    wire->expire = 86400;
+    wire->payload = zframe_new ("p", 1);
+    msg = zc_wire_encode (wire);
+    const uint8_t req [] = {
+        0xC5, 1, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        1, 'h', 0, 1, 2, 'n', '1', 1, 1, 2, 3, 4, 0, 1, 0x51, 0x80 };
+    ZC_CHECK (msg && zmsg_size (msg) == 2);
+    ZC_CHECK (msg && s_frame_is (zmsg_first (msg), req, sizeof req));
+    ZC_CHECK (msg && s_frame_is (zmsg_next (msg), (const uint8_t *) "p", 1));
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+
+    //  Every type survives a round trip, after a routing id frame; the
+    //  message keeps its frames.
+    for (uint8_t type = 1; type < ZC_MSG_TYPE_COUNT; type++) {
+        zc_wire_t *sent = s_sample (type);
+        msg = zc_wire_encode (sent);
+        ZC_CHECK (msg && zmsg_size (msg) == (s_has_payload (type)? 2u: 1u));
+        if (!msg) {
+            zc_wire_destroy (&sent);
+            continue;
+        }
+        zmsg_pushstrf (msg, "routing-id");
+        zframe_t *routing = zmsg_first (msg);
+        const char *reason = "unset";
+        zc_wire_t *got = zc_wire_decode (msg, zmsg_next (msg), &reason);
+        ZC_CHECK (got != NULL && reason == NULL);
+        ZC_CHECK (zmsg_size (msg) == (s_has_payload (type)? 3u: 2u) && zmsg_first (msg) == routing);
+        if (got) {
+            ZC_CHECK (got->type == type && got->flags == ZC_FLAG_FULL && got->hops == 5);
+            ZC_CHECK (zc_id_equal (&got->id, &sent->id));
+            ZC_CHECK_STR (got->from, "hub-1");
+            ZC_CHECK (s_lists_equal (got->to, sent->to));
+            ZC_CHECK_STR (got->name, sent->name);
+            ZC_CHECK (got->method == sent->method && got->method_timeout == sent->method_timeout
+                   && got->expire == sent->expire);
+            ZC_CHECK (got->online == sent->online && s_lists_equal (got->names, sent->names));
+            ZC_CHECK (got->code == sent->code);
+            if (type == ZC_MSG_ERROR)
+                ZC_CHECK_STR (got->text, sent->text);
+            else
+                ZC_CHECK (got->text == NULL);
+            ZC_CHECK (s_has_payload (type)? zframe_eq (got->payload, sent->payload): !got->payload);
+            //  The decoded payload is a copy, not the message's frame.
+            ZC_CHECK (!got->payload || got->payload != zmsg_last (msg));
+        }
+        zc_wire_destroy (&got);
+        zc_wire_destroy (&sent);
+        zmsg_destroy (&msg);
+    }
+    //  Empty from, no targets, empty ERROR text.
+    wire = zc_wire_new (ZC_MSG_ERROR);
+    wire->code = ZC_ERR_NOT_HELLO;
+    msg = zc_wire_encode (wire);
+    zc_wire_t *got = zc_wire_decode (msg, zmsg_first (msg), NULL);
+    ZC_CHECK (got && got->from [0] == 0 && zlist_size (got->to) == 0 && got->code == ZC_ERR_NOT_HELLO);
+    ZC_CHECK (got && got->text && streq (got->text, ""));
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+
+    //  The encoder refuses what the decoder would refuse.
+    const char *bad_names [] = { "", "ALL", "-x", "a b", NULL };
+    for (int index = 0; bad_names [index]; index++) {
+        wire = zc_wire_new (ZC_MSG_ACK);
+        zlist_append (wire->to, (void *) bad_names [index]);
+        msg = zc_wire_encode (wire);
+        ZC_CHECK (msg == NULL);
+        zc_wire_destroy (&wire);
+    }
+    wire = zc_wire_new (ZC_MSG_REQ);                //  no payload
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    wire->type = ZC_MSG_ACK;                        //  unexpected payload
+    wire->payload = zframe_new ("x", 1);
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    zframe_destroy (&wire->payload);
+    wire->type = ZC_MSG_HELLO;                      //  HELLO without a name
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    strcpy (wire->from, "bad name");
+    strcpy (wire->name, "n1");
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    wire->from [0] = 0;
+    wire->type = ZC_MSG_ERROR;                      //  text too long
+    wire->text = malloc (1026);
+    memset (wire->text, 'e', 1025);
+    wire->text [1025] = 0;
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    wire->text [1024] = 0;
+    msg = zc_wire_encode (wire);
+    ZC_CHECK (msg != NULL);
+    got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    ZC_CHECK (got && got->text && strlen (got->text) == 1024);
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+
+    //  Specific malformed headers. 'good' is a valid HELLO from "" to
+    //  "n1" named "a".
+    uint8_t good [] = {
+        0xC5, 1, ZC_MSG_HELLO, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0, 0, 1, 2, 'n', '1', 1, 'a' };
+    uint8_t bad [sizeof good + 8];
+    ZC_CHECK_STR (s_decode_reason (good, sizeof good, NULL, 0, false), "ok");
+    ZC_CHECK_STR (s_decode_reason (good, 20, NULL, 0, false), "header too short");
+    ZC_CHECK_STR (s_decode_reason (good, 0, NULL, 0, false), "header too short");
+    ZC_CHECK_STR (s_decode_reason (good, sizeof good, (const uint8_t *) "x", 1, true),
+                  "wrong number of frames");
+    memcpy (bad, good, sizeof good);
+    bad [0] = 0xC6;
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad signature");
+    memcpy (bad, good, sizeof good);
+    bad [1] = 2;
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unsupported version");
+    bad [1] = 1;
+    bad [2] = 0;
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unknown type");
+    bad [2] = ZC_MSG_TYPE_COUNT;
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unknown type");
+    bad [2] = ZC_MSG_REQ;                           //  REQ needs a payload frame
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "wrong number of frames");
+    bad [2] = ZC_MSG_HELLO;
+    memcpy (bad + sizeof good, "!", 1);             //  one byte too many
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good + 1, NULL, 0, false), "trailing bytes in header");
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good - 1, NULL, 0, false), "bad HELLO name");
+    bad [sizeof good - 1] = '-';                    //  name "-"
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad HELLO name");
+    bad [sizeof good - 1] = 0;                      //  name with a NUL
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad HELLO name");
+    memcpy (bad, good, sizeof good);
+    bad [21] = 65;                                  //  from longer than 64
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad from");
+    memcpy (bad, good, sizeof good);
+    bad [23] = 3;                                   //  three targets, two present
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad target list");
+    memcpy (bad, good, sizeof good);
+    bad [24] = 0;                                   //  empty target name
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad target list");
+    memcpy (bad, good, sizeof good);
+    bad [25] = '.';                                 //  target ".1"
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad target list");
+    //  An ERROR whose text holds a NUL or is too long.
+    uint8_t error [ZC_WIRE_HEADER_FIXED + 3 + 4 + 1100];
+    memcpy (error, good, ZC_WIRE_HEADER_FIXED + 3);
+    error [2] = ZC_MSG_ERROR;
+    error [22] = error [23] = 0;                    //  no targets
+    memcpy (error + 24, "\x00\x02\x00\x03" "a\0b", 7);
+    ZC_CHECK_STR (s_decode_reason (error, 31, NULL, 0, false), "bad ERROR text");
+    error [29] = 'c';
+    ZC_CHECK_STR (s_decode_reason (error, 31, NULL, 0, false), "ok");
+    memcpy (error + 26, "\x04\x01", 2);             //  1025 bytes
+    memset (error + 28, 'x', 1025);
+    ZC_CHECK_STR (s_decode_reason (error, 28 + 1025, NULL, 0, false), "bad ERROR text");
+    memcpy (error + 26, "\x04\x00", 2);             //  1024 bytes
+    ZC_CHECK_STR (s_decode_reason (error, 28 + 1024, NULL, 0, false), "ok");
+    //  PRESENCE online must be 0 or 1.
+    uint8_t presence [] = {
+        0xC5, 1, ZC_MSG_PRESENCE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0, 0, 0, 1, 0, 1, 2, 'n', '2' };
+    ZC_CHECK_STR (s_decode_reason (presence, sizeof presence, NULL, 0, false), "ok");
+    presence [24] = 2;
+    ZC_CHECK_STR (s_decode_reason (presence, sizeof presence, NULL, 0, false), "PRESENCE online not 0 or 1");
+    //  A payload over 64 MiB.
+    uint8_t nodes_header [] = {
+        0xC5, 1, ZC_MSG_NODES, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0 };
+    ZC_CHECK_STR (s_decode_reason (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true), "ok");
+    msg = zmsg_new ();
+    zmsg_addmem (msg, nodes_header, sizeof nodes_header);
+    zmsg_append (msg, &(zframe_t *) { zframe_new (NULL, ZC_WIRE_MAX_PAYLOAD + 1) });
+    const char *reason = NULL;
+    ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+    ZC_CHECK_STR (reason, "payload larger than 64 MiB");
+    zmsg_destroy (&msg);
+    //  Three frames, a frame not in the message, no frame.
+    msg = s_msg_of (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true);
+    zmsg_addstr (msg, "extra");
+    ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+    ZC_CHECK_STR (reason, "wrong number of frames");
+    zframe_t *stranger = zframe_new (good, sizeof good);
+    ZC_CHECK (zc_wire_decode (msg, stranger, &reason) == NULL);
+    ZC_CHECK_STR (reason, "header frame not in the message");
+    ZC_CHECK (zc_wire_decode (msg, NULL, &reason) == NULL);
+    ZC_CHECK_STR (reason, "no header frame");
+    zframe_destroy (&stranger);
+    zmsg_destroy (&msg);
+
+    //  REQ payloads.
+    zlist_t *args = zlist_new ();
+    zlist_autofree (args);
+    zlist_append (args, "uptime");
+    zlist_append (args, "");
+    zframe_t *frame = zc_wire_req_payload (args, (const uint8_t *) "in\0put", 6);
+    const uint8_t req_payload [] = {
+        2, 0, 0, 0, 6, 'u', 'p', 't', 'i', 'm', 'e', 0, 0, 0, 0, 0, 0, 0, 6, 'i', 'n', 0, 'p', 'u', 't' };
+    ZC_CHECK (s_frame_is (frame, req_payload, sizeof req_payload));
+    zlist_t *args_got;
+    uint8_t *data;
+    size_t size;
+    ZC_CHECK (zc_wire_req_payload_decode (frame, &args_got, &data, &size) == 0);
+    ZC_CHECK (args_got && s_lists_equal (args_got, args));
+    ZC_CHECK (size == 6 && data && memcmp (data, "in\0put", 6) == 0);
+    zlist_destroy (&args_got);
+    free (data);
+    zframe_destroy (&frame);
+    frame = zc_wire_req_payload (NULL, NULL, 0);    //  nothing at all
+    ZC_CHECK (zc_wire_req_payload_decode (frame, &args_got, &data, &size) == 0);
+    ZC_CHECK (args_got && zlist_size (args_got) == 0 && data == NULL && size == 0);
+    zlist_destroy (&args_got);
+    zframe_destroy (&frame);
+    //  Limits: 16 arguments of 1 MiB pass; 17, or one byte more, do not.
+    char *big = malloc (ZC_WIRE_MAX_ARG + 2);
+    memset (big, 'a', ZC_WIRE_MAX_ARG + 1);
+    big [ZC_WIRE_MAX_ARG] = 0;
+    while (zlist_size (args) < 16)
+        zlist_append (args, big);
+    frame = zc_wire_req_payload (args, NULL, 0);
+    ZC_CHECK (frame && zc_wire_req_payload_decode (frame, &args_got, &data, &size) == 0);
+    ZC_CHECK (args_got && zlist_size (args_got) == 16);
+    zlist_destroy (&args_got);
+    zframe_destroy (&frame);
+    zlist_append (args, "x");
+    ZC_CHECK (zc_wire_req_payload (args, NULL, 0) == NULL);
+    zlist_destroy (&args);
+    args = zlist_new ();
+    big [ZC_WIRE_MAX_ARG] = 'a';
+    big [ZC_WIRE_MAX_ARG + 1] = 0;
+    zlist_append (args, big);
+    ZC_CHECK (zc_wire_req_payload (args, NULL, 0) == NULL);
+    zlist_destroy (&args);
+    free (big);
+    //  Malformed REQ payloads.
+    struct { const char *bytes; size_t size; } bad_req [] = {
+        { "", 0 },                                              //  empty
+        { "\x11", 1 },                                          //  17 arguments
+        { "\x01\x00\x00\x00\x03" "a\0b" "\0\0\0\0", 12 },       //  NUL in an argument
+        { "\x01\x00\x10\x00\x01", 5 },                          //  argument over 1 MiB
+        { "\x00\x00\x00\x00\x02" "a", 6 },                      //  data truncated
+        { "\x00\x00\x00\x00\x00" "!", 6 },                      //  trailing byte
+        { "\x01\x00\x00\x00\x01" "a", 6 },                      //  no data length
+    };
+    for (size_t index = 0; index < sizeof bad_req / sizeof bad_req [0]; index++) {
+        frame = zframe_new (bad_req [index].bytes, bad_req [index].size);
+        args_got = (zlist_t *) &s_sentinel;
+        ZC_CHECK (zc_wire_req_payload_decode (frame, &args_got, &data, &size) == -1);
+        ZC_CHECK (args_got == NULL && data == NULL && size == 0);
+        zframe_destroy (&frame);
+    }
+    ZC_CHECK (zc_wire_req_payload_decode (NULL, &args_got, &data, &size) == -1);
+
+    //  REPLY payloads.
+    zc_result_t *result = zc_result_new ();
+    result->state = ZC_STATE_DONE;
+    result->exit_code = -2;
+    result->signal = 9;
+    result->stderr_truncated = true;
+    result->started_ms = 1700000000123ULL;
+    result->finished_ms = 1700000000456ULL;
+    result->error = strdup ("killed");
+    result->out = (uint8_t *) strdup ("hi\n");
+    result->out_size = 3;
+    frame = zc_wire_result_payload (result);
+    const uint8_t result_payload [] = {
+        ZC_STATE_DONE, 0xFF, 0xFF, 0xFF, 0xFE, 9, 2,
+        0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B, 0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x69, 0xC8,
+        0, 6, 'k', 'i', 'l', 'l', 'e', 'd', 0, 0, 0, 3, 'h', 'i', '\n', 0, 0, 0, 0 };
+    ZC_CHECK (s_frame_is (frame, result_payload, sizeof result_payload));
+    zc_result_t *result_got;
+    ZC_CHECK (zc_wire_result_payload_decode (frame, &result_got) == 0);
+    ZC_CHECK (result_got && result_got->state == ZC_STATE_DONE && result_got->exit_code == -2
+           && result_got->signal == 9 && !result_got->stdout_truncated
+           && result_got->stderr_truncated && result_got->started_ms == result->started_ms
+           && result_got->finished_ms == result->finished_ms);
+    ZC_CHECK (result_got && result_got->error && streq (result_got->error, "killed"));
+    ZC_CHECK (result_got && result_got->out_size == 3 && memcmp (result_got->out, "hi\n", 3) == 0);
+    ZC_CHECK (result_got && result_got->err_size == 0 && result_got->err == NULL);
+    zc_result_destroy (&result_got);
+    zframe_destroy (&frame);
+    //  No error text decodes as NULL.
+    zstr_free (&result->error);
+    result->stdout_truncated = true;
+    frame = zc_wire_result_payload (result);
+    ZC_CHECK (zc_wire_result_payload_decode (frame, &result_got) == 0);
+    ZC_CHECK (result_got && result_got->error == NULL && result_got->stdout_truncated);
+    zc_result_destroy (&result_got);
+    zframe_destroy (&frame);
+    //  The encoder refuses bad states and signals.
+    result->state = ZC_STATE_COUNT;
+    ZC_CHECK (zc_wire_result_payload (result) == NULL);
+    result->state = ZC_STATE_FAILED;
+    result->signal = 256;
+    ZC_CHECK (zc_wire_result_payload (result) == NULL);
+    zc_result_destroy (&result);
+    //  Malformed REPLY payloads: patch a valid one.
+    uint8_t patched [sizeof result_payload + 1];
+    struct { size_t offset; uint8_t value; size_t size; } bad_result [] = {
+        { 0, ZC_STATE_COUNT, sizeof result_payload },           //  state
+        { 6, 4, sizeof result_payload },                        //  unknown flag
+        { 26, 0, sizeof result_payload },                       //  NUL in error
+        { 24, 7, sizeof result_payload },                       //  error length
+        { 0, ZC_STATE_DONE, sizeof result_payload - 1 },        //  truncated
+        { 0, ZC_STATE_DONE, sizeof result_payload + 1 },        //  trailing
+        { 0, ZC_STATE_DONE, 5 },
+    };
+    for (size_t index = 0; index < sizeof bad_result / sizeof bad_result [0]; index++) {
+        memcpy (patched, result_payload, sizeof result_payload);
+        patched [sizeof result_payload] = 0;
+        patched [bad_result [index].offset] = bad_result [index].value;
+        frame = zframe_new (patched, bad_result [index].size);
+        result_got = (zc_result_t *) &s_sentinel;
+        ZC_CHECK (zc_wire_result_payload_decode (frame, &result_got) == -1);
+        ZC_CHECK (result_got == NULL);
+        zframe_destroy (&frame);
+    }
+
+    //  NODES payloads.
+    zc_node_entry_t entries [3] = {
+        { "web-1", true, 1700000000, "hub1" },
+        { "n1.site1", false, 0, "" },
+        { "central", true, UINT64_MAX, "gw.site1" } };
+    frame = zc_wire_nodes_payload (entries, 3);
+    const uint8_t nodes_start [] = {
+        0, 0, 0, 3, 5, 'w', 'e', 'b', '-', '1', 1, 0, 0, 0, 0, 0x65, 0x53, 0xF1, 0x00,
+        4, 'h', 'u', 'b', '1', 8 };
+    ZC_CHECK (frame && zframe_size (frame) > sizeof nodes_start
+           && memcmp (zframe_data (frame), nodes_start, sizeof nodes_start) == 0);
+    zc_node_entry_t *entries_got;
+    size_t count;
+    ZC_CHECK (zc_wire_nodes_payload_decode (frame, &entries_got, &count) == 0);
+    ZC_CHECK (count == 3 && entries_got);
+    for (size_t index = 0; entries_got && index < 3; index++) {
+        ZC_CHECK_STR (entries_got [index].name, entries [index].name);
+        ZC_CHECK_STR (entries_got [index].via, entries [index].via);
+        ZC_CHECK (entries_got [index].online == entries [index].online);
+        ZC_CHECK (entries_got [index].last_seen == entries [index].last_seen);
+    }
+    free (entries_got);
+    //  Malformed NODES payloads: patch the valid one.
+    size_t nodes_size = zframe_size (frame);
+    uint8_t *nodes_bytes = malloc (nodes_size + 1);
+    struct { size_t offset; uint8_t value; size_t size; } bad_nodes [] = {
+        { 3, 4, nodes_size },                   //  count one more than present
+        { 0, 1, nodes_size },                   //  count larger than the frame
+        { 4, 0, nodes_size },                   //  empty name
+        { 5, '_', nodes_size },                 //  name "_eb-1"
+        { 8, 0, nodes_size },                   //  NUL in a name
+        { 10, 2, nodes_size },                  //  online 2
+        { 20, '/', nodes_size },                //  via "/ub1"
+        { 0, 0, nodes_size + 1 },               //  trailing
+        { 0, 0, nodes_size - 1 },               //  truncated
+        { 0, 0, 2 },
+    };
+    for (size_t index = 0; index < sizeof bad_nodes / sizeof bad_nodes [0]; index++) {
+        memcpy (nodes_bytes, zframe_data (frame), nodes_size);
+        nodes_bytes [nodes_size] = 0;
+        nodes_bytes [bad_nodes [index].offset] = bad_nodes [index].value;
+        zframe_t *patched_frame = zframe_new (nodes_bytes, bad_nodes [index].size);
+        entries_got = (zc_node_entry_t *) &s_sentinel;
+        ZC_CHECK (zc_wire_nodes_payload_decode (patched_frame, &entries_got, &count) == -1);
+        ZC_CHECK (entries_got == NULL && count == 0);
+        zframe_destroy (&patched_frame);
+    }
+    free (nodes_bytes);
+    zframe_destroy (&frame);
+    frame = zc_wire_nodes_payload (NULL, 0);
+    ZC_CHECK (zc_wire_nodes_payload_decode (frame, &entries_got, &count) == 0);
+    ZC_CHECK (entries_got == NULL && count == 0);
+    zframe_destroy (&frame);
+    strcpy (entries [1].via, "ALL");
+    ZC_CHECK (zc_wire_nodes_payload (entries, 3) == NULL);
+
+    //  Sending: DEALER -> ROUTER -> back to the DEALER by routing id; a
+    //  send to an unknown peer fails with EHOSTUNREACH and still frees.
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zsock_set_router_mandatory (router, 1);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_set_rcvtimeo (dealer, 5000);
+    zsock_set_rcvtimeo (router, 5000);
+    ZC_CHECK (port > 0 && zsock_connect (dealer, "tcp://127.0.0.1:%d", port) == 0);
+    wire = s_sample (ZC_MSG_REQ);
+    zc_id_t req_id = wire->id;
+    ZC_CHECK (zc_wire_send (&wire, dealer, NULL) == 0);
+    ZC_CHECK (wire == NULL);
+    msg = zmsg_recv (router);
+    ZC_CHECK (msg && zmsg_size (msg) == 3);
+    zframe_t *routing_id = msg? zframe_dup (zmsg_first (msg)): NULL;
+    got = msg? zc_wire_decode (msg, zmsg_next (msg), NULL): NULL;
+    ZC_CHECK (got && got->type == ZC_MSG_REQ && zc_id_equal (&got->id, &req_id));
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    wire = zc_wire_new (ZC_MSG_ACK);
+    wire->id = req_id;
+    ZC_CHECK (zc_wire_send (&wire, router, routing_id) == 0);
+    msg = zmsg_recv (dealer);
+    ZC_CHECK (msg && zmsg_size (msg) == 1);
+    got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    ZC_CHECK (got && got->type == ZC_MSG_ACK && zc_id_equal (&got->id, &req_id));
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    zframe_t *nobody = zframe_new ("nobody", 6);
+    wire = zc_wire_new (ZC_MSG_PONG);
+    errno = 0;
+    ZC_CHECK (zc_wire_send (&wire, router, nobody) == -1 && errno == EHOSTUNREACH);
+    ZC_CHECK (wire == NULL);
+    wire = zc_wire_new (ZC_MSG_REQ);                //  cannot be encoded
+    ZC_CHECK (zc_wire_send (&wire, router, routing_id) == -1 && errno == EINVAL);
+    ZC_CHECK (wire == NULL);
+    zframe_destroy (&nobody);
+    zframe_destroy (&routing_id);
+    zsock_destroy (&dealer);
+    zsock_destroy (&router);
+
+    //  Mutations of valid encodings never crash a decoder, and whatever
+    //  still decodes encodes back to exactly the same bytes.
+    zframe_t *seeds [ZC_MSG_TYPE_COUNT + 3] [2];
+    size_t seed_count = 0;
+    for (uint8_t type = 1; type < ZC_MSG_TYPE_COUNT; type++) {
+        zc_wire_t *sample = s_sample (type);
+        msg = zc_wire_encode (sample);
+        seeds [seed_count] [0] = zmsg_pop (msg);
+        seeds [seed_count++] [1] = zmsg_pop (msg);
+        zmsg_destroy (&msg);
+        zc_wire_destroy (&sample);
+    }
+    args = zlist_new ();
+    zlist_append (args, "echo");
+    zlist_append (args, "a b");
+    seeds [seed_count] [0] = zframe_new (req, sizeof req);
+    seeds [seed_count++] [1] = zc_wire_req_payload (args, (const uint8_t *) "stdin", 5);
+    zlist_destroy (&args);
+    seeds [seed_count] [0] = zframe_new (req, sizeof req);
+    seeds [seed_count++] [1] = zframe_new (result_payload, sizeof result_payload);
+    seeds [seed_count] [0] = zframe_new (nodes_header, sizeof nodes_header);
+    seeds [seed_count++] [1] = zc_wire_nodes_payload (entries, 2);
+    uint64_t state = 0x5EED5EED12345678ULL;
+    int decoded = 0, mismatches = 0;
+    for (int iteration = 0; iteration < 20000; iteration++) {
+        size_t which = (size_t) (s_random (&state) % seed_count);
+        uint8_t header [256], payload [256];
+        size_t header_size = zframe_size (seeds [which] [0]);
+        memcpy (header, zframe_data (seeds [which] [0]), header_size);
+        size_t payload_size = seeds [which] [1]? zframe_size (seeds [which] [1]): 0;
+        if (payload_size)
+            memcpy (payload, zframe_data (seeds [which] [1]), payload_size);
+        bool with_payload = seeds [which] [1] != NULL;
+        uint64_t target = s_random (&state) % 3;    //  header, payload, both
+        if (target != 1)
+            header_size = s_mutate (header, header_size, sizeof header, &state);
+        if (target != 0)
+            payload_size = s_mutate (payload, payload_size, sizeof payload, &state);
+        if (s_random (&state) % 16 == 0)
+            with_payload = !with_payload;
+        msg = s_msg_of (header, header_size, payload, payload_size, with_payload);
+        if (s_random (&state) % 32 == 0)
+            zmsg_addstr (msg, "extra");
+        const char *why = NULL;
+        got = zc_wire_decode (msg, zmsg_first (msg), &why);
+        mismatches += got == NULL && why == NULL;
+        if (got) {
+            decoded++;
+            zmsg_t *again = zc_wire_encode (got);
+            mismatches += !again || !zframe_eq (zmsg_first (again), zmsg_first (msg));
+            mismatches += !again || zmsg_size (again) != zmsg_size (msg);
+            zmsg_destroy (&again);
+            zc_wire_destroy (&got);
+        }
+        mismatches += s_check_payload_decoders (zmsg_first (msg));
+        if (with_payload)
+            mismatches += s_check_payload_decoders (zmsg_next (msg));
+        zmsg_destroy (&msg);
+    }
+    if (verbose)
+        printf ("# wire: %d of 20000 mutated messages still decoded\n", decoded);
+    ZC_CHECK (mismatches == 0);
+    ZC_CHECK (decoded > 100 && decoded < 20000);
+    for (size_t index = 0; index < seed_count; index++) {
+        zframe_destroy (&seeds [index] [0]);
+        zframe_destroy (&seeds [index] [1]);
+    }
+    return ZC_TEST_END;
+}

@@ -1,0 +1,375 @@
+/*  zap.c — the hub's ZAP handler (RFC 27) over an in-memory keyring.
+
+    libzmq asks the socket bound to inproc://zeromq.zap.01 about every
+    CURVE handshake; without one it accepts any key. We answer from the
+    keyring the caller passes in, so a reloaded keyring applies to the next
+    handshake. czmq's zauth is not used: its zcertstore trusts files in
+    subdirectories and aborts on duplicate keys (see NOTES).
+
+    Request:  version "1.0", request id, domain, address, identity,
+              mechanism, credentials (CURVE: the client's 32-byte key)
+    Reply:    version, request id, status code, status text, user id,
+              metadata (empty)
+*/
+#include <czmq.h>
+#include <ftw.h>
+#include "zap.h"
+#include "keys.h"
+#include "log.h"
+#include "testing.h"
+
+#define S_ENDPOINT "inproc://zeromq.zap.01"
+#define S_LOG_WINDOW (10 * 60 * 1000)   //  msecs between repeats of a refusal line
+#define S_LOG_MAX 1000                  //  refusals remembered per window
+
+struct _zc_zap_t {
+    zsock_t *handler;           //  REP bound to S_ENDPOINT
+    uint64_t refused;           //  handshakes answered 400
+    zhashx_t *logged;           //  "address key" refusals logged this window
+    int64_t window_end;         //  when 'logged' is next cleared
+};
+
+//  Binds the ZAP endpoint. Returns NULL (and logs why) when it cannot,
+//  e.g. when another ZAP handler already exists in this process.
+zc_zap_t *
+zc_zap_new (void)
+{
+    zsock_t *handler = zsock_new_rep ("@" S_ENDPOINT);
+    if (!handler) {
+        zc_error ("cannot bind %s: %s (is another ZAP handler running in this process?)",
+                  S_ENDPOINT, zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
+    zc_zap_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->handler = handler;
+    self->logged = zhashx_new ();
+    return self;
+}
+
+//  Unbinds the endpoint: from then on libzmq accepts every CURVE key, so
+//  destroy the ZAP handler only after the sockets it guards.
+void
+zc_zap_destroy (zc_zap_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zc_zap_t *self = *self_p;
+        zsock_destroy (&self->handler);
+        zhashx_destroy (&self->logged);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  The REP socket to poll; it belongs to self.
+zsock_t *
+zc_zap_socket (zc_zap_t *self)
+{
+    assert (self);
+    return self->handler;
+}
+
+uint64_t
+zc_zap_refused (zc_zap_t *self)
+{
+    assert (self);
+    return self->refused;
+}
+
+//  Logs a refused handshake once per address and key per window, so a
+//  client retrying every second does not flood the log.
+static void
+s_log_refusal (zc_zap_t *self, zframe_t *address_frame, const char *what)
+{
+    int64_t now = zclock_mono ();
+    if (now >= self->window_end || zhashx_size (self->logged) >= S_LOG_MAX) {
+        zhashx_purge (self->logged);
+        self->window_end = now + S_LOG_WINDOW;
+    }
+    char *address = zframe_strdup (address_frame);
+    char *entry = zsys_sprintf ("%s %s", address, what);
+    if (zhashx_insert (self->logged, entry, (void *) "") == 0)
+        zc_info ("refused %s from %s (repeats are logged again after 10 minutes)",
+                 what, *address? address: "a local peer");
+    zstr_free (&entry);
+    zstr_free (&address);
+}
+
+//  Reads and answers one ZAP request. A NULL keyring trusts no key.
+//  Returns 0, or -1 when the request was malformed (answered 500) or
+//  nothing could be read.
+int
+zc_zap_handle (zc_zap_t *self, zc_keyring_t *keyring)
+{
+    assert (self);
+    zmsg_t *request = zmsg_recv (self->handler);
+    if (!request)
+        return -1;              //  interrupted; there is nothing to answer
+    //  Frames by position; zmsg_next wraps around, so stop at its NULL.
+    zframe_t *frame [7] = { NULL };
+    size_t frames = zmsg_size (request), count = 0;
+    for (zframe_t *next = zmsg_first (request); next && count < 7; next = zmsg_next (request))
+        frame [count++] = next;
+    zframe_t *version = frame [0], *request_id = frame [1], *address = frame [3],
+             *mechanism = frame [5], *credential = frame [6];
+
+    const char *status = "500", *text = "malformed ZAP request";
+    char user_id [41] = "";
+    int rc = 0;
+    if (frames < 6 || !zframe_streq (version, "1.0"))
+        rc = -1;
+    else
+    if (!zframe_streq (mechanism, "CURVE")) {
+        status = "400";
+        text = "only CURVE is allowed";
+        self->refused++;
+        char *name = zframe_strdup (mechanism);
+        char *what = zsys_sprintf ("mechanism %.20s", name);
+        s_log_refusal (self, address, what);
+        zstr_free (&what);
+        zstr_free (&name);
+    }
+    else
+    if (frames != 7 || zframe_size (credential) != 32)
+        rc = -1;
+    else {
+        zmq_z85_encode (user_id, zframe_data (credential), 32);
+        if (keyring && zc_keyring_by_public (keyring, user_id)) {
+            status = "200";
+            text = "OK";
+        }
+        else {
+            status = "400";
+            text = "key not trusted";
+            self->refused++;
+            char *what = zsys_sprintf ("CURVE key %s", user_id);
+            s_log_refusal (self, address, what);
+            zstr_free (&what);
+            user_id [0] = 0;
+        }
+    }
+    if (rc == -1)
+        zc_warn ("malformed ZAP request (%zu frames); answered 500", frames);
+
+    //  A REP socket must answer whatever it read, or it reads no more.
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "1.0");
+    zframe_t *copy = request_id? zframe_dup (request_id): zframe_new_empty ();
+    zmsg_append (reply, &copy);
+    zmsg_addstr (reply, status);
+    zmsg_addstr (reply, text);
+    zmsg_addstr (reply, user_id);
+    zmsg_addmem (reply, NULL, 0);
+    if (zmsg_send (&reply, self->handler) == -1) {
+        zc_warn ("cannot answer a ZAP request: %s", zmq_strerror (zmq_errno ()));
+        zmsg_destroy (&reply);
+    }
+    zmsg_destroy (&request);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+static int
+s_rmtree_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+//  Sends one hand-made request to the handler through 'client' and
+//  returns the handler's result; the reply's status code goes to 'status'.
+static int
+s_exchange (zc_zap_t *zap, zc_keyring_t *keyring, zsock_t *client,
+            zmsg_t **request_p, char *status)
+{
+    zmsg_send (request_p, client);
+    int rc = zc_zap_handle (zap, keyring);
+    zmsg_t *reply = zmsg_recv (client);
+    status [0] = 0;
+    if (reply && zmsg_size (reply) == 6) {
+        zmsg_first (reply);
+        zmsg_next (reply);
+        char *code = zframe_strdup (zmsg_next (reply));
+        snprintf (status, 4, "%s", code);
+        zstr_free (&code);
+    }
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+//  A ZAP request as libzmq would send it; 'key' may be NULL (no credential).
+static zmsg_t *
+s_request (const char *version, const char *mechanism, const uint8_t *key, size_t key_size)
+{
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, version);
+    zmsg_addstr (request, "7");
+    zmsg_addstr (request, "");
+    zmsg_addstr (request, "192.0.2.1");
+    zmsg_addstr (request, "");
+    zmsg_addstr (request, mechanism);
+    if (key)
+        zmsg_addmem (request, key, key_size);
+    return request;
+}
+
+//  A DEALER using cert 'name' from 'dir', connected to the CURVE server.
+static zsock_t *
+s_client (const char *dir, const char *name, const char *server_key, const char *endpoint)
+{
+    zcert_t *cert = zc_key_load_own (dir, name, NULL);
+    assert (cert);
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    assert (client);
+    zcert_apply (cert, client);
+    zsock_set_curve_serverkey (client, server_key);
+    int rc = zsock_connect (client, "%s", endpoint);
+    assert (rc == 0);
+    (void) rc;
+    zcert_destroy (&cert);
+    return client;
+}
+
+int
+zc_zap_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    char dir [] = "/tmp/zc-zap-test-XXXXXX";
+    if (!mkdtemp (dir)) {
+        printf ("# cannot make %s: %s\n", dir, strerror (errno));
+        return -1;
+    }
+    char *untrusted_dir = zsys_sprintf ("%s/revoked", dir);
+    mkdir (untrusted_dir, 0700);
+    ZC_CHECK (zc_keygen (dir, "hub1", true, NULL) == 0);
+    ZC_CHECK (zc_keygen (dir, "n1", false, NULL) == 0);
+    ZC_CHECK (zc_keygen (untrusted_dir, "n2", false, NULL) == 0);
+    zc_keyring_t *keyring = zc_keyring_load (dir, NULL);
+    assert (keyring);
+    const zc_key_t *n1 = zc_keyring_by_name (keyring, "n1");
+    assert (n1);
+    zc_key_t n2;
+    char *path = zsys_sprintf ("%s/n2.cert", untrusted_dir);
+    ZC_CHECK (zc_key_load (path, &n2, NULL) == 0);
+    zstr_free (&path);
+
+    zc_zap_t *zap = zc_zap_new ();
+    ZC_CHECK (zap);
+    if (!zap)
+        goto done;
+    zc_zap_t *second = zc_zap_new ();   //  the endpoint is taken
+    ZC_CHECK (second == NULL);
+    ZC_CHECK (zc_zap_refused (zap) == 0);
+
+    //  Hand-made requests: trusted, untrusted, other mechanism, malformed.
+    zsock_t *raw = zsock_new_req (">" S_ENDPOINT);
+    assert (raw);
+    char status [4];
+    zmsg_t *request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "200");
+    request = s_request ("1.0", "CURVE", n2.public_key, 32);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "400");
+    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    ZC_CHECK (s_exchange (zap, NULL, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "400");
+    request = s_request ("1.0", "PLAIN", (const uint8_t *) "user", 4);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "400");
+    request = s_request ("1.0", "NULL", NULL, 0);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "400");
+    ZC_CHECK (zc_zap_refused (zap) == 4);
+    request = s_request ("2.0", "CURVE", n1->public_key, 32);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
+    ZC_CHECK_STR (status, "500");
+    request = s_request ("1.0", "CURVE", n1->public_key, 31);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
+    ZC_CHECK_STR (status, "500");
+    request = s_request ("1.0", "CURVE", NULL, 0);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
+    ZC_CHECK_STR (status, "500");
+    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    zmsg_addstr (request, "extra");
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
+    ZC_CHECK_STR (status, "500");
+    request = zmsg_new ();
+    zmsg_addstr (request, "1.0");
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
+    ZC_CHECK_STR (status, "500");
+    ZC_CHECK (zc_zap_refused (zap) == 4);
+    zsock_destroy (&raw);
+
+    //  Real handshakes: the trusted client's message arrives with its key
+    //  as User-Id, the other client's never does.
+    zcert_t *server_cert = zc_key_load_own (dir, "hub1", NULL);
+    assert (server_cert);
+    zsock_t *server = zsock_new (ZMQ_ROUTER);
+    assert (server);
+    zsock_set_curve_server (server, 1);
+    zcert_apply (server_cert, server);
+    int port = zsock_bind (server, "tcp://127.0.0.1:*");
+    ZC_CHECK (port > 0);
+    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    zsock_t *trusted = s_client (dir, "n1", zcert_public_txt (server_cert), endpoint);
+    zsock_t *untrusted = s_client (untrusted_dir, "n2", zcert_public_txt (server_cert), endpoint);
+    zstr_send (untrusted, "from n2");
+    zstr_send (trusted, "from n1");
+
+    uint64_t refused = zc_zap_refused (zap);
+    zpoller_t *poller = zpoller_new (zc_zap_socket (zap), server, NULL);
+    assert (poller);
+    int64_t deadline = zclock_mono () + 10000, quiet_until = 0;
+    int from_n1 = 0, from_n2 = 0, handled = 0;
+    while (zclock_mono () < deadline && (!quiet_until || zclock_mono () < quiet_until)) {
+        void *which = zpoller_wait (poller, 50);
+        if (which == zc_zap_socket (zap)) {
+            ZC_CHECK (zc_zap_handle (zap, keyring) == 0);
+            handled++;
+        }
+        else
+        if (which == server) {
+            zmsg_t *msg = zmsg_recv (server);
+            zframe_t *body = msg && zmsg_size (msg) == 2? zmsg_last (msg): NULL;
+            if (body && zframe_streq (body, "from n1")) {
+                from_n1++;
+                ZC_CHECK_STR (zframe_meta (body, "User-Id"), n1->public_txt);
+            }
+            else
+                from_n2++;
+            zmsg_destroy (&msg);
+        }
+        else
+        if (zpoller_terminated (poller))
+            break;
+        //  Once both verdicts are in, give a stray message a moment.
+        if (from_n1 && zc_zap_refused (zap) > refused && !quiet_until)
+            quiet_until = zclock_mono () + 300;
+    }
+    ZC_CHECK (from_n1 == 1);
+    ZC_CHECK (from_n2 == 0);
+    ZC_CHECK (zc_zap_refused (zap) > refused);
+    ZC_CHECK (handled >= 2);
+    if (verbose)
+        printf ("#   %d ZAP requests, %" PRIu64 " refused\n", handled, zc_zap_refused (zap));
+
+    zpoller_destroy (&poller);
+    zsock_destroy (&trusted);
+    zsock_destroy (&untrusted);
+    zsock_destroy (&server);
+    zcert_destroy (&server_cert);
+    zstr_free (&endpoint);
+    zc_zap_destroy (&zap);
+    ZC_CHECK (zap == NULL);
+    zc_zap_destroy (&zap);
+done:
+    zc_keyring_destroy (&keyring);
+    zstr_free (&untrusted_dir);
+    nftw (dir, s_rmtree_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ZC_CHECK (access (dir, F_OK) == -1);
+    return ZC_TEST_END;
+}

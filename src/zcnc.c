@@ -1,0 +1,116 @@
+/*  zcnc.c — main: dispatches subcommands, nothing else. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agent.h"
+#include "cli.h"
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+
+static const char *s_usage =
+    "usage: zcnc COMMAND [ARGS...]\n"
+    "\n"
+    "daemons:\n"
+    "  zcnc hub     [-c FILE] [-n] [-v]\n"
+    "  zcnc agent   [-c FILE] [-n] [-v]\n"
+    "keys:\n"
+    "  zcnc keygen  [--hub] NAME [-d DIR]\n"
+    "clients (talk to the local agent's socket):\n"
+    "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] TARGET:COMMAND\n"
+    "  zcnc nodes   [-c FILE] [--json]\n"
+    "  zcnc ping    [-c FILE] [-t SECS] NODE\n"
+    "  zcnc jobs    [-c FILE] [--json] [ID]\n"
+    "  zcnc status  [-c FILE] [--json]\n"
+    "\n"
+    "See zcnc(1) and zcnc.conf(5).\n";
+
+//  `zcnc hub` and `zcnc agent`: [-c FILE] [-n] [-v].
+static int
+s_daemon (int argc, char *argv [], zc_role_t role)
+{
+    const char *usage = role == ZC_ROLE_HUB? "zcnc hub [-c FILE] [-n] [-v]": "zcnc agent [-c FILE] [-n] [-v]";
+    static struct option options [] = {
+        { "check", no_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "verbose", no_argument, NULL, 'v' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config_option = NULL;
+    bool check = false, verbose = false;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "+c:hnv", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config_option = optarg; break;
+            case 'n': check = true; break;
+            case 'v': verbose = true; break;
+            case 'h':
+                printf ("usage: %s\n", usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "zcnc: unexpected argument '%s'\nusage: %s\n", argv [optind], usage);
+        return ZC_EXIT_USAGE;
+    }
+    zc_log_init (role == ZC_ROLE_HUB? "zcnc-hub": "zcnc-agent", verbose);
+    const char *path = zc_config_path (config_option, role);
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (path, role, &error);
+    if (!config) {
+        fprintf (stderr, "zcnc: %s\n", error);
+        free (error);
+        return 1;
+    }
+    int status = 0;
+    if (check)
+        printf ("%s: configuration is valid\n", path);
+    else
+        status = role == ZC_ROLE_HUB? zc_hub_run (config): zc_agent_run (config);
+    zc_config_destroy (&config);
+    return status;
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (argc < 2) {
+        fputs (s_usage, stderr);
+        return ZC_EXIT_USAGE;
+    }
+    const char *command = argv [1];
+    argc--;
+    argv++;
+    if (streq (command, "hub"))
+        return s_daemon (argc, argv, ZC_ROLE_HUB);
+    if (streq (command, "agent"))
+        return s_daemon (argc, argv, ZC_ROLE_AGENT);
+    if (streq (command, "keygen"))
+        return zc_cli_keygen (argc, argv);
+    if (streq (command, "trigger"))
+        return zc_cli_trigger (argc, argv);
+    if (streq (command, "nodes"))
+        return zc_cli_nodes (argc, argv);
+    if (streq (command, "ping"))
+        return zc_cli_ping (argc, argv);
+    if (streq (command, "jobs"))
+        return zc_cli_jobs (argc, argv);
+    if (streq (command, "status"))
+        return zc_cli_status (argc, argv);
+    if (streq (command, "-h") || streq (command, "--help") || streq (command, "help")) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    if (streq (command, "--version")) {
+        printf ("zcnc %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    fprintf (stderr, "zcnc: unknown command '%s'\n%s", command, s_usage);
+    return ZC_EXIT_USAGE;
+}
