@@ -45,6 +45,11 @@ void zc_exec_interrupt (zc_exec_t *self);
 //  Frees a finished job; a job still running is interrupted first.
 //  Pending SIGKILL timers of finished jobs are kept by the module until
 //  they fire, so destroying right away is safe.
+//  Interrupt or destroy a running job from a poller or reader handler,
+//  a done callback, or a timer handler that returns -1: czmq's zloop
+//  dispatches an iteration's poll events after its timers, from a
+//  snapshot, so a job freed by a timer handler that returns 0 could
+//  still get a stale event.
 void zc_exec_destroy (zc_exec_t **self_p);
 
 int zc_exec_test (bool verbose);

@@ -4,59 +4,30 @@
 
     One thread, one zloop: hub traffic, socket clients, job processes and
     timers are all events in it, so a slow job never blocks anything.
-    Jobs and results live in memory in this version; durable storage
-    arrives with the LMDB store.
+    The outbox (delivery.c) and the runner (runner.c) do the job work;
+    this file routes events to them. Jobs and results live in memory in
+    this version; durable storage arrives with the LMDB store.
 */
 #include <errno.h>
-#include <math.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "agent.h"
+#include "delivery.h"
 #include "directory.h"
-#include "exec.h"
 #include "jsonl.h"
 #include "keys.h"
 #include "log.h"
 #include "message.h"
+#include "runner.h"
 #include "signals.h"
 #include "target.h"
 #include "wire.h"
 
-#define S_RETRY_TICK_MS     250     //  how often timers of jobs are checked
-#define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
-#define S_MAX_BACKOFF_S     60
+#define S_RETRY_TICK_MS     250     //  how often job timers are checked
+#define S_PRUNE_MS          60000   //  how often old jobs are forgotten
 
 typedef struct _s_agent_t s_agent_t;
-
-//  A job sent from this agent (the outbox and its results).
-typedef struct {
-    char key [ZC_JOB_ID_MAX];   //  printed job ID
-    zc_id_t id;
-    char node [65];
-    zc_method_t method;
-    zc_state_t state;
-    zframe_t *payload;          //  REQ payload: args and data
-    uint32_t method_timeout, expire;
-    double ack_timeout, retry_wait;
-    int retries;                //  resends allowed after the first try
-    int tries;                  //  sends so far
-    uint64_t next_try;          //  monotonic ms of the next resend; 0 = none due
-    uint64_t created_ms;
-    zc_result_t *result;
-} s_job_t;
-
-//  A job received to run here.
-typedef struct {
-    char key [ZC_JOB_ID_MAX];   //  ULID.origin: unique per (message, origin)
-    zc_id_t id;
-    char origin [65];
-    s_agent_t *agent;
-    zc_exec_t *proc;
-    zc_result_t *result;        //  set once finished
-    bool reply_acked;
-    uint64_t reply_next_try;    //  0 = wait for the origin's presence
-} s_task_t;
 
 //  A socket request waiting for results ("wait": SECS).
 typedef struct {
@@ -87,45 +58,15 @@ struct _s_agent_t {
     zsock_t *monitor;
     bool connected;             //  the hub answered our HELLO
     uint64_t last_heard;        //  monotonic ms of the last message from the hub
-    //  Outbox and runner.
-    zhashx_t *jobs;             //  key -> s_job_t (owned)
-    zlistx_t *job_order;        //  keys in submission order
-    zhashx_t *tasks;            //  key -> s_task_t (owned)
+    zc_delivery_t *delivery;    //  jobs sent from here
+    zc_runner_t *runner;        //  jobs run here
     zlist_t *waits;             //  s_wait_t
     zlist_t *pings;             //  s_ping_t
     zhashx_t *logged;
     int signal_fd;
     zmq_pollitem_t signal_item;
-    struct { uint64_t malformed, submitted, ran; } count;
+    struct { uint64_t malformed, submitted; } count;
 };
-
-static uint64_t
-s_wall_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (uint64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static void
-s_job_destroy (void **item)
-{
-    s_job_t *job = *item;
-    zframe_destroy (&job->payload);
-    zc_result_destroy (&job->result);
-    free (job);
-    *item = NULL;
-}
-
-static void
-s_task_destroy (void **item)
-{
-    s_task_t *task = *item;
-    zc_exec_destroy (&task->proc);
-    zc_result_destroy (&task->result);
-    free (task);
-    *item = NULL;
-}
 
 //  ---------------------------------------------------------------------
 //  Sending to the hub
@@ -138,14 +79,11 @@ s_send (s_agent_t *self, zc_wire_t **msg_p)
     return zc_wire_send (msg_p, self->dealer, NULL);
 }
 
-//  Sends an ACK or STARTED for message 'id' to 'node'.
-static void
-s_send_notice (s_agent_t *self, zc_msg_type_t type, const zc_id_t *id, const char *node)
+//  The link-send function given to the outbox and the runner.
+static int
+s_link_send (zc_wire_t **msg_p, void *arg)
 {
-    zc_wire_t *msg = zc_wire_new (type);
-    msg->id = *id;
-    zlist_append (msg->to, (void *) node);
-    s_send (self, &msg);
+    return s_send ((s_agent_t *) arg, msg_p);
 }
 
 //  ---------------------------------------------------------------------
@@ -159,13 +97,6 @@ s_answer (zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
         json_object_set (answer, "tag", tag);
     zc_jsonl_send (conn, answer);
     json_decref (answer);
-}
-
-static json_t *
-s_job_json (s_job_t *job)
-{
-    return zc_message_job_json (job->key, job->node, job->method, job->state,
-                                job->result, job->created_ms);
 }
 
 //  Ends a wait: the "end" line, then the connection takes its next request.
@@ -195,246 +126,26 @@ s_wait_timeout (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  A job reached a final state: tell the clients waiting for it.
+//  A job reached its final state: the clients waiting for it get it.
 static void
-s_job_finished (s_agent_t *self, s_job_t *job)
+s_job_final (const char *job_id, json_t *job, void *arg)
 {
+    s_agent_t *self = arg;
     zlist_t *ended = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
         char *key = zlist_first (wait->pending);
-        while (key && strcmp (key, job->key) != 0)
+        while (key && strcmp (key, job_id) != 0)
             key = zlist_next (wait->pending);
         if (!key)
             continue;
         zlist_remove (wait->pending, key);     //  autofree: frees key
-        s_answer (wait->conn, wait->tag, s_job_json (job));
+        s_answer (wait->conn, wait->tag, json_incref (job));
         if (zlist_size (wait->pending) == 0)
             zlist_append (ended, wait);
     }
     for (s_wait_t *wait = zlist_first (ended); wait; wait = zlist_next (ended))
         s_wait_end (self, wait);
     zlist_destroy (&ended);
-}
-
-//  Gives a job its final result (a local one when result is NULL).
-static void
-s_job_finish (s_agent_t *self, s_job_t *job, zc_state_t state, const char *error)
-{
-    if (!job->result) {
-        job->result = zc_result_new ();
-        job->result->finished_ms = s_wall_ms ();
-    }
-    job->result->state = state;
-    if (error) {
-        free (job->result->error);
-        job->result->error = strdup (error);
-    }
-    job->state = state;
-    job->next_try = 0;
-    zc_info ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
-    s_job_finished (self, job);
-}
-
-//  ---------------------------------------------------------------------
-//  Outbox: sending jobs, ACKs, retries
-
-//  When the job should be tried again after its try number 'tries'.
-static uint64_t
-s_next_try (s_job_t *job)
-{
-    double backoff = job->retry_wait * pow (2, job->tries > 0? job->tries - 1: 0);
-    if (backoff > S_MAX_BACKOFF_S)
-        backoff = S_MAX_BACKOFF_S;
-    return zclock_mono () + (uint64_t) ((job->ack_timeout + backoff) * 1000);
-}
-
-//  Sends jobs of one message (all with the same ID and payload) to their
-//  targets as one REQ; the hub fans it out.
-static void
-s_send_jobs (s_agent_t *self, zlist_t *jobs)
-{
-    s_job_t *first = zlist_first (jobs);
-    if (!first || !self->connected)
-        return;
-    zc_wire_t *msg = zc_wire_new (ZC_MSG_REQ);
-    msg->id = first->id;
-    msg->method = first->method;
-    msg->method_timeout = first->method_timeout;
-    msg->expire = first->expire;
-    msg->payload = zframe_dup (first->payload);
-    for (s_job_t *job = first; job; job = zlist_next (jobs)) {
-        zlist_append (msg->to, job->node);
-        job->tries++;
-        if (job->state == ZC_STATE_QUEUED)
-            job->state = ZC_STATE_SENT;
-        job->next_try = s_next_try (job);
-    }
-    s_send (self, &msg);
-}
-
-static void
-s_send_job (s_agent_t *self, s_job_t *job)
-{
-    zlist_t *jobs = zlist_new ();
-    zlist_append (jobs, job);
-    s_send_jobs (self, jobs);
-    zlist_destroy (&jobs);
-}
-
-//  Looks up the job of message 'id' for 'node'.
-static s_job_t *
-s_job_lookup (s_agent_t *self, const zc_id_t *id, const char *node)
-{
-    char key [ZC_JOB_ID_MAX];
-    zc_job_id_format (id, node, key);
-    return zhashx_lookup (self->jobs, key);
-}
-
-//  Sends again every job still waiting for 'node' (or for any node when
-//  node is NULL), e.g. after it came online or the hub link came back.
-static void
-s_flush_queued (s_agent_t *self, const char *node)
-{
-    for (const char *key = zlistx_first (self->job_order); key; key = zlistx_next (self->job_order)) {
-        s_job_t *job = zhashx_lookup (self->jobs, key);
-        if (job && (job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT)
-        &&  (!node || streq (job->node, node)))
-            s_send_job (self, job);
-    }
-}
-
-//  Resends jobs whose ACK is overdue, fails those out of retries, expires
-//  those past their expire time.
-static void
-s_outbox_tick (s_agent_t *self)
-{
-    uint64_t now = zclock_mono ();
-    uint64_t wall = s_wall_ms ();
-    for (const char *key = zlistx_first (self->job_order); key; key = zlistx_next (self->job_order)) {
-        s_job_t *job = zhashx_lookup (self->jobs, key);
-        if (!job || zc_state_final (job->state))
-            continue;
-        if (job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT) {
-            if (wall > job->created_ms + (uint64_t) job->expire * 1000) {
-                s_job_finish (self, job, ZC_STATE_EXPIRED, "not delivered before it expired");
-                continue;
-            }
-        }
-        if (job->state != ZC_STATE_SENT || !job->next_try || now < job->next_try)
-            continue;
-        if (job->tries > job->retries) {
-            char reason [160];
-            snprintf (reason, sizeof reason, "no ACK from %s after %d tries", job->node, job->tries);
-            s_job_finish (self, job, ZC_STATE_FAILED, reason);
-        }
-        else
-            s_send_job (self, job);
-    }
-}
-
-//  ---------------------------------------------------------------------
-//  Runner: jobs run here
-
-static void
-s_task_send_reply (s_agent_t *self, s_task_t *task)
-{
-    zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
-    msg->id = task->id;
-    zlist_append (msg->to, task->origin);
-    msg->payload = zc_wire_result_payload (task->result);
-    task->reply_next_try = zclock_mono () + S_REPLY_RESEND_MS;
-    s_send (self, &msg);
-}
-
-static void
-s_task_done (zc_exec_t *proc, zc_result_t *result, void *arg)
-{
-    s_task_t *task = arg;
-    s_agent_t *self = task->agent;
-    task->result = result;
-    zc_info ("ran %s for %s: %s, exit %d%s%s", task->key, task->origin,
-             zc_state_name (result->state), result->exit_code,
-             result->error? ", ": "", result->error? result->error: "");
-    s_task_send_reply (self, task);
-}
-
-//  Finishes a task at once with a result made here (ping, refusals).
-static void
-s_task_answer (s_agent_t *self, s_task_t *task, zc_state_t state, const char *error)
-{
-    task->result = zc_result_new ();
-    task->result->state = state;
-    task->result->started_ms = task->result->finished_ms = s_wall_ms ();
-    task->result->error = error? strdup (error): NULL;
-    s_task_send_reply (self, task);
-}
-
-//  A job arrived for this node. It is ACKed, never run twice (a resend
-//  gets its ACK again, and its result again when there is one), and run.
-static void
-s_runner_request (s_agent_t *self, zc_wire_t *msg)
-{
-    char key [ZC_JOB_ID_MAX];
-    zc_job_id_format (&msg->id, msg->from, key);
-    s_task_t *task = zhashx_lookup (self->tasks, key);
-    s_send_notice (self, ZC_MSG_ACK, &msg->id, msg->from);
-    if (task) {
-        if (task->result)
-            s_task_send_reply (self, task);
-        return;
-    }
-    task = calloc (1, sizeof *task);
-    snprintf (task->key, sizeof task->key, "%s", key);
-    task->id = msg->id;
-    snprintf (task->origin, sizeof task->origin, "%s", msg->from);
-    task->agent = self;
-    zhashx_insert (self->tasks, key, task);
-    self->count.ran++;
-
-    zlist_t *args = NULL;
-    uint8_t *data = NULL;
-    size_t data_size = 0;
-    if (zc_wire_req_payload_decode (msg->payload, &args, &data, &data_size) != 0) {
-        s_task_answer (self, task, ZC_STATE_FAILED, "malformed job payload");
-        return;
-    }
-    if (msg->method == ZC_METHOD_PING)
-        s_task_answer (self, task, ZC_STATE_DONE, NULL);
-    else
-    if (msg->method == ZC_METHOD_EXEC && zlist_size (args) == 1) {
-        zc_exec_spec_t spec = {
-            .command = zlist_first (args), .data = data, .data_size = data_size,
-            .timeout = msg->method_timeout, .max_output = self->config->max_output
-        };
-        char *error = NULL;
-        task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);
-        if (task->proc) {
-            zc_info ("running %s for %s", task->key, task->origin);
-            s_send_notice (self, ZC_MSG_STARTED, &msg->id, msg->from);
-        }
-        else {
-            s_task_answer (self, task, ZC_STATE_FAILED, error);
-            free (error);
-        }
-    }
-    else {
-        char reason [120];
-        snprintf (reason, sizeof reason, "method %s is not supported by this agent yet",
-                  zc_method_name (msg->method)? zc_method_name (msg->method): "?");
-        s_task_answer (self, task, ZC_STATE_FAILED, reason);
-    }
-    zlist_destroy (&args);
-    free (data);
-}
-
-//  Resends results their origins have not ACKed.
-static void
-s_runner_tick (s_agent_t *self)
-{
-    uint64_t now = zclock_mono ();
-    for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-        if (task->result && !task->reply_acked && task->reply_next_try && now >= task->reply_next_try)
-            s_task_send_reply (self, task);
 }
 
 //  ---------------------------------------------------------------------
@@ -446,17 +157,8 @@ static void
 s_on_noroute (s_agent_t *self, zc_wire_t *msg)
 {
     for (char *name = zlist_first (msg->names); name; name = zlist_next (msg->names)) {
-        s_job_t *job = s_job_lookup (self, &msg->id, name);
-        if (job && job->state == ZC_STATE_SENT) {
-            job->state = ZC_STATE_QUEUED;
-            job->next_try = 0;
-            job->tries--;           //  a try the hub refused is not spent
-        }
-        char key [ZC_JOB_ID_MAX];
-        zc_job_id_format (&msg->id, name, key);
-        s_task_t *task = zhashx_lookup (self->tasks, key);
-        if (task)
-            task->reply_next_try = 0;
+        zc_delivery_on_noroute (self->delivery, &msg->id, name);
+        zc_runner_on_noroute (self->runner, &msg->id, name);
     }
     //  Pings to an absent node get their answer at once.
     for (s_ping_t *ping = zlist_first (self->pings); ping; ping = zlist_next (self->pings))
@@ -479,12 +181,9 @@ s_on_presence (s_agent_t *self, zc_wire_t *msg)
     if (!msg->online)
         return;
     for (char *name = zlist_first (msg->names); name; name = zlist_next (msg->names)) {
-        s_flush_queued (self, name);
-        for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-            if (task->result && !task->reply_acked && streq (task->origin, name))
-                task->reply_next_try = 1;       //  due now
+        zc_delivery_on_presence (self->delivery, name);
+        zc_runner_on_presence (self->runner, name);
     }
-    s_runner_tick (self);
 }
 
 static void
@@ -500,16 +199,12 @@ s_on_nodes (s_agent_t *self, zc_wire_t *msg)
         zc_directory_update (self->directory, &entries [index]);
     free (entries);
     if (msg->flags & ZC_FLAG_FULL) {
-        //  The hub answered our HELLO: the link is up. What it may have
-        //  lost while it was down is sent again (targets dedup).
+        //  The hub answered our HELLO: the link is up.
         if (!self->connected)
             zc_info ("connected to hub %s at %s", self->hub->name, self->hub->endpoint);
         self->connected = true;
-        s_flush_queued (self, NULL);
-        for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-            if (task->result && !task->reply_acked)
-                task->reply_next_try = 1;
-        s_runner_tick (self);
+        zc_delivery_link_up (self->delivery);
+        zc_runner_link_up (self->runner);
     }
 }
 
@@ -543,47 +238,29 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
             s_on_noroute (self, msg);
             break;
         case ZC_MSG_REQ:
-            s_runner_request (self, msg);
+            zc_runner_request (self->runner, msg);
             break;
-        case ZC_MSG_ACK: {
-            //  From a target: it stored our job. From an origin: it stored
-            //  our result.
-            s_job_t *job = s_job_lookup (self, &msg->id, msg->from);
-            if (job && (job->state == ZC_STATE_SENT || job->state == ZC_STATE_QUEUED)) {
-                job->state = ZC_STATE_RUNNING;
-                job->next_try = 0;
-            }
-            char key [ZC_JOB_ID_MAX];
-            zc_job_id_format (&msg->id, msg->from, key);
-            s_task_t *task = zhashx_lookup (self->tasks, key);
-            if (task && task->result)
-                task->reply_acked = true;
+        case ZC_MSG_ACK:
+            //  From a target: it stored our job. From an origin: it
+            //  stored our result.
+            zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
+            zc_runner_on_ack (self->runner, &msg->id, msg->from);
             break;
-        }
-        case ZC_MSG_STARTED: {
-            s_job_t *job = s_job_lookup (self, &msg->id, msg->from);
-            if (job && !zc_state_final (job->state)) {
-                job->state = ZC_STATE_RUNNING;
-                job->next_try = 0;
-            }
+        case ZC_MSG_STARTED:
+            zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
             break;
-        }
         case ZC_MSG_REPLY: {
             zc_result_t *result = NULL;
-            s_job_t *job = s_job_lookup (self, &msg->id, msg->from);
             if (zc_wire_result_payload_decode (msg->payload, &result) != 0) {
                 self->count.malformed++;
                 break;
             }
             //  The result is ours now: ACK it, also when it is a duplicate.
-            s_send_notice (self, ZC_MSG_ACK, &msg->id, msg->from);
-            if (job && !zc_state_final (job->state)) {
-                zc_result_destroy (&job->result);
-                job->result = result;
-                result = NULL;
-                s_job_finish (self, job, job->result->state, NULL);
-            }
-            zc_result_destroy (&result);
+            zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
+            ack->id = msg->id;
+            zlist_append (ack->to, msg->from);
+            s_send (self, &ack);
+            zc_delivery_on_reply (self->delivery, &msg->id, msg->from, &result);
             break;
         }
         case ZC_MSG_PING:
@@ -690,15 +367,21 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
 }
 
 static int
+s_prune_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    s_agent_t *self = arg;
+    zc_delivery_prune (self->delivery);
+    zc_runner_prune (self->runner);
+    return 0;
+}
+
+static int
 s_tick_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_agent_t *self = arg;
-    if (self->connected) {
-        s_outbox_tick (self);
-        s_runner_tick (self);
-    }
-    else
-        s_outbox_tick (self);       //  expiry runs even while the hub is away
+    zc_delivery_tick (self->delivery);     //  expiry runs even while the hub is away
+    if (self->connected)
+        zc_runner_tick (self->runner);
     return 0;
 }
 
@@ -746,52 +429,31 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
         free (text);
     }
     else {
-        zc_id_t id;
-        zc_id_generate (&id);
-        zframe_t *payload = zc_wire_req_payload (message->args, message->data, message->data_size);
+        zlist_t *job_ids = zc_delivery_submit (self->delivery, message, targets);
+        self->count.submitted += zlist_size (job_ids);
         json_t *ids = json_array ();
-        zlist_t *jobs = zlist_new ();
-        for (char *node = zlist_first (targets); node; node = zlist_next (targets)) {
-            s_job_t *job = calloc (1, sizeof *job);
-            zc_job_id_format (&id, node, job->key);
-            job->id = id;
-            snprintf (job->node, sizeof job->node, "%s", node);
-            job->method = message->method;
-            job->state = ZC_STATE_QUEUED;
-            job->payload = zframe_dup (payload);
-            job->method_timeout = (uint32_t) ceil (message->method_timeout);
-            job->expire = (uint32_t) ceil (message->expire);
-            job->ack_timeout = message->ack_timeout;
-            job->retry_wait = message->retry_wait;
-            job->retries = message->retries;
-            job->created_ms = zc_id_time_ms (&id);
-            zhashx_insert (self->jobs, job->key, job);
-            zlistx_add_end (self->job_order, job->key);
-            zlist_append (jobs, job);
-            json_array_append_new (ids, json_pack ("{s:s, s:s}", "node", node, "id", job->key));
-            self->count.submitted++;
+        char *node = zlist_first (targets);
+        for (char *job_id = zlist_first (job_ids); job_id; job_id = zlist_next (job_ids)) {
+            json_array_append_new (ids, json_pack ("{s:s, s:s}", "node", node, "id", job_id));
+            node = zlist_next (targets);
         }
         json_t *unknown_json = json_array ();
-        for (char *node = zlist_first (unknown); node; node = zlist_next (unknown))
+        for (node = zlist_first (unknown); node; node = zlist_next (unknown))
             json_array_append_new (unknown_json, json_string (node));
         s_answer (conn, tag, json_pack ("{s:o, s:o}", "ids", ids, "unknown", unknown_json));
-        zc_info ("accepted %zu job(s) for '%s'", zlist_size (jobs), message->to);
+        zc_info ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
         if (wait_value) {
             s_wait_t *wait = calloc (1, sizeof *wait);
             wait->conn = conn;
             wait->tag = tag? json_incref (tag): NULL;
-            wait->pending = zlist_new ();
-            zlist_autofree (wait->pending);
-            for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs))
-                zlist_append (wait->pending, job->key);
+            wait->pending = job_ids;
+            job_ids = NULL;
             wait->timer_id = zloop_timer (self->loop, (size_t) (json_number_value (wait_value) * 1000),
                                           1, s_wait_timeout, wait);
             zlist_append (self->waits, wait);
             zc_jsonl_hold (conn, true);
         }
-        s_send_jobs (self, jobs);
-        zlist_destroy (&jobs);
-        zframe_destroy (&payload);
+        zlist_destroy (&job_ids);
     }
     zlist_destroy (&targets);
     zlist_destroy (&unknown);
@@ -819,16 +481,9 @@ s_op_nodes (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag)
 static void
 s_op_status (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag)
 {
-    size_t queued = 0, inflight = 0, running = 0;
-    for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
-        if (job->state == ZC_STATE_QUEUED)
-            queued++;
-        else
-        if (job->state == ZC_STATE_SENT || job->state == ZC_STATE_RUNNING)
-            inflight++;
-    for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-        if (!task->result)
-            running++;
+    size_t queued, inflight;
+    zc_delivery_counts (self->delivery, &queued, &inflight);
+    size_t running = zc_runner_running (self->runner);
     json_t *hubs = json_array ();
     json_array_append_new (hubs, json_pack ("{s:s, s:s, s:b}", "name", self->hub->name,
                                             "endpoint", self->hub->endpoint, "connected", self->connected));
@@ -842,22 +497,20 @@ static void
 s_op_jobs (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
 {
     json_t *id = json_object_get (request, "id");
-    json_t *jobs = json_array ();
+    json_t *jobs;
     if (id) {
-        s_job_t *job = json_is_string (id)? zhashx_lookup (self->jobs, json_string_value (id)): NULL;
+        json_t *job = json_is_string (id)? zc_delivery_job_json (self->delivery, json_string_value (id)): NULL;
         if (!job) {
             char *text = zsys_sprintf ("no job %s was sent from this agent",
                                        json_is_string (id)? json_string_value (id): "(not a string)");
             s_answer (conn, tag, zc_message_error_json (text, "usage", "id"));
             free (text);
-            json_decref (jobs);
             return;
         }
-        json_array_append_new (jobs, s_job_json (job));
+        jobs = json_pack ("[o]", job);
     }
     else
-        for (const char *key = zlistx_first (self->job_order); key; key = zlistx_next (self->job_order))
-            json_array_append_new (jobs, s_job_json (zhashx_lookup (self->jobs, key)));
+        jobs = zc_delivery_jobs_json (self->delivery);
     s_answer (conn, tag, json_pack ("{s:o}", "jobs", jobs));
 }
 
@@ -1020,6 +673,7 @@ s_connect (s_agent_t *self, zcert_t *cert)
     zsock_set_reconnect_ivl_max (self->dealer, 5000);
     zsock_set_sndtimeo (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 100000);
+    zsock_set_immediate (self->dealer, 1);
     zsock_set_linger (self->dealer, 0);
     char monitor_endpoint [64];
     snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://zcnc-monitor-%p", (void *) self);
@@ -1058,11 +712,8 @@ zc_agent_run (zc_config_t *config)
     self->hub = zlist_first (config->hubs);
     self->loop = zloop_new ();
     self->directory = zc_directory_new ();
-    self->jobs = zhashx_new ();
-    zhashx_set_destructor (self->jobs, s_job_destroy);
-    self->job_order = zlistx_new ();
-    self->tasks = zhashx_new ();
-    zhashx_set_destructor (self->tasks, s_task_destroy);
+    self->delivery = zc_delivery_new (s_link_send, s_job_final, self);
+    self->runner = zc_runner_new (self->loop, config->max_output, s_link_send, self);
     self->waits = zlist_new ();
     self->pings = zlist_new ();
     self->logged = zhashx_new ();
@@ -1081,15 +732,12 @@ zc_agent_run (zc_config_t *config)
         zloop_poller (self->loop, &self->signal_item, s_signal_event, self);
         zloop_timer (self->loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
         zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
+        zloop_timer (self->loop, S_PRUNE_MS, 0, s_prune_timer, self);
         zc_info ("agent %s started; hub %s at %s; socket %s", config->name,
                  self->hub->name, self->hub->endpoint, config->socket);
         zloop_start (self->loop);
-        //  Jobs still running are killed with their process groups.
-        for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-            if (task->proc && !task->result)
-                zc_exec_interrupt (task->proc);
-        zc_info ("agent %s stopped (submitted %" PRIu64 ", ran %" PRIu64 ", malformed %" PRIu64 ")",
-                 config->name, self->count.submitted, self->count.ran, self->count.malformed);
+        zc_info ("agent %s stopped (submitted %" PRIu64 ", malformed %" PRIu64 ")",
+                 config->name, self->count.submitted, self->count.malformed);
         status = 0;
     }
     zc_jsonl_destroy (&self->server);
@@ -1101,9 +749,10 @@ zc_agent_run (zc_config_t *config)
     }
     zlist_destroy (&self->waits);
     zlist_destroy (&self->pings);
-    zhashx_destroy (&self->tasks);
-    zhashx_destroy (&self->jobs);
-    zlistx_destroy (&self->job_order);
+    //  Jobs still running are killed with their process groups (and
+    //  reported interrupted while the link is still there).
+    zc_runner_destroy (&self->runner);
+    zc_delivery_destroy (&self->delivery);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zloop_destroy (&self->loop);

@@ -227,7 +227,9 @@ s_route (s_hub_t *self, s_peer_t *sender, zc_wire_t *msg)
         if (zmsg_send (&frames, self->router) == 0)
             self->count.forwarded++;
         else {
+            int error = errno;
             zmsg_destroy (&frames);
+            errno = error;
             if (errno == EHOSTUNREACH)
                 zlist_append (absent, target);
             s_send_failed (self, peer);

@@ -4,6 +4,7 @@
     (two leading zero bits) in Crockford base32: 26 characters, the first
     of which is therefore 0-7. Lexical order of ULIDs is time order.
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -16,6 +16,9 @@ zc_log_init (const char *tag, bool verbose)
     s_verbose = verbose;
 }
 
+static void s_log (const char *level, const char *format, va_list args)
+    __attribute__ ((format (printf, 2, 0)));
+
 static void
 s_log (const char *level, const char *format, va_list args)
 {

@@ -72,7 +72,8 @@ s_add (zlist_t *list, zhash_t *seen, const char *name)
         zlist_append (list, (void *) name);
 }
 
-//  Resolves 'expression' over 'known' (may be NULL: no node known).
+//  Resolves 'expression' over 'known' (may be NULL: no node known; a
+//  NULL expression is treated as empty, an error).
 //  Returns 0 with new lists in *targets and *unknown (unknown may be a
 //  NULL pointer when not wanted), or -1 with *error a malloc'd message
 //  (error may be NULL) and both outputs NULL. The caller owns the lists.
@@ -98,7 +99,7 @@ zc_target_resolve (const char *expression, zlist_t *known,
     zhash_t *seen = zhash_new ();
     zhash_t *seen_stranger = zhash_new ();
 
-    char *copy = strdup (expression);
+    char *copy = strdup (expression? expression: "");
     char *rest = copy;
     int rc = 0;
     while (rest) {

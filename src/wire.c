@@ -1077,12 +1077,14 @@ zc_wire_test (bool verbose)
     presence [24] = 2;
     ZC_CHECK_STR (s_decode_reason (presence, sizeof presence, NULL, 0, false), "PRESENCE online not 0 or 1");
     //  A payload over 64 MiB.
+    zframe_t *frame;
     uint8_t nodes_header [] = {
         0xC5, 1, ZC_MSG_NODES, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0 };
     ZC_CHECK_STR (s_decode_reason (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true), "ok");
     msg = zmsg_new ();
     zmsg_addmem (msg, nodes_header, sizeof nodes_header);
-    zmsg_append (msg, &(zframe_t *) { zframe_new (NULL, ZC_WIRE_MAX_PAYLOAD + 1) });
+    frame = zframe_new (NULL, ZC_WIRE_MAX_PAYLOAD + 1);
+    zmsg_append (msg, &frame);
     const char *reason = NULL;
     ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
     ZC_CHECK_STR (reason, "payload larger than 64 MiB");
@@ -1105,7 +1107,7 @@ zc_wire_test (bool verbose)
     zlist_autofree (args);
     zlist_append (args, "uptime");
     zlist_append (args, "");
-    zframe_t *frame = zc_wire_req_payload (args, (const uint8_t *) "in\0put", 6);
+    frame = zc_wire_req_payload (args, (const uint8_t *) "in\0put", 6);
     const uint8_t req_payload [] = {
         2, 0, 0, 0, 6, 'u', 'p', 't', 'i', 'm', 'e', 0, 0, 0, 0, 0, 0, 0, 6, 'i', 'n', 0, 'p', 'u', 't' };
     ZC_CHECK (s_frame_is (frame, req_payload, sizeof req_payload));

@@ -1,0 +1,30 @@
+/*  runner.h — jobs received to run on this node: ACK each on arrival,
+    never run one twice (a resend is ACKed again and gets its result
+    again), run it, and send its result back as a REPLY until the origin
+    ACKs it.
+*/
+#ifndef ZC_RUNNER_H
+#define ZC_RUNNER_H
+#include <czmq.h>
+#include "delivery.h"
+#include "wire.h"
+
+typedef struct _zc_runner_t zc_runner_t;
+
+zc_runner_t *zc_runner_new (zloop_t *loop, size_t max_output, zc_link_send_fn *send, void *arg);
+//  Kills jobs still running (they end as interrupted) and frees all.
+void zc_runner_destroy (zc_runner_t **self_p);
+
+//  A REQ addressed to this node.
+void zc_runner_request (zc_runner_t *self, zc_wire_t *msg);
+//  Events from the hub link.
+void zc_runner_link_up (zc_runner_t *self);
+void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from);
+void zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name);
+void zc_runner_on_presence (zc_runner_t *self, const char *name);
+//  Resends results not ACKed in time.
+void zc_runner_tick (zc_runner_t *self);
+//  Forgets jobs whose resend would be refused as expired anyway.
+void zc_runner_prune (zc_runner_t *self);
+size_t zc_runner_running (zc_runner_t *self);
+#endif
