@@ -11,6 +11,8 @@
                                  pipes read to EOF): the floor of an exec job
       exec_true_rt               {"to":NODE,"args":["true"],"wait":30} on the
                                  agent socket until its {"end":true} line
+      job_ping_rt                the same with "method":"ping": the job
+                                 protocol through the mesh without a process
       ping_rt                    {"op":"ping","node":NODE} until its answer
       ping_agent_time            the time_ms the agent reports for those pings
     With --zcnc and --config, also the wall time of whole processes:
@@ -90,10 +92,20 @@ s_report (const char *name, double *samples, int count, int failed)
 //  ---------------------------------------------------------------------
 //  Local processes
 
-//  Spawns argv with stdout and stderr on /dev/null and waits for it.
-//  Returns its exit status, or -1 when it could not run or was killed.
+//  Waits for a child. 0 when it exited 0, -1 otherwise.
 static int
-s_run (char **argv)
+s_wait (pid_t pid)
+{
+    int status;
+    while (waitpid (pid, &status, 0) == -1)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED (status) && WEXITSTATUS (status) == 0? 0: -1;
+}
+
+//  Runs argv with stdout and stderr on /dev/null. 0 when it exited 0.
+static int
+s_run_quiet (char **argv)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
@@ -102,36 +114,26 @@ s_run (char **argv)
     pid_t pid;
     int rc = posix_spawn (&pid, argv [0], &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
-    if (rc != 0)
-        return -1;
-    int status;
-    while (waitpid (pid, &status, 0) == -1)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+    return rc == 0? s_wait (pid): -1;
 }
 
-//  /bin/sh -c true as plainly as possible. 0 or -1.
+//  Runs argv as plainly as possible: posix_spawn and waitpid.
+//  0 when it exited 0.
 static int
-s_spawn_sh_true (void)
+s_run_plain (char **argv)
 {
-    char *argv [] = { "/bin/sh", "-c", "true", NULL };
     pid_t pid;
     if (posix_spawn (&pid, argv [0], NULL, NULL, argv, environ) != 0)
         return -1;
-    int status;
-    while (waitpid (pid, &status, 0) == -1)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED (status) && WEXITSTATUS (status) == 0? 0: -1;
+    return s_wait (pid);
 }
 
-//  /bin/sh -c true the way src/exec.c runs a job: stdin, stdout and
-//  stderr are pipes, the shell gets its own process group, default signal
+//  Runs argv the way src/exec.c runs a job's shell: stdin, stdout and
+//  stderr are pipes, the child gets its own process group, default signal
 //  dispositions and an empty mask; both outputs are read to EOF before
-//  the wait. 0 or -1.
+//  the wait. 0 when it exited 0.
 static int
-s_spawn_sh_true_pipes (void)
+s_run_piped (char **argv)
 {
     int fds [3][2];
     for (int index = 0; index < 3; index++)
@@ -152,7 +154,6 @@ s_spawn_sh_true_pipes (void)
     posix_spawnattr_setpgroup (&attr, 0);
     posix_spawnattr_setsigdefault (&attr, &all);
     posix_spawnattr_setsigmask (&attr, &none);
-    char *argv [] = { "/bin/sh", "-c", "true", NULL };
     pid_t pid;
     int rc = posix_spawn (&pid, argv [0], &actions, &attr, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
@@ -167,13 +168,7 @@ s_spawn_sh_true_pipes (void)
             ;
         close (fds [index][0]);
     }
-    if (rc != 0)
-        return -1;
-    int status;
-    while (waitpid (pid, &status, 0) == -1)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED (status) && WEXITSTATUS (status) == 0? 0: -1;
+    return rc == 0? s_wait (pid): -1;
 }
 
 //  ---------------------------------------------------------------------
@@ -210,10 +205,10 @@ s_exchange (zc_client_t *client, json_t *request, int timeout_ms,
     }
 }
 
-//  An exec exchange ends with {"end":true}; a job line that is not
+//  A job exchange ends with {"end":true}; a job line that is not
 //  "done" with exit 0 counts as a problem.
 static bool
-s_exec_last (json_t *answer, int *problems)
+s_job_last (json_t *answer, int *problems)
 {
     if (json_object_get (answer, "id")) {
         const char *state = json_string_value (json_object_get (answer, "state"));
@@ -234,13 +229,13 @@ s_ping_last (json_t *answer, int *problems)
     return true;
 }
 
-//  One exec round trip: 0, or -1 when the job did not end done/exit 0
+//  One job's round trip: 0, or -1 when it did not end done with exit 0
 //  (*broken set when the exchange itself failed: stop measuring).
 static int
-s_exec_true (zc_client_t *client, json_t *request, bool *broken)
+s_job_rt (zc_client_t *client, json_t *request, bool *broken)
 {
     int problems = 0;
-    json_t *end = s_exchange (client, request, S_EXEC_WAIT_S * 1000 + S_MARGIN_MS, s_exec_last, &problems);
+    json_t *end = s_exchange (client, request, S_EXEC_WAIT_S * 1000 + S_MARGIN_MS, s_job_last, &problems);
     if (!end) {
         *broken = true;
         return -1;
@@ -249,6 +244,52 @@ s_exec_true (zc_client_t *client, json_t *request, bool *broken)
         problems++;
     json_decref (end);
     return problems? -1: 0;
+}
+
+//  Runs argv warmup + count times with 'run' and prints the times after
+//  the warmup. Returns their p50; sets *status to 1 when a run failed.
+static double
+s_measure_runs (const char *name, int (*run) (char **argv), char **argv,
+                int warmup, int count, double *samples, int *status)
+{
+    int done = 0, failed = 0;
+    for (int index = 0; index < warmup + count; index++) {
+        double start = s_now_ms ();
+        int rc = run (argv);
+        double took = s_now_ms () - start;
+        if (rc != 0)
+            failed++;
+        else
+        if (index >= warmup)
+            samples [done++] = took;
+    }
+    if (failed)
+        *status = 1;
+    return s_report (name, samples, done, failed);
+}
+
+//  Sends 'request' warmup + count times, one job at a time, and prints
+//  the round trips after the warmup. Returns their p50; sets *status to
+//  1 when a job failed.
+static double
+s_measure_jobs (zc_client_t *client, const char *name, json_t *request,
+                int warmup, int count, double *samples, int *status)
+{
+    int done = 0, failed = 0;
+    bool broken = false;
+    for (int index = 0; index < warmup + count && !broken; index++) {
+        double start = s_now_ms ();
+        int rc = s_job_rt (client, request, &broken);
+        double took = s_now_ms () - start;
+        if (rc != 0)
+            failed++;
+        else
+        if (index >= warmup)
+            samples [done++] = took;
+    }
+    if (failed || broken)
+        *status = 1;
+    return s_report (name, samples, done, failed);
 }
 
 //  ---------------------------------------------------------------------
@@ -300,27 +341,10 @@ main (int argc, char *argv [])
     double *reported = calloc (size, sizeof *reported);
 
     //  Local floors first, so nothing of the mesh is in flight.
-    int (*locals []) (void) = { s_spawn_sh_true, s_spawn_sh_true_pipes };
-    const char *local_names [] = { "local_spawn_sh_true", "local_spawn_sh_true_pipes" };
-    double local_p50 = 0;
-    for (int kind = 0; kind < 2; kind++) {
-        int done = 0, failed = 0;
-        for (int index = 0; index < warmup + count; index++) {
-            double start = s_now_ms ();
-            int rc = locals [kind] ();
-            double took = s_now_ms () - start;
-            if (rc != 0)
-                failed++;
-            else
-            if (index >= warmup)
-                samples [done++] = took;
-        }
-        double p50 = s_report (local_names [kind], samples, done, failed);
-        if (kind == 0)
-            local_p50 = p50;
-        if (failed)
-            status = 1;
-    }
+    char *sh_true [] = { "/bin/sh", "-c", "true", NULL };
+    double local_p50 = s_measure_runs ("local_spawn_sh_true", s_run_plain, sh_true,
+                                       warmup, count, samples, &status);
+    s_measure_runs ("local_spawn_sh_true_pipes", s_run_piped, sh_true, warmup, count, samples, &status);
 
     char *error = NULL;
     zc_client_t *client = zc_client_new (socket_path, &error);
@@ -331,29 +355,20 @@ main (int argc, char *argv [])
         free (reported);
         return 1;
     }
-    //  Exec round trips: one job at a time on one connection.
+    //  Jobs, one at a time on one connection: exec runs a process at the
+    //  target; the ping method answers at once, so it costs the job
+    //  protocol alone (REQ, ACK, REPLY, ACK) without the process.
     json_t *request = json_pack ("{s:s, s:[s], s:i}", "to", node, "args", "true", "wait", S_EXEC_WAIT_S);
+    double exec_p50 = s_measure_jobs (client, "exec_true_rt", request, warmup, count, samples, &status);
+    json_decref (request);
+    request = json_pack ("{s:s, s:s, s:i}", "to", node, "method", "ping", "wait", S_EXEC_WAIT_S);
+    s_measure_jobs (client, "job_ping_rt", request, warmup, count, samples, &status);
+    json_decref (request);
+
+    //  Pings (op ping: no job, no ACKs): the mesh's bare round trip.
+    request = json_pack ("{s:s, s:s, s:i}", "op", "ping", "node", node, "timeout", 5);
     int done = 0, failed = 0;
     bool broken = false;
-    for (int index = 0; index < warmup + count && !broken; index++) {
-        double start = s_now_ms ();
-        int rc = s_exec_true (client, request, &broken);
-        double took = s_now_ms () - start;
-        if (rc != 0)
-            failed++;
-        else
-        if (index >= warmup)
-            samples [done++] = took;
-    }
-    json_decref (request);
-    double exec_p50 = s_report ("exec_true_rt", samples, done, failed);
-    if (failed || broken)
-        status = 1;
-
-    //  Pings: the mesh's round trip without a process.
-    request = json_pack ("{s:s, s:s, s:i}", "op", "ping", "node", node, "timeout", 5);
-    done = failed = 0;
-    broken = false;
     for (int index = 0; index < warmup + count && !broken; index++) {
         int problems = 0;
         double start = s_now_ms ();
@@ -383,24 +398,8 @@ main (int argc, char *argv [])
         snprintf (target, sizeof target, "%s:true", node);
         char *version_argv [] = { (char *) zcnc, "--version", NULL };
         char *trigger_argv [] = { (char *) zcnc, "trigger", "-c", (char *) config, target, NULL };
-        char **commands [] = { version_argv, trigger_argv };
-        const char *names [] = { "spawn_zcnc_version", "zcnc_trigger_true" };
-        for (int kind = 0; kind < 2; kind++) {
-            done = failed = 0;
-            for (int index = 0; index < warmup + runs; index++) {
-                double start = s_now_ms ();
-                int rc = s_run (commands [kind]);
-                double took = s_now_ms () - start;
-                if (rc != 0)
-                    failed++;
-                else
-                if (index >= warmup)
-                    samples [done++] = took;
-            }
-            s_report (names [kind], samples, done, failed);
-            if (failed)
-                status = 1;
-        }
+        s_measure_runs ("spawn_zcnc_version", s_run_quiet, version_argv, warmup, runs, samples, &status);
+        s_measure_runs ("zcnc_trigger_true", s_run_quiet, trigger_argv, warmup, runs, samples, &status);
     }
     if (local_p50 > 0 && exec_p50 > 0) {
         double ratio = exec_p50 / local_p50;

@@ -10,7 +10,7 @@
 #
 #  Environment: ZCNC_BENCH_COUNT (socket round trips, default 1000),
 #  ZCNC_BENCH_RUNS (trigger processes, default 200).
-#  Exit status: that of bench-latency, 1 when the mesh did not come up,
+#  Exit status: 0; 1 when the mesh did not come up or a measurement failed;
 #  2 on a usage error.
 
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2317  # functions run through s_wait_for look unreachable
 #  A throwaway local mesh: one hub (hub1) and three agents (n1, n2, n3) on
 #  loopback, in a scratch directory under /tmp. Prints `zcnc nodes` and
 #  `zcnc trigger ALL:uname -a` as seen from n1, like a terminal transcript,
@@ -87,10 +88,11 @@ s_fail () {
 trap 's_cleanup; exit 130' INT
 trap 's_cleanup; exit 143' TERM
 trap 's_cleanup; exit 129' HUP
+trap 's_cleanup; exit 141' PIPE     #  e.g. piped into head: still clean up
 
 #  Prints a zcnc command like a transcript, then runs it.
 s_zcnc () {
-    echo "\$ zcnc $*"
+    printf '$ zcnc %s\n' "$*"
     "$zcnc" "$@"
 }
 
@@ -138,6 +140,7 @@ s_endpoint_ready () {
 s_wait_for 100 s_endpoint_ready || s_fail "the hub wrote no $dir/hub1/data/endpoints within 10 s"
 endpoint=$(head -n 1 "$dir/hub1/data/endpoints")
 
+agent_pids=""
 for node in $agents; do
     cat >"$dir/$node.cfg" <<EOF
 zcnc
@@ -149,23 +152,27 @@ agent
 EOF
     "$zcnc" agent -c "$dir/$node.cfg" >"$dir/$node.log" 2>&1 &
     pids="$pids $!"
+    agent_pids="$agent_pids $!"
 done
 
 #  The client commands below talk to n1's socket.
 ZCNC_CONFIG=$dir/n1.cfg
 export ZCNC_CONFIG
 s_all_online () {
+    for pid in $agent_pids; do
+        s_running "$pid" || s_fail "an agent exited at start"
+    done
     online=$("$zcnc" nodes --json 2>/dev/null | grep -c '"online":true')
     [ "$online" -eq 3 ]
 }
 s_wait_for 150 s_all_online || s_fail "n1 did not see 3 nodes online within 15 s"
 
-echo "# hub1 at $endpoint; agents n1 n2 n3; logs in $dir"
-echo "\$ export ZCNC_CONFIG=$ZCNC_CONFIG"
+printf '# hub1 at %s; agents %s; scratch directory %s\n' "$endpoint" "$agents" "$dir"
+printf '$ export ZCNC_CONFIG=%s\n' "$ZCNC_CONFIG"
 s_zcnc nodes
 s_zcnc trigger ALL:uname -a
 status=$?
-echo "# exit status $status"
+printf '# exit status %s\n' "$status"
 
 s_cleanup
 exit $status

@@ -46,4 +46,6 @@ json_t *zc_delivery_jobs_json (zc_delivery_t *self);
 //  Whether a job is final (false when unknown).
 bool zc_delivery_job_final (zc_delivery_t *self, const char *job_id);
 void zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight);
+
+int zc_delivery_test (bool verbose);
 #endif

@@ -28,4 +28,6 @@ zc_node_entry_t *zc_directory_entries (zc_directory_t *self, size_t *count);
 //  clearing the changed marks. NULL with *count 0 when nothing changed.
 zc_node_entry_t *zc_directory_take_changes (zc_directory_t *self, size_t *count);
 size_t zc_directory_size (zc_directory_t *self);
+
+int zc_directory_test (bool verbose);
 #endif

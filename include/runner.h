@@ -27,4 +27,6 @@ void zc_runner_tick (zc_runner_t *self);
 //  Forgets jobs whose resend would be refused as expired anyway.
 void zc_runner_prune (zc_runner_t *self);
 size_t zc_runner_running (zc_runner_t *self);
+
+int zc_runner_test (bool verbose);
 #endif

@@ -3,6 +3,7 @@
 #include <time.h>
 #include "delivery.h"
 #include "log.h"
+#include "testing.h"
 
 #define S_MAX_BACKOFF_S     60
 #define S_RESULTS_TTL_S     (7 * 86400)
@@ -328,4 +329,162 @@ zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight)
         else
         if (job->state == ZC_STATE_SENT || job->state == ZC_STATE_RUNNING)
             (*inflight)++;
+}
+
+//  Self-test: a fake link records what the outbox sends.
+
+typedef struct {
+    zlist_t *sent;              //  zc_wire_t * the outbox sent
+    bool link_down;
+    zlist_t *finals;            //  job ID strings that became final
+    char last_state [16];
+} s_test_link_t;
+
+static int
+s_test_send (zc_wire_t **msg_p, void *arg)
+{
+    s_test_link_t *link = arg;
+    if (link->link_down) {
+        zc_wire_destroy (msg_p);
+        return -1;
+    }
+    zlist_append (link->sent, *msg_p);
+    *msg_p = NULL;
+    return 0;
+}
+
+static void
+s_test_final (const char *job_id, json_t *job, void *arg)
+{
+    s_test_link_t *link = arg;
+    zlist_append (link->finals, (void *) job_id);
+    snprintf (link->last_state, sizeof link->last_state, "%s",
+              json_string_value (json_object_get (job, "state")));
+}
+
+//  Takes the oldest sent message (the caller destroys it), or NULL.
+static zc_wire_t *
+s_test_take (s_test_link_t *link)
+{
+    return zlist_pop (link->sent);
+}
+
+static zc_message_t *
+s_test_message (const char *text)
+{
+    json_t *object = json_loads (text, 0, NULL);
+    char *error = NULL;
+    const char *field = NULL;
+    zc_message_t *message = zc_message_from_json (object, NULL, &error, &field);
+    free (error);
+    json_decref (object);
+    return message;
+}
+
+int
+zc_delivery_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
+    zlist_autofree (link.finals);
+    zc_delivery_t *delivery = zc_delivery_new (s_test_send, s_test_final, &link);
+
+    //  One message to two targets goes out as one REQ.
+    zc_message_t *message = s_test_message ("{\"to\": \"n1,n2\", \"args\": [\"true\"], \"ack_timeout\": 0.1,"
+                                            " \"retry_wait\": 0.1, \"retries\": 1}");
+    zlist_t *targets = zlist_new ();
+    zlist_append (targets, "n1");
+    zlist_append (targets, "n2");
+    zlist_t *ids = zc_delivery_submit (delivery, message, targets);
+    ZC_CHECK (zlist_size (ids) == 2);
+    zc_wire_t *req = s_test_take (&link);
+    ZC_CHECK (req && req->type == ZC_MSG_REQ && zlist_size (req->to) == 2 && req->payload);
+    ZC_CHECK (s_test_take (&link) == NULL);
+    const char *n1_job = zlist_first (ids), *n2_job = zlist_next (ids);
+    size_t queued, inflight;
+    zc_delivery_counts (delivery, &queued, &inflight);
+    ZC_CHECK (queued == 0 && inflight == 2);
+
+    //  n2 is absent: its job waits for n2's presence, without spending a try.
+    zc_delivery_on_noroute (delivery, &req->id, "n2");
+    zc_delivery_counts (delivery, &queued, &inflight);
+    ZC_CHECK (queued == 1 && inflight == 1);
+    zc_delivery_on_presence (delivery, "n2");
+    zc_wire_t *resend = s_test_take (&link);
+    ZC_CHECK (resend && resend->type == ZC_MSG_REQ && zlist_size (resend->to) == 1
+              && streq (zlist_first (resend->to), "n2") && zc_id_equal (&resend->id, &req->id));
+    zc_wire_destroy (&resend);
+
+    //  n1 ACKs and replies: its job is final once, duplicates change nothing.
+    zc_delivery_on_ack (delivery, &req->id, "n1");
+    zc_result_t *result = zc_result_new ();
+    result->state = ZC_STATE_DONE;
+    result->exit_code = 3;
+    result->finished_ms = 1;
+    zc_delivery_on_reply (delivery, &req->id, "n1", &result);
+    ZC_CHECK (result == NULL);
+    ZC_CHECK (zlist_size (link.finals) == 1 && streq (zlist_first (link.finals), n1_job));
+    ZC_CHECK_STR (link.last_state, "done");
+    result = zc_result_new ();
+    zc_delivery_on_reply (delivery, &req->id, "n1", &result);
+    ZC_CHECK (zlist_size (link.finals) == 1 && result == NULL);
+    json_t *job = zc_delivery_job_json (delivery, n1_job);
+    ZC_CHECK (job && json_integer_value (json_object_get (job, "exit")) == 3);
+    json_decref (job);
+    ZC_CHECK (zc_delivery_job_final (delivery, n1_job));
+    ZC_CHECK (zc_delivery_job_json (delivery, "nonsense") == NULL);
+
+    //  n2 never ACKs: one resend after ack_timeout + retry_wait, then failed.
+    for (int round = 0; round < 40 && zlist_size (link.finals) < 2; round++) {
+        zclock_sleep (50);
+        zc_delivery_tick (delivery);
+        zc_wire_t *msg;
+        while ((msg = s_test_take (&link))) {
+            ZC_CHECK (msg->type == ZC_MSG_REQ && streq (zlist_first (msg->to), "n2"));
+            zc_wire_destroy (&msg);
+        }
+    }
+    ZC_CHECK (zlist_size (link.finals) == 2 && streq (zlist_last (link.finals), n2_job));
+    ZC_CHECK_STR (link.last_state, "failed");
+    job = zc_delivery_job_json (delivery, n2_job);
+    ZC_CHECK_STR (json_string_value (json_object_get (job, "error")), "no ACK from n2 after 2 tries");
+    json_decref (job);
+    zlist_destroy (&ids);
+    zc_wire_destroy (&req);
+    zc_message_destroy (&message);
+
+    //  While the link is down nothing is lost: jobs stay queued, then go
+    //  out when it is up; undelivered jobs expire.
+    link.link_down = true;
+    message = s_test_message ("{\"to\": \"n3\", \"args\": [\"true\"], \"expire\": 1}");
+    zlist_purge (targets);
+    zlist_append (targets, "n3");
+    ids = zc_delivery_submit (delivery, message, targets);
+    zc_delivery_counts (delivery, &queued, &inflight);
+    ZC_CHECK (queued == 1);
+    link.link_down = false;
+    zc_delivery_link_up (delivery);
+    req = s_test_take (&link);
+    ZC_CHECK (req && streq (zlist_first (req->to), "n3"));
+    zc_wire_destroy (&req);
+    for (int round = 0; round < 40 && zlist_size (link.finals) < 3; round++) {
+        zclock_sleep (50);
+        zc_delivery_tick (delivery);
+    }
+    ZC_CHECK (zlist_size (link.finals) == 3);
+    ZC_CHECK_STR (link.last_state, "expired");
+    json_t *jobs = zc_delivery_jobs_json (delivery);
+    ZC_CHECK (json_array_size (jobs) == 3);
+    json_decref (jobs);
+    zlist_destroy (&ids);
+    zc_message_destroy (&message);
+
+    zlist_destroy (&targets);
+    zc_wire_t *msg;
+    while ((msg = s_test_take (&link)))
+        zc_wire_destroy (&msg);
+    zlist_destroy (&link.sent);
+    zlist_destroy (&link.finals);
+    zc_delivery_destroy (&delivery);
+    return ZC_TEST_END;
 }

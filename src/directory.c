@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "directory.h"
+#include "testing.h"
 
 typedef struct {
     zc_node_entry_t entry;
@@ -128,4 +129,48 @@ size_t
 zc_directory_size (zc_directory_t *self)
 {
     return zhashx_size (self->items);
+}
+
+int
+zc_directory_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    zc_directory_t *directory = zc_directory_new ();
+    zc_node_entry_t entry = { .name = "web-2", .online = true, .last_seen = 100, .via = "hub1" };
+    zc_directory_update (directory, &entry);
+    snprintf (entry.name, sizeof entry.name, "web-1");
+    zc_directory_update (directory, &entry);
+    ZC_CHECK (zc_directory_size (directory) == 2);
+    zlist_t *names = zc_directory_names (directory);
+    ZC_CHECK_STR (zlist_first (names), "web-1");
+    ZC_CHECK_STR (zlist_next (names), "web-2");
+    zlist_destroy (&names);
+
+    //  Changes are taken once; an identical update is no change.
+    size_t count;
+    zc_node_entry_t *changes = zc_directory_take_changes (directory, &count);
+    ZC_CHECK (changes && count == 2 && streq (changes [0].name, "web-1"));
+    free (changes);
+    zc_directory_update (directory, &entry);
+    ZC_CHECK (zc_directory_take_changes (directory, &count) == NULL && count == 0);
+    entry.online = false;
+    entry.last_seen = 200;
+    zc_directory_update (directory, &entry);
+    changes = zc_directory_take_changes (directory, &count);
+    ZC_CHECK (changes && count == 1 && !changes [0].online && changes [0].last_seen == 200);
+    free (changes);
+    const zc_node_entry_t *found = zc_directory_lookup (directory, "web-1");
+    ZC_CHECK (found && !found->online && streq (found->via, "hub1"));
+    ZC_CHECK (zc_directory_lookup (directory, "web-9") == NULL);
+
+    //  Only offline nodes silent for longer than forget_after go.
+    zc_directory_forget (directory, 1000, 500);
+    ZC_CHECK (zc_directory_lookup (directory, "web-1") == NULL);
+    ZC_CHECK (zc_directory_lookup (directory, "web-2") != NULL);
+    zc_node_entry_t *entries = zc_directory_entries (directory, &count);
+    ZC_CHECK (entries && count == 1);
+    free (entries);
+    zc_directory_destroy (&directory);
+    ZC_CHECK (directory == NULL);
+    return ZC_TEST_END;
 }

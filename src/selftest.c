@@ -12,6 +12,9 @@
 #include "wire.h"
 #include "exec.h"
 #include "message.h"
+#include "directory.h"
+#include "delivery.h"
+#include "runner.h"
 
 static struct {
     const char *name;
@@ -26,6 +29,9 @@ static struct {
     { "wire", zc_wire_test },
     { "exec", zc_exec_test },
     { "message", zc_message_test },
+    { "directory", zc_directory_test },
+    { "delivery", zc_delivery_test },
+    { "runner", zc_runner_test },
 };
 
 int

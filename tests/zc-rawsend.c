@@ -1,0 +1,427 @@
+/*  zc-rawsend.c — a hostile client for the integration tests.
+
+    Connects a CURVE DEALER to a hub, as the client whose secret cert is
+    given, and either sends COUNT garbage messages (random frame counts and
+    sizes from a fixed seed, plus crafted ones aimed at the decoder's edges)
+    or, with --hello NAME, one well-formed HELLO claiming NAME, then waits
+    for the hub's ERROR.
+
+        zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT
+        zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
+
+    -t TARGET addresses some crafted messages (REQ and REPLY with malformed
+    payloads, a PING) to a real node, so the hub routes them and that
+    node's agent has to survive them too. Their payloads never decode, so
+    nothing runs.
+
+    The handshake's outcome goes to stderr ("handshake succeeded" or
+    "handshake refused"). Garbage mode exits 0 once everything was handed
+    to the socket (or the socket stopped taking messages). --hello prints
+    "error CODE: TEXT" and exits 0 when an ERROR came, 1 when none came in
+    time. Usage errors exit 2, unloadable certs 3.
+*/
+#include <czmq.h>
+#include <getopt.h>
+#include "id.h"
+#include "wire.h"
+
+#define S_HANDSHAKE_MS  5000    //  how long to wait for the CURVE handshake
+#define S_ANSWER_MS     3000    //  how long --hello waits for the ERROR
+#define S_SEND_MS       1000    //  a send blocked longer than this ends the run
+#define S_LINGER_MS     2000    //  time to flush queued messages at exit
+
+static const char *s_usage =
+    "usage: zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT\n"
+    "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
+
+//  xorshift64*: the same garbage on every libc, for a given seed.
+static uint64_t s_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t
+s_random (uint32_t limit)
+{
+    s_state ^= s_state >> 12;
+    s_state ^= s_state << 25;
+    s_state ^= s_state >> 27;
+    return limit? (uint32_t) ((s_state * 0x2545F4914F6CDD1Dull) >> 32) % limit: 0;
+}
+
+//  A frame of 'size' random bytes.
+static zframe_t *
+s_random_frame (size_t size)
+{
+    zframe_t *frame = zframe_new (NULL, size);
+    byte *data = zframe_data (frame);
+    for (size_t index = 0; index < size; index++)
+        data [index] = (byte) s_random (256);
+    return frame;
+}
+
+//  A frame holding exactly 'size' given bytes.
+static zframe_t *
+s_bytes_frame (const void *bytes, size_t size)
+{
+    return zframe_new (bytes, size);
+}
+
+//  Sends a message; false when the socket stopped taking messages.
+static bool
+s_send (zsock_t *dealer, zmsg_t **msg_p, size_t *sent)
+{
+    if (zmsg_send (msg_p, dealer) == 0) {
+        (*sent)++;
+        return true;
+    }
+    zmsg_destroy (msg_p);
+    return false;
+}
+
+//  A random message: 1 to 5 frames of 0 to 2000 bytes. One in four starts
+//  with a valid signature, version and type, so it reaches the decoder's
+//  field parsing instead of failing on its first byte.
+static zmsg_t *
+s_random_msg (void)
+{
+    zmsg_t *msg = zmsg_new ();
+    uint32_t frames = 1 + s_random (5);
+    for (uint32_t index = 0; index < frames; index++) {
+        zframe_t *frame = s_random_frame (s_random (2001));
+        if (index == 0 && zframe_size (frame) >= 3 && s_random (4) == 0) {
+            byte *data = zframe_data (frame);
+            data [0] = ZC_WIRE_SIGNATURE;
+            data [1] = ZC_WIRE_VERSION;
+            data [2] = (byte) (1 + s_random (ZC_MSG_TYPE_COUNT - 1));
+        }
+        zmsg_append (msg, &frame);
+    }
+    return msg;
+}
+
+//  The fixed part of a header: signature, version, type, flags, hops, ID.
+static size_t
+s_put_fixed (byte *out, uint8_t type)
+{
+    zc_id_t id;
+    zc_id_generate (&id);
+    out [0] = ZC_WIRE_SIGNATURE;
+    out [1] = ZC_WIRE_VERSION;
+    out [2] = type;
+    out [3] = 0;
+    out [4] = ZC_WIRE_HOPS;
+    memcpy (out + 5, id.bytes, ZC_ID_SIZE);
+    return 5 + ZC_ID_SIZE;
+}
+
+//  A well-formed header (built by the wire module) for a message to
+//  'target', with 'payload' (taken; may be NULL) as its second frame.
+static zmsg_t *
+s_addressed (zc_msg_type_t type, const char *target, zframe_t *payload)
+{
+    zc_wire_t *wire = zc_wire_new (type);
+    zlist_append (wire->to, (void *) target);
+    if (type == ZC_MSG_REQ) {
+        wire->method = 1;
+        wire->method_timeout = 1;
+        wire->expire = 60;
+    }
+    wire->payload = payload;
+    zmsg_t *msg = zc_wire_encode (wire);
+    zc_wire_destroy (&wire);
+    return msg;
+}
+
+//  Appends a frame of the given bytes to msg.
+static void
+s_append (zmsg_t *msg, const void *bytes, size_t size)
+{
+    zframe_t *frame = s_bytes_frame (bytes, size);
+    zmsg_append (msg, &frame);
+}
+
+//  The crafted messages, aimed at the decoder's edges. 'target' (may be
+//  NULL) gets well-routed messages with payloads that never decode.
+static zlist_t *
+s_crafted (const char *target)
+{
+    zlist_t *list = zlist_new ();
+    byte header [512];
+    size_t size;
+    zmsg_t *msg;
+
+    //  A valid signature and version, then nothing.
+    msg = zmsg_new ();
+    s_append (msg, (byte []) { ZC_WIRE_SIGNATURE, ZC_WIRE_VERSION, ZC_MSG_REQ }, 3);
+    zlist_append (list, msg);
+
+    //  The fixed header cut one byte short.
+    size = s_put_fixed (header, ZC_MSG_HELLO);
+    msg = zmsg_new ();
+    s_append (msg, header, size - 1);
+    zlist_append (list, msg);
+
+    //  A HELLO whose name claims 255 bytes and has 3.
+    size = s_put_fixed (header, ZC_MSG_HELLO);
+    memcpy (header + size, (byte []) { 0, 0, 0, 255, 'a', 'b', 'c' }, 7);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 7);
+    zlist_append (list, msg);
+
+    //  A HELLO with a name that is not a name.
+    size = s_put_fixed (header, ZC_MSG_HELLO);
+    memcpy (header + size, (byte []) { 0, 0, 0, 6, '.', '.', '/', 'e', 't', 'c' }, 10);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 10);
+    zlist_append (list, msg);
+
+    //  A HELLO with a NUL inside the name.
+    size = s_put_fixed (header, ZC_MSG_HELLO);
+    memcpy (header + size, (byte []) { 0, 0, 0, 3, 'n', 0, '1' }, 7);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 7);
+    zlist_append (list, msg);
+
+    //  A valid-looking HELLO claiming a name its key is not bound to.
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", target? target: "n2");
+    zlist_append (list, zc_wire_encode (hello));
+    zc_wire_destroy (&hello);
+
+    //  A REQ declaring 65535 targets, with two of them present.
+    size = s_put_fixed (header, ZC_MSG_REQ);
+    memcpy (header + size, (byte []) { 0, 0xFF, 0xFF, 2, 'n', '1', 2, 'n', '2' }, 9);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 9);
+    s_append (msg, "\x01", 1);
+    zlist_append (list, msg);
+
+    //  An ERROR whose text claims 65535 bytes.
+    size = s_put_fixed (header, ZC_MSG_ERROR);
+    memcpy (header + size, (byte []) { 0, 0, 0, 0, 1, 0xFF, 0xFF, 'x' }, 8);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 8);
+    zlist_append (list, msg);
+
+    //  A PRESENCE with online = 7 and a NOROUTE with a huge name count.
+    size = s_put_fixed (header, ZC_MSG_PRESENCE);
+    memcpy (header + size, (byte []) { 0, 0, 0, 7, 0, 1, 2, 'n', '1' }, 9);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 9);
+    zlist_append (list, msg);
+    size = s_put_fixed (header, ZC_MSG_NOROUTE);
+    memcpy (header + size, (byte []) { 0, 0, 0, 0xFF, 0xFF, 1, 'x' }, 7);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 7);
+    zlist_append (list, msg);
+
+    //  Payload-carrying types without their payload, and a HELLO with one.
+    size = s_put_fixed (header, ZC_MSG_REPLY);
+    memcpy (header + size, (byte []) { 0, 0, 0 }, 3);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 3);
+    zlist_append (list, msg);
+    size = s_put_fixed (header, ZC_MSG_HELLO);
+    memcpy (header + size, (byte []) { 0, 0, 0, 2, 'n', '1' }, 6);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 6);
+    s_append (msg, "payload", 7);
+    zlist_append (list, msg);
+
+    //  A NODES payload claiming 2^32-1 entries (hubs drop NODES from
+    //  agents, but must not trip over it first).
+    size = s_put_fixed (header, ZC_MSG_NODES);
+    memcpy (header + size, (byte []) { 0, 0, 0 }, 3);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 3);
+    s_append (msg, (byte []) { 0xFF, 0xFF, 0xFF, 0xFF, 2, 'n', '1' }, 7);
+    zlist_append (list, msg);
+
+    //  Unknown type, wrong version, and hops at 0 on a routed message.
+    size = s_put_fixed (header, 0xEE);
+    msg = zmsg_new ();
+    s_append (msg, header, size);
+    zlist_append (list, msg);
+    size = s_put_fixed (header, ZC_MSG_PING);
+    header [1] = 0x7F;
+    memcpy (header + size, (byte []) { 0, 0, 0 }, 3);
+    msg = zmsg_new ();
+    s_append (msg, header, size + 3);
+    zlist_append (list, msg);
+
+    if (target) {
+        //  Routed to a real node: REQs whose payloads declare huge lengths.
+        zlist_append (list, s_addressed (ZC_MSG_REQ, target,
+            s_bytes_frame ((byte []) { 1, 0xFF, 0xFF, 0xFF, 0xFF, 'l', 's' }, 7)));
+        zlist_append (list, s_addressed (ZC_MSG_REQ, target,
+            s_bytes_frame ((byte []) { 200, 0, 0, 0, 1, 'x' }, 6)));
+        zlist_append (list, s_addressed (ZC_MSG_REQ, target,
+            s_bytes_frame ((byte []) { 0, 0xFF, 0xFF, 0xFF, 0xF0 }, 5)));
+        zlist_append (list, s_addressed (ZC_MSG_REQ, target, s_bytes_frame ("", 0)));
+        //  REPLYs with truncated or huge results, and a stray ACK.
+        zlist_append (list, s_addressed (ZC_MSG_REPLY, target,
+            s_bytes_frame ((byte []) { 0xFF, 0, 0, 0, 0 }, 5)));
+        byte result [40] = { 2 };       //  state, exit, signal, flags, times...
+        memset (result + 23, 0xFF, 2);  //  ...then an error text of 65535 bytes
+        zlist_append (list, s_addressed (ZC_MSG_REPLY, target, s_bytes_frame (result, sizeof result)));
+        zlist_append (list, s_addressed (ZC_MSG_ACK, target, NULL));
+        zlist_append (list, s_addressed (ZC_MSG_STARTED, target, NULL));
+        zlist_append (list, s_addressed (ZC_MSG_PING, target, NULL));
+    }
+    return list;
+}
+
+//  Waits for the CURVE handshake's outcome on the monitor. Returns 1
+//  when it succeeded, 0 when refused, -1 when nothing happened in time.
+static int
+s_handshake (zsock_t *monitor)
+{
+    zpoller_t *poller = zpoller_new (monitor, NULL);
+    int64_t deadline = zclock_mono () + S_HANDSHAKE_MS;
+    int outcome = -1;
+    while (outcome == -1 && zclock_mono () < deadline) {
+        if (!zpoller_wait (poller, (int) (deadline - zclock_mono ())))
+            break;
+        zmsg_t *event = zmsg_recv (monitor);
+        zframe_t *frame = event? zmsg_first (event): NULL;
+        if (frame && zframe_size (frame) >= 2) {
+            uint16_t number;
+            memcpy (&number, zframe_data (frame), 2);
+            if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                outcome = 1;
+            else
+                outcome = 0;
+        }
+        zmsg_destroy (&event);
+    }
+    zpoller_destroy (&poller);
+    return outcome;
+}
+
+//  --hello: one HELLO claiming 'name'; prints the ERROR that comes back.
+static int
+s_hello (zsock_t *dealer, const char *name)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", name);
+    if (zc_wire_send (&hello, dealer, NULL) != 0) {
+        fprintf (stderr, "zc-rawsend: cannot send the HELLO (is '%s' a valid name?)\n", name);
+        return 1;
+    }
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    int64_t deadline = zclock_mono () + S_ANSWER_MS;
+    int status = 1;
+    while (status && zclock_mono () < deadline) {
+        if (!zpoller_wait (poller, (int) (deadline - zclock_mono ())))
+            break;
+        zmsg_t *frames = zmsg_recv (dealer);
+        zc_wire_t *msg = frames? zc_wire_decode (frames, zmsg_first (frames), NULL): NULL;
+        if (msg && msg->type == ZC_MSG_ERROR) {
+            printf ("error %u: %s\n", msg->code, msg->text? msg->text: "");
+            status = 0;
+        }
+        else
+        if (msg)
+            fprintf (stderr, "zc-rawsend: got %s\n", zc_wire_type_name (msg->type));
+        zc_wire_destroy (&msg);
+        zmsg_destroy (&frames);
+    }
+    zpoller_destroy (&poller);
+    if (status)
+        fprintf (stderr, "zc-rawsend: no ERROR came within %d ms\n", S_ANSWER_MS);
+    return status;
+}
+
+//  Garbage mode: the crafted messages, then random ones, COUNT in all
+//  (at least the crafted ones).
+static int
+s_garbage (zsock_t *dealer, long count, const char *target)
+{
+    size_t sent = 0;
+    bool going = true;
+    zlist_t *crafted = s_crafted (target);
+    zmsg_t *msg;
+    while ((msg = zlist_pop (crafted))) {
+        if (going)
+            going = s_send (dealer, &msg, &sent);
+        else
+            zmsg_destroy (&msg);
+    }
+    zlist_destroy (&crafted);
+    while (going && (long) sent < count) {
+        msg = s_random_msg ();
+        going = s_send (dealer, &msg, &sent);
+    }
+    fprintf (stderr, "zc-rawsend: sent %zu messages%s\n", sent,
+             going? "": " (then the socket stopped taking them)");
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    static struct option options [] = {
+        { "hello", required_argument, NULL, 'H' },
+        { "seed", required_argument, NULL, 's' },
+        { "target", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *hello = NULL, *target = NULL;
+    int option;
+    while ((option = getopt_long (argc, argv, "s:t:", options, NULL)) != -1) {
+        switch (option) {
+            case 'H': hello = optarg; break;
+            case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
+            case 't': target = optarg; break;
+            default:
+                fputs (s_usage, stderr);
+                return 2;
+        }
+    }
+    if (argc - optind != (hello? 3: 4)) {
+        fputs (s_usage, stderr);
+        return 2;
+    }
+    const char *endpoint = argv [optind];
+    long count = hello? 0: strtol (argv [optind + 3], NULL, 10);
+    zsys_init ();
+    zsys_handler_set (NULL);
+    zcert_t *server = zcert_load (argv [optind + 1]);
+    zcert_t *client = zcert_load (argv [optind + 2]);
+    if (!server || !client) {
+        fprintf (stderr, "zc-rawsend: cannot load %s\n", argv [optind + (server? 2: 1)]);
+        zcert_destroy (&server);
+        zcert_destroy (&client);
+        return 3;
+    }
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zcert_apply (client, dealer);
+    zsock_set_curve_serverkey (dealer, zcert_public_txt (server));
+    zsock_set_sndhwm (dealer, 100000);
+    zsock_set_sndtimeo (dealer, S_SEND_MS);
+    zsock_set_linger (dealer, S_LINGER_MS);
+    zsock_set_reconnect_ivl (dealer, 100);
+    zsock_set_maxmsgsize (dealer, ZC_WIRE_MAX_PAYLOAD + 65536);
+    zmq_socket_monitor (zsock_resolve (dealer), "inproc://zc-rawsend-monitor",
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    zsock_t *monitor = zsock_new_pair (">inproc://zc-rawsend-monitor");
+    int status = 0;
+    if (zsock_connect (dealer, "%s", endpoint) == -1) {
+        fprintf (stderr, "zc-rawsend: cannot connect to %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
+        status = 2;
+    }
+    else {
+        int handshake = s_handshake (monitor);
+        fprintf (stderr, "zc-rawsend: handshake %s\n",
+                 handshake == 1? "succeeded": handshake == 0? "refused": "timed out");
+        if (hello)
+            status = handshake == 1? s_hello (dealer, hello): 1;
+        else
+            status = s_garbage (dealer, count, target);
+    }
+    zmq_socket_monitor (zsock_resolve (dealer), NULL, 0);
+    zsock_destroy (&monitor);
+    zsock_destroy (&dealer);
+    zcert_destroy (&server);
+    zcert_destroy (&client);
+    return status;
+}
