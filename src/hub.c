@@ -129,6 +129,7 @@ s_wake_waiters (s_hub_t *self, const char *name)
             continue;
         zc_wire_t *msg = zc_wire_new (ZC_MSG_PRESENCE);
         msg->online = 1;
+        zlist_append (msg->to, origin);
         zlist_append (msg->names, (void *) name);
         s_send_to (self, peer, &msg);
     }
@@ -191,6 +192,7 @@ s_noroute (s_hub_t *self, s_peer_t *sender, const zc_id_t *id, zlist_t *names)
 {
     zc_wire_t *msg = zc_wire_new (ZC_MSG_NOROUTE);
     msg->id = *id;
+    zlist_append (msg->to, sender->name);
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
         zlist_append (msg->names, name);
         s_add_waiter (self, name, sender->name);
