@@ -4,11 +4,11 @@
     usage: bench-latency --socket PATH --node NAME [--count N] [--warmup N]
                          [--zcnc PATH --config FILE [--runs N]]
 
-    Measured in one run, each figure over sequential operations:
+    Figures, each over sequential operations (p50, p99, min, max, n):
+      local_spawn_sh_true_pipes  /bin/sh -c true the way the agent's exec
+                                 runs it (own process group, default signals,
+                                 three pipes read to EOF, then waitpid)
       local_spawn_sh_true        posix_spawn /bin/sh -c true + waitpid
-      local_spawn_sh_true_pipes  the same the way the agent's exec does it
-                                 (own process group, default signals, three
-                                 pipes read to EOF): the floor of an exec job
       exec_true_rt               {"to":NODE,"args":["true"],"wait":30} on the
                                  agent socket until its {"end":true} line
       job_ping_rt                the same with "method":"ping": the job
@@ -21,8 +21,15 @@
     and finally the ratio p50(exec_true_rt) / p50(local_spawn_sh_true),
     which issue 2 wants at most 2.
 
-    Exits 0 when every operation succeeded, 1 otherwise (the figures of
-    the steps that ran are printed either way), 2 on a usage error.
+    The operations of one group run interleaved (one of each per round),
+    so a change in the machine's load shifts all of them alike and the
+    ratio stays meaningful on a busy machine. The first process spawned
+    after the socket operations is measurably slower (~0.1 ms here: cold
+    caches), so the piped spawn goes first and the plain one, the
+    baseline of the ratio, is measured warm, as the agent's spawn is.
+
+    Exits 0 when every operation succeeded, 1 otherwise (the figures are
+    printed either way), 2 on a usage error.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,10 +46,27 @@
 #include <czmq.h>
 #include "client.h"
 
-#define S_EXEC_WAIT_S   30          //  server-side wait for one exec job
-#define S_MARGIN_MS     5000        //  client-side margin over it
+#define S_JOB_WAIT_S    30          //  server-side wait for one job
+#define S_PING_WAIT_S   5           //  ping timeout at the agent
+#define S_MARGIN_MS     5000        //  client-side margin over those
 
 extern char **environ;
+
+//  One kind of operation and what was measured of it.
+typedef struct _s_probe_t s_probe_t;
+struct _s_probe_t {
+    const char *name;
+    //  Runs the operation once: 0, -1 when it failed, -2 when the
+    //  connection broke (stop measuring). May set *extra to a figure the
+    //  operation reported itself.
+    int (*run) (s_probe_t *self, double *extra);
+    char **argv;                //  for processes
+    zc_client_t *client;        //  for socket requests
+    json_t *request;
+    const char *extra_name;     //  name of the reported figure, or NULL
+    double *samples, *extras;
+    int done, failed;
+};
 
 //  Milliseconds on the monotonic clock, with sub-microsecond resolution.
 static double
@@ -68,8 +92,8 @@ s_percentile (const double *sorted, int count, double fraction)
     return sorted [rank > 0? rank - 1: 0];
 }
 
-//  Sorts the samples, prints one figure line and returns its p50
-//  (0 when there are no samples).
+//  Sorts the samples, prints one figure line and returns their p50
+//  (0 when there are none).
 static double
 s_report (const char *name, double *samples, int count, int failed)
 {
@@ -103,42 +127,46 @@ s_wait (pid_t pid)
     return WIFEXITED (status) && WEXITSTATUS (status) == 0? 0: -1;
 }
 
-//  Runs argv with stdout and stderr on /dev/null. 0 when it exited 0.
+//  Runs the probe's argv as plainly as possible: posix_spawn, waitpid.
 static int
-s_run_quiet (char **argv)
+s_run_plain (s_probe_t *self, double *extra)
+{
+    pid_t pid;
+    if (posix_spawn (&pid, self->argv [0], NULL, NULL, self->argv, environ) != 0)
+        return -1;
+    return s_wait (pid);
+}
+
+//  Runs the probe's argv with stdout and stderr on /dev/null.
+static int
+s_run_quiet (s_probe_t *self, double *extra)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen (&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    int rc = posix_spawn (&pid, argv [0], &actions, NULL, argv, environ);
+    int rc = posix_spawn (&pid, self->argv [0], &actions, NULL, self->argv, environ);
     posix_spawn_file_actions_destroy (&actions);
     return rc == 0? s_wait (pid): -1;
 }
 
-//  Runs argv as plainly as possible: posix_spawn and waitpid.
-//  0 when it exited 0.
+//  Runs the probe's argv the way src/exec.c runs a job's shell: stdin,
+//  stdout and stderr are pipes, the child gets its own process group,
+//  default signal dispositions and an empty mask; both outputs are read
+//  to EOF before the wait.
 static int
-s_run_plain (char **argv)
-{
-    pid_t pid;
-    if (posix_spawn (&pid, argv [0], NULL, NULL, argv, environ) != 0)
-        return -1;
-    return s_wait (pid);
-}
-
-//  Runs argv the way src/exec.c runs a job's shell: stdin, stdout and
-//  stderr are pipes, the child gets its own process group, default signal
-//  dispositions and an empty mask; both outputs are read to EOF before
-//  the wait. 0 when it exited 0.
-static int
-s_run_piped (char **argv)
+s_run_piped (s_probe_t *self, double *extra)
 {
     int fds [3][2];
     for (int index = 0; index < 3; index++)
-        if (pipe2 (fds [index], O_CLOEXEC) == -1)
+        if (pipe2 (fds [index], O_CLOEXEC) == -1) {
+            while (index--) {
+                close (fds [index][0]);
+                close (fds [index][1]);
+            }
             return -1;
+        }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_adddup2 (&actions, fds [0][0], STDIN_FILENO);
@@ -155,7 +183,7 @@ s_run_piped (char **argv)
     posix_spawnattr_setsigdefault (&attr, &all);
     posix_spawnattr_setsigmask (&attr, &none);
     pid_t pid;
-    int rc = posix_spawn (&pid, argv [0], &actions, &attr, argv, environ);
+    int rc = posix_spawn (&pid, self->argv [0], &actions, &attr, self->argv, environ);
     posix_spawn_file_actions_destroy (&actions);
     posix_spawnattr_destroy (&attr);
     close (fds [0][0]);
@@ -205,8 +233,8 @@ s_exchange (zc_client_t *client, json_t *request, int timeout_ms,
     }
 }
 
-//  A job exchange ends with {"end":true}; a job line that is not
-//  "done" with exit 0 counts as a problem.
+//  A job exchange ends with {"end":true}; a job line that is not "done"
+//  with exit 0, or a job still pending at the end, is a problem.
 static bool
 s_job_last (json_t *answer, int *problems)
 {
@@ -217,6 +245,8 @@ s_job_last (json_t *answer, int *problems)
         ||  !json_is_integer (exit_code) || json_integer_value (exit_code) != 0)
             (*problems)++;
     }
+    if (json_array_size (json_object_get (answer, "pending")) > 0)
+        (*problems)++;
     return json_is_true (json_object_get (answer, "end"));
 }
 
@@ -229,70 +259,80 @@ s_ping_last (json_t *answer, int *problems)
     return true;
 }
 
-//  One job's round trip: 0, or -1 when it did not end done with exit 0
-//  (*broken set when the exchange itself failed: stop measuring).
+//  One job request until its end line.
 static int
-s_job_rt (zc_client_t *client, json_t *request, bool *broken)
+s_run_job (s_probe_t *self, double *extra)
 {
     int problems = 0;
-    json_t *end = s_exchange (client, request, S_EXEC_WAIT_S * 1000 + S_MARGIN_MS, s_job_last, &problems);
-    if (!end) {
-        *broken = true;
-        return -1;
-    }
-    if (json_array_size (json_object_get (end, "pending")) > 0)
-        problems++;
+    json_t *end = s_exchange (self->client, self->request, S_JOB_WAIT_S * 1000 + S_MARGIN_MS,
+                              s_job_last, &problems);
+    if (!end)
+        return -2;
     json_decref (end);
     return problems? -1: 0;
 }
 
-//  Runs argv warmup + count times with 'run' and prints the times after
-//  the warmup. Returns their p50; sets *status to 1 when a run failed.
-static double
-s_measure_runs (const char *name, int (*run) (char **argv), char **argv,
-                int warmup, int count, double *samples, int *status)
+//  One ping until its answer; *extra is the time the agent measured.
+static int
+s_run_ping (s_probe_t *self, double *extra)
 {
-    int done = 0, failed = 0;
-    for (int index = 0; index < warmup + count; index++) {
-        double start = s_now_ms ();
-        int rc = run (argv);
-        double took = s_now_ms () - start;
-        if (rc != 0)
-            failed++;
-        else
-        if (index >= warmup)
-            samples [done++] = took;
-    }
-    if (failed)
-        *status = 1;
-    return s_report (name, samples, done, failed);
-}
-
-//  Sends 'request' warmup + count times, one job at a time, and prints
-//  the round trips after the warmup. Returns their p50; sets *status to
-//  1 when a job failed.
-static double
-s_measure_jobs (zc_client_t *client, const char *name, json_t *request,
-                int warmup, int count, double *samples, int *status)
-{
-    int done = 0, failed = 0;
-    bool broken = false;
-    for (int index = 0; index < warmup + count && !broken; index++) {
-        double start = s_now_ms ();
-        int rc = s_job_rt (client, request, &broken);
-        double took = s_now_ms () - start;
-        if (rc != 0)
-            failed++;
-        else
-        if (index >= warmup)
-            samples [done++] = took;
-    }
-    if (failed || broken)
-        *status = 1;
-    return s_report (name, samples, done, failed);
+    int problems = 0;
+    json_t *answer = s_exchange (self->client, self->request, S_PING_WAIT_S * 1000 + S_MARGIN_MS,
+                                 s_ping_last, &problems);
+    if (!answer)
+        return -2;
+    *extra = json_number_value (json_object_get (answer, "time_ms"));
+    json_decref (answer);
+    return problems? -1: 0;
 }
 
 //  ---------------------------------------------------------------------
+
+//  Runs warmup + count rounds of one operation of each probe, then
+//  prints each probe's figures. 0, or -1 when an operation failed.
+static int
+s_measure (s_probe_t *probes, int probe_count, int warmup, int count)
+{
+    int rc = 0;
+    for (int index = 0; index < probe_count; index++) {
+        probes [index].samples = calloc (count, sizeof (double));
+        probes [index].extras = calloc (count, sizeof (double));
+    }
+    bool broken = false;
+    for (int round = 0; round < warmup + count && !broken; round++)
+        for (int index = 0; index < probe_count && !broken; index++) {
+            s_probe_t *probe = &probes [index];
+            double extra = 0;
+            double start = s_now_ms ();
+            int result = probe->run (probe, &extra);
+            double took = s_now_ms () - start;
+            if (result != 0) {
+                probe->failed++;
+                broken = result == -2;
+            }
+            else
+            if (round >= warmup) {
+                probe->extras [probe->done] = extra;
+                probe->samples [probe->done++] = took;
+            }
+        }
+    for (int index = 0; index < probe_count; index++) {
+        s_probe_t *probe = &probes [index];
+        s_report (probe->name, probe->samples, probe->done, probe->failed);
+        if (probe->extra_name)
+            s_report (probe->extra_name, probe->extras, probe->done, 0);
+        if (probe->failed || probe->done < count)
+            rc = -1;
+    }
+    return rc;
+}
+
+//  The p50 of a probe measured by s_measure (its samples are sorted).
+static double
+s_p50 (s_probe_t *probe)
+{
+    return probe->done? s_percentile (probe->samples, probe->done, 0.50): 0;
+}
 
 static void
 s_usage (void)
@@ -329,84 +369,62 @@ main (int argc, char *argv [])
             default: s_usage (); return 2;
         }
     if (!socket_path || !node || count < 1 || warmup < 0 || runs < 1 || optind < argc
-    ||  (!zcnc != !config)) {
+    ||  !zcnc != !config) {
         s_usage ();
         return 2;
     }
     zsys_init ();
     zsys_handler_set (NULL);
-    int status = 0;
-    int size = count > runs? count: runs;
-    double *samples = calloc (size, sizeof *samples);
-    double *reported = calloc (size, sizeof *reported);
-
-    //  Local floors first, so nothing of the mesh is in flight.
-    char *sh_true [] = { "/bin/sh", "-c", "true", NULL };
-    double local_p50 = s_measure_runs ("local_spawn_sh_true", s_run_plain, sh_true,
-                                       warmup, count, samples, &status);
-    s_measure_runs ("local_spawn_sh_true_pipes", s_run_piped, sh_true, warmup, count, samples, &status);
-
     char *error = NULL;
     zc_client_t *client = zc_client_new (socket_path, &error);
     if (!client) {
         fprintf (stderr, "bench-latency: %s\n", error);
         free (error);
-        free (samples);
-        free (reported);
         return 1;
     }
-    //  Jobs, one at a time on one connection: exec runs a process at the
-    //  target; the ping method answers at once, so it costs the job
-    //  protocol alone (REQ, ACK, REPLY, ACK) without the process.
-    json_t *request = json_pack ("{s:s, s:[s], s:i}", "to", node, "args", "true", "wait", S_EXEC_WAIT_S);
-    double exec_p50 = s_measure_jobs (client, "exec_true_rt", request, warmup, count, samples, &status);
-    json_decref (request);
-    request = json_pack ("{s:s, s:s, s:i}", "to", node, "method", "ping", "wait", S_EXEC_WAIT_S);
-    s_measure_jobs (client, "job_ping_rt", request, warmup, count, samples, &status);
-    json_decref (request);
-
-    //  Pings (op ping: no job, no ACKs): the mesh's bare round trip.
-    request = json_pack ("{s:s, s:s, s:i}", "op", "ping", "node", node, "timeout", 5);
-    int done = 0, failed = 0;
-    bool broken = false;
-    for (int index = 0; index < warmup + count && !broken; index++) {
-        int problems = 0;
-        double start = s_now_ms ();
-        json_t *answer = s_exchange (client, request, 5000 + S_MARGIN_MS, s_ping_last, &problems);
-        double took = s_now_ms () - start;
-        if (!answer)
-            broken = true;
-        if (!answer || problems)
-            failed++;
-        else
-        if (index >= warmup) {
-            reported [done] = json_number_value (json_object_get (answer, "time_ms"));
-            samples [done++] = took;
-        }
-        json_decref (answer);
-    }
-    json_decref (request);
-    s_report ("ping_rt", samples, done, failed);
-    s_report ("ping_agent_time", reported, done, 0);
-    if (failed || broken)
-        status = 1;
-    zc_client_destroy (&client);
+    //  One persistent connection; jobs and pings one at a time.
+    char *sh_true [] = { "/bin/sh", "-c", "true", NULL };
+    s_probe_t probes [] = {
+        { .name = "local_spawn_sh_true_pipes", .run = s_run_piped, .argv = sh_true },
+        { .name = "local_spawn_sh_true", .run = s_run_plain, .argv = sh_true },
+        { .name = "exec_true_rt", .run = s_run_job, .client = client,
+          .request = json_pack ("{s:s, s:[s], s:i}", "to", node, "args", "true", "wait", S_JOB_WAIT_S) },
+        { .name = "job_ping_rt", .run = s_run_job, .client = client,
+          .request = json_pack ("{s:s, s:s, s:i}", "to", node, "method", "ping", "wait", S_JOB_WAIT_S) },
+        { .name = "ping_rt", .run = s_run_ping, .client = client, .extra_name = "ping_agent_time",
+          .request = json_pack ("{s:s, s:s, s:i}", "op", "ping", "node", node, "timeout", S_PING_WAIT_S) },
+    };
+    size_t probe_count = sizeof probes / sizeof probes [0];
+    int status = s_measure (probes, probe_count, warmup, count) == 0? 0: 1;
 
     //  Whole CLI processes, as a user runs them.
+    s_probe_t processes [2] = { { NULL } };
+    char target [200];
+    snprintf (target, sizeof target, "%s:true", node);
+    char *version_argv [] = { (char *) zcnc, "--version", NULL };
+    char *trigger_argv [] = { (char *) zcnc, "trigger", "-c", (char *) config, target, NULL };
     if (zcnc) {
-        char target [200];
-        snprintf (target, sizeof target, "%s:true", node);
-        char *version_argv [] = { (char *) zcnc, "--version", NULL };
-        char *trigger_argv [] = { (char *) zcnc, "trigger", "-c", (char *) config, target, NULL };
-        s_measure_runs ("spawn_zcnc_version", s_run_quiet, version_argv, warmup, runs, samples, &status);
-        s_measure_runs ("zcnc_trigger_true", s_run_quiet, trigger_argv, warmup, runs, samples, &status);
+        processes [0] = (s_probe_t) { .name = "spawn_zcnc_version", .run = s_run_quiet, .argv = version_argv };
+        processes [1] = (s_probe_t) { .name = "zcnc_trigger_true", .run = s_run_quiet, .argv = trigger_argv };
+        if (s_measure (processes, 2, warmup, runs) != 0)
+            status = 1;
     }
+    double local_p50 = s_p50 (&probes [1]);     //  local_spawn_sh_true
+    double exec_p50 = s_p50 (&probes [2]);      //  exec_true_rt
     if (local_p50 > 0 && exec_p50 > 0) {
         double ratio = exec_p50 / local_p50;
         printf ("%-26s %.2f (target <= 2: %s)\n", "ratio_exec_rt_to_local",
                 ratio, ratio <= 2? "met": "not met");
     }
-    free (samples);
-    free (reported);
+    for (size_t index = 0; index < probe_count; index++) {
+        json_decref (probes [index].request);
+        free (probes [index].samples);
+        free (probes [index].extras);
+    }
+    for (int index = 0; index < 2; index++) {
+        free (processes [index].samples);
+        free (processes [index].extras);
+    }
+    zc_client_destroy (&client);
     return status;
 }

@@ -37,6 +37,7 @@ typedef struct {
     char *socket_group;         //  NULL: mode 0600
     char *readfolder, *policy, *startup, *error_node;   //  NULL when absent
     size_t max_output;          //  bytes per stream (default 1 MiB)
+    double forget_after;        //  s: nodes unseen this long leave the directory (7 days)
 } zc_config_t;
 
 //  Loads a config file for a role. ZC_ROLE_HUB requires zcnc/name, keys,

@@ -11,7 +11,9 @@
 
 typedef struct _zc_runner_t zc_runner_t;
 
-zc_runner_t *zc_runner_new (zloop_t *loop, size_t max_output, zc_link_send_fn *send, void *arg);
+//  'name' is this node's name, for the log.
+zc_runner_t *zc_runner_new (zloop_t *loop, const char *name, size_t max_output,
+                            zc_link_send_fn *send, void *arg);
 //  Kills jobs still running (they end as interrupted) and frees all.
 void zc_runner_destroy (zc_runner_t **self_p);
 

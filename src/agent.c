@@ -151,6 +151,19 @@ s_job_final (const char *job_id, json_t *job, void *arg)
 //  ---------------------------------------------------------------------
 //  Messages from the hub
 
+//  Answers a ping request and lets its connection take the next request.
+static void
+s_ping_end (s_agent_t *self, s_ping_t *ping, json_t *answer)
+{
+    s_answer (ping->conn, ping->tag, answer);
+    zc_jsonl_hold (ping->conn, false);
+    if (ping->timer_id != -1)
+        zloop_timer_end (self->loop, ping->timer_id);
+    zlist_remove (self->pings, ping);
+    json_decref (ping->tag);
+    free (ping);
+}
+
 //  The hub could not route some names of message 'id'. Jobs to them wait
 //  for the name's presence; so does a REPLY to an absent origin.
 static void
@@ -165,12 +178,8 @@ s_on_noroute (s_agent_t *self, zc_wire_t *msg)
         if (zc_id_equal (&ping->id, &msg->id)) {
             char text [160];
             snprintf (text, sizeof text, "%s is not reachable now (offline or unknown)", ping->node);
-            s_answer (ping->conn, ping->tag, json_pack ("{s:s, s:b, s:s}", "node", ping->node,
-                                                         "pong", 0, "error", text));
-            zloop_timer_end (self->loop, ping->timer_id);
-            zlist_remove (self->pings, ping);
-            json_decref (ping->tag);
-            free (ping);
+            s_ping_end (self, ping, json_pack ("{s:s, s:b, s:s}", "node", ping->node,
+                                               "pong", 0, "reason", text));
             break;
         }
 }
@@ -214,12 +223,8 @@ s_on_pong (s_agent_t *self, zc_wire_t *msg)
     for (s_ping_t *ping = zlist_first (self->pings); ping; ping = zlist_next (self->pings))
         if (zc_id_equal (&ping->id, &msg->id) && streq (ping->node, msg->from)) {
             double rtt = (zclock_usecs () - ping->started_us) / 1000.0;
-            s_answer (ping->conn, ping->tag, json_pack ("{s:s, s:b, s:f}", "node", ping->node,
-                                                         "pong", 1, "time_ms", rtt));
-            zloop_timer_end (self->loop, ping->timer_id);
-            zlist_remove (self->pings, ping);
-            json_decref (ping->tag);
-            free (ping);
+            s_ping_end (self, ping, json_pack ("{s:s, s:b, s:f}", "node", ping->node,
+                                               "pong", 1, "time_ms", rtt));
             return;
         }
 }
@@ -372,6 +377,7 @@ s_prune_timer (zloop_t *loop, int timer_id, void *arg)
     s_agent_t *self = arg;
     zc_delivery_prune (self->delivery);
     zc_runner_prune (self->runner);
+    zc_directory_forget (self->directory, (uint64_t) time (NULL), (uint64_t) self->config->forget_after);
     return 0;
 }
 
@@ -521,11 +527,9 @@ s_ping_timeout (zloop_t *loop, int timer_id, void *arg)
     s_agent_t *self = zc_jsonl_data (ping->conn);
     char text [160];
     snprintf (text, sizeof text, "no answer from %s in time", ping->node);
-    s_answer (ping->conn, ping->tag, json_pack ("{s:s, s:b, s:s}", "node", ping->node,
-                                                 "pong", 0, "error", text));
-    zlist_remove (self->pings, ping);
-    json_decref (ping->tag);
-    free (ping);
+    ping->timer_id = -1;        //  a one-shot timer is gone once it fired
+    s_ping_end (self, ping, json_pack ("{s:s, s:b, s:s, s:b}", "node", ping->node,
+                                       "pong", 0, "reason", text, "timeout", 1));
     return 0;
 }
 
@@ -551,6 +555,7 @@ s_op_ping (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
     ping->started_us = zclock_usecs ();
     ping->timer_id = zloop_timer (self->loop, (size_t) (seconds * 1000), 1, s_ping_timeout, ping);
     zlist_append (self->pings, ping);
+    zc_jsonl_hold (conn, true);
     zc_wire_t *msg = zc_wire_new (ZC_MSG_PING);
     msg->id = ping->id;
     zlist_append (msg->to, (void *) node);
@@ -713,7 +718,7 @@ zc_agent_run (zc_config_t *config)
     self->loop = zloop_new ();
     self->directory = zc_directory_new ();
     self->delivery = zc_delivery_new (s_link_send, s_job_final, self);
-    self->runner = zc_runner_new (self->loop, config->max_output, s_link_send, self);
+    self->runner = zc_runner_new (self->loop, config->name, config->max_output, s_link_send, self);
     self->waits = zlist_new ();
     self->pings = zlist_new ();
     self->logged = zhashx_new ();

@@ -161,7 +161,7 @@ s_print_job (json_t *job, bool raw, bool as_json, s_outcome_t *outcome)
     node = node? node: "?";
     state = state? state: "?";
     if (as_json) {
-        char *line = json_dumps (job, JSON_COMPACT);
+        char *line = json_dumps (job, JSON_COMPACT | JSON_REAL_PRECISION (13));
         printf ("%s\n", line);
         fflush (stdout);
         free (line);
@@ -410,7 +410,7 @@ s_print_json_lines (json_t *array)
     size_t index;
     json_t *item;
     json_array_foreach (array, index, item) {
-        char *line = json_dumps (item, JSON_COMPACT);
+        char *line = json_dumps (item, JSON_COMPACT | JSON_REAL_PRECISION (13));
         printf ("%s\n", line);
         free (line);
     }
@@ -477,7 +477,7 @@ zc_cli_status (int argc, char *argv [])
     if (!answer)
         return status;
     if (as_json) {
-        char *line = json_dumps (answer, JSON_COMPACT);
+        char *line = json_dumps (answer, JSON_COMPACT | JSON_REAL_PRECISION (13));
         printf ("%s\n", line);
         free (line);
     }
@@ -525,9 +525,10 @@ zc_cli_ping (int argc, char *argv [])
         status = 0;
     }
     else {
-        const char *error = json_string_value (json_object_get (answer, "error"));
-        fprintf (stderr, "zcnc: %s\n", error? error: "no answer");
-        status = error && strstr (error, "in time")? ZC_EXIT_TIMEOUT: 1;
+        //  No answer in time: 124, as for trigger; unreachable now: 1.
+        const char *reason = json_string_value (json_object_get (answer, "reason"));
+        fprintf (stderr, "zcnc: %s\n", reason? reason: "no answer");
+        status = json_is_true (json_object_get (answer, "timeout"))? ZC_EXIT_TIMEOUT: 1;
     }
     json_decref (answer);
     return status;

@@ -53,6 +53,7 @@ static const s_key_t s_keys [] = {
     { "agent/startup",      S_PATH,    S_FIELD (startup),      false, 0,   0 },
     { "agent/error_node",   S_NAME,    S_FIELD (error_node),   false, 0,   0 },
     { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 1073741824 },
+    { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
 };
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
 
@@ -421,6 +422,7 @@ s_config_new (const char *path)
     self->heartbeat = 2;
     self->peer_timeout = 10;
     self->max_output = 1024 * 1024;
+    self->forget_after = 7 * 86400;
     self->binds = zlist_new ();
     self->uplinks = zlist_new ();
     self->hubs = zlist_new ();
@@ -620,6 +622,7 @@ zc_config_test (bool verbose)
         ZC_CHECK_STR (config->startup, "/etc/zcnc/startup.d");
         ZC_CHECK_STR (config->error_node, "central");
         ZC_CHECK (config->max_output == 1048576);
+        ZC_CHECK (config->forget_after == 604800);
         zc_config_destroy (&config);
         ZC_CHECK (config == NULL);
     }

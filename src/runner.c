@@ -12,6 +12,7 @@ typedef struct _zc_runner_t zc_runner_t;
 
 typedef struct {
     char key [ZC_JOB_ID_MAX];   //  ULID.origin: unique per (message, origin)
+    char job_id [ZC_JOB_ID_MAX];    //  ULID.this-node, as the origin prints it
     zc_id_t id;
     char origin [65];
     uint32_t expire;            //  s after creation, from the job
@@ -24,6 +25,7 @@ typedef struct {
 
 struct _zc_runner_t {
     zloop_t *loop;
+    char name [65];             //  this node
     size_t max_output;
     zhashx_t *tasks;            //  key -> s_task_t (owned)
     zc_link_send_fn *send;
@@ -49,12 +51,14 @@ s_task_destroy (void **item)
 }
 
 zc_runner_t *
-zc_runner_new (zloop_t *loop, size_t max_output, zc_link_send_fn *send, void *arg)
+zc_runner_new (zloop_t *loop, const char *name, size_t max_output,
+               zc_link_send_fn *send, void *arg)
 {
     zc_runner_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->loop = loop;
+    snprintf (self->name, sizeof self->name, "%s", name);
     self->max_output = max_output;
     self->tasks = zhashx_new ();
     zhashx_set_destructor (self->tasks, s_task_destroy);
@@ -104,7 +108,7 @@ s_task_done (zc_exec_t *proc, zc_result_t *result, void *arg)
 {
     s_task_t *task = arg;
     task->result = result;
-    zc_info ("ran %s for %s: %s, exit %d%s%s", task->key, task->origin,
+    zc_info ("ran %s for %s: %s, exit %d%s%s", task->job_id, task->origin,
              zc_state_name (result->state), result->exit_code,
              result->error? ", ": "", result->error? result->error: "");
     s_send_reply (task->runner, task);
@@ -135,6 +139,7 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     }
     task = calloc (1, sizeof *task);
     snprintf (task->key, sizeof task->key, "%s", key);
+    zc_job_id_format (&msg->id, self->name, task->job_id);
     task->id = msg->id;
     snprintf (task->origin, sizeof task->origin, "%s", msg->from);
     task->expire = msg->expire;
@@ -158,7 +163,7 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
         char *error = NULL;
         task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);
         if (task->proc) {
-            zc_info ("running %s for %s", task->key, task->origin);
+            zc_info ("running %s for %s", task->job_id, task->origin);
             s_send_notice (self, ZC_MSG_STARTED, &msg->id, msg->from);
         }
         else {
@@ -331,7 +336,7 @@ zc_runner_test (bool verbose)
     ZC_TEST_BEGIN;
     s_test_link_t link = { .sent = zlist_new () };
     zloop_t *loop = zloop_new ();
-    zc_runner_t *runner = zc_runner_new (loop, 4096, s_test_send, &link);
+    zc_runner_t *runner = zc_runner_new (loop, "n1", 4096, s_test_send, &link);
     zc_result_t *result = NULL;
 
     //  A ping is answered at once; a resend of it is ACKed and answered again.

@@ -1,24 +1,26 @@
 /*  zc-rawsend.c — a hostile client for the integration tests.
 
     Connects a CURVE DEALER to a hub, as the client whose secret cert is
-    given, and either sends COUNT garbage messages (random frame counts and
-    sizes from a fixed seed, plus crafted ones aimed at the decoder's edges)
-    or, with --hello NAME, one well-formed HELLO claiming NAME, then waits
-    for the hub's ERROR.
+    given, and sends it what a well-behaved agent never would:
 
         zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT
+            COUNT messages: crafted ones aimed at the decoder's edges, then
+            random ones (1 to 5 frames of 0 to 2000 bytes, from SEED). With
+            -t, the client then says a valid HELLO under its own name (the
+            cert's metadata) and sends TARGET requests and replies whose
+            payloads never decode, so the hub routes them and TARGET's
+            agent has to survive them too (nothing runs).
         zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
-
-    -t TARGET addresses some crafted messages (REQ and REPLY with malformed
-    payloads, a PING) to a real node, so the hub routes them and that
-    node's agent has to survive them too. Their payloads never decode, so
-    nothing runs.
+            one well-formed HELLO claiming NAME.
+        zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
+            one PING for the hub, without any HELLO first.
 
     The handshake's outcome goes to stderr ("handshake succeeded" or
     "handshake refused"). Garbage mode exits 0 once everything was handed
-    to the socket (or the socket stopped taking messages). --hello prints
-    "error CODE: TEXT" and exits 0 when an ERROR came, 1 when none came in
-    time. Usage errors exit 2, unloadable certs 3.
+    to the socket (or the socket stopped taking messages). --hello and
+    --ping print what came back ("error CODE: TEXT", or "got TYPE") and
+    exit 0 when an ERROR came, 1 when none came within 3 s. Usage errors
+    exit 2, certs that cannot be loaded 3.
 */
 #include <czmq.h>
 #include <getopt.h>
@@ -32,7 +34,8 @@
 
 static const char *s_usage =
     "usage: zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT\n"
-    "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
+    "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
+    "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
 
 //  xorshift64*: the same garbage on every libc, for a given seed.
 static uint64_t s_state = 0x9E3779B97F4A7C15ull;
@@ -138,10 +141,10 @@ s_append (zmsg_t *msg, const void *bytes, size_t size)
     zmsg_append (msg, &frame);
 }
 
-//  The crafted messages, aimed at the decoder's edges. 'target' (may be
-//  NULL) gets well-routed messages with payloads that never decode.
+//  The crafted messages, aimed at the decoder's edges. Their HELLO claims
+//  'claimed', a name the client's key is not bound to.
 static zlist_t *
-s_crafted (const char *target)
+s_crafted (const char *claimed)
 {
     zlist_t *list = zlist_new ();
     byte header [512];
@@ -182,7 +185,7 @@ s_crafted (const char *target)
 
     //  A valid-looking HELLO claiming a name its key is not bound to.
     zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
-    snprintf (hello->name, sizeof hello->name, "%s", target? target: "n2");
+    snprintf (hello->name, sizeof hello->name, "%s", claimed);
     zlist_append (list, zc_wire_encode (hello));
     zc_wire_destroy (&hello);
 
@@ -247,25 +250,32 @@ s_crafted (const char *target)
     s_append (msg, header, size + 3);
     zlist_append (list, msg);
 
-    if (target) {
-        //  Routed to a real node: REQs whose payloads declare huge lengths.
-        zlist_append (list, s_addressed (ZC_MSG_REQ, target,
-            s_bytes_frame ((byte []) { 1, 0xFF, 0xFF, 0xFF, 0xFF, 'l', 's' }, 7)));
-        zlist_append (list, s_addressed (ZC_MSG_REQ, target,
-            s_bytes_frame ((byte []) { 200, 0, 0, 0, 1, 'x' }, 6)));
-        zlist_append (list, s_addressed (ZC_MSG_REQ, target,
-            s_bytes_frame ((byte []) { 0, 0xFF, 0xFF, 0xFF, 0xF0 }, 5)));
-        zlist_append (list, s_addressed (ZC_MSG_REQ, target, s_bytes_frame ("", 0)));
-        //  REPLYs with truncated or huge results, and a stray ACK.
-        zlist_append (list, s_addressed (ZC_MSG_REPLY, target,
-            s_bytes_frame ((byte []) { 0xFF, 0, 0, 0, 0 }, 5)));
-        byte result [40] = { 2 };       //  state, exit, signal, flags, times...
-        memset (result + 23, 0xFF, 2);  //  ...then an error text of 65535 bytes
-        zlist_append (list, s_addressed (ZC_MSG_REPLY, target, s_bytes_frame (result, sizeof result)));
-        zlist_append (list, s_addressed (ZC_MSG_ACK, target, NULL));
-        zlist_append (list, s_addressed (ZC_MSG_STARTED, target, NULL));
-        zlist_append (list, s_addressed (ZC_MSG_PING, target, NULL));
-    }
+    return list;
+}
+
+//  Well-routed messages to 'target' whose payloads never decode: REQs
+//  declaring huge lengths, REPLYs with truncated or huge results, and
+//  stray notices.
+static zlist_t *
+s_routed (const char *target)
+{
+    zlist_t *list = zlist_new ();
+    zlist_append (list, s_addressed (ZC_MSG_REQ, target,
+        s_bytes_frame ((byte []) { 1, 0xFF, 0xFF, 0xFF, 0xFF, 'l', 's' }, 7)));
+    zlist_append (list, s_addressed (ZC_MSG_REQ, target,
+        s_bytes_frame ((byte []) { 200, 0, 0, 0, 1, 'x' }, 6)));
+    zlist_append (list, s_addressed (ZC_MSG_REQ, target,
+        s_bytes_frame ((byte []) { 0, 0xFF, 0xFF, 0xFF, 0xF0 }, 5)));
+    zlist_append (list, s_addressed (ZC_MSG_REQ, target, s_bytes_frame ("", 0)));
+    //  REPLYs with truncated or huge results, and a stray ACK.
+    zlist_append (list, s_addressed (ZC_MSG_REPLY, target,
+        s_bytes_frame ((byte []) { 0xFF, 0, 0, 0, 0 }, 5)));
+    byte result [40] = { 2 };       //  state, exit, signal, flags, times...
+    memset (result + 23, 0xFF, 2);  //  ...then an error text of 65535 bytes
+    zlist_append (list, s_addressed (ZC_MSG_REPLY, target, s_bytes_frame (result, sizeof result)));
+    zlist_append (list, s_addressed (ZC_MSG_ACK, target, NULL));
+    zlist_append (list, s_addressed (ZC_MSG_STARTED, target, NULL));
+    zlist_append (list, s_addressed (ZC_MSG_PING, target, NULL));
     return list;
 }
 
@@ -296,14 +306,14 @@ s_handshake (zsock_t *monitor)
     return outcome;
 }
 
-//  --hello: one HELLO claiming 'name'; prints the ERROR that comes back.
+//  Sends one message and prints what comes back within S_ANSWER_MS:
+//  "error CODE: TEXT" on stdout for an ERROR, "got TYPE" for anything
+//  else. Returns 0 when an ERROR came, else 1.
 static int
-s_hello (zsock_t *dealer, const char *name)
+s_probe (zsock_t *dealer, zc_wire_t *probe)
 {
-    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
-    snprintf (hello->name, sizeof hello->name, "%s", name);
-    if (zc_wire_send (&hello, dealer, NULL) != 0) {
-        fprintf (stderr, "zc-rawsend: cannot send the HELLO (is '%s' a valid name?)\n", name);
+    if (zc_wire_send (&probe, dealer, NULL) != 0) {
+        fprintf (stderr, "zc-rawsend: cannot send (is the name valid?)\n");
         return 1;
     }
     zpoller_t *poller = zpoller_new (dealer, NULL);
@@ -320,7 +330,8 @@ s_hello (zsock_t *dealer, const char *name)
         }
         else
         if (msg)
-            fprintf (stderr, "zc-rawsend: got %s\n", zc_wire_type_name (msg->type));
+            printf ("got %s\n", zc_wire_type_name (msg->type));
+        fflush (stdout);
         zc_wire_destroy (&msg);
         zmsg_destroy (&frames);
     }
@@ -330,24 +341,47 @@ s_hello (zsock_t *dealer, const char *name)
     return status;
 }
 
-//  Garbage mode: the crafted messages, then random ones, COUNT in all
-//  (at least the crafted ones).
-static int
-s_garbage (zsock_t *dealer, long count, const char *target)
+//  Sends every message of a list (destroying the list); false once the
+//  socket stopped taking messages.
+static bool
+s_send_all (zsock_t *dealer, zlist_t **list_p, size_t *sent)
 {
-    size_t sent = 0;
     bool going = true;
-    zlist_t *crafted = s_crafted (target);
     zmsg_t *msg;
-    while ((msg = zlist_pop (crafted))) {
+    while ((msg = zlist_pop (*list_p))) {
         if (going)
-            going = s_send (dealer, &msg, &sent);
+            going = s_send (dealer, &msg, sent);
         else
             zmsg_destroy (&msg);
     }
-    zlist_destroy (&crafted);
+    zlist_destroy (list_p);
+    return going;
+}
+
+//  Garbage mode: the crafted messages; with a target, a valid HELLO as
+//  'own_name' and the routed ones; then random ones up to COUNT in all.
+static int
+s_garbage (zsock_t *dealer, long count, const char *own_name, const char *target)
+{
+    size_t sent = 0;
+    //  The crafted HELLO claims the target's name, or any name but ours.
+    zlist_t *list = s_crafted (target && strcmp (target, own_name)? target: "someone-else");
+    bool going = s_send_all (dealer, &list, &sent);
+    if (going && target) {
+        zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+        snprintf (hello->name, sizeof hello->name, "%s", own_name);
+        zmsg_t *msg = zc_wire_encode (hello);
+        zc_wire_destroy (&hello);
+        if (!msg)
+            fprintf (stderr, "zc-rawsend: the cert's name '%s' is not a valid name\n", own_name);
+        else
+            going = s_send (dealer, &msg, &sent);
+        list = s_routed (target);
+        going = going && s_send_all (dealer, &list, &sent);
+        zlist_destroy (&list);
+    }
     while (going && (long) sent < count) {
-        msg = s_random_msg ();
+        zmsg_t *msg = s_random_msg ();
         going = s_send (dealer, &msg, &sent);
     }
     fprintf (stderr, "zc-rawsend: sent %zu messages%s\n", sent,
@@ -360,15 +394,18 @@ main (int argc, char *argv [])
 {
     static struct option options [] = {
         { "hello", required_argument, NULL, 'H' },
+        { "ping", no_argument, NULL, 'P' },
         { "seed", required_argument, NULL, 's' },
         { "target", required_argument, NULL, 't' },
         { NULL, 0, NULL, 0 }
     };
     const char *hello = NULL, *target = NULL;
+    bool ping = false;
     int option;
     while ((option = getopt_long (argc, argv, "s:t:", options, NULL)) != -1) {
         switch (option) {
             case 'H': hello = optarg; break;
+            case 'P': ping = true; break;
             case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
             case 't': target = optarg; break;
             default:
@@ -376,12 +413,13 @@ main (int argc, char *argv [])
                 return 2;
         }
     }
-    if (argc - optind != (hello? 3: 4)) {
+    bool probe = hello || ping;
+    if ((hello && ping) || argc - optind != (probe? 3: 4)) {
         fputs (s_usage, stderr);
         return 2;
     }
     const char *endpoint = argv [optind];
-    long count = hello? 0: strtol (argv [optind + 3], NULL, 10);
+    long count = probe? 0: strtol (argv [optind + 3], NULL, 10);
     zsys_init ();
     zsys_handler_set (NULL);
     zcert_t *server = zcert_load (argv [optind + 1]);
@@ -392,6 +430,7 @@ main (int argc, char *argv [])
         zcert_destroy (&client);
         return 3;
     }
+    const char *own_name = zcert_meta (client, "name");
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     zcert_apply (client, dealer);
     zsock_set_curve_serverkey (dealer, zcert_public_txt (server));
@@ -413,10 +452,19 @@ main (int argc, char *argv [])
         int handshake = s_handshake (monitor);
         fprintf (stderr, "zc-rawsend: handshake %s\n",
                  handshake == 1? "succeeded": handshake == 0? "refused": "timed out");
-        if (hello)
-            status = handshake == 1? s_hello (dealer, hello): 1;
+        if (probe) {
+            zc_wire_t *msg = zc_wire_new (hello? ZC_MSG_HELLO: ZC_MSG_PING);
+            if (hello)
+                snprintf (msg->name, sizeof msg->name, "%s", hello);
+            if (handshake == 1)
+                status = s_probe (dealer, msg);
+            else {
+                zc_wire_destroy (&msg);
+                status = 1;
+            }
+        }
         else
-            status = s_garbage (dealer, count, target);
+            status = s_garbage (dealer, count, own_name? own_name: "", target);
     }
     zmq_socket_monitor (zsock_resolve (dealer), NULL, 0);
     zsock_destroy (&monitor);

@@ -1,0 +1,521 @@
+# test-lib.sh — the library of zcnc's integration tests, after git's
+# t/test-lib.sh. A test script reads:
+#
+#	#!/bin/sh
+#	test_description='what this script covers'
+#	. "$(dirname "$0")/test-lib.sh"
+#
+#	test_expect_success 'a title saying what a user relies on' '
+#		start_hub hub1 &&
+#		start_agent n1 &&
+#		zcnc_as n1 trigger n1:true
+#	'
+#	test_done
+#
+# and prints TAP. Test bodies are eval'd in the script's own shell (no
+# subshell), so variables they set and daemons they start outlive them;
+# chain their commands with && (the body's status is its last command's).
+#
+# Environment:
+#   ZCNC_BUILD    the build directory holding zcnc and tests/zc-rawsend;
+#                 `make check` sets it. Default: the directory above the
+#                 one holding the test script (an in-tree build).
+#   ZCNC_KEEP     when set, the scratch directory survives a failed test.
+#   ZCNC_VERBOSE  when set, every test's body and output are printed.
+#
+# Each script gets a scratch directory $SCRATCH (mktemp -d under /tmp, so
+# that socket paths stay far below the 108-byte limit) and works in it.
+# Daemons started with start_hub / start_agent get SCRATCH/NAME.cfg,
+# SCRATCH/NAME/ as their data directory (and an agent's jobs run there),
+# SCRATCH/NAME.log for their stderr and SCRATCH/NAME.pid. On exit, every
+# process the script started and that still runs is stopped, by PID, and
+# the scratch directory is removed.
+
+# --------------------------------------------------------------------------
+# Setup
+
+unset ZCNC_CONFIG CDPATH
+LC_ALL=C
+export LC_ALL
+
+if test -z "$ZCNC_BUILD"; then
+	ZCNC_BUILD=$(cd "$(dirname "$0")/.." && pwd)
+fi
+ZCNC=$ZCNC_BUILD/zcnc
+ZC_RAWSEND=$ZCNC_BUILD/tests/zc-rawsend
+
+zc_test_count=0
+zc_test_failed=0
+zc_test_broken=0
+zc_test_fixed=0
+zc_pids=
+zc_prereqs=" "
+
+say () {
+	printf '%s\n' "$*"
+}
+
+# Ends the script at once, as TAP's "Bail out!".
+bail_out () {
+	say "Bail out! $*"
+	exit 1
+}
+
+# Skips the whole script (call before the first test).
+skip_all () {
+	say "1..0 # SKIP $*"
+	zc_skipped_all=1
+	exit 0
+}
+
+test -x "$ZCNC" || bail_out "no zcnc at $ZCNC (build it, or set ZCNC_BUILD)"
+command -v python3 >/dev/null 2>&1 || skip_all "python3 is needed to check JSON"
+
+SCRATCH=$(mktemp -d /tmp/zcnc-test.XXXXXX) || bail_out "cannot create a scratch directory"
+KEYS=$SCRATCH/keys
+ZC_OUT=$SCRATCH/.test-output
+cd "$SCRATCH" || bail_out "cannot enter $SCRATCH"
+
+# --------------------------------------------------------------------------
+# Process bookkeeping
+
+# True while PID runs (a zombie does not count).
+zc_alive () {
+	kill -0 "$1" 2>/dev/null || return 1
+	test -r "/proc/$1/stat" || return 0
+	test "$(sed -e 's/^.*) //' -e 's/ .*//' "/proc/$1/stat" 2>/dev/null)" != Z
+}
+
+# zc_wait_gone PID [TENTHS]: waits, at most TENTHS x 0.1 s (default 100),
+# for PID to end. True when it did.
+zc_wait_gone () {
+	local tries=${2:-100}
+	while zc_alive "$1"; do
+		test "$tries" -gt 0 || return 1
+		tries=$((tries - 1))
+		sleep 0.1
+	done
+}
+
+zc_forget_pid () {
+	local pid keep=
+	for pid in $zc_pids; do
+		test "$pid" = "$1" || keep="$keep $pid"
+	done
+	zc_pids=$keep
+}
+
+# Stops every process this script started and that still runs: SIGTERM,
+# up to 5 s to go, then SIGKILL. Never by name, only by recorded PID.
+zc_stop_all () {
+	local pid
+	for pid in $zc_pids; do
+		zc_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in $zc_pids; do
+		zc_wait_gone "$pid" 50 || kill -KILL "$pid" 2>/dev/null
+	done
+	zc_pids=
+}
+
+zc_cleanup () {
+	local status=$?
+	zc_stop_all
+	if test "$zc_test_failed" -gt 0 && test -n "$ZCNC_KEEP"; then
+		say "# scratch directory kept: $SCRATCH"
+	else
+		cd / && rm -rf "$SCRATCH"
+	fi
+	exit $status
+}
+trap zc_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --------------------------------------------------------------------------
+# Running tests
+
+# Prints text with every line prefixed '# '.
+zc_comment () {
+	sed -e 's/^/# /'
+}
+
+# Runs a test body in this shell, its output into $ZC_OUT.
+zc_run_body () {
+	{ eval "$1"; } >"$ZC_OUT" 2>&1 </dev/null
+}
+
+zc_show () {
+	say "$1" | zc_comment
+	zc_comment <"$ZC_OUT"
+}
+
+# test_expect_success [PREREQ] TITLE BODY
+test_expect_success () {
+	test $# = 3 && { zc_prereq_ok "$1" "$2" || return 0; shift; }
+	test $# = 2 || bail_out "test_expect_success needs a title and a body"
+	zc_test_count=$((zc_test_count + 1))
+	if zc_run_body "$2"; then
+		say "ok $zc_test_count - $1"
+		test -z "$ZCNC_VERBOSE" || zc_show "$2"
+	else
+		zc_test_failed=$((zc_test_failed + 1))
+		say "not ok $zc_test_count - $1"
+		zc_show "$2"
+	fi
+}
+
+# test_expect_failure [PREREQ] TITLE BODY: a test of a known bug. Its
+# failure is reported as a TODO, which does not fail the script.
+test_expect_failure () {
+	test $# = 3 && { zc_prereq_ok "$1" "$2" || return 0; shift; }
+	test $# = 2 || bail_out "test_expect_failure needs a title and a body"
+	zc_test_count=$((zc_test_count + 1))
+	if zc_run_body "$2"; then
+		zc_test_fixed=$((zc_test_fixed + 1))
+		say "ok $zc_test_count - $1 # TODO known breakage vanished"
+	else
+		zc_test_broken=$((zc_test_broken + 1))
+		say "not ok $zc_test_count - $1 # TODO known breakage"
+		test -z "$ZCNC_VERBOSE" || zc_show "$2"
+	fi
+}
+
+test_set_prereq () {
+	zc_prereqs="$zc_prereqs$1 "
+}
+
+test_have_prereq () {
+	case $zc_prereqs in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# True when PREREQ holds; otherwise reports the test as skipped.
+zc_prereq_ok () {
+	test_have_prereq "$1" && return 0
+	zc_test_count=$((zc_test_count + 1))
+	say "ok $zc_test_count # skip $2 (missing $1)"
+	return 1
+}
+
+# Ends the script: the plan, and a non-zero exit when a test failed.
+test_done () {
+	say "1..$zc_test_count"
+	test "$zc_test_fixed" = 0 || say "# $zc_test_fixed known breakage(s) vanished; make them test_expect_success"
+	test "$zc_test_broken" = 0 || say "# still have $zc_test_broken known breakage(s)"
+	if test "$zc_test_failed" -gt 0; then
+		say "# failed $zc_test_failed among $zc_test_count test(s)"
+		exit 1
+	fi
+	exit 0
+}
+
+command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q -- -U && test_set_prereq NC
+
+# --------------------------------------------------------------------------
+# Assertions (they print what they saw when they fail)
+
+# test_cmp EXPECTED ACTUAL
+test_cmp () {
+	diff -u "$1" "$2"
+}
+
+# test_line_count OP N FILE, e.g. test_line_count = 3 out
+test_line_count () {
+	local lines
+	lines=$(wc -l <"$3")
+	test "$lines" "$1" "$2" || {
+		echo "test_line_count: $3 has $lines lines, expected $1 $2:"
+		cat "$3"
+		return 1
+	}
+}
+
+# test_expect_code CODE COMMAND...: COMMAND must exit with CODE.
+test_expect_code () {
+	local want=$1 got
+	shift
+	"$@"
+	got=$?
+	test "$got" = "$want" && return 0
+	echo "test_expect_code: '$*' exited $got, expected $want" >&2
+	return 1
+}
+
+# test_must_fail COMMAND...: COMMAND must exit non-zero, and not because
+# a signal killed it.
+test_must_fail () {
+	local got
+	"$@"
+	got=$?
+	if test "$got" = 0; then
+		echo "test_must_fail: '$*' succeeded" >&2
+		return 1
+	fi
+	if test "$got" -gt 128 && test "$got" -lt 160; then
+		echo "test_must_fail: '$*' died of signal $((got - 128))" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_json FILE EXPR: FILE holds one JSON value per line; EXPR, a Python
+# expression over L (the list of values) and J (the first one), must be
+# true. Every line must parse. EXPR may span lines.
+test_json () {
+	python3 -c "$zc_py_test_json" "$1" "$2"
+}
+
+zc_py_test_json='
+import json, sys
+L = []
+with open(sys.argv[1]) as f:
+    for number, line in enumerate(f, 1):
+        try:
+            L.append(json.loads(line))
+        except ValueError as e:
+            sys.exit("test_json: %s:%d is not JSON (%s): %r" % (sys.argv[1], number, e, line))
+J = L[0] if L else None
+if not eval("(" + sys.argv[2] + ")", {"L": L, "J": J}):
+    sys.stderr.write("test_json: false: %s\n" % sys.argv[2])
+    sys.stderr.writelines(json.dumps(v) + "\n" for v in L)
+    sys.exit(1)
+'
+
+# sock_talk SOCKET LINES [SECS]: writes stdin to the unix socket in one
+# go, then prints the answer lines until LINES came or SECS (default 10)
+# passed. Fails when fewer than LINES came.
+sock_talk () {
+	python3 -c "$zc_py_sock_talk" "$1" "$2" "${3:-10}"
+}
+
+zc_py_sock_talk='
+import socket, sys, time
+path, want, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+s.sendall(sys.stdin.buffer.read())
+deadline = time.time() + timeout
+data = b""
+while data.count(b"\n") < want:
+    left = deadline - time.time()
+    if left <= 0:
+        break
+    s.settimeout(left)
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.buffer.write(data)
+if data.count(b"\n") < want:
+    sys.exit("sock_talk: %d of %d answer lines within %s s" % (data.count(b"\n"), want, timeout))
+'
+
+# wait_for COMMAND [ARGS...]: runs COMMAND until it succeeds, at most
+# $WAIT_TRIES (default 100) times, 0.1 s apart. A single argument is
+# eval'd, so it may be a compound command: wait_for 'test -e f && ...'.
+wait_for () {
+	local tries=${WAIT_TRIES:-100}
+	while :; do
+		if test $# = 1; then eval "$1"; else "$@"; fi && return 0
+		tries=$((tries - 1))
+		test "$tries" -gt 0 || break
+		sleep 0.1
+	done
+	echo "wait_for: gave up after ${WAIT_TRIES:-100} tries: $*" >&2
+	return 1
+}
+
+# --------------------------------------------------------------------------
+# Keys, configs, daemons
+
+# make_keys [-d DIR] [--hub] NAME...: key pairs, in $KEYS by default.
+make_keys () {
+	local dir=$KEYS hub= name
+	while :; do
+		case $1 in
+		-d) dir=$2; shift 2 ;;
+		--hub) hub=--hub; shift ;;
+		*) break ;;
+		esac
+	done
+	mkdir -p "$dir" || return 1
+	for name in "$@"; do
+		"$ZCNC" keygen $hub "$name" -d "$dir" >/dev/null || return 1
+	done
+}
+
+# write_config FILE [section/key = value]... DEFAULT_LINES: writes a ZPL
+# config. The caller's lines come first; a default line is dropped when
+# a caller's line sets the same key.
+# (Usage: write_config FILE "zcnc/name = n1" ... -- "zcnc/keys = K" ...)
+write_config () {
+	local file=$1 line key section
+	shift
+	: >"$file.lines"
+	while test $# -gt 0 && test "$1" != --; do
+		printf '%s\n' "$1" >>"$file.lines"
+		shift
+	done
+	test $# -gt 0 && shift
+	for line in "$@"; do
+		key=${line%%=*}
+		key=$(echo $key)
+		grep -q "^$key *=" "$file.lines" || printf '%s\n' "$line" >>"$file.lines"
+	done
+	for section in zcnc hub agent; do
+		grep -q "^$section/" "$file.lines" || continue
+		echo "$section"
+		sed -n "s|^$section/|    |p" "$file.lines"
+	done >"$file"
+	rm -f "$file.lines"
+}
+
+# zc_start NAME ROLE: starts `zcnc ROLE -c SCRATCH/NAME.cfg` in the
+# background, in its data directory, stderr to SCRATCH/NAME.log, and
+# records its PID.
+zc_start () {
+	local name=$1 role=$2 pid
+	mkdir -p "$SCRATCH/$name" && chmod 700 "$SCRATCH/$name" || return 1
+	(cd "$SCRATCH/$name" && exec "$ZCNC" "$role" -c "$SCRATCH/$name.cfg") \
+		>>"$SCRATCH/$name.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$SCRATCH/$name.pid"
+	zc_pids="$zc_pids $pid"
+}
+
+# zc_wait_started NAME CONDITION: waits (bounded) for CONDITION while the
+# daemon NAME runs; prints its log when it died or the wait failed.
+zc_wait_started () {
+	local pid
+	pid=$(cat "$SCRATCH/$1.pid")
+	if wait_for "zc_alive $pid && { $2; }" 2>/dev/null; then
+		return 0
+	fi
+	if zc_alive "$pid"; then
+		echo "$1 did not get ready in time ($2); its log:" >&2
+	else
+		echo "$1 died; its log:" >&2
+		zc_forget_pid "$pid"
+	fi
+	sed -e 's/^/    /' "$SCRATCH/$1.log" >&2
+	return 1
+}
+
+# start_hub NAME [section/key = value]...: starts a hub bound to a free
+# port of 127.0.0.1 (unless a hub/bind line is given) and waits for it to
+# write DATA/endpoints.
+start_hub () {
+	local name=$1
+	shift
+	write_config "$SCRATCH/$name.cfg" "$@" -- \
+		"zcnc/name = $name" "zcnc/keys = $KEYS" "zcnc/data = $SCRATCH/$name" \
+		"hub/bind = tcp://127.0.0.1:*" || return 1
+	rm -f "$SCRATCH/$name/endpoints"
+	zc_start "$name" hub &&
+	zc_wait_started "$name" "test -s '$SCRATCH/$name/endpoints'"
+}
+
+# hub_endpoint NAME: the first endpoint the hub bound.
+hub_endpoint () {
+	sed -n 1p "$SCRATCH/$1/endpoints"
+}
+
+# start_agent [--offline] NAME [HUB [section/key = value]...]: starts an
+# agent of hub HUB (default hub1), with heartbeat 0.5 s and peer_timeout
+# 3 s, and waits until its socket exists and, unless --offline, until its
+# status shows the hub connected.
+start_agent () {
+	local offline= name hub endpoint ready
+	test "$1" = --offline && { offline=1; shift; }
+	name=$1
+	hub=${2:-hub1}
+	test $# -ge 2 && shift
+	shift
+	endpoint=$(hub_endpoint "$hub") && test -n "$endpoint" || {
+		echo "start_agent: hub $hub has no endpoints file" >&2
+		return 1
+	}
+	write_config "$SCRATCH/$name.cfg" "$@" -- \
+		"zcnc/name = $name" "zcnc/keys = $KEYS" "zcnc/data = $SCRATCH/$name" \
+		"zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" \
+		"agent/hub = $hub@$endpoint" || return 1
+	ready="test -S '$SCRATCH/$name/zcnc.sock'"
+	test -n "$offline" ||
+		ready="$ready && agent_connected $name"
+	zc_start "$name" agent &&
+	zc_wait_started "$name" "$ready"
+}
+
+# agent_connected NAME: true when NAME's status shows its hub connected.
+agent_connected () {
+	zcnc_as "$1" status --json 2>/dev/null | grep -q '"connected":true'
+}
+
+# nodes_online AGENT NAME...: true when AGENT's directory shows every
+# NAME online.
+nodes_online () {
+	local agent=$1 name
+	shift
+	zcnc_as "$agent" nodes --json >"$SCRATCH/.nodes" 2>/dev/null || return 1
+	for name in "$@"; do
+		grep -q "\"name\":\"$name\",\"online\":true" "$SCRATCH/.nodes" || return 1
+	done
+}
+
+# job_state_is AGENT ID STATE: true when the job ID, sent from AGENT, is
+# in STATE (for wait_for).
+job_state_is () {
+	zcnc_as "$1" jobs --json "$2" 2>/dev/null | grep -q "\"state\":\"$3\""
+}
+
+# zc_stop NAME SIGNAL: signals the daemon NAME and waits (10 s at most)
+# for it to end. Returns its exit status (1 when it would not end).
+zc_stop () {
+	local pid status
+	pid=$(cat "$SCRATCH/$1.pid") || return 1
+	kill "-$2" "$pid" || return 1
+	if ! zc_wait_gone "$pid" 100; then
+		echo "$1 (pid $pid) did not end within 10 s of SIG$2" >&2
+		return 1
+	fi
+	zc_forget_pid "$pid"
+	wait "$pid"
+	status=$?
+	echo "$status" >"$SCRATCH/$1.status"
+	return $status
+}
+
+# stop_agent NAME / stop_hub [NAME]: SIGTERM; returns the daemon's exit
+# status. kill_agent NAME / kill_hub [NAME]: SIGKILL; true once it is gone.
+stop_agent () {
+	zc_stop "$1" TERM
+}
+
+kill_agent () {
+	zc_stop "$1" KILL
+	test "$(cat "$SCRATCH/$1.status" 2>/dev/null)" = 137
+}
+
+stop_hub () {
+	zc_stop "${1:-hub1}" TERM
+}
+
+kill_hub () {
+	kill_agent "${1:-hub1}"
+}
+
+# daemon_pid NAME: the recorded PID of a daemon.
+daemon_pid () {
+	cat "$SCRATCH/$1.pid"
+}
+
+# zcnc_as NAME COMMAND [ARGS...]: zcnc COMMAND -c SCRATCH/NAME.cfg ARGS.
+zcnc_as () {
+	local who=$1 command=$2
+	shift 2
+	"$ZCNC" "$command" -c "$SCRATCH/$who.cfg" "$@"
+}
