@@ -26,6 +26,8 @@
 
 #define S_RETRY_TICK_MS     250     //  how often job timers are checked
 #define S_PRUNE_MS          60000   //  how often old jobs are forgotten
+#define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
+#define S_REDIAL_MAX_MS     60000
 
 typedef struct _s_agent_t s_agent_t;
 
@@ -58,6 +60,8 @@ struct _s_agent_t {
     zsock_t *monitor;
     bool connected;             //  the hub answered our HELLO
     uint64_t last_heard;        //  monotonic ms of the last message from the hub
+    uint64_t redial_at;         //  monotonic ms to dial again after a refused handshake
+    int redial_backoff;         //  ms, doubling up to S_REDIAL_MAX_MS
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
     zlist_t *waits;             //  s_wait_t
@@ -229,6 +233,8 @@ s_on_pong (s_agent_t *self, zc_wire_t *msg)
         }
 }
 
+static void s_send_hello (s_agent_t *self);
+
 static void
 s_dispatch (s_agent_t *self, zc_wire_t *msg)
 {
@@ -281,6 +287,13 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
                 s_on_pong (self, msg);
             break;
         case ZC_MSG_ERROR: {
+            if (msg->code == ZC_ERR_NOT_HELLO) {
+                //  The hub lost track of us (it restarted): introduce
+                //  ourselves; the link-up resend covers what it dropped.
+                self->connected = false;
+                s_send_hello (self);
+                break;
+            }
             char what [80];
             snprintf (what, sizeof what, "error:%u", msg->code);
             if (!zhashx_lookup (self->logged, what)) {
@@ -338,6 +351,7 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
         memcpy (&number, zframe_data (frame), 2);      //  host order, per zmq_socket_monitor
         if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             zc_debug ("handshake with hub %s done", self->hub->name);
+            self->redial_backoff = 0;
             s_send_hello (self);
         }
         else
@@ -352,6 +366,14 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
                 zc_error ("hub %s refused our key (is %s.cert in the hub's keys directory?)",
                           self->hub->name, self->config->name);
             }
+            //  libzmq does not dial again after a refused handshake: we
+            //  do, backing off, so a key trusted later is picked up.
+            if (!self->redial_at) {
+                self->redial_backoff = self->redial_backoff? self->redial_backoff * 2: S_REDIAL_MIN_MS;
+                if (self->redial_backoff > S_REDIAL_MAX_MS)
+                    self->redial_backoff = S_REDIAL_MAX_MS;
+                self->redial_at = zclock_mono () + self->redial_backoff;
+            }
         }
     }
     zmsg_destroy (&event);
@@ -363,6 +385,11 @@ static int
 s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_agent_t *self = arg;
+    if (self->redial_at && (uint64_t) zclock_mono () >= self->redial_at) {
+        self->redial_at = 0;
+        zsock_disconnect (self->dealer, "%s", self->hub->endpoint);
+        zsock_connect (self->dealer, "%s", self->hub->endpoint);
+    }
     if (self->connected && zclock_mono () - self->last_heard > self->config->peer_timeout * 1000) {
         zc_info ("hub %s is silent; waiting for it", self->hub->name);
         self->connected = false;

@@ -47,7 +47,7 @@ typedef struct {
     int signal_fd;
     zmq_pollitem_t signal_item;
     struct {
-        uint64_t malformed, unknown_key, bad_hello, noroute, forwarded, dropped;
+        uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped;
     } count;
 } s_hub_t;
 
@@ -243,9 +243,10 @@ s_route (s_hub_t *self, s_peer_t *sender, zc_wire_t *msg)
     zlist_destroy (&targets);
 }
 
-//  Handles one message from a peer whose key is trusted.
+//  Handles one message from a peer whose key is trusted; new_connection
+//  says it came on another connection than the peer's previous message.
 static void
-s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg)
+s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
 {
     if (msg->type == ZC_MSG_HELLO && strcmp (msg->name, peer->name) != 0) {
         self->count.bad_hello++;
@@ -260,16 +261,27 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg)
         s_send_to (self, peer, &error);
         return;
     }
-    bool was_online = peer->online;
-    if (!peer->online)
-        s_peer_online (self, peer);
+    if (msg->type == ZC_MSG_HELLO) {
+        //  A HELLO on a new connection is a fresh join (the agent may
+        //  have restarted within peer_timeout): it gets the directory.
+        if (!peer->online || new_connection)
+            s_peer_online (self, peer);
+        else {
+            zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
+            s_send_to (self, peer, &pong);
+        }
+        return;
+    }
+    if (!peer->online) {
+        //  Nothing is routed for a peer that has not said who it is.
+        self->count.not_hello++;
+        zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
+        error->code = ZC_ERR_NOT_HELLO;
+        error->text = strdup ("say HELLO first");
+        s_send_to (self, peer, &error);
+        return;
+    }
     switch (msg->type) {
-        case ZC_MSG_HELLO:
-            if (was_online) {
-                zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
-                s_send_to (self, peer, &pong);
-            }
-            break;
         case ZC_MSG_PING:
             if (zlist_size (msg->to) == 0) {
                 zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
@@ -349,10 +361,13 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
         zhashx_insert (self->peers, peer->public_txt, peer);
     }
     //  Always answer on the connection the peer used last.
-    zframe_destroy (&peer->routing_id);
-    peer->routing_id = zframe_dup (routing_id);
+    bool new_connection = !peer->routing_id || !zframe_eq (peer->routing_id, routing_id);
+    if (new_connection) {
+        zframe_destroy (&peer->routing_id);
+        peer->routing_id = zframe_dup (routing_id);
+    }
     peer->last_heard = zclock_mono ();
-    s_handle (self, peer, msg);
+    s_handle (self, peer, msg, new_connection);
     zc_wire_destroy (&msg);
     zmsg_destroy (&frames);
     return 0;

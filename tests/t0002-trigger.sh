@@ -219,6 +219,7 @@ test_expect_success 'ping: an unknown node fails with a message' '
 	test ! -s out
 '
 
+# The job for n9 above is still queued.
 test_expect_success 'status --json: name, hubs, queued, inflight' '
 	zcnc_as n1 status --json >out &&
 	test_json out "J[\"name\"] == \"n1\" and J[\"hubs\"][0][\"name\"] == \"hub1\"

@@ -52,22 +52,27 @@ test_expect_success 'an untrusted agent cannot run jobs on trusted nodes' '
 	test ! -e marker2
 '
 
-test_expect_success 'a cert copied into the hub keys directory is trusted without a restart' '
+test_expect_success 'the hub trusts a cert copied into its keys directory, without a restart' '
 	hub_pid=$(daemon_pid hub1) &&
 	cp mkeys/mallory.cert "$KEYS/" &&
-	WAIT_TRIES=200 wait_for agent_connected mallory &&
-	wait_for nodes_online n1 mallory &&
-	grep "keys reloaded (keys directory changed)" hub1.log &&
+	wait_for grep -q "keys reloaded (keys directory changed)" hub1.log &&
 	test "$(daemon_pid hub1)" = "$hub_pid" && zc_alive "$hub_pid"
 '
 
-test_expect_success 'jobs queued while the key was untrusted run once it is trusted' '
-	wait_for test -e marker &&
-	wait_for test -e marker2
+test_expect_success 'an agent refused earlier joins once its cert is trusted, without a restart' '
+	wait_for agent_connected mallory
+'
+
+test_expect_success 'and the other nodes see it online' '
+	wait_for nodes_online n1 mallory
+'
+
+test_expect_success 'a job queued for it while it was untrusted runs once it joins' '
+	wait_for test -e marker
 '
 
 test_expect_success 'the newly trusted agent runs triggers' '
-	zcnc_as n1 trigger mallory:pwd >out &&
+	zcnc_as n1 trigger -t 10 mallory:pwd >out &&
 	echo "$SCRATCH/mallory" >expect &&
 	test_cmp expect out
 '
@@ -82,20 +87,20 @@ test_expect_success 'a key claiming another node'\''s name in HELLO gets ERROR B
 '
 
 test_expect_success 'and the real n2 keeps its name: jobs for n2 still run on n2' '
-	zcnc_as n1 trigger n2:pwd >out &&
+	zcnc_as n1 trigger -t 10 n2:pwd >out &&
 	echo "$SCRATCH/n2" >expect &&
 	test_cmp expect out &&
 	zcnc_as n1 nodes --json >nodes &&
 	grep "\"name\":\"n2\",\"online\":true" nodes
 '
 
-test_expect_failure 'a trusted key that sends traffic before HELLO gets ERROR NOT_HELLO' '
-	"$ZC_RAWSEND" --ping "$endpoint" "$KEYS/hub1.cert" "$KEYS/fuzz.cert_secret" >out 2>err &&
+test_expect_success 'a trusted key that sends traffic before HELLO gets ERROR NOT_HELLO' '
+	"$ZC_RAWSEND" --ping "$endpoint" "$KEYS/hub1.cert" "$KEYS/fuzz.cert_secret" >out 2>err
 	cat out err &&
 	grep "^error 3: " out
 '
 
-test_expect_failure 'a trusted key that never said HELLO does not become a node' '
+test_expect_success 'a trusted key that never said HELLO does not become a node' '
 	sleep 0.5 &&
 	zcnc_as n1 nodes --json >out &&
 	! grep "\"name\":\"fuzz\"" out
@@ -106,9 +111,9 @@ test_expect_success 'a duplicate cert file plus SIGHUP does not take the hub dow
 	cp "$KEYS/n1.cert" "$KEYS/n1-copy.cert" &&
 	kill -HUP "$hub_pid" &&
 	wait_for grep -q "keys reloaded (SIGHUP)" hub1.log &&
-	grep "n1-copy.cert: duplicate" hub1.log &&
+	grep "n1.cert: duplicate public key of .*/n1-copy.cert; ignored" hub1.log &&
 	zc_alive "$hub_pid" &&
-	zcnc_as n2 trigger n1:pwd >out &&
+	zcnc_as n2 trigger -t 10 n1:pwd >out &&
 	echo "$SCRATCH/n1" >expect &&
 	test_cmp expect out
 '
@@ -120,13 +125,14 @@ test_expect_success 'garbage from a trusted key leaves the hub and the agents up
 	grep "handshake succeeded" err &&
 	grep "sent 3[0-9]* messages$" err &&
 	wait_for grep -q "dropped a malformed message from fuzz" hub1.log &&
+	grep "received .*REPLY [1-9]" err &&
 	zc_alive "$hub_pid" &&
 	zc_alive "$(daemon_pid n1)" &&
 	zc_alive "$(daemon_pid n2)"
 '
 
 test_expect_success 'and triggers keep working after it' '
-	zcnc_as n2 trigger "n1,n2,mallory:echo ok" >out &&
+	zcnc_as n2 trigger -t 10 "n1,n2,mallory:echo ok" >out &&
 	sort out >sorted &&
 	printf "mallory: ok\nn1: ok\nn2: ok\n" >expect &&
 	test_cmp expect sorted
@@ -138,7 +144,7 @@ test_expect_success 'garbage from an untrusted key is refused at the handshake' 
 	cat err &&
 	grep "handshake refused" err &&
 	zc_alive "$hub_pid" &&
-	zcnc_as n2 trigger "n1,n2:echo ok" >out &&
+	zcnc_as n2 trigger -t 10 "n1,n2:echo ok" >out &&
 	sort out >sorted &&
 	printf "n1: ok\nn2: ok\n" >expect &&
 	test_cmp expect sorted

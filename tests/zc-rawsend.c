@@ -9,7 +9,8 @@
             -t, the client then says a valid HELLO under its own name (the
             cert's metadata) and sends TARGET requests and replies whose
             payloads never decode, so the hub routes them and TARGET's
-            agent has to survive them too (nothing runs).
+            agent has to survive them too (nothing runs); at the end it
+            counts for 3 s what came back ("received ACK 4, REPLY 4, ...").
         zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             one well-formed HELLO claiming NAME.
         zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
@@ -28,7 +29,7 @@
 #include "wire.h"
 
 #define S_HANDSHAKE_MS  5000    //  how long to wait for the CURVE handshake
-#define S_ANSWER_MS     3000    //  how long --hello waits for the ERROR
+#define S_ANSWER_MS     3000    //  how long answers are waited for
 #define S_SEND_MS       1000    //  a send blocked longer than this ends the run
 #define S_LINGER_MS     2000    //  time to flush queued messages at exit
 
@@ -238,7 +239,7 @@ s_crafted (const char *claimed)
     s_append (msg, (byte []) { 0xFF, 0xFF, 0xFF, 0xFF, 2, 'n', '1' }, 7);
     zlist_append (list, msg);
 
-    //  Unknown type, wrong version, and hops at 0 on a routed message.
+    //  An unknown type, and a version from the future.
     size = s_put_fixed (header, 0xEE);
     msg = zmsg_new ();
     s_append (msg, header, size);
@@ -276,6 +277,13 @@ s_routed (const char *target)
     zlist_append (list, s_addressed (ZC_MSG_ACK, target, NULL));
     zlist_append (list, s_addressed (ZC_MSG_STARTED, target, NULL));
     zlist_append (list, s_addressed (ZC_MSG_PING, target, NULL));
+    //  A REQ whose hop limit is spent: hubs drop it.
+    zc_wire_t *spent = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (spent->to, (void *) target);
+    spent->hops = 1;
+    spent->payload = s_bytes_frame ("", 0);
+    zlist_append (list, zc_wire_encode (spent));
+    zc_wire_destroy (&spent);
     return list;
 }
 
@@ -358,6 +366,33 @@ s_send_all (zsock_t *dealer, zlist_t **list_p, size_t *sent)
     return going;
 }
 
+//  Reads what comes back for 'ms' milliseconds and prints how many
+//  messages of each type came ("zc-rawsend: received ACK 4, REPLY 4"),
+//  which shows what the hub routed and the target answered.
+static void
+s_drain (zsock_t *dealer, int ms)
+{
+    size_t counts [ZC_MSG_TYPE_COUNT] = { 0 }, malformed = 0;
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    int64_t deadline = zclock_mono () + ms;
+    while (zclock_mono () < deadline && zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
+        zmsg_t *frames = zmsg_recv (dealer);
+        zc_wire_t *msg = frames? zc_wire_decode (frames, zmsg_first (frames), NULL): NULL;
+        if (msg)
+            counts [msg->type]++;
+        else
+            malformed++;
+        zc_wire_destroy (&msg);
+        zmsg_destroy (&frames);
+    }
+    zpoller_destroy (&poller);
+    fprintf (stderr, "zc-rawsend: received");
+    for (int type = 1; type < ZC_MSG_TYPE_COUNT; type++)
+        if (counts [type])
+            fprintf (stderr, " %s %zu,", zc_wire_type_name ((uint8_t) type), counts [type]);
+    fprintf (stderr, " malformed %zu\n", malformed);
+}
+
 //  Garbage mode: the crafted messages; with a target, a valid HELLO as
 //  'own_name' and the routed ones; then random ones up to COUNT in all.
 static int
@@ -386,6 +421,8 @@ s_garbage (zsock_t *dealer, long count, const char *own_name, const char *target
     }
     fprintf (stderr, "zc-rawsend: sent %zu messages%s\n", sent,
              going? "": " (then the socket stopped taking them)");
+    if (target)
+        s_drain (dealer, S_ANSWER_MS);
     return 0;
 }
 
