@@ -390,8 +390,6 @@ main (int argc, char *argv [])
         s_usage ();
         return 2;
     }
-    zsys_init ();
-    zsys_handler_set (NULL);
     char *error = NULL;
     zc_client_t *client = zc_client_new (socket_path, &error);
     if (!client) {
@@ -435,7 +433,7 @@ main (int argc, char *argv [])
     double exec_p50 = s_p50 (&probes [2]);      //  exec_true_rt
     if (local_p50 > 0 && exec_p50 > 0) {
         double ratio = exec_p50 / local_p50;
-        printf ("%-26s %.2f (target <= 2: %s)\n", "ratio_exec_rt_to_local",
+        printf ("%-26s %.3f (target <= 2: %s)\n", "ratio_exec_rt_to_local",
                 ratio, ratio <= 2? "met": "not met");
     }
     for (size_t index = 0; index < probe_count; index++) {

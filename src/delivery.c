@@ -99,7 +99,7 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     }
     job->state = state;
     job->next_try = 0;
-    zc_info ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
+    zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
     json_t *object = s_job_json (job);
     self->on_final (job->key, object, self->arg);
     json_decref (object);

@@ -274,10 +274,10 @@ s_get_blob (s_reader_t *reader, uint8_t **out, size_t *size, const char *problem
 //  --------------------------------------------------------------------------
 //  Messages
 
-//  A new message with a fresh ID, the full hop limit and empty lists.
-//  Returns NULL when out of memory. The caller destroys it.
-zc_wire_t *
-zc_wire_new (zc_msg_type_t type)
+//  A new message with a zero ID, the full hop limit and empty lists, for
+//  the decoder (which reads the ID) and for zc_wire_new.
+static zc_wire_t *
+s_wire_alloc (zc_msg_type_t type)
 {
     assert (type > 0 && type < ZC_MSG_TYPE_COUNT);
     zc_wire_t *self = calloc (1, sizeof (zc_wire_t));
@@ -285,7 +285,6 @@ zc_wire_new (zc_msg_type_t type)
         return NULL;
     self->type = (uint8_t) type;
     self->hops = ZC_WIRE_HOPS;
-    zc_id_generate (&self->id);
     self->to = zlist_new ();
     self->names = zlist_new ();
     if (!self->to || !self->names) {
@@ -294,6 +293,17 @@ zc_wire_new (zc_msg_type_t type)
     }
     zlist_autofree (self->to);
     zlist_autofree (self->names);
+    return self;
+}
+
+//  A new message with a fresh ID, the full hop limit and empty lists.
+//  Returns NULL when out of memory. The caller destroys it.
+zc_wire_t *
+zc_wire_new (zc_msg_type_t type)
+{
+    zc_wire_t *self = s_wire_alloc (type);
+    if (self)
+        zc_id_generate (&self->id);
     return self;
 }
 
@@ -420,7 +430,7 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
     if (*reason)
         return NULL;
 
-    zc_wire_t *self = zc_wire_new ((zc_msg_type_t) fixed [2]);
+    zc_wire_t *self = s_wire_alloc ((zc_msg_type_t) fixed [2]);
     if (!self) {
         *reason = "out of memory";
         return NULL;
