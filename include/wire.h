@@ -100,5 +100,39 @@ typedef struct {
 zframe_t *zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count);
 int zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t *count);
 
+//  Storage records: what the agent's store keeps, in the same careful
+//  codec. Frames in a record are owned by whoever holds the record.
+//  A job sent from here (outbox); its key is the job ID.
+typedef struct {
+    uint8_t state;              //  zc_state_t
+    uint8_t method;
+    char node [65];             //  the target
+    uint32_t tries, retries, method_timeout, expire;
+    uint32_t ack_timeout_ms, retry_wait_ms;
+    zframe_t *payload;          //  the REQ payload (args, data); NULL once final
+    zframe_t *result;           //  a REPLY payload, or NULL
+} zc_job_record_t;
+zframe_t *zc_wire_job_record (const zc_job_record_t *record);
+int zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record);
+
+//  A job received to run here (inbox); its key is ULID.origin.
+typedef enum { ZC_TASK_RECEIVED, ZC_TASK_RUNNING, ZC_TASK_FINISHED } zc_task_state_t;
+typedef struct {
+    uint8_t state;              //  zc_task_state_t
+    bool reply_acked;
+    uint8_t method;
+    uint32_t method_timeout, expire;
+    int32_t pgid;               //  while running: its process group
+    uint64_t start_ticks;       //  and the leader's start time (clock ticks since boot)
+    zframe_t *payload;          //  the REQ payload until the job started
+    zframe_t *result;           //  a REPLY payload once finished
+} zc_task_record_t;
+zframe_t *zc_wire_task_record (const zc_task_record_t *record);
+int zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record);
+
+//  A directory entry; its key is the name.
+zframe_t *zc_wire_node_record (const zc_node_entry_t *entry);
+int zc_wire_node_record_decode (zframe_t *frame, zc_node_entry_t *entry);
+
 int zc_wire_test (bool verbose);
 #endif

@@ -15,6 +15,7 @@
 #include "directory.h"
 #include "delivery.h"
 #include "runner.h"
+#include "store.h"
 
 static struct {
     const char *name;
@@ -32,6 +33,7 @@ static struct {
     { "directory", zc_directory_test },
     { "delivery", zc_delivery_test },
     { "runner", zc_runner_test },
+    { "store", zc_store_test },
 };
 
 int

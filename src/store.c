@@ -1,0 +1,350 @@
+/*  store.c — the agent's durable state in LMDB (see store.h). */
+#include <errno.h>
+#include <lmdb.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <czmq.h>
+#include "log.h"
+#include "store.h"
+#include "testing.h"
+
+#define S_MAP_SIZE_START    (1ull << 30)    //  address space, not disk: the file stays small
+#define S_MAP_SIZE_MAX      (1ull << 40)
+#define S_KEY_MAX           200
+
+//  The map size a new environment starts with; the self-test lowers it.
+static size_t s_initial_map_size = S_MAP_SIZE_START;
+
+static const char *s_table_names [ZC_TABLE_COUNT] = { "outbox", "inbox", "directory" };
+
+//  One pending change: a put (value != NULL) or a delete.
+typedef struct {
+    zc_table_t table;
+    char key [S_KEY_MAX + 1];
+    void *value;
+    size_t size;
+    bool is_delete;
+} s_change_t;
+
+struct _zc_store_t {
+    MDB_env *env;
+    MDB_dbi tables [ZC_TABLE_COUNT];
+    size_t map_size;
+    zhashx_t *changes;          //  "T:key" -> s_change_t, the batch
+    size_t commits;
+};
+
+static void
+s_change_destroy (void **item)
+{
+    s_change_t *change = *item;
+    free (change->value);
+    free (change);
+    *item = NULL;
+}
+
+zc_store_t *
+zc_store_open (const char *dir, bool durable, char **error)
+{
+    if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
+        *error = zsys_sprintf ("cannot create %s: %s", dir, strerror (errno));
+        return NULL;
+    }
+    zc_store_t *self = calloc (1, sizeof *self);
+    self->map_size = s_initial_map_size;
+    int rc = mdb_env_create (&self->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (self->env, ZC_TABLE_COUNT);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (self->env, self->map_size);
+    //  MDB_NOTLS: transactions are not tied to a thread's storage; the
+    //  environment is still used by one thread only.
+    if (rc == 0)
+        rc = mdb_env_open (self->env, dir, MDB_NOTLS | (durable? 0: MDB_NOSYNC), 0600);
+    if (rc != 0) {
+        *error = zsys_sprintf ("cannot open the store in %s: %s", dir, mdb_strerror (rc));
+        if (self->env)
+            mdb_env_close (self->env);
+        free (self);
+        return NULL;
+    }
+    //  Readers left by a crashed process would pin old pages for ever.
+    int dead = 0;
+    mdb_reader_check (self->env, &dead);
+    if (dead)
+        zc_info ("store: cleared %d stale reader(s) of a previous life", dead);
+    MDB_envinfo info;
+    if (mdb_env_info (self->env, &info) == 0 && info.me_mapsize > self->map_size)
+        self->map_size = info.me_mapsize;
+    MDB_txn *txn;
+    rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    for (int table = 0; rc == 0 && table < ZC_TABLE_COUNT; table++)
+        rc = mdb_dbi_open (txn, s_table_names [table], MDB_CREATE, &self->tables [table]);
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+        mdb_txn_abort (txn);
+    if (rc != 0) {
+        *error = zsys_sprintf ("cannot open the tables of the store in %s: %s", dir, mdb_strerror (rc));
+        mdb_env_close (self->env);
+        free (self);
+        return NULL;
+    }
+    self->changes = zhashx_new ();
+    zhashx_set_destructor (self->changes, s_change_destroy);
+    return self;
+}
+
+void
+zc_store_close (zc_store_t **self_p)
+{
+    if (*self_p) {
+        zc_store_t *self = *self_p;
+        if (zc_store_pending (self))
+            zc_store_commit (self);
+        zhashx_destroy (&self->changes);
+        mdb_env_close (self->env);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Records one change, replacing an earlier change to the same key.
+static void
+s_change (zc_store_t *self, zc_table_t table, const char *key, const void *value, size_t size, bool is_delete)
+{
+    assert (table < ZC_TABLE_COUNT);
+    assert (strlen (key) > 0 && strlen (key) <= S_KEY_MAX);
+    char slot [S_KEY_MAX + 4];
+    snprintf (slot, sizeof slot, "%d:%s", (int) table, key);
+    s_change_t *change = calloc (1, sizeof *change);
+    change->table = table;
+    snprintf (change->key, sizeof change->key, "%s", key);
+    change->is_delete = is_delete;
+    if (!is_delete) {
+        change->value = malloc (size? size: 1);
+        memcpy (change->value, value, size);
+        change->size = size;
+    }
+    zhashx_update (self->changes, slot, change);
+}
+
+void
+zc_store_put (zc_store_t *self, zc_table_t table, const char *key, const void *value, size_t size)
+{
+    s_change (self, table, key, value, size, false);
+}
+
+void
+zc_store_del (zc_store_t *self, zc_table_t table, const char *key)
+{
+    s_change (self, table, key, NULL, 0, true);
+}
+
+bool
+zc_store_pending (zc_store_t *self)
+{
+    return zhashx_size (self->changes) > 0;
+}
+
+//  Applies the batch in one transaction. Returns an LMDB code.
+static int
+s_apply (zc_store_t *self)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    for (s_change_t *change = zhashx_first (self->changes); change; change = zhashx_next (self->changes)) {
+        MDB_val key = { .mv_size = strlen (change->key), .mv_data = change->key };
+        if (change->is_delete) {
+            rc = mdb_del (txn, self->tables [change->table], &key, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        else {
+            MDB_val value = { .mv_size = change->size, .mv_data = change->value };
+            rc = mdb_put (txn, self->tables [change->table], &key, &value, 0);
+        }
+        if (rc != 0) {
+            mdb_txn_abort (txn);
+            return rc;
+        }
+    }
+    return mdb_txn_commit (txn);
+}
+
+int
+zc_store_commit (zc_store_t *self)
+{
+    if (!zc_store_pending (self))
+        return 0;
+    int rc = s_apply (self);
+    //  A full map: grow it (no transaction is open now) and apply again.
+    while (rc == MDB_MAP_FULL && self->map_size < S_MAP_SIZE_MAX) {
+        self->map_size *= 2;
+        rc = mdb_env_set_mapsize (self->env, self->map_size);
+        if (rc == 0) {
+            zc_info ("store: map grown to %zu MiB", self->map_size >> 20);
+            rc = s_apply (self);
+        }
+    }
+    if (rc != 0) {
+        zc_error ("store: commit failed: %s; %zu change(s) kept for the next try",
+                  mdb_strerror (rc), zhashx_size (self->changes));
+        return -1;
+    }
+    zhashx_purge (self->changes);
+    self->commits++;
+    return 0;
+}
+
+int
+zc_store_each (zc_store_t *self, zc_table_t table, zc_store_each_fn *fn, void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return -1;
+    rc = mdb_cursor_open (txn, self->tables [table], &cursor);
+    if (rc != 0) {
+        mdb_txn_abort (txn);
+        return -1;
+    }
+    MDB_val key, value;
+    int status = 0;
+    for (rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+        char text [S_KEY_MAX + 1];
+        if (key.mv_size == 0 || key.mv_size > S_KEY_MAX)
+            continue;           //  not a key this module wrote
+        memcpy (text, key.mv_data, key.mv_size);
+        text [key.mv_size] = 0;
+        if (fn (text, value.mv_data, value.mv_size, arg) != 0) {
+            status = -1;
+            break;
+        }
+    }
+    mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    return status;
+}
+
+size_t
+zc_store_commits (zc_store_t *self)
+{
+    return self->commits;
+}
+
+//  Self-test helpers: collect a table into a string "k=v;k=v;".
+static int
+s_collect (const char *key, const void *value, size_t size, void *arg)
+{
+    char **text = arg;
+    char *more = zsys_sprintf ("%s%s=%.*s;", *text, key, (int) size, (const char *) value);
+    free (*text);
+    *text = more;
+    return 0;
+}
+
+static int
+s_count (const char *key, const void *value, size_t size, void *arg)
+{
+    (*(size_t *) arg)++;
+    return 0;
+}
+
+static char *
+s_dump (zc_store_t *store, zc_table_t table)
+{
+    char *text = strdup ("");
+    zc_store_each (store, table, s_collect, &text);
+    return text;
+}
+
+int
+zc_store_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    char dir [] = "/tmp/zcnc-store-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+    char *path = zsys_sprintf ("%s/store", dir);
+    char *error = NULL;
+    zc_store_t *store = zc_store_open (path, true, &error);
+    ZC_CHECK (store && !error);
+
+    //  Nothing is written before the commit; the last change to a key wins.
+    zc_store_put (store, ZC_TABLE_OUTBOX, "b", "2", 1);
+    zc_store_put (store, ZC_TABLE_OUTBOX, "a", "1", 1);
+    zc_store_put (store, ZC_TABLE_OUTBOX, "a", "one", 3);
+    zc_store_put (store, ZC_TABLE_INBOX, "a", "in", 2);
+    ZC_CHECK (zc_store_pending (store));
+    char *text = s_dump (store, ZC_TABLE_OUTBOX);
+    ZC_CHECK_STR (text, "");
+    free (text);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    ZC_CHECK (!zc_store_pending (store) && zc_store_commits (store) == 1);
+    text = s_dump (store, ZC_TABLE_OUTBOX);
+    ZC_CHECK_STR (text, "a=one;b=2;");
+    free (text);
+    text = s_dump (store, ZC_TABLE_INBOX);
+    ZC_CHECK_STR (text, "a=in;");
+    free (text);
+
+    //  Deletes, also of keys that are not there.
+    zc_store_del (store, ZC_TABLE_OUTBOX, "a");
+    zc_store_del (store, ZC_TABLE_OUTBOX, "nothing");
+    ZC_CHECK (zc_store_commit (store) == 0);
+    text = s_dump (store, ZC_TABLE_OUTBOX);
+    ZC_CHECK_STR (text, "b=2;");
+    free (text);
+
+    //  A batch bigger than the map: the map grows, nothing is lost.
+    zc_store_close (&store);
+    s_initial_map_size = 1 << 20;
+    store = zc_store_open (path, true, &error);
+    s_initial_map_size = S_MAP_SIZE_START;
+    size_t big_size = 16384;
+    char *big = calloc (1, big_size);
+    for (int index = 0; index < 300; index++) {
+        char key [32];
+        snprintf (key, sizeof key, "big-%04d", index);
+        zc_store_put (store, ZC_TABLE_DIRECTORY, key, big, big_size);
+    }
+    free (big);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    size_t count = 0;
+    zc_store_each (store, ZC_TABLE_DIRECTORY, s_count, &count);
+    ZC_CHECK (count == 300);
+    for (int index = 0; index < 300; index++) {
+        char key [32];
+        snprintf (key, sizeof key, "big-%04d", index);
+        zc_store_del (store, ZC_TABLE_DIRECTORY, key);
+    }
+    //  What is pending is committed on close, and survives a reopen.
+    zc_store_put (store, ZC_TABLE_OUTBOX, "c", "3", 1);
+    zc_store_close (&store);
+    ZC_CHECK (store == NULL);
+    store = zc_store_open (path, false, &error);
+    ZC_CHECK (store != NULL);
+    text = s_dump (store, ZC_TABLE_OUTBOX);
+    ZC_CHECK_STR (text, "b=2;c=3;");
+    free (text);
+    text = s_dump (store, ZC_TABLE_DIRECTORY);
+    ZC_CHECK_STR (text, "");
+    free (text);
+    zc_store_close (&store);
+
+    //  A store that cannot be created says why.
+    zc_store_t *bad = zc_store_open ("/proc/zcnc-no-such/store", true, &error);
+    ZC_CHECK (bad == NULL && error && strstr (error, "cannot create /proc/zcnc-no-such/store"));
+    free (error);
+
+    char *command = zsys_sprintf ("rm -rf %s", dir);
+    ZC_CHECK (system (command) == 0);
+    free (command);
+    free (path);
+    return ZC_TEST_END;
+}
