@@ -38,6 +38,8 @@ typedef struct {
     char *readfolder, *policy, *startup, *error_node;   //  NULL when absent
     size_t max_output;          //  bytes per stream (default 1 MiB)
     double forget_after;        //  s: nodes unseen this long leave the directory (7 days)
+    size_t queue_max_jobs;      //  outbox cap: jobs not final (default 100000)
+    size_t queue_max_bytes;     //  outbox cap: their payload bytes (default 1 GiB)
 } zc_config_t;
 
 //  Loads a config file for a role. ZC_ROLE_HUB requires zcnc/name, keys,

@@ -4,13 +4,18 @@
     to 'retries', parks jobs for absent targets until their PRESENCE, and
     expires what was not delivered in time.
 
-    Jobs live in memory in this version (see agent.h).
+    Every change to a job is written to the store (table outbox) in the
+    current batch; the agent commits the batch before anything that
+    depends on it leaves the process. After a restart, zc_delivery_load
+    brings back every job, and unfinished ones are sent again when the
+    hub link is up.
 */
 #ifndef ZC_DELIVERY_H
 #define ZC_DELIVERY_H
 #include <czmq.h>
 #include <jansson.h>
 #include "message.h"
+#include "store.h"
 #include "wire.h"
 
 typedef struct _zc_delivery_t zc_delivery_t;
@@ -21,12 +26,34 @@ typedef int (zc_link_send_fn) (zc_wire_t **msg_p, void *arg);
 //  A job reached its final state; 'job' is its "jobs" object (borrowed).
 typedef void (zc_job_final_fn) (const char *job_id, json_t *job, void *arg);
 
-zc_delivery_t *zc_delivery_new (zc_link_send_fn *send, zc_job_final_fn *on_final, void *arg);
+//  The queue cap: jobs not yet final, and the bytes of their payloads.
+typedef struct {
+    size_t max_jobs, max_bytes;
+} zc_queue_cap_t;
+
+zc_delivery_t *zc_delivery_new (zc_store_t *store, const char *name, zc_queue_cap_t cap,
+                                zc_link_send_fn *send, zc_job_final_fn *on_final, void *arg);
 void zc_delivery_destroy (zc_delivery_t **self_p);
+
+//  Brings back the jobs kept in the store. Returns how many, or -1 when a
+//  record could not be read (logged; that record is skipped).
+int zc_delivery_load (zc_delivery_t *self);
 
 //  Creates one job per target for a validated message, sends them, and
 //  returns the job IDs in target order (a new zlist of char *, autofree).
-zlist_t *zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets);
+//  NULL with *error malloc'd when the queue cap would be passed.
+zlist_t *zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets,
+                             char **error);
+
+//  Cancels a job that is not final yet: it ends 'cancelled' (a queued job
+//  is never sent again; one already running at its target is not stopped
+//  by this version). 0, or -1 with *error malloc'd.
+int zc_delivery_cancel (zc_delivery_t *self, const char *job_id, char **error);
+//  Cancels every job not final yet that was created more than
+//  'older_than' s ago. Returns how many.
+size_t zc_delivery_purge (zc_delivery_t *self, double older_than);
+//  The jobs that are not final, oldest first (a new array of "jobs" objects).
+json_t *zc_delivery_queue_json (zc_delivery_t *self);
 
 //  Events from the hub link.
 void zc_delivery_link_up (zc_delivery_t *self);

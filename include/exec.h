@@ -52,5 +52,15 @@ void zc_exec_interrupt (zc_exec_t *self);
 //  still get a stale event.
 void zc_exec_destroy (zc_exec_t **self_p);
 
+//  When the job's shell started, in clock ticks since boot (field 22 of
+//  /proc/PID/stat); with the pgid it names the process group of this job
+//  and no later one that reuses the number. 0 if unknown.
+uint64_t zc_exec_start_ticks (zc_exec_t *self);
+
+//  Kills (SIGKILL) what is left of a job of a previous life of the agent:
+//  every process in process group 'pgid' that started at or after
+//  'start_ticks'. Returns how many processes were signalled.
+int zc_exec_kill_leftovers (pid_t pgid, uint64_t start_ticks);
+
 int zc_exec_test (bool verbose);
 #endif

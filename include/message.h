@@ -38,5 +38,14 @@ json_t *zc_message_job_json (const char *job_id, const char *node,
 //  An error answer: {"error": text, "code": code, "field": field}.
 json_t *zc_message_error_json (const char *text, const char *code, const char *field);
 
+//  Splits the contents of a file or stream given to `zcnc send` or a
+//  readfolder into message objects. The text may hold one JSON object
+//  (over any number of lines), an array of objects, or one object per
+//  line (JSON lines; blank lines are skipped). The objects are not
+//  validated as messages. Returns a new array of at least one object, or
+//  NULL with *error a malloc'd text naming the problem and, when it
+//  knows it, the line ("line 3: ...").
+json_t *zc_message_split (const char *text, size_t size, char **error);
+
 int zc_message_test (bool verbose);
 #endif

@@ -1,19 +1,26 @@
 /*  runner.h — jobs received to run on this node: ACK each on arrival,
     never run one twice (a resend is ACKed again and gets its result
     again), run it, and send its result back as a REPLY until the origin
-    ACKs it.
+    ACKs it. Every task is kept in the store (table inbox): after a
+    restart, jobs received but not started run, jobs that were running
+    have what is left of their process group killed and are reported
+    interrupted, never run again, and results not yet ACKed are sent
+    again.
 */
 #ifndef ZC_RUNNER_H
 #define ZC_RUNNER_H
 #include <czmq.h>
 #include "delivery.h"
+#include "store.h"
 #include "wire.h"
 
 typedef struct _zc_runner_t zc_runner_t;
 
 //  'name' is this node's name, for the log.
-zc_runner_t *zc_runner_new (zloop_t *loop, const char *name, size_t max_output,
-                            zc_link_send_fn *send, void *arg);
+zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
+                            size_t max_output, zc_link_send_fn *send, void *arg);
+//  Brings back the tasks kept in the store (see above). Returns how many.
+int zc_runner_load (zc_runner_t *self);
 //  Kills jobs still running (they end as interrupted) and frees all.
 void zc_runner_destroy (zc_runner_t **self_p);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent.h"
+#include "audit.h"
 #include "delivery.h"
 #include "directory.h"
 #include "jsonl.h"
@@ -26,6 +27,7 @@
 
 #define S_RETRY_TICK_MS     250     //  how often job timers are checked
 #define S_PRUNE_MS          60000   //  how often old jobs are forgotten
+#define S_RECV_BATCH        256     //  messages taken from the hub per turn
 #define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
 #define S_REDIAL_MAX_MS     60000
 
@@ -67,6 +69,9 @@ struct _s_agent_t {
     zlist_t *waits;             //  s_wait_t
     zlist_t *pings;             //  s_ping_t
     zhashx_t *logged;
+    zc_store_t *store;
+    zlist_t *outgoing;          //  s_output_t waiting for the next commit
+    int commit_timer;           //  -1, or the pending commit's timer
     int signal_fd;
     zmq_pollitem_t signal_item;
     struct { uint64_t malformed, submitted; } count;
@@ -75,11 +80,61 @@ struct _s_agent_t {
 //  ---------------------------------------------------------------------
 //  Sending to the hub
 
-//  Sends a message to the hub; destroyed either way. -1 when the link
-//  would not take it (the caller's timers will try again).
+//  What leaves the process waits for the commit of the store changes
+//  made before it (an ACK must not promise what a crash could undo).
+//  Messages and answers are queued while changes are pending, and go in
+//  order once the batch is committed: at the end of this turn of the
+//  loop, so one fsync covers everything the turn did (group commit).
+
+static int s_commit_timer (zloop_t *loop, int timer_id, void *arg);
+
+//  Asks for a commit at the end of this turn of the loop.
+static void
+s_commit_soon (s_agent_t *self)
+{
+    if (self->commit_timer == -1)
+        self->commit_timer = zloop_timer (self->loop, 0, 1, s_commit_timer, self);
+}
+
+//  True when output must wait for a commit.
+static bool
+s_must_queue (s_agent_t *self)
+{
+    return zc_store_pending (self->store) || zlist_size (self->outgoing) > 0;
+}
+
+//  A queued output: a message for the hub, or an answer for a client.
+typedef struct {
+    zc_wire_t *msg;
+    zc_jsonl_conn_t *conn;
+    json_t *answer;
+} s_output_t;
+
+static void
+s_queue_output (s_agent_t *self, zc_wire_t *msg, zc_jsonl_conn_t *conn, json_t *answer)
+{
+    s_output_t *output = calloc (1, sizeof *output);
+    output->msg = msg;
+    output->conn = conn;
+    output->answer = answer;
+    zlist_append (self->outgoing, output);
+    s_commit_soon (self);
+}
+
+//  Sends a message to the hub; destroyed either way. -1 when the link is
+//  down (the caller keeps the job queued and its timers try again).
 static int
 s_send (s_agent_t *self, zc_wire_t **msg_p)
 {
+    if (!self->connected && (*msg_p)->type != ZC_MSG_HELLO) {
+        zc_wire_destroy (msg_p);
+        return -1;
+    }
+    if (s_must_queue (self)) {
+        s_queue_output (self, *msg_p, NULL, NULL);
+        *msg_p = NULL;
+        return 0;
+    }
     return zc_wire_send (msg_p, self->dealer, NULL);
 }
 
@@ -90,17 +145,45 @@ s_link_send (zc_wire_t **msg_p, void *arg)
     return s_send ((s_agent_t *) arg, msg_p);
 }
 
+//  Commits the store and lets the queued output go.
+static int
+s_commit_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    s_agent_t *self = arg;
+    self->commit_timer = -1;
+    if (zc_store_commit (self->store) != 0) {
+        //  The disk refused: nothing leaves; try again shortly.
+        self->commit_timer = zloop_timer (self->loop, 100, 1, s_commit_timer, self);
+        return 0;
+    }
+    s_output_t *output;
+    while ((output = zlist_pop (self->outgoing))) {
+        if (output->msg)
+            zc_wire_send (&output->msg, self->dealer, NULL);
+        else {
+            zc_jsonl_send (output->conn, output->answer);
+            json_decref (output->answer);
+        }
+        free (output);
+    }
+    return 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Socket answers
 
 //  Sends an answer, echoing the request's tag; takes the object.
 static void
-s_answer (zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
+s_answer (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
 {
     if (tag)
         json_object_set (answer, "tag", tag);
-    zc_jsonl_send (conn, answer);
-    json_decref (answer);
+    if (s_must_queue (self))
+        s_queue_output (self, NULL, conn, answer);
+    else {
+        zc_jsonl_send (conn, answer);
+        json_decref (answer);
+    }
 }
 
 //  Ends a wait: the "end" line, then the connection takes its next request.
@@ -110,7 +193,7 @@ s_wait_end (s_agent_t *self, s_wait_t *wait)
     json_t *pending = json_array ();
     for (char *key = zlist_first (wait->pending); key; key = zlist_next (wait->pending))
         json_array_append_new (pending, json_string (key));
-    s_answer (wait->conn, wait->tag, json_pack ("{s:b, s:o}", "end", 1, "pending", pending));
+    s_answer (self, wait->conn, wait->tag, json_pack ("{s:b, s:o}", "end", 1, "pending", pending));
     zc_jsonl_hold (wait->conn, false);
     if (wait->timer_id != -1)
         zloop_timer_end (self->loop, wait->timer_id);
@@ -143,7 +226,7 @@ s_job_final (const char *job_id, json_t *job, void *arg)
         if (!key)
             continue;
         zlist_remove (wait->pending, key);     //  autofree: frees key
-        s_answer (wait->conn, wait->tag, json_incref (job));
+        s_answer (self, wait->conn, wait->tag, json_incref (job));
         if (zlist_size (wait->pending) == 0)
             zlist_append (ended, wait);
     }
@@ -159,7 +242,7 @@ s_job_final (const char *job_id, json_t *job, void *arg)
 static void
 s_ping_end (s_agent_t *self, s_ping_t *ping, json_t *answer)
 {
-    s_answer (ping->conn, ping->tag, answer);
+    s_answer (self, ping->conn, ping->tag, answer);
     zc_jsonl_hold (ping->conn, false);
     if (ping->timer_id != -1)
         zloop_timer_end (self->loop, ping->timer_id);
@@ -199,6 +282,43 @@ s_on_presence (s_agent_t *self, zc_wire_t *msg)
     }
 }
 
+//  Writes what changed in the directory to the store, so it survives a
+//  restart.
+static void
+s_directory_save (s_agent_t *self)
+{
+    size_t count;
+    zc_node_entry_t *changes = zc_directory_take_changes (self->directory, &count);
+    for (size_t index = 0; index < count; index++) {
+        zframe_t *frame = zc_wire_node_record (&changes [index]);
+        if (frame)
+            zc_store_put (self->store, ZC_TABLE_DIRECTORY, changes [index].name,
+                          zframe_data (frame), zframe_size (frame));
+        zframe_destroy (&frame);
+    }
+    free (changes);
+    if (count)
+        s_commit_soon (self);
+}
+
+//  Brings back one stored directory entry.
+static int
+s_load_node (const char *key, const void *value, size_t size, void *arg)
+{
+    s_agent_t *self = arg;
+    zframe_t *frame = zframe_new (value, size);
+    zc_node_entry_t entry;
+    if (zc_wire_node_record_decode (frame, &entry) == 0 && streq (entry.name, key)) {
+        //  Nobody is online until the hub says so.
+        entry.online = false;
+        zc_directory_update (self->directory, &entry);
+    }
+    else
+        zc_error ("store: directory record %s is unreadable; skipped", key);
+    zframe_destroy (&frame);
+    return 0;
+}
+
 static void
 s_on_nodes (s_agent_t *self, zc_wire_t *msg)
 {
@@ -211,6 +331,7 @@ s_on_nodes (s_agent_t *self, zc_wire_t *msg)
     for (size_t index = 0; index < count; index++)
         zc_directory_update (self->directory, &entries [index]);
     free (entries);
+    s_directory_save (self);
     if (msg->flags & ZC_FLAG_FULL) {
         //  The hub answered our HELLO: the link is up.
         if (!self->connected)
@@ -311,21 +432,29 @@ static int
 s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
 {
     s_agent_t *self = arg;
-    zmsg_t *frames = zmsg_recv (dealer);
-    if (!frames)
-        return 0;
-    self->last_heard = zclock_mono ();
-    const char *reason = NULL;
-    zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), &reason);
-    if (msg) {
-        s_dispatch (self, msg);
-        zc_wire_destroy (&msg);
+    //  Takes what has arrived, up to a batch, so that one commit covers
+    //  many messages.
+    for (int count = 0; count < S_RECV_BATCH; count++) {
+        if (count && !(zsock_events (dealer) & ZMQ_POLLIN))
+            break;
+        zmsg_t *frames = zmsg_recv (dealer);
+        if (!frames)
+            break;
+        self->last_heard = zclock_mono ();
+        const char *reason = NULL;
+        zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), &reason);
+        if (msg) {
+            s_dispatch (self, msg);
+            zc_wire_destroy (&msg);
+        }
+        else {
+            self->count.malformed++;
+            zc_warn ("dropped a malformed message from hub %s: %s", self->hub->name, reason? reason: "?");
+        }
+        zmsg_destroy (&frames);
     }
-    else {
-        self->count.malformed++;
-        zc_warn ("dropped a malformed message from hub %s: %s", self->hub->name, reason? reason: "?");
-    }
-    zmsg_destroy (&frames);
+    if (zc_store_pending (self->store))
+        s_commit_soon (self);
     return 0;
 }
 
@@ -405,6 +534,8 @@ s_prune_timer (zloop_t *loop, int timer_id, void *arg)
     zc_delivery_prune (self->delivery);
     zc_runner_prune (self->runner);
     zc_directory_forget (self->directory, (uint64_t) time (NULL), (uint64_t) self->config->forget_after);
+    if (zc_store_pending (self->store))
+        s_commit_soon (self);
     return 0;
 }
 
@@ -415,6 +546,8 @@ s_tick_timer (zloop_t *loop, int timer_id, void *arg)
     zc_delivery_tick (self->delivery);     //  expiry runs even while the hub is away
     if (self->connected)
         zc_runner_tick (self->runner);
+    if (zc_store_pending (self->store))
+        s_commit_soon (self);
     return 0;
 }
 
@@ -438,31 +571,40 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
     json_t *wait_value = json_object_get (request, "wait");
     if (wait_value && (!json_is_number (wait_value) || json_number_value (wait_value) < 0
                        || json_number_value (wait_value) > 30 * 86400)) {
-        s_answer (conn, tag, zc_message_error_json ("\"wait\" must be a number of seconds", "usage", "wait"));
+        s_answer (self, conn, tag, zc_message_error_json ("\"wait\" must be a number of seconds", "usage", "wait"));
         return;
     }
     char *error = NULL;
     const char *field = NULL;
     zc_message_t *message = zc_message_from_json (request, socket_fields, &error, &field);
     if (!message) {
-        s_answer (conn, tag, zc_message_error_json (error, "usage", field));
+        s_answer (self, conn, tag, zc_message_error_json (error, "usage", field));
         free (error);
         return;
     }
     zlist_t *known = s_known_names (self);
     zlist_t *targets = NULL, *unknown = NULL;
     if (zc_target_resolve (message->to, known, &targets, &unknown, &error) != 0) {
-        s_answer (conn, tag, zc_message_error_json (error, "usage", "to"));
+        s_answer (self, conn, tag, zc_message_error_json (error, "usage", "to"));
         free (error);
     }
     else
     if (zlist_size (targets) == 0) {
         char *text = zsys_sprintf ("'%s' matches no known node", message->to);
-        s_answer (conn, tag, zc_message_error_json (text, "nomatch", "to"));
+        s_answer (self, conn, tag, zc_message_error_json (text, "nomatch", "to"));
         free (text);
     }
     else {
-        zlist_t *job_ids = zc_delivery_submit (self->delivery, message, targets);
+        zlist_t *job_ids = zc_delivery_submit (self->delivery, message, targets, &error);
+        if (!job_ids) {
+            s_answer (self, conn, tag, zc_message_error_json (error, "full", NULL));
+            free (error);
+            zlist_destroy (&targets);
+            zlist_destroy (&unknown);
+            zlist_destroy (&known);
+            zc_message_destroy (&message);
+            return;
+        }
         self->count.submitted += zlist_size (job_ids);
         json_t *ids = json_array ();
         char *node = zlist_first (targets);
@@ -473,7 +615,7 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
         json_t *unknown_json = json_array ();
         for (node = zlist_first (unknown); node; node = zlist_next (unknown))
             json_array_append_new (unknown_json, json_string (node));
-        s_answer (conn, tag, json_pack ("{s:o, s:o}", "ids", ids, "unknown", unknown_json));
+        s_answer (self, conn, tag, json_pack ("{s:o, s:o}", "ids", ids, "unknown", unknown_json));
         zc_info ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
         if (wait_value) {
             s_wait_t *wait = calloc (1, sizeof *wait);
@@ -508,7 +650,7 @@ s_op_nodes (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag)
             "last_seen", (json_int_t) (entry->online? now: entry->last_seen), "via", entry->via));
     }
     free (entries);
-    s_answer (conn, tag, json_pack ("{s:o}", "nodes", nodes));
+    s_answer (self, conn, tag, json_pack ("{s:o}", "nodes", nodes));
 }
 
 static void
@@ -520,7 +662,7 @@ s_op_status (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag)
     json_t *hubs = json_array ();
     json_array_append_new (hubs, json_pack ("{s:s, s:s, s:b}", "name", self->hub->name,
                                             "endpoint", self->hub->endpoint, "connected", self->connected));
-    s_answer (conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I}",
+    s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I}",
         "name", self->config->name, "hubs", hubs, "queued", (json_int_t) queued,
         "inflight", (json_int_t) inflight, "running", (json_int_t) running,
         "nodes", (json_int_t) zc_directory_size (self->directory)));
@@ -536,7 +678,7 @@ s_op_jobs (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
         if (!job) {
             char *text = zsys_sprintf ("no job %s was sent from this agent",
                                        json_is_string (id)? json_string_value (id): "(not a string)");
-            s_answer (conn, tag, zc_message_error_json (text, "usage", "id"));
+            s_answer (self, conn, tag, zc_message_error_json (text, "usage", "id"));
             free (text);
             return;
         }
@@ -544,7 +686,7 @@ s_op_jobs (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
     }
     else
         jobs = zc_delivery_jobs_json (self->delivery);
-    s_answer (conn, tag, json_pack ("{s:o}", "jobs", jobs));
+    s_answer (self, conn, tag, json_pack ("{s:o}", "jobs", jobs));
 }
 
 static int
@@ -567,11 +709,11 @@ s_op_ping (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
     json_t *timeout = json_object_get (request, "timeout");
     double seconds = timeout? json_number_value (timeout): 5;
     if (!node || !zc_name_valid (node)) {
-        s_answer (conn, tag, zc_message_error_json ("ping needs \"node\": a node name", "usage", "node"));
+        s_answer (self, conn, tag, zc_message_error_json ("ping needs \"node\": a node name", "usage", "node"));
         return;
     }
     if ((timeout && !json_is_number (timeout)) || seconds <= 0 || seconds > 86400) {
-        s_answer (conn, tag, zc_message_error_json ("\"timeout\" must be a number of seconds", "usage", "timeout"));
+        s_answer (self, conn, tag, zc_message_error_json ("\"timeout\" must be a number of seconds", "usage", "timeout"));
         return;
     }
     s_ping_t *ping = calloc (1, sizeof *ping);
@@ -599,7 +741,7 @@ s_on_line (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg)
     if (!json_is_object (request)) {
         char *text = zsys_sprintf ("malformed JSON request: %s",
                                    request? "not an object": parse_error.text);
-        s_answer (conn, NULL, zc_message_error_json (text, "usage", NULL));
+        s_answer (self, conn, NULL, zc_message_error_json (text, "usage", NULL));
         free (text);
         json_decref (request);
         return;
@@ -623,7 +765,7 @@ s_on_line (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg)
             s_op_ping (self, conn, request, tag);
         else {
             char *text = zsys_sprintf ("unknown op '%s' (known: nodes, status, jobs, ping)", name? name: "?");
-            s_answer (conn, tag, zc_message_error_json (text, "usage", "op"));
+            s_answer (self, conn, tag, zc_message_error_json (text, "usage", "op"));
             free (text);
         }
     }
@@ -636,6 +778,15 @@ s_on_close (zc_jsonl_conn_t *conn, void *arg)
 {
     s_agent_t *self = arg;
     zlist_t *gone = zlist_new ();
+    for (s_output_t *output = zlist_first (self->outgoing); output; output = zlist_next (self->outgoing))
+        if (output->conn == conn)
+            zlist_append (gone, output);
+    for (s_output_t *output = zlist_first (gone); output; output = zlist_next (gone)) {
+        zlist_remove (self->outgoing, output);
+        json_decref (output->answer);
+        free (output);
+    }
+    zlist_purge (gone);
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits))
         if (wait->conn == conn)
             zlist_append (gone, wait);
@@ -741,11 +892,33 @@ zc_agent_run (zc_config_t *config)
         free (error);
         return 1;
     }
+    char *store_path = zsys_sprintf ("%s/store", config->data);
+    self->store = zc_store_open (store_path, true, &error);
+    free (store_path);
+    if (!self->store) {
+        zc_error ("%s", error);
+        free (error);
+        zcert_destroy (&cert);
+        return 1;
+    }
+    char *audit_path = zsys_sprintf ("%s/audit.log", config->data);
+    if (zc_audit_open (audit_path) != 0)
+        zc_warn ("cannot open the audit log %s: %s; job events are not recorded", audit_path, strerror (errno));
+    free (audit_path);
     self->hub = zlist_first (config->hubs);
     self->loop = zloop_new ();
+    self->outgoing = zlist_new ();
+    self->commit_timer = -1;
     self->directory = zc_directory_new ();
-    self->delivery = zc_delivery_new (s_link_send, s_job_final, self);
-    self->runner = zc_runner_new (self->loop, config->name, config->max_output, s_link_send, self);
+    zc_store_each (self->store, ZC_TABLE_DIRECTORY, s_load_node, self);
+    free (zc_directory_take_changes (self->directory, &(size_t) { 0 }));
+    zc_queue_cap_t cap = { .max_jobs = config->queue_max_jobs, .max_bytes = config->queue_max_bytes };
+    self->delivery = zc_delivery_new (self->store, config->name, cap, s_link_send, s_job_final, self);
+    self->runner = zc_runner_new (self->loop, self->store, config->name, config->max_output, s_link_send, self);
+    int jobs = zc_delivery_load (self->delivery);
+    int tasks = zc_runner_load (self->runner);
+    if (jobs > 0 || tasks > 0)
+        zc_info ("store: %d job(s) sent from here and %d received came back", jobs, tasks);
     self->waits = zlist_new ();
     self->pings = zlist_new ();
     self->logged = zhashx_new ();
@@ -781,10 +954,16 @@ zc_agent_run (zc_config_t *config)
     }
     zlist_destroy (&self->waits);
     zlist_destroy (&self->pings);
-    //  Jobs still running are killed with their process groups (and
-    //  reported interrupted while the link is still there).
+    //  Jobs still running are killed with their process groups and
+    //  recorded as interrupted; the last batch is committed.
     zc_runner_destroy (&self->runner);
     zc_delivery_destroy (&self->delivery);
+    if (self->commit_timer != -1)
+        zloop_timer_end (self->loop, self->commit_timer);
+    s_commit_timer (self->loop, -1, self);
+    zlist_destroy (&self->outgoing);
+    zc_store_close (&self->store);
+    zc_audit_close ();
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zloop_destroy (&self->loop);

@@ -1,8 +1,9 @@
 /*  cli.c — the client commands: thin clients of the agent socket.
 
-    Each command parses its options, sends one request, prints what comes
-    back and returns SPEC.md's exit status.
+    Each command parses its options, sends its request (send: one per
+    message), prints what comes back and returns SPEC.md's exit status.
 */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "client.h"
 #include "config.h"
 #include "keys.h"
+#include "message.h"
 #include "target.h"
 
 //  Margin over a server-side wait before the client gives up on the agent.
@@ -81,16 +83,20 @@ s_request (zc_client_t *client, json_t *request, int timeout_ms)
     return answer;
 }
 
-//  An {"error": ...} answer: prints it and returns the exit status for
-//  its code; 0 when the answer is not an error.
+//  An {"error": ...} answer: prints it (after 'context' and a colon when
+//  context is not NULL) and returns the exit status for its code; 0 when
+//  the answer is not an error.
 static int
-s_answer_error (json_t *answer)
+s_answer_error (json_t *answer, const char *context)
 {
     const char *error = json_string_value (json_object_get (answer, "error"));
     if (!error)
         return 0;
     const char *code = json_string_value (json_object_get (answer, "code"));
-    fprintf (stderr, "zcnc: %s\n", error);
+    if (context)
+        fprintf (stderr, "zcnc: %s: %s\n", context, error);
+    else
+        fprintf (stderr, "zcnc: %s\n", error);
     if (code && streq (code, "nomatch"))
         return ZC_EXIT_NOMATCH;
     if (code && streq (code, "usage"))
@@ -201,6 +207,58 @@ s_print_job (json_t *job, bool raw, bool as_json, s_outcome_t *outcome)
         outcome->failed = true;
 }
 
+//  Reads the answers of a request sent with "wait": prints each job as it
+//  comes (see s_print_job), then, from the "end" line, each job still
+//  without a result. Returns 0, or -1 after printing why when the agent
+//  did not answer.
+static int
+s_wait_results (zc_client_t *client, double timeout, bool raw, bool as_json, s_outcome_t *outcome)
+{
+    while (true) {
+        bool timed_out;
+        char *error;
+        json_t *line = zc_client_recv (client, (int) (timeout * 1000) + S_CLIENT_MARGIN_MS,
+                                       &timed_out, &error);
+        if (!line) {
+            fprintf (stderr, "zcnc: %s\n", timed_out? "the agent did not answer in time": error);
+            free (error);
+            return -1;
+        }
+        if (json_object_get (line, "end")) {
+            size_t index;
+            json_t *item;
+            json_array_foreach (json_object_get (line, "pending"), index, item) {
+                fprintf (stderr, "zcnc: no answer within %g s; %s stays queued (see: zcnc jobs %s)\n",
+                         timeout, json_string_value (item), json_string_value (item));
+                outcome->timed_out = true;
+            }
+            json_decref (line);
+            return 0;
+        }
+        s_print_job (line, raw, as_json, outcome);
+        json_decref (line);
+    }
+}
+
+//  Reports on stderr the exact names of an {"ids", "unknown"} answer
+//  that were never seen, with the job each got.
+static void
+s_report_unknown (json_t *answer)
+{
+    json_t *ids = json_object_get (answer, "ids");
+    size_t index;
+    json_t *item;
+    json_array_foreach (json_object_get (answer, "unknown"), index, item) {
+        const char *name = json_string_value (item);
+        size_t id_index;
+        json_t *id;
+        json_array_foreach (ids, id_index, id)
+            if (name && streq (name, json_string_value (json_object_get (id, "node"))))
+                fprintf (stderr, "zcnc: %s: never seen; queued as %s\n", name,
+                         json_string_value (json_object_get (id, "id")));
+    }
+}
+
 static const char *s_trigger_usage =
     "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] TARGET:COMMAND";
 
@@ -270,7 +328,7 @@ zc_cli_trigger (int argc, char *argv [])
         json_object_set_new (request, "wait", json_real (timeout));
     json_t *answer = s_request (client, request, S_CLIENT_MARGIN_MS);
     json_decref (request);
-    int status = answer? s_answer_error (answer): ZC_EXIT_ZCNC;
+    int status = answer? s_answer_error (answer, NULL): ZC_EXIT_ZCNC;
     if (status) {
         json_decref (answer);
         zc_client_destroy (&client);
@@ -278,19 +336,10 @@ zc_cli_trigger (int argc, char *argv [])
         return status;
     }
     json_t *ids = json_object_get (answer, "ids");
-    json_t *unknown = json_object_get (answer, "unknown");
-    size_t index;
-    json_t *item;
-    json_array_foreach (unknown, index, item) {
-        const char *name = json_string_value (item);
-        size_t id_index;
-        json_t *id;
-        json_array_foreach (ids, id_index, id)
-            if (name && streq (name, json_string_value (json_object_get (id, "node"))))
-                fprintf (stderr, "zcnc: %s: never seen; queued as %s\n", name,
-                         json_string_value (json_object_get (id, "id")));
-    }
+    s_report_unknown (answer);
     if (async) {
+        size_t index;
+        json_t *item;
         json_array_foreach (ids, index, item)
             printf ("%s\n", json_string_value (json_object_get (item, "id")));
         json_decref (answer);
@@ -301,31 +350,7 @@ zc_cli_trigger (int argc, char *argv [])
     json_decref (answer);
 
     s_outcome_t outcome = { .remote = -1 };
-    bool complete = false;
-    while (true) {
-        bool timed_out;
-        char *error;
-        json_t *line = zc_client_recv (client, (int) (timeout * 1000) + S_CLIENT_MARGIN_MS,
-                                       &timed_out, &error);
-        if (!line) {
-            fprintf (stderr, "zcnc: %s\n", timed_out? "the agent did not answer in time": error);
-            free (error);
-            break;
-        }
-        if (json_object_get (line, "end")) {
-            json_t *pending = json_object_get (line, "pending");
-            json_array_foreach (pending, index, item) {
-                fprintf (stderr, "zcnc: no answer within %g s; %s stays queued (see: zcnc jobs %s)\n",
-                         timeout, json_string_value (item), json_string_value (item));
-                outcome.timed_out = true;
-            }
-            complete = true;
-            json_decref (line);
-            break;
-        }
-        s_print_job (line, raw, as_json, &outcome);
-        json_decref (line);
-    }
+    bool complete = s_wait_results (client, timeout, raw, as_json, &outcome) == 0;
     zc_client_destroy (&client);
     free (spec);
     if (!complete)
@@ -337,6 +362,186 @@ zc_cli_trigger (int argc, char *argv [])
     if (raw)
         return outcome.remote >= 0? outcome.remote: 1;
     return outcome.failed || outcome.remote > 0? 1: 0;
+}
+
+//  The largest input `zcnc send` reads, as for one socket line.
+#define S_MAX_INPUT (64u << 20)
+
+//  Reads a whole file, or stdin for "-". Returns a malloc'd buffer and
+//  its size, or NULL after printing why.
+static char *
+s_read_input (const char *path, size_t *size)
+{
+    bool is_stdin = streq (path, "-");
+    FILE *file = is_stdin? stdin: fopen (path, "rb");
+    if (!file) {
+        fprintf (stderr, "zcnc: cannot open %s: %s\n", path, strerror (errno));
+        return NULL;
+    }
+    //  One byte more than the limit tells an input that is too large.
+    size_t max = 65536;
+    char *buffer = malloc (max);
+    *size = 0;
+    while (*size <= S_MAX_INPUT) {
+        if (*size == max) {
+            max = max * 2 > S_MAX_INPUT + 1? S_MAX_INPUT + 1: max * 2;
+            buffer = realloc (buffer, max);
+        }
+        size_t got = fread (buffer + *size, 1, max - *size, file);
+        if (got == 0)
+            break;
+        *size += got;
+    }
+    const char *name = is_stdin? "standard input": path;
+    bool failed = ferror (file) || *size > S_MAX_INPUT;
+    if (ferror (file))
+        fprintf (stderr, "zcnc: cannot read %s: %s\n", name, strerror (errno));
+    else
+    if (*size > S_MAX_INPUT)
+        fprintf (stderr, "zcnc: %s is larger than 64 MiB (split it into several files)\n", name);
+    if (!is_stdin)
+        fclose (file);
+    if (failed) {
+        free (buffer);
+        return NULL;
+    }
+    return buffer;
+}
+
+//  Of two exit statuses, the one that takes precedence (SPEC.md):
+//  125, 2, 3, 126, 124, then any other failure, then 0.
+static int
+s_worse (int status, int other)
+{
+    static const int order [] = { ZC_EXIT_ZCNC, ZC_EXIT_USAGE, ZC_EXIT_NOMATCH,
+                                  ZC_EXIT_REFUSED, ZC_EXIT_TIMEOUT };
+    for (size_t index = 0; index < sizeof order / sizeof order [0]; index++)
+        if (status == order [index] || other == order [index])
+            return order [index];
+    return status? status: other;
+}
+
+static const char *s_send_usage = "zcnc send [-c FILE] [-w] [-t SECS] [FILE|-]";
+
+int
+zc_cli_send (int argc, char *argv [])
+{
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "timeout", required_argument, NULL, 't' },
+        { "wait", no_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config = NULL;
+    bool wait = false, timeout_given = false;
+    double timeout = 60;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "c:ht:w", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config = optarg; break;
+            case 'w': wait = true; break;
+            case 't':
+                if ((timeout = s_seconds (optarg)) < 0) {
+                    s_usage_error (s_send_usage, "-t wants a number of seconds, not '%s'", optarg);
+                    return ZC_EXIT_USAGE;
+                }
+                timeout_given = true;
+                break;
+            case 'h':
+                printf ("usage: %s\n", s_send_usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", s_send_usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 < argc) {
+        s_usage_error (s_send_usage, "send takes at most one FILE");
+        return ZC_EXIT_USAGE;
+    }
+    if (timeout_given && !wait) {
+        s_usage_error (s_send_usage, "-t is how long -w waits; give -w too");
+        return ZC_EXIT_USAGE;
+    }
+    //  The whole input is read and split before anything is sent, so an
+    //  input that does not parse sends nothing.
+    const char *path = optind < argc? argv [optind]: "-";
+    size_t size;
+    char *text = s_read_input (path, &size);
+    if (!text)
+        return ZC_EXIT_USAGE;
+    char *error;
+    json_t *messages = zc_message_split (text, size, &error);
+    free (text);
+    if (!messages) {
+        fprintf (stderr, "zcnc: %s: %s\n", streq (path, "-")? "standard input": path, error);
+        free (error);
+        return ZC_EXIT_USAGE;
+    }
+    zc_client_t *client = s_connect (config);
+    if (!client) {
+        json_decref (messages);
+        return ZC_EXIT_ZCNC;
+    }
+    //  One request at a time: answers come in request order and a wait
+    //  holds the connection, so request N+1 goes once N is answered.
+    int status = 0;
+    s_outcome_t outcome = { .remote = -1 };
+    size_t index;
+    json_t *message;
+    json_array_foreach (messages, index, message) {
+        char context [32];
+        snprintf (context, sizeof context, "message %zu", index + 1);
+        if (json_object_get (message, "wait")) {
+            fprintf (stderr, "zcnc: %s: \"wait\" is not a message field (use zcnc send -w)\n", context);
+            status = s_worse (status, ZC_EXIT_USAGE);
+            continue;
+        }
+        if (wait)
+            json_object_set_new (message, "wait", json_real (timeout));
+        json_t *answer = s_request (client, message, S_CLIENT_MARGIN_MS);
+        if (!answer) {
+            status = ZC_EXIT_ZCNC;
+            break;
+        }
+        int answer_status = s_answer_error (answer, context);
+        if (answer_status) {
+            json_decref (answer);
+            status = s_worse (status, answer_status);
+            continue;
+        }
+        json_t *ids = json_object_get (answer, "ids");
+        if (!json_is_array (ids)) {
+            //  Out of step: what follows cannot be matched to a request.
+            fprintf (stderr, "zcnc: %s: unexpected answer from the agent\n", context);
+            json_decref (answer);
+            status = ZC_EXIT_ZCNC;
+            break;
+        }
+        size_t id_index;
+        json_t *id;
+        json_array_foreach (ids, id_index, id)
+            printf ("%s %s\n", json_string_value (json_object_get (id, "id")),
+                    json_string_value (json_object_get (id, "node")));
+        fflush (stdout);
+        s_report_unknown (answer);
+        json_decref (answer);
+        if (wait && s_wait_results (client, timeout, false, true, &outcome) != 0) {
+            status = ZC_EXIT_ZCNC;
+            break;
+        }
+    }
+    zc_client_destroy (&client);
+    json_decref (messages);
+    if (outcome.refused)
+        status = s_worse (status, ZC_EXIT_REFUSED);
+    if (outcome.timed_out)
+        status = s_worse (status, ZC_EXIT_TIMEOUT);
+    if (outcome.failed || outcome.remote > 0)
+        status = s_worse (status, 1);
+    return status;
 }
 
 //  Parses the options every simple query command shares:
@@ -395,7 +600,7 @@ s_simple_op (const char *config, json_t *request, int timeout_ms, int *status)
     json_t *answer = s_request (client, request, timeout_ms);
     json_decref (request);
     zc_client_destroy (&client);
-    if (answer && (*status = s_answer_error (answer)) != 0) {
+    if (answer && (*status = s_answer_error (answer, NULL)) != 0) {
         json_decref (answer);
         return NULL;
     }

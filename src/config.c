@@ -54,6 +54,8 @@ static const s_key_t s_keys [] = {
     { "agent/error_node",   S_NAME,    S_FIELD (error_node),   false, 0,   0 },
     { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 1073741824 },
     { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
+    { "agent/queue_max_jobs", S_BYTES, S_FIELD (queue_max_jobs), false, 1, 100000000 },
+    { "agent/queue_max_bytes", S_BYTES, S_FIELD (queue_max_bytes), false, 1024, 1099511627776.0 },
 };
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
 
@@ -423,6 +425,8 @@ s_config_new (const char *path)
     self->peer_timeout = 10;
     self->max_output = 1024 * 1024;
     self->forget_after = 7 * 86400;
+    self->queue_max_jobs = 100000;
+    self->queue_max_bytes = 1ull << 30;
     self->binds = zlist_new ();
     self->uplinks = zlist_new ();
     self->hubs = zlist_new ();
@@ -623,6 +627,7 @@ zc_config_test (bool verbose)
         ZC_CHECK_STR (config->error_node, "central");
         ZC_CHECK (config->max_output == 1048576);
         ZC_CHECK (config->forget_after == 604800);
+        ZC_CHECK (config->queue_max_jobs == 100000 && config->queue_max_bytes == 1073741824);
         zc_config_destroy (&config);
         ZC_CHECK (config == NULL);
     }

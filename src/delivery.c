@@ -1,6 +1,7 @@
 /*  delivery.c — the outbox: jobs sent from this agent (see delivery.h). */
 #include <math.h>
 #include <time.h>
+#include "audit.h"
 #include "delivery.h"
 #include "log.h"
 #include "testing.h"
@@ -14,7 +15,7 @@ typedef struct {
     char node [65];
     zc_method_t method;
     zc_state_t state;
-    zframe_t *payload;          //  REQ payload: args and data
+    zframe_t *payload;          //  REQ payload (args, data) until final
     uint32_t method_timeout, expire;
     double ack_timeout, retry_wait;
     int retries;                //  resends allowed after the first try
@@ -25,6 +26,10 @@ typedef struct {
 } s_job_t;
 
 struct _zc_delivery_t {
+    zc_store_t *store;
+    char name [65];             //  this agent, the origin of every job here
+    zc_queue_cap_t cap;
+    size_t queued_jobs, queued_bytes;   //  jobs not final, and their payloads
     zhashx_t *jobs;             //  key -> s_job_t (owned)
     zlistx_t *order;            //  keys in submission order
     zc_link_send_fn *send;
@@ -51,11 +56,15 @@ s_job_destroy (void **item)
 }
 
 zc_delivery_t *
-zc_delivery_new (zc_link_send_fn *send, zc_job_final_fn *on_final, void *arg)
+zc_delivery_new (zc_store_t *store, const char *name, zc_queue_cap_t cap,
+                 zc_link_send_fn *send, zc_job_final_fn *on_final, void *arg)
 {
     zc_delivery_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->store = store;
+    snprintf (self->name, sizeof self->name, "%s", name);
+    self->cap = cap;
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, s_job_destroy);
     self->order = zlistx_new ();
@@ -77,6 +86,45 @@ zc_delivery_destroy (zc_delivery_t **self_p)
     }
 }
 
+static void
+s_audit (zc_delivery_t *self, const char *event, s_job_t *job, const char *detail)
+{
+    zc_audit (event, job->key, self->name, job->node, zc_method_name (job->method), detail);
+}
+
+//  Writes the job's current state into the store's batch.
+static void
+s_job_save (zc_delivery_t *self, s_job_t *job)
+{
+    zc_job_record_t record = {
+        .state = (uint8_t) job->state, .method = (uint8_t) job->method,
+        .tries = (uint32_t) job->tries, .retries = (uint32_t) job->retries,
+        .method_timeout = job->method_timeout, .expire = job->expire,
+        .ack_timeout_ms = (uint32_t) (job->ack_timeout * 1000),
+        .retry_wait_ms = (uint32_t) (job->retry_wait * 1000),
+        .payload = job->payload,
+        .result = job->result? zc_wire_result_payload (job->result): NULL
+    };
+    snprintf (record.node, sizeof record.node, "%s", job->node);
+    zframe_t *frame = zc_wire_job_record (&record);
+    if (frame)
+        zc_store_put (self->store, ZC_TABLE_OUTBOX, job->key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zframe_destroy (&record.result);
+}
+
+//  Adds a job to the tables (and the queue counts while it is not final).
+static void
+s_job_insert (zc_delivery_t *self, s_job_t *job)
+{
+    zhashx_insert (self->jobs, job->key, job);
+    zlistx_add_end (self->order, job->key);
+    if (!zc_state_final (job->state)) {
+        self->queued_jobs++;
+        self->queued_bytes += job->payload? zframe_size (job->payload): 0;
+    }
+}
+
 static json_t *
 s_job_json (s_job_t *job)
 {
@@ -84,10 +132,16 @@ s_job_json (s_job_t *job)
                                 job->result, job->created_ms);
 }
 
-//  Gives a job its final state; a result made here when it has none.
+//  Gives a job its final state; a result made here when it has none. The
+//  payload is no longer needed then.
 static void
 s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *error)
 {
+    if (!zc_state_final (job->state)) {
+        self->queued_jobs--;
+        self->queued_bytes -= job->payload? zframe_size (job->payload): 0;
+        zframe_destroy (&job->payload);
+    }
     if (!job->result) {
         job->result = zc_result_new ();
         job->result->finished_ms = s_wall_ms ();
@@ -99,10 +153,60 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     }
     job->state = state;
     job->next_try = 0;
+    s_job_save (self, job);
+    s_audit (self, state == ZC_STATE_DONE? "result": zc_state_name (state), job, error);
     zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
     json_t *object = s_job_json (job);
     self->on_final (job->key, object, self->arg);
     json_decref (object);
+}
+
+//  Brings back one stored job.
+static int
+s_load_job (const char *key, const void *value, size_t size, void *arg)
+{
+    zc_delivery_t *self = arg;
+    zframe_t *frame = zframe_new (value, size);
+    zc_job_record_t record;
+    s_job_t *job = calloc (1, sizeof *job);
+    char node [65];
+    if (zc_wire_job_record_decode (frame, &record) != 0
+    ||  zc_job_id_parse (key, &job->id, node) != 0
+    ||  strcmp (node, record.node) != 0) {
+        zc_error ("store: outbox record %s is unreadable; skipped", key);
+        zframe_destroy (&frame);
+        free (job);
+        return 0;
+    }
+    zframe_destroy (&frame);
+    snprintf (job->key, sizeof job->key, "%s", key);
+    snprintf (job->node, sizeof job->node, "%s", record.node);
+    job->method = record.method;
+    job->state = record.state;
+    job->payload = record.payload;
+    job->method_timeout = record.method_timeout;
+    job->expire = record.expire;
+    job->ack_timeout = record.ack_timeout_ms / 1000.0;
+    job->retry_wait = record.retry_wait_ms / 1000.0;
+    job->retries = (int) record.retries;
+    job->tries = (int) record.tries;
+    job->created_ms = zc_id_time_ms (&job->id);
+    if (record.result && zc_wire_result_payload_decode (record.result, &job->result) != 0)
+        zc_error ("store: the result of %s is unreadable", key);
+    zframe_destroy (&record.result);
+    //  A job sent before the restart is due again at once.
+    if (job->state == ZC_STATE_SENT)
+        job->next_try = 1;
+    s_job_insert (self, job);
+    return 0;
+}
+
+int
+zc_delivery_load (zc_delivery_t *self)
+{
+    if (zc_store_each (self->store, ZC_TABLE_OUTBOX, s_load_job, self) != 0)
+        return -1;
+    return (int) zhashx_size (self->jobs);
 }
 
 //  When a job is due again after its latest try: ack_timeout, then
@@ -140,6 +244,8 @@ s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
         if (job->state == ZC_STATE_QUEUED)
             job->state = ZC_STATE_SENT;
         job->next_try = s_next_try (job);
+        s_job_save (self, job);
+        s_audit (self, "sent", job, NULL);
     }
 }
 
@@ -161,11 +267,24 @@ s_lookup (zc_delivery_t *self, const zc_id_t *id, const char *node)
 }
 
 zlist_t *
-zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets)
+zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets, char **error)
 {
+    zframe_t *payload = zc_wire_req_payload (message->args, message->data, message->data_size);
+    if (!payload) {
+        *error = strdup ("the message's args and data cannot be encoded");
+        return NULL;
+    }
+    size_t count = zlist_size (targets);
+    if (self->queued_jobs + count > self->cap.max_jobs
+    ||  self->queued_bytes + count * zframe_size (payload) > self->cap.max_bytes) {
+        *error = zsys_sprintf ("the queue is full (%zu jobs, %zu bytes queued; caps %zu jobs, %zu bytes);"
+                               " try again once jobs complete, or purge it (zcnc queue purge)",
+                               self->queued_jobs, self->queued_bytes, self->cap.max_jobs, self->cap.max_bytes);
+        zframe_destroy (&payload);
+        return NULL;
+    }
     zc_id_t id;
     zc_id_generate (&id);
-    zframe_t *payload = zc_wire_req_payload (message->args, message->data, message->data_size);
     zlist_t *keys = zlist_new ();
     zlist_autofree (keys);
     zlist_t *jobs = zlist_new ();
@@ -183,8 +302,9 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
         job->retry_wait = message->retry_wait;
         job->retries = message->retries;
         job->created_ms = zc_id_time_ms (&id);
-        zhashx_insert (self->jobs, job->key, job);
-        zlistx_add_end (self->order, job->key);
+        s_job_insert (self, job);
+        s_job_save (self, job);
+        s_audit (self, "accepted", job, NULL);
         zlist_append (jobs, job);
         zlist_append (keys, job->key);
     }
@@ -227,15 +347,20 @@ zc_delivery_on_ack (zc_delivery_t *self, const zc_id_t *id, const char *from)
     if (job && (job->state == ZC_STATE_SENT || job->state == ZC_STATE_QUEUED)) {
         job->state = ZC_STATE_RUNNING;
         job->next_try = 0;
+        s_job_save (self, job);
+        s_audit (self, "acked", job, NULL);
     }
 }
 
-//  A result arrived; a duplicate of one already recorded is ignored.
+//  A result arrived. It is recorded once; a result for a job given up
+//  here (failed for want of an ACK, or expired) still turns it done.
 void
 zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, zc_result_t **result_p)
 {
     s_job_t *job = s_lookup (self, id, from);
-    if (job && !zc_state_final (job->state)) {
+    bool given_up = job && (job->state == ZC_STATE_FAILED || job->state == ZC_STATE_EXPIRED)
+                    && !job->result->started_ms;       //  a result made here, not by the target
+    if (job && (!zc_state_final (job->state) || given_up)) {
         zc_result_destroy (&job->result);
         job->result = *result_p;
         *result_p = NULL;
@@ -254,6 +379,7 @@ zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char *name
         job->state = ZC_STATE_QUEUED;
         job->next_try = 0;
         job->tries--;
+        s_job_save (self, job);
     }
 }
 
@@ -281,6 +407,37 @@ zc_delivery_tick (zc_delivery_t *self)
     }
 }
 
+int
+zc_delivery_cancel (zc_delivery_t *self, const char *job_id, char **error)
+{
+    s_job_t *job = zhashx_lookup (self->jobs, job_id);
+    if (!job) {
+        *error = zsys_sprintf ("no job %s was sent from this agent", job_id);
+        return -1;
+    }
+    if (zc_state_final (job->state)) {
+        *error = zsys_sprintf ("job %s is already %s", job_id, zc_state_name (job->state));
+        return -1;
+    }
+    s_job_finish (self, job, ZC_STATE_CANCELLED, "cancelled by zcnc queue");
+    return 0;
+}
+
+size_t
+zc_delivery_purge (zc_delivery_t *self, double older_than)
+{
+    uint64_t limit = s_wall_ms () - (uint64_t) (older_than * 1000);
+    size_t count = 0;
+    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
+        s_job_t *job = zhashx_lookup (self->jobs, key);
+        if (!zc_state_final (job->state) && job->created_ms <= limit) {
+            s_job_finish (self, job, ZC_STATE_CANCELLED, "purged by zcnc queue");
+            count++;
+        }
+    }
+    return count;
+}
+
 void
 zc_delivery_prune (zc_delivery_t *self)
 {
@@ -290,6 +447,7 @@ zc_delivery_prune (zc_delivery_t *self)
         if (zc_state_final (job->state) && wall > job->result->finished_ms + S_RESULTS_TTL_S * 1000ull)
             zlist_append (gone, job->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
+        zc_store_del (self->store, ZC_TABLE_OUTBOX, key);
         zlistx_delete (self->order, zlistx_find (self->order, key));
         zhashx_delete (self->jobs, key);
     }
@@ -309,6 +467,18 @@ zc_delivery_jobs_json (zc_delivery_t *self)
     json_t *jobs = json_array ();
     for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order))
         json_array_append_new (jobs, s_job_json (zhashx_lookup (self->jobs, key)));
+    return jobs;
+}
+
+json_t *
+zc_delivery_queue_json (zc_delivery_t *self)
+{
+    json_t *jobs = json_array ();
+    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
+        s_job_t *job = zhashx_lookup (self->jobs, key);
+        if (!zc_state_final (job->state))
+            json_array_append_new (jobs, s_job_json (job));
+    }
     return jobs;
 }
 
@@ -387,7 +557,13 @@ zc_delivery_test (bool verbose)
     ZC_TEST_BEGIN;
     s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
     zlist_autofree (link.finals);
-    zc_delivery_t *delivery = zc_delivery_new (s_test_send, s_test_final, &link);
+    char dir [] = "/tmp/zcnc-delivery-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+    char *error = NULL;
+    zc_store_t *store = zc_store_open (dir, false, &error);
+    ZC_CHECK (store != NULL);
+    zc_queue_cap_t cap = { .max_jobs = 3, .max_bytes = 1 << 20 };
+    zc_delivery_t *delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
 
     //  One message to two targets goes out as one REQ.
     zc_message_t *message = s_test_message ("{\"to\": \"n1,n2\", \"args\": [\"true\"], \"ack_timeout\": 0.1,"
@@ -395,12 +571,14 @@ zc_delivery_test (bool verbose)
     zlist_t *targets = zlist_new ();
     zlist_append (targets, "n1");
     zlist_append (targets, "n2");
-    zlist_t *ids = zc_delivery_submit (delivery, message, targets);
+    zlist_t *ids = zc_delivery_submit (delivery, message, targets, &error);
     ZC_CHECK (zlist_size (ids) == 2);
     zc_wire_t *req = s_test_take (&link);
     ZC_CHECK (req && req->type == ZC_MSG_REQ && zlist_size (req->to) == 2 && req->payload);
     ZC_CHECK (s_test_take (&link) == NULL);
     const char *n1_job = zlist_first (ids), *n2_job = zlist_next (ids);
+    char *n1_job_copy = strdup (n1_job);
+    json_t *queue;
     size_t queued, inflight;
     zc_delivery_counts (delivery, &queued, &inflight);
     ZC_CHECK (queued == 0 && inflight == 2);
@@ -459,23 +637,79 @@ zc_delivery_test (bool verbose)
     message = s_test_message ("{\"to\": \"n3\", \"args\": [\"true\"], \"expire\": 1}");
     zlist_purge (targets);
     zlist_append (targets, "n3");
-    ids = zc_delivery_submit (delivery, message, targets);
+    ids = zc_delivery_submit (delivery, message, targets, &error);
     zc_delivery_counts (delivery, &queued, &inflight);
     ZC_CHECK (queued == 1);
     link.link_down = false;
     zc_delivery_link_up (delivery);
     req = s_test_take (&link);
     ZC_CHECK (req && streq (zlist_first (req->to), "n3"));
-    zc_wire_destroy (&req);
     for (int round = 0; round < 40 && zlist_size (link.finals) < 3; round++) {
         zclock_sleep (50);
         zc_delivery_tick (delivery);
     }
     ZC_CHECK (zlist_size (link.finals) == 3);
     ZC_CHECK_STR (link.last_state, "expired");
+    //  A result that comes after all turns the expired job done.
+    result = zc_result_new ();
+    result->state = ZC_STATE_DONE;
+    result->started_ms = result->finished_ms = 5;
+    zc_delivery_on_reply (delivery, &req->id, "n3", &result);
+    ZC_CHECK (zlist_size (link.finals) == 4);
+    ZC_CHECK_STR (link.last_state, "done");
     json_t *jobs = zc_delivery_jobs_json (delivery);
     ZC_CHECK (json_array_size (jobs) == 3);
     json_decref (jobs);
+    zlist_destroy (&ids);
+    zc_wire_destroy (&req);
+    zc_message_destroy (&message);
+
+    //  The queue cap: beyond it, submission fails and says why.
+    link.link_down = true;
+    message = s_test_message ("{\"to\": \"n4\", \"args\": [\"true\"]}");
+    zlist_purge (targets);
+    zlist_append (targets, "n4");
+    zlist_append (targets, "n5");
+    ids = zc_delivery_submit (delivery, message, targets, &error);
+    ZC_CHECK (zlist_size (ids) == 2);
+    zlist_destroy (&ids);
+    zlist_purge (targets);
+    zlist_append (targets, "n6");
+    zlist_append (targets, "n7");
+    ids = zc_delivery_submit (delivery, message, targets, &error);
+    ZC_CHECK (ids == NULL && error && strstr (error, "the queue is full (2 jobs"));
+    free (error);
+    error = NULL;
+    queue = zc_delivery_queue_json (delivery);
+    ZC_CHECK (json_array_size (queue) == 2);
+    json_decref (queue);
+
+    //  Everything survives a restart: the store brings the jobs back.
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_delivery_destroy (&delivery);
+    delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    ZC_CHECK (zc_delivery_load (delivery) == 5);
+    json_t *job_n1 = zc_delivery_job_json (delivery, n1_job_copy);
+    ZC_CHECK (job_n1 && json_integer_value (json_object_get (job_n1, "exit")) == 3);
+    json_decref (job_n1);
+    queue = zc_delivery_queue_json (delivery);
+    ZC_CHECK (json_array_size (queue) == 2);
+    const char *n4_job = json_string_value (json_object_get (json_array_get (queue, 0), "id"));
+    //  Cancel one, purge the rest.
+    ZC_CHECK (zc_delivery_cancel (delivery, n4_job, &error) == 0);
+    ZC_CHECK_STR (link.last_state, "cancelled");
+    ZC_CHECK (zc_delivery_cancel (delivery, n4_job, &error) == -1);
+    ZC_CHECK (error && strstr (error, "is already cancelled"));
+    free (error);
+    ZC_CHECK (zc_delivery_cancel (delivery, "01ARZ3NDEKTSV4RRFFQ69G5FAV.x", &error) == -1);
+    ZC_CHECK_STR (error, "no job 01ARZ3NDEKTSV4RRFFQ69G5FAV.x was sent from this agent");
+    free (error);
+    json_decref (queue);
+    ZC_CHECK (zc_delivery_purge (delivery, 3600) == 0);
+    ZC_CHECK (zc_delivery_purge (delivery, 0) == 1);
+    queue = zc_delivery_queue_json (delivery);
+    ZC_CHECK (json_array_size (queue) == 0);
+    json_decref (queue);
     zlist_destroy (&ids);
     zc_message_destroy (&message);
 
@@ -486,5 +720,10 @@ zc_delivery_test (bool verbose)
     zlist_destroy (&link.sent);
     zlist_destroy (&link.finals);
     zc_delivery_destroy (&delivery);
+    zc_store_close (&store);
+    char *command = zsys_sprintf ("rm -rf %s", dir);
+    ZC_CHECK (system (command) == 0);
+    free (command);
+    free (n1_job_copy);
     return ZC_TEST_END;
 }

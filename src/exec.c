@@ -9,6 +9,7 @@
     Without pidfds (under valgrind, or Linux before 5.3) a timer peeking
     with waitid stands in for the pidfd.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -587,6 +588,73 @@ zc_exec_destroy (zc_exec_t **self_p)
         s_free (self);
     else
         zc_exec_interrupt (self);   //  s_finish frees it, since it is doomed
+}
+
+//  Reads the process group (field 5) and start time (field 22) of a
+//  process from /proc/PID/stat. 0, or -1 when it is gone.
+static int
+s_proc_stat (pid_t pid, pid_t *pgid, uint64_t *start_ticks)
+{
+    char path [64], stat [1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "re");
+    if (!file)
+        return -1;
+    size_t size = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat [size] = 0;
+    //  The command name (field 2) may hold spaces and parentheses: the
+    //  fields that follow start after its last ')'.
+    char *rest = strrchr (stat, ')');
+    if (!rest)
+        return -1;
+    char state;
+    int parent, group;
+    unsigned long long start;
+    //  Fields 3..22: state ppid pgrp session tty tpgid flags minflt
+    //  cminflt majflt cmajflt utime stime cutime cstime priority nice
+    //  num_threads itrealvalue starttime.
+    if (sscanf (rest + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                &state, &parent, &group, &start) != 4)
+        return -1;
+    *pgid = group;
+    *start_ticks = start;
+    return 0;
+}
+
+uint64_t
+zc_exec_start_ticks (zc_exec_t *self)
+{
+    pid_t group;
+    uint64_t start = 0;
+    if (s_proc_stat (zc_exec_pgid (self), &group, &start) != 0)
+        return 0;
+    return start;
+}
+
+int
+zc_exec_kill_leftovers (pid_t pgid, uint64_t start_ticks)
+{
+    if (pgid <= 1)
+        return 0;
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return 0;
+    int killed = 0;
+    struct dirent *entry;
+    while ((entry = readdir (proc))) {
+        char *end;
+        long pid = strtol (entry->d_name, &end, 10);
+        if (*end || pid <= 1)
+            continue;
+        pid_t group;
+        uint64_t start;
+        if (s_proc_stat ((pid_t) pid, &group, &start) == 0 && group == pgid && start >= start_ticks
+        &&  kill ((pid_t) pid, SIGKILL) == 0)
+            killed++;
+    }
+    closedir (proc);
+    return killed;
 }
 
 

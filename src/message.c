@@ -316,6 +316,105 @@ zc_message_error_json (const char *text, const char *code, const char *field)
     return object;
 }
 
+//  Whether text holds only JSON whitespace.
+static bool
+s_blank (const char *text, size_t size)
+{
+    for (size_t index = 0; index < size; index++)
+        if (text [index] != ' ' && text [index] != '\t' && text [index] != '\r' && text [index] != '\n')
+            return false;
+    return true;
+}
+
+//  The length of the line at text (without its newline).
+static size_t
+s_line_length (const char *text, size_t size)
+{
+    const char *newline = memchr (text, '\n', size);
+    return newline? (size_t) (newline - text): size;
+}
+
+//  Parses one object per line, blank lines skipped. A new array, or NULL
+//  with *error naming the line.
+static json_t *
+s_split_lines (const char *text, size_t size, char **error)
+{
+    json_t *messages = json_array ();
+    size_t offset = 0, number = 0;
+    while (offset < size) {
+        size_t length = s_line_length (text + offset, size - offset);
+        number++;
+        if (!s_blank (text + offset, length)) {
+            json_error_t parse_error;
+            json_t *object = json_loadb (text + offset, length, JSON_REJECT_DUPLICATES, &parse_error);
+            if (!json_is_object (object)) {
+                *error = object? zsys_sprintf ("line %zu: not a JSON object (give one object per line)", number)
+                               : zsys_sprintf ("line %zu: %s", number, parse_error.text);
+                json_decref (object);
+                json_decref (messages);
+                return NULL;
+            }
+            json_array_append_new (messages, object);
+        }
+        offset += length + 1;
+    }
+    return messages;
+}
+
+json_t *
+zc_message_split (const char *text, size_t size, char **error)
+{
+    *error = NULL;
+    //  A UTF-8 byte order mark, as some editors write one, is not JSON.
+    if (size >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        size -= 3;
+    }
+    if (s_blank (text, size)) {
+        *error = strdup ("no message in input");
+        return NULL;
+    }
+    json_error_t parse_error;
+    json_t *whole = json_loadb (text, size, JSON_REJECT_DUPLICATES, &parse_error);
+    if (!whole) {
+        //  Not one JSON text. It is JSON lines when its first non-blank
+        //  line is an object of its own; then errors name their line.
+        //  Otherwise the whole text's error is the one to show.
+        size_t offset = 0, length = 0;
+        while (offset < size && s_blank (text + offset, length = s_line_length (text + offset, size - offset)))
+            offset += length + 1;
+        json_t *first = json_loadb (text + offset, length, JSON_REJECT_DUPLICATES, NULL);
+        bool lines = json_is_object (first);
+        json_decref (first);
+        if (lines)
+            return s_split_lines (text, size, error);
+        *error = parse_error.line > 0? zsys_sprintf ("line %d: %s", parse_error.line, parse_error.text)
+                                     : strdup (parse_error.text);
+        return NULL;
+    }
+    if (json_is_object (whole)) {
+        json_t *messages = json_array ();
+        json_array_append_new (messages, whole);
+        return messages;
+    }
+    //  json_loadb gives an object or an array; this is an array.
+    if (json_array_size (whole) == 0)
+        *error = strdup ("no message in input (an empty array)");
+    size_t index;
+    json_t *item;
+    json_array_foreach (whole, index, item) {
+        if (!json_is_object (item)) {
+            *error = zsys_sprintf ("item %zu of the array is not a JSON object", index + 1);
+            break;
+        }
+    }
+    if (*error) {
+        json_decref (whole);
+        return NULL;
+    }
+    return whole;
+}
+
 //  Parses text into a message, for the self-test.
 static zc_message_t *
 s_parse (const char *text, char **error, const char **field)
@@ -377,6 +476,43 @@ zc_message_test (bool verbose)
         ZC_CHECK_STR (field, bad [index].field);
         free (error);
     }
+
+    //  Splitting a file or stream into messages: one object, an array,
+    //  JSON lines; and what is not one of these.
+    struct { const char *text; size_t count; const char *error; } split [] = {
+        { "{\"to\": \"a\",\n \"args\": [\"x\"]}\n", 1, NULL },
+        { "\xEF\xBB\xBF{\"to\": \"a\"}", 1, NULL },
+        { " [{\"to\": \"a\"},\n  {\"to\": \"b\"}]\n", 2, NULL },
+        { "{\"to\": \"a\"}\n\n  \n{\"to\": \"b\"}\r\n{\"to\": \"c\"}", 3, NULL },
+        { "", 0, "no message in input" },
+        { " \n\t\n", 0, "no message in input" },
+        { "[]", 0, "no message in input (an empty array)" },
+        { "[{\"to\": \"a\"}, 7]", 0, "item 2 of the array is not a JSON object" },
+        { "{\"to\": \"a\"}\n{\"to\": \n{\"to\": \"c\"}\n", 0,
+          "line 2: unexpected token near end of file" },
+        { "{\"to\": \"a\"}\n[{\"to\": \"b\"}]\n", 0, "line 2: not a JSON object (give one object per line)" },
+        { "\n{\"to\": \"a\"}\n\n{\"to\": \"b\", \"to\": \"c\"}\n", 0,
+          "line 4: duplicate object key near '\"to\"'" },
+        { "{\n  \"to\": \"a\",\n  \"args\": [\"x\"\n}\n", 0, "line 4: ']' expected near '}'" },
+        { "\"to\"", 0, "line 1: '[' or '{' expected near '\"to\"'" },
+    };
+    for (size_t index = 0; index < sizeof split / sizeof split [0]; index++) {
+        json_t *messages = zc_message_split (split [index].text, strlen (split [index].text), &error);
+        if (split [index].error) {
+            ZC_CHECK (messages == NULL);
+            ZC_CHECK_STR (error, split [index].error);
+            free (error);
+        }
+        else {
+            ZC_CHECK (messages && !error && json_array_size (messages) == split [index].count);
+            ZC_CHECK_STR (json_string_value (json_object_get (json_array_get (messages, 0), "to")), "a");
+            json_decref (messages);
+        }
+    }
+    //  Bytes after a NUL are input too.
+    json_t *messages = zc_message_split ("{\"to\": \"a\"}\n\0{", 15, &error);
+    ZC_CHECK (messages == NULL && error && strncmp (error, "line 2: ", 8) == 0);
+    free (error);
     json_t *object = zc_message_error_json ("no", "usage", NULL);
     ZC_CHECK (json_object_get (object, "field") == NULL);
     ZC_CHECK_STR (json_string_value (json_object_get (object, "code")), "usage");

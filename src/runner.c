@@ -1,13 +1,14 @@
 /*  runner.c — jobs received to run on this node (see runner.h). */
 #include <time.h>
+#include "audit.h"
 #include "exec.h"
 #include "log.h"
 #include "runner.h"
 #include "testing.h"
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
-#define S_ACK_GRACE_MS      50      //  a job done by then sends only its REPLY
 #define S_CLOCK_SKEW_S      300     //  tolerated clock difference between nodes
+#define S_ACK_GRACE_MS      50      //  a job done by then sends only its REPLY
 
 typedef struct _zc_runner_t zc_runner_t;
 
@@ -16,9 +17,14 @@ typedef struct {
     char job_id [ZC_JOB_ID_MAX];    //  ULID.this-node, as the origin prints it
     zc_id_t id;
     char origin [65];
-    uint32_t expire;            //  s after creation, from the job
     zc_runner_t *runner;
+    zc_task_state_t state;
+    zc_method_t method;
+    uint32_t method_timeout, expire;
+    zframe_t *payload;          //  the REQ payload until the job starts
     zc_exec_t *proc;
+    pid_t pgid;                 //  while running
+    uint64_t start_ticks;
     zc_result_t *result;        //  set once finished
     bool reply_acked;
     uint64_t reply_next_try;    //  monotonic ms; 0 = wait for the origin's presence
@@ -27,6 +33,7 @@ typedef struct {
 
 struct _zc_runner_t {
     zloop_t *loop;
+    zc_store_t *store;
     char name [65];             //  this node
     size_t max_output;
     zhashx_t *tasks;            //  key -> s_task_t (owned)
@@ -49,19 +56,21 @@ s_task_destroy (void **item)
     if (task->ack_timer != -1)
         zloop_timer_end (task->runner->loop, task->ack_timer);
     zc_exec_destroy (&task->proc);
+    zframe_destroy (&task->payload);
     zc_result_destroy (&task->result);
     free (task);
     *item = NULL;
 }
 
 zc_runner_t *
-zc_runner_new (zloop_t *loop, const char *name, size_t max_output,
+zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_output,
                zc_link_send_fn *send, void *arg)
 {
     zc_runner_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->loop = loop;
+    self->store = store;
     snprintf (self->name, sizeof self->name, "%s", name);
     self->max_output = max_output;
     self->tasks = zhashx_new ();
@@ -86,6 +95,31 @@ zc_runner_destroy (zc_runner_t **self_p)
     }
 }
 
+static void
+s_audit (s_task_t *task, const char *event, const char *detail)
+{
+    zc_audit (event, task->job_id, task->origin, task->runner->name,
+              zc_method_name (task->method), detail);
+}
+
+//  Writes the task's current state into the store's batch.
+static void
+s_task_save (zc_runner_t *self, s_task_t *task)
+{
+    zc_task_record_t record = {
+        .state = (uint8_t) task->state, .reply_acked = task->reply_acked,
+        .method = (uint8_t) task->method, .method_timeout = task->method_timeout,
+        .expire = task->expire, .pgid = task->pgid, .start_ticks = task->start_ticks,
+        .payload = task->payload,
+        .result = task->result? zc_wire_result_payload (task->result): NULL
+    };
+    zframe_t *frame = zc_wire_task_record (&record);
+    if (frame)
+        zc_store_put (self->store, ZC_TABLE_INBOX, task->key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zframe_destroy (&record.result);
+}
+
 //  Sends an ACK or STARTED for message 'id' to 'node'.
 static void
 s_send_notice (zc_runner_t *self, zc_msg_type_t type, const zc_id_t *id, const char *node)
@@ -107,30 +141,44 @@ s_send_reply (zc_runner_t *self, s_task_t *task)
     self->send (&msg, self->arg);
 }
 
+//  A task has its result: it is stored, then sent.
+static void
+s_task_finish (zc_runner_t *self, s_task_t *task, zc_result_t *result)
+{
+    task->result = result;
+    task->state = ZC_TASK_FINISHED;
+    task->pgid = 0;
+    zframe_destroy (&task->payload);
+    if (task->ack_timer != -1) {
+        zloop_timer_end (self->loop, task->ack_timer);
+        task->ack_timer = -1;
+    }
+    s_task_save (self, task);
+    char detail [160];
+    snprintf (detail, sizeof detail, "state=%s exit=%d", zc_state_name (result->state), result->exit_code);
+    s_audit (task, "finished", detail);
+    zc_debug ("ran %s for %s: %s, exit %d%s%s", task->job_id, task->origin,
+              zc_state_name (result->state), result->exit_code,
+              result->error? ", ": "", result->error? result->error: "");
+    s_send_reply (self, task);
+}
+
 static void
 s_task_done (zc_exec_t *proc, zc_result_t *result, void *arg)
 {
     s_task_t *task = arg;
-    task->result = result;
-    if (task->ack_timer != -1) {
-        zloop_timer_end (task->runner->loop, task->ack_timer);
-        task->ack_timer = -1;
-    }
-    zc_debug ("ran %s for %s: %s, exit %d%s%s", task->job_id, task->origin,
-             zc_state_name (result->state), result->exit_code,
-             result->error? ", ": "", result->error? result->error: "");
-    s_send_reply (task->runner, task);
+    s_task_finish (task->runner, task, result);
 }
 
 //  Finishes a task at once with a result made here (ping, refusals).
 static void
 s_task_answer (zc_runner_t *self, s_task_t *task, zc_state_t state, const char *error)
 {
-    task->result = zc_result_new ();
-    task->result->state = state;
-    task->result->started_ms = task->result->finished_ms = s_wall_ms ();
-    task->result->error = error? strdup (error): NULL;
-    s_send_reply (self, task);
+    zc_result_t *result = zc_result_new ();
+    result->state = state;
+    result->started_ms = result->finished_ms = s_wall_ms ();
+    result->error = error? strdup (error): NULL;
+    s_task_finish (self, task, result);
 }
 
 //  The grace time passed with the job still running: the origin hears
@@ -145,10 +193,70 @@ s_ack_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  A job arrives. A new one is run; a job finished within S_ACK_GRACE_MS
-//  sends only its REPLY, which the origin takes as the ACK too (fewer
-//  messages, fewer bytes on slow links). A resend is ACKed at once, and
-//  gets its result again when there is one; it never runs twice.
+//  Runs a received task: decodes its payload and starts its method.
+static void
+s_task_start (zc_runner_t *self, s_task_t *task)
+{
+    zlist_t *args = NULL;
+    uint8_t *data = NULL;
+    size_t data_size = 0;
+    if (zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) != 0)
+        s_task_answer (self, task, ZC_STATE_FAILED, "malformed job payload");
+    else
+    if (task->method == ZC_METHOD_PING)
+        s_task_answer (self, task, ZC_STATE_DONE, NULL);
+    else
+    if (task->method == ZC_METHOD_EXEC && zlist_size (args) == 1) {
+        zc_exec_spec_t spec = {
+            .command = zlist_first (args), .data = data, .data_size = data_size,
+            .timeout = task->method_timeout, .max_output = self->max_output
+        };
+        char *error = NULL;
+        task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);
+        if (task->proc) {
+            //  What is needed to kill it after a crash of this agent.
+            task->state = ZC_TASK_RUNNING;
+            task->pgid = zc_exec_pgid (task->proc);
+            task->start_ticks = zc_exec_start_ticks (task->proc);
+            zframe_destroy (&task->payload);
+            s_task_save (self, task);
+            s_audit (task, "started", NULL);
+            zc_debug ("running %s for %s", task->job_id, task->origin);
+            task->ack_timer = zloop_timer (self->loop, S_ACK_GRACE_MS, 1, s_ack_timer, task);
+        }
+        else {
+            s_task_answer (self, task, ZC_STATE_FAILED, error);
+            free (error);
+        }
+    }
+    else {
+        char reason [120];
+        snprintf (reason, sizeof reason, "method %s is not supported by this agent yet",
+                  zc_method_name (task->method)? zc_method_name (task->method): "?");
+        s_task_answer (self, task, ZC_STATE_FAILED, reason);
+    }
+    zlist_destroy (&args);
+    free (data);
+}
+
+static s_task_t *
+s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *origin)
+{
+    s_task_t *task = calloc (1, sizeof *task);
+    snprintf (task->key, sizeof task->key, "%s", key);
+    zc_job_id_format (id, self->name, task->job_id);
+    task->id = *id;
+    snprintf (task->origin, sizeof task->origin, "%s", origin);
+    task->runner = self;
+    task->ack_timer = -1;
+    zhashx_insert (self->tasks, key, task);
+    return task;
+}
+
+//  A job arrives. A new one is stored and run; a job finished within
+//  S_ACK_GRACE_MS sends only its REPLY, which the origin takes as the ACK
+//  too (fewer messages, fewer bytes on slow links). A resend is ACKed at
+//  once, and gets its result again when there is one; it never runs twice.
 void
 zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
 {
@@ -161,49 +269,74 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
             s_send_reply (self, task);
         return;
     }
-    task = calloc (1, sizeof *task);
-    snprintf (task->key, sizeof task->key, "%s", key);
-    zc_job_id_format (&msg->id, self->name, task->job_id);
-    task->id = msg->id;
-    snprintf (task->origin, sizeof task->origin, "%s", msg->from);
+    task = s_task_new (self, key, &msg->id, msg->from);
+    task->state = ZC_TASK_RECEIVED;
+    task->method = msg->method;
+    task->method_timeout = msg->method_timeout;
     task->expire = msg->expire;
-    task->runner = self;
-    task->ack_timer = -1;
-    zhashx_insert (self->tasks, key, task);
+    task->payload = msg->payload? zframe_dup (msg->payload): NULL;
+    s_task_save (self, task);
+    s_audit (task, "received", NULL);
+    s_task_start (self, task);
+}
 
-    zlist_t *args = NULL;
-    uint8_t *data = NULL;
-    size_t data_size = 0;
-    if (zc_wire_req_payload_decode (msg->payload, &args, &data, &data_size) != 0)
-        s_task_answer (self, task, ZC_STATE_FAILED, "malformed job payload");
-    else
-    if (msg->method == ZC_METHOD_PING)
-        s_task_answer (self, task, ZC_STATE_DONE, NULL);
-    else
-    if (msg->method == ZC_METHOD_EXEC && zlist_size (args) == 1) {
-        zc_exec_spec_t spec = {
-            .command = zlist_first (args), .data = data, .data_size = data_size,
-            .timeout = msg->method_timeout, .max_output = self->max_output
-        };
-        char *error = NULL;
-        task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);
-        if (task->proc) {
-            zc_debug ("running %s for %s", task->job_id, task->origin);
-            task->ack_timer = zloop_timer (self->loop, S_ACK_GRACE_MS, 1, s_ack_timer, task);
-        }
-        else {
-            s_task_answer (self, task, ZC_STATE_FAILED, error);
-            free (error);
-        }
+//  Brings back one stored task.
+static int
+s_load_task (const char *key, const void *value, size_t size, void *arg)
+{
+    zc_runner_t *self = arg;
+    zframe_t *frame = zframe_new (value, size);
+    zc_task_record_t record;
+    zc_id_t id;
+    char origin [65];
+    zc_result_t *result = NULL;
+    if (zc_wire_task_record_decode (frame, &record) != 0
+    ||  zc_job_id_parse (key, &id, origin) != 0
+    ||  (record.result && zc_wire_result_payload_decode (record.result, &result) != 0)) {
+        zc_error ("store: inbox record %s is unreadable; skipped", key);
+        zframe_destroy (&frame);
+        return 0;
     }
-    else {
-        char reason [120];
-        snprintf (reason, sizeof reason, "method %s is not supported by this agent yet",
-                  zc_method_name (msg->method)? zc_method_name (msg->method): "?");
-        s_task_answer (self, task, ZC_STATE_FAILED, reason);
+    zframe_destroy (&frame);
+    zframe_destroy (&record.result);
+    s_task_t *task = s_task_new (self, key, &id, origin);
+    task->state = record.state;
+    task->method = record.method;
+    task->method_timeout = record.method_timeout;
+    task->expire = record.expire;
+    task->payload = record.payload;
+    task->pgid = record.pgid;
+    task->start_ticks = record.start_ticks;
+    task->result = result;
+    task->reply_acked = record.reply_acked;
+    task->reply_next_try = 1;       //  an unACKed result is due at once
+    if (task->state == ZC_TASK_RUNNING) {
+        //  It ran when this agent stopped: what is left of it is killed,
+        //  and it is reported interrupted, never run again.
+        int killed = zc_exec_kill_leftovers (task->pgid, task->start_ticks);
+        zc_info ("%s was running when the agent stopped; killed %d leftover process(es); "
+                 "reported interrupted", task->job_id, killed);
+        zc_result_t *interrupted = zc_result_new ();
+        interrupted->state = ZC_STATE_INTERRUPTED;
+        interrupted->finished_ms = s_wall_ms ();
+        interrupted->error = strdup ("the agent stopped while the job ran");
+        task->result = interrupted;
+        task->state = ZC_TASK_FINISHED;
+        task->pgid = 0;
+        s_task_save (self, task);
+        s_audit (task, "finished", "state=interrupted");
     }
-    zlist_destroy (&args);
-    free (data);
+    else
+    if (task->state == ZC_TASK_RECEIVED)
+        s_task_start (self, task);
+    return 0;
+}
+
+int
+zc_runner_load (zc_runner_t *self)
+{
+    zc_store_each (self->store, ZC_TABLE_INBOX, s_load_task, self);
+    return (int) zhashx_size (self->tasks);
 }
 
 static s_task_t *
@@ -226,6 +359,8 @@ zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from)
         free (task->result->err);
         task->result->out = task->result->err = NULL;
         task->result->out_size = task->result->err_size = 0;
+        s_task_save (self, task);
+        s_audit (task, "delivered", NULL);
     }
 }
 
@@ -278,8 +413,10 @@ zc_runner_prune (zc_runner_t *self)
         if (task->reply_acked
         &&  wall > zc_id_time_ms (&task->id) + ((uint64_t) task->expire + S_CLOCK_SKEW_S) * 1000)
             zlist_append (gone, task->key);
-    for (char *key = zlist_first (gone); key; key = zlist_next (gone))
+    for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
+        zc_store_del (self->store, ZC_TABLE_INBOX, key);
         zhashx_delete (self->tasks, key);
+    }
     zlist_destroy (&gone);
 }
 
@@ -361,7 +498,12 @@ zc_runner_test (bool verbose)
     ZC_TEST_BEGIN;
     s_test_link_t link = { .sent = zlist_new () };
     zloop_t *loop = zloop_new ();
-    zc_runner_t *runner = zc_runner_new (loop, "n1", 4096, s_test_send, &link);
+    char store_dir [] = "/tmp/zcnc-runner-store-XXXXXX";
+    ZC_CHECK (mkdtemp (store_dir) != NULL);
+    char *error = NULL;
+    zc_store_t *store = zc_store_open (store_dir, false, &error);
+    ZC_CHECK (store != NULL);
+    zc_runner_t *runner = zc_runner_new (loop, store, "n1", 4096, s_test_send, &link);
     zc_result_t *result = NULL;
 
     //  A ping is answered at once; a resend of it is ACKed and answered again.
@@ -458,9 +600,57 @@ zc_runner_test (bool verbose)
     free (sent);
     zc_wire_destroy (&job);
 
+    //  After a restart: a job that was running is reported interrupted
+    //  (never run again), one received but not started runs, a finished
+    //  one not yet ACKed is sent again.
+    zc_runner_destroy (&runner);
+    zc_id_t running_id, received_id;
+    zc_id_generate (&running_id);
+    zc_id_generate (&received_id);
+    char key [ZC_JOB_ID_MAX];
+    zc_task_record_t record = { .state = ZC_TASK_RUNNING, .method = ZC_METHOD_EXEC,
+                                .expire = 60, .pgid = 999999, .start_ticks = 1 };
+    zframe_t *frame = zc_wire_task_record (&record);
+    zc_job_id_format (&running_id, "o1", key);
+    zc_store_put (store, ZC_TABLE_INBOX, key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zlist_t *ping_args = zlist_new ();
+    record = (zc_task_record_t) { .state = ZC_TASK_RECEIVED, .method = ZC_METHOD_PING, .expire = 60,
+                                  .payload = zc_wire_req_payload (ping_args, NULL, 0) };
+    zlist_destroy (&ping_args);
+    frame = zc_wire_task_record (&record);
+    zframe_destroy (&record.payload);
+    zc_job_id_format (&received_id, "o2", key);
+    zc_store_put (store, ZC_TABLE_INBOX, key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    runner = zc_runner_new (loop, store, "n1", 4096, s_test_send, &link);
+    ZC_CHECK (zc_runner_load (runner) >= 2);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "REPLY ");           //  the ping, answered as it runs
+    free (sent);
+    zc_runner_on_ack (runner, &received_id, "o2");
+    zc_runner_link_up (runner);
+    zc_wire_t *reply;
+    bool interrupted = false;
+    while ((reply = zlist_pop (link.sent))) {
+        zc_result_t *resent = NULL;
+        if (reply->type == ZC_MSG_REPLY && zc_id_equal (&reply->id, &running_id)
+        &&  zc_wire_result_payload_decode (reply->payload, &resent) == 0)
+            interrupted = resent->state == ZC_STATE_INTERRUPTED;
+        zc_result_destroy (&resent);
+        zc_wire_destroy (&reply);
+    }
+    ZC_CHECK (interrupted);
+    ZC_CHECK (zc_runner_running (runner) == 0);
+
     zc_result_destroy (&result);
     zc_runner_destroy (&runner);
     zloop_destroy (&loop);
     zlist_destroy (&link.sent);
+    zc_store_close (&store);
+    char *cleanup = zsys_sprintf ("rm -rf %s", store_dir);
+    ZC_CHECK (system (cleanup) == 0);
+    free (cleanup);
     return ZC_TEST_END;
 }

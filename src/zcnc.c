@@ -19,6 +19,7 @@ static const char *s_usage =
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
     "clients (talk to the local agent's socket):\n"
     "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] TARGET:COMMAND\n"
+    "  zcnc send    [-c FILE] [-w] [-t SECS] [FILE|-]\n"
     "  zcnc nodes   [-c FILE] [--json]\n"
     "  zcnc ping    [-c FILE] [-t SECS] NODE\n"
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
@@ -95,6 +96,8 @@ main (int argc, char *argv [])
         return zc_cli_keygen (argc, argv);
     if (streq (command, "trigger"))
         return zc_cli_trigger (argc, argv);
+    if (streq (command, "send"))
+        return zc_cli_send (argc, argv);
     if (streq (command, "nodes"))
         return zc_cli_nodes (argc, argv);
     if (streq (command, "ping"))
