@@ -689,6 +689,43 @@ s_op_jobs (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
     s_answer (self, conn, tag, json_pack ("{s:o}", "jobs", jobs));
 }
 
+//  {"op":"queue","action":"list|cancel|purge", "id":..., "older_than":...}
+static void
+s_op_queue (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    const char *action = json_string_value (json_object_get (request, "action"));
+    if (action && streq (action, "list"))
+        s_answer (self, conn, tag, json_pack ("{s:o}", "jobs", zc_delivery_queue_json (self->delivery)));
+    else
+    if (action && streq (action, "cancel")) {
+        const char *id = json_string_value (json_object_get (request, "id"));
+        char *error = NULL;
+        if (!id)
+            s_answer (self, conn, tag, zc_message_error_json ("cancel needs \"id\": a job ID", "usage", "id"));
+        else
+        if (zc_delivery_cancel (self->delivery, id, &error) != 0) {
+            s_answer (self, conn, tag, zc_message_error_json (error, "usage", "id"));
+            free (error);
+        }
+        else
+            s_answer (self, conn, tag, json_pack ("{s:s}", "cancelled", id));
+    }
+    else
+    if (action && streq (action, "purge")) {
+        json_t *older_than = json_object_get (request, "older_than");
+        if (older_than && (!json_is_number (older_than) || json_number_value (older_than) < 0))
+            s_answer (self, conn, tag, zc_message_error_json ("\"older_than\" must be a number of seconds",
+                                                              "usage", "older_than"));
+        else {
+            size_t count = zc_delivery_purge (self->delivery, older_than? json_number_value (older_than): 0);
+            s_answer (self, conn, tag, json_pack ("{s:I}", "purged", (json_int_t) count));
+        }
+    }
+    else
+        s_answer (self, conn, tag, zc_message_error_json ("queue needs \"action\": list, cancel or purge",
+                                                          "usage", "action"));
+}
+
 static int
 s_ping_timeout (zloop_t *loop, int timer_id, void *arg)
 {
@@ -763,13 +800,18 @@ s_on_line (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg)
         else
         if (name && streq (name, "ping"))
             s_op_ping (self, conn, request, tag);
+        else
+        if (name && streq (name, "queue"))
+            s_op_queue (self, conn, request, tag);
         else {
-            char *text = zsys_sprintf ("unknown op '%s' (known: nodes, status, jobs, ping)", name? name: "?");
+            char *text = zsys_sprintf ("unknown op '%s' (known: nodes, status, jobs, ping, queue)", name? name: "?");
             s_answer (self, conn, tag, zc_message_error_json (text, "usage", "op"));
             free (text);
         }
     }
     json_decref (request);
+    if (zc_store_pending (self->store))
+        s_commit_soon (self);
 }
 
 //  A client went away: forget its waits and pings.
