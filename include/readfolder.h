@@ -23,8 +23,12 @@
     modification time) without the messages already accepted, to be tried
     again at the next scan.
 
-    Acceptance and removal are two steps: a crash between them sends that
-    file's accepted messages again after the restart (at least once).
+    Storing the accepted messages and removing their file are two steps:
+    a crash between them sends those messages again after the restart.
+    The window is short: a file is acted on right after submit said its
+    messages are durable, or, with zc_readfolder_defer, right after the
+    owner's commit that holds them (a crash before that commit loses the
+    batch but not the file).
 */
 #ifndef ZC_READFOLDER_H
 #define ZC_READFOLDER_H
@@ -37,8 +41,9 @@
 typedef struct _zc_readfolder_t zc_readfolder_t;
 
 //  Submits one message object read from a file ('message' is borrowed).
-//  Returns 0 when it was accepted (stored durably); -1 with *error a
-//  malloc'd text when it was refused (the file is moved aside); 1, with
+//  Returns 0 when it was accepted and stored durably (with
+//  zc_readfolder_defer: put in the next commit's batch); -1 with *error
+//  a malloc'd text when it was refused (the file is moved aside); 1, with
 //  *error malloc'd or NULL, when it cannot be taken now (the file waits).
 typedef int (zc_readfolder_submit_fn) (json_t *message, char **error, void *arg);
 
@@ -52,9 +57,22 @@ zc_readfolder_t *zc_readfolder_new (zloop_t *loop, const char *dir, int interval
 void zc_readfolder_destroy (zc_readfolder_t **self_p);
 
 //  Scans once now (also what the timer does). Returns the number of files
-//  handled (removed or moved aside), or -1 when the folder cannot be read
-//  (logged once until it can be read again).
+//  handled (removed or moved aside, or, with zc_readfolder_defer, to be),
+//  or -1 when the folder cannot be read (logged once until it can be read
+//  again).
 int zc_readfolder_scan (zc_readfolder_t *self);
+
+//  For an owner that commits in batches (group commit): from now on,
+//  submit's 0 means "in the batch of the next commit", and a file whose
+//  messages were accepted is acted on (removed, moved aside, rewritten)
+//  only in zc_readfolder_committed; until then scans skip it.
+void zc_readfolder_defer (zc_readfolder_t *self);
+//  The owner's commit succeeded: everything accepted so far is durable,
+//  and the files it came from are removed, moved aside or rewritten.
+//  Call it after every successful commit, and after the last one before
+//  zc_readfolder_destroy (which forgets what still waits: those files
+//  would be read again).
+void zc_readfolder_committed (zc_readfolder_t *self);
 
 int zc_readfolder_test (bool verbose);
 #endif

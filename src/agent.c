@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "message.h"
+#include "readfolder.h"
 #include "runner.h"
 #include "signals.h"
 #include "target.h"
@@ -72,6 +73,7 @@ struct _s_agent_t {
     zc_store_t *store;
     zlist_t *outgoing;          //  s_output_t waiting for the next commit
     int commit_timer;           //  -1, or the pending commit's timer
+    zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     int signal_fd;
     zmq_pollitem_t signal_item;
     struct { uint64_t malformed, submitted; } count;
@@ -156,6 +158,9 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
         self->commit_timer = zloop_timer (self->loop, 100, 1, s_commit_timer, self);
         return 0;
     }
+    //  The files whose messages that commit stored can go.
+    if (self->readfolder)
+        zc_readfolder_committed (self->readfolder);
     s_output_t *output;
     while ((output = zlist_pop (self->outgoing))) {
         if (output->msg)
@@ -564,6 +569,58 @@ s_known_names (s_agent_t *self)
     return known;
 }
 
+//  Resolves a message's targets and stores its jobs (sent after the next
+//  commit). Returns the job IDs (a new list, in target order) with
+//  *targets and *unknown filled, or NULL with *error malloc'd and *code
+//  the error code for the socket (usage, nomatch or full).
+static zlist_t *
+s_submit (s_agent_t *self, zc_message_t *message, zlist_t **targets, zlist_t **unknown,
+          char **error, const char **code)
+{
+    zlist_t *known = s_known_names (self);
+    zlist_t *job_ids = NULL;
+    *code = "usage";
+    if (zc_target_resolve (message->to, known, targets, unknown, error) == 0) {
+        if (zlist_size (*targets) == 0) {
+            *code = "nomatch";
+            *error = zsys_sprintf ("'%s' matches no known node", message->to);
+        }
+        else
+        if ((job_ids = zc_delivery_submit (self->delivery, message, *targets, error))) {
+            self->count.submitted += zlist_size (job_ids);
+            zc_info ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
+            s_commit_soon (self);
+        }
+        else
+            *code = "full";
+    }
+    zlist_destroy (&known);
+    return job_ids;
+}
+
+//  A message from a readfolder file, submitted as a socket request would
+//  be (without the socket fields). Its jobs are stored by the next commit,
+//  after which the folder removes the file (zc_readfolder_defer).
+//  0 accepted, -1 refused, 1 the queue is full (the file waits).
+static int
+s_readfolder_submit (json_t *object, char **error, void *arg)
+{
+    s_agent_t *self = arg;
+    const char *field = NULL;
+    zc_message_t *message = zc_message_from_json (object, NULL, error, &field);
+    if (!message)
+        return -1;
+    zlist_t *targets = NULL, *unknown = NULL;
+    const char *code;
+    zlist_t *job_ids = s_submit (self, message, &targets, &unknown, error, &code);
+    int rc = job_ids? 0: streq (code, "full")? 1: -1;
+    zlist_destroy (&job_ids);
+    zlist_destroy (&targets);
+    zlist_destroy (&unknown);
+    zc_message_destroy (&message);
+    return rc;
+}
+
 static void
 s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
 {
@@ -582,30 +639,14 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
         free (error);
         return;
     }
-    zlist_t *known = s_known_names (self);
     zlist_t *targets = NULL, *unknown = NULL;
-    if (zc_target_resolve (message->to, known, &targets, &unknown, &error) != 0) {
-        s_answer (self, conn, tag, zc_message_error_json (error, "usage", "to"));
+    const char *code;
+    zlist_t *job_ids = s_submit (self, message, &targets, &unknown, &error, &code);
+    if (!job_ids) {
+        s_answer (self, conn, tag, zc_message_error_json (error, code, streq (code, "full")? NULL: "to"));
         free (error);
     }
-    else
-    if (zlist_size (targets) == 0) {
-        char *text = zsys_sprintf ("'%s' matches no known node", message->to);
-        s_answer (self, conn, tag, zc_message_error_json (text, "nomatch", "to"));
-        free (text);
-    }
     else {
-        zlist_t *job_ids = zc_delivery_submit (self->delivery, message, targets, &error);
-        if (!job_ids) {
-            s_answer (self, conn, tag, zc_message_error_json (error, "full", NULL));
-            free (error);
-            zlist_destroy (&targets);
-            zlist_destroy (&unknown);
-            zlist_destroy (&known);
-            zc_message_destroy (&message);
-            return;
-        }
-        self->count.submitted += zlist_size (job_ids);
         json_t *ids = json_array ();
         char *node = zlist_first (targets);
         for (char *job_id = zlist_first (job_ids); job_id; job_id = zlist_next (job_ids)) {
@@ -616,7 +657,6 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
         for (node = zlist_first (unknown); node; node = zlist_next (unknown))
             json_array_append_new (unknown_json, json_string (node));
         s_answer (self, conn, tag, json_pack ("{s:o, s:o}", "ids", ids, "unknown", unknown_json));
-        zc_info ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
         if (wait_value) {
             s_wait_t *wait = calloc (1, sizeof *wait);
             wait->conn = conn;
@@ -632,7 +672,6 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
     }
     zlist_destroy (&targets);
     zlist_destroy (&unknown);
-    zlist_destroy (&known);
     zc_message_destroy (&message);
 }
 
@@ -972,6 +1011,17 @@ zc_agent_run (zc_config_t *config)
             free (error);
         }
     }
+    if (self->server && config->readfolder) {
+        self->readfolder = zc_readfolder_new (self->loop, config->readfolder, 1000,
+                                              s_readfolder_submit, self, &error);
+        if (self->readfolder)
+            zc_readfolder_defer (self->readfolder);
+        else {
+            zc_error ("%s: agent/readfolder: %s", config->path, error);
+            free (error);
+            zc_jsonl_destroy (&self->server);
+        }
+    }
     if (self->server) {
         zloop_reader (self->loop, self->dealer, s_dealer_event, self);
         zloop_reader (self->loop, self->monitor, s_monitor_event, self);
@@ -1003,6 +1053,7 @@ zc_agent_run (zc_config_t *config)
     if (self->commit_timer != -1)
         zloop_timer_end (self->loop, self->commit_timer);
     s_commit_timer (self->loop, -1, self);
+    zc_readfolder_destroy (&self->readfolder);
     zlist_destroy (&self->outgoing);
     zc_store_close (&self->store);
     zc_audit_close ();

@@ -12,6 +12,7 @@
 #include "wire.h"
 #include "exec.h"
 #include "message.h"
+#include "readfolder.h"
 #include "directory.h"
 #include "delivery.h"
 #include "runner.h"
@@ -30,6 +31,7 @@ static struct {
     { "wire", zc_wire_test },
     { "exec", zc_exec_test },
     { "message", zc_message_test },
+    { "readfolder", zc_readfolder_test },
     { "directory", zc_directory_test },
     { "delivery", zc_delivery_test },
     { "runner", zc_runner_test },
