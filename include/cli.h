@@ -17,5 +17,6 @@ int zc_cli_nodes (int argc, char *argv []);
 int zc_cli_ping (int argc, char *argv []);
 int zc_cli_status (int argc, char *argv []);
 int zc_cli_jobs (int argc, char *argv []);
+int zc_cli_queue (int argc, char *argv []);
 int zc_cli_keygen (int argc, char *argv []);
 #endif

@@ -739,6 +739,24 @@ zc_cli_ping (int argc, char *argv [])
     return status;
 }
 
+//  A table of jobs: ID, node, state, exit status.
+static void
+s_print_job_table (json_t *jobs)
+{
+    printf ("%-40s %-16s %-12s %s\n", "ID", "NODE", "STATE", "EXIT");
+    size_t index;
+    json_t *job;
+    json_array_foreach (jobs, index, job) {
+        json_t *exit_value = json_object_get (job, "exit");
+        char exit_text [16] = "-";
+        if (json_is_integer (exit_value))
+            snprintf (exit_text, sizeof exit_text, "%" JSON_INTEGER_FORMAT, json_integer_value (exit_value));
+        printf ("%-40s %-16s %-12s %s\n", json_string_value (json_object_get (job, "id")),
+                json_string_value (json_object_get (job, "node")),
+                json_string_value (json_object_get (job, "state")), exit_text);
+    }
+}
+
 int
 zc_cli_jobs (int argc, char *argv [])
 {
@@ -782,20 +800,81 @@ zc_cli_jobs (int argc, char *argv [])
         fwrite (bytes, 1, size, stderr);
         free (bytes);
     }
-    else {
-        printf ("%-40s %-16s %-12s %s\n", "ID", "NODE", "STATE", "EXIT");
-        size_t index;
-        json_t *job;
-        json_array_foreach (jobs, index, job) {
-            json_t *exit_value = json_object_get (job, "exit");
-            char exit_text [16] = "-";
-            if (json_is_integer (exit_value))
-                snprintf (exit_text, sizeof exit_text, "%" JSON_INTEGER_FORMAT, json_integer_value (exit_value));
-            printf ("%-40s %-16s %-12s %s\n", json_string_value (json_object_get (job, "id")),
-                    json_string_value (json_object_get (job, "node")),
-                    json_string_value (json_object_get (job, "state")), exit_text);
+    else
+        s_print_job_table (jobs);
+    json_decref (answer);
+    return 0;
+}
+
+//  `zcnc queue list | cancel ID | purge [--older-than SECS]`: the jobs
+//  sent from here that have no final result yet.
+int
+zc_cli_queue (int argc, char *argv [])
+{
+    static const char *usage =
+        "zcnc queue [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]";
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
+        { "older-than", required_argument, NULL, 'o' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config = NULL;
+    bool as_json = false;
+    double older_than = -1;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "c:h", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config = optarg; break;
+            case 'j': as_json = true; break;
+            case 'o':
+                if ((older_than = s_seconds (optarg)) < 0) {
+                    s_usage_error (usage, "--older-than wants a number of seconds, not '%s'", optarg);
+                    return ZC_EXIT_USAGE;
+                }
+                break;
+            case 'h':
+                printf ("usage: %s\n", usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", usage);
+                return ZC_EXIT_USAGE;
         }
     }
+    const char *action = optind < argc? argv [optind]: NULL;
+    int operands = argc - optind;
+    json_t *request = NULL;
+    if (action && streq (action, "list") && operands == 1 && older_than < 0)
+        request = json_pack ("{s:s, s:s}", "op", "queue", "action", "list");
+    else
+    if (action && streq (action, "cancel") && operands == 2 && older_than < 0)
+        request = json_pack ("{s:s, s:s, s:s}", "op", "queue", "action", "cancel", "id", argv [optind + 1]);
+    else
+    if (action && streq (action, "purge") && operands == 1)
+        request = json_pack ("{s:s, s:s, s:f}", "op", "queue", "action", "purge",
+                             "older_than", older_than < 0? 0: older_than);
+    else {
+        s_usage_error (usage, action? "bad arguments for queue %s": "queue needs list, cancel ID or purge",
+                       action);
+        return ZC_EXIT_USAGE;
+    }
+    int status;
+    json_t *answer = s_simple_op (config, request, S_CLIENT_MARGIN_MS, &status);
+    if (!answer)
+        return status;
+    if (streq (action, "list")) {
+        if (as_json)
+            s_print_json_lines (json_object_get (answer, "jobs"));
+        else
+            s_print_job_table (json_object_get (answer, "jobs"));
+    }
+    else
+    if (streq (action, "cancel"))
+        printf ("cancelled %s\n", json_string_value (json_object_get (answer, "cancelled")));
+    else
+        printf ("purged %" JSON_INTEGER_FORMAT " job(s)\n", json_integer_value (json_object_get (answer, "purged")));
     json_decref (answer);
     return 0;
 }

@@ -23,6 +23,7 @@ static const char *s_usage =
     "  zcnc nodes   [-c FILE] [--json]\n"
     "  zcnc ping    [-c FILE] [-t SECS] NODE\n"
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
+    "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
     "  zcnc status  [-c FILE] [--json]\n"
     "\n"
     "See zcnc(1) and zcnc.conf(5).\n";
@@ -104,6 +105,8 @@ main (int argc, char *argv [])
         return zc_cli_ping (argc, argv);
     if (streq (command, "jobs"))
         return zc_cli_jobs (argc, argv);
+    if (streq (command, "queue"))
+        return zc_cli_queue (argc, argv);
     if (streq (command, "status"))
         return zc_cli_status (argc, argv);
     if (streq (command, "-h") || streq (command, "--help") || streq (command, "help")) {
