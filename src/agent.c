@@ -70,6 +70,7 @@ struct _s_agent_t {
     zlist_t *waits;             //  s_wait_t
     zlist_t *pings;             //  s_ping_t
     zhashx_t *logged;
+    FILE *errors;               //  DATA/errors.log: error events from other agents
     zc_store_t *store;
     zlist_t *outgoing;          //  s_output_t waiting for the next commit
     int commit_timer;           //  -1, or the pending commit's timer
@@ -218,11 +219,34 @@ s_wait_timeout (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  A job that failed or expired is reported to the error_node, if one is
+//  configured: its ID, node, state and reason as a JSON text. The report
+//  is sent once, best effort (it is not queued while the link is down).
+static void
+s_report_error (s_agent_t *self, json_t *job)
+{
+    const char *state = json_string_value (json_object_get (job, "state"));
+    if (!self->config->error_node || !state || !(streq (state, "failed") || streq (state, "expired")))
+        return;
+    json_t *event = json_pack ("{s:O, s:O, s:O, s:O}", "id", json_object_get (job, "id"),
+                               "node", json_object_get (job, "node"), "state", json_object_get (job, "state"),
+                               "error", json_object_get (job, "error"));
+    zc_wire_t *msg = zc_wire_new (ZC_MSG_ERROR);
+    msg->code = ZC_ERR_JOB_EVENT;
+    msg->text = json_dumps (event, JSON_COMPACT);
+    if (msg->text && strlen (msg->text) > 1024)
+        msg->text [1024] = 0;       //  the wire's bound; the reason is cut
+    zlist_append (msg->to, self->config->error_node);
+    json_decref (event);
+    s_send (self, &msg);
+}
+
 //  A job reached its final state: the clients waiting for it get it.
 static void
 s_job_final (const char *job_id, json_t *job, void *arg)
 {
     s_agent_t *self = arg;
+    s_report_error (self, job);
     zlist_t *ended = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
         char *key = zlist_first (wait->pending);
@@ -361,6 +385,31 @@ s_on_pong (s_agent_t *self, zc_wire_t *msg)
 
 static void s_send_hello (s_agent_t *self);
 
+//  Another agent reports a job of its that failed or expired (this node
+//  is its error_node): the event goes to the log and to DATA/errors.log,
+//  one line each.
+static void
+s_on_job_event (s_agent_t *self, zc_wire_t *msg)
+{
+    zc_warn ("error event from %s: %s", msg->from, msg->text);
+    if (!self->errors)
+        return;
+    //  The text should be a JSON object; anything else is kept as a string.
+    json_t *event = json_loads (msg->text, 0, NULL);
+    if (!json_is_object (event)) {
+        json_decref (event);
+        event = json_string (msg->text);
+    }
+    json_t *line = json_pack ("{s:s, s:I, s:o}", "from", msg->from,
+                              "time", (json_int_t) time (NULL), "event", event);
+    char *text = json_dumps (line, JSON_COMPACT);
+    if (text)
+        fprintf (self->errors, "%s\n", text);
+    fflush (self->errors);
+    free (text);
+    json_decref (line);
+}
+
 static void
 s_dispatch (s_agent_t *self, zc_wire_t *msg)
 {
@@ -413,6 +462,10 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
                 s_on_pong (self, msg);
             break;
         case ZC_MSG_ERROR: {
+            if (msg->code == ZC_ERR_JOB_EVENT && *msg->from) {
+                s_on_job_event (self, msg);
+                break;
+            }
             if (msg->code == ZC_ERR_NOT_HELLO) {
                 //  The hub lost track of us (it restarted): introduce
                 //  ourselves; the link-up resend covers what it dropped.
@@ -986,6 +1039,9 @@ zc_agent_run (zc_config_t *config)
     if (zc_audit_open (audit_path) != 0)
         zc_warn ("cannot open the audit log %s: %s; job events are not recorded", audit_path, strerror (errno));
     free (audit_path);
+    char *errors_path = zsys_sprintf ("%s/errors.log", config->data);
+    self->errors = fopen (errors_path, "ae");
+    free (errors_path);
     self->hub = zlist_first (config->hubs);
     self->loop = zloop_new ();
     self->outgoing = zlist_new ();
@@ -1057,6 +1113,8 @@ zc_agent_run (zc_config_t *config)
     zlist_destroy (&self->outgoing);
     zc_store_close (&self->store);
     zc_audit_close ();
+    if (self->errors)
+        fclose (self->errors);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zloop_destroy (&self->loop);

@@ -298,6 +298,7 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
         case ZC_MSG_PONG:
         case ZC_MSG_STREAM:
         case ZC_MSG_CANCEL:
+        case ZC_MSG_ERROR:              //  an error event for an error_node
             if (zlist_size (msg->to) == 0)
                 self->count.malformed++;
             else
