@@ -28,6 +28,7 @@ typedef struct {
     char *data;                 //  directory
     double heartbeat;           //  s between HELLO/heartbeats (default 2)
     double peer_timeout;        //  s of silence before a peer is gone (default 10)
+    double skew;                //  s of clock difference tolerated between nodes (default 300)
     //  hub
     zlist_t *binds;             //  of char *, endpoints as written
     zlist_t *uplinks;           //  of zc_peer_addr_t *
@@ -38,6 +39,7 @@ typedef struct {
     char *readfolder, *policy, *startup, *error_node;   //  NULL when absent
     size_t max_output;          //  bytes per stream (default 1 MiB)
     double forget_after;        //  s: nodes unseen this long leave the directory (7 days)
+    double results_ttl;         //  s a sent job's result is kept (default 7 days)
     size_t queue_max_jobs;      //  outbox cap: jobs not final (default 100000)
     size_t queue_max_bytes;     //  outbox cap: their payload bytes (default 1 GiB)
 } zc_config_t;

@@ -63,8 +63,8 @@ void zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char 
 void zc_delivery_on_presence (zc_delivery_t *self, const char *name);
 //  Resends overdue jobs, fails those out of retries, expires old ones.
 void zc_delivery_tick (zc_delivery_t *self);
-//  Forgets results older than results_ttl.
-void zc_delivery_prune (zc_delivery_t *self);
+//  Forgets the jobs whose result is older than results_ttl seconds.
+void zc_delivery_prune (zc_delivery_t *self, double results_ttl);
 
 //  The "jobs" object of one job (new), or NULL when it is not ours.
 json_t *zc_delivery_job_json (zc_delivery_t *self, const char *job_id);

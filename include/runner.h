@@ -33,8 +33,9 @@ void zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *nam
 void zc_runner_on_presence (zc_runner_t *self, const char *name);
 //  Resends results not ACKed in time.
 void zc_runner_tick (zc_runner_t *self);
-//  Forgets jobs whose resend would be refused as expired anyway.
-void zc_runner_prune (zc_runner_t *self);
+//  Forgets jobs whose resend would be refused as expired anyway: ACKed
+//  ones older than their expire plus 'skew' seconds.
+void zc_runner_prune (zc_runner_t *self, double skew);
 size_t zc_runner_running (zc_runner_t *self);
 
 int zc_runner_test (bool verbose);

@@ -589,8 +589,8 @@ static int
 s_prune_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_agent_t *self = arg;
-    zc_delivery_prune (self->delivery);
-    zc_runner_prune (self->runner);
+    zc_delivery_prune (self->delivery, self->config->results_ttl);
+    zc_runner_prune (self->runner, self->config->skew);
     zc_directory_forget (self->directory, (uint64_t) time (NULL), (uint64_t) self->config->forget_after);
     if (zc_store_pending (self->store))
         s_commit_soon (self);

@@ -43,6 +43,7 @@ static const s_key_t s_keys [] = {
     { "zcnc/data",          S_PATH,    S_FIELD (data),         false, 0,   0 },
     { "zcnc/heartbeat",     S_SECONDS, S_FIELD (heartbeat),    false, 0.1, 300 },
     { "zcnc/peer_timeout",  S_SECONDS, S_FIELD (peer_timeout), false, 0.5, 3600 },
+    { "zcnc/skew",          S_SECONDS, S_FIELD (skew),         false, 0, 86400 },
     { "hub/bind",           S_BIND,    S_FIELD (binds),        true,  0,   0 },
     { "hub/uplink",         S_PEER,    S_FIELD (uplinks),      true,  0,   0 },
     { "agent/hub",          S_PEER,    S_FIELD (hubs),         true,  0,   0 },
@@ -54,6 +55,7 @@ static const s_key_t s_keys [] = {
     { "agent/error_node",   S_NAME,    S_FIELD (error_node),   false, 0,   0 },
     { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 1073741824 },
     { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
+    { "agent/results_ttl",  S_SECONDS, S_FIELD (results_ttl),  false, 60, 3650 * 86400.0 },
     { "agent/queue_max_jobs", S_BYTES, S_FIELD (queue_max_jobs), false, 1, 100000000 },
     { "agent/queue_max_bytes", S_BYTES, S_FIELD (queue_max_bytes), false, 1024, 1099511627776.0 },
 };
@@ -425,6 +427,8 @@ s_config_new (const char *path)
     self->peer_timeout = 10;
     self->max_output = 1024 * 1024;
     self->forget_after = 7 * 86400;
+    self->results_ttl = 7 * 86400;
+    self->skew = 300;
     self->queue_max_jobs = 100000;
     self->queue_max_bytes = 1ull << 30;
     self->binds = zlist_new ();
@@ -626,7 +630,8 @@ zc_config_test (bool verbose)
         ZC_CHECK_STR (config->startup, "/etc/zcnc/startup.d");
         ZC_CHECK_STR (config->error_node, "central");
         ZC_CHECK (config->max_output == 1048576);
-        ZC_CHECK (config->forget_after == 604800);
+        ZC_CHECK (config->forget_after == 604800 && config->results_ttl == 604800);
+        ZC_CHECK (config->skew == 300);
         ZC_CHECK (config->queue_max_jobs == 100000 && config->queue_max_bytes == 1073741824);
         zc_config_destroy (&config);
         ZC_CHECK (config == NULL);

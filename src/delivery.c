@@ -7,7 +7,6 @@
 #include "testing.h"
 
 #define S_MAX_BACKOFF_S     60
-#define S_RESULTS_TTL_S     (7 * 86400)
 
 typedef struct {
     char key [ZC_JOB_ID_MAX];   //  printed job ID
@@ -439,12 +438,12 @@ zc_delivery_purge (zc_delivery_t *self, double older_than)
 }
 
 void
-zc_delivery_prune (zc_delivery_t *self)
+zc_delivery_prune (zc_delivery_t *self, double results_ttl)
 {
     uint64_t wall = s_wall_ms ();
     zlist_t *gone = zlist_new ();
     for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
-        if (zc_state_final (job->state) && wall > job->result->finished_ms + S_RESULTS_TTL_S * 1000ull)
+        if (zc_state_final (job->state) && wall > job->result->finished_ms + (uint64_t) (results_ttl * 1000))
             zlist_append (gone, job->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
         zc_store_del (self->store, ZC_TABLE_OUTBOX, key);

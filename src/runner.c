@@ -7,7 +7,6 @@
 #include "testing.h"
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
-#define S_CLOCK_SKEW_S      300     //  tolerated clock difference between nodes
 #define S_ACK_GRACE_MS      50      //  a job done by then sends only its REPLY
 
 typedef struct _zc_runner_t zc_runner_t;
@@ -405,13 +404,13 @@ zc_runner_tick (zc_runner_t *self)
 }
 
 void
-zc_runner_prune (zc_runner_t *self)
+zc_runner_prune (zc_runner_t *self, double skew)
 {
     uint64_t wall = s_wall_ms ();
     zlist_t *gone = zlist_new ();
     for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
         if (task->reply_acked
-        &&  wall > zc_id_time_ms (&task->id) + ((uint64_t) task->expire + S_CLOCK_SKEW_S) * 1000)
+        &&  wall > zc_id_time_ms (&task->id) + (uint64_t) ((task->expire + skew) * 1000))
             zlist_append (gone, task->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
         zc_store_del (self->store, ZC_TABLE_INBOX, key);
