@@ -16,9 +16,12 @@
 
 typedef struct _zc_runner_t zc_runner_t;
 
-//  'name' is this node's name, for the log.
+//  'name' is this node's name, for the log; 'skew' the clock difference
+//  tolerated (s): a job older than its expire plus skew, or created more
+//  than skew in the future, is refused, so that forgetting old jobs can
+//  never let one run twice.
 zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
-                            size_t max_output, zc_link_send_fn *send, void *arg);
+                            size_t max_output, double skew, zc_link_send_fn *send, void *arg);
 //  Brings back the tasks kept in the store (see above). Returns how many.
 int zc_runner_load (zc_runner_t *self);
 //  Kills jobs still running (they end as interrupted) and frees all.
@@ -35,7 +38,7 @@ void zc_runner_on_presence (zc_runner_t *self, const char *name);
 void zc_runner_tick (zc_runner_t *self);
 //  Forgets jobs whose resend would be refused as expired anyway: ACKed
 //  ones older than their expire plus 'skew' seconds.
-void zc_runner_prune (zc_runner_t *self, double skew);
+void zc_runner_prune (zc_runner_t *self);
 size_t zc_runner_running (zc_runner_t *self);
 
 int zc_runner_test (bool verbose);

@@ -590,7 +590,7 @@ s_prune_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_agent_t *self = arg;
     zc_delivery_prune (self->delivery, self->config->results_ttl);
-    zc_runner_prune (self->runner, self->config->skew);
+    zc_runner_prune (self->runner);
     zc_directory_forget (self->directory, (uint64_t) time (NULL), (uint64_t) self->config->forget_after);
     if (zc_store_pending (self->store))
         s_commit_soon (self);
@@ -1051,7 +1051,8 @@ zc_agent_run (zc_config_t *config)
     free (zc_directory_take_changes (self->directory, &(size_t) { 0 }));
     zc_queue_cap_t cap = { .max_jobs = config->queue_max_jobs, .max_bytes = config->queue_max_bytes };
     self->delivery = zc_delivery_new (self->store, config->name, cap, s_link_send, s_job_final, self);
-    self->runner = zc_runner_new (self->loop, self->store, config->name, config->max_output, s_link_send, self);
+    self->runner = zc_runner_new (self->loop, self->store, config->name, config->max_output,
+                                  config->skew, s_link_send, self);
     int jobs = zc_delivery_load (self->delivery);
     int tasks = zc_runner_load (self->runner);
     if (jobs > 0 || tasks > 0)

@@ -35,6 +35,7 @@ struct _zc_runner_t {
     zc_store_t *store;
     char name [65];             //  this node
     size_t max_output;
+    double skew;                //  s of clock difference tolerated
     zhashx_t *tasks;            //  key -> s_task_t (owned)
     zc_link_send_fn *send;
     void *arg;
@@ -63,7 +64,7 @@ s_task_destroy (void **item)
 
 zc_runner_t *
 zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_output,
-               zc_link_send_fn *send, void *arg)
+               double skew, zc_link_send_fn *send, void *arg)
 {
     zc_runner_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -72,6 +73,7 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->store = store;
     snprintf (self->name, sizeof self->name, "%s", name);
     self->max_output = max_output;
+    self->skew = skew;
     self->tasks = zhashx_new ();
     zhashx_set_destructor (self->tasks, s_task_destroy);
     self->send = send;
@@ -276,7 +278,17 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     task->payload = msg->payload? zframe_dup (msg->payload): NULL;
     s_task_save (self, task);
     s_audit (task, "received", NULL);
-    s_task_start (self, task);
+    //  Too old (or from the future) to be told apart from a replay once
+    //  its record is forgotten: refused, never run.
+    uint64_t created = zc_id_time_ms (&msg->id), now = s_wall_ms ();
+    uint64_t skew_ms = (uint64_t) (self->skew * 1000);
+    if (now > created + (uint64_t) msg->expire * 1000 + skew_ms)
+        s_task_answer (self, task, ZC_STATE_EXPIRED, "arrived after its expire time; not run");
+    else
+    if (created > now + skew_ms)
+        s_task_answer (self, task, ZC_STATE_FAILED, "created in the future (check the clocks); not run");
+    else
+        s_task_start (self, task);
 }
 
 //  Brings back one stored task.
@@ -404,13 +416,13 @@ zc_runner_tick (zc_runner_t *self)
 }
 
 void
-zc_runner_prune (zc_runner_t *self, double skew)
+zc_runner_prune (zc_runner_t *self)
 {
     uint64_t wall = s_wall_ms ();
     zlist_t *gone = zlist_new ();
     for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
         if (task->reply_acked
-        &&  wall > zc_id_time_ms (&task->id) + (uint64_t) ((task->expire + skew) * 1000))
+        &&  wall > zc_id_time_ms (&task->id) + (uint64_t) ((task->expire + self->skew) * 1000))
             zlist_append (gone, task->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
         zc_store_del (self->store, ZC_TABLE_INBOX, key);
@@ -502,7 +514,7 @@ zc_runner_test (bool verbose)
     char *error = NULL;
     zc_store_t *store = zc_store_open (store_dir, false, &error);
     ZC_CHECK (store != NULL);
-    zc_runner_t *runner = zc_runner_new (loop, store, "n1", 4096, s_test_send, &link);
+    zc_runner_t *runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
     zc_result_t *result = NULL;
 
     //  A ping is answered at once; a resend of it is ACKed and answered again.
@@ -588,6 +600,21 @@ zc_runner_test (bool verbose)
     free (sent);
     zc_wire_destroy (&job);
 
+    //  A job past its expire plus skew, or from the future, is refused.
+    uint64_t stamps [2] = { s_wall_ms () - 3600 * 1000, s_wall_ms () + 3600 * 1000 };
+    for (int index = 0; index < 2; index++) {
+        job = s_test_request (ZC_METHOD_EXEC, "true");
+        for (int byte = 0; byte < 6; byte++)
+            job->id.bytes [byte] = (uint8_t) (stamps [index] >> (8 * (5 - byte)));
+        zc_runner_request (runner, job);
+        sent = s_test_sent (&link, &result);
+        ZC_CHECK_STR (sent, "REPLY ");
+        ZC_CHECK (result && result->state == (index? ZC_STATE_FAILED: ZC_STATE_EXPIRED));
+        ZC_CHECK (result && result->error && strstr (result->error, index? "in the future": "after its expire"));
+        free (sent);
+        zc_wire_destroy (&job);
+    }
+
     //  A payload that does not decode is refused with a reason.
     job = s_test_request (ZC_METHOD_EXEC, "true");
     zframe_destroy (&job->payload);
@@ -623,7 +650,7 @@ zc_runner_test (bool verbose)
     zc_store_put (store, ZC_TABLE_INBOX, key, zframe_data (frame), zframe_size (frame));
     zframe_destroy (&frame);
     ZC_CHECK (zc_store_commit (store) == 0);
-    runner = zc_runner_new (loop, store, "n1", 4096, s_test_send, &link);
+    runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
     ZC_CHECK (zc_runner_load (runner) >= 2);
     sent = s_test_sent (&link, &result);
     ZC_CHECK_STR (sent, "REPLY ");           //  the ping, answered as it runs
