@@ -27,8 +27,12 @@ int zc_runner_load (zc_runner_t *self);
 //  Kills jobs still running (they end as interrupted) and frees all.
 void zc_runner_destroy (zc_runner_t **self_p);
 
-//  A REQ addressed to this node.
+//  A REQ addressed to this node. A job that needs a process is stored
+//  as starting and spawned only by zc_runner_committed, once that record
+//  is on disk: a crash can never make it run twice.
 void zc_runner_request (zc_runner_t *self, zc_wire_t *msg);
+//  The store committed: jobs waiting for that are started now.
+void zc_runner_committed (zc_runner_t *self);
 //  Events from the hub link.
 void zc_runner_link_up (zc_runner_t *self);
 void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from);

@@ -117,7 +117,9 @@ zframe_t *zc_wire_job_record (const zc_job_record_t *record);
 int zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record);
 
 //  A job received to run here (inbox); its key is ULID.origin.
-typedef enum { ZC_TASK_RECEIVED, ZC_TASK_RUNNING, ZC_TASK_FINISHED } zc_task_state_t;
+//  STARTING: stored before its process is spawned (after that commit), so
+//  a crash in between is seen as "may have run", never run again.
+typedef enum { ZC_TASK_RECEIVED, ZC_TASK_RUNNING, ZC_TASK_FINISHED, ZC_TASK_STARTING } zc_task_state_t;
 typedef struct {
     uint8_t state;              //  zc_task_state_t
     bool reply_acked;

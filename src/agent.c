@@ -5,8 +5,8 @@
     One thread, one zloop: hub traffic, socket clients, job processes and
     timers are all events in it, so a slow job never blocks anything.
     The outbox (delivery.c) and the runner (runner.c) do the job work;
-    this file routes events to them. Jobs and results live in memory in
-    this version; durable storage arrives with the LMDB store.
+    this file routes events to them, and commits the store (store.c)
+    before anything that depends on a change leaves the process.
 */
 #include <errno.h>
 #include <sys/stat.h>
@@ -159,9 +159,6 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
         self->commit_timer = zloop_timer (self->loop, 100, 1, s_commit_timer, self);
         return 0;
     }
-    //  The files whose messages that commit stored can go.
-    if (self->readfolder)
-        zc_readfolder_committed (self->readfolder);
     s_output_t *output;
     while ((output = zlist_pop (self->outgoing))) {
         if (output->msg)
@@ -172,6 +169,15 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
         }
         free (output);
     }
+    //  The files whose messages that commit stored can go, and jobs
+    //  stored as starting can be spawned (what they change goes in the
+    //  next batch).
+    if (self->readfolder)
+        zc_readfolder_committed (self->readfolder);
+    if (self->runner)
+        zc_runner_committed (self->runner);
+    if (zc_store_pending (self->store))
+        s_commit_soon (self);
     return 0;
 }
 
@@ -441,12 +447,13 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
                 self->count.malformed++;
                 break;
             }
-            //  The result is ours now: ACK it, also when it is a duplicate.
+            //  Stored first; the ACK, also for a duplicate, then waits
+            //  for the commit that holds the result.
+            zc_delivery_on_reply (self->delivery, &msg->id, msg->from, &result);
             zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
             ack->id = msg->id;
             zlist_append (ack->to, msg->from);
             s_send (self, &ack);
-            zc_delivery_on_reply (self->delivery, &msg->id, msg->from, &result);
             break;
         }
         case ZC_MSG_PING:
@@ -805,8 +812,9 @@ s_op_queue (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag
     else
     if (action && streq (action, "purge")) {
         json_t *older_than = json_object_get (request, "older_than");
-        if (older_than && (!json_is_number (older_than) || json_number_value (older_than) < 0))
-            s_answer (self, conn, tag, zc_message_error_json ("\"older_than\" must be a number of seconds",
+        if (older_than && (!json_is_number (older_than) || json_number_value (older_than) < 0
+                           || json_number_value (older_than) > 3650 * 86400.0))
+            s_answer (self, conn, tag, zc_message_error_json ("\"older_than\" must be a number of seconds (at most 10 years)",
                                                               "usage", "older_than"));
         else {
             size_t count = zc_delivery_purge (self->delivery, older_than? json_number_value (older_than): 0);

@@ -22,7 +22,8 @@ typedef enum {
     S_PATH,             //  a file or directory, as written
     S_GROUP,            //  a unix group name
     S_SECONDS,          //  decimal seconds in [min, max]
-    S_BYTES,            //  an integer in [min, max]
+    S_BYTES,            //  an integer in [min, max]: a size in bytes
+    S_COUNT,            //  an integer in [min, max]: a number of things
     S_BIND,             //  an endpoint to bind, appended to a list
     S_PEER              //  NAME@endpoint to connect to, appended to a list
 } s_kind_t;
@@ -56,7 +57,7 @@ static const s_key_t s_keys [] = {
     { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 1073741824 },
     { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
     { "agent/results_ttl",  S_SECONDS, S_FIELD (results_ttl),  false, 60, 3650 * 86400.0 },
-    { "agent/queue_max_jobs", S_BYTES, S_FIELD (queue_max_jobs), false, 1, 100000000 },
+    { "agent/queue_max_jobs", S_COUNT, S_FIELD (queue_max_jobs), false, 1, 100000000 },
     { "agent/queue_max_bytes", S_BYTES, S_FIELD (queue_max_bytes), false, 1024, 1099511627776.0 },
 };
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
@@ -268,14 +269,16 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
             *(double *) field = seconds;
             return 0;
         }
-        case S_BYTES: {
+        case S_BYTES:
+        case S_COUNT: {
+            const char *unit = key->kind == S_BYTES? "bytes": "jobs";
             size_t bytes;
             if (s_parse_bytes (value, key->max, &bytes))
-                return s_fail (problem, "bad value '%s' (expected a number of bytes from %.0f to %.0f)",
-                               value, key->min, key->max);
+                return s_fail (problem, "bad value '%s' (expected a number of %s from %.0f to %.0f)",
+                               value, unit, key->min, key->max);
             if (bytes < key->min || bytes > key->max)
-                return s_fail (problem, "%s is out of range (expected bytes from %.0f to %.0f)",
-                               value, key->min, key->max);
+                return s_fail (problem, "%s is out of range (expected %s from %.0f to %.0f)",
+                               value, unit, key->min, key->max);
             *(size_t *) field = bytes;
             return 0;
         }

@@ -37,6 +37,7 @@ struct _zc_runner_t {
     size_t max_output;
     double skew;                //  s of clock difference tolerated
     zhashx_t *tasks;            //  key -> s_task_t (owned)
+    zlist_t *starting;          //  s_task_t stored as starting, to spawn after the commit
     zc_link_send_fn *send;
     void *arg;
 };
@@ -62,6 +63,8 @@ s_task_destroy (void **item)
     *item = NULL;
 }
 
+static void s_task_save (zc_runner_t *self, s_task_t *task);
+
 zc_runner_t *
 zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_output,
                double skew, zc_link_send_fn *send, void *arg)
@@ -76,6 +79,7 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->skew = skew;
     self->tasks = zhashx_new ();
     zhashx_set_destructor (self->tasks, s_task_destroy);
+    self->starting = zlist_new ();
     self->send = send;
     self->arg = arg;
     return self;
@@ -86,6 +90,12 @@ zc_runner_destroy (zc_runner_t **self_p)
 {
     if (*self_p) {
         zc_runner_t *self = *self_p;
+        //  Jobs not spawned yet will run after the next start.
+        for (s_task_t *task = zlist_first (self->starting); task; task = zlist_next (self->starting)) {
+            task->state = ZC_TASK_RECEIVED;
+            s_task_save (self, task);
+        }
+        zlist_destroy (&self->starting);
         //  Jobs still running are killed with their process groups.
         for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
             if (task->proc && !task->result)
@@ -156,7 +166,10 @@ s_task_finish (zc_runner_t *self, s_task_t *task, zc_result_t *result)
     }
     s_task_save (self, task);
     char detail [160];
-    snprintf (detail, sizeof detail, "state=%s exit=%d", zc_state_name (result->state), result->exit_code);
+    if (result->state == ZC_STATE_DONE || result->signal)
+        snprintf (detail, sizeof detail, "state=%s exit=%d", zc_state_name (result->state), result->exit_code);
+    else
+        snprintf (detail, sizeof detail, "state=%s", zc_state_name (result->state));
     s_audit (task, "finished", detail);
     zc_debug ("ran %s for %s: %s, exit %d%s%s", task->job_id, task->origin,
               zc_state_name (result->state), result->exit_code,
@@ -240,6 +253,27 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     free (data);
 }
 
+//  A job that needs a process is stored as starting and spawned after the
+//  commit; any other is answered at once.
+static void
+s_task_prepare (zc_runner_t *self, s_task_t *task)
+{
+    zlist_t *args = NULL;
+    uint8_t *data = NULL;
+    size_t data_size = 0;
+    bool readable = zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) == 0;
+    bool spawns = readable && task->method == ZC_METHOD_EXEC && zlist_size (args) == 1;
+    zlist_destroy (&args);
+    free (data);
+    if (!spawns) {
+        s_task_start (self, task);
+        return;
+    }
+    task->state = ZC_TASK_STARTING;
+    s_task_save (self, task);
+    zlist_append (self->starting, task);
+}
+
 static s_task_t *
 s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *origin)
 {
@@ -282,12 +316,24 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     //  its record is forgotten: refused, never run.
     uint64_t created = zc_id_time_ms (&msg->id), now = s_wall_ms ();
     uint64_t skew_ms = (uint64_t) (self->skew * 1000);
-    if (now > created + (uint64_t) msg->expire * 1000 + skew_ms)
+    if (now > created + (uint64_t) msg->expire * 1000 + skew_ms) {
+        s_audit (task, "refused", "reason=expired");
         s_task_answer (self, task, ZC_STATE_EXPIRED, "arrived after its expire time; not run");
+    }
     else
-    if (created > now + skew_ms)
+    if (created > now + skew_ms) {
+        s_audit (task, "refused", "reason=future");
         s_task_answer (self, task, ZC_STATE_FAILED, "created in the future (check the clocks); not run");
+    }
     else
+        s_task_prepare (self, task);
+}
+
+void
+zc_runner_committed (zc_runner_t *self)
+{
+    s_task_t *task;
+    while ((task = zlist_pop (self->starting)))
         s_task_start (self, task);
 }
 
@@ -321,16 +367,19 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
     task->result = result;
     task->reply_acked = record.reply_acked;
     task->reply_next_try = 1;       //  an unACKed result is due at once
-    if (task->state == ZC_TASK_RUNNING) {
-        //  It ran when this agent stopped: what is left of it is killed,
-        //  and it is reported interrupted, never run again.
-        int killed = zc_exec_kill_leftovers (task->pgid, task->start_ticks);
-        zc_info ("%s was running when the agent stopped; killed %d leftover process(es); "
-                 "reported interrupted", task->job_id, killed);
+    if (task->state == ZC_TASK_RUNNING || task->state == ZC_TASK_STARTING) {
+        //  It ran, or may have started, when this agent stopped: what is
+        //  left of it is killed, and it is reported interrupted, never
+        //  run again.
+        int killed = task->state == ZC_TASK_RUNNING? zc_exec_kill_leftovers (task->pgid, task->start_ticks): 0;
+        zc_info ("%s was %s when the agent stopped; killed %d leftover process(es); "
+                 "reported interrupted", task->job_id,
+                 task->state == ZC_TASK_RUNNING? "running": "starting", killed);
         zc_result_t *interrupted = zc_result_new ();
         interrupted->state = ZC_STATE_INTERRUPTED;
         interrupted->finished_ms = s_wall_ms ();
-        interrupted->error = strdup ("the agent stopped while the job ran");
+        interrupted->error = strdup (task->state == ZC_TASK_RUNNING? "the agent stopped while the job ran"
+                                     : "the agent stopped as the job was starting; it may have run");
         task->result = interrupted;
         task->state = ZC_TASK_FINISHED;
         task->pgid = 0;
@@ -339,7 +388,7 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
     }
     else
     if (task->state == ZC_TASK_RECEIVED)
-        s_task_start (self, task);
+        s_task_prepare (self, task);
     return 0;
 }
 
@@ -537,7 +586,11 @@ zc_runner_test (bool verbose)
     char *command = zsys_sprintf ("echo ran >> %s/marker; echo hi", dir);
     zc_wire_t *job = s_test_request (ZC_METHOD_EXEC, command);
     zc_runner_request (runner, job);
+    //  Nothing is spawned before the job is on disk.
     ZC_CHECK (zc_runner_running (runner) == 1);
+    ZC_CHECK (zlist_size (link.sent) == 0);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
     int timer = zloop_timer (loop, 10, 0, s_test_reply_sent, &link);
     int guard = zloop_timer (loop, 10000, 1, s_test_reply_sent, &link);
     zloop_start (loop);
@@ -572,6 +625,7 @@ zc_runner_test (bool verbose)
     //  A job still running after the grace time says STARTED first.
     job = s_test_request (ZC_METHOD_EXEC, "sleep 0.3");
     zc_runner_request (runner, job);
+    zc_runner_committed (runner);
     timer = zloop_timer (loop, 10, 0, s_test_reply_sent, &link);
     guard = zloop_timer (loop, 10000, 1, s_test_reply_sent, &link);
     zloop_start (loop);
@@ -640,6 +694,13 @@ zc_runner_test (bool verbose)
     zc_job_id_format (&running_id, "o1", key);
     zc_store_put (store, ZC_TABLE_INBOX, key, zframe_data (frame), zframe_size (frame));
     zframe_destroy (&frame);
+    zc_id_t starting_id;
+    zc_id_generate (&starting_id);
+    record = (zc_task_record_t) { .state = ZC_TASK_STARTING, .method = ZC_METHOD_EXEC, .expire = 60 };
+    frame = zc_wire_task_record (&record);
+    zc_job_id_format (&starting_id, "o3", key);
+    zc_store_put (store, ZC_TABLE_INBOX, key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
     zlist_t *ping_args = zlist_new ();
     record = (zc_task_record_t) { .state = ZC_TASK_RECEIVED, .method = ZC_METHOD_PING, .expire = 60,
                                   .payload = zc_wire_req_payload (ping_args, NULL, 0) };
@@ -651,23 +712,25 @@ zc_runner_test (bool verbose)
     zframe_destroy (&frame);
     ZC_CHECK (zc_store_commit (store) == 0);
     runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
-    ZC_CHECK (zc_runner_load (runner) >= 2);
+    ZC_CHECK (zc_runner_load (runner) >= 3);
     sent = s_test_sent (&link, &result);
     ZC_CHECK_STR (sent, "REPLY ");           //  the ping, answered as it runs
     free (sent);
     zc_runner_on_ack (runner, &received_id, "o2");
     zc_runner_link_up (runner);
     zc_wire_t *reply;
-    bool interrupted = false;
+    int interrupted = 0;
     while ((reply = zlist_pop (link.sent))) {
         zc_result_t *resent = NULL;
-        if (reply->type == ZC_MSG_REPLY && zc_id_equal (&reply->id, &running_id)
-        &&  zc_wire_result_payload_decode (reply->payload, &resent) == 0)
-            interrupted = resent->state == ZC_STATE_INTERRUPTED;
+        if (reply->type == ZC_MSG_REPLY
+        &&  (zc_id_equal (&reply->id, &running_id) || zc_id_equal (&reply->id, &starting_id))
+        &&  zc_wire_result_payload_decode (reply->payload, &resent) == 0
+        &&  resent->state == ZC_STATE_INTERRUPTED)
+            interrupted++;
         zc_result_destroy (&resent);
         zc_wire_destroy (&reply);
     }
-    ZC_CHECK (interrupted);
+    ZC_CHECK (interrupted == 2);
     ZC_CHECK (zc_runner_running (runner) == 0);
 
     zc_result_destroy (&result);

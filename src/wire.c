@@ -747,7 +747,7 @@ zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record)
     if (s_get_uint (&reader, 1, "truncated") != S_RECORD_VERSION)
         s_bad (&reader, "unknown record version");
     record->state = (uint8_t) s_get_uint (&reader, 1, "truncated");
-    if (record->state > ZC_TASK_FINISHED)
+    if (record->state > ZC_TASK_STARTING)
         s_bad (&reader, "state out of range");
     record->reply_acked = s_get_uint (&reader, 1, "truncated") != 0;
     record->method = (uint8_t) s_get_uint (&reader, 1, "truncated");
