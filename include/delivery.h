@@ -24,7 +24,9 @@ typedef struct _zc_delivery_t zc_delivery_t;
 //  when the link would not take it (it is down).
 typedef int (zc_link_send_fn) (zc_wire_t **msg_p, void *arg);
 //  A job reached its final state; 'job' is its "jobs" object (borrowed).
-typedef void (zc_job_final_fn) (const char *job_id, json_t *job, void *arg);
+//  'given_up' is true when this agent gave up on it (no ACK after its
+//  retries, or not delivered before it expired).
+typedef void (zc_job_final_fn) (const char *job_id, json_t *job, bool given_up, void *arg);
 
 //  The queue cap: jobs not yet final, and the bytes of their payloads.
 typedef struct {

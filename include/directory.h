@@ -18,7 +18,8 @@ void zc_directory_update (zc_directory_t *self, const zc_node_entry_t *entry);
 //  The entry for a name, or NULL. Belongs to the directory.
 const zc_node_entry_t *zc_directory_lookup (zc_directory_t *self, const char *name);
 //  Drops nodes not seen for 'forget_after' seconds (offline ones only).
-void zc_directory_forget (zc_directory_t *self, uint64_t now, uint64_t forget_after);
+//  Returns their names (a new zlist of char *, autofree).
+zlist_t *zc_directory_forget (zc_directory_t *self, uint64_t now, uint64_t forget_after);
 
 //  All names (a new zlist of char *, autofree, sorted).
 zlist_t *zc_directory_names (zc_directory_t *self);

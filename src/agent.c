@@ -225,14 +225,13 @@ s_wait_timeout (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  A job that failed or expired is reported to the error_node, if one is
+//  A job this agent gave up on is reported to the error_node, if one is
 //  configured: its ID, node, state and reason as a JSON text. The report
 //  is sent once, best effort (it is not queued while the link is down).
 static void
 s_report_error (s_agent_t *self, json_t *job)
 {
-    const char *state = json_string_value (json_object_get (job, "state"));
-    if (!self->config->error_node || !state || !(streq (state, "failed") || streq (state, "expired")))
+    if (!self->config->error_node)
         return;
     json_t *event = json_pack ("{s:O, s:O, s:O, s:O}", "id", json_object_get (job, "id"),
                                "node", json_object_get (job, "node"), "state", json_object_get (job, "state"),
@@ -249,10 +248,11 @@ s_report_error (s_agent_t *self, json_t *job)
 
 //  A job reached its final state: the clients waiting for it get it.
 static void
-s_job_final (const char *job_id, json_t *job, void *arg)
+s_job_final (const char *job_id, json_t *job, bool given_up, void *arg)
 {
     s_agent_t *self = arg;
-    s_report_error (self, job);
+    if (given_up)
+        s_report_error (self, job);
     zlist_t *ended = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
         char *key = zlist_first (wait->pending);
@@ -598,7 +598,11 @@ s_prune_timer (zloop_t *loop, int timer_id, void *arg)
     s_agent_t *self = arg;
     zc_delivery_prune (self->delivery, self->config->results_ttl);
     zc_runner_prune (self->runner);
-    zc_directory_forget (self->directory, (uint64_t) time (NULL), (uint64_t) self->config->forget_after);
+    zlist_t *forgotten = zc_directory_forget (self->directory, (uint64_t) time (NULL),
+                                              (uint64_t) self->config->forget_after);
+    for (char *name = zlist_first (forgotten); name; name = zlist_next (forgotten))
+        zc_store_del (self->store, ZC_TABLE_DIRECTORY, name);
+    zlist_destroy (&forgotten);
     if (zc_store_pending (self->store))
         s_commit_soon (self);
     return 0;

@@ -156,7 +156,8 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     s_audit (self, state == ZC_STATE_DONE? "result": zc_state_name (state), job, error);
     zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
     json_t *object = s_job_json (job);
-    self->on_final (job->key, object, self->arg);
+    bool given_up = error && (state == ZC_STATE_FAILED || state == ZC_STATE_EXPIRED);
+    self->on_final (job->key, object, given_up, self->arg);
     json_decref (object);
 }
 
@@ -523,7 +524,7 @@ s_test_send (zc_wire_t **msg_p, void *arg)
 }
 
 static void
-s_test_final (const char *job_id, json_t *job, void *arg)
+s_test_final (const char *job_id, json_t *job, bool given_up, void *arg)
 {
     s_test_link_t *link = arg;
     zlist_append (link->finals, (void *) job_id);

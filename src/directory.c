@@ -60,16 +60,21 @@ zc_directory_lookup (zc_directory_t *self, const char *name)
     return item? &item->entry: NULL;
 }
 
-void
+zlist_t *
 zc_directory_forget (zc_directory_t *self, uint64_t now, uint64_t forget_after)
 {
     zlist_t *names = zc_directory_names (self);
+    zlist_t *forgotten = zlist_new ();
+    zlist_autofree (forgotten);
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
         s_item_t *item = zhashx_lookup (self->items, name);
-        if (!item->entry.online && item->entry.last_seen + forget_after < now)
+        if (!item->entry.online && item->entry.last_seen + forget_after < now) {
+            zlist_append (forgotten, name);
             zhashx_delete (self->items, name);
+        }
     }
     zlist_destroy (&names);
+    return forgotten;
 }
 
 zlist_t *
@@ -164,7 +169,9 @@ zc_directory_test (bool verbose)
     ZC_CHECK (zc_directory_lookup (directory, "web-9") == NULL);
 
     //  Only offline nodes silent for longer than forget_after go.
-    zc_directory_forget (directory, 1000, 500);
+    zlist_t *forgotten = zc_directory_forget (directory, 1000, 500);
+    ZC_CHECK (zlist_size (forgotten) == 1 && streq (zlist_first (forgotten), "web-1"));
+    zlist_destroy (&forgotten);
     ZC_CHECK (zc_directory_lookup (directory, "web-1") == NULL);
     ZC_CHECK (zc_directory_lookup (directory, "web-2") != NULL);
     zc_node_entry_t *entries = zc_directory_entries (directory, &count);
