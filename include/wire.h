@@ -42,7 +42,8 @@ typedef enum {
 } zc_msg_type_t;
 
 //  Flags.
-#define ZC_FLAG_FULL  0x01          //  NODES: the whole directory, not a delta
+#define ZC_FLAG_FULL  0x01          //  NODES: the whole directory, not a delta;
+                                    //  HELLO: please answer with the whole directory
 
 //  ERROR codes.
 #define ZC_ERR_BAD_NAME     1       //  HELLO claimed a name its key is not bound to

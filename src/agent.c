@@ -528,6 +528,9 @@ s_send_hello (s_agent_t *self)
 {
     zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
     snprintf (hello->name, sizeof hello->name, "%s", self->config->name);
+    //  Until the hub has answered with the directory, ask for it.
+    if (!self->connected)
+        hello->flags |= ZC_FLAG_FULL;
     s_send (self, &hello);
 }
 

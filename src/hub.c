@@ -263,8 +263,9 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
     }
     if (msg->type == ZC_MSG_HELLO) {
         //  A HELLO on a new connection is a fresh join (the agent may
-        //  have restarted within peer_timeout): it gets the directory.
-        if (!peer->online || new_connection)
+        //  have restarted within peer_timeout), and one that asks for it
+        //  (the agent thought us gone) gets the directory too.
+        if (!peer->online || new_connection || (msg->flags & ZC_FLAG_FULL))
             s_peer_online (self, peer);
         else {
             zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
