@@ -556,3 +556,36 @@ zcnc_as () {
 	shift 2
 	"$ZCNC" "$command" -c "$SCRATCH/$who.cfg" "$@"
 }
+
+# --------------------------------------------------------------------------
+# Durable delivery helpers (t0006-t0008)
+
+# submit AGENT MESSAGE: sends one JSON message through AGENT's socket and
+# prints its job IDs, one per line. Fails, printing the answer, when the
+# agent refused it (the answer is in SCRATCH/.submit either way).
+submit () {
+	printf '%s\n' "$2" | sock_talk "$SCRATCH/$1/zcnc.sock" 1 >"$SCRATCH/.submit" &&
+	python3 -c "$zc_py_submit" "$SCRATCH/.submit"
+}
+
+zc_py_submit='
+import json, sys
+answer = json.loads(open(sys.argv[1]).readline())
+if not isinstance(answer.get("ids"), list):
+    sys.exit("submit: refused: %s" % json.dumps(answer))
+for job in answer["ids"]:
+    print(job["id"])
+'
+
+# job_json AGENT ID: prints the jobs object of ID, sent from AGENT, as one
+# JSON line.
+job_json () {
+	zcnc_as "$1" jobs --json "$2"
+}
+
+# count_lines PATTERN FILE: prints how many lines of FILE the basic
+# regular expression PATTERN matches as a whole line, e.g. a marker
+# token (0 when FILE does not exist).
+count_lines () {
+	if test -e "$2"; then grep -c -x -e "$1" "$2" || :; else echo 0; fi
+}
