@@ -54,6 +54,9 @@ typedef struct {
     uint8_t *err;  size_t err_size;         //  captured stderr
 } zc_result_t;
 
+//  The wall clock in milliseconds since the epoch (job times, expiry).
+uint64_t zc_wall_ms (void);
+
 zc_result_t *zc_result_new (void);
 void zc_result_destroy (zc_result_t **self_p);
 #endif

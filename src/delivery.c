@@ -36,14 +36,6 @@ struct _zc_delivery_t {
     void *arg;
 };
 
-static uint64_t
-s_wall_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (uint64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static void
 s_job_destroy (void **item)
 {
@@ -143,7 +135,7 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     }
     if (!job->result) {
         job->result = zc_result_new ();
-        job->result->finished_ms = s_wall_ms ();
+        job->result->finished_ms = zc_wall_ms ();
     }
     job->result->state = state;
     if (error) {
@@ -387,7 +379,7 @@ void
 zc_delivery_tick (zc_delivery_t *self)
 {
     uint64_t now = zclock_mono ();
-    uint64_t wall = s_wall_ms ();
+    uint64_t wall = zc_wall_ms ();
     for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
         s_job_t *job = zhashx_lookup (self->jobs, key);
         if (job->state != ZC_STATE_QUEUED && job->state != ZC_STATE_SENT)
@@ -426,7 +418,7 @@ zc_delivery_cancel (zc_delivery_t *self, const char *job_id, char **error)
 size_t
 zc_delivery_purge (zc_delivery_t *self, double older_than)
 {
-    uint64_t limit = s_wall_ms () - (uint64_t) (older_than * 1000);
+    uint64_t limit = zc_wall_ms () - (uint64_t) (older_than * 1000);
     size_t count = 0;
     for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
         s_job_t *job = zhashx_lookup (self->jobs, key);
@@ -441,7 +433,7 @@ zc_delivery_purge (zc_delivery_t *self, double older_than)
 void
 zc_delivery_prune (zc_delivery_t *self, double results_ttl)
 {
-    uint64_t wall = s_wall_ms ();
+    uint64_t wall = zc_wall_ms ();
     zlist_t *gone = zlist_new ();
     for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
         if (zc_state_final (job->state) && wall > job->result->finished_ms + (uint64_t) (results_ttl * 1000))

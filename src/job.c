@@ -1,6 +1,7 @@
 /*  job.c — names of job states and methods; the result type. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "job.h"
 
 static const char *s_state_names [ZC_STATE_COUNT] = {
@@ -38,6 +39,14 @@ zc_method_parse (const char *name)
         if (strcmp (name, s_method_names [method]) == 0)
             return (zc_method_t) method;
     return 0;
+}
+
+uint64_t
+zc_wall_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (uint64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 zc_result_t *

@@ -42,14 +42,6 @@ struct _zc_runner_t {
     void *arg;
 };
 
-static uint64_t
-s_wall_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (uint64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static void
 s_task_destroy (void **item)
 {
@@ -190,7 +182,7 @@ s_task_answer (zc_runner_t *self, s_task_t *task, zc_state_t state, const char *
 {
     zc_result_t *result = zc_result_new ();
     result->state = state;
-    result->started_ms = result->finished_ms = s_wall_ms ();
+    result->started_ms = result->finished_ms = zc_wall_ms ();
     result->error = error? strdup (error): NULL;
     s_task_finish (self, task, result);
 }
@@ -314,7 +306,7 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     s_audit (task, "received", NULL);
     //  Too old (or from the future) to be told apart from a replay once
     //  its record is forgotten: refused, never run.
-    uint64_t created = zc_id_time_ms (&msg->id), now = s_wall_ms ();
+    uint64_t created = zc_id_time_ms (&msg->id), now = zc_wall_ms ();
     uint64_t skew_ms = (uint64_t) (self->skew * 1000);
     if (now > created + (uint64_t) msg->expire * 1000 + skew_ms) {
         s_audit (task, "refused", "reason=expired");
@@ -377,7 +369,7 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
                  task->state == ZC_TASK_RUNNING? "running": "starting", killed);
         zc_result_t *interrupted = zc_result_new ();
         interrupted->state = ZC_STATE_INTERRUPTED;
-        interrupted->finished_ms = s_wall_ms ();
+        interrupted->finished_ms = zc_wall_ms ();
         interrupted->error = strdup (task->state == ZC_TASK_RUNNING? "the agent stopped while the job ran"
                                      : "the agent stopped as the job was starting; it may have run");
         task->result = interrupted;
@@ -467,7 +459,7 @@ zc_runner_tick (zc_runner_t *self)
 void
 zc_runner_prune (zc_runner_t *self)
 {
-    uint64_t wall = s_wall_ms ();
+    uint64_t wall = zc_wall_ms ();
     zlist_t *gone = zlist_new ();
     for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
         if (task->reply_acked
@@ -655,7 +647,7 @@ zc_runner_test (bool verbose)
     zc_wire_destroy (&job);
 
     //  A job past its expire plus skew, or from the future, is refused.
-    uint64_t stamps [2] = { s_wall_ms () - 3600 * 1000, s_wall_ms () + 3600 * 1000 };
+    uint64_t stamps [2] = { zc_wall_ms () - 3600 * 1000, zc_wall_ms () + 3600 * 1000 };
     for (int index = 0; index < 2; index++) {
         job = s_test_request (ZC_METHOD_EXEC, "true");
         for (int byte = 0; byte < 6; byte++)
