@@ -7,7 +7,8 @@
     Events at the origin: accepted, sent, acked, result, failed, expired,
     cancelled; at the target: received, started, finished, delivered
     (the origin stored the result), refused. Without an open log, events
-    are dropped.
+    are dropped. Lines are buffered and written by zc_audit_flush, which
+    the agent calls after each commit of its store (and at close).
 */
 #ifndef ZC_AUDIT_H
 #define ZC_AUDIT_H
@@ -18,4 +19,6 @@ void zc_audit_close (void);
 //  Writes one event line; 'detail' may be NULL.
 void zc_audit (const char *event, const char *job_id, const char *origin,
                const char *target, const char *method, const char *detail);
+//  Writes the buffered lines to the file.
+void zc_audit_flush (void);
 #endif

@@ -169,6 +169,7 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
         }
         free (output);
     }
+    zc_audit_flush ();
     //  The files whose messages that commit stored can go, and jobs
     //  stored as starting can be spawned (what they change goes in the
     //  next batch).
@@ -655,7 +656,7 @@ s_submit (s_agent_t *self, zc_message_t *message, zlist_t **targets, zlist_t **u
         else
         if ((job_ids = zc_delivery_submit (self->delivery, message, *targets, error))) {
             self->count.submitted += zlist_size (job_ids);
-            zc_info ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
+            zc_debug ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
             s_commit_soon (self);
         }
         else

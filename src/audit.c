@@ -35,5 +35,11 @@ zc_audit (const char *event, const char *job_id, const char *origin,
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              now.tv_nsec / 1000000, event, job_id, origin, target, method? method: "?",
              detail? " ": "", detail? detail: "");
-    fflush (s_file);
+}
+
+void
+zc_audit_flush (void)
+{
+    if (s_file)
+        fflush (s_file);
 }

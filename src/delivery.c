@@ -22,6 +22,8 @@ typedef struct {
     uint64_t next_try;          //  monotonic ms of the next resend; 0 = none due
     uint64_t created_ms;
     zc_result_t *result;
+    void *order_handle;         //  in self->order
+    void *active_handle;        //  in self->active while not final
 } s_job_t;
 
 struct _zc_delivery_t {
@@ -31,6 +33,7 @@ struct _zc_delivery_t {
     size_t queued_jobs, queued_bytes;   //  jobs not final, and their payloads
     zhashx_t *jobs;             //  key -> s_job_t (owned)
     zlistx_t *order;            //  keys in submission order
+    zlistx_t *active;           //  s_job_t not final yet, in submission order
     zc_link_send_fn *send;
     zc_job_final_fn *on_final;
     void *arg;
@@ -59,6 +62,7 @@ zc_delivery_new (zc_store_t *store, const char *name, zc_queue_cap_t cap,
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, s_job_destroy);
     self->order = zlistx_new ();
+    self->active = zlistx_new ();
     self->send = send;
     self->on_final = on_final;
     self->arg = arg;
@@ -71,6 +75,7 @@ zc_delivery_destroy (zc_delivery_t **self_p)
     if (*self_p) {
         zc_delivery_t *self = *self_p;
         zlistx_destroy (&self->order);
+        zlistx_destroy (&self->active);
         zhashx_destroy (&self->jobs);
         free (self);
         *self_p = NULL;
@@ -109,8 +114,9 @@ static void
 s_job_insert (zc_delivery_t *self, s_job_t *job)
 {
     zhashx_insert (self->jobs, job->key, job);
-    zlistx_add_end (self->order, job->key);
+    job->order_handle = zlistx_add_end (self->order, job->key);
     if (!zc_state_final (job->state)) {
+        job->active_handle = zlistx_add_end (self->active, job);
         self->queued_jobs++;
         self->queued_bytes += job->payload? zframe_size (job->payload): 0;
     }
@@ -129,6 +135,8 @@ static void
 s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *error)
 {
     if (!zc_state_final (job->state)) {
+        zlistx_delete (self->active, job->active_handle);
+        job->active_handle = NULL;
         self->queued_jobs--;
         self->queued_bytes -= job->payload? zframe_size (job->payload): 0;
         zframe_destroy (&job->payload);
@@ -310,8 +318,7 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
 static void
 s_flush (zc_delivery_t *self, const char *node)
 {
-    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
-        s_job_t *job = zhashx_lookup (self->jobs, key);
+    for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active)) {
         if ((job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT)
         &&  (!node || streq (job->node, node)))
             s_send_job (self, job);
@@ -380,23 +387,30 @@ zc_delivery_tick (zc_delivery_t *self)
 {
     uint64_t now = zclock_mono ();
     uint64_t wall = zc_wall_ms ();
-    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
-        s_job_t *job = zhashx_lookup (self->jobs, key);
+    //  Collected first: finishing a job takes it off the active list.
+    zlist_t *expired = zlist_new (), *due = zlist_new ();
+    for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active)) {
         if (job->state != ZC_STATE_QUEUED && job->state != ZC_STATE_SENT)
             continue;
         if (wall > job->created_ms + (uint64_t) job->expire * 1000)
-            s_job_finish (self, job, ZC_STATE_EXPIRED, "not delivered before it expired");
+            zlist_append (expired, job);
         else
-        if (job->state == ZC_STATE_SENT && job->next_try && now >= job->next_try) {
-            if (job->tries > job->retries) {
-                char reason [160];
-                snprintf (reason, sizeof reason, "no ACK from %s after %d tries", job->node, job->tries);
-                s_job_finish (self, job, ZC_STATE_FAILED, reason);
-            }
-            else
-                s_send_job (self, job);
-        }
+        if (job->state == ZC_STATE_SENT && job->next_try && now >= job->next_try)
+            zlist_append (due, job);
     }
+    for (s_job_t *job = zlist_first (expired); job; job = zlist_next (expired))
+        s_job_finish (self, job, ZC_STATE_EXPIRED, "not delivered before it expired");
+    for (s_job_t *job = zlist_first (due); job; job = zlist_next (due)) {
+        if (job->tries > job->retries) {
+            char reason [160];
+            snprintf (reason, sizeof reason, "no ACK from %s after %d tries", job->node, job->tries);
+            s_job_finish (self, job, ZC_STATE_FAILED, reason);
+        }
+        else
+            s_send_job (self, job);
+    }
+    zlist_destroy (&expired);
+    zlist_destroy (&due);
 }
 
 int
@@ -419,14 +433,14 @@ size_t
 zc_delivery_purge (zc_delivery_t *self, double older_than)
 {
     uint64_t limit = zc_wall_ms () - (uint64_t) (older_than * 1000);
-    size_t count = 0;
-    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
-        s_job_t *job = zhashx_lookup (self->jobs, key);
-        if (!zc_state_final (job->state) && job->created_ms <= limit) {
-            s_job_finish (self, job, ZC_STATE_CANCELLED, "purged by zcnc queue");
-            count++;
-        }
-    }
+    zlist_t *old = zlist_new ();
+    for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active))
+        if (job->created_ms <= limit)
+            zlist_append (old, job);
+    for (s_job_t *job = zlist_first (old); job; job = zlist_next (old))
+        s_job_finish (self, job, ZC_STATE_CANCELLED, "purged by zcnc queue");
+    size_t count = zlist_size (old);
+    zlist_destroy (&old);
     return count;
 }
 
@@ -439,8 +453,9 @@ zc_delivery_prune (zc_delivery_t *self, double results_ttl)
         if (zc_state_final (job->state) && wall > job->result->finished_ms + (uint64_t) (results_ttl * 1000))
             zlist_append (gone, job->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
+        s_job_t *job = zhashx_lookup (self->jobs, key);
         zc_store_del (self->store, ZC_TABLE_OUTBOX, key);
-        zlistx_delete (self->order, zlistx_find (self->order, key));
+        zlistx_delete (self->order, job->order_handle);
         zhashx_delete (self->jobs, key);
     }
     zlist_destroy (&gone);
@@ -466,11 +481,8 @@ json_t *
 zc_delivery_queue_json (zc_delivery_t *self)
 {
     json_t *jobs = json_array ();
-    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
-        s_job_t *job = zhashx_lookup (self->jobs, key);
-        if (!zc_state_final (job->state))
-            json_array_append_new (jobs, s_job_json (job));
-    }
+    for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active))
+        json_array_append_new (jobs, s_job_json (job));
     return jobs;
 }
 
@@ -485,7 +497,7 @@ void
 zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight)
 {
     *queued = *inflight = 0;
-    for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
+    for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active))
         if (job->state == ZC_STATE_QUEUED)
             (*queued)++;
         else

@@ -28,6 +28,7 @@ typedef struct {
     bool reply_acked;
     uint64_t reply_next_try;    //  monotonic ms; 0 = wait for the origin's presence
     int ack_timer;              //  the grace timer before STARTED, or -1
+    void *unacked_handle;       //  in runner->unacked while its result waits for an ACK
 } s_task_t;
 
 struct _zc_runner_t {
@@ -38,6 +39,7 @@ struct _zc_runner_t {
     double skew;                //  s of clock difference tolerated
     zhashx_t *tasks;            //  key -> s_task_t (owned)
     zlist_t *starting;          //  s_task_t stored as starting, to spawn after the commit
+    zlistx_t *unacked;          //  s_task_t with a result the origin has not ACKed
     zc_link_send_fn *send;
     void *arg;
 };
@@ -72,6 +74,7 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->tasks = zhashx_new ();
     zhashx_set_destructor (self->tasks, s_task_destroy);
     self->starting = zlist_new ();
+    self->unacked = zlistx_new ();
     self->send = send;
     self->arg = arg;
     return self;
@@ -92,6 +95,7 @@ zc_runner_destroy (zc_runner_t **self_p)
         for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
             if (task->proc && !task->result)
                 zc_exec_interrupt (task->proc);
+        zlistx_destroy (&self->unacked);
         zhashx_destroy (&self->tasks);
         free (self);
         *self_p = NULL;
@@ -151,6 +155,7 @@ s_task_finish (zc_runner_t *self, s_task_t *task, zc_result_t *result)
     task->result = result;
     task->state = ZC_TASK_FINISHED;
     task->pgid = 0;
+    task->unacked_handle = zlistx_add_end (self->unacked, task);
     zframe_destroy (&task->payload);
     if (task->ack_timer != -1) {
         zloop_timer_end (self->loop, task->ack_timer);
@@ -379,8 +384,12 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
         s_audit (task, "finished", "state=interrupted");
     }
     else
-    if (task->state == ZC_TASK_RECEIVED)
+    if (task->state == ZC_TASK_RECEIVED) {
         s_task_prepare (self, task);
+        return 0;
+    }
+    if (task->result && !task->reply_acked)
+        task->unacked_handle = zlistx_add_end (self->unacked, task);
     return 0;
 }
 
@@ -407,6 +416,8 @@ zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from)
     s_task_t *task = s_lookup (self, id, from);
     if (task && task->result && !task->reply_acked) {
         task->reply_acked = true;
+        zlistx_delete (self->unacked, task->unacked_handle);
+        task->unacked_handle = NULL;
         free (task->result->out);
         free (task->result->err);
         task->result->out = task->result->err = NULL;
@@ -429,8 +440,8 @@ zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name)
 static void
 s_resend_replies (zc_runner_t *self, const char *origin)
 {
-    for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-        if (task->result && !task->reply_acked && (!origin || streq (task->origin, origin)))
+    for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
+        if (!origin || streq (task->origin, origin))
             task->reply_next_try = 1;
     zc_runner_tick (self);
 }
@@ -451,8 +462,8 @@ void
 zc_runner_tick (zc_runner_t *self)
 {
     uint64_t now = zclock_mono ();
-    for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-        if (task->result && !task->reply_acked && task->reply_next_try && now >= task->reply_next_try)
+    for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
+        if (task->reply_next_try && now >= task->reply_next_try)
             s_send_reply (self, task);
 }
 
