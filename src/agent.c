@@ -83,11 +83,15 @@ struct _s_agent_t {
 //  ---------------------------------------------------------------------
 //  Sending to the hub
 
-//  What leaves the process waits for the commit of the store changes
-//  made before it (an ACK must not promise what a crash could undo).
-//  Messages and answers are queued while changes are pending, and go in
-//  order once the batch is committed: at the end of this turn of the
-//  loop, so one fsync covers everything the turn did (group commit).
+//  What promises that something is stored waits for the commit of the
+//  store changes made before it: the IDs answered to a client, the ACK of
+//  a result. It is queued while changes are pending, and goes once the
+//  batch is committed, at the end of this turn of the loop, so one fsync
+//  covers everything the turn did (group commit). Everything else goes at
+//  once: a REQ sent before its job is on disk is only a job the client
+//  has not been promised yet (at most once still holds: the target
+//  dedups), a REPLY sent before its record is on disk only a result the
+//  target may report again as interrupted, which the origin ignores.
 
 static int s_commit_timer (zloop_t *loop, int timer_id, void *arg);
 
@@ -99,19 +103,23 @@ s_commit_soon (s_agent_t *self)
         self->commit_timer = zloop_timer (self->loop, 0, 1, s_commit_timer, self);
 }
 
-//  True when output must wait for a commit.
-static bool
-s_must_queue (s_agent_t *self)
-{
-    return zc_store_pending (self->store) || zlist_size (self->outgoing) > 0;
-}
-
 //  A queued output: a message for the hub, or an answer for a client.
 typedef struct {
     zc_wire_t *msg;
     zc_jsonl_conn_t *conn;
     json_t *answer;
 } s_output_t;
+
+//  True when an answer for 'conn' (or, with conn NULL, a message for the
+//  hub) must queue behind what is queued already, to keep its order.
+static bool
+s_queued_before (s_agent_t *self, zc_jsonl_conn_t *conn)
+{
+    for (s_output_t *output = zlist_first (self->outgoing); output; output = zlist_next (self->outgoing))
+        if (output->conn == conn)
+            return true;
+    return false;
+}
 
 static void
 s_queue_output (s_agent_t *self, zc_wire_t *msg, zc_jsonl_conn_t *conn, json_t *answer)
@@ -133,19 +141,33 @@ s_send (s_agent_t *self, zc_wire_t **msg_p)
         zc_wire_destroy (msg_p);
         return -1;
     }
-    if (s_must_queue (self)) {
-        s_queue_output (self, *msg_p, NULL, NULL);
-        *msg_p = NULL;
-        return 0;
-    }
     return zc_wire_send (msg_p, self->dealer, NULL);
 }
 
-//  The link-send function given to the outbox and the runner.
+//  Sends a message that promises stored state once the store committed.
+static void
+s_send_durable (s_agent_t *self, zc_wire_t **msg_p)
+{
+    if (zc_store_pending (self->store) || s_queued_before (self, NULL)) {
+        s_queue_output (self, *msg_p, NULL, NULL);
+        *msg_p = NULL;
+    }
+    else
+        s_send (self, msg_p);
+}
+
+//  The link-send function given to the outbox and the runner. An ACK or
+//  a STARTED tells the origin its job is stored: it waits for the commit.
 static int
 s_link_send (zc_wire_t **msg_p, void *arg)
 {
-    return s_send ((s_agent_t *) arg, msg_p);
+    s_agent_t *self = arg;
+    uint8_t type = (*msg_p)->type;
+    if (self->connected && (type == ZC_MSG_ACK || type == ZC_MSG_STARTED)) {
+        s_send_durable (self, msg_p);
+        return 0;
+    }
+    return s_send (self, msg_p);
 }
 
 //  Commits the store and lets the queued output go.
@@ -185,18 +207,31 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
 //  ---------------------------------------------------------------------
 //  Socket answers
 
-//  Sends an answer, echoing the request's tag; takes the object.
+//  Sends an answer, echoing the request's tag; takes the object. With
+//  'durable', it promises stored state and waits for the commit.
 static void
-s_answer (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
+s_answer_as (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer, bool durable)
 {
     if (tag)
         json_object_set (answer, "tag", tag);
-    if (s_must_queue (self))
+    if ((durable && zc_store_pending (self->store)) || s_queued_before (self, conn))
         s_queue_output (self, NULL, conn, answer);
     else {
         zc_jsonl_send (conn, answer);
         json_decref (answer);
     }
+}
+
+static void
+s_answer (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
+{
+    s_answer_as (self, conn, tag, answer, false);
+}
+
+static void
+s_answer_durable (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
+{
+    s_answer_as (self, conn, tag, answer, true);
 }
 
 //  Ends a wait: the "end" line, then the connection takes its next request.
@@ -454,7 +489,7 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
             zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
             ack->id = msg->id;
             zlist_append (ack->to, msg->from);
-            s_send (self, &ack);
+            s_send_durable (self, &ack);
             break;
         }
         case ZC_MSG_PING:
@@ -724,7 +759,7 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
         json_t *unknown_json = json_array ();
         for (node = zlist_first (unknown); node; node = zlist_next (unknown))
             json_array_append_new (unknown_json, json_string (node));
-        s_answer (self, conn, tag, json_pack ("{s:o, s:o}", "ids", ids, "unknown", unknown_json));
+        s_answer_durable (self, conn, tag, json_pack ("{s:o, s:o}", "ids", ids, "unknown", unknown_json));
         if (wait_value) {
             s_wait_t *wait = calloc (1, sizeof *wait);
             wait->conn = conn;
@@ -815,7 +850,7 @@ s_op_queue (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag
             free (error);
         }
         else
-            s_answer (self, conn, tag, json_pack ("{s:s}", "cancelled", id));
+            s_answer_durable (self, conn, tag, json_pack ("{s:s}", "cancelled", id));
     }
     else
     if (action && streq (action, "purge")) {
@@ -826,7 +861,7 @@ s_op_queue (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag
                                                               "usage", "older_than"));
         else {
             size_t count = zc_delivery_purge (self->delivery, older_than? json_number_value (older_than): 0);
-            s_answer (self, conn, tag, json_pack ("{s:I}", "purged", (json_int_t) count));
+            s_answer_durable (self, conn, tag, json_pack ("{s:I}", "purged", (json_int_t) count));
         }
     }
     else
