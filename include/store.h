@@ -11,7 +11,8 @@
     again: no change is lost to MDB_MAP_FULL.
 
     Tables are LMDB named databases; keys are strings of at most 200
-    bytes; several changes to one key in a batch leave the last one.
+    bytes; changes are applied in the order they were made, so the last
+    change to a key in a batch wins.
 */
 #ifndef ZC_STORE_H
 #define ZC_STORE_H

@@ -31,7 +31,7 @@ struct _zc_store_t {
     MDB_env *env;
     MDB_dbi tables [ZC_TABLE_COUNT];
     size_t map_size;
-    zhashx_t *changes;          //  "T:key" -> s_change_t, the batch
+    zlistx_t *changes;          //  s_change_t, the batch, applied in order
     size_t commits;
 };
 
@@ -91,8 +91,8 @@ zc_store_open (const char *dir, bool durable, char **error)
         free (self);
         return NULL;
     }
-    self->changes = zhashx_new ();
-    zhashx_set_destructor (self->changes, s_change_destroy);
+    self->changes = zlistx_new ();
+    zlistx_set_destructor (self->changes, s_change_destroy);
     return self;
 }
 
@@ -103,21 +103,21 @@ zc_store_close (zc_store_t **self_p)
         zc_store_t *self = *self_p;
         if (zc_store_pending (self))
             zc_store_commit (self);
-        zhashx_destroy (&self->changes);
+        zlistx_destroy (&self->changes);
         mdb_env_close (self->env);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Records one change, replacing an earlier change to the same key.
+//  Records one change. Changes are applied in the order they were made,
+//  so a later change to the same key wins (a list is cheaper here than a
+//  table that dedups: a batch is applied once and thrown away).
 static void
 s_change (zc_store_t *self, zc_table_t table, const char *key, const void *value, size_t size, bool is_delete)
 {
     assert (table < ZC_TABLE_COUNT);
     assert (strlen (key) > 0 && strlen (key) <= S_KEY_MAX);
-    char slot [S_KEY_MAX + 4];
-    snprintf (slot, sizeof slot, "%d:%s", (int) table, key);
     s_change_t *change = calloc (1, sizeof *change);
     change->table = table;
     snprintf (change->key, sizeof change->key, "%s", key);
@@ -127,7 +127,7 @@ s_change (zc_store_t *self, zc_table_t table, const char *key, const void *value
         memcpy (change->value, value, size);
         change->size = size;
     }
-    zhashx_update (self->changes, slot, change);
+    zlistx_add_end (self->changes, change);
 }
 
 void
@@ -145,7 +145,7 @@ zc_store_del (zc_store_t *self, zc_table_t table, const char *key)
 bool
 zc_store_pending (zc_store_t *self)
 {
-    return zhashx_size (self->changes) > 0;
+    return zlistx_size (self->changes) > 0;
 }
 
 //  Applies the batch in one transaction. Returns an LMDB code.
@@ -156,7 +156,7 @@ s_apply (zc_store_t *self)
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc != 0)
         return rc;
-    for (s_change_t *change = zhashx_first (self->changes); change; change = zhashx_next (self->changes)) {
+    for (s_change_t *change = zlistx_first (self->changes); change; change = zlistx_next (self->changes)) {
         MDB_val key = { .mv_size = strlen (change->key), .mv_data = change->key };
         if (change->is_delete) {
             rc = mdb_del (txn, self->tables [change->table], &key, NULL);
@@ -192,10 +192,10 @@ zc_store_commit (zc_store_t *self)
     }
     if (rc != 0) {
         zc_error ("store: commit failed: %s; %zu change(s) kept for the next try",
-                  mdb_strerror (rc), zhashx_size (self->changes));
+                  mdb_strerror (rc), zlistx_size (self->changes));
         return -1;
     }
-    zhashx_purge (self->changes);
+    zlistx_purge (self->changes);
     self->commits++;
     return 0;
 }
