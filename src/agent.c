@@ -680,10 +680,25 @@ static zlist_t *
 s_submit (s_agent_t *self, zc_message_t *message, zlist_t **targets, zlist_t **unknown,
           char **error, const char **code)
 {
-    zlist_t *known = s_known_names (self);
+    //  One exact name, the common case, needs no list of every known node.
+    zlist_t *known = NULL;
+    int rc = 0;
+    if (zc_target_is_single (message->to)) {
+        *targets = zlist_new ();
+        zlist_autofree (*targets);
+        zlist_append (*targets, message->to);
+        *unknown = zlist_new ();
+        zlist_autofree (*unknown);
+        if (!zc_directory_lookup (self->directory, message->to) && strcmp (message->to, self->config->name))
+            zlist_append (*unknown, message->to);
+    }
+    else {
+        known = s_known_names (self);
+        rc = zc_target_resolve (message->to, known, targets, unknown, error);
+    }
     zlist_t *job_ids = NULL;
     *code = "usage";
-    if (zc_target_resolve (message->to, known, targets, unknown, error) == 0) {
+    if (rc == 0) {
         if (zlist_size (*targets) == 0) {
             *code = "nomatch";
             *error = zsys_sprintf ("'%s' matches no known node", message->to);
