@@ -22,6 +22,7 @@
 #define S_MAX_WAITERS        256        //  origins remembered per absent name
 #define S_DIRECTORY_FLUSH_MS 100        //  how often directory changes go out
 #define S_KEYS_CHECK_MS      1000       //  how often the keys directory is checked
+#define S_RECV_BATCH         256        //  messages taken per turn of the loop
 
 //  A connected peer, keyed by its CURVE public key.
 typedef struct {
@@ -311,13 +312,28 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
     }
 }
 
+static void s_router_message (s_hub_t *self, zmsg_t *frames);
+
+//  Takes what has arrived, up to a batch per turn of the loop.
 static int
 s_router_event (zloop_t *loop, zsock_t *router, void *arg)
 {
     s_hub_t *self = arg;
-    zmsg_t *frames = zmsg_recv (router);
-    if (!frames)
-        return 0;
+    for (int count = 0; count < S_RECV_BATCH; count++) {
+        if (count && !(zsock_events (router) & ZMQ_POLLIN))
+            break;
+        zmsg_t *frames = zmsg_recv (router);
+        if (!frames)
+            break;
+        s_router_message (self, frames);
+    }
+    return 0;
+}
+
+//  Handles one message from the ROUTER; destroys it.
+static void
+s_router_message (s_hub_t *self, zmsg_t *frames)
+{
     zframe_t *routing_id = zmsg_first (frames);
     zframe_t *first = zmsg_next (frames);
     //  In 4.3.4 only body frames carry the connection's metadata.
@@ -331,7 +347,7 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
                   user_id? user_id: "(none)", self->config->keys);
         s_log_once (self, what, line);
         zmsg_destroy (&frames);
-        return 0;
+        return;
     }
     const char *reason = NULL;
     zc_wire_t *msg = zc_wire_decode (frames, first, &reason);
@@ -343,7 +359,7 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
                   key->name, reason? reason: "?");
         s_log_once (self, what, line);
         zmsg_destroy (&frames);
-        return 0;
+        return;
     }
     if (key->role == ZC_KEY_HUB) {
         //  Hub-to-hub links (uplinks) are not supported yet.
@@ -353,7 +369,7 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
         s_log_once (self, what, line);
         zc_wire_destroy (&msg);
         zmsg_destroy (&frames);
-        return 0;
+        return;
     }
     s_peer_t *peer = zhashx_lookup (self->peers, key->public_txt);
     if (!peer) {
@@ -372,7 +388,6 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
     s_handle (self, peer, msg, new_connection);
     zc_wire_destroy (&msg);
     zmsg_destroy (&frames);
-    return 0;
 }
 
 static int
