@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <czmq.h>
 #include "client.h"
+#include "bench-stats.h"
 
 #define S_JOB_WAIT_S    30          //  server-side wait for one job
 #define S_PING_WAIT_S   5           //  ping timeout at the agent
@@ -70,30 +71,6 @@ struct _s_probe_t {
     double *samples, *extras;
     int done, failed;
 };
-
-//  Milliseconds on the monotonic clock, with sub-microsecond resolution.
-static double
-s_now_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
-//  The nearest-rank percentile of sorted samples.
-static double
-s_percentile (const double *sorted, int count, double fraction)
-{
-    int rank = (int) ceil (fraction * count);
-    return sorted [rank > 0? rank - 1: 0];
-}
 
 //  Sorts the samples, prints one figure line and returns their p50
 //  (0 when there are none).

@@ -53,34 +53,11 @@
 #include <sys/un.h>
 #include <jansson.h>
 #include <lmdb.h>
+#include "bench-stats.h"
 
 #define S_STALL_MS      90000       //  no progress for this long: give up
 #define S_JOB_WAIT_S    60          //  server-side wait of a waited job
 #define S_TARGET        20000       //  jobs/s, issue 3
-
-//  Milliseconds on the monotonic clock.
-static double
-s_now_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
-//  The nearest-rank percentile of sorted samples.
-static double
-s_percentile (const double *sorted, int count, double fraction)
-{
-    int rank = (int) ceil (fraction * count);
-    return sorted [rank > 0? rank - 1: 0];
-}
 
 //  Prints the first few unexpected answers, so a failing run says why.
 static void
