@@ -72,8 +72,6 @@ void zc_delivery_prune (zc_delivery_t *self, double results_ttl);
 json_t *zc_delivery_job_json (zc_delivery_t *self, const char *job_id);
 //  All jobs in submission order (a new array).
 json_t *zc_delivery_jobs_json (zc_delivery_t *self);
-//  Whether a job is final (false when unknown).
-bool zc_delivery_job_final (zc_delivery_t *self, const char *job_id);
 void zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight);
 
 int zc_delivery_test (bool verbose);

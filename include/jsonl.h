@@ -39,5 +39,4 @@ void zc_jsonl_hold (zc_jsonl_conn_t *conn, bool hold);
 //  Owner data for a connection.
 void zc_jsonl_set_data (zc_jsonl_conn_t *conn, void *data);
 void *zc_jsonl_data (zc_jsonl_conn_t *conn);
-size_t zc_jsonl_connections (zc_jsonl_t *self);
 #endif

@@ -486,13 +486,6 @@ zc_delivery_queue_json (zc_delivery_t *self)
     return jobs;
 }
 
-bool
-zc_delivery_job_final (zc_delivery_t *self, const char *job_id)
-{
-    s_job_t *job = zhashx_lookup (self->jobs, job_id);
-    return job && zc_state_final (job->state);
-}
-
 void
 zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight)
 {
@@ -613,7 +606,6 @@ zc_delivery_test (bool verbose)
     json_t *job = zc_delivery_job_json (delivery, n1_job);
     ZC_CHECK (job && json_integer_value (json_object_get (job, "exit")) == 3);
     json_decref (job);
-    ZC_CHECK (zc_delivery_job_final (delivery, n1_job));
     ZC_CHECK (zc_delivery_job_json (delivery, "nonsense") == NULL);
 
     //  n2 never ACKs: one resend after ack_timeout + retry_wait, then failed.

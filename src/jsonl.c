@@ -380,9 +380,3 @@ zc_jsonl_data (zc_jsonl_conn_t *conn)
 {
     return conn->data;
 }
-
-size_t
-zc_jsonl_connections (zc_jsonl_t *self)
-{
-    return zlist_size (self->conns);
-}
