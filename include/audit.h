@@ -12,6 +12,7 @@
 */
 #ifndef ZC_AUDIT_H
 #define ZC_AUDIT_H
+#include <stdbool.h>
 
 //  Opens (appending) the log file. 0, or -1 with errno.
 int zc_audit_open (const char *path);
@@ -21,4 +22,5 @@ void zc_audit (const char *event, const char *job_id, const char *origin,
                const char *target, const char *method, const char *detail);
 //  Writes the buffered lines to the file.
 void zc_audit_flush (void);
+int zc_audit_test (bool verbose);
 #endif

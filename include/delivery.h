@@ -18,15 +18,17 @@
 #include "store.h"
 #include "wire.h"
 
-typedef struct _zc_delivery_t zc_delivery_t;
-
 //  Hands a message to the hub link; destroys it either way. Returns -1
 //  when the link would not take it (it is down).
 typedef int (zc_link_send_fn) (zc_wire_t **msg_p, void *arg);
-//  A job reached its final state; 'job' is its "jobs" object (borrowed).
-//  'given_up' is true when this agent gave up on it (no ACK after its
-//  retries, or not delivered before it expired).
-typedef void (zc_job_final_fn) (const char *job_id, json_t *job, bool given_up, void *arg);
+//  A job reached its final state; zc_delivery_job_json (delivery, job_id)
+//  gives its "jobs" object when the callee needs it (building it costs
+//  more than the rest of a job's bookkeeping). 'given_up' is true when
+//  this agent gave up on it (no ACK after its retries, or not delivered
+//  before it expired).
+typedef struct _zc_delivery_t zc_delivery_t;
+typedef void (zc_job_final_fn) (zc_delivery_t *delivery, const char *job_id, bool given_up,
+                                void *arg);
 
 //  The queue cap: jobs not yet final, and the bytes of their payloads.
 typedef struct {

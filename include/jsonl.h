@@ -33,6 +33,11 @@ void zc_jsonl_destroy (zc_jsonl_t **self_p);
 //  Queues one object as a line; never blocks. A client that does not read
 //  and lets more than 64 MiB pile up is disconnected.
 void zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object);
+//  The same in two steps, so that many answers leave in one write:
+//  queue them, then flush (a queued line leaves at the latest when the
+//  connection is next polled).
+void zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object);
+void zc_jsonl_flush (zc_jsonl_conn_t *conn);
 //  While held, no further lines are delivered; releasing delivers the
 //  lines that waited.
 void zc_jsonl_hold (zc_jsonl_conn_t *conn, bool hold);

@@ -65,7 +65,7 @@ typedef struct {
     zlist_t *names;             //  NOROUTE, PRESENCE (char *, autofree)
     uint16_t code;              //  ERROR
     char *text;                 //  ERROR (malloc'd)
-    zframe_t *payload;          //  REQ, REPLY, NODES; NULL when absent
+    zframe_t *payload;          //  REQ, REPLY, NODES, ACK (optional); NULL when absent
 } zc_wire_t;
 
 //  A new empty message of a type with a fresh ID and full hop limit.
@@ -92,6 +92,11 @@ int zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data,
 //  REPLY: a result.
 zframe_t *zc_wire_result_payload (const zc_result_t *result);
 int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
+//  ACK: the IDs of more jobs this ACK acknowledges besides its own ID, so
+//  that one message answers a whole batch. 16 bytes each, at most:
+#define ZC_WIRE_MAX_ACK_IDS 1024
+zframe_t *zc_wire_ids_payload (const zc_id_t *ids, size_t count);
+int zc_wire_ids_payload_decode (zframe_t *frame, zc_id_t **ids, size_t *count);
 //  NODES: directory entries.
 typedef struct {
     char name [65];

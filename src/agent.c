@@ -73,6 +73,7 @@ struct _s_agent_t {
     FILE *errors;               //  DATA/errors.log: error events from other agents
     zc_store_t *store;
     zlist_t *outgoing;          //  s_output_t waiting for the next commit
+    zhashx_t *ack_batches;      //  node name -> its queued ACK (in outgoing) that takes more IDs
     int commit_timer;           //  -1, or the pending commit's timer
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     int signal_fd;
@@ -104,10 +105,14 @@ s_commit_soon (s_agent_t *self)
 }
 
 //  A queued output: a message for the hub, or an answer for a client.
+//  A queued ACK also carries the IDs of the ACKs to the same node that
+//  were queued after it (one message acknowledges a batch).
 typedef struct {
     zc_wire_t *msg;
     zc_jsonl_conn_t *conn;
     json_t *answer;
+    zc_id_t *more_ids;
+    size_t more_count;
 } s_output_t;
 
 //  True when an answer for 'conn' (or, with conn NULL, a message for the
@@ -144,13 +149,44 @@ s_send (s_agent_t *self, zc_wire_t **msg_p)
     return zc_wire_send (msg_p, self->dealer, NULL);
 }
 
+//  Folds an ACK into the ACK already queued for the same node, if there
+//  is one with room. Returns true when it did (and destroyed *msg_p).
+static bool
+s_ack_batched (s_agent_t *self, zc_wire_t **msg_p)
+{
+    zc_wire_t *msg = *msg_p;
+    if (msg->type != ZC_MSG_ACK || msg->payload || zlist_size (msg->to) != 1)
+        return false;
+    const char *node = zlist_first (msg->to);
+    s_output_t *batch = zhashx_lookup (self->ack_batches, node);
+    if (!batch) {
+        batch = calloc (1, sizeof *batch);
+        batch->msg = msg;
+        zlist_append (self->outgoing, batch);
+        zhashx_insert (self->ack_batches, node, batch);
+        s_commit_soon (self);
+    }
+    else {
+        if (!batch->more_ids)
+            batch->more_ids = malloc (ZC_WIRE_MAX_ACK_IDS * sizeof (zc_id_t));
+        batch->more_ids [batch->more_count++] = msg->id;
+        if (batch->more_count == ZC_WIRE_MAX_ACK_IDS)
+            zhashx_delete (self->ack_batches, node);       //  full: the next starts one
+        zc_wire_destroy (msg_p);
+    }
+    *msg_p = NULL;
+    return true;
+}
+
 //  Sends a message that promises stored state once the store committed.
 static void
 s_send_durable (s_agent_t *self, zc_wire_t **msg_p)
 {
     if (zc_store_pending (self->store) || s_queued_before (self, NULL)) {
-        s_queue_output (self, *msg_p, NULL, NULL);
-        *msg_p = NULL;
+        if (!s_ack_batched (self, msg_p)) {
+            s_queue_output (self, *msg_p, NULL, NULL);
+            *msg_p = NULL;
+        }
     }
     else
         s_send (self, msg_p);
@@ -181,12 +217,21 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
         self->commit_timer = zloop_timer (self->loop, 100, 1, s_commit_timer, self);
         return 0;
     }
+    zhashx_purge (self->ack_batches);
     s_output_t *output;
     while ((output = zlist_pop (self->outgoing))) {
-        if (output->msg)
+        if (output->msg) {
+            if (output->more_count)
+                output->msg->payload = zc_wire_ids_payload (output->more_ids, output->more_count);
+            free (output->more_ids);
             zc_wire_send (&output->msg, self->dealer, NULL);
+        }
         else {
-            zc_jsonl_send (output->conn, output->answer);
+            //  Answers to one client leave together, in one write.
+            zc_jsonl_queue (output->conn, output->answer);
+            s_output_t *next = zlist_first (self->outgoing);
+            if (!next || next->conn != output->conn)
+                zc_jsonl_flush (output->conn);
             json_decref (output->answer);
         }
         free (output);
@@ -261,14 +306,12 @@ s_wait_timeout (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  A job this agent gave up on is reported to the error_node, if one is
-//  configured: its ID, node, state and reason as a JSON text. The report
+//  A job this agent gave up on is reported to the error_node (the caller
+//  checks that one is configured): its ID, node, state and reason as a JSON text. The report
 //  is sent once, best effort (it is not queued while the link is down).
 static void
 s_report_error (s_agent_t *self, json_t *job)
 {
-    if (!self->config->error_node)
-        return;
     json_t *event = json_pack ("{s:O, s:O, s:O, s:O}", "id", json_object_get (job, "id"),
                                "node", json_object_get (job, "node"), "state", json_object_get (job, "state"),
                                "error", json_object_get (job, "error"));
@@ -284,11 +327,14 @@ s_report_error (s_agent_t *self, json_t *job)
 
 //  A job reached its final state: the clients waiting for it get it.
 static void
-s_job_final (const char *job_id, json_t *job, bool given_up, void *arg)
+s_job_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *arg)
 {
     s_agent_t *self = arg;
-    if (given_up)
+    json_t *job = NULL;         //  built only when someone needs it
+    if (given_up && self->config->error_node) {
+        job = zc_delivery_job_json (delivery, job_id);
         s_report_error (self, job);
+    }
     zlist_t *ended = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
         char *key = zlist_first (wait->pending);
@@ -297,10 +343,13 @@ s_job_final (const char *job_id, json_t *job, bool given_up, void *arg)
         if (!key)
             continue;
         zlist_remove (wait->pending, key);     //  autofree: frees key
+        if (!job)
+            job = zc_delivery_job_json (delivery, job_id);
         s_answer (self, wait->conn, wait->tag, json_incref (job));
         if (zlist_size (wait->pending) == 0)
             zlist_append (ended, wait);
     }
+    json_decref (job);
     for (s_wait_t *wait = zlist_first (ended); wait; wait = zlist_next (ended))
         s_wait_end (self, wait);
     zlist_destroy (&ended);
@@ -452,6 +501,26 @@ s_on_job_event (s_agent_t *self, zc_wire_t *msg)
     json_decref (line);
 }
 
+//  An ACK from a target (it stored our job) or from an origin (it
+//  stored our result), for its own ID and those in its payload.
+static void
+s_on_ack (s_agent_t *self, zc_wire_t *msg)
+{
+    zc_id_t *more = NULL;
+    size_t count = 0;
+    if (msg->payload && zc_wire_ids_payload_decode (msg->payload, &more, &count) != 0) {
+        self->count.malformed++;
+        return;
+    }
+    for (size_t index = 0; index <= count; index++) {
+        const zc_id_t *id = index? &more [index - 1]: &msg->id;
+        zc_delivery_on_ack (self->delivery, id, msg->from);
+        zc_runner_on_ack (self->runner, id, msg->from);
+    }
+    free (more);
+}
+
+//  Handles one decoded message from the hub.
 static void
 s_dispatch (s_agent_t *self, zc_wire_t *msg)
 {
@@ -469,10 +538,7 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
             zc_runner_request (self->runner, msg);
             break;
         case ZC_MSG_ACK:
-            //  From a target: it stored our job. From an origin: it
-            //  stored our result.
-            zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
-            zc_runner_on_ack (self->runner, &msg->id, msg->from);
+            s_on_ack (self, msg);
             break;
         case ZC_MSG_STARTED:
             zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
@@ -1111,6 +1177,7 @@ zc_agent_run (zc_config_t *config)
     self->hub = zlist_first (config->hubs);
     self->loop = zloop_new ();
     self->outgoing = zlist_new ();
+    self->ack_batches = zhashx_new ();
     self->commit_timer = -1;
     self->directory = zc_directory_new ();
     zc_store_each (self->store, ZC_TABLE_DIRECTORY, s_load_node, self);
@@ -1178,6 +1245,7 @@ zc_agent_run (zc_config_t *config)
     s_commit_timer (self->loop, -1, self);
     zc_readfolder_destroy (&self->readfolder);
     zlist_destroy (&self->outgoing);
+    zhashx_destroy (&self->ack_batches);
     zc_store_close (&self->store);
     zc_audit_close ();
     if (self->errors)

@@ -101,7 +101,7 @@ s_job_save (zc_delivery_t *self, s_job_t *job)
         .payload = job->payload,
         .result = job->result? zc_wire_result_payload (job->result): NULL
     };
-    snprintf (record.node, sizeof record.node, "%s", job->node);
+    strcpy (record.node, job->node);            //  both 65 bytes
     zframe_t *frame = zc_wire_job_record (&record);
     if (frame)
         zc_store_put (self->store, ZC_TABLE_OUTBOX, job->key, zframe_data (frame), zframe_size (frame));
@@ -155,10 +155,8 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     s_job_save (self, job);
     s_audit (self, state == ZC_STATE_DONE? "result": zc_state_name (state), job, error);
     zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
-    json_t *object = s_job_json (job);
     bool given_up = error && (state == ZC_STATE_FAILED || state == ZC_STATE_EXPIRED);
-    self->on_final (job->key, object, given_up, self->arg);
-    json_decref (object);
+    self->on_final (self, job->key, given_up, self->arg);
 }
 
 //  Brings back one stored job.
@@ -303,12 +301,16 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
         job->retries = message->retries;
         job->created_ms = zc_id_time_ms (&id);
         s_job_insert (self, job);
-        s_job_save (self, job);
         s_audit (self, "accepted", job, NULL);
         zlist_append (jobs, job);
         zlist_append (keys, job->key);
     }
+    //  Sending saves the jobs it sent; those the link did not take are
+    //  saved as queued. Either way they are in this batch.
     s_send_jobs (self, jobs);
+    for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs))
+        if (job->state == ZC_STATE_QUEUED)
+            s_job_save (self, job);
     zlist_destroy (&jobs);
     zframe_destroy (&payload);
     return keys;
@@ -521,12 +523,14 @@ s_test_send (zc_wire_t **msg_p, void *arg)
 }
 
 static void
-s_test_final (const char *job_id, json_t *job, bool given_up, void *arg)
+s_test_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *arg)
 {
     s_test_link_t *link = arg;
     zlist_append (link->finals, (void *) job_id);
+    json_t *job = zc_delivery_job_json (delivery, job_id);
     snprintf (link->last_state, sizeof link->last_state, "%s",
               json_string_value (json_object_get (job, "state")));
+    json_decref (job);
 }
 
 //  Takes the oldest sent message (the caller destroys it), or NULL.

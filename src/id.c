@@ -59,21 +59,17 @@ zc_id_time_ms (const zc_id_t *id)
     return ms;
 }
 
-//  Writes the 26 ULID characters and a NUL into out.
+//  Writes the 26 ULID characters and a NUL into out: the last character
+//  holds the lowest 5 bits, each one before it the next 5.
 void
 zc_id_to_ulid (const zc_id_t *id, char out [ZC_ULID_LEN + 1])
 {
-    //  Character n holds bits [130 - 5(n+1), 130 - 5n) of the 130-bit
-    //  number, i.e. bits starting at 125 - 5n of the 128-bit ID.
-    for (int index = 0; index < ZC_ULID_LEN; index++) {
-        int value = 0;
-        for (int bit = 0; bit < 5; bit++) {
-            int position = 127 + 2 - (5 * index + bit);     //  from bit 129 down
-            int set = position < 128
-                    && (id->bytes [15 - position / 8] >> (position % 8)) & 1;
-            value = (value << 1) | set;
-        }
-        out [index] = s_alphabet [value];
+    unsigned __int128 number = 0;
+    for (int index = 0; index < ZC_ID_SIZE; index++)
+        number = (number << 8) | id->bytes [index];
+    for (int index = ZC_ULID_LEN - 1; index >= 0; index--) {
+        out [index] = s_alphabet [number & 31];
+        number >>= 5;
     }
     out [ZC_ULID_LEN] = 0;
 }
@@ -107,9 +103,11 @@ zc_id_from_ulid (zc_id_t *id, const char *text)
 void
 zc_job_id_format (const zc_id_t *id, const char *node, char out [ZC_JOB_ID_MAX])
 {
-    char ulid [ZC_ULID_LEN + 1];
-    zc_id_to_ulid (id, ulid);
-    snprintf (out, ZC_JOB_ID_MAX, "%s.%.64s", ulid, node);
+    zc_id_to_ulid (id, out);
+    out [ZC_ULID_LEN] = '.';
+    size_t length = strnlen (node, 64);
+    memcpy (out + ZC_ULID_LEN + 1, node, length);
+    out [ZC_ULID_LEN + 1 + length] = 0;
 }
 
 //  Splits "ULID.node": the first 26 characters are the ID, the 27th a

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "jsonl.h"
+#include "jsonout.h"
 #include "log.h"
 
 #define S_MAX_PENDING_OUTPUT (64u << 20)
@@ -330,32 +331,43 @@ s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 }
 
 void
-zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object)
+zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
 {
-    char *text = json_dumps (object, JSON_COMPACT | JSON_REAL_PRECISION (13));
-    if (!text)
+    size_t before = conn->out_size;
+    if (zc_jsonout_append (object, &conn->out, &conn->out_size, &conn->out_max) != 0) {
+        zc_error ("socket: an answer could not be written as JSON; dropped");
+        conn->out_size = before;
         return;
-    size_t size = strlen (text);
-    if (conn->out_size + size + 1 > S_MAX_PENDING_OUTPUT) {
+    }
+    if (conn->out_size + 1 > S_MAX_PENDING_OUTPUT) {
         zc_warn ("socket: a client stopped reading its answers; disconnecting it");
-        free (text);
         conn->out_size = conn->out_sent = 0;
         conn->closing = true;
         conn->held = false;
         s_conn_watch (conn);
         return;
     }
-    if (conn->out_size + size + 1 > conn->out_max) {
-        conn->out_max = (conn->out_size + size + 1) * 2;
+    if (conn->out_size + 1 > conn->out_max) {
+        conn->out_max = (conn->out_size + 1) * 2;
         conn->out = realloc (conn->out, conn->out_max);
     }
-    memcpy (conn->out + conn->out_size, text, size);
-    conn->out [conn->out_size + size] = '\n';
-    conn->out_size += size + 1;
-    free (text);
-    if (s_conn_flush (conn) == -1)
+    conn->out [conn->out_size++] = '\n';
+    s_conn_watch (conn);
+}
+
+void
+zc_jsonl_flush (zc_jsonl_conn_t *conn)
+{
+    if (!conn->closing && s_conn_flush (conn) == -1)
         conn->closing = true;
     s_conn_watch (conn);
+}
+
+void
+zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object)
+{
+    zc_jsonl_queue (conn, object);
+    zc_jsonl_flush (conn);
 }
 
 void

@@ -4,8 +4,10 @@
 #include <czmq.h>
 #include "log.h"
 #include "zpl.h"
+#include "audit.h"
 #include "config.h"
 #include "id.h"
+#include "jsonout.h"
 #include "target.h"
 #include "keys.h"
 #include "zap.h"
@@ -36,6 +38,8 @@ static struct {
     { "delivery", zc_delivery_test },
     { "runner", zc_runner_test },
     { "store", zc_store_test },
+    { "audit", zc_audit_test },
+    { "jsonout", zc_jsonout_test },
 };
 
 int

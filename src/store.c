@@ -18,13 +18,14 @@ static size_t s_initial_map_size = S_MAP_SIZE_START;
 
 static const char *s_table_names [ZC_TABLE_COUNT] = { "outbox", "inbox", "directory" };
 
-//  One pending change: a put (value != NULL) or a delete.
+//  One pending change: a put of 'size' bytes of value, or a delete. One
+//  allocation holds it all.
 typedef struct {
     zc_table_t table;
     char key [S_KEY_MAX + 1];
-    void *value;
     size_t size;
     bool is_delete;
+    uint8_t value [];
 } s_change_t;
 
 struct _zc_store_t {
@@ -38,9 +39,7 @@ struct _zc_store_t {
 static void
 s_change_destroy (void **item)
 {
-    s_change_t *change = *item;
-    free (change->value);
-    free (change);
+    free (*item);
     *item = NULL;
 }
 
@@ -116,17 +115,18 @@ zc_store_close (zc_store_t **self_p)
 static void
 s_change (zc_store_t *self, zc_table_t table, const char *key, const void *value, size_t size, bool is_delete)
 {
+    size_t key_length = strlen (key);
     assert (table < ZC_TABLE_COUNT);
-    assert (strlen (key) > 0 && strlen (key) <= S_KEY_MAX);
-    s_change_t *change = calloc (1, sizeof *change);
+    assert (key_length > 0 && key_length <= S_KEY_MAX);
+    if (is_delete)
+        size = 0;
+    s_change_t *change = malloc (sizeof *change + size);
     change->table = table;
-    snprintf (change->key, sizeof change->key, "%s", key);
+    memcpy (change->key, key, key_length + 1);
     change->is_delete = is_delete;
-    if (!is_delete) {
-        change->value = malloc (size? size: 1);
+    change->size = size;
+    if (size)
         memcpy (change->value, value, size);
-        change->size = size;
-    }
     zlistx_add_end (self->changes, change);
 }
 

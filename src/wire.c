@@ -37,6 +37,14 @@ s_has_payload (uint8_t type)
     return type == ZC_MSG_REQ || type == ZC_MSG_REPLY || type == ZC_MSG_NODES;
 }
 
+//  True when a message of this type may carry a payload: the types that
+//  must, and ACK (the IDs of more jobs it acknowledges).
+static bool
+s_payload_allowed (uint8_t type, bool present)
+{
+    return s_has_payload (type) == present || (type == ZC_MSG_ACK && present);
+}
+
 //  --------------------------------------------------------------------------
 //  Writer: a growing buffer that remembers the first reason it failed.
 
@@ -331,7 +339,7 @@ zc_wire_encode (zc_wire_t *self)
     s_writer_t writer = { NULL, 0, 0, NULL };
     if (self->type == 0 || self->type >= ZC_MSG_TYPE_COUNT)
         s_fail (&writer, "unknown type");
-    if (s_has_payload (self->type) != (self->payload != NULL))
+    if (!s_payload_allowed (self->type, self->payload != NULL))
         s_fail (&writer, self->payload? "this type has no payload": "payload missing");
     if (self->payload && zframe_size (self->payload) > ZC_WIRE_MAX_PAYLOAD)
         s_fail (&writer, "payload larger than 64 MiB");
@@ -422,7 +430,7 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
     if (fixed [2] == 0 || fixed [2] >= ZC_MSG_TYPE_COUNT)
         *reason = "unknown type";
     else
-    if (extra || s_has_payload (fixed [2]) != (payload != NULL))
+    if (extra || !s_payload_allowed (fixed [2], payload != NULL))
         *reason = "wrong number of frames";
     else
     if (payload && zframe_size (payload) > ZC_WIRE_MAX_PAYLOAD)
@@ -853,6 +861,37 @@ zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t
     return 0;
 }
 
+//  The ACK payload for 'count' more job IDs, 16 bytes each. Returns a new
+//  frame, or NULL (logged) when count is 0 or above ZC_WIRE_MAX_ACK_IDS.
+zframe_t *
+zc_wire_ids_payload (const zc_id_t *ids, size_t count)
+{
+    if (count == 0 || count > ZC_WIRE_MAX_ACK_IDS) {
+        zc_error ("wire: cannot encode an ACK payload of %zu IDs (1 to %d)", count, ZC_WIRE_MAX_ACK_IDS);
+        return NULL;
+    }
+    return zframe_new (ids, count * sizeof (zc_id_t));
+}
+
+//  Decodes an ACK payload. Returns 0 with *ids a malloc'd array (the
+//  caller frees it) and *count, or -1 with *ids NULL and *count 0 when the
+//  size is not a whole number of IDs, or they are none or too many.
+int
+zc_wire_ids_payload_decode (zframe_t *frame, zc_id_t **ids, size_t *count)
+{
+    *ids = NULL;
+    *count = 0;
+    size_t size = frame? zframe_size (frame): 0;
+    if (size == 0 || size % sizeof (zc_id_t) || size / sizeof (zc_id_t) > ZC_WIRE_MAX_ACK_IDS)
+        return -1;
+    *ids = malloc (size);
+    if (!*ids)
+        return -1;
+    memcpy (*ids, zframe_data (frame), size);
+    *count = size / sizeof (zc_id_t);
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Self-test
 
@@ -1093,6 +1132,47 @@ s_test_records (void)
     ZC_CHECK (streq (entry_back.name, "db1") && entry_back.online
               && entry_back.last_seen == 1700000000 && streq (entry_back.via, "hub1"));
     zframe_destroy (&frame);
+
+    return ZC_TEST_END;
+}
+
+//  ACK payloads: more job IDs, 16 bytes each, 1 to ZC_WIRE_MAX_ACK_IDS.
+static int
+s_test_ack_ids (void)
+{
+    ZC_TEST_BEGIN;
+    zc_id_t acked [3];
+    for (int index = 0; index < 3; index++)
+        zc_id_generate (&acked [index]);
+    zc_wire_t *wire = zc_wire_new (ZC_MSG_ACK);
+    zlist_append (wire->to, "n1");
+    wire->payload = zc_wire_ids_payload (acked, 3);
+    zmsg_t *msg = zc_wire_encode (wire);
+    ZC_CHECK (msg && zmsg_size (msg) == 2);
+    zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    zc_id_t *ids = (zc_id_t *) &s_sentinel;
+    size_t id_count = 99;
+    ZC_CHECK (got && zc_wire_ids_payload_decode (got->payload, &ids, &id_count) == 0);
+    ZC_CHECK (id_count == 3 && ids && memcmp (ids, acked, sizeof acked) == 0);
+    free (ids);
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+    ZC_CHECK (zc_wire_ids_payload (acked, 0) == NULL);
+    ZC_CHECK (zc_wire_ids_payload (acked, ZC_WIRE_MAX_ACK_IDS + 1) == NULL);
+    size_t bad_sizes [] = { 0, 15, 17, 16 * (ZC_WIRE_MAX_ACK_IDS + 1) };
+    uint8_t *zeros = calloc (1, 16 * (ZC_WIRE_MAX_ACK_IDS + 1));
+    for (size_t index = 0; index < sizeof bad_sizes / sizeof bad_sizes [0]; index++) {
+        zframe_t *frame = zframe_new (zeros, bad_sizes [index]);
+        ids = (zc_id_t *) &s_sentinel;
+        id_count = 99;
+        ZC_CHECK (zc_wire_ids_payload_decode (frame, &ids, &id_count) == -1);
+        ZC_CHECK (ids == NULL && id_count == 0);
+        zframe_destroy (&frame);
+    }
+    free (zeros);
+    ids = (zc_id_t *) &s_sentinel;
+    ZC_CHECK (zc_wire_ids_payload_decode (NULL, &ids, &id_count) == -1 && ids == NULL);
     return ZC_TEST_END;
 }
 
@@ -1101,6 +1181,7 @@ zc_wire_test (bool verbose)
 {
     ZC_TEST_BEGIN;
     ZC_CHECK (s_test_records () == 0);
+    ZC_CHECK (s_test_ack_ids () == 0);
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_HELLO), "HELLO");
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_PONG), "PONG");
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_NOROUTE), "NOROUTE");
@@ -1204,7 +1285,7 @@ zc_wire_test (bool verbose)
     }
     wire = zc_wire_new (ZC_MSG_REQ);                //  no payload
     ZC_CHECK (zc_wire_encode (wire) == NULL);
-    wire->type = ZC_MSG_ACK;                        //  unexpected payload
+    wire->type = ZC_MSG_PONG;                       //  unexpected payload
     wire->payload = zframe_new ("x", 1);
     ZC_CHECK (zc_wire_encode (wire) == NULL);
     zframe_destroy (&wire->payload);

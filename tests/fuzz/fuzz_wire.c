@@ -42,6 +42,14 @@ s_payload_decoders (zframe_t *frame)
         zframe_destroy (&again);
         zc_result_destroy (&result);
     }
+    zc_id_t *ids;
+    size_t id_count;
+    if (zc_wire_ids_payload_decode (frame, &ids, &id_count) == 0) {
+        zframe_t *again = zc_wire_ids_payload (ids, id_count);
+        s_require_same (again, frame);
+        zframe_destroy (&again);
+        free (ids);
+    }
     zc_node_entry_t *entries;
     size_t count;
     if (zc_wire_nodes_payload_decode (frame, &entries, &count) == 0) {
