@@ -5,7 +5,8 @@
     restart, jobs received but not started run, jobs that were running
     have what is left of their process group killed and are reported
     interrupted, never run again, and results not yet ACKed are sent
-    again.
+    again. Tasks finished and ACKed are not kept in memory (nor loaded at
+    start): a REQ that is not in memory is looked up in the store.
 */
 #ifndef ZC_RUNNER_H
 #define ZC_RUNNER_H
@@ -22,7 +23,8 @@ typedef struct _zc_runner_t zc_runner_t;
 //  never let one run twice.
 zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
                             size_t max_output, double skew, zc_link_send_fn *send, void *arg);
-//  Brings back the tasks kept in the store (see above). Returns how many.
+//  Brings back the tasks kept in the store (see above). Returns how many
+//  are in memory.
 int zc_runner_load (zc_runner_t *self);
 //  Kills jobs still running (they end as interrupted) and frees all.
 void zc_runner_destroy (zc_runner_t **self_p);
@@ -41,9 +43,12 @@ void zc_runner_on_presence (zc_runner_t *self, const char *name);
 //  Resends results not ACKed in time.
 void zc_runner_tick (zc_runner_t *self);
 //  Forgets jobs whose resend would be refused as expired anyway: ACKed
-//  ones older than their expire plus 'skew' seconds.
+//  ones older than their expire plus 'skew' seconds. Each call looks at
+//  a bounded number of stored tasks, going on where the last one stopped.
 void zc_runner_prune (zc_runner_t *self);
 size_t zc_runner_running (zc_runner_t *self);
+//  Tasks held in memory (for tests and status).
+size_t zc_runner_remembered (zc_runner_t *self);
 
 int zc_runner_test (bool verbose);
 #endif

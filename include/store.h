@@ -48,6 +48,14 @@ int zc_store_commit (zc_store_t *self);
 //  transaction; fn returns 0 to go on, -1 to stop. Returns 0 or -1.
 typedef int (zc_store_each_fn) (const char *key, const void *value, size_t size, void *arg);
 int zc_store_each (zc_store_t *self, zc_table_t table, zc_store_each_fn *fn, void *arg);
+//  The same from the first key at or after 'from' (the first key when
+//  NULL), visiting at most 'limit' records (0: no limit). Returns how many
+//  records it visited, or -1.
+int zc_store_scan (zc_store_t *self, zc_table_t table, const char *from, size_t limit,
+                   zc_store_each_fn *fn, void *arg);
+//  Calls fn with the committed record of 'key' (pending changes are not
+//  seen). Returns 1 when there is one, 0 when not, -1 on an error.
+int zc_store_get (zc_store_t *self, zc_table_t table, const char *key, zc_store_each_fn *fn, void *arg);
 
 //  Figures for status and benchmarks.
 size_t zc_store_commits (zc_store_t *self);

@@ -138,6 +138,9 @@ typedef struct {
 } zc_task_record_t;
 zframe_t *zc_wire_task_record (const zc_task_record_t *record);
 int zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record);
+//  Only the fixed fields (state to start_ticks; payload and result stay
+//  NULL), without copying: what a scan of many records needs.
+int zc_wire_task_record_peek (const void *data, size_t size, zc_task_record_t *record);
 
 //  A directory entry; its key is the name.
 zframe_t *zc_wire_node_record (const zc_node_entry_t *entry);

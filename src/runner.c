@@ -8,6 +8,7 @@
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
 #define S_ACK_GRACE_MS      50      //  a job done by then sends only its REPLY
+#define S_PRUNE_BATCH       10000   //  records looked at per call of zc_runner_prune
 
 typedef struct _zc_runner_t zc_runner_t;
 
@@ -37,9 +38,14 @@ struct _zc_runner_t {
     char name [65];             //  this node
     size_t max_output;
     double skew;                //  s of clock difference tolerated
+    //  In memory: every task not yet both finished and ACKed (and those
+    //  until the commit that stores them so). The rest stays in the store
+    //  only, and is looked up there when its REQ comes again.
     zhashx_t *tasks;            //  key -> s_task_t (owned)
     zlist_t *starting;          //  s_task_t stored as starting, to spawn after the commit
     zlistx_t *unacked;          //  s_task_t with a result the origin has not ACKed
+    zlist_t *retiring;          //  s_task_t finished and ACKed: leave memory after the commit
+    char prune_from [ZC_JOB_ID_MAX];    //  where the next prune scan starts ("" = the first)
     zc_link_send_fn *send;
     void *arg;
 };
@@ -75,6 +81,7 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     zhashx_set_destructor (self->tasks, s_task_destroy);
     self->starting = zlist_new ();
     self->unacked = zlistx_new ();
+    self->retiring = zlist_new ();
     self->send = send;
     self->arg = arg;
     return self;
@@ -96,6 +103,7 @@ zc_runner_destroy (zc_runner_t **self_p)
             if (task->proc && !task->result)
                 zc_exec_interrupt (task->proc);
         zlistx_destroy (&self->unacked);
+        zlist_destroy (&self->retiring);
         zhashx_destroy (&self->tasks);
         free (self);
         *self_p = NULL;
@@ -289,12 +297,26 @@ s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *o
 //  S_ACK_GRACE_MS sends only its REPLY, which the origin takes as the ACK
 //  too (fewer messages, fewer bytes on slow links). A resend is ACKed at
 //  once, and gets its result again when there is one; it never runs twice.
+static int s_recall_task (const char *key, const void *value, size_t size, void *arg);
+
 void
 zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
 {
     char key [ZC_JOB_ID_MAX];
     zc_job_id_format (&msg->id, msg->from, key);
     s_task_t *task = zhashx_lookup (self->tasks, key);
+    if (!task) {
+        int found = zc_store_get (self->store, ZC_TABLE_INBOX, key, s_recall_task, self);
+        if (found == -1) {
+            //  Whether it ran cannot be told: not run, not ACKed; the
+            //  origin sends it again.
+            zc_error ("store: cannot look up job %s; ignored for now", key);
+            return;
+        }
+        task = found? zhashx_lookup (self->tasks, key): NULL;
+        if (found && !task)
+            return;             //  unreadable record: logged; never run again
+    }
     if (task) {
         s_send_notice (self, ZC_MSG_ACK, &msg->id, msg->from);
         if (task->result)
@@ -326,19 +348,30 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
         s_task_prepare (self, task);
 }
 
+//  The store committed: jobs waiting for that are started now, and tasks
+//  stored as finished and ACKed leave memory.
 void
 zc_runner_committed (zc_runner_t *self)
 {
     s_task_t *task;
     while ((task = zlist_pop (self->starting)))
         s_task_start (self, task);
+    while ((task = zlist_pop (self->retiring)))
+        zhashx_delete (self->tasks, task->key);
 }
 
-//  Brings back one stored task.
-static int
-s_load_task (const char *key, const void *value, size_t size, void *arg)
+//  A task finished and ACKed: memory keeps it only until it is committed.
+static void
+s_retire (zc_runner_t *self, s_task_t *task)
 {
-    zc_runner_t *self = arg;
+    zlist_append (self->retiring, task);
+}
+
+//  A task from its stored record, in memory; NULL (logged) when the record
+//  is unreadable.
+static s_task_t *
+s_task_from_record (zc_runner_t *self, const char *key, const void *value, size_t size)
+{
     zframe_t *frame = zframe_new (value, size);
     zc_task_record_t record;
     zc_id_t id;
@@ -349,7 +382,9 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
     ||  (record.result && zc_wire_result_payload_decode (record.result, &result) != 0)) {
         zc_error ("store: inbox record %s is unreadable; skipped", key);
         zframe_destroy (&frame);
-        return 0;
+        zframe_destroy (&record.payload);
+        zframe_destroy (&record.result);
+        return NULL;
     }
     zframe_destroy (&frame);
     zframe_destroy (&record.result);
@@ -364,6 +399,34 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
     task->result = result;
     task->reply_acked = record.reply_acked;
     task->reply_next_try = 1;       //  an unACKed result is due at once
+    return task;
+}
+
+//  A REQ came again for a task only the store remembers (finished and
+//  ACKed): it is brought back into memory until the next commit.
+static int
+s_recall_task (const char *key, const void *value, size_t size, void *arg)
+{
+    zc_runner_t *self = arg;
+    s_task_t *task = s_task_from_record (self, key, value, size);
+    if (task && task->reply_acked)
+        s_retire (self, task);
+    return 0;
+}
+
+//  Brings back one stored task, unless it is finished and ACKed: then its
+//  record is all that is needed (to refuse a resend), and stays on disk.
+static int
+s_load_task (const char *key, const void *value, size_t size, void *arg)
+{
+    zc_runner_t *self = arg;
+    zc_task_record_t fixed;
+    if (zc_wire_task_record_peek (value, size, &fixed) == 0
+    &&  fixed.state == ZC_TASK_FINISHED && fixed.reply_acked)
+        return 0;
+    s_task_t *task = s_task_from_record (self, key, value, size);
+    if (!task)
+        return 0;
     if (task->state == ZC_TASK_RUNNING || task->state == ZC_TASK_STARTING) {
         //  It ran, or may have started, when this agent stopped: what is
         //  left of it is killed, and it is reported interrupted, never
@@ -424,6 +487,8 @@ zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from)
         task->result->out_size = task->result->err_size = 0;
         s_task_save (self, task);
         s_audit (task, "delivered", NULL);
+        if (task->state == ZC_TASK_FINISHED)
+            s_retire (self, task);
     }
 }
 
@@ -467,20 +532,52 @@ zc_runner_tick (zc_runner_t *self)
             s_send_reply (self, task);
 }
 
+//  A prune scan's state, for s_prune_record.
+typedef struct {
+    zc_runner_t *runner;
+    uint64_t wall;
+    char last [ZC_JOB_ID_MAX];
+} s_prune_t;
+
+//  Deletes one stored task if it is finished, ACKed, and past its expire
+//  plus skew (tasks in memory wait for a later scan).
+static int
+s_prune_record (const char *key, const void *value, size_t size, void *arg)
+{
+    s_prune_t *prune = arg;
+    zc_runner_t *self = prune->runner;
+    snprintf (prune->last, sizeof prune->last, "%s", key);
+    zc_task_record_t fixed;
+    zc_id_t id;
+    char origin [65];
+    if (zc_wire_task_record_peek (value, size, &fixed) != 0
+    ||  zc_job_id_parse (key, &id, origin) != 0)
+        return 0;               //  reported when it is loaded
+    if (fixed.state == ZC_TASK_FINISHED && fixed.reply_acked
+    &&  prune->wall > zc_id_time_ms (&id) + (uint64_t) ((fixed.expire + self->skew) * 1000)
+    &&  !zhashx_lookup (self->tasks, key))
+        zc_store_del (self->store, ZC_TABLE_INBOX, key);
+    return 0;
+}
+
+//  Looks at up to S_PRUNE_BATCH stored tasks per call, going on where the
+//  last call stopped, so a large store costs a bounded time per call.
 void
 zc_runner_prune (zc_runner_t *self)
 {
-    uint64_t wall = zc_wall_ms ();
-    zlist_t *gone = zlist_new ();
-    for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
-        if (task->reply_acked
-        &&  wall > zc_id_time_ms (&task->id) + (uint64_t) ((task->expire + self->skew) * 1000))
-            zlist_append (gone, task->key);
-    for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
-        zc_store_del (self->store, ZC_TABLE_INBOX, key);
-        zhashx_delete (self->tasks, key);
-    }
-    zlist_destroy (&gone);
+    s_prune_t prune = { .runner = self, .wall = zc_wall_ms () };
+    int visited = zc_store_scan (self->store, ZC_TABLE_INBOX, *self->prune_from? self->prune_from: NULL,
+                                 S_PRUNE_BATCH, s_prune_record, &prune);
+    if (visited == S_PRUNE_BATCH)
+        snprintf (self->prune_from, sizeof self->prune_from, "%s", prune.last);
+    else
+        self->prune_from [0] = 0;
+}
+
+size_t
+zc_runner_remembered (zc_runner_t *self)
+{
+    return zhashx_size (self->tasks);
 }
 
 size_t
@@ -537,6 +634,12 @@ s_test_sent (s_test_link_t *link, zc_result_t **result_p)
         zc_wire_destroy (&msg);
     }
     return types;
+}
+
+static int
+s_test_found (const char *key, const void *value, size_t size, void *arg)
+{
+    return 0;
 }
 
 static zc_wire_t *
@@ -605,11 +708,22 @@ zc_runner_test (bool verbose)
     ZC_CHECK (result && result->state == ZC_STATE_DONE && result->exit_code == 0);
     ZC_CHECK (result && result->out_size == 3 && memcmp (result->out, "hi\n", 3) == 0);
     ZC_CHECK (zc_runner_running (runner) == 0);
+    //  Once its ACK is committed, the task leaves memory; a resend is
+    //  looked up in the store, ACKed and answered, and not run again.
+    size_t remembered = zc_runner_remembered (runner);
     zc_runner_on_ack (runner, &job->id, "o1");
+    ZC_CHECK (zc_runner_remembered (runner) == remembered);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    ZC_CHECK (zc_runner_remembered (runner) == remembered - 1);
     zc_runner_request (runner, job);
     sent = s_test_sent (&link, &result);
     ZC_CHECK_STR (sent, "ACK REPLY ");
     free (sent);
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && result->exit_code == 0);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    ZC_CHECK (zc_runner_remembered (runner) == remembered - 1);
     char *marker = zsys_sprintf ("%s/marker", dir);
     FILE *file = fopen (marker, "r");
     char line [16] = "";
@@ -735,6 +849,54 @@ zc_runner_test (bool verbose)
     }
     ZC_CHECK (interrupted == 2);
     ZC_CHECK (zc_runner_running (runner) == 0);
+
+    //  Tasks finished and ACKed are not loaded after a restart, and still
+    //  never run again; prune forgets those past their expire plus skew.
+    zc_runner_on_ack (runner, &running_id, "o1");
+    zc_runner_on_ack (runner, &starting_id, "o3");
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    size_t not_acked = zc_runner_remembered (runner);
+    zc_runner_destroy (&runner);
+    zc_id_t old_id;
+    zc_id_generate (&old_id);
+    uint64_t old_ms = zc_wall_ms () - 3600 * 1000;      //  an hour ago, expire 60 s, skew 300 s
+    for (int byte = 0; byte < 6; byte++)
+        old_id.bytes [byte] = (uint8_t) (old_ms >> (8 * (5 - byte)));
+    zc_result_t old_result = { .state = ZC_STATE_DONE };
+    record = (zc_task_record_t) { .state = ZC_TASK_FINISHED, .reply_acked = true,
+                                  .method = ZC_METHOD_EXEC, .expire = 60,
+                                  .result = zc_wire_result_payload (&old_result) };
+    frame = zc_wire_task_record (&record);
+    zframe_destroy (&record.result);
+    char old_key [ZC_JOB_ID_MAX];
+    zc_job_id_format (&old_id, "o4", old_key);
+    zc_store_put (store, ZC_TABLE_INBOX, old_key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
+    int loaded = zc_runner_load (runner);
+    ZC_CHECK (loaded >= 0 && (size_t) loaded == zc_runner_remembered (runner));
+    ZC_CHECK (zc_runner_remembered (runner) == not_acked);
+    zc_runner_on_ack (runner, &running_id, "o1");       //  not in memory: nothing to do
+    ZC_CHECK (zc_runner_remembered (runner) == not_acked);
+    job = s_test_request (ZC_METHOD_EXEC, "true");
+    job->id = running_id;
+    zc_runner_request (runner, job);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "ACK REPLY ");
+    ZC_CHECK (result && result->state == ZC_STATE_INTERRUPTED);
+    free (sent);
+    zc_wire_destroy (&job);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    char *text = NULL;
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_INBOX, old_key, s_test_found, &text) == 1);
+    zc_runner_prune (runner);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_INBOX, old_key, s_test_found, &text) == 0);
+    zc_job_id_format (&running_id, "o1", key);
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_INBOX, key, s_test_found, &text) == 1);
 
     zc_result_destroy (&result);
     zc_runner_destroy (&runner);

@@ -201,7 +201,8 @@ zc_store_commit (zc_store_t *self)
 }
 
 int
-zc_store_each (zc_store_t *self, zc_table_t table, zc_store_each_fn *fn, void *arg)
+zc_store_scan (zc_store_t *self, zc_table_t table, const char *from, size_t limit,
+               zc_store_each_fn *fn, void *arg)
 {
     MDB_txn *txn;
     MDB_cursor *cursor;
@@ -213,23 +214,46 @@ zc_store_each (zc_store_t *self, zc_table_t table, zc_store_each_fn *fn, void *a
         mdb_txn_abort (txn);
         return -1;
     }
-    MDB_val key, value;
-    int status = 0;
-    for (rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST); rc == 0;
+    MDB_val key = { .mv_size = from? strlen (from): 0, .mv_data = (void *) from }, value;
+    size_t visited = 0;
+    for (rc = mdb_cursor_get (cursor, &key, &value, from? MDB_SET_RANGE: MDB_FIRST);
+         rc == 0 && (limit == 0 || visited < limit);
          rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
         char text [S_KEY_MAX + 1];
         if (key.mv_size == 0 || key.mv_size > S_KEY_MAX)
             continue;           //  not a key this module wrote
         memcpy (text, key.mv_data, key.mv_size);
         text [key.mv_size] = 0;
-        if (fn (text, value.mv_data, value.mv_size, arg) != 0) {
-            status = -1;
+        visited++;
+        if (fn (text, value.mv_data, value.mv_size, arg) != 0)
             break;
-        }
     }
     mdb_cursor_close (cursor);
     mdb_txn_abort (txn);
-    return status;
+    return (int) visited;
+}
+
+int
+zc_store_each (zc_store_t *self, zc_table_t table, zc_store_each_fn *fn, void *arg)
+{
+    return zc_store_scan (self, table, NULL, 0, fn, arg) < 0? -1: 0;
+}
+
+int
+zc_store_get (zc_store_t *self, zc_table_t table, const char *key, zc_store_each_fn *fn, void *arg)
+{
+    size_t length = strlen (key);
+    if (length == 0 || length > S_KEY_MAX)
+        return 0;
+    MDB_txn *txn;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) != 0)
+        return -1;
+    MDB_val mdb_key = { .mv_size = length, .mv_data = (void *) key }, value;
+    int rc = mdb_get (txn, self->tables [table], &mdb_key, &value);
+    if (rc == 0)
+        fn (key, value.mv_data, value.mv_size, arg);
+    mdb_txn_abort (txn);
+    return rc == 0? 1: rc == MDB_NOTFOUND? 0: -1;
 }
 
 size_t
@@ -300,6 +324,37 @@ zc_store_test (bool verbose)
     text = s_dump (store, ZC_TABLE_OUTBOX);
     ZC_CHECK_STR (text, "b=2;");
     free (text);
+
+    //  One record by key; a pending change is not seen before its commit.
+    zc_store_put (store, ZC_TABLE_OUTBOX, "c", "3", 1);
+    text = strdup ("");
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_OUTBOX, "b", s_collect, &text) == 1);
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_OUTBOX, "c", s_collect, &text) == 0);
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_INBOX, "b", s_collect, &text) == 0);
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_OUTBOX, "", s_collect, &text) == 0);
+    ZC_CHECK_STR (text, "b=2;");
+    free (text);
+    ZC_CHECK (zc_store_commit (store) == 0);
+
+    //  A scan from a key (or the next one after it), with a limit.
+    zc_store_put (store, ZC_TABLE_OUTBOX, "e", "5", 1);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    text = strdup ("");
+    ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, "c", 0, s_collect, &text) == 2);
+    ZC_CHECK_STR (text, "c=3;e=5;");
+    free (text);
+    text = strdup ("");
+    ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, "bb", 1, s_collect, &text) == 1);
+    ZC_CHECK_STR (text, "c=3;");
+    free (text);
+    text = strdup ("");
+    ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, NULL, 2, s_collect, &text) == 2);
+    ZC_CHECK_STR (text, "b=2;c=3;");
+    free (text);
+    ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, "f", 0, s_collect, NULL) == 0);
+    zc_store_del (store, ZC_TABLE_OUTBOX, "c");
+    zc_store_del (store, ZC_TABLE_OUTBOX, "e");
+    ZC_CHECK (zc_store_commit (store) == 0);
 
     //  A batch bigger than the map: the map grows, nothing is lost.
     zc_store_close (&store);
