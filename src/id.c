@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <sodium.h>
 #include "id.h"
@@ -31,22 +32,53 @@ s_digit_value (char c)
     return found? (int) (found - s_alphabet): -1;
 }
 
-//  Fills id with the current wall-clock milliseconds and 80 random bits
-//  from libsodium. Aborts only if libsodium cannot initialise (no entropy
-//  source), since every ID would then be guessable.
+//  Random bytes for IDs, drawn from libsodium 4 KiB at a time: a getrandom
+//  call per ID was a tenth of a job's system calls. One thread per process
+//  makes IDs (the pool is not locked).
+static uint8_t s_pool [4096];
+static size_t s_pool_used = sizeof s_pool;
+
+//  A forked child must not hand out its parent's bytes again.
+static void
+s_pool_forget (void)
+{
+    s_pool_used = sizeof s_pool;
+}
+
+//  Takes 'size' bytes from the pool, refilling it when needed. Aborts only
+//  if libsodium cannot initialise (no entropy source), since every ID
+//  would then be guessable.
+static void
+s_random_bytes (uint8_t *out, size_t size)
+{
+    static bool registered;
+    if (!registered) {
+        pthread_atfork (NULL, NULL, s_pool_forget);
+        registered = true;
+    }
+    if (s_pool_used + size > sizeof s_pool) {
+        if (sodium_init () < 0) {
+            zc_error ("cannot initialise libsodium: no source of random bytes");
+            abort ();
+        }
+        randombytes_buf (s_pool, sizeof s_pool);
+        s_pool_used = 0;
+    }
+    memcpy (out, s_pool + s_pool_used, size);
+    sodium_memzero (s_pool + s_pool_used, size);
+    s_pool_used += size;
+}
+
+//  Fills id with the current wall-clock milliseconds and 80 random bits.
 void
 zc_id_generate (zc_id_t *id)
 {
-    if (sodium_init () < 0) {
-        zc_error ("cannot initialise libsodium: no source of random bytes");
-        abort ();
-    }
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
     uint64_t ms = (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
     for (int index = 0; index < 6; index++)
         id->bytes [index] = (uint8_t) (ms >> (8 * (5 - index)));
-    randombytes_buf (id->bytes + 6, ZC_ID_SIZE - 6);
+    s_random_bytes (id->bytes + 6, ZC_ID_SIZE - 6);
 }
 
 //  The 48-bit timestamp of the ID: milliseconds since the epoch.
@@ -183,15 +215,15 @@ zc_id_test (bool verbose)
     ZC_CHECK (zc_id_time_ms (&first) >= before && zc_id_time_ms (&second) <= after);
     ZC_CHECK (!zc_id_equal (&first, &second));
     //  Many IDs in (mostly) the same millisecond are all different.
-    zc_id_t many [200];
-    for (int index = 0; index < 200; index++)
+    zc_id_t many [1000];     //  more than two refills of the pool
+    for (int index = 0; index < 1000; index++)
         zc_id_generate (&many [index]);
     int duplicates = 0;
-    for (int index = 0; index < 200; index++)
-        for (int other = index + 1; other < 200; other++)
+    for (int index = 0; index < 1000; index++)
+        for (int other = index + 1; other < 1000; other++)
             duplicates += zc_id_equal (&many [index], &many [other]);
     ZC_CHECK (duplicates == 0);
-    for (int index = 0; index < 200; index++) {
+    for (int index = 0; index < 1000; index++) {
         zc_id_to_ulid (&many [index], ulid);
         ZC_CHECK (strlen (ulid) == ZC_ULID_LEN && ulid [0] >= '0' && ulid [0] <= '7');
         ZC_CHECK (zc_id_from_ulid (&back, ulid) == 0 && zc_id_equal (&back, &many [index]));
