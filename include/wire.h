@@ -1,8 +1,10 @@
 /*  wire.h — the byte layout of every message between agents and hubs
     (doc/PROTOCOL.md is the reference; this is the only module that knows
-    it). A message is one or two ZeroMQ frames: a header frame (fixed
-    header, addressing and small typed fields) and, for some types, an
-    opaque payload frame that hubs forward without looking inside.
+    it). A message is one ZeroMQ frame: a header (fixed part, addressing
+    and small typed fields) and, for some types, an opaque payload that
+    hubs forward without looking inside. (One frame, not two: CURVE seals
+    every frame on its own, so a second frame cost a second box at every
+    hop, and its bytes.)
 
     Decoders never trust their input: every length is bounded, names are
     validated, and a malformed message returns -1 (the caller counts and
@@ -15,7 +17,7 @@
 #include "job.h"
 
 #define ZC_WIRE_SIGNATURE 0xC5
-#define ZC_WIRE_VERSION   1
+#define ZC_WIRE_VERSION   2             //  2: the payload shares the header's frame
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)  //  bytes
@@ -72,12 +74,12 @@ typedef struct {
 zc_wire_t *zc_wire_new (zc_msg_type_t type);
 void zc_wire_destroy (zc_wire_t **self_p);
 
-//  Encodes into a new zmsg (header frame, then payload frame if any).
-//  The payload frame is duplicated; self is unchanged.
+//  Encodes into a new zmsg of one frame (header, then the payload if
+//  any, copied); self is unchanged.
 zmsg_t *zc_wire_encode (zc_wire_t *self);
-//  Decodes the frames of msg starting at 'first' (the frames before it,
-//  e.g. a ROUTER's routing id, are not looked at). NULL when malformed;
-//  *reason (optional) gets a static description for the log.
+//  Decodes the frame 'first' of msg, which must be its last (the frames
+//  before it, e.g. a ROUTER's routing id, are not looked at). NULL when
+//  malformed; *reason (optional) gets a static description for the log.
 zc_wire_t *zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason);
 //  Sends and destroys *self_p on a socket, after 'routing_id' if non-NULL.
 //  Returns 0, or -1 when the socket would not take it (errno kept).

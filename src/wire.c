@@ -30,7 +30,7 @@ zc_wire_type_name (uint8_t type)
     return type > 0 && type < ZC_MSG_TYPE_COUNT? s_type_names [type]: "UNKNOWN";
 }
 
-//  True for the types whose message carries a second, payload frame.
+//  True for the types whose message always carries a payload.
 static bool
 s_has_payload (uint8_t type)
 {
@@ -329,10 +329,11 @@ zc_wire_destroy (zc_wire_t **self_p)
     }
 }
 
-//  Encodes the header frame and, for REQ, REPLY and NODES, a copy of the
-//  payload frame. Returns a new zmsg, or NULL (logged) when a field breaks
-//  the protocol's rules (an invalid name, a missing or unexpected payload,
-//  a text too long): that is a bug in the caller.
+//  Encodes the message as one frame: the header, then (for REQ, REPLY,
+//  NODES and a batched ACK) a copy of the payload. Returns a new zmsg, or
+//  NULL (logged) when a field breaks the protocol's rules (an invalid
+//  name, a missing or unexpected payload, a text too long): that is a bug
+//  in the caller.
 zmsg_t *
 zc_wire_encode (zc_wire_t *self)
 {
@@ -379,20 +380,18 @@ zc_wire_encode (zc_wire_t *self)
         default:
             break;
     }
-    zframe_t *header = s_writer_frame (&writer, zc_wire_type_name (self->type));
-    if (!header)
+    if (self->payload)
+        s_put (&writer, zframe_data (self->payload), zframe_size (self->payload));
+    zframe_t *frame = s_writer_frame (&writer, zc_wire_type_name (self->type));
+    if (!frame)
         return NULL;
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &header);
-    if (self->payload) {
-        zframe_t *payload = zframe_dup (self->payload);
-        zmsg_append (msg, &payload);
-    }
+    zmsg_append (msg, &frame);
     return msg;
 }
 
-//  Decodes the frames of msg from 'first' on; msg keeps its frames (only
-//  its cursor moves). Returns a new message the caller destroys, or NULL
+//  Decodes the frame 'first' of msg, which must be its last; msg keeps its
+//  frames (only its cursor moves). Returns a new message the caller destroys, or NULL
 //  with *reason (if given) a static text for the log.
 zc_wire_t *
 zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
@@ -412,8 +411,7 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
         *reason = "header frame not in the message";
         return NULL;
     }
-    zframe_t *payload = zmsg_next (msg);
-    bool extra = payload && zmsg_next (msg);
+    bool extra = zmsg_next (msg) != NULL;
 
     s_reader_t reader;
     s_reader_init (&reader, first);
@@ -430,11 +428,8 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
     if (fixed [2] == 0 || fixed [2] >= ZC_MSG_TYPE_COUNT)
         *reason = "unknown type";
     else
-    if (extra || !s_payload_allowed (fixed [2], payload != NULL))
+    if (extra)
         *reason = "wrong number of frames";
-    else
-    if (payload && zframe_size (payload) > ZC_WIRE_MAX_PAYLOAD)
-        *reason = "payload larger than 64 MiB";
     if (*reason)
         return NULL;
 
@@ -474,10 +469,15 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
         default:
             break;
     }
-    if (!reader.problem && reader.pos != reader.size)
+    //  The rest of the frame is the payload, for the types that have one.
+    size_t rest = reader.size - reader.pos;
+    bool with_payload = s_has_payload (self->type) || (self->type == ZC_MSG_ACK && rest > 0);
+    if (!reader.problem && !with_payload && rest > 0)
         s_bad (&reader, "trailing bytes in header");
-    if (!reader.problem && payload) {
-        self->payload = zframe_dup (payload);
+    if (!reader.problem && with_payload && rest > ZC_WIRE_MAX_PAYLOAD)
+        s_bad (&reader, "payload larger than 64 MiB");
+    if (!reader.problem && with_payload) {
+        self->payload = zframe_new (reader.data + reader.pos, rest);
         if (!self->payload)
             s_bad (&reader, "out of memory");
     }
@@ -922,20 +922,25 @@ s_frame_is (zframe_t *frame, const uint8_t *bytes, size_t size)
         && (size == 0 || memcmp (zframe_data (frame), bytes, size) == 0);
 }
 
-//  A message of the given frames, each given as bytes and a size.
+//  A message of one frame: the header bytes, then the payload bytes when
+//  with_payload.
 static zmsg_t *
 s_msg_of (const uint8_t *header, size_t header_size, const uint8_t *payload, size_t payload_size,
           bool with_payload)
 {
+    size_t size = header_size + (with_payload? payload_size: 0);
+    zframe_t *frame = zframe_new (NULL, size);
+    if (header_size)
+        memcpy (zframe_data (frame), header, header_size);
+    if (with_payload && payload_size)
+        memcpy (zframe_data (frame) + header_size, payload, payload_size);
     zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, header, header_size);
-    if (with_payload)
-        zmsg_addmem (msg, payload, payload_size);
+    zmsg_append (msg, &frame);
     return msg;
 }
 
-//  Decodes a one- or two-frame message given as bytes; returns the reason
-//  ("ok" when it decoded).
+//  Decodes a message given as bytes (header, then payload); returns the
+//  reason ("ok" when it decoded).
 static const char *
 s_decode_reason (const uint8_t *header, size_t size, const uint8_t *payload,
                  size_t payload_size, bool with_payload)
@@ -1173,7 +1178,7 @@ s_test_ack_ids (void)
     zlist_append (wire->to, "n1");
     wire->payload = zc_wire_ids_payload (acked, 3);
     zmsg_t *msg = zc_wire_encode (wire);
-    ZC_CHECK (msg && zmsg_size (msg) == 2);
+    ZC_CHECK (msg && zmsg_size (msg) == 1);
     zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
     zc_id_t *ids = (zc_id_t *) &s_sentinel;
     size_t id_count = 99;
@@ -1229,7 +1234,7 @@ zc_wire_test (bool verbose)
     zlist_append (wire->to, "n1");
     zmsg_t *msg = zc_wire_encode (wire);
     const uint8_t ping [] = {
-        0xC5, 1, ZC_MSG_PING, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, 2, ZC_MSG_PING, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         0, 0, 1, 2, 'n', '1' };
     ZC_CHECK (msg && zmsg_size (msg) == 1);
     ZC_CHECK (msg && s_frame_is (zmsg_first (msg), ping, sizeof ping));
@@ -1242,11 +1247,13 @@ zc_wire_test (bool verbose)
     wire->payload = zframe_new ("p", 1);
     msg = zc_wire_encode (wire);
     const uint8_t req [] = {
-        0xC5, 1, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, 2, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         1, 'h', 0, 1, 2, 'n', '1', 1, 1, 2, 3, 4, 0, 1, 0x51, 0x80 };
-    ZC_CHECK (msg && zmsg_size (msg) == 2);
-    ZC_CHECK (msg && s_frame_is (zmsg_first (msg), req, sizeof req));
-    ZC_CHECK (msg && s_frame_is (zmsg_next (msg), (const uint8_t *) "p", 1));
+    const uint8_t req_and_payload [] = {
+        0xC5, 2, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        1, 'h', 0, 1, 2, 'n', '1', 1, 1, 2, 3, 4, 0, 1, 0x51, 0x80, 'p' };
+    ZC_CHECK (msg && zmsg_size (msg) == 1);
+    ZC_CHECK (msg && s_frame_is (zmsg_first (msg), req_and_payload, sizeof req_and_payload));
     zmsg_destroy (&msg);
     zc_wire_destroy (&wire);
 
@@ -1255,7 +1262,7 @@ zc_wire_test (bool verbose)
     for (uint8_t type = 1; type < ZC_MSG_TYPE_COUNT; type++) {
         zc_wire_t *sent = s_sample (type);
         msg = zc_wire_encode (sent);
-        ZC_CHECK (msg && zmsg_size (msg) == (s_has_payload (type)? 2u: 1u));
+        ZC_CHECK (msg && zmsg_size (msg) == 1);
         if (!msg) {
             zc_wire_destroy (&sent);
             continue;
@@ -1265,7 +1272,7 @@ zc_wire_test (bool verbose)
         const char *reason = "unset";
         zc_wire_t *got = zc_wire_decode (msg, zmsg_next (msg), &reason);
         ZC_CHECK (got != NULL && reason == NULL);
-        ZC_CHECK (zmsg_size (msg) == (s_has_payload (type)? 3u: 2u) && zmsg_first (msg) == routing);
+        ZC_CHECK (zmsg_size (msg) == 2 && zmsg_first (msg) == routing);
         if (got) {
             ZC_CHECK (got->type == type && got->flags == ZC_FLAG_FULL && got->hops == 5);
             ZC_CHECK (zc_id_equal (&got->id, &sent->id));
@@ -1281,8 +1288,6 @@ zc_wire_test (bool verbose)
             else
                 ZC_CHECK (got->text == NULL);
             ZC_CHECK (s_has_payload (type)? zframe_eq (got->payload, sent->payload): !got->payload);
-            //  The decoded payload is a copy, not the message's frame.
-            ZC_CHECK (!got->payload || got->payload != zmsg_last (msg));
         }
         zc_wire_destroy (&got);
         zc_wire_destroy (&sent);
@@ -1337,27 +1342,27 @@ zc_wire_test (bool verbose)
     //  Specific malformed headers. 'good' is a valid HELLO from "" to
     //  "n1" named "a".
     uint8_t good [] = {
-        0xC5, 1, ZC_MSG_HELLO, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, 2, ZC_MSG_HELLO, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         0, 0, 1, 2, 'n', '1', 1, 'a' };
     uint8_t bad [sizeof good + 8];
     ZC_CHECK_STR (s_decode_reason (good, sizeof good, NULL, 0, false), "ok");
     ZC_CHECK_STR (s_decode_reason (good, 20, NULL, 0, false), "header too short");
     ZC_CHECK_STR (s_decode_reason (good, 0, NULL, 0, false), "header too short");
     ZC_CHECK_STR (s_decode_reason (good, sizeof good, (const uint8_t *) "x", 1, true),
-                  "wrong number of frames");
+                  "trailing bytes in header");       //  HELLO has no payload
     memcpy (bad, good, sizeof good);
     bad [0] = 0xC6;
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad signature");
     memcpy (bad, good, sizeof good);
-    bad [1] = 2;
+    bad [1] = 1;                                    //  version 1: payload in a second frame
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unsupported version");
-    bad [1] = 1;
+    bad [1] = 2;
     bad [2] = 0;
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unknown type");
     bad [2] = ZC_MSG_TYPE_COUNT;
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unknown type");
-    bad [2] = ZC_MSG_REQ;                           //  REQ needs a payload frame
-    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "wrong number of frames");
+    bad [2] = ZC_MSG_REQ;                           //  REQ fields missing
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "truncated REQ fields");
     bad [2] = ZC_MSG_HELLO;
     memcpy (bad + sizeof good, "!", 1);             //  one byte too many
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good + 1, NULL, 0, false), "trailing bytes in header");
@@ -1394,7 +1399,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK_STR (s_decode_reason (error, 28 + 1024, NULL, 0, false), "ok");
     //  PRESENCE online must be 0 or 1.
     uint8_t presence [] = {
-        0xC5, 1, ZC_MSG_PRESENCE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, 2, ZC_MSG_PRESENCE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         0, 0, 0, 1, 0, 1, 2, 'n', '2' };
     ZC_CHECK_STR (s_decode_reason (presence, sizeof presence, NULL, 0, false), "ok");
     presence [24] = 2;
@@ -1402,17 +1407,17 @@ zc_wire_test (bool verbose)
     //  A payload over 64 MiB.
     zframe_t *frame;
     uint8_t nodes_header [] = {
-        0xC5, 1, ZC_MSG_NODES, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0 };
+        0xC5, 2, ZC_MSG_NODES, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0 };
     ZC_CHECK_STR (s_decode_reason (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true), "ok");
+    frame = zframe_new (NULL, sizeof nodes_header + ZC_WIRE_MAX_PAYLOAD + 1);
+    memcpy (zframe_data (frame), nodes_header, sizeof nodes_header);
     msg = zmsg_new ();
-    zmsg_addmem (msg, nodes_header, sizeof nodes_header);
-    frame = zframe_new (NULL, ZC_WIRE_MAX_PAYLOAD + 1);
     zmsg_append (msg, &frame);
     const char *reason = NULL;
     ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
     ZC_CHECK_STR (reason, "payload larger than 64 MiB");
     zmsg_destroy (&msg);
-    //  Three frames, a frame not in the message, no frame.
+    //  Two frames, a frame not in the message, no frame.
     msg = s_msg_of (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true);
     zmsg_addstr (msg, "extra");
     ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
@@ -1623,7 +1628,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK (zc_wire_send (&wire, dealer, NULL) == 0);
     ZC_CHECK (wire == NULL);
     msg = zmsg_recv (router);
-    ZC_CHECK (msg && zmsg_size (msg) == 3);
+    ZC_CHECK (msg && zmsg_size (msg) == 2);
     zframe_t *routing_id = msg? zframe_dup (zmsg_first (msg)): NULL;
     got = msg? zc_wire_decode (msg, zmsg_next (msg), NULL): NULL;
     ZC_CHECK (got && got->type == ZC_MSG_REQ && zc_id_equal (&got->id, &req_id));
@@ -1658,8 +1663,8 @@ zc_wire_test (bool verbose)
     for (uint8_t type = 1; type < ZC_MSG_TYPE_COUNT; type++) {
         zc_wire_t *sample = s_sample (type);
         msg = zc_wire_encode (sample);
-        seeds [seed_count] [0] = zmsg_pop (msg);
-        seeds [seed_count++] [1] = zmsg_pop (msg);
+        seeds [seed_count] [0] = zmsg_pop (msg);     //  header and payload
+        seeds [seed_count++] [1] = NULL;
         zmsg_destroy (&msg);
         zc_wire_destroy (&sample);
     }
@@ -1706,8 +1711,11 @@ zc_wire_test (bool verbose)
             zc_wire_destroy (&got);
         }
         mismatches += s_check_payload_decoders (zmsg_first (msg));
-        if (with_payload)
-            mismatches += s_check_payload_decoders (zmsg_next (msg));
+        if (with_payload) {
+            zframe_t *alone = zframe_new (payload, payload_size);
+            mismatches += s_check_payload_decoders (alone);
+            zframe_destroy (&alone);
+        }
         zmsg_destroy (&msg);
     }
     if (verbose)

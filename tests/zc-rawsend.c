@@ -117,7 +117,7 @@ s_put_fixed (byte *out, uint8_t type)
 }
 
 //  A well-formed header (built by the wire module) for a message to
-//  'target', with 'payload' (taken; may be NULL) as its second frame.
+//  'target', with 'payload' (taken; may be NULL) as its payload.
 static zmsg_t *
 s_addressed (zc_msg_type_t type, const char *target, zframe_t *payload)
 {
