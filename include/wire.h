@@ -20,7 +20,11 @@
 #define ZC_WIRE_VERSION   2             //  2: the payload shares the header's frame
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
-#define ZC_WIRE_MAX_PAYLOAD (64u << 20)  //  bytes
+#define ZC_WIRE_MAX_PAYLOAD (64u << 20)
+//  A hub path ("via"): at most ZC_PATH_MAX_HUBS hub names joined by '>'
+//  (a message crosses at most ZC_WIRE_HOPS - 1 hubs).
+#define ZC_PATH_MAX_HUBS    (ZC_WIRE_HOPS - 1)
+#define ZC_VIA_MAX          (ZC_PATH_MAX_HUBS * 65)  //  bytes
 
 typedef enum {
     ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically
@@ -99,12 +103,12 @@ int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
 #define ZC_WIRE_MAX_ACK_IDS 1024
 zframe_t *zc_wire_ids_payload (const zc_id_t *ids, size_t count);
 int zc_wire_ids_payload_decode (zframe_t *frame, zc_id_t **ids, size_t *count);
-//  NODES: directory entries.
+//  NODES (hub -> agent) and ROUTES (hub <-> hub): directory entries.
 typedef struct {
     char name [65];
     bool online;
     uint64_t last_seen;         //  s since the epoch
-    char via [65];              //  the hub that reaches it
+    char via [ZC_VIA_MAX];      //  the hub path that reaches it: "hub1>site2", or ""
 } zc_node_entry_t;
 zframe_t *zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count);
 int zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t *count);

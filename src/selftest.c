@@ -15,6 +15,7 @@
 #include "exec.h"
 #include "message.h"
 #include "readfolder.h"
+#include "routes.h"
 #include "directory.h"
 #include "delivery.h"
 #include "runner.h"
@@ -40,6 +41,7 @@ static struct {
     { "store", zc_store_test },
     { "audit", zc_audit_test },
     { "jsonout", zc_jsonout_test },
+    { "routes", zc_routes_test },
 };
 
 int

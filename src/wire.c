@@ -105,6 +105,32 @@ s_put_name (s_writer_t *writer, const char *name, bool allow_empty)
     s_put (writer, name, length);
 }
 
+//  Appends a hub path ("a>b>c", or "" for none) as a u8 count and its names.
+static void
+s_put_path (s_writer_t *writer, const char *path)
+{
+    char copy [ZC_VIA_MAX];
+    size_t length = strnlen (path, sizeof copy);
+    if (length == sizeof copy) {
+        s_fail (writer, "hub path too long");
+        return;
+    }
+    memcpy (copy, path, length + 1);
+    const char *names [ZC_PATH_MAX_HUBS + 1];
+    size_t count = 0;
+    for (char *cursor = length? copy: NULL; cursor && count <= ZC_PATH_MAX_HUBS; ) {
+        names [count++] = cursor;
+        cursor = strchr (cursor, '>');
+        if (cursor)
+            *cursor++ = 0;
+    }
+    if (count > ZC_PATH_MAX_HUBS)
+        s_fail (writer, "hub path longer than 7 hubs");
+    s_put_uint (writer, count, 1);
+    for (size_t index = 0; index < count && index < ZC_PATH_MAX_HUBS; index++)
+        s_put_name (writer, names [index], false);
+}
+
 //  Appends a u16 count and the names of a list (NULL: none).
 static void
 s_put_names (s_writer_t *writer, zlist_t *list)
@@ -214,6 +240,31 @@ s_get_name (s_reader_t *reader, char *out, bool allow_empty, const char *problem
         out [0] = 0;
         s_bad (reader, problem);
     }
+}
+
+//  Reads a hub path: a u8 count (at most ZC_PATH_MAX_HUBS) of valid names,
+//  joined with '>' into out (ZC_VIA_MAX bytes).
+static void
+s_get_path (s_reader_t *reader, char *out, const char *problem)
+{
+    out [0] = 0;
+    size_t count = s_get_uint (reader, 1, problem);
+    if (count > ZC_PATH_MAX_HUBS)
+        s_bad (reader, problem);
+    size_t used = 0;
+    for (size_t index = 0; index < count && !reader->problem; index++) {
+        char name [ZC_NAME_MAX + 1];
+        s_get_name (reader, name, false, problem);
+        if (reader->problem)
+            break;
+        if (index)
+            out [used++] = '>';
+        size_t length = strlen (name);
+        memcpy (out + used, name, length + 1);
+        used += length;
+    }
+    if (reader->problem)
+        out [0] = 0;
 }
 
 //  Reads a u16 count and that many valid names onto list.
@@ -797,7 +848,7 @@ zc_wire_node_record (const zc_node_entry_t *entry)
     s_put_name (&writer, entry->name, false);
     s_put_uint (&writer, entry->online, 1);
     s_put_uint (&writer, entry->last_seen, 8);
-    s_put_name (&writer, entry->via, true);
+    s_put_path (&writer, entry->via);
     return s_writer_frame (&writer, "node record");
 }
 
@@ -812,7 +863,7 @@ zc_wire_node_record_decode (zframe_t *frame, zc_node_entry_t *entry)
     s_get_name (&reader, entry->name, false, "bad name");
     entry->online = s_get_uint (&reader, 1, "truncated") != 0;
     entry->last_seen = s_get_uint (&reader, 8, "truncated");
-    s_get_name (&reader, entry->via, true, "bad via");
+    s_get_path (&reader, entry->via, "bad via");
     return s_reader_done (&reader);
 }
 
@@ -829,7 +880,7 @@ zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count)
         s_put_name (&writer, entries [index].name, false);
         s_put_uint (&writer, entries [index].online? 1: 0, 1);
         s_put_uint (&writer, entries [index].last_seen, 8);
-        s_put_name (&writer, entries [index].via, true);
+        s_put_path (&writer, entries [index].via);
     }
     return s_writer_frame (&writer, "NODES payload");
 }
@@ -864,7 +915,7 @@ zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t
             s_bad (&reader, "online not 0 or 1");
         entry->online = online == 1;
         entry->last_seen = s_get_uint (&reader, 8, "truncated");
-        s_get_name (&reader, entry->via, true, "bad via");
+        s_get_path (&reader, entry->via, "bad via");
     }
     if (!reader.problem && reader.pos != reader.size)
         s_bad (&reader, "trailing bytes");
@@ -1562,11 +1613,11 @@ zc_wire_test (bool verbose)
     zc_node_entry_t entries [3] = {
         { "web-1", true, 1700000000, "hub1" },
         { "n1.site1", false, 0, "" },
-        { "central", true, UINT64_MAX, "gw.site1" } };
+        { "central", true, UINT64_MAX, "hub1>gw.site1>sub-2" } };
     frame = zc_wire_nodes_payload (entries, 3);
     const uint8_t nodes_start [] = {
         0, 0, 0, 3, 5, 'w', 'e', 'b', '-', '1', 1, 0, 0, 0, 0, 0x65, 0x53, 0xF1, 0x00,
-        4, 'h', 'u', 'b', '1', 8 };
+        1, 4, 'h', 'u', 'b', '1', 8 };
     ZC_CHECK (frame && zframe_size (frame) > sizeof nodes_start
            && memcmp (zframe_data (frame), nodes_start, sizeof nodes_start) == 0);
     zc_node_entry_t *entries_got;
@@ -1590,7 +1641,9 @@ zc_wire_test (bool verbose)
         { 5, '_', nodes_size },                 //  name "_eb-1"
         { 8, 0, nodes_size },                   //  NUL in a name
         { 10, 2, nodes_size },                  //  online 2
-        { 20, '/', nodes_size },                //  via "/ub1"
+        { 21, '/', nodes_size },                //  via "/ub1"
+        { 19, 8, nodes_size },                  //  via of 8 hubs
+        { 19, 2, nodes_size },                  //  via of 2 hubs, 1 present
         { 0, 0, nodes_size + 1 },               //  trailing
         { 0, 0, nodes_size - 1 },               //  truncated
         { 0, 0, 2 },
@@ -1611,8 +1664,17 @@ zc_wire_test (bool verbose)
     ZC_CHECK (zc_wire_nodes_payload_decode (frame, &entries_got, &count) == 0);
     ZC_CHECK (entries_got == NULL && count == 0);
     zframe_destroy (&frame);
-    strcpy (entries [1].via, "ALL");
-    ZC_CHECK (zc_wire_nodes_payload (entries, 3) == NULL);
+    const char *bad_paths [] = { "ALL", "hub1>", ">hub1", "a>>b", "a>b>c>d>e>f>g>h", NULL };
+    for (int index = 0; bad_paths [index]; index++) {
+        strcpy (entries [1].via, bad_paths [index]);
+        ZC_CHECK (zc_wire_nodes_payload (entries, 3) == NULL);
+    }
+    strcpy (entries [1].via, "a>b>c>d>e>f>g");       //  7 hubs: the longest path
+    frame = zc_wire_nodes_payload (entries, 3);
+    ZC_CHECK (frame && zc_wire_nodes_payload_decode (frame, &entries_got, &count) == 0);
+    ZC_CHECK (count == 3 && entries_got && streq (entries_got [1].via, "a>b>c>d>e>f>g"));
+    free (entries_got);
+    zframe_destroy (&frame);
 
     //  Sending: DEALER -> ROUTER -> back to the DEALER by routing id; a
     //  send to an unknown peer fails with EHOSTUNREACH and still frees.
