@@ -24,13 +24,11 @@
 #include "runner.h"
 #include "signals.h"
 #include "target.h"
+#include "uplink.h"
 #include "wire.h"
 
 #define S_RETRY_TICK_MS     250     //  how often job timers are checked
 #define S_PRUNE_MS          60000   //  how often old jobs are forgotten
-#define S_RECV_BATCH        256     //  messages taken from the hub per turn
-#define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
-#define S_REDIAL_MAX_MS     60000
 
 typedef struct _s_agent_t s_agent_t;
 
@@ -57,14 +55,9 @@ struct _s_agent_t {
     zloop_t *loop;
     zc_jsonl_t *server;
     zc_directory_t *directory;
-    //  The hub link (the first configured hub).
-    const zc_peer_addr_t *hub;
-    zsock_t *dealer;
-    zsock_t *monitor;
-    bool connected;             //  the hub answered our HELLO
-    uint64_t last_heard;        //  monotonic ms of the last message from the hub
-    uint64_t redial_at;         //  monotonic ms to dial again after a refused handshake
-    int redial_backoff;         //  ms, doubling up to S_REDIAL_MAX_MS
+    //  The links to our hubs (zc_uplink_t), in the order configured.
+    //  Messages go out on the first that is up.
+    zlist_t *uplinks;
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
     zlist_t *waits;             //  s_wait_t
@@ -137,16 +130,27 @@ s_queue_output (s_agent_t *self, zc_wire_t *msg, zc_jsonl_conn_t *conn, json_t *
     s_commit_soon (self);
 }
 
-//  Sends a message to the hub; destroyed either way. -1 when the link is
-//  down (the caller keeps the job queued and its timers try again).
+//  The first of our hubs whose link is up, or NULL.
+static zc_uplink_t *
+s_live_uplink (s_agent_t *self)
+{
+    for (zc_uplink_t *uplink = zlist_first (self->uplinks); uplink; uplink = zlist_next (self->uplinks))
+        if (zc_uplink_is_up (uplink))
+            return uplink;
+    return NULL;
+}
+
+//  Sends a message to a hub; destroyed either way. -1 when no link is up
+//  (the caller keeps the job queued and its timers try again).
 static int
 s_send (s_agent_t *self, zc_wire_t **msg_p)
 {
-    if (!self->connected && (*msg_p)->type != ZC_MSG_HELLO) {
+    zc_uplink_t *uplink = s_live_uplink (self);
+    if (!uplink) {
         zc_wire_destroy (msg_p);
         return -1;
     }
-    return zc_wire_send (msg_p, self->dealer, NULL);
+    return zc_uplink_send (uplink, msg_p);
 }
 
 //  Folds an ACK into the ACK already queued for the same node, if there
@@ -199,7 +203,7 @@ s_link_send (zc_wire_t **msg_p, void *arg)
 {
     s_agent_t *self = arg;
     uint8_t type = (*msg_p)->type;
-    if (self->connected && (type == ZC_MSG_ACK || type == ZC_MSG_STARTED)) {
+    if (s_live_uplink (self) && (type == ZC_MSG_ACK || type == ZC_MSG_STARTED)) {
         s_send_durable (self, msg_p);
         return 0;
     }
@@ -224,7 +228,7 @@ s_commit_timer (zloop_t *loop, int timer_id, void *arg)
             if (output->more_count)
                 output->msg->payload = zc_wire_ids_payload (output->more_ids, output->more_count);
             free (output->more_ids);
-            zc_wire_send (&output->msg, self->dealer, NULL);
+            s_send (self, &output->msg);
         }
         else {
             //  Answers to one client leave together, in one write.
@@ -440,7 +444,7 @@ s_load_node (const char *key, const void *value, size_t size, void *arg)
 }
 
 static void
-s_on_nodes (s_agent_t *self, zc_wire_t *msg)
+s_on_nodes (s_agent_t *self, zc_uplink_t *uplink, zc_wire_t *msg)
 {
     zc_node_entry_t *entries = NULL;
     size_t count = 0;
@@ -452,11 +456,19 @@ s_on_nodes (s_agent_t *self, zc_wire_t *msg)
         zc_directory_update (self->directory, &entries [index]);
     free (entries);
     s_directory_save (self);
-    if (msg->flags & ZC_FLAG_FULL) {
-        //  The hub answered our HELLO: the link is up.
-        if (!self->connected)
-            zc_info ("connected to hub %s at %s", self->hub->name, self->hub->endpoint);
-        self->connected = true;
+    if (msg->flags & ZC_FLAG_FULL)
+        zc_uplink_set_up (uplink);      //  the hub answered our HELLO
+}
+
+//  A link to a hub went up or down. What may have been lost on the way
+//  is sent again (targets dedup) when the link messages now leave on
+//  changed: a first link up, or the one in use gone with another up.
+static void
+s_uplink_state (zc_uplink_t *uplink, bool up, void *arg)
+{
+    s_agent_t *self = arg;
+    zc_uplink_t *live = s_live_uplink (self);
+    if ((up && live == uplink) || (!up && live)) {
         zc_delivery_link_up (self->delivery);
         zc_runner_link_up (self->runner);
     }
@@ -474,7 +486,6 @@ s_on_pong (s_agent_t *self, zc_wire_t *msg)
         }
 }
 
-static void s_send_hello (s_agent_t *self);
 
 //  Another agent reports a job of its that failed or expired (this node
 //  is its error_node): the event goes to the log and to DATA/errors.log,
@@ -520,13 +531,14 @@ s_on_ack (s_agent_t *self, zc_wire_t *msg)
     free (more);
 }
 
-//  Handles one decoded message from the hub.
+//  Handles one decoded message from one of our hubs.
 static void
-s_dispatch (s_agent_t *self, zc_wire_t *msg)
+s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
 {
+    s_agent_t *self = arg;
     switch (msg->type) {
         case ZC_MSG_NODES:
-            s_on_nodes (self, msg);
+            s_on_nodes (self, uplink, msg);
             break;
         case ZC_MSG_PRESENCE:
             s_on_presence (self, msg);
@@ -570,132 +582,21 @@ s_dispatch (s_agent_t *self, zc_wire_t *msg)
             if (*msg->from)
                 s_on_pong (self, msg);
             break;
-        case ZC_MSG_ERROR: {
-            if (msg->code == ZC_ERR_JOB_EVENT && *msg->from) {
+        case ZC_MSG_ERROR:
+            //  The hub's own refusals are the uplink's business.
+            if (msg->code == ZC_ERR_JOB_EVENT && *msg->from)
                 s_on_job_event (self, msg);
-                break;
-            }
-            if (msg->code == ZC_ERR_NOT_HELLO) {
-                //  The hub lost track of us (it restarted): introduce
-                //  ourselves; the link-up resend covers what it dropped.
-                self->connected = false;
-                s_send_hello (self);
-                break;
-            }
-            char what [80];
-            snprintf (what, sizeof what, "error:%u", msg->code);
-            if (!zhashx_lookup (self->logged, what)) {
-                zhashx_insert (self->logged, what, (void *) 1);
-                zc_error ("hub %s refused us: %s", self->hub->name, msg->text? msg->text: "?");
-            }
             break;
-        }
         default:
             zc_debug ("ignored %s from the hub", zc_wire_type_name (msg->type));
     }
-}
-
-static int
-s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
-{
-    s_agent_t *self = arg;
-    //  Takes what has arrived, up to a batch, so that one commit covers
-    //  many messages.
-    for (int count = 0; count < S_RECV_BATCH; count++) {
-        if (count && !(zsock_events (dealer) & ZMQ_POLLIN))
-            break;
-        zmsg_t *frames = zmsg_recv (dealer);
-        if (!frames)
-            break;
-        self->last_heard = zclock_mono ();
-        const char *reason = NULL;
-        zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), &reason);
-        if (msg) {
-            s_dispatch (self, msg);
-            zc_wire_destroy (&msg);
-        }
-        else {
-            self->count.malformed++;
-            zc_warn ("dropped a malformed message from hub %s: %s", self->hub->name, reason? reason: "?");
-        }
-        zmsg_destroy (&frames);
-    }
     if (zc_store_pending (self->store))
         s_commit_soon (self);
-    return 0;
 }
 
-static void
-s_send_hello (s_agent_t *self)
-{
-    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
-    snprintf (hello->name, sizeof hello->name, "%s", self->config->name);
-    //  Until the hub has answered with the directory, ask for it.
-    if (!self->connected)
-        hello->flags |= ZC_FLAG_FULL;
-    s_send (self, &hello);
-}
 
-//  Socket monitor events: say HELLO as soon as a handshake completes.
-static int
-s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
-{
-    s_agent_t *self = arg;
-    zmsg_t *event = zmsg_recv (monitor);
-    if (!event)
-        return 0;
-    zframe_t *frame = zmsg_first (event);
-    if (frame && zframe_size (frame) >= 2) {
-        uint16_t number;
-        memcpy (&number, zframe_data (frame), 2);      //  host order, per zmq_socket_monitor
-        if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            zc_debug ("handshake with hub %s done", self->hub->name);
-            self->redial_backoff = 0;
-            s_send_hello (self);
-        }
-        else
-        if (number == ZMQ_EVENT_DISCONNECTED && self->connected) {
-            zc_info ("lost the connection to hub %s; reconnecting", self->hub->name);
-            self->connected = false;
-        }
-        else
-        if (number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            if (!zhashx_lookup (self->logged, "handshake")) {
-                zhashx_insert (self->logged, "handshake", (void *) 1);
-                zc_error ("hub %s refused our key (is %s.cert in the hub's keys directory?)",
-                          self->hub->name, self->config->name);
-            }
-            //  libzmq does not dial again after a refused handshake: we
-            //  do, backing off, so a key trusted later is picked up.
-            if (!self->redial_at) {
-                self->redial_backoff = self->redial_backoff? self->redial_backoff * 2: S_REDIAL_MIN_MS;
-                if (self->redial_backoff > S_REDIAL_MAX_MS)
-                    self->redial_backoff = S_REDIAL_MAX_MS;
-                self->redial_at = zclock_mono () + self->redial_backoff;
-            }
-        }
-    }
-    zmsg_destroy (&event);
-    return 0;
-}
 
-//  Heartbeat: a HELLO every interval; a silent hub counts as gone.
-static int
-s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
-{
-    s_agent_t *self = arg;
-    if (self->redial_at && (uint64_t) zclock_mono () >= self->redial_at) {
-        self->redial_at = 0;
-        zsock_disconnect (self->dealer, "%s", self->hub->endpoint);
-        zsock_connect (self->dealer, "%s", self->hub->endpoint);
-    }
-    if (self->connected && zclock_mono () - self->last_heard > self->config->peer_timeout * 1000) {
-        zc_info ("hub %s is silent; waiting for it", self->hub->name);
-        self->connected = false;
-    }
-    s_send_hello (self);
-    return 0;
-}
+
 
 static int
 s_prune_timer (zloop_t *loop, int timer_id, void *arg)
@@ -718,7 +619,7 @@ s_tick_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_agent_t *self = arg;
     zc_delivery_tick (self->delivery);     //  expiry runs even while the hub is away
-    if (self->connected)
+    if (s_live_uplink (self))
         zc_runner_tick (self->runner);
     if (zc_store_pending (self->store))
         s_commit_soon (self);
@@ -883,8 +784,10 @@ s_op_status (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *tag)
     zc_delivery_counts (self->delivery, &queued, &inflight);
     size_t running = zc_runner_running (self->runner);
     json_t *hubs = json_array ();
-    json_array_append_new (hubs, json_pack ("{s:s, s:s, s:b}", "name", self->hub->name,
-                                            "endpoint", self->hub->endpoint, "connected", self->connected));
+    for (zc_uplink_t *uplink = zlist_first (self->uplinks); uplink; uplink = zlist_next (self->uplinks))
+        json_array_append_new (hubs, json_pack ("{s:s, s:s, s:b}", "name", zc_uplink_name (uplink),
+                                                "endpoint", zc_uplink_endpoint (uplink),
+                                                "connected", zc_uplink_is_up (uplink)));
     s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I}",
         "name", self->config->name, "hubs", hubs, "queued", (json_int_t) queued,
         "inflight", (json_int_t) inflight, "running", (json_int_t) running,
@@ -1094,47 +997,21 @@ s_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
-//  Creates the DEALER to the hub, with our key and the hub's pinned key.
+//  Dials every configured hub. 0, or -1 (logged).
 static int
 s_connect (s_agent_t *self, zcert_t *cert)
 {
     zc_config_t *config = self->config;
-    char *error = NULL;
-    char *path = zsys_sprintf ("%s/%s.cert", config->keys, self->hub->name);
-    zc_key_t hub_key;
-    int rc = zc_key_load (path, &hub_key, &error);
-    free (path);
-    if (rc != 0) {
-        zc_error ("%s: agent/hub: cannot pin the key of hub %s: %s", config->path, self->hub->name, error);
-        free (error);
-        return -1;
-    }
-    if (hub_key.role != ZC_KEY_HUB)
-        zc_warn ("%s/%s.cert has role agent; expected a hub's cert", config->keys, self->hub->name);
-    self->dealer = zsock_new (ZMQ_DEALER);
-    zcert_apply (cert, self->dealer);
-    zsock_set_curve_serverkey (self->dealer, hub_key.public_txt);
-    zsock_set_heartbeat_ivl (self->dealer, (int) (config->heartbeat * 1000));
-    zsock_set_heartbeat_timeout (self->dealer, (int) (config->peer_timeout * 1000));
-    zsock_set_heartbeat_ttl (self->dealer, (int) (config->peer_timeout * 1000));
-    zsock_set_maxmsgsize (self->dealer, ZC_WIRE_MAX_PAYLOAD + 65536);
-    zsock_set_reconnect_ivl (self->dealer, 100);
-    zsock_set_reconnect_ivl_max (self->dealer, 5000);
-    zsock_set_sndtimeo (self->dealer, 0);
-    zsock_set_sndhwm (self->dealer, 100000);
-    zsock_set_immediate (self->dealer, 1);
-    zsock_set_linger (self->dealer, 0);
-    char monitor_endpoint [64];
-    snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://zcnc-monitor-%p", (void *) self);
-    zmq_socket_monitor (zsock_resolve (self->dealer), monitor_endpoint,
-                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
-                        | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
-    self->monitor = zsock_new (ZMQ_PAIR);
-    zsock_connect (self->monitor, "%s", monitor_endpoint);
-    if (zsock_connect (self->dealer, "%s", self->hub->endpoint) == -1) {
-        zc_error ("%s: agent/hub: cannot connect to %s: %s", config->path, self->hub->endpoint,
-                  zmq_strerror (zmq_errno ()));
-        return -1;
+    for (zc_peer_addr_t *hub = zlist_first (config->hubs); hub; hub = zlist_next (config->hubs)) {
+        char *error = NULL;
+        zc_uplink_t *uplink = zc_uplink_new (self->loop, config, cert, hub, "agent/hub",
+                                             s_on_hub_message, s_uplink_state, self, &error);
+        if (!uplink) {
+            zc_error ("%s", error);
+            free (error);
+            return -1;
+        }
+        zlist_append (self->uplinks, uplink);
     }
     return 0;
 }
@@ -1174,8 +1051,8 @@ zc_agent_run (zc_config_t *config)
     char *errors_path = zsys_sprintf ("%s/errors.log", config->data);
     self->errors = fopen (errors_path, "ae");
     free (errors_path);
-    self->hub = zlist_first (config->hubs);
     self->loop = zloop_new ();
+    self->uplinks = zlist_new ();
     self->outgoing = zlist_new ();
     self->ack_batches = zhashx_new ();
     self->commit_timer = -1;
@@ -1213,15 +1090,12 @@ zc_agent_run (zc_config_t *config)
         }
     }
     if (self->server) {
-        zloop_reader (self->loop, self->dealer, s_dealer_event, self);
-        zloop_reader (self->loop, self->monitor, s_monitor_event, self);
         self->signal_item = (zmq_pollitem_t) { .fd = self->signal_fd, .events = ZMQ_POLLIN };
         zloop_poller (self->loop, &self->signal_item, s_signal_event, self);
-        zloop_timer (self->loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
         zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
         zloop_timer (self->loop, S_PRUNE_MS, 0, s_prune_timer, self);
-        zc_info ("agent %s started; hub %s at %s; socket %s", config->name,
-                 self->hub->name, self->hub->endpoint, config->socket);
+        zc_info ("agent %s started; %zu hub(s); socket %s", config->name,
+                 zlist_size (self->uplinks), config->socket);
         zloop_start (self->loop);
         zc_info ("agent %s stopped (submitted %" PRIu64 ", malformed %" PRIu64 ")",
                  config->name, self->count.submitted, self->count.malformed);
@@ -1252,9 +1126,13 @@ zc_agent_run (zc_config_t *config)
         fclose (self->errors);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
+    while (zlist_size (self->uplinks)) {
+        zc_uplink_t *uplink = zlist_pop (self->uplinks);
+        zc_uplink_destroy (&uplink);
+    }
+    zlist_destroy (&self->uplinks);
     zloop_destroy (&self->loop);
-    zsock_destroy (&self->monitor);
-    zsock_destroy (&self->dealer);
+
     zcert_destroy (&cert);
     close (self->signal_fd);
     return status;

@@ -1,0 +1,48 @@
+/*  uplink.h — a connection dialled out to one hub, by an agent (its hubs)
+    or by a hub (its uplinks).
+
+    A DEALER with our CURVE key and the hub's key pinned from KEYS/NAME.cert.
+    It says HELLO as soon as a handshake completes and then every heartbeat
+    interval (asking for the whole directory while it is not up). The
+    owner decides when the link is up, from the hub's answer
+    (zc_uplink_set_up); the link goes down when the connection drops, when
+    the hub falls silent for peer_timeout, or when the hub says it does not
+    know us (ERROR NOT_HELLO, after a restart). A refused handshake is
+    dialled again with a backoff (libzmq does not), so a key trusted later
+    is picked up. Reconnects are spread at random over the reconnect
+    interval, so a restarted hub is not hit by every peer at once.
+*/
+#ifndef ZC_UPLINK_H
+#define ZC_UPLINK_H
+#include <czmq.h>
+#include "config.h"
+#include "wire.h"
+
+typedef struct _zc_uplink_t zc_uplink_t;
+
+//  Every decoded message from the hub (the owner destroys nothing: msg
+//  is destroyed after the call).
+typedef void (zc_uplink_message_fn) (zc_uplink_t *uplink, zc_wire_t *msg, void *arg);
+//  The link went up or down.
+typedef void (zc_uplink_state_fn) (zc_uplink_t *uplink, bool up, void *arg);
+
+//  Dials 'hub'. 'key' names the config key for error messages ("agent/hub").
+//  NULL with *error when the hub's cert cannot be read or the endpoint
+//  not dialled.
+zc_uplink_t *zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
+                            const zc_peer_addr_t *hub, const char *key,
+                            zc_uplink_message_fn *on_message, zc_uplink_state_fn *on_state,
+                            void *arg, char **error);
+void zc_uplink_destroy (zc_uplink_t **self_p);
+
+//  Sends a message and destroys it. -1 when the link is down (only HELLO
+//  goes out then) or the socket would not take it.
+int zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p);
+//  The hub answered our HELLO with what makes the link usable.
+void zc_uplink_set_up (zc_uplink_t *self);
+bool zc_uplink_is_up (zc_uplink_t *self);
+const char *zc_uplink_name (zc_uplink_t *self);
+const char *zc_uplink_endpoint (zc_uplink_t *self);
+//  Malformed messages received from this hub.
+uint64_t zc_uplink_malformed (zc_uplink_t *self);
+#endif

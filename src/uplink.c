@@ -1,0 +1,283 @@
+/*  uplink.c — a connection dialled out to one hub (see uplink.h). */
+#include "uplink.h"
+#include "keys.h"
+#include "log.h"
+
+#define S_RECV_BATCH        256     //  messages taken per turn of the loop
+#define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
+#define S_REDIAL_MAX_MS     60000
+
+struct _zc_uplink_t {
+    zloop_t *loop;
+    const zc_config_t *config;
+    zc_peer_addr_t hub;             //  name and endpoint (endpoint borrowed from the config)
+    zsock_t *dealer;
+    zsock_t *monitor;
+    int timer_id;
+    bool up;                        //  the hub answered our HELLO
+    bool refused_logged;
+    uint32_t logged_codes;          //  ERROR codes from the hub already logged
+    uint64_t last_heard;            //  monotonic ms of the last message from the hub
+    uint64_t redial_at;             //  monotonic ms to dial again after a refused handshake
+    int redial_backoff;             //  ms, doubling up to S_REDIAL_MAX_MS
+    uint64_t malformed;
+    zc_uplink_message_fn *on_message;
+    zc_uplink_state_fn *on_state;
+    void *arg;
+};
+
+static void
+s_set_down (zc_uplink_t *self, const char *why)
+{
+    if (!self->up)
+        return;
+    zc_info ("link to hub %s down (%s)", self->hub.name, why);
+    self->up = false;
+    if (self->on_state)
+        self->on_state (self, false, self->arg);
+}
+
+static void
+s_send_hello (zc_uplink_t *self)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", self->config->name);
+    //  Until the hub has answered with what it knows, ask for all of it.
+    if (!self->up)
+        hello->flags |= ZC_FLAG_FULL;
+    zc_wire_send (&hello, self->dealer, NULL);
+}
+
+//  Takes what has arrived, up to a batch per turn of the loop.
+static int
+s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
+{
+    zc_uplink_t *self = arg;
+    for (int count = 0; count < S_RECV_BATCH; count++) {
+        if (count && !(zsock_events (dealer) & ZMQ_POLLIN))
+            break;
+        zmsg_t *frames = zmsg_recv (dealer);
+        if (!frames)
+            break;
+        self->last_heard = zclock_mono ();
+        const char *reason = NULL;
+        zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), &reason);
+        zmsg_destroy (&frames);
+        if (!msg) {
+            self->malformed++;
+            zc_warn ("dropped a malformed message from hub %s: %s", self->hub.name, reason? reason: "?");
+            continue;
+        }
+        if (msg->type == ZC_MSG_ERROR && msg->code == ZC_ERR_NOT_HELLO) {
+            //  The hub lost track of us (it restarted): introduce
+            //  ourselves again; the owner resends on the next link-up.
+            s_set_down (self, "the hub does not know us");
+            s_send_hello (self);
+        }
+        else
+        if (msg->type == ZC_MSG_ERROR && !*msg->from && msg->code < 32
+        &&  !(self->logged_codes & (1u << msg->code))) {
+            self->logged_codes |= 1u << msg->code;      //  once per code, not per heartbeat
+            zc_error ("hub %s refused us: %s", self->hub.name, msg->text? msg->text: "?");
+        }
+        self->on_message (self, msg, self->arg);
+        zc_wire_destroy (&msg);
+    }
+    return 0;
+}
+
+//  Socket monitor events: say HELLO as soon as a handshake completes.
+static int
+s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
+{
+    zc_uplink_t *self = arg;
+    zmsg_t *event = zmsg_recv (monitor);
+    if (!event)
+        return 0;
+    zframe_t *frame = zmsg_first (event);
+    uint16_t number = 0;
+    if (frame && zframe_size (frame) >= 2)
+        memcpy (&number, zframe_data (frame), 2);      //  host order, per zmq_socket_monitor
+    if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        zc_debug ("handshake with hub %s done", self->hub.name);
+        self->redial_backoff = 0;
+        self->refused_logged = false;
+        s_send_hello (self);
+    }
+    else
+    if (number == ZMQ_EVENT_DISCONNECTED)
+        s_set_down (self, "connection lost; reconnecting");
+    else
+    if (number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        if (!self->refused_logged)
+            zc_error ("hub %s refused our key (is %s.cert in the hub's keys directory?)",
+                      self->hub.name, self->config->name);
+        self->refused_logged = true;
+        if (!self->redial_at) {
+            self->redial_backoff = self->redial_backoff? self->redial_backoff * 2: S_REDIAL_MIN_MS;
+            if (self->redial_backoff > S_REDIAL_MAX_MS)
+                self->redial_backoff = S_REDIAL_MAX_MS;
+            self->redial_at = zclock_mono () + self->redial_backoff;
+        }
+    }
+    zmsg_destroy (&event);
+    return 0;
+}
+
+//  Heartbeat: a HELLO every interval; a silent hub counts as gone.
+static int
+s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_uplink_t *self = arg;
+    if (self->redial_at && (uint64_t) zclock_mono () >= self->redial_at) {
+        self->redial_at = 0;
+        zsock_disconnect (self->dealer, "%s", self->hub.endpoint);
+        zsock_connect (self->dealer, "%s", self->hub.endpoint);
+    }
+    if (self->up && zclock_mono () - self->last_heard > self->config->peer_timeout * 1000)
+        s_set_down (self, "the hub is silent");
+    s_send_hello (self);
+    return 0;
+}
+
+//  The DEALER, with our key, the hub's pinned key and the link settings,
+//  and its monitor. 0, or -1 with *error.
+static int
+s_dial (zc_uplink_t *self, zcert_t *cert, const char *key, char **error)
+{
+    const zc_config_t *config = self->config;
+    char *path = zsys_sprintf ("%s/%s.cert", config->keys, self->hub.name);
+    zc_key_t hub_key;
+    char *problem = NULL;
+    int rc = zc_key_load (path, &hub_key, &problem);
+    free (path);
+    if (rc != 0) {
+        *error = zsys_sprintf ("%s: %s: cannot pin the key of hub %s: %s", config->path, key,
+                               self->hub.name, problem);
+        free (problem);
+        return -1;
+    }
+    if (hub_key.role != ZC_KEY_HUB)
+        zc_warn ("%s/%s.cert has role agent; expected a hub's cert", config->keys, self->hub.name);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->dealer || !self->monitor) {
+        *error = zsys_sprintf ("cannot create a socket: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    zcert_apply (cert, self->dealer);
+    zsock_set_curve_serverkey (self->dealer, hub_key.public_txt);
+    zsock_set_heartbeat_ivl (self->dealer, (int) (config->heartbeat * 1000));
+    zsock_set_heartbeat_timeout (self->dealer, (int) (config->peer_timeout * 1000));
+    zsock_set_heartbeat_ttl (self->dealer, (int) (config->peer_timeout * 1000));
+    zsock_set_maxmsgsize (self->dealer, ZC_WIRE_MAX_PAYLOAD + 65536);
+    zsock_set_reconnect_ivl (self->dealer, 100);
+    zsock_set_reconnect_ivl_max (self->dealer, 5000);
+    zsock_set_sndtimeo (self->dealer, 0);
+    zsock_set_sndhwm (self->dealer, 100000);
+    zsock_set_immediate (self->dealer, 1);
+    zsock_set_linger (self->dealer, 0);
+    char monitor_endpoint [64];
+    snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://zcnc-monitor-%p", (void *) self);
+    zmq_socket_monitor (zsock_resolve (self->dealer), monitor_endpoint,
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+                        | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    zsock_connect (self->monitor, "%s", monitor_endpoint);
+    if (zsock_connect (self->dealer, "%s", self->hub.endpoint) == -1) {
+        *error = zsys_sprintf ("%s: %s: cannot connect to %s: %s", config->path, key,
+                               self->hub.endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
+zc_uplink_t *
+zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
+               const zc_peer_addr_t *hub, const char *key,
+               zc_uplink_message_fn *on_message, zc_uplink_state_fn *on_state,
+               void *arg, char **error)
+{
+    zc_uplink_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *error = strdup ("out of memory");
+        return NULL;
+    }
+    self->loop = loop;
+    self->config = config;
+    self->hub = *hub;
+    self->on_message = on_message;
+    self->on_state = on_state;
+    self->arg = arg;
+    self->timer_id = -1;
+    if (s_dial (self, cert, key, error) != 0) {
+        zc_uplink_destroy (&self);
+        return NULL;
+    }
+    zloop_reader (loop, self->dealer, s_dealer_event, self);
+    zloop_reader (loop, self->monitor, s_monitor_event, self);
+    self->timer_id = zloop_timer (loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
+    return self;
+}
+
+void
+zc_uplink_destroy (zc_uplink_t **self_p)
+{
+    if (*self_p) {
+        zc_uplink_t *self = *self_p;
+        if (self->timer_id != -1)
+            zloop_timer_end (self->loop, self->timer_id);
+        if (self->dealer)
+            zloop_reader_end (self->loop, self->dealer);
+        if (self->monitor)
+            zloop_reader_end (self->loop, self->monitor);
+        zsock_destroy (&self->monitor);
+        zsock_destroy (&self->dealer);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p)
+{
+    if (!self->up && (*msg_p)->type != ZC_MSG_HELLO) {
+        zc_wire_destroy (msg_p);
+        return -1;
+    }
+    return zc_wire_send (msg_p, self->dealer, NULL);
+}
+
+void
+zc_uplink_set_up (zc_uplink_t *self)
+{
+    if (self->up)
+        return;
+    zc_info ("connected to hub %s at %s", self->hub.name, self->hub.endpoint);
+    self->up = true;
+    if (self->on_state)
+        self->on_state (self, true, self->arg);
+}
+
+bool
+zc_uplink_is_up (zc_uplink_t *self)
+{
+    return self->up;
+}
+
+const char *
+zc_uplink_name (zc_uplink_t *self)
+{
+    return self->hub.name;
+}
+
+const char *
+zc_uplink_endpoint (zc_uplink_t *self)
+{
+    return self->hub.endpoint;
+}
+
+uint64_t
+zc_uplink_malformed (zc_uplink_t *self)
+{
+    return self->malformed;
+}
