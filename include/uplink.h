@@ -38,6 +38,9 @@ void zc_uplink_destroy (zc_uplink_t **self_p);
 //  Sends a message and destroys it. -1 when the link is down (only HELLO
 //  goes out then) or the socket would not take it.
 int zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p);
+//  The same for a message already encoded (a hub relaying); destroys
+//  *frames_p either way.
+int zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p);
 //  The hub answered our HELLO with what makes the link usable.
 void zc_uplink_set_up (zc_uplink_t *self);
 bool zc_uplink_is_up (zc_uplink_t *self);

@@ -29,7 +29,7 @@
 typedef enum {
     ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically
     ZC_MSG_NODES,           //  hub -> agent: directory entries (payload)
-    ZC_MSG_ROUTES,          //  hub <-> hub: reachable names (reserved, issue 4)
+    ZC_MSG_ROUTES,          //  hub <-> hub: names reachable through the sender (payload as NODES)
     ZC_MSG_PRESENCE,        //  hub -> origin: names now reachable (online=1) or gone
     ZC_MSG_REQ,             //  origin -> targets: a job (payload: args, data)
     ZC_MSG_ACK,             //  target -> origin: job stored; origin -> target: reply stored
@@ -48,7 +48,7 @@ typedef enum {
 } zc_msg_type_t;
 
 //  Flags.
-#define ZC_FLAG_FULL  0x01          //  NODES: the whole directory, not a delta;
+#define ZC_FLAG_FULL  0x01          //  NODES, ROUTES: the whole table, not a delta;
                                     //  HELLO: please answer with the whole directory
 
 //  ERROR codes.
@@ -71,7 +71,7 @@ typedef struct {
     zlist_t *names;             //  NOROUTE, PRESENCE (char *, autofree)
     uint16_t code;              //  ERROR
     char *text;                 //  ERROR (malloc'd)
-    zframe_t *payload;          //  REQ, REPLY, NODES, ACK (optional); NULL when absent
+    zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, ACK (optional); NULL when absent
 } zc_wire_t;
 
 //  A new empty message of a type with a fresh ID and full hop limit.

@@ -1,10 +1,24 @@
-/*  hub.c — the hub's event loop: accept, authenticate, route, relay.
+/*  hub.c — the hub's event loop: accept, authenticate, route, relay, and
+    chain to parent hubs.
 
     Every message is attributed to the CURVE key it arrived with (User-Id
     set by our ZAP handler), looked up again in the current keyring, so a
-    key removed from the keys directory stops at once. The hub keeps only
-    soft state: who is connected, the directory it serves and which
-    origins wait for which absent names.
+    key removed from the keys directory stops at once. A key with role
+    hub is a downstream hub, never a node.
+
+    Routing is by name, through a table (src/routes.c) of the links each
+    name is reachable through: an agent connected here, a downstream hub,
+    or an uplink (a parent hub this hub dials). Hubs tell each other what
+    they reach with ROUTES messages, in both directions, so every agent's
+    directory holds every node; a hub never advertises a route back to the
+    link it learned it from. A message goes out once per next hop with the
+    targets behind that hop (one copy per agent at the last hub), never
+    back out of the link it came in on; names nobody advertised go to the
+    first live uplink, and a hub without one answers NOROUTE and remembers
+    who waits for the name.
+
+    The hub keeps only soft state: routes, the directory it serves and
+    which origins wait for which absent names.
 */
 #include <errno.h>
 #include <sys/stat.h>
@@ -14,35 +28,59 @@
 #include "directory.h"
 #include "keys.h"
 #include "log.h"
+#include "routes.h"
 #include "signals.h"
+#include "uplink.h"
 #include "wire.h"
 #include "zap.h"
 
 #define S_MAX_WAITED_NAMES   10000      //  absent names remembered
 #define S_MAX_WAITERS        256        //  origins remembered per absent name
-#define S_DIRECTORY_FLUSH_MS 100        //  how often directory changes go out
+#define S_DIRECTORY_FLUSH_MS 100        //  how often directory and route changes go out
 #define S_KEYS_CHECK_MS      1000       //  how often the keys directory is checked
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
+#define S_MAX_ROUTES_BATCH   5000       //  entries per ROUTES message
 
-//  A connected peer, keyed by its CURVE public key.
+typedef struct _s_hub_t s_hub_t;
+
+//  A neighbour routes point at: an agent or a downstream hub on the
+//  ROUTER, or an uplink.
+typedef enum { S_LINK_AGENT, S_LINK_HUB, S_LINK_UPLINK } s_link_kind_t;
+
 typedef struct {
+    s_link_kind_t kind;
     char name [65];
+} s_link_t;
+
+//  A peer on the ROUTER, keyed by its CURVE public key.
+typedef struct {
+    s_link_t link;              //  first: a peer is a link
     char public_txt [41];
     zframe_t *routing_id;       //  current route back to it
     uint64_t last_heard;        //  monotonic ms
-    bool online;                //  announced in the directory
+    bool online;                //  said HELLO: it is routed to
 } s_peer_t;
 
+//  A parent hub this hub dials (hub/uplink).
 typedef struct {
+    s_link_t link;              //  first; kind S_LINK_UPLINK
+    zc_uplink_t *uplink;
+    s_hub_t *hub;
+} s_parent_t;
+
+struct _s_hub_t {
     zc_config_t *config;
     zloop_t *loop;
     zsock_t *router;
     zc_zap_t *zap;
     zc_keyring_t *keyring;
+    zcert_t *cert;
     uint64_t keys_stamp;
     zhashx_t *peers;            //  public key -> s_peer_t (owned)
-    zhashx_t *online;           //  name -> s_peer_t (borrowed)
-    zc_directory_t *directory;
+    zlist_t *parents;           //  s_parent_t (owned), in the order configured
+    zc_routes_t *routes;
+    zhashx_t *advertise;        //  names whose route changed since the last ROUTES
+    zc_directory_t *directory;  //  what agents are told (NODES)
     zhashx_t *waiters;          //  absent name -> zlist of origin names
     zhashx_t *logged;           //  "reason:key" already logged once
     int signal_fd;
@@ -50,7 +88,7 @@ typedef struct {
     struct {
         uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped;
     } count;
-} s_hub_t;
+};
 
 static void
 s_peer_destroy (void **item)
@@ -79,43 +117,63 @@ s_log_once (s_hub_t *self, const char *what, const char *line)
     zc_warn ("%s", line);
 }
 
-//  Sends a message to a peer; the message is destroyed. -1 when the peer
-//  is gone or its queue is full.
-static int s_send_to (s_hub_t *self, s_peer_t *peer, zc_wire_t **msg_p);
+//  ---------------------------------------------------------------------
+//  Sending
 
-//  After a failed send: a vanished peer is marked silent, so the next
-//  heartbeat check takes it offline (never freed under a caller's feet);
-//  a full queue just loses the message, which its sender will retry.
-static void
-s_send_failed (s_hub_t *self, s_peer_t *peer)
+//  Sends a message over a link and destroys it. Returns 0, or -1 when
+//  the link would not take it: a vanished peer is then marked silent, so
+//  the next heartbeat check takes it offline (never freed under a
+//  caller's feet); a full queue loses the message, which its sender
+//  retries.
+static int
+s_send_link (s_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
 {
+    if (link->kind == S_LINK_UPLINK) {
+        if (zc_uplink_send (((s_parent_t *) link)->uplink, msg_p) == 0)
+            return 0;
+        self->count.dropped++;
+        return -1;
+    }
+    s_peer_t *peer = (s_peer_t *) link;
+    if (zc_wire_send (msg_p, self->router, peer->routing_id) == 0)
+        return 0;
     if (errno == EHOSTUNREACH)
         peer->last_heard = 0;
     else
         self->count.dropped++;
+    return -1;
 }
 
-static void
-s_directory_set (s_hub_t *self, s_peer_t *peer, bool online)
+static int
+s_send_to (s_hub_t *self, s_peer_t *peer, zc_wire_t **msg_p)
 {
-    zc_node_entry_t entry = { .online = online, .last_seen = s_wall_seconds () };
-    snprintf (entry.name, sizeof entry.name, "%s", peer->name);
-    snprintf (entry.via, sizeof entry.via, "%s", self->config->name);
-    zc_directory_update (self->directory, &entry);
+    return s_send_link (self, &peer->link, msg_p);
 }
 
-//  Sends the whole directory to one peer.
-static void
-s_send_directory (s_hub_t *self, s_peer_t *peer)
+//  The first uplink that is up, or NULL.
+static s_parent_t *
+s_live_parent (s_hub_t *self)
 {
-    size_t count;
-    zc_node_entry_t *entries = zc_directory_entries (self->directory, &count);
-    zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
-    msg->flags |= ZC_FLAG_FULL;
-    msg->payload = zc_wire_nodes_payload (entries, count);
-    free (entries);
-    s_send_to (self, peer, &msg);
+    for (s_parent_t *parent = zlist_first (self->parents); parent; parent = zlist_next (self->parents))
+        if (zc_uplink_is_up (parent->uplink))
+            return parent;
+    return NULL;
 }
+
+static void s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg);
+
+//  Sends a message this hub makes (NOROUTE, PRESENCE) towards its 'to',
+//  like a relayed one; destroys it.
+static void
+s_send_routed (s_hub_t *self, zc_wire_t **msg_p)
+{
+    snprintf ((*msg_p)->from, sizeof (*msg_p)->from, "%s", self->config->name);
+    s_route (self, NULL, *msg_p);
+    zc_wire_destroy (msg_p);
+}
+
+//  ---------------------------------------------------------------------
+//  Who waits for absent names
 
 //  Tells the origins that waited for 'name' that it is reachable now.
 static void
@@ -125,14 +183,11 @@ s_wake_waiters (s_hub_t *self, const char *name)
     if (!origins)
         return;
     for (char *origin = zlist_first (origins); origin; origin = zlist_next (origins)) {
-        s_peer_t *peer = zhashx_lookup (self->online, origin);
-        if (!peer)
-            continue;
         zc_wire_t *msg = zc_wire_new (ZC_MSG_PRESENCE);
         msg->online = 1;
         zlist_append (msg->to, origin);
         zlist_append (msg->names, (void *) name);
-        s_send_to (self, peer, &msg);
+        s_send_routed (self, &msg);
     }
     zhashx_delete (self->waiters, name);
 }
@@ -154,94 +209,346 @@ s_add_waiter (s_hub_t *self, const char *name, const char *origin)
         zlist_append (origins, (void *) origin);
 }
 
+//  Sends a NOROUTE for 'names' of message 'id' back to its origin, and
+//  remembers that the origin waits for them.
 static void
-s_peer_online (s_hub_t *self, s_peer_t *peer)
-{
-    peer->online = true;
-    zhashx_update (self->online, peer->name, peer);
-    s_directory_set (self, peer, true);
-    zc_info ("%s is online", peer->name);
-    s_send_directory (self, peer);
-    s_wake_waiters (self, peer->name);
-}
-
-//  Forgets a peer: it leaves the routing table and goes offline in the
-//  directory. 'why' is logged.
-static void
-s_peer_offline (s_hub_t *self, s_peer_t *peer, const char *why)
-{
-    if (peer->online) {
-        zc_info ("%s is offline (%s)", peer->name, why);
-        s_directory_set (self, peer, false);
-        zhashx_delete (self->online, peer->name);
-    }
-    zhashx_delete (self->peers, peer->public_txt);
-}
-
-static int
-s_send_to (s_hub_t *self, s_peer_t *peer, zc_wire_t **msg_p)
-{
-    if (zc_wire_send (msg_p, self->router, peer->routing_id) == 0)
-        return 0;
-    s_send_failed (self, peer);
-    return -1;
-}
-
-//  Sends a NOROUTE for 'names' back to the sender of message 'id'.
-static void
-s_noroute (s_hub_t *self, s_peer_t *sender, const zc_id_t *id, zlist_t *names)
+s_noroute (s_hub_t *self, const char *origin, const zc_id_t *id, zlist_t *names)
 {
     zc_wire_t *msg = zc_wire_new (ZC_MSG_NOROUTE);
     msg->id = *id;
-    zlist_append (msg->to, sender->name);
+    zlist_append (msg->to, (void *) origin);
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
         zlist_append (msg->names, name);
-        s_add_waiter (self, name, sender->name);
+        s_add_waiter (self, name, origin);
     }
     self->count.noroute += zlist_size (names);
-    s_send_to (self, sender, &msg);
+    s_send_routed (self, &msg);
 }
 
-//  Forwards a routed message to each of its targets, one copy per target;
-//  answers NOROUTE for the targets that are not connected.
+//  ---------------------------------------------------------------------
+//  Routes and the directory
+
+//  The hub path from here to a node whose route has 'path': "us>path".
 static void
-s_route (s_hub_t *self, s_peer_t *sender, zc_wire_t *msg)
+s_via (s_hub_t *self, const char *path, char via [ZC_VIA_MAX])
+{
+    snprintf (via, ZC_VIA_MAX, "%s%s%s", self->config->name, *path? ">": "", path);
+}
+
+//  Takes the names whose best route changed: the directory and waiting
+//  origins learn of it now, neighbour hubs at the next flush.
+static void
+s_routes_changed (s_hub_t *self)
+{
+    zlist_t *names = zc_routes_take_changes (self->routes);
+    for (char *name = zlist_first (names); name; name = zlist_next (names)) {
+        const char *path;
+        void *link = zc_routes_best (self->routes, name, &path);
+        const zc_node_entry_t *known = zc_directory_lookup (self->directory, name);
+        zc_node_entry_t entry = { .online = link != NULL, .last_seen = s_wall_seconds () };
+        snprintf (entry.name, sizeof entry.name, "%s", name);
+        if (link)
+            s_via (self, path, entry.via);
+        else
+        if (known)
+            snprintf (entry.via, sizeof entry.via, "%s", known->via);
+        zc_directory_update (self->directory, &entry);
+        zhashx_update (self->advertise, name, (void *) 1);
+        if (link) {
+            zc_debug ("route to %s via %s", name, entry.via);
+            s_wake_waiters (self, name);
+        }
+    }
+    zlist_destroy (&names);
+}
+
+//  Appends to 'entries' what 'to' should know of 'name': reachable
+//  through us, or not (also when our best route goes through 'to'
+//  itself: a route is never advertised back where it came from).
+static void
+s_route_entry (s_hub_t *self, const char *name, s_link_t *to, zc_node_entry_t *entry)
+{
+    const char *path;
+    s_link_t *link = zc_routes_best (self->routes, name, &path);
+    memset (entry, 0, sizeof *entry);
+    snprintf (entry->name, sizeof entry->name, "%s", name);
+    entry->last_seen = s_wall_seconds ();
+    entry->online = link && link != to;
+    if (entry->online)
+        s_via (self, path, entry->via);
+}
+
+//  Sends ROUTES for 'names' to a neighbour hub, in batches; 'full' says
+//  they are all we reach (the receiver forgets the rest).
+static void
+s_send_routes (s_hub_t *self, s_link_t *to, zlist_t *names, bool full)
+{
+    size_t total = zlist_size (names);
+    zc_node_entry_t *entries = calloc (total? total: 1, sizeof *entries);
+    size_t count = 0;
+    for (char *name = zlist_first (names); name; name = zlist_next (names)) {
+        s_route_entry (self, name, to, &entries [count]);
+        //  A full table lists only what is reachable.
+        if (entries [count].online || !full)
+            count++;
+    }
+    size_t sent = 0;
+    do {
+        size_t batch = count - sent > S_MAX_ROUTES_BATCH? S_MAX_ROUTES_BATCH: count - sent;
+        zc_wire_t *msg = zc_wire_new (ZC_MSG_ROUTES);
+        if (full && sent == 0)
+            msg->flags |= ZC_FLAG_FULL;
+        msg->payload = zc_wire_nodes_payload (entries + sent, batch);
+        s_send_link (self, to, &msg);
+        sent += batch;
+    } while (sent < count);
+    free (entries);
+}
+
+//  The neighbour hubs: downstream hubs online, and uplinks up.
+static zlist_t *
+s_neighbour_hubs (s_hub_t *self)
+{
+    zlist_t *hubs = zlist_new ();
+    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
+        if (peer->online && peer->link.kind == S_LINK_HUB)
+            zlist_append (hubs, &peer->link);
+    for (s_parent_t *parent = zlist_first (self->parents); parent; parent = zlist_next (self->parents))
+        if (zc_uplink_is_up (parent->uplink))
+            zlist_append (hubs, &parent->link);
+    return hubs;
+}
+
+//  Tells a neighbour hub everything we reach.
+static void
+s_send_full_routes (s_hub_t *self, s_link_t *to)
+{
+    zlist_t *names = zc_routes_names (self->routes);
+    s_send_routes (self, to, names, true);
+    zlist_destroy (&names);
+}
+
+//  A ROUTES message from a neighbour hub: what it reaches (a full table,
+//  or changes). Entries whose path does not start with that hub, or that
+//  loop through us, are refused.
+static void
+s_on_routes (s_hub_t *self, s_link_t *from, zc_wire_t *msg)
+{
+    zc_node_entry_t *entries = NULL;
+    size_t count = 0;
+    if (zc_wire_nodes_payload_decode (msg->payload, &entries, &count) != 0) {
+        self->count.malformed++;
+        zc_warn ("dropped a malformed ROUTES from hub %s", from->name);
+        return;
+    }
+    if (msg->flags & ZC_FLAG_FULL)
+        zc_routes_drop_link (self->routes, from);
+    size_t prefix = strlen (from->name);
+    for (size_t index = 0; index < count; index++) {
+        zc_node_entry_t *entry = &entries [index];
+        if (!entry->online) {
+            zc_routes_withdraw (self->routes, entry->name, from);
+            continue;
+        }
+        bool through_sender = strncmp (entry->via, from->name, prefix) == 0
+                           && (entry->via [prefix] == 0 || entry->via [prefix] == '>');
+        if (!through_sender || zc_routes_set (self->routes, entry->name, from, entry->via) != 0) {
+            char what [200], line [700];
+            snprintf (what, sizeof what, "route:%s:%s", from->name, entry->name);
+            snprintf (line, sizeof line, "refused the route to %s via %s from hub %s (a loop, or not through it)",
+                      entry->name, entry->via, from->name);
+            s_log_once (self, what, line);
+            zc_routes_withdraw (self->routes, entry->name, from);
+        }
+    }
+    free (entries);
+    s_routes_changed (self);
+}
+
+//  ---------------------------------------------------------------------
+//  Peers
+
+//  Sends the whole directory to an agent.
+static void
+s_send_directory (s_hub_t *self, s_peer_t *peer)
+{
+    size_t count;
+    zc_node_entry_t *entries = zc_directory_entries (self->directory, &count);
+    zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
+    msg->flags |= ZC_FLAG_FULL;
+    msg->payload = zc_wire_nodes_payload (entries, count);
+    free (entries);
+    s_send_to (self, peer, &msg);
+}
+
+//  A peer said HELLO: an agent becomes a route and gets the directory; a
+//  downstream hub gets our routes.
+static void
+s_peer_online (s_hub_t *self, s_peer_t *peer)
+{
+    if (!peer->online)
+        zc_info ("%s %s is online", peer->link.kind == S_LINK_HUB? "hub": "node", peer->link.name);
+    peer->online = true;
+    if (peer->link.kind == S_LINK_HUB)
+        s_send_full_routes (self, &peer->link);
+    else {
+        zc_routes_set (self->routes, peer->link.name, &peer->link, "");
+        s_routes_changed (self);
+        s_send_directory (self, peer);
+        //  Also when its route did not change: a send to it may have
+        //  failed on a connection that died meanwhile.
+        s_wake_waiters (self, peer->link.name);
+    }
+}
+
+//  Forgets a peer: its routes go, and with an agent its directory entry
+//  goes offline. 'why' is logged.
+static void
+s_peer_offline (s_hub_t *self, s_peer_t *peer, const char *why)
+{
+    if (peer->online)
+        zc_info ("%s %s is offline (%s)", peer->link.kind == S_LINK_HUB? "hub": "node",
+                 peer->link.name, why);
+    zc_routes_drop_link (self->routes, &peer->link);
+    s_routes_changed (self);
+    zhashx_delete (self->peers, peer->public_txt);
+}
+
+//  ---------------------------------------------------------------------
+//  Relaying
+
+//  The link a group of targets goes to, with its targets.
+typedef struct {
+    s_link_t *link;
+    zlist_t *targets;
+} s_hop_t;
+
+static s_hop_t *
+s_hop_for (zlist_t *hops, s_link_t *link)
+{
+    for (s_hop_t *hop = zlist_first (hops); hop; hop = zlist_next (hops))
+        if (hop->link == link)
+            return hop;
+    s_hop_t *hop = calloc (1, sizeof *hop);
+    hop->link = link;
+    hop->targets = zlist_new ();
+    zlist_append (hops, hop);
+    return hop;
+}
+
+//  Sends msg to one next hop with the given targets; -1 when the link
+//  refused it.
+static int
+s_forward (s_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
+{
+    zlist_t *original = msg->to;
+    msg->to = targets;
+    zmsg_t *frames = zc_wire_encode (msg);
+    msg->to = original;
+    if (!frames)
+        return -1;
+    int rc;
+    if (link->kind == S_LINK_UPLINK) {
+        rc = zc_uplink_send_frames (((s_parent_t *) link)->uplink, &frames);
+        if (rc != 0)
+            self->count.dropped++;
+    }
+    else {
+        s_peer_t *peer = (s_peer_t *) link;
+        zmsg_pushmem (frames, zframe_data (peer->routing_id), zframe_size (peer->routing_id));
+        rc = zmsg_send (&frames, self->router);
+        if (rc != 0) {
+            int error = errno;
+            zmsg_destroy (&frames);
+            errno = error;
+            if (errno == EHOSTUNREACH)
+                peer->last_heard = 0;
+            else
+                self->count.dropped++;
+        }
+    }
+    if (rc == 0)
+        self->count.forwarded++;
+    return rc;
+}
+
+//  Forwards a routed message: one copy per next hop, with the targets
+//  behind it (one per agent at the last hub). Names nobody advertised go
+//  to the first live uplink, unless the message came down from one; the
+//  rest get a NOROUTE (not for NOROUTE and PRESENCE themselves).
+//  'arrival' is the link it came in on, NULL for the hub's own messages.
+static void
+s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
     if (msg->hops <= 1) {
         self->count.dropped++;
         return;
     }
-    zlist_t *targets = msg->to;
-    msg->to = zlist_new ();
-    zlist_autofree (msg->to);
-    snprintf (msg->from, sizeof msg->from, "%s", sender->name);
     msg->hops--;
+    zlist_t *hops = zlist_new ();
     zlist_t *absent = zlist_new ();
-    for (char *target = zlist_first (targets); target; target = zlist_next (targets)) {
-        s_peer_t *peer = zhashx_lookup (self->online, target);
-        if (!peer) {
+    s_parent_t *parent = arrival && arrival->kind == S_LINK_UPLINK? NULL: s_live_parent (self);
+    for (char *target = zlist_first (msg->to); target; target = zlist_next (msg->to)) {
+        //  Never back out of the hub link it came in on (an agent may
+        //  send a job to itself).
+        s_link_t *link = zc_routes_best (self->routes, target, NULL);
+        if (!link || (link == arrival && link->kind != S_LINK_AGENT))
+            link = parent && &parent->link != arrival? &parent->link: NULL;
+        if (link)
+            zlist_append (s_hop_for (hops, link)->targets, target);
+        else
             zlist_append (absent, target);
-            continue;
-        }
-        zlist_purge (msg->to);
-        zlist_append (msg->to, target);
-        zmsg_t *frames = zc_wire_encode (msg);
-        zmsg_pushmem (frames, zframe_data (peer->routing_id), zframe_size (peer->routing_id));
-        if (zmsg_send (&frames, self->router) == 0)
-            self->count.forwarded++;
-        else {
-            int error = errno;
-            zmsg_destroy (&frames);
-            errno = error;
-            if (errno == EHOSTUNREACH)
-                zlist_append (absent, target);
-            s_send_failed (self, peer);
-        }
     }
-    if (zlist_size (absent) && msg->type != ZC_MSG_NOROUTE)
-        s_noroute (self, sender, &msg->id, absent);
+    s_hop_t *hop;
+    while ((hop = zlist_pop (hops))) {
+        if (hop->link->kind == S_LINK_AGENT) {
+            for (char *target = zlist_first (hop->targets); target; target = zlist_next (hop->targets)) {
+                zlist_t *one = zlist_new ();
+                zlist_append (one, target);
+                if (s_forward (self, msg, hop->link, one) != 0 && errno == EHOSTUNREACH)
+                    zlist_append (absent, target);
+                zlist_destroy (&one);
+            }
+        }
+        else
+            s_forward (self, msg, hop->link, hop->targets);
+        zlist_destroy (&hop->targets);
+        free (hop);
+    }
+    if (zlist_size (absent) && msg->type != ZC_MSG_NOROUTE && msg->type != ZC_MSG_PRESENCE && *msg->from)
+        s_noroute (self, msg->from, &msg->id, absent);
     zlist_destroy (&absent);
-    zlist_destroy (&targets);
+    zlist_destroy (&hops);
+}
+
+//  A message to relay, from an agent or a neighbour hub. An agent's
+//  message gets the agent's authenticated name as 'from'; a hub's keeps
+//  the stamp of the first hub, and must have one.
+static void
+s_relay (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
+{
+    if (zlist_size (msg->to) == 0) {
+        self->count.malformed++;
+        return;
+    }
+    if (arrival->kind == S_LINK_AGENT)
+        snprintf (msg->from, sizeof msg->from, "%s", arrival->name);
+    else
+    if (!*msg->from) {
+        self->count.malformed++;
+        return;
+    }
+    s_route (self, arrival, msg);
+}
+
+//  The types a hub relays by name.
+static bool
+s_is_routed (uint8_t type)
+{
+    return type == ZC_MSG_REQ || type == ZC_MSG_ACK || type == ZC_MSG_STARTED
+        || type == ZC_MSG_REPLY || type == ZC_MSG_PONG || type == ZC_MSG_STREAM
+        || type == ZC_MSG_CANCEL || type == ZC_MSG_ERROR || type == ZC_MSG_PING
+        || type == ZC_MSG_NOROUTE || type == ZC_MSG_PRESENCE;
 }
 
 //  Handles one message from a peer whose key is trusted; new_connection
@@ -249,23 +556,23 @@ s_route (s_hub_t *self, s_peer_t *sender, zc_wire_t *msg)
 static void
 s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
 {
-    if (msg->type == ZC_MSG_HELLO && strcmp (msg->name, peer->name) != 0) {
+    if (msg->type == ZC_MSG_HELLO && strcmp (msg->name, peer->link.name) != 0) {
         self->count.bad_hello++;
         char what [160], line [300];
         snprintf (what, sizeof what, "hello:%s:%s", peer->public_txt, msg->name);
         snprintf (line, sizeof line, "refused HELLO from the key of %s claiming to be '%s'",
-                  peer->name, msg->name);
+                  peer->link.name, msg->name);
         s_log_once (self, what, line);
         zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
         error->code = ZC_ERR_BAD_NAME;
-        error->text = zsys_sprintf ("this key belongs to '%s', not '%s'", peer->name, msg->name);
+        error->text = zsys_sprintf ("this key belongs to '%s', not '%s'", peer->link.name, msg->name);
         s_send_to (self, peer, &error);
         return;
     }
     if (msg->type == ZC_MSG_HELLO) {
-        //  A HELLO on a new connection is a fresh join (the agent may
+        //  A HELLO on a new connection is a fresh join (the peer may
         //  have restarted within peer_timeout), and one that asks for it
-        //  (the agent thought us gone) gets the directory too.
+        //  (the peer thought us gone) gets the directory or routes too.
         if (!peer->online || new_connection || (msg->flags & ZC_FLAG_FULL))
             s_peer_online (self, peer);
         else {
@@ -283,32 +590,21 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
         s_send_to (self, peer, &error);
         return;
     }
-    switch (msg->type) {
-        case ZC_MSG_PING:
-            if (zlist_size (msg->to) == 0) {
-                zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
-                pong->id = msg->id;
-                s_send_to (self, peer, &pong);
-            }
-            else
-                s_route (self, peer, msg);
-            break;
-        case ZC_MSG_REQ:
-        case ZC_MSG_ACK:
-        case ZC_MSG_STARTED:
-        case ZC_MSG_REPLY:
-        case ZC_MSG_PONG:
-        case ZC_MSG_STREAM:
-        case ZC_MSG_CANCEL:
-        case ZC_MSG_ERROR:              //  an error event for an error_node
-            if (zlist_size (msg->to) == 0)
-                self->count.malformed++;
-            else
-                s_route (self, peer, msg);
-            break;
-        default:
-            self->count.dropped++;
-            zc_debug ("ignored %s from %s", zc_wire_type_name (msg->type), peer->name);
+    if (msg->type == ZC_MSG_PING && zlist_size (msg->to) == 0) {
+        zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
+        pong->id = msg->id;
+        s_send_to (self, peer, &pong);
+    }
+    else
+    if (msg->type == ZC_MSG_ROUTES && peer->link.kind == S_LINK_HUB)
+        s_on_routes (self, &peer->link, msg);
+    else
+    if (s_is_routed (msg->type)
+    &&  (peer->link.kind == S_LINK_HUB || (msg->type != ZC_MSG_NOROUTE && msg->type != ZC_MSG_PRESENCE)))
+        s_relay (self, &peer->link, msg);
+    else {
+        self->count.dropped++;
+        zc_debug ("ignored %s from %s", zc_wire_type_name (msg->type), peer->link.name);
     }
 }
 
@@ -361,20 +657,11 @@ s_router_message (s_hub_t *self, zmsg_t *frames)
         zmsg_destroy (&frames);
         return;
     }
-    if (key->role == ZC_KEY_HUB) {
-        //  Hub-to-hub links (uplinks) are not supported yet.
-        char what [80], line [200];
-        snprintf (what, sizeof what, "hubkey:%s", key->public_txt);
-        snprintf (line, sizeof line, "dropped traffic from hub key %s: hubs are not nodes", key->name);
-        s_log_once (self, what, line);
-        zc_wire_destroy (&msg);
-        zmsg_destroy (&frames);
-        return;
-    }
     s_peer_t *peer = zhashx_lookup (self->peers, key->public_txt);
     if (!peer) {
         peer = calloc (1, sizeof *peer);
-        snprintf (peer->name, sizeof peer->name, "%s", key->name);
+        peer->link.kind = key->role == ZC_KEY_HUB? S_LINK_HUB: S_LINK_AGENT;
+        snprintf (peer->link.name, sizeof peer->link.name, "%s", key->name);
         snprintf (peer->public_txt, sizeof peer->public_txt, "%s", key->public_txt);
         zhashx_insert (self->peers, peer->public_txt, peer);
     }
@@ -389,6 +676,80 @@ s_router_message (s_hub_t *self, zmsg_t *frames)
     zc_wire_destroy (&msg);
     zmsg_destroy (&frames);
 }
+
+//  ---------------------------------------------------------------------
+//  Uplinks
+
+//  A message from a parent hub: its routes, or traffic to relay.
+static void
+s_on_parent_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
+{
+    s_parent_t *parent = arg;
+    s_hub_t *self = parent->hub;
+    if (msg->type == ZC_MSG_ROUTES) {
+        s_on_routes (self, &parent->link, msg);
+        if (msg->flags & ZC_FLAG_FULL)
+            zc_uplink_set_up (uplink);          //  the parent answered our HELLO
+    }
+    else
+    if (s_is_routed (msg->type) && zlist_size (msg->to))
+        s_relay (self, &parent->link, msg);
+    else
+    if (msg->type != ZC_MSG_PONG && msg->type != ZC_MSG_ERROR)
+        zc_debug ("ignored %s from hub %s", zc_wire_type_name (msg->type), parent->link.name);
+}
+
+//  An uplink came up (we tell the parent what we reach) or went down
+//  (its routes go).
+static void
+s_on_parent_state (zc_uplink_t *uplink, bool up, void *arg)
+{
+    s_parent_t *parent = arg;
+    s_hub_t *self = parent->hub;
+    if (up)
+        s_send_full_routes (self, &parent->link);
+    else {
+        zc_routes_drop_link (self->routes, &parent->link);
+        s_routes_changed (self);
+    }
+}
+
+//  Dials every configured uplink. 0, or -1 (logged).
+static int
+s_dial_parents (s_hub_t *self)
+{
+    zc_config_t *config = self->config;
+    for (zc_peer_addr_t *addr = zlist_first (config->uplinks); addr; addr = zlist_next (config->uplinks)) {
+        s_parent_t *parent = calloc (1, sizeof *parent);
+        parent->link.kind = S_LINK_UPLINK;
+        snprintf (parent->link.name, sizeof parent->link.name, "%s", addr->name);
+        parent->hub = self;
+        zlist_append (self->parents, parent);
+        char *error = NULL;
+        parent->uplink = zc_uplink_new (self->loop, config, self->cert, addr, "hub/uplink",
+                                        s_on_parent_message, s_on_parent_state, parent, &error);
+        if (!parent->uplink) {
+            zc_error ("%s", error);
+            free (error);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+s_parents_destroy (s_hub_t *self)
+{
+    s_parent_t *parent;
+    while ((parent = zlist_pop (self->parents))) {
+        zc_uplink_destroy (&parent->uplink);
+        free (parent);
+    }
+    zlist_destroy (&self->parents);
+}
+
+//  ---------------------------------------------------------------------
+//  Timers and events
 
 static int
 s_zap_event (zloop_t *loop, zsock_t *sock, void *arg)
@@ -415,27 +776,42 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  Sends what changed in the directory to every online peer, batched so
-//  that many nodes appearing at once cost one message per peer.
+//  Sends what changed to the neighbours, batched so that many nodes
+//  appearing at once cost one message per neighbour: directory changes
+//  to agents (NODES), route changes to hubs (ROUTES).
 static int
 s_directory_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_hub_t *self = arg;
+    if (zhashx_size (self->advertise)) {
+        zlistx_t *changed = zhashx_keys (self->advertise);
+        zlist_t *names = zlist_new ();
+        for (char *name = zlistx_first (changed); name; name = zlistx_next (changed))
+            zlist_append (names, name);
+        zlist_t *hubs = s_neighbour_hubs (self);
+        for (s_link_t *hub = zlist_first (hubs); hub; hub = zlist_next (hubs))
+            s_send_routes (self, hub, names, false);
+        zlist_destroy (&hubs);
+        zlist_destroy (&names);
+        zlistx_destroy (&changed);
+        zhashx_purge (self->advertise);
+    }
     size_t count;
     zc_node_entry_t *changes = zc_directory_take_changes (self->directory, &count);
     if (!changes)
         return 0;
     zframe_t *payload = zc_wire_nodes_payload (changes, count);
     free (changes);
-    zlist_t *peers = zlist_new ();
-    for (s_peer_t *peer = zhashx_first (self->online); peer; peer = zhashx_next (self->online))
-        zlist_append (peers, peer);
-    for (s_peer_t *peer = zlist_first (peers); peer; peer = zlist_next (peers)) {
+    zlist_t *agents = zlist_new ();
+    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
+        if (peer->online && peer->link.kind == S_LINK_AGENT)
+            zlist_append (agents, peer);
+    for (s_peer_t *peer = zlist_first (agents); peer; peer = zlist_next (agents)) {
         zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
         msg->payload = zframe_dup (payload);
         s_send_to (self, peer, &msg);
     }
-    zlist_destroy (&peers);
+    zlist_destroy (&agents);
     zframe_destroy (&payload);
     return 0;
 }
@@ -553,8 +929,8 @@ zc_hub_run (zc_config_t *config)
         zc_error ("cannot create data directory %s: %s", config->data, strerror (errno));
         return 1;
     }
-    zcert_t *cert = zc_key_load_own (config->keys, config->name, &error);
-    if (!cert) {
+    self->cert = zc_key_load_own (config->keys, config->name, &error);
+    if (!self->cert) {
         zc_error ("%s", error);
         free (error);
         return 1;
@@ -563,7 +939,7 @@ zc_hub_run (zc_config_t *config)
     if (!self->keyring) {
         zc_error ("%s", error);
         free (error);
-        zcert_destroy (&cert);
+        zcert_destroy (&self->cert);
         return 1;
     }
     self->keys_stamp = zc_keyring_dir_stamp (config->keys);
@@ -573,18 +949,20 @@ zc_hub_run (zc_config_t *config)
     self->router = zsock_new (ZMQ_ROUTER);
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, s_peer_destroy);
-    self->online = zhashx_new ();
+    self->parents = zlist_new ();
+    self->routes = zc_routes_new (config->name);
+    self->advertise = zhashx_new ();
     self->directory = zc_directory_new ();
     self->waiters = zhashx_new ();
     zhashx_set_destructor (self->waiters, (zhashx_destructor_fn *) zlist_destroy);
     self->logged = zhashx_new ();
     self->loop = zloop_new ();
     if (self->zap && self->router) {
-        zcert_apply (cert, self->router);
+        zcert_apply (self->cert, self->router);
         zsock_set_curve_server (self->router, 1);
         zsock_set_router_mandatory (self->router, 1);
         s_tune_link (self->router, config);
-        if (s_bind (self) == 0) {
+        if (s_bind (self) == 0 && s_dial_parents (self) == 0) {
             zloop_reader (self->loop, self->router, s_router_event, self);
             zloop_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);
             self->signal_item = (zmq_pollitem_t) { .fd = self->signal_fd, .events = ZMQ_POLLIN };
@@ -592,7 +970,8 @@ zc_hub_run (zc_config_t *config)
             zloop_timer (self->loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
             zloop_timer (self->loop, S_DIRECTORY_FLUSH_MS, 0, s_directory_timer, self);
             zloop_timer (self->loop, S_KEYS_CHECK_MS, 0, s_keys_timer, self);
-            zc_info ("hub %s started with %zu trusted keys", config->name, zc_keyring_size (self->keyring));
+            zc_info ("hub %s started with %zu trusted keys and %zu uplink(s)", config->name,
+                     zc_keyring_size (self->keyring), zlist_size (self->parents));
             zloop_start (self->loop);
             zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
                      ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64 ")",
@@ -603,16 +982,18 @@ zc_hub_run (zc_config_t *config)
     }
     else
         zc_error ("cannot create the hub's sockets: %s", zmq_strerror (zmq_errno ()));
+    s_parents_destroy (self);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->router);
     zc_zap_destroy (&self->zap);
-    zhashx_destroy (&self->online);
     zhashx_destroy (&self->peers);
+    zc_routes_destroy (&self->routes);
+    zhashx_destroy (&self->advertise);
     zhashx_destroy (&self->waiters);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zc_keyring_destroy (&self->keyring);
-    zcert_destroy (&cert);
+    zcert_destroy (&self->cert);
     close (self->signal_fd);
     return status;
 }

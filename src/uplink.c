@@ -247,6 +247,15 @@ zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p)
     return zc_wire_send (msg_p, self->dealer, NULL);
 }
 
+int
+zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p)
+{
+    if (self->up && zmsg_send (frames_p, self->dealer) == 0)
+        return 0;
+    zmsg_destroy (frames_p);
+    return -1;
+}
+
 void
 zc_uplink_set_up (zc_uplink_t *self)
 {

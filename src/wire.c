@@ -34,7 +34,8 @@ zc_wire_type_name (uint8_t type)
 static bool
 s_has_payload (uint8_t type)
 {
-    return type == ZC_MSG_REQ || type == ZC_MSG_REPLY || type == ZC_MSG_NODES;
+    return type == ZC_MSG_REQ || type == ZC_MSG_REPLY || type == ZC_MSG_NODES
+        || type == ZC_MSG_ROUTES;
 }
 
 //  True when a message of this type may carry a payload: the types that
