@@ -29,6 +29,11 @@ typedef struct {
     double heartbeat;           //  s between HELLO/heartbeats (default 2)
     double peer_timeout;        //  s of silence before a peer is gone (default 10)
     double skew;                //  s of clock difference tolerated between nodes (default 300)
+    //  Link tuning (zcnc.conf(5) has a profile for satellite links)
+    double handshake;           //  s a CURVE handshake may take (default 30)
+    double reconnect;           //  s before dialling a lost link again (default 0.1) ...
+    double reconnect_max;       //  ... doubling up to this (default 5)
+    double tcp_keepalive;       //  s of TCP idle before keepalive probes; 0 = off (default)
     //  hub
     zlist_t *binds;             //  of char *, endpoints as written
     zlist_t *uplinks;           //  of zc_peer_addr_t *

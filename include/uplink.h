@@ -46,6 +46,10 @@ void zc_uplink_set_up (zc_uplink_t *self);
 bool zc_uplink_is_up (zc_uplink_t *self);
 const char *zc_uplink_name (zc_uplink_t *self);
 const char *zc_uplink_endpoint (zc_uplink_t *self);
+//  Applies the config's link settings (zcnc section: handshake,
+//  heartbeat, peer_timeout, reconnect, reconnect_max, tcp_keepalive) and
+//  the wire's limits to a socket; values were range-checked on loading.
+void zc_uplink_tune (zsock_t *sock, const zc_config_t *config);
 //  Malformed messages received from this hub.
 uint64_t zc_uplink_malformed (zc_uplink_t *self);
 #endif

@@ -45,6 +45,10 @@ static const s_key_t s_keys [] = {
     { "zcnc/heartbeat",     S_SECONDS, S_FIELD (heartbeat),    false, 0.1, 300 },
     { "zcnc/peer_timeout",  S_SECONDS, S_FIELD (peer_timeout), false, 0.5, 3600 },
     { "zcnc/skew",          S_SECONDS, S_FIELD (skew),         false, 0, 86400 },
+    { "zcnc/handshake",     S_SECONDS, S_FIELD (handshake),    false, 1, 3600 },
+    { "zcnc/reconnect",     S_SECONDS, S_FIELD (reconnect),    false, 0.01, 600 },
+    { "zcnc/reconnect_max", S_SECONDS, S_FIELD (reconnect_max), false, 0.01, 3600 },
+    { "zcnc/tcp_keepalive", S_SECONDS, S_FIELD (tcp_keepalive), false, 0, 7200 },
     { "hub/bind",           S_BIND,    S_FIELD (binds),        true,  0,   0 },
     { "hub/uplink",         S_PEER,    S_FIELD (uplinks),      true,  0,   0 },
     { "agent/hub",          S_PEER,    S_FIELD (hubs),         true,  0,   0 },
@@ -382,6 +386,12 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
         return s_fail (error, "%s:%d: zcnc/heartbeat: %g must be less than zcnc/peer_timeout (%g by default) (lower heartbeat or set peer_timeout)",
                        path, s_key_line (lines, "zcnc/heartbeat"), self->heartbeat, self->peer_timeout);
     }
+    if (self->reconnect_max < self->reconnect) {
+        int max_line = s_key_line (lines, "zcnc/reconnect_max");
+        return s_fail (error, "%s:%d: zcnc/%s: reconnect_max (%g) must not be less than reconnect (%g)",
+                       path, max_line? max_line: s_key_line (lines, "zcnc/reconnect"),
+                       max_line? "reconnect_max": "reconnect", self->reconnect_max, self->reconnect);
+    }
     if (role != ZC_ROLE_CLIENT) {
         const char *required [] = { "name", "keys", "data" };
         for (size_t index = 0; index < 3; index++) {
@@ -432,6 +442,10 @@ s_config_new (const char *path)
     self->forget_after = 7 * 86400;
     self->results_ttl = 7 * 86400;
     self->skew = 300;
+    self->handshake = 30;
+    self->reconnect = 0.1;
+    self->reconnect_max = 5;
+    self->tcp_keepalive = 0;
     self->queue_max_jobs = 100000;
     self->queue_max_bytes = 1ull << 30;
     self->binds = zlist_new ();
@@ -610,6 +624,8 @@ zc_config_test (bool verbose)
         ZC_CHECK_STR (config->keys, "/etc/zcnc/keys");
         ZC_CHECK_STR (config->data, "/var/lib/zcnc/central");
         ZC_CHECK (config->heartbeat == 2 && config->peer_timeout == 10);
+        ZC_CHECK (config->handshake == 30 && config->reconnect == 0.1 && config->reconnect_max == 5);
+        ZC_CHECK (config->tcp_keepalive == 0);
         ZC_CHECK (zlist_size (config->binds) == 1);
         ZC_CHECK_STR ((char *) zlist_first (config->binds), "tcp://*:7710");
         ZC_CHECK (zlist_size (config->uplinks) == 1);
@@ -649,6 +665,10 @@ zc_config_test (bool verbose)
         "    data = \"./data dir/\"\n"
         "    heartbeat = 0.5\n"
         "    peer_timeout = 3600\n"
+        "    handshake = 20\n"
+        "    reconnect = 1\n"
+        "    reconnect_max = 60\n"
+        "    tcp_keepalive = 30\n"
         "hub\n"
         "    bind = tcp://*:7710\n"
         "    bind = tcp://127.0.0.1:*\n"
@@ -667,6 +687,8 @@ zc_config_test (bool verbose)
         ZC_CHECK_STR (config->socket, "./data dir/zcnc.sock");
         ZC_CHECK (config->heartbeat == 0.5);
         ZC_CHECK (config->peer_timeout == 3600);
+        ZC_CHECK (config->handshake == 20 && config->reconnect == 1 && config->reconnect_max == 60);
+        ZC_CHECK (config->tcp_keepalive == 30);
         ZC_CHECK (config->max_output == 1024);
         const char *binds [] = { "tcp://*:7710", "tcp://127.0.0.1:*", "tcp://[::1]:7711",
                                  "ipc:///tmp/zcnc.ipc" };
@@ -778,6 +800,13 @@ zc_config_test (bool verbose)
           ":6: zcnc/peer_timeout: 2 must be greater than zcnc/heartbeat (2) (raise peer_timeout or lower heartbeat)" },
         { ZC_ROLE_AGENT, "zcnc\n    heartbeat = 20\n",
           ":6: zcnc/heartbeat: 20 must be less than zcnc/peer_timeout (10 by default) (lower heartbeat or set peer_timeout)" },
+        { ZC_ROLE_AGENT, "zcnc\n    reconnect = 10\n",
+          ":6: zcnc/reconnect: reconnect_max (5) must not be less than reconnect (10)" },
+        { ZC_ROLE_AGENT, "zcnc\n    reconnect = 1\n    reconnect_max = 0.5\n",
+          ":7: zcnc/reconnect_max: reconnect_max (0.5) must not be less than reconnect (1)" },
+        { ZC_ROLE_AGENT, "zcnc\n    handshake = 0.5\n", ":6: zcnc/handshake: 0.5 is out of range (expected seconds from 1 to 3600)" },
+        { ZC_ROLE_AGENT, "zcnc\n    tcp_keepalive = -1\n",
+          ":6: zcnc/tcp_keepalive: bad value '-1' (expected seconds from 0 to 7200, e.g. 2 or 0.5)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = 1023\n",
           ":6: agent/max_output: 1023 is out of range (expected bytes from 1024 to 1073741824)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = 99999999999999999999999\n",

@@ -866,18 +866,6 @@ s_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
-//  Applies link settings; values were range-checked by the config reader.
-static void
-s_tune_link (zsock_t *sock, zc_config_t *config)
-{
-    zsock_set_heartbeat_ivl (sock, (int) (config->heartbeat * 1000));
-    zsock_set_heartbeat_timeout (sock, (int) (config->peer_timeout * 1000));
-    zsock_set_heartbeat_ttl (sock, (int) (config->peer_timeout * 1000));
-    zsock_set_maxmsgsize (sock, ZC_WIRE_MAX_PAYLOAD + 65536);
-    zsock_set_sndtimeo (sock, 0);
-    zsock_set_linger (sock, 0);
-}
-
 //  Binds every configured endpoint and writes the bound ones, one per
 //  line, to DATA/endpoints (replaced atomically). -1 on failure, logged.
 static int
@@ -961,7 +949,7 @@ zc_hub_run (zc_config_t *config)
         zcert_apply (self->cert, self->router);
         zsock_set_curve_server (self->router, 1);
         zsock_set_router_mandatory (self->router, 1);
-        s_tune_link (self->router, config);
+        zc_uplink_tune (self->router, config);
         if (s_bind (self) == 0 && s_dial_parents (self) == 0) {
             zloop_reader (self->loop, self->router, s_router_event, self);
             zloop_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);

@@ -140,6 +140,28 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+void
+zc_uplink_tune (zsock_t *sock, const zc_config_t *config)
+{
+    zsock_set_handshake_ivl (sock, (int) (config->handshake * 1000));
+    zsock_set_heartbeat_ivl (sock, (int) (config->heartbeat * 1000));
+    zsock_set_heartbeat_timeout (sock, (int) (config->peer_timeout * 1000));
+    zsock_set_heartbeat_ttl (sock, (int) (config->peer_timeout * 1000));
+    //  libzmq waits the interval plus a random part of it before each
+    //  new attempt: peers of a restarted hub do not all come at once.
+    zsock_set_reconnect_ivl (sock, (int) (config->reconnect * 1000));
+    zsock_set_reconnect_ivl_max (sock, (int) (config->reconnect_max * 1000));
+    if (config->tcp_keepalive > 0) {
+        zsock_set_tcp_keepalive (sock, 1);
+        zsock_set_tcp_keepalive_idle (sock, (int) config->tcp_keepalive);
+        zsock_set_tcp_keepalive_intvl (sock, (int) (config->tcp_keepalive / 4 + 1));
+        zsock_set_tcp_keepalive_cnt (sock, 4);
+    }
+    zsock_set_maxmsgsize (sock, ZC_WIRE_MAX_PAYLOAD + 65536);
+    zsock_set_sndtimeo (sock, 0);
+    zsock_set_linger (sock, 0);
+}
+
 //  The DEALER, with our key, the hub's pinned key and the link settings,
 //  and its monitor. 0, or -1 with *error.
 static int
@@ -167,16 +189,9 @@ s_dial (zc_uplink_t *self, zcert_t *cert, const char *key, char **error)
     }
     zcert_apply (cert, self->dealer);
     zsock_set_curve_serverkey (self->dealer, hub_key.public_txt);
-    zsock_set_heartbeat_ivl (self->dealer, (int) (config->heartbeat * 1000));
-    zsock_set_heartbeat_timeout (self->dealer, (int) (config->peer_timeout * 1000));
-    zsock_set_heartbeat_ttl (self->dealer, (int) (config->peer_timeout * 1000));
-    zsock_set_maxmsgsize (self->dealer, ZC_WIRE_MAX_PAYLOAD + 65536);
-    zsock_set_reconnect_ivl (self->dealer, 100);
-    zsock_set_reconnect_ivl_max (self->dealer, 5000);
-    zsock_set_sndtimeo (self->dealer, 0);
+    zc_uplink_tune (self->dealer, config);
     zsock_set_sndhwm (self->dealer, 100000);
     zsock_set_immediate (self->dealer, 1);
-    zsock_set_linger (self->dealer, 0);
     char monitor_endpoint [64];
     snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://zcnc-monitor-%p", (void *) self);
     zmq_socket_monitor (zsock_resolve (self->dealer), monitor_endpoint,
