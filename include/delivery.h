@@ -65,6 +65,23 @@ void zc_delivery_on_ack (zc_delivery_t *self, const zc_id_t *id, const char *fro
 void zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, zc_result_t **result_p);
 void zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char *name);
 void zc_delivery_on_presence (zc_delivery_t *self, const char *name);
+
+//  Custody (relay_via). A message with relay_via goes to the relay, which
+//  takes custody of it: stores one job per target, ACKs each to the
+//  origin, delivers them with its own retries (SPEC defaults below) and
+//  sends each result back to the origin until the origin ACKs it.
+#define ZC_CUSTODY_ACK_TIMEOUT  10      //  s
+#define ZC_CUSTODY_RETRY_WAIT   2       //  s, doubling up to 60
+#define ZC_CUSTODY_RETRIES      30
+//  At the relay: a REQ with flag CUSTODY from an origin ('names': the
+//  targets). A job held already is ACKed again (and its result resent).
+//  Returns how many jobs it took now.
+int zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg);
+//  An ACK with flag CUSTODY from 'from' for the jobs (id, each of
+//  'names'): at the origin, the relay took them; at the relay, the
+//  origin stored their results.
+void zc_delivery_on_custody_ack (zc_delivery_t *self, const zc_id_t *id, const char *from,
+                                 zlist_t *names);
 //  Resends overdue jobs, fails those out of retries, expires old ones.
 void zc_delivery_tick (zc_delivery_t *self);
 //  Forgets the jobs whose result is older than results_ttl seconds.

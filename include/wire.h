@@ -50,6 +50,10 @@ typedef enum {
 //  Flags.
 #define ZC_FLAG_FULL  0x01          //  NODES, ROUTES: the whole table, not a delta;
                                     //  HELLO: please answer with the whole directory
+//  REQ, ACK, STARTED, REPLY about a job in a relay's custody (relay_via);
+//  'names' then holds the other party:
+#define ZC_FLAG_CUSTODY 0x02        //  between origin and relay: the final targets
+#define ZC_FLAG_RELAYED 0x04        //  between relay and target: the origin
 
 //  ERROR codes.
 #define ZC_ERR_BAD_NAME     1       //  HELLO claimed a name its key is not bound to
@@ -68,7 +72,7 @@ typedef struct {
     uint32_t method_timeout;    //  REQ: s
     uint32_t expire;            //  REQ: s after creation
     uint8_t online;             //  PRESENCE
-    zlist_t *names;             //  NOROUTE, PRESENCE (char *, autofree)
+    zlist_t *names;             //  NOROUTE, PRESENCE; CUSTODY, RELAYED (char *, autofree)
     uint16_t code;              //  ERROR
     char *text;                 //  ERROR (malloc'd)
     zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, ACK (optional); NULL when absent
@@ -124,6 +128,9 @@ typedef struct {
     uint32_t ack_timeout_ms, retry_wait_ms;
     zframe_t *payload;          //  the REQ payload (args, data); NULL once final
     zframe_t *result;           //  a REPLY payload, or NULL
+    char relay [65];            //  the agent holding it in custody (relay_via), or ""
+    char custody_for [65];      //  at a relay: the origin it holds the job for, or ""
+    bool result_delivered;      //  at a relay: the origin ACKed the result
 } zc_job_record_t;
 zframe_t *zc_wire_job_record (const zc_job_record_t *record);
 int zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record);
@@ -141,6 +148,7 @@ typedef struct {
     uint64_t start_ticks;       //  and the leader's start time (clock ticks since boot)
     zframe_t *payload;          //  the REQ payload until the job started
     zframe_t *result;           //  a REPLY payload once finished
+    char relay [65];            //  the relay it came through (answers go there), or ""
 } zc_task_record_t;
 zframe_t *zc_wire_task_record (const zc_task_record_t *record);
 int zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record);

@@ -159,7 +159,7 @@ static bool
 s_ack_batched (s_agent_t *self, zc_wire_t **msg_p)
 {
     zc_wire_t *msg = *msg_p;
-    if (msg->type != ZC_MSG_ACK || msg->payload || zlist_size (msg->to) != 1)
+    if (msg->type != ZC_MSG_ACK || msg->payload || msg->flags || zlist_size (msg->to) != 1)
         return false;
     const char *node = zlist_first (msg->to);
     s_output_t *batch = zhashx_lookup (self->ack_batches, node);
@@ -517,6 +517,18 @@ s_on_job_event (s_agent_t *self, zc_wire_t *msg)
 static void
 s_on_ack (s_agent_t *self, zc_wire_t *msg)
 {
+    if (msg->flags & ZC_FLAG_CUSTODY) {
+        //  Between an origin and a relay, about the targets named.
+        zc_delivery_on_custody_ack (self->delivery, &msg->id, msg->from, msg->names);
+        return;
+    }
+    if (msg->flags & ZC_FLAG_RELAYED) {
+        //  From a target (it stored the job we relay) or from a relay
+        //  (it stored the result we sent for the origin named).
+        zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
+        zc_runner_on_ack (self->runner, &msg->id, zlist_first (msg->names));
+        return;
+    }
     zc_id_t *more = NULL;
     size_t count = 0;
     if (msg->payload && zc_wire_ids_payload_decode (msg->payload, &more, &count) != 0) {
@@ -547,7 +559,10 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             s_on_noroute (self, msg);
             break;
         case ZC_MSG_REQ:
-            zc_runner_request (self->runner, msg);
+            if (msg->flags & ZC_FLAG_CUSTODY)
+                zc_delivery_take_custody (self->delivery, msg);   //  we are the relay
+            else
+                zc_runner_request (self->runner, msg);
             break;
         case ZC_MSG_ACK:
             s_on_ack (self, msg);
@@ -562,11 +577,17 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
                 break;
             }
             //  Stored first; the ACK, also for a duplicate, then waits
-            //  for the commit that holds the result.
-            zc_delivery_on_reply (self->delivery, &msg->id, msg->from, &result);
+            //  for the commit that holds the result. A relay's REPLY
+            //  names the target whose result it carries.
+            bool custody = (msg->flags & ZC_FLAG_CUSTODY) != 0;
+            const char *target = custody? zlist_first (msg->names): msg->from;
+            zc_delivery_on_reply (self->delivery, &msg->id, target, &result);
             zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
             ack->id = msg->id;
             zlist_append (ack->to, msg->from);
+            ack->flags = msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED);
+            for (char *name = zlist_first (msg->names); ack->flags && name; name = zlist_next (msg->names))
+                zlist_append (ack->names, name);
             s_send_durable (self, &ack);
             break;
         }

@@ -7,6 +7,7 @@
 #include "testing.h"
 
 #define S_MAX_BACKOFF_S     60
+#define S_RESULT_RESEND_MS  10000   //  a relay resends a result not ACKed by its origin
 
 typedef struct {
     char key [ZC_JOB_ID_MAX];   //  printed job ID
@@ -24,6 +25,14 @@ typedef struct {
     zc_result_t *result;
     void *order_handle;         //  in self->order
     void *active_handle;        //  in self->active while not final
+    //  Custody (relay_via). At the origin: the relay that holds the job.
+    //  At the relay: the origin it holds the job for, and whether that
+    //  origin stored the result yet.
+    char relay [65];
+    char custody_for [65];
+    bool result_delivered;
+    uint64_t result_next_try;   //  monotonic ms; 0 = wait for the origin's presence
+    void *forward_handle;       //  in self->forwarding while the result is not delivered
 } s_job_t;
 
 struct _zc_delivery_t {
@@ -34,6 +43,7 @@ struct _zc_delivery_t {
     zhashx_t *jobs;             //  key -> s_job_t (owned)
     zlistx_t *order;            //  keys in submission order
     zlistx_t *active;           //  s_job_t not final yet, in submission order
+    zlistx_t *forwarding;       //  s_job_t held in custody, final, result not delivered
     zc_link_send_fn *send;
     zc_job_final_fn *on_final;
     void *arg;
@@ -63,6 +73,7 @@ zc_delivery_new (zc_store_t *store, const char *name, zc_queue_cap_t cap,
     zhashx_set_destructor (self->jobs, s_job_destroy);
     self->order = zlistx_new ();
     self->active = zlistx_new ();
+    self->forwarding = zlistx_new ();
     self->send = send;
     self->on_final = on_final;
     self->arg = arg;
@@ -76,6 +87,7 @@ zc_delivery_destroy (zc_delivery_t **self_p)
         zc_delivery_t *self = *self_p;
         zlistx_destroy (&self->order);
         zlistx_destroy (&self->active);
+        zlistx_destroy (&self->forwarding);
         zhashx_destroy (&self->jobs);
         free (self);
         *self_p = NULL;
@@ -101,7 +113,10 @@ s_job_save (zc_delivery_t *self, s_job_t *job)
         .payload = job->payload,
         .result = job->result? zc_wire_result_payload (job->result): NULL
     };
-    strcpy (record.node, job->node);            //  both 65 bytes
+    strcpy (record.node, job->node);            //  all 65 bytes
+    strcpy (record.relay, job->relay);
+    strcpy (record.custody_for, job->custody_for);
+    record.result_delivered = job->result_delivered;
     zframe_t *frame = zc_wire_job_record (&record);
     if (frame)
         zc_store_put (self->store, ZC_TABLE_OUTBOX, job->key, zframe_data (frame), zframe_size (frame));
@@ -127,6 +142,21 @@ s_job_json (s_job_t *job)
 {
     return zc_message_job_json (job->key, job->node, job->method, job->state,
                                 job->result, job->created_ms);
+}
+
+//  A relay sends a result it holds in custody to the job's origin; the
+//  origin's ACK ends it (zc_delivery_on_custody_ack).
+static void
+s_forward_result (zc_delivery_t *self, s_job_t *job)
+{
+    zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
+    msg->id = job->id;
+    msg->flags |= ZC_FLAG_CUSTODY;
+    zlist_append (msg->to, job->custody_for);
+    zlist_append (msg->names, job->node);
+    msg->payload = zc_wire_result_payload (job->result);
+    job->result_next_try = zclock_mono () + S_RESULT_RESEND_MS;
+    self->send (&msg, self->arg);
 }
 
 //  Gives a job its final state; a result made here when it has none. The
@@ -157,6 +187,11 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
     bool given_up = error && (state == ZC_STATE_FAILED || state == ZC_STATE_EXPIRED);
     self->on_final (self, job->key, given_up, self->arg);
+    //  A relay owes the result to the job's origin.
+    if (*job->custody_for && !job->result_delivered && !job->forward_handle) {
+        job->forward_handle = zlistx_add_end (self->forwarding, job);
+        s_forward_result (self, job);
+    }
 }
 
 //  Brings back one stored job.
@@ -189,6 +224,9 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     job->retries = (int) record.retries;
     job->tries = (int) record.tries;
     job->created_ms = zc_id_time_ms (&job->id);
+    snprintf (job->relay, sizeof job->relay, "%s", record.relay);
+    snprintf (job->custody_for, sizeof job->custody_for, "%s", record.custody_for);
+    job->result_delivered = record.result_delivered;
     if (record.result && zc_wire_result_payload_decode (record.result, &job->result) != 0)
         zc_error ("store: the result of %s is unreadable", key);
     zframe_destroy (&record.result);
@@ -196,6 +234,11 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     if (job->state == ZC_STATE_SENT)
         job->next_try = 1;
     s_job_insert (self, job);
+    //  So is a result a relay still owes its origin.
+    if (*job->custody_for && zc_state_final (job->state) && !job->result_delivered && job->result) {
+        job->result_next_try = 1;
+        job->forward_handle = zlistx_add_end (self->forwarding, job);
+    }
     return 0;
 }
 
@@ -233,8 +276,22 @@ s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
     msg->method_timeout = first->method_timeout;
     msg->expire = first->expire;
     msg->payload = zframe_dup (first->payload);
-    for (s_job_t *job = first; job; job = zlist_next (jobs))
-        zlist_append (msg->to, job->node);
+    if (*first->relay) {
+        //  To the relay that will take custody, naming the targets.
+        msg->flags |= ZC_FLAG_CUSTODY;
+        zlist_append (msg->to, first->relay);
+        for (s_job_t *job = first; job; job = zlist_next (jobs))
+            zlist_append (msg->names, job->node);
+    }
+    else {
+        for (s_job_t *job = first; job; job = zlist_next (jobs))
+            zlist_append (msg->to, job->node);
+        //  A relay delivering a job in custody names its origin.
+        if (*first->custody_for) {
+            msg->flags |= ZC_FLAG_RELAYED;
+            zlist_append (msg->names, first->custody_for);
+        }
+    }
     if (self->send (&msg, self->arg) != 0)
         return;
     for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs)) {
@@ -300,6 +357,8 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
         job->retry_wait = message->retry_wait;
         job->retries = message->retries;
         job->created_ms = zc_id_time_ms (&id);
+        if (message->relay_via)
+            snprintf (job->relay, sizeof job->relay, "%s", message->relay_via);
         s_job_insert (self, job);
         s_audit (self, "accepted", job, NULL);
         zlist_append (jobs, job);
@@ -316,15 +375,111 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
     return keys;
 }
 
+//  A relay tells a job's origin that it holds the job now.
+static void
+s_custody_ack (zc_delivery_t *self, s_job_t *job)
+{
+    zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
+    ack->id = job->id;
+    ack->flags |= ZC_FLAG_CUSTODY;
+    zlist_append (ack->to, job->custody_for);
+    zlist_append (ack->names, job->node);
+    self->send (&ack, self->arg);
+}
+
+int
+zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
+{
+    int taken = 0;
+    zlist_t *fresh = zlist_new ();
+    for (char *node = zlist_first (msg->names); node; node = zlist_next (msg->names)) {
+        char key [ZC_JOB_ID_MAX];
+        zc_job_id_format (&msg->id, node, key);
+        s_job_t *job = zhashx_lookup (self->jobs, key);
+        if (job) {
+            //  Sent again: our ACK was lost; a result we hold goes too.
+            if (!streq (job->custody_for, msg->from)) {
+                zc_warn ("refused custody of %s for %s: the ID is taken", key, msg->from);
+                continue;
+            }
+            s_custody_ack (self, job);
+            if (job->forward_handle)
+                s_forward_result (self, job);
+            continue;
+        }
+        size_t size = msg->payload? zframe_size (msg->payload): 0;
+        if (self->queued_jobs + 1 > self->cap.max_jobs || self->queued_bytes + size > self->cap.max_bytes) {
+            zc_warn ("refused custody of %s for %s: the queue is full; the origin tries again", key, msg->from);
+            continue;
+        }
+        job = calloc (1, sizeof *job);
+        snprintf (job->key, sizeof job->key, "%s", key);
+        job->id = msg->id;
+        snprintf (job->node, sizeof job->node, "%s", node);
+        snprintf (job->custody_for, sizeof job->custody_for, "%s", msg->from);
+        job->method = msg->method;
+        job->state = ZC_STATE_QUEUED;
+        job->payload = msg->payload? zframe_dup (msg->payload): zframe_new (NULL, 0);
+        job->method_timeout = msg->method_timeout;
+        job->expire = msg->expire;
+        job->ack_timeout = ZC_CUSTODY_ACK_TIMEOUT;
+        job->retry_wait = ZC_CUSTODY_RETRY_WAIT;
+        job->retries = ZC_CUSTODY_RETRIES;
+        job->created_ms = zc_id_time_ms (&job->id);
+        s_job_insert (self, job);
+        s_audit (self, "custody", job, msg->from);
+        zlist_append (fresh, job);
+        taken++;
+    }
+    s_send_jobs (self, fresh);
+    for (s_job_t *job = zlist_first (fresh); job; job = zlist_next (fresh)) {
+        if (job->state == ZC_STATE_QUEUED)
+            s_job_save (self, job);
+        s_custody_ack (self, job);      //  leaves after the commit that holds the job
+    }
+    zlist_destroy (&fresh);
+    return taken;
+}
+
+void
+zc_delivery_on_custody_ack (zc_delivery_t *self, const zc_id_t *id, const char *from, zlist_t *names)
+{
+    for (char *node = zlist_first (names); node; node = zlist_next (names)) {
+        s_job_t *job = s_lookup (self, id, node);
+        if (!job)
+            continue;
+        if (streq (job->relay, from)
+        &&  (job->state == ZC_STATE_SENT || job->state == ZC_STATE_QUEUED)) {
+            //  At the origin: the relay holds the job now.
+            job->state = ZC_STATE_RUNNING;
+            job->next_try = 0;
+            s_job_save (self, job);
+            s_audit (self, "acked", job, from);
+        }
+        else
+        if (streq (job->custody_for, from) && job->forward_handle) {
+            //  At the relay: the origin stored the result.
+            zlistx_delete (self->forwarding, job->forward_handle);
+            job->forward_handle = NULL;
+            job->result_delivered = true;
+            s_job_save (self, job);
+            s_audit (self, "delivered", job, from);
+        }
+    }
+}
+
 //  Sends again every job still waiting for 'node' (any node when NULL).
 static void
 s_flush (zc_delivery_t *self, const char *node)
 {
     for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active)) {
         if ((job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT)
-        &&  (!node || streq (job->node, node)))
+        &&  (!node || streq (*job->relay? job->relay: job->node, node)))
             s_send_job (self, job);
     }
+    for (s_job_t *job = zlistx_first (self->forwarding); job; job = zlistx_next (self->forwarding))
+        if (!node || streq (job->custody_for, node))
+            s_forward_result (self, job);
 }
 
 //  The hub answered our HELLO: what it may have lost while the link was
@@ -370,18 +525,35 @@ zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, 
     zc_result_destroy (result_p);
 }
 
+//  A job's target (or relay) cannot be reached: it waits for its
+//  presence, and the refused try is not spent.
+static void
+s_noroute_job (zc_delivery_t *self, s_job_t *job)
+{
+    if (job->state == ZC_STATE_SENT) {
+        job->state = ZC_STATE_QUEUED;
+        job->next_try = 0;
+        job->tries--;
+        s_job_save (self, job);
+    }
+}
+
 //  The hub cannot reach 'name' now: its job waits for its PRESENCE, and
 //  the refused try is not spent.
 void
 zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char *name)
 {
     s_job_t *job = s_lookup (self, id, name);
-    if (job && job->state == ZC_STATE_SENT) {
-        job->state = ZC_STATE_QUEUED;
-        job->next_try = 0;
-        job->tries--;
-        s_job_save (self, job);
-    }
+    if (job && !*job->relay)
+        s_noroute_job (self, job);
+    //  Jobs handed to a relay that is absent, and results a relay owes
+    //  an absent origin.
+    for (job = zlistx_first (self->active); job; job = zlistx_next (self->active))
+        if (zc_id_equal (&job->id, id) && streq (job->relay, name))
+            s_noroute_job (self, job);
+    for (job = zlistx_first (self->forwarding); job; job = zlistx_next (self->forwarding))
+        if (zc_id_equal (&job->id, id) && streq (job->custody_for, name))
+            job->result_next_try = 0;
 }
 
 void
@@ -413,6 +585,9 @@ zc_delivery_tick (zc_delivery_t *self)
     }
     zlist_destroy (&expired);
     zlist_destroy (&due);
+    for (s_job_t *job = zlistx_first (self->forwarding); job; job = zlistx_next (self->forwarding))
+        if (job->result_next_try && now >= job->result_next_try)
+            s_forward_result (self, job);
 }
 
 int

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "message.h"
+#include "target.h"
 #include "testing.h"
 
 #define S_MAX_ARGS 16
@@ -222,6 +223,10 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
         if (streq (key, "relay_via") || streq (key, "directory") || streq (key, "file_name")) {
             if (!json_is_string (value)) {
                 *error = zsys_sprintf ("\"%s\" must be a string", key);
+                break;
+            }
+            if (streq (key, "relay_via") && !zc_name_valid (json_string_value (value))) {
+                *error = strdup ("\"relay_via\" must be a node name: the agent that takes custody of the job");
                 break;
             }
             char **slot = streq (key, "relay_via")? &self->relay_via
@@ -450,10 +455,11 @@ zc_message_test (bool verbose)
         zc_message_destroy (&message);
     }
     message = s_parse ("{\"to\": [\"a\", \"web-*\"], \"args\": [\"cat\"], \"data_b64\": \"aGk=\","
-                       " \"method_timeout\": 2.5, \"retries\": 0}", &error, &field);
+                       " \"method_timeout\": 2.5, \"retries\": 0, \"relay_via\": \"gw1\"}", &error, &field);
     ZC_CHECK (message != NULL);
     if (message) {
         ZC_CHECK_STR (message->to, "a,web-*");
+        ZC_CHECK_STR (message->relay_via, "gw1");
         ZC_CHECK (message->data_size == 2 && memcmp (message->data, "hi", 2) == 0);
         ZC_CHECK (message->method_timeout == 2.5 && message->retries == 0);
         zc_message_destroy (&message);
@@ -461,6 +467,8 @@ zc_message_test (bool verbose)
     struct { const char *text, *field, *error; } bad [] = {
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"colour\": 1}", "colour", "unknown field \"colour\"" },
         { "{\"args\": [\"x\"]}", "to", "\"to\" is missing" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"relay_via\": \"ALL\"}", "relay_via",
+          "\"relay_via\" must be a node name: the agent that takes custody of the job" },
         { "{\"to\": [], \"args\": [\"x\"]}", "to", "\"to\" must be a target string or a non-empty array of them" },
         { "{\"to\": \"n1\", \"args\": [\"x\", \"y\"]}", "args", "exec takes exactly one string in \"args\": the shell command" },
         { "{\"to\": \"n1\", \"method\": \"dance\"}", "method", "unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)" },

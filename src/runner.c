@@ -17,6 +17,7 @@ typedef struct {
     char job_id [ZC_JOB_ID_MAX];    //  ULID.this-node, as the origin prints it
     zc_id_t id;
     char origin [65];
+    char relay [65];            //  the relay it came through (answers go there), or ""
     zc_runner_t *runner;
     zc_task_state_t state;
     zc_method_t method;
@@ -128,6 +129,7 @@ s_task_save (zc_runner_t *self, s_task_t *task)
         .payload = task->payload,
         .result = task->result? zc_wire_result_payload (task->result): NULL
     };
+    strcpy (record.relay, task->relay);         //  both 65 bytes
     zframe_t *frame = zc_wire_task_record (&record);
     if (frame)
         zc_store_put (self->store, ZC_TABLE_INBOX, task->key, zframe_data (frame), zframe_size (frame));
@@ -135,13 +137,27 @@ s_task_save (zc_runner_t *self, s_task_t *task)
     zframe_destroy (&record.result);
 }
 
-//  Sends an ACK or STARTED for message 'id' to 'node'.
+//  Addresses an answer about a task: to its origin, or, for a job that
+//  came through a relay, to the relay, naming the origin.
 static void
-s_send_notice (zc_runner_t *self, zc_msg_type_t type, const zc_id_t *id, const char *node)
+s_address (zc_wire_t *msg, s_task_t *task)
+{
+    if (*task->relay) {
+        zlist_append (msg->to, task->relay);
+        msg->flags |= ZC_FLAG_RELAYED;
+        zlist_append (msg->names, task->origin);
+    }
+    else
+        zlist_append (msg->to, task->origin);
+}
+
+//  Sends an ACK or STARTED for a task.
+static void
+s_send_notice (zc_runner_t *self, zc_msg_type_t type, s_task_t *task)
 {
     zc_wire_t *msg = zc_wire_new (type);
-    msg->id = *id;
-    zlist_append (msg->to, (void *) node);
+    msg->id = task->id;
+    s_address (msg, task);
     self->send (&msg, self->arg);
 }
 
@@ -150,7 +166,7 @@ s_send_reply (zc_runner_t *self, s_task_t *task)
 {
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = task->id;
-    zlist_append (msg->to, task->origin);
+    s_address (msg, task);
     msg->payload = zc_wire_result_payload (task->result);
     task->reply_next_try = zclock_mono () + S_REPLY_RESEND_MS;
     self->send (&msg, self->arg);
@@ -208,7 +224,7 @@ s_ack_timer (zloop_t *loop, int timer_id, void *arg)
     s_task_t *task = arg;
     task->ack_timer = -1;
     if (!task->result)
-        s_send_notice (task->runner, ZC_MSG_STARTED, &task->id, task->origin);
+        s_send_notice (task->runner, ZC_MSG_STARTED, task);
     return 0;
 }
 
@@ -302,8 +318,12 @@ static int s_recall_task (const char *key, const void *value, size_t size, void 
 void
 zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
 {
+    //  A job that came through a relay names its origin; the relay
+    //  gets the answers.
+    bool relayed = (msg->flags & ZC_FLAG_RELAYED) && zlist_size (msg->names);
+    const char *origin = relayed? zlist_first (msg->names): msg->from;
     char key [ZC_JOB_ID_MAX];
-    zc_job_id_format (&msg->id, msg->from, key);
+    zc_job_id_format (&msg->id, origin, key);
     s_task_t *task = zhashx_lookup (self->tasks, key);
     if (!task) {
         int found = zc_store_get (self->store, ZC_TABLE_INBOX, key, s_recall_task, self);
@@ -318,12 +338,16 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
             return;             //  unreadable record: logged; never run again
     }
     if (task) {
-        s_send_notice (self, ZC_MSG_ACK, &msg->id, msg->from);
+        //  A resend, maybe through another relay now: answered there.
+        snprintf (task->relay, sizeof task->relay, "%s", relayed? msg->from: "");
+        s_send_notice (self, ZC_MSG_ACK, task);
         if (task->result)
             s_send_reply (self, task);
         return;
     }
-    task = s_task_new (self, key, &msg->id, msg->from);
+    task = s_task_new (self, key, &msg->id, origin);
+    if (relayed)
+        snprintf (task->relay, sizeof task->relay, "%s", msg->from);
     task->state = ZC_TASK_RECEIVED;
     task->method = msg->method;
     task->method_timeout = msg->method_timeout;
@@ -398,6 +422,7 @@ s_task_from_record (zc_runner_t *self, const char *key, const void *value, size_
     task->start_ticks = record.start_ticks;
     task->result = result;
     task->reply_acked = record.reply_acked;
+    snprintf (task->relay, sizeof task->relay, "%s", record.relay);
     task->reply_next_try = 1;       //  an unACKed result is due at once
     return task;
 }
@@ -492,13 +517,15 @@ zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from)
     }
 }
 
-//  The origin is absent: its result waits for the origin's presence.
+//  The origin (or the relay a job came through) is absent: the results
+//  for it wait for its presence.
 void
 zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name)
 {
-    s_task_t *task = s_lookup (self, id, name);
-    if (task)
-        task->reply_next_try = 0;
+    for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
+        if (zc_id_equal (&task->id, id)
+        &&  streq (*task->relay? task->relay: task->origin, name))
+            task->reply_next_try = 0;
 }
 
 //  Makes every unACKed result (for 'origin', or all when NULL) due now.
@@ -506,7 +533,7 @@ static void
 s_resend_replies (zc_runner_t *self, const char *origin)
 {
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
-        if (!origin || streq (task->origin, origin))
+        if (!origin || streq (*task->relay? task->relay: task->origin, origin))
             task->reply_next_try = 1;
     zc_runner_tick (self);
 }

@@ -38,6 +38,15 @@ s_has_payload (uint8_t type)
         || type == ZC_MSG_ROUTES;
 }
 
+//  True for a message about a job in custody (flag CUSTODY or RELAYED):
+//  it carries the names of the other party after its typed fields.
+static bool
+s_relayed (uint8_t type, uint8_t flags)
+{
+    return (flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED))
+        && (type == ZC_MSG_REQ || type == ZC_MSG_ACK || type == ZC_MSG_STARTED || type == ZC_MSG_REPLY);
+}
+
 //  True when a message of this type may carry a payload: the types that
 //  must, and ACK (the IDs of more jobs it acknowledges).
 static bool
@@ -432,6 +441,11 @@ zc_wire_encode (zc_wire_t *self)
         default:
             break;
     }
+    if (s_relayed (self->type, self->flags)) {
+        if (zlist_size (self->names) == 0)
+            s_fail (&writer, "a relayed message names no party");
+        s_put_names (&writer, self->names);
+    }
     if (self->payload)
         s_put (&writer, zframe_data (self->payload), zframe_size (self->payload));
     zframe_t *frame = s_writer_frame (&writer, zc_wire_type_name (self->type));
@@ -520,6 +534,11 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
             break;
         default:
             break;
+    }
+    if (s_relayed (self->type, self->flags)) {
+        s_get_names (&reader, self->names, "bad relay names");
+        if (!reader.problem && zlist_size (self->names) == 0)
+            s_bad (&reader, "bad relay names");
     }
     //  The rest of the frame is the payload, for the types that have one.
     size_t rest = reader.size - reader.pos;
@@ -749,6 +768,10 @@ zc_wire_job_record (const zc_job_record_t *record)
     s_put_uint (&writer, record->retry_wait_ms, 4);
     s_put_frame (&writer, record->payload);
     s_put_frame (&writer, record->result);
+    //  Since custody relays: absent from older records.
+    s_put_name (&writer, record->relay, true);
+    s_put_name (&writer, record->custody_for, true);
+    s_put_uint (&writer, record->result_delivered, 1);
     return s_writer_frame (&writer, "job record");
 }
 
@@ -773,6 +796,14 @@ zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record)
     record->retry_wait_ms = (uint32_t) s_get_uint (&reader, 4, "truncated");
     record->payload = s_get_frame (&reader, "bad payload");
     record->result = s_get_frame (&reader, "bad result");
+    if (!reader.problem && reader.pos < reader.size) {
+        s_get_name (&reader, record->relay, true, "bad relay");
+        s_get_name (&reader, record->custody_for, true, "bad custody_for");
+        uint64_t delivered = s_get_uint (&reader, 1, "truncated");
+        if (delivered > 1)
+            s_bad (&reader, "result_delivered not 0 or 1");
+        record->result_delivered = delivered == 1;
+    }
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
@@ -795,6 +826,7 @@ zc_wire_task_record (const zc_task_record_t *record)
     s_put_uint (&writer, record->start_ticks, 8);
     s_put_frame (&writer, record->payload);
     s_put_frame (&writer, record->result);
+    s_put_name (&writer, record->relay, true);      //  since custody relays
     return s_writer_frame (&writer, "task record");
 }
 
@@ -833,6 +865,8 @@ zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record)
     s_get_task_fields (&reader, record);
     record->payload = s_get_frame (&reader, "bad payload");
     record->result = s_get_frame (&reader, "bad result");
+    if (!reader.problem && reader.pos < reader.size)
+        s_get_name (&reader, record->relay, true, "bad relay");
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
@@ -1161,7 +1195,8 @@ s_test_records (void)
         .state = ZC_STATE_SENT, .method = ZC_METHOD_EXEC, .node = "web-1",
         .tries = 2, .retries = 30, .method_timeout = 30, .expire = 86400,
         .ack_timeout_ms = 10000, .retry_wait_ms = 2000,
-        .payload = zframe_new ("args", 4), .result = NULL
+        .payload = zframe_new ("args", 4), .result = NULL,
+        .relay = "gw1", .custody_for = "", .result_delivered = true
     };
     zframe_t *frame = zc_wire_job_record (&job);
     zc_job_record_t back;
@@ -1169,11 +1204,20 @@ s_test_records (void)
     ZC_CHECK (back.state == ZC_STATE_SENT && back.tries == 2 && back.retries == 30
               && back.expire == 86400 && back.ack_timeout_ms == 10000 && back.retry_wait_ms == 2000);
     ZC_CHECK_STR (back.node, "web-1");
+    ZC_CHECK_STR (back.relay, "gw1");
+    ZC_CHECK (back.custody_for [0] == 0 && back.result_delivered);
     ZC_CHECK (back.payload && zframe_streq (back.payload, "args") && back.result == NULL);
     zframe_destroy (&back.payload);
+    //  Every truncation is refused, but for a record without the custody
+    //  fields (here 1 + 3, 1 and 1 bytes), as older versions wrote it.
+    size_t older = frame? zframe_size (frame) - 6: 0;
     for (size_t size = 0; frame && size < zframe_size (frame); size++) {
         zframe_t *cut = zframe_new (zframe_data (frame), size);
-        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == -1);
+        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == (size == older? 0: -1));
+        if (size == older) {
+            ZC_CHECK (back.relay [0] == 0 && back.custody_for [0] == 0 && !back.result_delivered);
+            zframe_destroy (&back.payload);
+        }
         zframe_destroy (&cut);
     }
     zframe_destroy (&frame);
@@ -1258,12 +1302,60 @@ s_test_ack_ids (void)
     return ZC_TEST_END;
 }
 
+//  Relayed messages (flags CUSTODY, RELAYED) carry the other party's names.
+static int
+s_test_relay (void)
+{
+    ZC_TEST_BEGIN;
+    uint8_t types [] = { ZC_MSG_REQ, ZC_MSG_ACK, ZC_MSG_STARTED, ZC_MSG_REPLY };
+    for (size_t index = 0; index < sizeof types; index++) {
+        zc_wire_t *wire = zc_wire_new ((zc_msg_type_t) types [index]);
+        wire->flags = index % 2? ZC_FLAG_CUSTODY: ZC_FLAG_RELAYED;
+        zlist_append (wire->to, "gw1");
+        zlist_append (wire->names, "s1");
+        zlist_append (wire->names, "s2");
+        if (s_has_payload (wire->type))
+            wire->payload = zframe_new ("pay", 3);
+        zmsg_t *msg = zc_wire_encode (wire);
+        zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+        ZC_CHECK (got && got->flags == wire->flags && s_lists_equal (got->names, wire->names));
+        ZC_CHECK (got && (!wire->payload || zframe_eq (got->payload, wire->payload)));
+        zc_wire_destroy (&got);
+        //  The same bytes without the flag: the names are trailing bytes
+        //  (or, before a payload, part of it).
+        if (msg && !s_has_payload (wire->type)) {
+            uint8_t *bytes = zframe_data (zmsg_first (msg));
+            bytes [3] = 0;
+            const char *reason = NULL;
+            got = zc_wire_decode (msg, zmsg_first (msg), &reason);
+            ZC_CHECK (wire->type == ZC_MSG_ACK? got && got->payload: got == NULL);
+            zc_wire_destroy (&got);
+        }
+        zmsg_destroy (&msg);
+        //  A relay flag with no names: refused both ways.
+        zlist_purge (wire->names);
+        ZC_CHECK (zc_wire_encode (wire) == NULL);
+        wire->flags = 0;
+        msg = zc_wire_encode (wire);
+        uint8_t *bytes = msg? zframe_data (zmsg_first (msg)): NULL;
+        if (bytes)
+            bytes [3] = ZC_FLAG_CUSTODY;
+        const char *reason = NULL;
+        ZC_CHECK (msg && zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+        ZC_CHECK (reason && (streq (reason, "bad relay names")));
+        zmsg_destroy (&msg);
+        zc_wire_destroy (&wire);
+    }
+    return ZC_TEST_END;
+}
+
 int
 zc_wire_test (bool verbose)
 {
     ZC_TEST_BEGIN;
     ZC_CHECK (s_test_records () == 0);
     ZC_CHECK (s_test_ack_ids () == 0);
+    ZC_CHECK (s_test_relay () == 0);
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_HELLO), "HELLO");
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_PONG), "PONG");
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_NOROUTE), "NOROUTE");

@@ -6,49 +6,7 @@ test_description='zc-proxy, the fault-injecting TCP proxy, on the link between a
 # crosses the proxied link once each way. Timings are checked from below
 # only (a loaded machine is slower, never faster).
 
-ZC_PROXY=$ZCNC_BUILD/tests/zc-proxy
 test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
-
-# start_proxy NAME ARGS...: starts zc-proxy on a free port of 127.0.0.1,
-# with ARGS (--to at least), the control FIFO SCRATCH/NAME.ctl, stats in
-# SCRATCH/NAME.stats, and waits for SCRATCH/NAME.port. Its stderr goes to
-# SCRATCH/NAME.log, its PID to SCRATCH/NAME.pid and, like a daemon's, to
-# the list of processes stopped at exit.
-start_proxy () {
-	local name=$1 pid
-	shift
-	rm -f "$SCRATCH/$name.port" "$SCRATCH/$name.stats"
-	"$ZC_PROXY" --listen 127.0.0.1:0 --port-file "$SCRATCH/$name.port" \
-		--control "$SCRATCH/$name.ctl" --stats "$SCRATCH/$name.stats" "$@" \
-		>>"$SCRATCH/$name.log" 2>&1 </dev/null &
-	pid=$!
-	echo "$pid" >"$SCRATCH/$name.pid"
-	zc_pids="$zc_pids $pid"
-	zc_wait_started "$name" "test -s '$SCRATCH/$name.port'"
-}
-
-# proxy_ctl NAME COMMAND...: sends each COMMAND as a line to the proxy's
-# control FIFO. Bounded: opening a FIFO nobody reads would block.
-proxy_ctl () {
-	local fifo=$SCRATCH/$1.ctl
-	shift
-	timeout 5 sh -c 'fifo=$1; shift; printf "%s\n" "$@" >"$fifo"' sh "$fifo" "$@"
-}
-
-# proxy_stats NAME: has the proxy write its stats (so, after carrying out
-# every command sent before), and copies them to ./stats.
-proxy_stats () {
-	rm -f "$SCRATCH/$1.stats" &&
-	proxy_ctl "$1" stats &&
-	wait_for test -s "$SCRATCH/$1.stats" 2>/dev/null &&
-	cp "$SCRATCH/$1.stats" stats
-}
-
-# proxy_figure NAME KEY: prints one figure of fresh stats.
-proxy_figure () {
-	proxy_stats "$1" &&
-	python3 -c 'import json, sys; print(json.load(open("stats"))[sys.argv[1]])' "$2"
-}
 
 # now_ms: milliseconds since the epoch.
 now_ms () {

@@ -108,6 +108,7 @@ test_expect_success 'a hub with two uplinks (a DAG): ALL reaches each node once'
 	start_agent d1 side &&
 	wait_for nodes_online c1 c1 s1 u1 d1 &&
 	wait_for nodes_online u1 c1 s1 u1 d1 &&
+	wait_for nodes_online d1 c1 s1 u1 d1 late1 &&
 	zcnc_as u1 trigger "ALL:echo hi" >out &&
 	sort out >sorted &&
 	printf "c1: hi\nd1: hi\nlate1: hi\ns1: hi\nu1: hi\n" >expect &&
