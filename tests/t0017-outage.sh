@@ -1,0 +1,79 @@
+#!/bin/sh
+test_description='a satellite link blackholed for a minute while jobs are submitted: nothing lost, nothing twice'
+. "$(dirname "$0")/test-lib.sh"
+
+# central (agent c1) <- link through the proxy sat -> site (gateway gw1,
+# nodes s1 and s2). ZCNC_OUTAGE_SECS (default 60) is how long the link
+# stays blackholed: no byte either way, no FIN, no RST.
+test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
+outage=${ZCNC_OUTAGE_SECS:-60}
+fast="zcnc/heartbeat = 0.5"
+timeout="zcnc/peer_timeout = 3"
+
+# submit ORIGIN TARGET MARKER [RELAY]: one job appending MARKER to
+# SCRATCH/TARGET/outage.marker; appends its ID to ids.
+submit_job () {
+	local relay=
+	test -n "$4" && relay=", \"relay_via\": \"$4\""
+	printf '{"to": "%s", "args": ["echo %s >>outage.marker"]%s}\n' "$2" "$3" "$relay" |
+		zcnc_as "$1" send - | cut -d " " -f 1 >>ids
+}
+
+# all_done: every job in ids is done at c1.
+all_done () {
+	local id
+	for id in $(cat ids); do
+		job_state_is c1 "$id" done || return 1
+	done
+}
+
+test_expect_success 'setup: central and site hubs, the link through a proxy' '
+	make_keys --hub central site &&
+	make_keys c1 gw1 s1 s2 &&
+	start_hub central "$fast" "$timeout" &&
+	start_proxy sat --to "$(hub_endpoint central | sed "s|tcp://||")" &&
+	start_hub site "$fast" "$timeout" "hub/uplink = central@tcp://127.0.0.1:$(cat sat.port)" &&
+	start_agent c1 central &&
+	start_agent gw1 site &&
+	start_agent s1 site &&
+	start_agent s2 site &&
+	wait_for nodes_online c1 c1 gw1 s1 s2 &&
+	: >ids
+'
+
+test_expect_success 'before the outage: s2 is away; the gateway takes custody of its jobs' '
+	stop_agent s2 &&
+	for n in 1 2 3 4 5; do submit_job c1 s2 "before-$n" gw1 || return 1; done &&
+	wait_for "test \$(grep -c \" custody \" gw1/audit.log) -ge 5"
+'
+
+test_expect_success 'during the outage: jobs are submitted, direct and through the gateway' '
+	proxy_ctl sat blackhole &&
+	for n in 1 2 3 4 5; do
+		submit_job c1 s1 "direct-$n" &&
+		submit_job c1 s2 "relayed-$n" gw1 || return 1
+	done &&
+	test_line_count = 15 ids
+'
+
+test_expect_success 'custody jobs for site nodes complete while the link is still down' '
+	start_agent s2 site &&
+	wait_for "test \$(count_lines \"before-.*\" s2/outage.marker) -eq 5" &&
+	test ! -e s1/outage.marker
+'
+
+test_expect_success "the link comes back after $outage s; every job completes" '
+	sleep $outage &&
+	proxy_ctl sat pass &&
+	WAIT_TRIES=600 wait_for all_done
+'
+
+test_expect_success 'none ran twice, none was lost' '
+	for n in 1 2 3 4 5; do
+		test $(count_lines "before-$n" s2/outage.marker) -eq 1 &&
+		test $(count_lines "relayed-$n" s2/outage.marker) -eq 1 &&
+		test $(count_lines "direct-$n" s1/outage.marker) -eq 1 || return 1
+	done
+'
+
+test_done
