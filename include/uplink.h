@@ -50,6 +50,9 @@ const char *zc_uplink_endpoint (zc_uplink_t *self);
 //  heartbeat, peer_timeout, reconnect, reconnect_max, tcp_keepalive) and
 //  the wire's limits to a socket; values were range-checked on loading.
 void zc_uplink_tune (zsock_t *sock, const zc_config_t *config);
+//  Seeds rand(), which libzmq uses to spread reconnects, from libsodium;
+//  call it after zsys_init (which seeds it with the time in seconds).
+void zc_uplink_seed_random (void);
 //  Malformed messages received from this hub.
 uint64_t zc_uplink_malformed (zc_uplink_t *self);
 #endif

@@ -911,6 +911,10 @@ zc_hub_run (zc_config_t *config)
     s_hub_t *self = &hub;
     zsys_init ();
     zsys_handler_set (NULL);
+    //  libzmq spreads reconnects with rand(), and czmq seeds it with the
+    //  time in seconds: peers started in the same second would all come
+    //  back at the same moment after a hub restart.
+    zc_uplink_seed_random ();
     int status = 1;
     char *error = NULL;
     if (mkdir (config->data, 0700) == -1 && errno != EEXIST) {

@@ -1,4 +1,5 @@
 /*  uplink.c — a connection dialled out to one hub (see uplink.h). */
+#include <sodium.h>
 #include "uplink.h"
 #include "keys.h"
 #include "log.h"
@@ -141,6 +142,13 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
 }
 
 void
+zc_uplink_seed_random (void)
+{
+    if (sodium_init () >= 0)
+        srand (randombytes_random ());
+}
+
+void
 zc_uplink_tune (zsock_t *sock, const zc_config_t *config)
 {
     zsock_set_handshake_ivl (sock, (int) (config->handshake * 1000));
@@ -160,6 +168,9 @@ zc_uplink_tune (zsock_t *sock, const zc_config_t *config)
     zsock_set_maxmsgsize (sock, ZC_WIRE_MAX_PAYLOAD + 65536);
     zsock_set_sndtimeo (sock, 0);
     zsock_set_linger (sock, 0);
+    //  For a hub's bound socket: room for its peers all dialling at once
+    //  after a restart (libzmq's default queue is 100).
+    zsock_set_backlog (sock, 1024);
 }
 
 //  The DEALER, with our key, the hub's pinned key and the link settings,

@@ -8,10 +8,6 @@ test_description='zc-proxy, the fault-injecting TCP proxy, on the link between a
 
 test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
 
-# now_ms: milliseconds since the epoch.
-now_ms () {
-	echo $(($(date +%s%N) / 1000000))
-}
 
 # expect_reset PORT: connects to PORT of 127.0.0.1 and expects an RST
 # (it may come before connect() returns).

@@ -635,3 +635,7 @@ proxy_figure () {
 	python3 -c 'import json, sys; print(json.load(open("stats"))[sys.argv[1]])' "$2"
 }
 
+# now_ms: milliseconds since the epoch.
+now_ms () {
+	echo $(($(date +%s%N) / 1000000))
+}
