@@ -73,11 +73,12 @@ stop_all () {
     pids=
 }
 cleanup () {
+    trap '' HUP INT PIPE TERM           #  a second signal must not cut it short
     stop_all
     rm -rf "$dir"
 }
 trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 
 #  Waits up to 10 s (or $wait_tenths tenths) for a command to succeed.
 wait_for () {

@@ -77,6 +77,10 @@ void zc_delivery_on_presence (zc_delivery_t *self, const char *name);
 //  targets). A job held already is ACKed again (and its result resent).
 //  Returns how many jobs it took now.
 int zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg);
+//  False when job (id, node) exists and was not handed to 'relay': only
+//  the relay that holds a job may answer for it. (An unknown job is
+//  answered with an ACK all the same, so that its sender stops.)
+bool zc_delivery_may_answer (zc_delivery_t *self, const zc_id_t *id, const char *node, const char *relay);
 //  An ACK with flag CUSTODY from 'from' for the jobs (id, each of
 //  'names'): at the origin, the relay took them; at the relay, the
 //  origin stored their results.

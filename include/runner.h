@@ -37,7 +37,9 @@ void zc_runner_request (zc_runner_t *self, zc_wire_t *msg);
 void zc_runner_committed (zc_runner_t *self);
 //  Events from the hub link.
 void zc_runner_link_up (zc_runner_t *self);
-void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from);
+//  The origin (or, for a job that came through a relay, that relay:
+//  'relay' non-NULL) stored our result for job (id, origin).
+void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay);
 void zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name);
 void zc_runner_on_presence (zc_runner_t *self, const char *name);
 //  Resends results not ACKed in time.

@@ -526,7 +526,7 @@ s_on_ack (s_agent_t *self, zc_wire_t *msg)
         //  From a target (it stored the job we relay) or from a relay
         //  (it stored the result we sent for the origin named).
         zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
-        zc_runner_on_ack (self->runner, &msg->id, zlist_first (msg->names));
+        zc_runner_on_ack (self->runner, &msg->id, zlist_first (msg->names), msg->from);
         return;
     }
     zc_id_t *more = NULL;
@@ -538,7 +538,7 @@ s_on_ack (s_agent_t *self, zc_wire_t *msg)
     for (size_t index = 0; index <= count; index++) {
         const zc_id_t *id = index? &more [index - 1]: &msg->id;
         zc_delivery_on_ack (self->delivery, id, msg->from);
-        zc_runner_on_ack (self->runner, id, msg->from);
+        zc_runner_on_ack (self->runner, id, msg->from, NULL);
     }
     free (more);
 }
@@ -581,6 +581,13 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             //  names the target whose result it carries.
             bool custody = (msg->flags & ZC_FLAG_CUSTODY) != 0;
             const char *target = custody? zlist_first (msg->names): msg->from;
+            if (custody && !zc_delivery_may_answer (self->delivery, &msg->id, target, msg->from)) {
+                //  Only the relay that holds a job answers for its target.
+                zc_warn ("dropped a result for %s from %s, which does not hold that job", target, msg->from);
+                zc_result_destroy (&result);
+                self->count.malformed++;
+                break;
+            }
             zc_delivery_on_reply (self->delivery, &msg->id, target, &result);
             zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
             ack->id = msg->id;

@@ -58,7 +58,8 @@ static const s_key_t s_keys [] = {
     { "agent/policy",       S_PATH,    S_FIELD (policy),       false, 0,   0 },
     { "agent/startup",      S_PATH,    S_FIELD (startup),      false, 0,   0 },
     { "agent/error_node",   S_NAME,    S_FIELD (error_node),   false, 0,   0 },
-    { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 1073741824 },
+    //  stdout and stderr of one job must fit a REPLY (64 MiB): 16 MiB each
+    { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 16777216 },
     { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
     { "agent/results_ttl",  S_SECONDS, S_FIELD (results_ttl),  false, 60, 3650 * 86400.0 },
     { "agent/queue_max_jobs", S_COUNT, S_FIELD (queue_max_jobs), false, 1, 100000000 },
@@ -718,14 +719,14 @@ zc_config_test (bool verbose)
         "    hub = hub1@tcp://127.0.0.1:7710\n"
         "    hub = hub2@tcp://example.org:7711\n"
         "    hub = hub3@ipc://@abstract\n"
-        "    max_output = 1073741824\n"
+        "    max_output = 16777216\n"
         "zcnc\n"
         "    peer_timeout = 300.5\n");
     ZC_CHECK (config);
     if (config) {
         ZC_CHECK_STR (config->socket, "/var/lib/zcnc/n1/zcnc.sock");
         ZC_CHECK (config->heartbeat == 300 && config->peer_timeout == 300.5);
-        ZC_CHECK (config->max_output == 1073741824);
+        ZC_CHECK (config->max_output == 16777216);
         ZC_CHECK (zlist_size (config->binds) == 0);
         ZC_CHECK (zlist_size (config->hubs) == 3);
         const char *names [] = { "hub1", "hub2", "hub3" };
@@ -808,13 +809,13 @@ zc_config_test (bool verbose)
         { ZC_ROLE_AGENT, "zcnc\n    tcp_keepalive = -1\n",
           ":6: zcnc/tcp_keepalive: bad value '-1' (expected seconds from 0 to 7200, e.g. 2 or 0.5)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = 1023\n",
-          ":6: agent/max_output: 1023 is out of range (expected bytes from 1024 to 1073741824)" },
+          ":6: agent/max_output: 1023 is out of range (expected bytes from 1024 to 16777216)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = 99999999999999999999999\n",
-          ":6: agent/max_output: 99999999999999999999999 is out of range (expected bytes from 1024 to 1073741824)" },
+          ":6: agent/max_output: 99999999999999999999999 is out of range (expected bytes from 1024 to 16777216)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = 1M\n",
-          ":6: agent/max_output: bad value '1M' (expected a number of bytes from 1024 to 1073741824)" },
+          ":6: agent/max_output: bad value '1M' (expected a number of bytes from 1024 to 16777216)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = -1\n",
-          ":6: agent/max_output: bad value '-1' (expected a number of bytes from 1024 to 1073741824)" },
+          ":6: agent/max_output: bad value '-1' (expected a number of bytes from 1024 to 16777216)" },
         { ZC_ROLE_HUB, "", ": hub/bind is missing (add one or more under 'hub', e.g. bind = tcp://*:7710)" },
         { ZC_ROLE_AGENT, "hub\n    bind = tcp://*:1\n",
           ": agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)" },

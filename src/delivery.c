@@ -8,6 +8,7 @@
 
 #define S_MAX_BACKOFF_S     60
 #define S_RESULT_RESEND_MS  10000   //  a relay resends a result not ACKed by its origin
+#define S_NOROUTE_RETRY_MS  60000   //  a job the hub could not route is tried again
 
 typedef struct {
     char key [ZC_JOB_ID_MAX];   //  printed job ID
@@ -230,6 +231,13 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     if (record.result && zc_wire_result_payload_decode (record.result, &job->result) != 0)
         zc_error ("store: the result of %s is unreadable", key);
     zframe_destroy (&record.result);
+    if (zc_state_final (job->state) && !job->result) {
+        //  Every final job has a result: a stand-in for one lost.
+        job->result = zc_result_new ();
+        job->result->state = job->state;
+        job->result->finished_ms = zc_wall_ms ();
+        job->result->error = strdup ("the stored result was unreadable");
+    }
     //  A job sent before the restart is due again at once.
     if (job->state == ZC_STATE_SENT)
         job->next_try = 1;
@@ -264,12 +272,12 @@ s_next_try (s_job_t *job)
 //  Sends jobs of one message (same ID and payload) as one REQ; the hub
 //  fans it out. While the link is down nothing changes: the jobs go out
 //  when it comes back.
-static void
+static int
 s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
 {
     s_job_t *first = zlist_first (jobs);
     if (!first)
-        return;
+        return 0;
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REQ);
     msg->id = first->id;
     msg->method = first->method;
@@ -293,7 +301,7 @@ s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
         }
     }
     if (self->send (&msg, self->arg) != 0)
-        return;
+        return -1;
     for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs)) {
         job->tries++;
         if (job->state == ZC_STATE_QUEUED)
@@ -302,15 +310,17 @@ s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
         s_job_save (self, job);
         s_audit (self, "sent", job, NULL);
     }
+    return 0;
 }
 
-static void
+static int
 s_send_job (zc_delivery_t *self, s_job_t *job)
 {
     zlist_t *jobs = zlist_new ();
     zlist_append (jobs, job);
-    s_send_jobs (self, jobs);
+    int rc = s_send_jobs (self, jobs);
     zlist_destroy (&jobs);
+    return rc;
 }
 
 static s_job_t *
@@ -357,7 +367,8 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
         job->retry_wait = message->retry_wait;
         job->retries = message->retries;
         job->created_ms = zc_id_time_ms (&id);
-        if (message->relay_via)
+        //  Relaying through ourselves would be no relay at all.
+        if (message->relay_via && !streq (message->relay_via, self->name))
             snprintf (job->relay, sizeof job->relay, "%s", message->relay_via);
         s_job_insert (self, job);
         s_audit (self, "accepted", job, NULL);
@@ -439,6 +450,13 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
     }
     zlist_destroy (&fresh);
     return taken;
+}
+
+bool
+zc_delivery_may_answer (zc_delivery_t *self, const zc_id_t *id, const char *node, const char *relay)
+{
+    s_job_t *job = node? s_lookup (self, id, node): NULL;
+    return !job || streq (job->relay, relay);
 }
 
 void
@@ -532,7 +550,9 @@ s_noroute_job (zc_delivery_t *self, s_job_t *job)
 {
     if (job->state == ZC_STATE_SENT) {
         job->state = ZC_STATE_QUEUED;
-        job->next_try = 0;
+        //  PRESENCE sends it at once; a PRESENCE lost on the way (or a
+        //  hub that could not note us down) costs at most this wait.
+        job->next_try = zclock_mono () + S_NOROUTE_RETRY_MS;
         job->tries--;
         s_job_save (self, job);
     }
@@ -553,7 +573,7 @@ zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char *name
             s_noroute_job (self, job);
     for (job = zlistx_first (self->forwarding); job; job = zlistx_next (self->forwarding))
         if (zc_id_equal (&job->id, id) && streq (job->custody_for, name))
-            job->result_next_try = 0;
+            job->result_next_try = zclock_mono () + S_NOROUTE_RETRY_MS;
 }
 
 void
@@ -569,7 +589,7 @@ zc_delivery_tick (zc_delivery_t *self)
         if (wall > job->created_ms + (uint64_t) job->expire * 1000)
             zlist_append (expired, job);
         else
-        if (job->state == ZC_STATE_SENT && job->next_try && now >= job->next_try)
+        if (job->next_try && now >= job->next_try)
             zlist_append (due, job);
     }
     for (s_job_t *job = zlist_first (expired); job; job = zlist_next (expired))
@@ -581,7 +601,8 @@ zc_delivery_tick (zc_delivery_t *self)
             s_job_finish (self, job, ZC_STATE_FAILED, reason);
         }
         else
-            s_send_job (self, job);
+        if (s_send_job (self, job) != 0)
+            job->next_try = 0;          //  no link: it goes when one comes up
     }
     zlist_destroy (&expired);
     zlist_destroy (&due);
@@ -626,8 +647,10 @@ zc_delivery_prune (zc_delivery_t *self, double results_ttl)
 {
     uint64_t wall = zc_wall_ms ();
     zlist_t *gone = zlist_new ();
+    //  A result a relay still owes its origin is kept until delivered.
     for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
-        if (zc_state_final (job->state) && wall > job->result->finished_ms + (uint64_t) (results_ttl * 1000))
+        if (zc_state_final (job->state) && !job->forward_handle
+        &&  wall > job->result->finished_ms + (uint64_t) (results_ttl * 1000))
             zlist_append (gone, job->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
         s_job_t *job = zhashx_lookup (self->jobs, key);
@@ -888,8 +911,66 @@ zc_delivery_test (bool verbose)
     zlist_destroy (&ids);
     zc_message_destroy (&message);
 
-    zlist_destroy (&targets);
+    //  Custody, at the relay: a REQ from o9 for s1 is taken, ACKed to o9
+    //  and sent to s1 naming o9; s1's result goes back to o9 until o9
+    //  ACKs it, and is never pruned before.
     zc_wire_t *msg;
+    while ((msg = s_test_take (&link)))
+        zc_wire_destroy (&msg);
+    link.link_down = false;
+    zc_wire_t *held = zc_wire_new (ZC_MSG_REQ);
+    held->flags = ZC_FLAG_CUSTODY;
+    strcpy (held->from, "o9");
+    zlist_append (held->names, "s1");
+    held->method = ZC_METHOD_EXEC;
+    held->expire = 3600;
+    held->payload = zframe_new ("p", 1);
+    ZC_CHECK (zc_delivery_take_custody (delivery, held) == 1);
+    zc_wire_t *out = s_test_take (&link);
+    ZC_CHECK (out && out->type == ZC_MSG_REQ && (out->flags & ZC_FLAG_RELAYED)
+              && streq (zlist_first (out->to), "s1") && streq (zlist_first (out->names), "o9"));
+    zc_wire_destroy (&out);
+    out = s_test_take (&link);
+    ZC_CHECK (out && out->type == ZC_MSG_ACK && (out->flags & ZC_FLAG_CUSTODY)
+              && streq (zlist_first (out->to), "o9") && streq (zlist_first (out->names), "s1"));
+    zc_wire_destroy (&out);
+    ZC_CHECK (zc_delivery_take_custody (delivery, held) == 0);      //  a resend: ACKed again
+    out = s_test_take (&link);
+    ZC_CHECK (out && out->type == ZC_MSG_ACK && (out->flags & ZC_FLAG_CUSTODY));
+    zc_wire_destroy (&out);
+    zc_result_t *done = zc_result_new ();
+    done->state = ZC_STATE_DONE;
+    zc_delivery_on_reply (delivery, &held->id, "s1", &done);
+    out = s_test_take (&link);
+    ZC_CHECK (out && out->type == ZC_MSG_REPLY && (out->flags & ZC_FLAG_CUSTODY)
+              && streq (zlist_first (out->to), "o9") && streq (zlist_first (out->names), "s1"));
+    zc_wire_destroy (&out);
+    zc_delivery_prune (delivery, 0);            //  not delivered: kept
+    zc_delivery_on_presence (delivery, "o9");   //  sent again
+    out = s_test_take (&link);
+    ZC_CHECK (out && out->type == ZC_MSG_REPLY && (out->flags & ZC_FLAG_CUSTODY));
+    zc_wire_destroy (&out);
+    zlist_t *s1_only = zlist_new ();
+    zlist_append (s1_only, "s1");
+    zc_delivery_on_custody_ack (delivery, &held->id, "o7", s1_only);    //  not its origin
+    zc_delivery_on_presence (delivery, "o9");
+    out = s_test_take (&link);
+    ZC_CHECK (out && out->type == ZC_MSG_REPLY);
+    zc_wire_destroy (&out);
+    zc_delivery_on_custody_ack (delivery, &held->id, "o9", s1_only);
+    zc_delivery_on_presence (delivery, "o9");
+    ZC_CHECK (s_test_take (&link) == NULL);     //  delivered: nothing more
+    char held_key [ZC_JOB_ID_MAX];
+    zc_job_id_format (&held->id, "s1", held_key);
+    json_t *held_json = zc_delivery_job_json (delivery, held_key);
+    ZC_CHECK (held_json != NULL);
+    json_decref (held_json);
+    zc_delivery_prune (delivery, 0);            //  delivered: forgotten
+    ZC_CHECK (zc_delivery_job_json (delivery, held_key) == NULL);
+    zlist_destroy (&s1_only);
+    zc_wire_destroy (&held);
+
+    zlist_destroy (&targets);
     while ((msg = s_test_take (&link)))
         zc_wire_destroy (&msg);
     zlist_destroy (&link.sent);

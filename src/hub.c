@@ -50,6 +50,7 @@ typedef enum { S_LINK_AGENT, S_LINK_HUB, S_LINK_UPLINK } s_link_kind_t;
 typedef struct {
     s_link_kind_t kind;
     char name [65];
+    bool routes_lost;           //  a ROUTES to it was dropped: send it all again
 } s_link_t;
 
 //  A peer on the ROUTER, keyed by its CURVE public key.
@@ -299,7 +300,8 @@ s_send_routes (s_hub_t *self, s_link_t *to, zlist_t *names, bool full)
         if (full && sent == 0)
             msg->flags |= ZC_FLAG_FULL;
         msg->payload = zc_wire_nodes_payload (entries + sent, batch);
-        s_send_link (self, to, &msg);
+        if (s_send_link (self, to, &msg) != 0)
+            to->routes_lost = true;
         sent += batch;
     } while (sent < count);
     free (entries);
@@ -687,8 +689,17 @@ s_on_parent_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
     s_parent_t *parent = arg;
     s_hub_t *self = parent->hub;
     if (msg->type == ZC_MSG_ROUTES) {
+        bool full = (msg->flags & ZC_FLAG_FULL) != 0;
+        bool was_up = zc_uplink_is_up (uplink);
+        if (!full && !was_up)
+            return;                             //  stale changes from a link we gave up
         s_on_routes (self, &parent->link, msg);
-        if (msg->flags & ZC_FLAG_FULL)
+        if (full && was_up)
+            //  The parent lost track of us (it dropped us, or restarted)
+            //  and starts over: so do we.
+            s_send_full_routes (self, &parent->link);
+        else
+        if (full)
             zc_uplink_set_up (uplink);          //  the parent answered our HELLO
     }
     else
@@ -783,6 +794,13 @@ static int
 s_directory_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_hub_t *self = arg;
+    zlist_t *neighbours = s_neighbour_hubs (self);
+    for (s_link_t *hub = zlist_first (neighbours); hub; hub = zlist_next (neighbours))
+        if (hub->routes_lost) {
+            hub->routes_lost = false;
+            s_send_full_routes (self, hub);
+        }
+    zlist_destroy (&neighbours);
     if (zhashx_size (self->advertise)) {
         zlistx_t *changed = zhashx_keys (self->advertise);
         zlist_t *names = zlist_new ();

@@ -8,6 +8,7 @@
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
 #define S_ACK_GRACE_MS      50      //  a job done by then sends only its REPLY
+#define S_NOROUTE_RETRY_MS  60000   //  a result the hub could not route is tried again
 #define S_PRUNE_BATCH       10000   //  records looked at per call of zc_runner_prune
 
 typedef struct _zc_runner_t zc_runner_t;
@@ -339,7 +340,11 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     }
     if (task) {
         //  A resend, maybe through another relay now: answered there.
-        snprintf (task->relay, sizeof task->relay, "%s", relayed? msg->from: "");
+        const char *relay = relayed? msg->from: "";
+        if (!streq (task->relay, relay)) {
+            snprintf (task->relay, sizeof task->relay, "%s", relay);
+            s_task_save (self, task);
+        }
         s_send_notice (self, ZC_MSG_ACK, task);
         if (task->result)
             s_send_reply (self, task);
@@ -499,9 +504,12 @@ s_lookup (zc_runner_t *self, const zc_id_t *id, const char *origin)
 //  The origin stored our result. It has the output now, so only the fact
 //  that the job ran is kept: a resend is never run again.
 void
-zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from)
+zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay)
 {
-    s_task_t *task = s_lookup (self, id, from);
+    //  Only the peer the task answers to may acknowledge its result.
+    s_task_t *task = s_lookup (self, id, origin);
+    if (task && !streq (task->relay, relay? relay: ""))
+        task = NULL;
     if (task && task->result && !task->reply_acked) {
         task->reply_acked = true;
         zlistx_delete (self->unacked, task->unacked_handle);
@@ -522,10 +530,12 @@ zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *from)
 void
 zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name)
 {
+    //  PRESENCE makes them due at once; a PRESENCE lost on the way costs
+    //  at most this wait.
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
         if (zc_id_equal (&task->id, id)
         &&  streq (*task->relay? task->relay: task->origin, name))
-            task->reply_next_try = 0;
+            task->reply_next_try = zclock_mono () + S_NOROUTE_RETRY_MS;
 }
 
 //  Makes every unACKed result (for 'origin', or all when NULL) due now.
@@ -710,7 +720,7 @@ zc_runner_test (bool verbose)
     sent = s_test_sent (&link, NULL);
     ZC_CHECK_STR (sent, "ACK REPLY ");
     free (sent);
-    zc_runner_on_ack (runner, &ping->id, "o1");
+    zc_runner_on_ack (runner, &ping->id, "o1", NULL);
     zc_wire_destroy (&ping);
 
     //  An exec job runs once, even when its REQ comes again.
@@ -738,7 +748,7 @@ zc_runner_test (bool verbose)
     //  Once its ACK is committed, the task leaves memory; a resend is
     //  looked up in the store, ACKed and answered, and not run again.
     size_t remembered = zc_runner_remembered (runner);
-    zc_runner_on_ack (runner, &job->id, "o1");
+    zc_runner_on_ack (runner, &job->id, "o1", NULL);
     ZC_CHECK (zc_runner_remembered (runner) == remembered);
     ZC_CHECK (zc_store_commit (store) == 0);
     zc_runner_committed (runner);
@@ -778,7 +788,7 @@ zc_runner_test (bool verbose)
     sent = s_test_sent (&link, &result);
     ZC_CHECK_STR (sent, "STARTED REPLY ");
     free (sent);
-    zc_runner_on_ack (runner, &job->id, "o1");
+    zc_runner_on_ack (runner, &job->id, "o1", NULL);
     zc_wire_destroy (&job);
 
     //  An absent origin: the result waits for its presence.
@@ -860,7 +870,7 @@ zc_runner_test (bool verbose)
     sent = s_test_sent (&link, &result);
     ZC_CHECK_STR (sent, "REPLY ");           //  the ping, answered as it runs
     free (sent);
-    zc_runner_on_ack (runner, &received_id, "o2");
+    zc_runner_on_ack (runner, &received_id, "o2", NULL);
     zc_runner_link_up (runner);
     zc_wire_t *reply;
     int interrupted = 0;
@@ -879,8 +889,8 @@ zc_runner_test (bool verbose)
 
     //  Tasks finished and ACKed are not loaded after a restart, and still
     //  never run again; prune forgets those past their expire plus skew.
-    zc_runner_on_ack (runner, &running_id, "o1");
-    zc_runner_on_ack (runner, &starting_id, "o3");
+    zc_runner_on_ack (runner, &running_id, "o1", NULL);
+    zc_runner_on_ack (runner, &starting_id, "o3", NULL);
     ZC_CHECK (zc_store_commit (store) == 0);
     zc_runner_committed (runner);
     size_t not_acked = zc_runner_remembered (runner);
@@ -905,7 +915,7 @@ zc_runner_test (bool verbose)
     int loaded = zc_runner_load (runner);
     ZC_CHECK (loaded >= 0 && (size_t) loaded == zc_runner_remembered (runner));
     ZC_CHECK (zc_runner_remembered (runner) == not_acked);
-    zc_runner_on_ack (runner, &running_id, "o1");       //  not in memory: nothing to do
+    zc_runner_on_ack (runner, &running_id, "o1", NULL);       //  not in memory: nothing to do
     ZC_CHECK (zc_runner_remembered (runner) == not_acked);
     job = s_test_request (ZC_METHOD_EXEC, "true");
     job->id = running_id;

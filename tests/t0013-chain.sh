@@ -99,6 +99,16 @@ test_expect_success 'a job for a node no hub knows yet runs once it joins below 
 	test_line_count = 1 late1/late.marker
 '
 
+test_expect_success 'a child hub its parent dropped (key out, then back) sends its routes again' '
+	mv keys/sub.cert sub.cert.aside &&
+	wait_for nodes_offline c1 u1 &&
+	mv sub.cert.aside keys/sub.cert &&
+	wait_for nodes_online c1 u1 late1 &&
+	zcnc_as c1 trigger "u1:echo back" >out &&
+	echo back >expect &&
+	test_cmp expect out
+'
+
 test_expect_success 'a hub with two uplinks (a DAG): ALL reaches each node once' '
 	make_keys --hub side &&
 	make_keys d1 &&
