@@ -7,16 +7,6 @@ test_description='chained hubs: central <- site <- sub, routes both ways, NOROUT
 fast="zcnc/heartbeat = 0.5"
 timeout="zcnc/peer_timeout = 3"
 
-# nodes_offline AGENT NAME...: the agent's directory has these offline.
-nodes_offline () {
-	local agent=$1 name
-	shift
-	zcnc_as "$agent" nodes --json >"$SCRATCH/.nodes" 2>/dev/null || return 1
-	for name in "$@"; do
-		grep -q "\"name\":\"$name\",\"online\":false" "$SCRATCH/.nodes" || return 1
-	done
-}
-
 test_expect_success 'setup: three hubs in a chain, an agent on each' '
 	make_keys --hub central site sub &&
 	make_keys c1 s1 u1 &&

@@ -5,8 +5,6 @@ test_description='custody relay (relay_via): the site gateway holds jobs and res
 # central (agent c1) <- satellite link through the proxy sat -> site (agents
 # gw1, the gateway, and s1). Jobs for s1 go with "relay_via": "gw1".
 test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
-fast="zcnc/heartbeat = 0.5"
-timeout="zcnc/peer_timeout = 3"
 
 # relay_job ORIGIN TARGET COMMAND: sends one job with relay_via gw1 and
 # prints its ID.
@@ -16,15 +14,7 @@ relay_job () {
 }
 
 test_expect_success 'setup: central and site hubs, the satellite link through a proxy' '
-	make_keys --hub central site &&
-	make_keys c1 gw1 s1 &&
-	start_hub central "$fast" "$timeout" &&
-	start_proxy sat --to "$(hub_endpoint central | sed "s|tcp://||")" &&
-	start_hub site "$fast" "$timeout" "hub/uplink = central@tcp://127.0.0.1:$(cat sat.port)" &&
-	start_agent c1 central &&
-	start_agent gw1 site &&
-	start_agent s1 site &&
-	wait_for nodes_online c1 c1 gw1 s1
+	start_satellite c1 gw1 s1
 '
 
 test_expect_success 'a job with relay_via runs on its target; the origin gets its result' '

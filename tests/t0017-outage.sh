@@ -7,8 +7,6 @@ test_description='a satellite link blackholed for a minute while jobs are submit
 # stays blackholed: no byte either way, no FIN, no RST.
 test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
 outage=${ZCNC_OUTAGE_SECS:-60}
-fast="zcnc/heartbeat = 0.5"
-timeout="zcnc/peer_timeout = 3"
 
 # submit ORIGIN TARGET MARKER [RELAY]: one job appending MARKER to
 # SCRATCH/TARGET/outage.marker; appends its ID to ids.
@@ -28,16 +26,7 @@ all_done () {
 }
 
 test_expect_success 'setup: central and site hubs, the link through a proxy' '
-	make_keys --hub central site &&
-	make_keys c1 gw1 s1 s2 &&
-	start_hub central "$fast" "$timeout" &&
-	start_proxy sat --to "$(hub_endpoint central | sed "s|tcp://||")" &&
-	start_hub site "$fast" "$timeout" "hub/uplink = central@tcp://127.0.0.1:$(cat sat.port)" &&
-	start_agent c1 central &&
-	start_agent gw1 site &&
-	start_agent s1 site &&
-	start_agent s2 site &&
-	wait_for nodes_online c1 c1 gw1 s1 s2 &&
+	start_satellite c1 gw1 s1 s2 &&
 	: >ids
 '
 

@@ -502,6 +502,15 @@ nodes_online () {
 		grep -q "\"name\":\"$name\",\"online\":true" "$SCRATCH/.nodes" || return 1
 	done
 }
+# nodes_offline AGENT NAME...: the agent's directory has these offline.
+nodes_offline () {
+	local agent=$1 name
+	shift
+	zcnc_as "$agent" nodes --json >"$SCRATCH/.nodes" 2>/dev/null || return 1
+	for name in "$@"; do
+		grep -q "\"name\":\"$name\",\"online\":false" "$SCRATCH/.nodes" || return 1
+	done
+}
 
 # job_state_is AGENT ID STATE: true when the job ID, sent from AGENT, is
 # in STATE (for wait_for).
@@ -638,4 +647,24 @@ proxy_figure () {
 # now_ms: milliseconds since the epoch.
 now_ms () {
 	echo $(($(date +%s%N) / 1000000))
+}
+
+# start_satellite ORIGIN AGENT...: a central hub with agent ORIGIN, and a
+# site hub whose uplink to central goes through the proxy sat (see
+# start_proxy) with the AGENTs; hubs and agents heartbeat every 0.5 s
+# and time out after 3 s. Waits until ORIGIN sees every agent online.
+start_satellite () {
+	local origin=$1 agent
+	shift
+	make_keys --hub central site &&
+	make_keys "$origin" "$@" &&
+	start_hub central "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" &&
+	start_proxy sat --to "$(hub_endpoint central | sed "s|tcp://||")" &&
+	start_hub site "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" \
+		"hub/uplink = central@tcp://127.0.0.1:$(cat "$SCRATCH/sat.port")" &&
+	start_agent "$origin" central || return 1
+	for agent in "$@"; do
+		start_agent "$agent" site || return 1
+	done
+	wait_for nodes_online "$origin" "$origin" "$@"
 }
