@@ -83,6 +83,7 @@ struct _s_hub_t {
     zhashx_t *advertise;        //  names whose route changed since the last ROUTES
     zc_directory_t *directory;  //  what agents are told (NODES)
     zhashx_t *waiters;          //  absent name -> zlist of origin names
+    zlistx_t *waited;           //  the names in waiters, oldest first
     zhashx_t *logged;           //  "reason:key" already logged once
     int signal_fd;
     zmq_pollitem_t signal_item;
@@ -176,6 +177,20 @@ s_send_routed (s_hub_t *self, zc_wire_t **msg_p)
 //  ---------------------------------------------------------------------
 //  Who waits for absent names
 
+//  Forgets who waits for 'name'.
+static void
+s_forget_waiters (s_hub_t *self, const char *name)
+{
+    if (!zhashx_lookup (self->waiters, name))
+        return;
+    zhashx_delete (self->waiters, name);
+    for (char *waited = zlistx_first (self->waited); waited; waited = zlistx_next (self->waited))
+        if (streq (waited, name)) {
+            zlistx_delete (self->waited, zlistx_cursor (self->waited));
+            break;
+        }
+}
+
 //  Tells the origins that waited for 'name' that it is reachable now.
 static void
 s_wake_waiters (s_hub_t *self, const char *name)
@@ -190,24 +205,35 @@ s_wake_waiters (s_hub_t *self, const char *name)
         zlist_append (msg->names, (void *) name);
         s_send_routed (self, &msg);
     }
-    zhashx_delete (self->waiters, name);
+    s_forget_waiters (self, name);
 }
 
-//  Remembers that 'origin' waits for the absent 'name' (bounded).
+//  Remembers that 'origin' waits for the absent 'name'. Bounded: past
+//  S_MAX_WAITED_NAMES the name waited for longest is forgotten, past
+//  S_MAX_WAITERS the origin that waits longest for this name (origins
+//  also try again on their own, see PROTOCOL.md).
 static void
 s_add_waiter (s_hub_t *self, const char *name, const char *origin)
 {
     zlist_t *origins = zhashx_lookup (self->waiters, name);
     if (!origins) {
-        if (zhashx_size (self->waiters) >= S_MAX_WAITED_NAMES)
-            return;
+        if (zhashx_size (self->waiters) >= S_MAX_WAITED_NAMES) {
+            char *oldest = zlistx_first (self->waited);
+            s_forget_waiters (self, oldest);
+        }
         origins = zlist_new ();
         zlist_autofree (origins);
         zlist_comparefn (origins, (zlist_compare_fn *) strcmp);
         zhashx_insert (self->waiters, name, origins);
+        zlistx_add_end (self->waited, strdup (name));
     }
-    if (!zlist_exists (origins, (void *) origin) && zlist_size (origins) < S_MAX_WAITERS)
-        zlist_append (origins, (void *) origin);
+    if (zlist_exists (origins, (void *) origin))
+        return;
+    if (zlist_size (origins) >= S_MAX_WAITERS) {
+        char *oldest = zlist_pop (origins);
+        free (oldest);
+    }
+    zlist_append (origins, (void *) origin);
 }
 
 //  Sends a NOROUTE for 'names' of message 'id' back to its origin, and
@@ -784,6 +810,11 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     for (s_peer_t *peer = zlist_first (silent); peer; peer = zlist_next (silent))
         s_peer_offline (self, peer, "no heartbeat");
     zlist_destroy (&silent);
+    //  Nodes offline for forget_after leave the directory (routes
+    //  advertised by other hubs can add names without bound otherwise).
+    zlist_t *forgotten = zc_directory_forget (self->directory, s_wall_seconds (),
+                                              (uint64_t) self->config->forget_after);
+    zlist_destroy (&forgotten);
     return 0;
 }
 
@@ -965,6 +996,8 @@ zc_hub_run (zc_config_t *config)
     self->directory = zc_directory_new ();
     self->waiters = zhashx_new ();
     zhashx_set_destructor (self->waiters, (zhashx_destructor_fn *) zlist_destroy);
+    self->waited = zlistx_new ();
+    zlistx_set_destructor (self->waited, (zlistx_destructor_fn *) zstr_free);
     self->logged = zhashx_new ();
     self->loop = zloop_new ();
     if (self->zap && self->router) {
@@ -1000,6 +1033,7 @@ zc_hub_run (zc_config_t *config)
     zc_routes_destroy (&self->routes);
     zhashx_destroy (&self->advertise);
     zhashx_destroy (&self->waiters);
+    zlistx_destroy (&self->waited);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zc_keyring_destroy (&self->keyring);
