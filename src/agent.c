@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "agent.h"
 #include "audit.h"
+#include "bulk.h"
 #include "delivery.h"
 #include "directory.h"
 #include "jsonl.h"
@@ -58,6 +59,7 @@ struct _s_agent_t {
     //  The links to our hubs (zc_uplink_t), in the order configured.
     //  Messages go out on the first that is up.
     zlist_t *uplinks;
+    zc_bulk_t *bulk;            //  large REPLYs in chunks, both ways
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
     zlist_t *waits;             //  s_wait_t
@@ -141,7 +143,8 @@ s_live_uplink (s_agent_t *self)
 }
 
 //  Sends a message to a hub; destroyed either way. -1 when no link is up
-//  (the caller keeps the job queued and its timers try again).
+//  (the caller keeps the job queued and its timers try again). A large
+//  REPLY goes in chunks (src/bulk.c).
 static int
 s_send (s_agent_t *self, zc_wire_t **msg_p)
 {
@@ -150,7 +153,17 @@ s_send (s_agent_t *self, zc_wire_t **msg_p)
         zc_wire_destroy (msg_p);
         return -1;
     }
+    int taken = zc_bulk_send (self->bulk, msg_p);
+    if (taken != -1)
+        return taken? 0: -1;
     return zc_uplink_send (uplink, msg_p);
+}
+
+//  How the bulk sender's chunks and answers leave.
+static int
+s_bulk_send (zc_wire_t **msg_p, void *arg)
+{
+    return s_send (arg, msg_p);
 }
 
 //  Folds an ACK into the ACK already queued for the same node, if there
@@ -548,6 +561,21 @@ static void
 s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
 {
     s_agent_t *self = arg;
+    if (msg->flags & ZC_FLAG_CHUNK) {
+        //  A part of a large REPLY, or how much of ours arrived.
+        if (msg->type == ZC_MSG_ACK)
+            zc_bulk_on_ack (self->bulk, msg);
+        else
+        if (msg->type == ZC_MSG_REPLY) {
+            bool malformed;
+            zc_wire_t *whole = zc_bulk_on_chunk (self->bulk, msg, &malformed);
+            self->count.malformed += malformed;
+            if (whole)
+                s_on_hub_message (uplink, whole, self);
+            zc_wire_destroy (&whole);
+        }
+        return;
+    }
     switch (msg->type) {
         case ZC_MSG_NODES:
             s_on_nodes (self, uplink, msg);
@@ -647,6 +675,7 @@ s_tick_timer (zloop_t *loop, int timer_id, void *arg)
 {
     s_agent_t *self = arg;
     zc_delivery_tick (self->delivery);     //  expiry runs even while the hub is away
+    zc_bulk_tick (self->bulk);
     if (s_live_uplink (self))
         zc_runner_tick (self->runner);
     if (zc_store_pending (self->store))
@@ -1101,6 +1130,7 @@ zc_agent_run (zc_config_t *config)
     free (zc_directory_take_changes (self->directory, &(size_t) { 0 }));
     zc_queue_cap_t cap = { .max_jobs = config->queue_max_jobs, .max_bytes = config->queue_max_bytes };
     self->delivery = zc_delivery_new (self->store, config->name, cap, s_link_send, s_job_final, self);
+    self->bulk = zc_bulk_new (s_bulk_send, self);
     self->runner = zc_runner_new (self->loop, self->store, config->name, config->max_output,
                                   config->skew, s_link_send, self);
     int jobs = zc_delivery_load (self->delivery);
@@ -1166,6 +1196,7 @@ zc_agent_run (zc_config_t *config)
         fclose (self->errors);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
+    zc_bulk_destroy (&self->bulk);
     while (zlist_size (self->uplinks)) {
         zc_uplink_t *uplink = zlist_pop (self->uplinks);
         zc_uplink_destroy (&uplink);

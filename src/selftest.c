@@ -5,6 +5,7 @@
 #include "log.h"
 #include "zpl.h"
 #include "audit.h"
+#include "bulk.h"
 #include "config.h"
 #include "id.h"
 #include "jsonout.h"
@@ -42,6 +43,7 @@ static struct {
     { "audit", zc_audit_test },
     { "jsonout", zc_jsonout_test },
     { "routes", zc_routes_test },
+    { "bulk", zc_bulk_test },
 };
 
 int

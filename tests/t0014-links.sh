@@ -99,6 +99,21 @@ sys.exit(1 if bad else 0)
 	test_json stats "J[\"resets\"] == 0"
 '
 
+test_expect_success 'a large result goes in chunks: a small job behind it is not held up' '
+	zcnc_as c1 trigger --async "s1:head -c 300000 /dev/zero | tr \"\\\\000\" x" >big.id &&
+	sleep 3 &&
+	start=$(now_ms) &&
+	zcnc_as c1 trigger -t 30 "s2:echo small" >out &&
+	small=$(($(now_ms) - start)) &&
+	echo "small job behind a 300 kB result at 8000 bytes/s: $small ms" &&
+	echo small >expect &&
+	test_cmp expect out &&
+	test $small -lt 15000 &&
+	WAIT_TRIES=900 wait_for job_state_is c1 "$(cat big.id)" done &&
+	zcnc_as c1 jobs --json "$(cat big.id)" >big.json &&
+	test_json big.json "len(J[\"stdout\"]) == 300000 and set(J[\"stdout\"]) == {\"x\"}"
+'
+
 test_expect_success 'the satellite link stayed up throughout (no peer timed out)' '
 	! grep "is offline" central.log site.log
 '

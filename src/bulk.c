@@ -1,0 +1,434 @@
+/*  bulk.c — large REPLYs in chunks (see bulk.h). */
+#include "bulk.h"
+#include "log.h"
+#include "testing.h"
+
+//  A large REPLY going out.
+typedef struct {
+    zc_wire_t *header;          //  the REPLY without its payload
+    zframe_t *payload;
+    size_t acked;               //  bytes the receiver holds in a row
+    size_t sent;                //  bytes sent so far (from acked on)
+    uint64_t progress_ms;       //  monotonic ms of the last progress
+} s_out_t;
+
+//  A large REPLY coming in.
+typedef struct {
+    zc_wire_t *header;          //  as the first chunk had it, unflagged, no payload
+    uint8_t *data;
+    size_t have, total;
+    uint64_t heard_ms;
+} s_in_t;
+
+struct _zc_bulk_t {
+    zc_link_send_fn *send;
+    void *arg;
+    zhashx_t *outgoing;         //  "ULID>peer" -> s_out_t (owned)
+    zhashx_t *incoming;         //  "ULID<peer" -> s_in_t (owned)
+    size_t incoming_bytes;
+};
+
+static void
+s_out_destroy (void **item)
+{
+    s_out_t *out = *item;
+    zc_wire_destroy (&out->header);
+    zframe_destroy (&out->payload);
+    free (out);
+    *item = NULL;
+}
+
+static void
+s_in_destroy (void **item)
+{
+    s_in_t *in = *item;
+    zc_wire_destroy (&in->header);
+    free (in->data);
+    free (in);
+    *item = NULL;
+}
+
+zc_bulk_t *
+zc_bulk_new (zc_link_send_fn *send, void *arg)
+{
+    zc_bulk_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->send = send;
+    self->arg = arg;
+    self->outgoing = zhashx_new ();
+    zhashx_set_destructor (self->outgoing, s_out_destroy);
+    self->incoming = zhashx_new ();
+    zhashx_set_destructor (self->incoming, s_in_destroy);
+    return self;
+}
+
+void
+zc_bulk_destroy (zc_bulk_t **self_p)
+{
+    if (*self_p) {
+        zc_bulk_t *self = *self_p;
+        zhashx_destroy (&self->outgoing);
+        zhashx_destroy (&self->incoming);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  "ULID>peer" for a transfer out, "ULID<peer" for one in.
+static void
+s_key (const zc_id_t *id, char direction, const char *peer, char key [ZC_JOB_ID_MAX])
+{
+    zc_id_to_ulid (id, key);
+    snprintf (key + ZC_ULID_LEN, ZC_JOB_ID_MAX - ZC_ULID_LEN, "%c%s", direction, peer);
+}
+
+//  A copy of a REPLY's header: type, ID, flags, targets, names.
+static zc_wire_t *
+s_header_of (zc_wire_t *msg)
+{
+    zc_wire_t *copy = zc_wire_new (msg->type);
+    copy->id = msg->id;
+    copy->flags = msg->flags;
+    snprintf (copy->from, sizeof copy->from, "%s", msg->from);
+    for (char *name = zlist_first (msg->to); name; name = zlist_next (msg->to))
+        zlist_append (copy->to, name);
+    for (char *name = zlist_first (msg->names); name; name = zlist_next (msg->names))
+        zlist_append (copy->names, name);
+    return copy;
+}
+
+static void
+s_put_u32 (uint8_t *at, size_t value)
+{
+    at [0] = (uint8_t) (value >> 24);
+    at [1] = (uint8_t) (value >> 16);
+    at [2] = (uint8_t) (value >> 8);
+    at [3] = (uint8_t) value;
+}
+
+static size_t
+s_get_u32 (const uint8_t *at)
+{
+    return (size_t) at [0] << 24 | (size_t) at [1] << 16 | (size_t) at [2] << 8 | at [3];
+}
+
+//  Sends the chunk at 'offset'. 0, or -1 when the link refused it.
+static int
+s_send_chunk (zc_bulk_t *self, s_out_t *out, size_t offset)
+{
+    size_t total = zframe_size (out->payload);
+    size_t size = total - offset < ZC_BULK_CHUNK? total - offset: ZC_BULK_CHUNK;
+    zc_wire_t *chunk = s_header_of (out->header);
+    chunk->from [0] = 0;
+    chunk->flags |= ZC_FLAG_CHUNK;
+    chunk->payload = zframe_new (NULL, 8 + size);
+    uint8_t *bytes = zframe_data (chunk->payload);
+    s_put_u32 (bytes, offset);
+    s_put_u32 (bytes + 4, total);
+    memcpy (bytes + 8, zframe_data (out->payload) + offset, size);
+    return self->send (&chunk, self->arg);
+}
+
+//  Sends what the window allows. -1 when the link refused a chunk.
+static int
+s_pump (zc_bulk_t *self, s_out_t *out)
+{
+    size_t total = zframe_size (out->payload);
+    while (out->sent < total && out->sent - out->acked < ZC_BULK_WINDOW * ZC_BULK_CHUNK) {
+        if (s_send_chunk (self, out, out->sent) != 0)
+            return -1;
+        out->sent += total - out->sent < ZC_BULK_CHUNK? total - out->sent: ZC_BULK_CHUNK;
+    }
+    return 0;
+}
+
+int
+zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
+{
+    zc_wire_t *msg = *msg_p;
+    if (msg->type != ZC_MSG_REPLY || (msg->flags & ZC_FLAG_CHUNK) || !msg->payload
+    ||  zframe_size (msg->payload) <= ZC_BULK_CHUNK || zlist_size (msg->to) != 1)
+        return -1;
+    char key [ZC_JOB_ID_MAX];
+    s_key (&msg->id, '>', zlist_first (msg->to), key);
+    s_out_t *out = zhashx_lookup (self->outgoing, key);
+    uint64_t now = zclock_mono ();
+    if (out && now - out->progress_ms < ZC_BULK_STALL_MS) {
+        zc_wire_destroy (msg_p);        //  a resend of a transfer on its way
+        return 1;
+    }
+    if (!out) {
+        out = calloc (1, sizeof *out);
+        out->payload = msg->payload;
+        msg->payload = NULL;
+        out->header = msg;
+        zhashx_insert (self->outgoing, key, out);
+    }
+    else
+        zc_wire_destroy (msg_p);        //  stalled: go again from where the receiver stands
+    *msg_p = NULL;
+    out->sent = out->acked;
+    out->progress_ms = now;
+    if (s_pump (self, out) != 0) {
+        zhashx_delete (self->outgoing, key);
+        return 0;
+    }
+    return 1;
+}
+
+void
+zc_bulk_on_ack (zc_bulk_t *self, zc_wire_t *ack)
+{
+    char key [ZC_JOB_ID_MAX];
+    s_key (&ack->id, '>', ack->from, key);
+    s_out_t *out = zhashx_lookup (self->outgoing, key);
+    if (!out || !ack->payload || zframe_size (ack->payload) != 4)
+        return;
+    size_t have = s_get_u32 (zframe_data (ack->payload));
+    size_t total = zframe_size (out->payload);
+    if (have > total || have < out->acked)
+        return;                         //  stale, or nonsense
+    if (have > out->acked)
+        out->progress_ms = zclock_mono ();
+    out->acked = have;
+    if (out->sent < have)
+        out->sent = have;
+    if (have == total)
+        zhashx_delete (self->outgoing, key);    //  the REPLY's own ACK ends the job
+    else
+    if (s_pump (self, out) != 0)
+        out->sent = out->acked;         //  the link is down: the stall timer goes again
+}
+
+//  Answers a chunk: the bytes we hold in a row.
+static void
+s_ack_chunk (zc_bulk_t *self, zc_wire_t *chunk, size_t have)
+{
+    zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
+    ack->id = chunk->id;
+    ack->flags = ZC_FLAG_CHUNK;
+    zlist_append (ack->to, chunk->from);
+    ack->payload = zframe_new (NULL, 4);
+    s_put_u32 (zframe_data (ack->payload), have);
+    self->send (&ack, self->arg);
+}
+
+zc_wire_t *
+zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
+{
+    *malformed = false;
+    size_t size = chunk->payload? zframe_size (chunk->payload): 0;
+    const uint8_t *bytes = size >= 8? zframe_data (chunk->payload): NULL;
+    size_t offset = bytes? s_get_u32 (bytes): 0, total = bytes? s_get_u32 (bytes + 4): 0;
+    if (!bytes || total <= ZC_BULK_CHUNK || total > ZC_WIRE_MAX_PAYLOAD
+    ||  size - 8 > ZC_BULK_CHUNK || offset > total || size - 8 > total - offset || !*chunk->from) {
+        *malformed = true;
+        return NULL;
+    }
+    char key [ZC_JOB_ID_MAX];
+    s_key (&chunk->id, '<', chunk->from, key);
+    s_in_t *in = zhashx_lookup (self->incoming, key);
+    if (in && in->total != total) {
+        self->incoming_bytes -= in->total;          //  another REPLY: start over
+        zhashx_delete (self->incoming, key);
+        in = NULL;
+    }
+    if (!in) {
+        if (offset != 0 || self->incoming_bytes + total > ZC_BULK_MAX_BYTES)
+            return NULL;                //  not a beginning, or no room: the sender goes again
+        in = calloc (1, sizeof *in);
+        in->data = malloc (total);
+        if (!in->data) {
+            free (in);
+            return NULL;
+        }
+        in->total = total;
+        in->header = s_header_of (chunk);
+        in->header->flags &= (uint8_t) ~ZC_FLAG_CHUNK;
+        zhashx_insert (self->incoming, key, in);
+        self->incoming_bytes += total;
+    }
+    in->heard_ms = zclock_mono ();
+    if (offset == in->have) {           //  in order; anything else is a repeat
+        memcpy (in->data + in->have, bytes + 8, size - 8);
+        in->have += size - 8;
+    }
+    s_ack_chunk (self, chunk, in->have);
+    if (in->have < in->total)
+        return NULL;
+    zc_wire_t *whole = in->header;
+    in->header = NULL;
+    whole->payload = zframe_new (in->data, in->total);
+    self->incoming_bytes -= in->total;
+    zhashx_delete (self->incoming, key);
+    return whole;
+}
+
+void
+zc_bulk_tick (zc_bulk_t *self)
+{
+    uint64_t now = zclock_mono ();
+    for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing))
+        if (now - out->progress_ms >= ZC_BULK_STALL_MS) {
+            out->sent = out->acked;
+            out->progress_ms = now;
+            s_pump (self, out);
+        }
+    zlist_t *idle = zlist_new ();
+    zlist_autofree (idle);
+    for (s_in_t *in = zhashx_first (self->incoming); in; in = zhashx_next (self->incoming))
+        if (now - in->heard_ms >= ZC_BULK_IDLE_MS) {
+            zlist_append (idle, (void *) zhashx_cursor (self->incoming));
+            self->incoming_bytes -= in->total;
+        }
+    for (const char *key = zlist_first (idle); key; key = zlist_next (idle))
+        zhashx_delete (self->incoming, key);
+    zlist_destroy (&idle);
+}
+
+size_t
+zc_bulk_sending (zc_bulk_t *self)
+{
+    return zhashx_size (self->outgoing);
+}
+
+size_t
+zc_bulk_receiving (zc_bulk_t *self)
+{
+    return zhashx_size (self->incoming);
+}
+
+//  ---------------------------------------------------------------------
+//  Self-test: two bulk objects, each link a list the test carries over.
+
+static int
+s_test_send (zc_wire_t **msg_p, void *arg)
+{
+    zlist_t *sent = arg;
+    if (!sent) {
+        zc_wire_destroy (msg_p);
+        return -1;
+    }
+    zlist_append (sent, *msg_p);
+    *msg_p = NULL;
+    return 0;
+}
+
+int
+zc_bulk_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    zlist_t *to_target = zlist_new (), *to_origin = zlist_new ();
+    zc_bulk_t *target = zc_bulk_new (s_test_send, to_origin);      //  sends the REPLY
+    zc_bulk_t *origin = zc_bulk_new (s_test_send, to_target);      //  receives it
+
+    //  A small REPLY is not for us.
+    zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
+    zlist_append (reply->to, "o1");
+    reply->payload = zframe_new (NULL, ZC_BULK_CHUNK);
+    ZC_CHECK (zc_bulk_send (target, &reply) == -1 && reply != NULL);
+    zframe_destroy (&reply->payload);
+
+    //  A large one goes as chunks, two at a time, and comes out whole.
+    size_t total = 5 * ZC_BULK_CHUNK + 100;
+    reply->payload = zframe_new (NULL, total);
+    for (size_t index = 0; index < total; index++)
+        zframe_data (reply->payload) [index] = (uint8_t) (index * 7);
+    reply->flags = ZC_FLAG_RELAYED;
+    zlist_append (reply->names, "origin-9");
+    zframe_t *expected = zframe_dup (reply->payload);
+    zc_id_t id = reply->id;
+    ZC_CHECK (zc_bulk_send (target, &reply) == 1 && reply == NULL);
+    ZC_CHECK (zlist_size (to_origin) == ZC_BULK_WINDOW && zc_bulk_sending (target) == 1);
+    zc_wire_t *whole = NULL;
+    int rounds = 0;
+    while (zlist_size (to_origin) && rounds++ < 100) {
+        zc_wire_t *chunk = zlist_pop (to_origin);
+        ZC_CHECK ((chunk->flags & ZC_FLAG_CHUNK) && streq (zlist_first (chunk->to), "o1"));
+        strcpy (chunk->from, "t1");                 //  as the hub stamps it
+        bool malformed = true;
+        zc_wire_t *done = zc_bulk_on_chunk (origin, chunk, &malformed);
+        ZC_CHECK (!malformed);
+        if (done)
+            whole = done;
+        //  The same chunk again is a repeat: answered, not added.
+        ZC_CHECK (zc_bulk_on_chunk (origin, chunk, &malformed) == NULL || whole);
+        zc_wire_destroy (&chunk);
+        zc_wire_t *ack;
+        while ((ack = zlist_pop (to_target))) {
+            ZC_CHECK (ack->type == ZC_MSG_ACK && (ack->flags & ZC_FLAG_CHUNK));
+            strcpy (ack->from, "o1");
+            zc_bulk_on_ack (target, ack);
+            zc_wire_destroy (&ack);
+        }
+    }
+    ZC_CHECK (whole && zframe_eq (whole->payload, expected));
+    ZC_CHECK (whole && zc_id_equal (&whole->id, &id) && whole->flags == ZC_FLAG_RELAYED);
+    ZC_CHECK (whole && streq (whole->from, "t1") && streq (zlist_first (whole->names), "origin-9"));
+    ZC_CHECK (zc_bulk_sending (target) == 0 && zc_bulk_receiving (origin) == 0);
+    zc_wire_destroy (&whole);
+
+    //  A resend of a REPLY whose transfer progresses is swallowed.
+    reply = zc_wire_new (ZC_MSG_REPLY);
+    zlist_append (reply->to, "o1");
+    reply->payload = zframe_dup (expected);
+    zc_wire_t *again = zc_wire_new (ZC_MSG_REPLY);
+    again->id = reply->id;
+    zlist_append (again->to, "o1");
+    again->payload = zframe_dup (expected);
+    ZC_CHECK (zc_bulk_send (target, &reply) == 1);
+    size_t before = zlist_size (to_origin);
+    ZC_CHECK (zc_bulk_send (target, &again) == 1 && again == NULL);
+    ZC_CHECK (zlist_size (to_origin) == before);
+    zc_wire_t *msg;
+    while ((msg = zlist_pop (to_origin)))
+        zc_wire_destroy (&msg);
+
+    //  Malformed chunks are refused.
+    struct { size_t offset, total, size; } bad [] = {
+        { 0, ZC_BULK_CHUNK, 10 },                   //  small enough for one message
+        { 0, 1000000, ZC_BULK_CHUNK + 1 },          //  a chunk too large
+        { 999990, 1000000, 100 },                   //  beyond the total
+        { 0, ZC_WIRE_MAX_PAYLOAD + 1u, 10 },         //  larger than a message may be
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        zc_wire_t *chunk = zc_wire_new (ZC_MSG_REPLY);
+        chunk->flags = ZC_FLAG_CHUNK;
+        strcpy (chunk->from, "t1");
+        chunk->payload = zframe_new (NULL, 8 + bad [index].size);
+        s_put_u32 (zframe_data (chunk->payload), bad [index].offset);
+        s_put_u32 (zframe_data (chunk->payload) + 4, bad [index].total);
+        bool malformed = false;
+        ZC_CHECK (zc_bulk_on_chunk (origin, chunk, &malformed) == NULL && malformed);
+        zc_wire_destroy (&chunk);
+    }
+    //  A first chunk that is not at offset 0 is ignored, not kept.
+    zc_wire_t *late = zc_wire_new (ZC_MSG_REPLY);
+    late->flags = ZC_FLAG_CHUNK;
+    strcpy (late->from, "t1");
+    late->payload = zframe_new (NULL, 8 + 10);
+    s_put_u32 (zframe_data (late->payload), ZC_BULK_CHUNK);
+    s_put_u32 (zframe_data (late->payload) + 4, 3 * ZC_BULK_CHUNK);
+    bool malformed = true;
+    ZC_CHECK (zc_bulk_on_chunk (origin, late, &malformed) == NULL && !malformed);
+    ZC_CHECK (zc_bulk_receiving (origin) == 0);
+    zc_wire_destroy (&late);
+
+    //  With the link down the REPLY is not taken on.
+    zc_bulk_t *down = zc_bulk_new (s_test_send, NULL);
+    reply = zc_wire_new (ZC_MSG_REPLY);
+    zlist_append (reply->to, "o1");
+    reply->payload = zframe_dup (expected);
+    ZC_CHECK (zc_bulk_send (down, &reply) == 0 && reply == NULL && zc_bulk_sending (down) == 0);
+    zc_bulk_destroy (&down);
+
+    zframe_destroy (&expected);
+    while ((msg = zlist_pop (to_target)))
+        zc_wire_destroy (&msg);
+    zc_bulk_destroy (&target);
+    zc_bulk_destroy (&origin);
+    zlist_destroy (&to_target);
+    zlist_destroy (&to_origin);
+    return ZC_TEST_END;
+}
