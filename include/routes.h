@@ -37,6 +37,8 @@ void zc_routes_drop_link (zc_routes_t *self, void *link);
 //  'path' given, *path points at that route's path (valid until the
 //  table changes).
 void *zc_routes_best (zc_routes_t *self, const char *name, const char **path);
+//  The names with a route through 'link' (a new zlist of char *, autofree).
+zlist_t *zc_routes_names_via (zc_routes_t *self, void *link);
 //  Every name with a route (a new zlist of char *, autofree, sorted).
 zlist_t *zc_routes_names (zc_routes_t *self);
 //  The names whose best route changed (appeared, went, or moved to

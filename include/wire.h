@@ -54,6 +54,7 @@ typedef enum {
 //  'names' then holds the other party:
 #define ZC_FLAG_CUSTODY 0x02        //  between origin and relay: the final targets
 #define ZC_FLAG_RELAYED 0x04        //  between relay and target: the origin
+#define ZC_FLAG_MORE    0x10        //  ROUTES flagged FULL: more of the table follows
 #define ZC_FLAG_CHUNK   0x08        //  REPLY: a chunk of a large one; ACK: how much
                                     //  of it arrived (src/bulk.c)
 

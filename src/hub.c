@@ -39,7 +39,7 @@
 #define S_DIRECTORY_FLUSH_MS 100        //  how often directory and route changes go out
 #define S_KEYS_CHECK_MS      1000       //  how often the keys directory is checked
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
-#define S_MAX_ROUTES_BATCH   5000       //  entries per ROUTES message
+#define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message (~8 KB)
 
 typedef struct _s_hub_t s_hub_t;
 
@@ -51,6 +51,7 @@ typedef struct {
     s_link_kind_t kind;
     char name [65];
     bool routes_lost;           //  a ROUTES to it was dropped: send it all again
+    zhashx_t *full_seen;        //  while a full table from it comes in batches: its names
 } s_link_t;
 
 //  A peer on the ROUTER, keyed by its CURVE public key.
@@ -97,6 +98,7 @@ s_peer_destroy (void **item)
 {
     s_peer_t *peer = *item;
     zframe_destroy (&peer->routing_id);
+    zhashx_destroy (&peer->link.full_seen);
     free (peer);
     *item = NULL;
 }
@@ -323,8 +325,8 @@ s_send_routes (s_hub_t *self, s_link_t *to, zlist_t *names, bool full)
     do {
         size_t batch = count - sent > S_MAX_ROUTES_BATCH? S_MAX_ROUTES_BATCH: count - sent;
         zc_wire_t *msg = zc_wire_new (ZC_MSG_ROUTES);
-        if (full && sent == 0)
-            msg->flags |= ZC_FLAG_FULL;
+        if (full)
+            msg->flags |= ZC_FLAG_FULL | (sent + batch < count? ZC_FLAG_MORE: 0);
         msg->payload = zc_wire_nodes_payload (entries + sent, batch);
         if (s_send_link (self, to, &msg) != 0)
             to->routes_lost = true;
@@ -369,8 +371,11 @@ s_on_routes (s_hub_t *self, s_link_t *from, zc_wire_t *msg)
         zc_warn ("dropped a malformed ROUTES from hub %s", from->name);
         return;
     }
-    if (msg->flags & ZC_FLAG_FULL)
-        zc_routes_drop_link (self->routes, from);
+    //  A full table replaces what came from that hub once its last batch
+    //  is in: until then nothing is withdrawn, nor reported.
+    bool full = (msg->flags & ZC_FLAG_FULL) != 0, more = full && (msg->flags & ZC_FLAG_MORE);
+    if (full && !from->full_seen)
+        from->full_seen = zhashx_new ();
     size_t prefix = strlen (from->name);
     for (size_t index = 0; index < count; index++) {
         zc_node_entry_t *entry = &entries [index];
@@ -388,9 +393,21 @@ s_on_routes (s_hub_t *self, s_link_t *from, zc_wire_t *msg)
             s_log_once (self, what, line);
             zc_routes_withdraw (self->routes, entry->name, from);
         }
+        else
+        if (full)
+            zhashx_update (from->full_seen, entry->name, (void *) 1);
     }
     free (entries);
-    s_routes_changed (self);
+    if (full && !more) {
+        zlist_t *names = zc_routes_names_via (self->routes, from);
+        for (char *name = zlist_first (names); name; name = zlist_next (names))
+            if (!zhashx_lookup (from->full_seen, name))
+                zc_routes_withdraw (self->routes, name, from);
+        zlist_destroy (&names);
+        zhashx_destroy (&from->full_seen);
+    }
+    if (!more)
+        s_routes_changed (self);
 }
 
 //  ---------------------------------------------------------------------
@@ -716,16 +733,17 @@ s_on_parent_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
     s_hub_t *self = parent->hub;
     if (msg->type == ZC_MSG_ROUTES) {
         bool full = (msg->flags & ZC_FLAG_FULL) != 0;
+        bool last = !(msg->flags & ZC_FLAG_MORE);
         bool was_up = zc_uplink_is_up (uplink);
         if (!full && !was_up)
             return;                             //  stale changes from a link we gave up
         s_on_routes (self, &parent->link, msg);
-        if (full && was_up)
+        if (full && last && was_up)
             //  The parent lost track of us (it dropped us, or restarted)
             //  and starts over: so do we.
             s_send_full_routes (self, &parent->link);
         else
-        if (full)
+        if (full && last)
             zc_uplink_set_up (uplink);          //  the parent answered our HELLO
     }
     else
@@ -780,6 +798,7 @@ s_parents_destroy (s_hub_t *self)
     s_parent_t *parent;
     while ((parent = zlist_pop (self->parents))) {
         zc_uplink_destroy (&parent->uplink);
+        zhashx_destroy (&parent->link.full_seen);
         free (parent);
     }
     zlist_destroy (&self->parents);

@@ -186,6 +186,17 @@ zc_routes_names (zc_routes_t *self)
 }
 
 zlist_t *
+zc_routes_names_via (zc_routes_t *self, void *link)
+{
+    zlist_t *names = zlist_new ();
+    zlist_autofree (names);
+    for (s_entry_t *entry = zhashx_first (self->entries); entry; entry = zhashx_next (self->entries))
+        if (s_route_of (entry, link))
+            zlist_append (names, (void *) zhashx_cursor (self->entries));
+    return names;
+}
+
+zlist_t *
 zc_routes_take_changes (zc_routes_t *self)
 {
     zlist_t *names = zlist_new ();
@@ -298,6 +309,12 @@ zc_routes_test (bool verbose)
     zlist_t *names = zc_routes_names (routes);
     ZC_CHECK (zlist_size (names) == 2 && streq (zlist_first (names), "n1")
               && streq (zlist_next (names), "web-1"));
+    zlist_destroy (&names);
+    names = zc_routes_names_via (routes, &backup);
+    ZC_CHECK (zlist_size (names) == 1 && streq (zlist_first (names), "web-1"));
+    zlist_destroy (&names);
+    names = zc_routes_names_via (routes, &site);
+    ZC_CHECK (zlist_size (names) == 0);
     zlist_destroy (&names);
     zc_routes_withdraw (routes, "nobody", &site);       //  nothing to do
     zc_routes_withdraw (routes, "n1", &site);           //  not through that link

@@ -33,10 +33,14 @@ start_many () {
 	done
 }
 
+# online_count AGENT: how many nodes AGENT's directory has online.
+online_count () {
+	zcnc_as "$1" nodes --json 2>/dev/null | grep -c '"online":true'
+}
+
 # all_online AGENT: AGENT's directory shows all N agents online.
 all_online () {
-	zcnc_as "$1" nodes --json >nodes.json 2>/dev/null &&
-	test "$(grep -c '"online":true' nodes.json)" = "$N"
+	test "$(online_count "$1")" = "$N"
 }
 
 # online_log PID: the hub log's "node X is online" lines of the hub PID,
@@ -153,6 +157,17 @@ test_expect_success "a trigger ALL from one agent reaches all $N" '
 	agent_names | sed "s/\$/: hi/" >expect &&
 	sort out >sorted &&
 	test_cmp expect sorted
+'
+
+test_expect_success "a hub chained below learns all $N names, in batches of 100, and routes to them" '
+	make_keys --hub hub2 &&
+	make_keys far &&
+	start_hub hub2 "hub/uplink = hub1@$(hub_endpoint hub1)" &&
+	start_agent far hub2 &&
+	WAIT_TRIES=300 wait_for "test \$(online_count far) = $((N + 1))" &&
+	zcnc_as far trigger -t 30 "n$(printf %03d $N):echo from far" >out &&
+	echo "from far" >expect &&
+	test_cmp expect out
 '
 
 test_done
