@@ -9,8 +9,10 @@
     it has them all, the receiver hands on the whole REPLY as if it had
     come in one piece (whose usual ACK then ends the job). A transfer that
     makes no progress for ZC_BULK_STALL_MS starts again where the receiver
-    stands; the sender's own resends of the REPLY (every 10 s) do not
-    restart a transfer that progresses.
+    stands (a receiver that lost its part answers 0: from the start); the
+    sender's own resends of the REPLY (every 10 s) do not restart a
+    transfer that progresses. A receiver answers chunks of a REPLY it
+    completed a moment ago with "all there".
 */
 #ifndef ZC_BULK_H
 #define ZC_BULK_H
@@ -34,8 +36,13 @@ void zc_bulk_destroy (zc_bulk_t **self_p);
 //  one chunk, and returns 1 (0 when its first chunks did not leave: the
 //  link is down); returns -1 and leaves *msg_p alone otherwise.
 int zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p);
-//  An ACK flagged CHUNK: more of a transfer may go.
+//  An ACK flagged CHUNK: more of a transfer may go (or, when the
+//  receiver holds less than before, the transfer starts over there).
 void zc_bulk_on_ack (zc_bulk_t *self, zc_wire_t *ack);
+//  The REPLY to 'peer' for job 'id' (in custody: for 'party', else NULL)
+//  was ACKed: its transfer, if any, ends. Transfers whose REPLY is not
+//  sent again by its owner for a minute end too.
+void zc_bulk_forget (zc_bulk_t *self, const zc_id_t *id, const char *peer, const char *party);
 
 //  Receiving: a REPLY flagged CHUNK. Returns the whole REPLY (the caller
 //  destroys it) once every byte arrived, else NULL. Malformed chunks are

@@ -530,6 +530,9 @@ s_on_job_event (s_agent_t *self, zc_wire_t *msg)
 static void
 s_on_ack (s_agent_t *self, zc_wire_t *msg)
 {
+    if (msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED))
+        //  A large REPLY on its way for the job is not needed any more.
+        zc_bulk_forget (self->bulk, &msg->id, msg->from, zlist_first (msg->names));
     if (msg->flags & ZC_FLAG_CUSTODY) {
         //  Between an origin and a relay, about the targets named.
         zc_delivery_on_custody_ack (self->delivery, &msg->id, msg->from, msg->names);
@@ -552,6 +555,7 @@ s_on_ack (s_agent_t *self, zc_wire_t *msg)
         const zc_id_t *id = index? &more [index - 1]: &msg->id;
         zc_delivery_on_ack (self->delivery, id, msg->from);
         zc_runner_on_ack (self->runner, id, msg->from, NULL);
+        zc_bulk_forget (self->bulk, id, msg->from, NULL);
     }
     free (more);
 }

@@ -3,6 +3,9 @@
 #include "log.h"
 #include "testing.h"
 
+#define S_KEY_MAX   (ZC_ULID_LEN + 1 + 64 + 1 + 64 + 1)
+#define S_WANTED_MS 60000       //  a transfer its owner stopped resending is dropped
+
 //  A large REPLY going out.
 typedef struct {
     zc_wire_t *header;          //  the REPLY without its payload
@@ -10,12 +13,13 @@ typedef struct {
     size_t acked;               //  bytes the receiver holds in a row
     size_t sent;                //  bytes sent so far (from acked on)
     uint64_t progress_ms;       //  monotonic ms of the last progress
+    uint64_t wanted_ms;         //  monotonic ms its owner last sent the REPLY
 } s_out_t;
 
 //  A large REPLY coming in.
 typedef struct {
     zc_wire_t *header;          //  as the first chunk had it, unflagged, no payload
-    uint8_t *data;
+    uint8_t *data;              //  NULL once complete: then chunks are answered "all there"
     size_t have, total;
     uint64_t heard_ms;
 } s_in_t;
@@ -75,12 +79,22 @@ zc_bulk_destroy (zc_bulk_t **self_p)
     }
 }
 
-//  "ULID>peer" for a transfer out, "ULID<peer" for one in.
+//  The other party a message about a job in custody names, or NULL.
+static const char *
+s_party (zc_wire_t *msg)
+{
+    return (msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED))? zlist_first (msg->names): NULL;
+}
+
+//  "ULID>peer" for a transfer out, "ULID<peer" for one in; about a job in
+//  custody, with the other party ("ULID>peer/s1"): a relay sends one
+//  REPLY per target with the same ID to the same origin.
 static void
-s_key (const zc_id_t *id, char direction, const char *peer, char key [ZC_JOB_ID_MAX])
+s_key (const zc_id_t *id, char direction, const char *peer, const char *party, char key [S_KEY_MAX])
 {
     zc_id_to_ulid (id, key);
-    snprintf (key + ZC_ULID_LEN, ZC_JOB_ID_MAX - ZC_ULID_LEN, "%c%s", direction, peer);
+    snprintf (key + ZC_ULID_LEN, S_KEY_MAX - ZC_ULID_LEN, "%c%s%s%s", direction, peer,
+              party? "/": "", party? party: "");
 }
 
 //  A copy of a REPLY's header: type, ID, flags, targets, names.
@@ -150,10 +164,12 @@ zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
     if (msg->type != ZC_MSG_REPLY || (msg->flags & ZC_FLAG_CHUNK) || !msg->payload
     ||  zframe_size (msg->payload) <= ZC_BULK_CHUNK || zlist_size (msg->to) != 1)
         return -1;
-    char key [ZC_JOB_ID_MAX];
-    s_key (&msg->id, '>', zlist_first (msg->to), key);
+    char key [S_KEY_MAX];
+    s_key (&msg->id, '>', zlist_first (msg->to), s_party (msg), key);
     s_out_t *out = zhashx_lookup (self->outgoing, key);
     uint64_t now = zclock_mono ();
+    if (out)
+        out->wanted_ms = now;
     if (out && now - out->progress_ms < ZC_BULK_STALL_MS) {
         zc_wire_destroy (msg_p);        //  a resend of a transfer on its way
         return 1;
@@ -163,6 +179,7 @@ zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
         out->payload = msg->payload;
         msg->payload = NULL;
         out->header = msg;
+        out->wanted_ms = now;
         zhashx_insert (self->outgoing, key, out);
     }
     else
@@ -180,15 +197,20 @@ zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
 void
 zc_bulk_on_ack (zc_bulk_t *self, zc_wire_t *ack)
 {
-    char key [ZC_JOB_ID_MAX];
-    s_key (&ack->id, '>', ack->from, key);
+    char key [S_KEY_MAX];
+    s_key (&ack->id, '>', ack->from, s_party (ack), key);
     s_out_t *out = zhashx_lookup (self->outgoing, key);
     if (!out || !ack->payload || zframe_size (ack->payload) != 4)
         return;
     size_t have = s_get_u32 (zframe_data (ack->payload));
     size_t total = zframe_size (out->payload);
-    if (have > total || have < out->acked)
-        return;                         //  stale, or nonsense
+    if (have > total)
+        return;                         //  nonsense
+    if (have < out->acked) {
+        //  The receiver lost what it had (it restarted, or forgot an idle
+        //  transfer): start over from where it stands.
+        out->acked = out->sent = have;
+    }
     if (have > out->acked)
         out->progress_ms = zclock_mono ();
     out->acked = have;
@@ -207,8 +229,10 @@ s_ack_chunk (zc_bulk_t *self, zc_wire_t *chunk, size_t have)
 {
     zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
     ack->id = chunk->id;
-    ack->flags = ZC_FLAG_CHUNK;
+    ack->flags = chunk->flags & (ZC_FLAG_CHUNK | ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED);
     zlist_append (ack->to, chunk->from);
+    for (char *name = zlist_first (chunk->names); name; name = zlist_next (chunk->names))
+        zlist_append (ack->names, name);
     ack->payload = zframe_new (NULL, 4);
     s_put_u32 (zframe_data (ack->payload), have);
     self->send (&ack, self->arg);
@@ -226,17 +250,26 @@ zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
         *malformed = true;
         return NULL;
     }
-    char key [ZC_JOB_ID_MAX];
-    s_key (&chunk->id, '<', chunk->from, key);
+    char key [S_KEY_MAX];
+    s_key (&chunk->id, '<', chunk->from, s_party (chunk), key);
     s_in_t *in = zhashx_lookup (self->incoming, key);
     if (in && in->total != total) {
-        self->incoming_bytes -= in->total;          //  another REPLY: start over
+        if (in->data)
+            self->incoming_bytes -= in->total;      //  another REPLY: start over
         zhashx_delete (self->incoming, key);
         in = NULL;
     }
+    if (in && !in->data) {
+        s_ack_chunk (self, chunk, in->total);       //  we have it all already
+        return NULL;
+    }
     if (!in) {
-        if (offset != 0 || self->incoming_bytes + total > ZC_BULK_MAX_BYTES)
-            return NULL;                //  not a beginning, or no room: the sender goes again
+        if (offset != 0 || self->incoming_bytes + total > ZC_BULK_MAX_BYTES) {
+            //  Not a beginning (we lost what we had), or no room: the
+            //  sender starts over, now or later.
+            s_ack_chunk (self, chunk, 0);
+            return NULL;
+        }
         in = calloc (1, sizeof *in);
         in->data = malloc (total);
         if (!in->data) {
@@ -261,30 +294,50 @@ zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
     in->header = NULL;
     whole->payload = zframe_new (in->data, in->total);
     self->incoming_bytes -= in->total;
-    zhashx_delete (self->incoming, key);
+    //  Kept a while, without its bytes, to answer chunks sent again
+    //  (our last ACK may have been lost).
+    free (in->data);
+    in->data = NULL;
     return whole;
+}
+
+void
+zc_bulk_forget (zc_bulk_t *self, const zc_id_t *id, const char *peer, const char *party)
+{
+    char key [S_KEY_MAX];
+    s_key (id, '>', peer, party, key);
+    zhashx_delete (self->outgoing, key);
 }
 
 void
 zc_bulk_tick (zc_bulk_t *self)
 {
     uint64_t now = zclock_mono ();
-    for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing))
+    zlist_t *gone = zlist_new ();
+    zlist_autofree (gone);
+    for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing)) {
+        if (now - out->wanted_ms >= S_WANTED_MS)
+            //  Its owner stopped sending the REPLY (it was ACKed, or given up).
+            zlist_append (gone, (void *) zhashx_cursor (self->outgoing));
+        else
         if (now - out->progress_ms >= ZC_BULK_STALL_MS) {
             out->sent = out->acked;
             out->progress_ms = now;
             s_pump (self, out);
         }
-    zlist_t *idle = zlist_new ();
-    zlist_autofree (idle);
+    }
+    for (const char *key = zlist_first (gone); key; key = zlist_next (gone))
+        zhashx_delete (self->outgoing, key);
+    zlist_purge (gone);
     for (s_in_t *in = zhashx_first (self->incoming); in; in = zhashx_next (self->incoming))
         if (now - in->heard_ms >= ZC_BULK_IDLE_MS) {
-            zlist_append (idle, (void *) zhashx_cursor (self->incoming));
-            self->incoming_bytes -= in->total;
+            zlist_append (gone, (void *) zhashx_cursor (self->incoming));
+            if (in->data)
+                self->incoming_bytes -= in->total;
         }
-    for (const char *key = zlist_first (idle); key; key = zlist_next (idle))
+    for (const char *key = zlist_first (gone); key; key = zlist_next (gone))
         zhashx_delete (self->incoming, key);
-    zlist_destroy (&idle);
+    zlist_destroy (&gone);
 }
 
 size_t
@@ -296,7 +349,10 @@ zc_bulk_sending (zc_bulk_t *self)
 size_t
 zc_bulk_receiving (zc_bulk_t *self)
 {
-    return zhashx_size (self->incoming);
+    size_t count = 0;
+    for (s_in_t *in = zhashx_first (self->incoming); in; in = zhashx_next (self->incoming))
+        count += in->data != NULL;
+    return count;
 }
 
 //  ---------------------------------------------------------------------
@@ -373,6 +429,7 @@ zc_bulk_test (bool verbose)
     reply = zc_wire_new (ZC_MSG_REPLY);
     zlist_append (reply->to, "o1");
     reply->payload = zframe_dup (expected);
+    zc_id_t id2 = reply->id;
     zc_wire_t *again = zc_wire_new (ZC_MSG_REPLY);
     again->id = reply->id;
     zlist_append (again->to, "o1");
@@ -382,6 +439,63 @@ zc_bulk_test (bool verbose)
     ZC_CHECK (zc_bulk_send (target, &again) == 1 && again == NULL);
     ZC_CHECK (zlist_size (to_origin) == before);
     zc_wire_t *msg;
+    while ((msg = zlist_pop (to_origin)))
+        zc_wire_destroy (&msg);
+
+    //  A receiver that lost its part (it restarted) answers 0: the
+    //  transfer starts over and completes.
+    ZC_CHECK (zc_bulk_sending (target) == 1);
+    zc_bulk_t *fresh = zc_bulk_new (s_test_send, to_target);
+    whole = NULL;
+    rounds = 0;
+    //  The old receiver had said it held two chunks; the next ones reach
+    //  the new one.
+    zc_wire_t *fake_ack = zc_wire_new (ZC_MSG_ACK);
+    fake_ack->id = id2;
+    fake_ack->flags = ZC_FLAG_CHUNK;
+    strcpy (fake_ack->from, "o1");
+    fake_ack->payload = zframe_new (NULL, 4);
+    s_put_u32 (zframe_data (fake_ack->payload), 2 * ZC_BULK_CHUNK);
+    zc_bulk_on_ack (target, fake_ack);
+    zc_wire_destroy (&fake_ack);
+    ZC_CHECK (zlist_size (to_origin) == ZC_BULK_WINDOW);
+    while ((msg = zlist_pop (to_origin)) && rounds++ < 200) {
+        strcpy (msg->from, "t1");
+        bool bad = true;
+        zc_wire_t *done = zc_bulk_on_chunk (fresh, msg, &bad);
+        ZC_CHECK (!bad);
+        if (done)
+            whole = done;
+        zc_wire_destroy (&msg);
+        zc_wire_t *ack;
+        while ((ack = zlist_pop (to_target))) {
+            strcpy (ack->from, "o1");
+            zc_bulk_on_ack (target, ack);
+            zc_wire_destroy (&ack);
+        }
+    }
+    zc_wire_destroy (&msg);
+    ZC_CHECK (whole && zframe_eq (whole->payload, expected));
+    zc_wire_destroy (&whole);
+    ZC_CHECK (zc_bulk_sending (target) == 0);
+    zc_bulk_destroy (&fresh);
+
+    //  Custody: one REPLY per target, same ID, same origin, are separate
+    //  transfers; the REPLY's own ACK ends one.
+    for (int index = 0; index < 2; index++) {
+        reply = zc_wire_new (ZC_MSG_REPLY);
+        reply->id = id;
+        reply->flags = ZC_FLAG_CUSTODY;
+        zlist_append (reply->to, "o1");
+        zlist_append (reply->names, index? "s2": "s1");
+        reply->payload = zframe_dup (expected);
+        ZC_CHECK (zc_bulk_send (target, &reply) == 1);
+    }
+    ZC_CHECK (zc_bulk_sending (target) == 2);
+    zc_bulk_forget (target, &id, "o1", "s1");
+    ZC_CHECK (zc_bulk_sending (target) == 1);
+    zc_bulk_forget (target, &id, "o1", "s2");
+    ZC_CHECK (zc_bulk_sending (target) == 0);
     while ((msg = zlist_pop (to_origin)))
         zc_wire_destroy (&msg);
 
