@@ -83,7 +83,7 @@ zc_client_recv (zc_client_t *self, int timeout_ms, bool *timed_out, char **error
         if (newline) {
             size_t line_size = newline - self->buffer;
             json_error_t parse_error;
-            json_t *answer = json_loadb (self->buffer, line_size, 0, &parse_error);
+            json_t *answer = json_loadb (self->buffer, line_size, JSON_ALLOW_NUL, &parse_error);
             memmove (self->buffer, newline + 1, self->size - line_size - 1);
             self->size -= line_size + 1;
             if (!answer)

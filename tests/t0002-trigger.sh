@@ -22,6 +22,12 @@ test_expect_success 'raw mode: the remote stdout comes out unchanged, exit 0' '
 	test ! -s err
 '
 
+test_expect_success 'raw mode: NUL bytes in the output come out unchanged' '
+	zcnc_as n1 trigger "n2:printf \"a\\000b\"" >out &&
+	printf "a\000b" >expect &&
+	cmp expect out
+'
+
 test_expect_success 'raw mode: the job runs on the node it names' '
 	zcnc_as n1 trigger n2:pwd >out &&
 	echo "$SCRATCH/n2" >expect &&
