@@ -57,48 +57,7 @@ proxy=$build/tests/zc-proxy
 dir=$(mktemp -d /tmp/zcnc-mesh.XXXXXX) || exit 1
 pids=
 
-#  Stops the processes started here: SIGTERM, up to 5 s, then SIGKILL.
-stop_all () {
-    for pid in $pids; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in $pids; do
-        tries=0
-        while kill -0 "$pid" 2>/dev/null && [ $tries -lt 50 ]; do
-            sleep 0.1
-            tries=$((tries + 1))
-        done
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    pids=
-}
-cleanup () {
-    trap '' HUP INT PIPE TERM      #  a second signal must not cut this short
-    stop_all
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-#  Drops a PID that has ended from $pids.
-forget () {
-    rest=
-    for pid in $pids; do
-        [ "$pid" = "$1" ] || rest="$rest $pid"
-    done
-    pids=$rest
-}
-
-#  Waits up to 10 s (or $wait_tenths tenths) for a command to succeed.
-wait_for () {
-    tries=0
-    until "$@" >/dev/null 2>&1; do
-        tries=$((tries + 1))
-        [ $tries -ge "${wait_tenths:-100}" ] && return 1
-        sleep 0.1
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 #  Prints the logs of the hubs, proxies and origin agents, and fails.
 fail () {

@@ -56,39 +56,7 @@ flushes=${ZCNC_BENCH_FLUSHES:-5}
 dir=$(mktemp -d /tmp/zcnc-bench.XXXXXX) || exit 1
 pids=
 
-#  Stops the processes started here: SIGTERM, up to 5 s, then SIGKILL.
-stop_all () {
-    for pid in $pids; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in $pids; do
-        tries=0
-        while kill -0 "$pid" 2>/dev/null && [ $tries -lt 50 ]; do
-            sleep 0.1
-            tries=$((tries + 1))
-        done
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    pids=
-}
-cleanup () {
-    trap '' HUP INT PIPE TERM           #  a second signal must not cut it short
-    stop_all
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-#  Waits up to 10 s (or $wait_tenths tenths) for a command to succeed.
-wait_for () {
-    tries=0
-    until "$@" >/dev/null 2>&1; do
-        tries=$((tries + 1))
-        [ $tries -ge "${wait_tenths:-100}" ] && return 1
-        sleep 0.1
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 #  Stops one process started here and drops it from $pids.
 stop_one () {
@@ -100,11 +68,7 @@ stop_one () {
     done
     kill -9 "$1" 2>/dev/null
     wait "$1" 2>/dev/null
-    rest=
-    for pid in $pids; do
-        [ "$pid" = "$1" ] || rest="$rest $pid"
-    done
-    pids=$rest
+    forget "$1"
 }
 
 #  Prints the daemons' logs and fails.
