@@ -120,6 +120,18 @@ start_agent () {
     pids="$pids $!"
 }
 
+#  Starts agents PREFIX1 .. PREFIXCOUNT on HUB (NAME@endpoint), with the
+#  heartbeat and peer_timeout given, without waiting for them.
+start_agents () {
+    prefix=$1 count=$2 hub=$3 heartbeat=$4 timeout=$5
+    i=1
+    while [ $i -le "$count" ]; do
+        config "$prefix$i" "$heartbeat" "$timeout" agent "    hub = $hub"
+        start_agent "$prefix$i"
+        i=$((i + 1))
+    done
+}
+
 #  Starts proxy NAME forwarding to ENDPOINT (tcp://HOST:PORT), with its
 #  control FIFO NAME.ctl and stats NAME.stats; sets endpoint to its own.
 start_proxy () {
@@ -257,12 +269,7 @@ config site $hb_a $pt_a hub "    bind = tcp://127.0.0.1:*" "    uplink = central
 start_hub site
 site=$endpoint
 start=$(now_ms)
-i=1
-while [ $i -le "$agents" ]; do
-    config "s$i" $hb_a $pt_a agent "    hub = site@$site"
-    start_agent "s$i"
-    i=$((i + 1))
-done
+start_agents s "$agents" "site@$site" $hb_a $pt_a
 wait_tenths=600
 wait_for all_online c1 s "$agents" ||
     fail "c1 sees $(online_count c1 s) of the $agents site agents online after 60 s"
@@ -351,12 +358,7 @@ start_agent h1
 config edge $hb_b $pt_b hub "    bind = tcp://127.0.0.1:*" "    uplink = hq@$pc"
 start_hub edge
 edge=$endpoint
-i=1
-while [ $i -le "$edge_agents" ]; do
-    config "e$i" $hb_b $pt_b agent "    hub = edge@$edge"
-    start_agent "e$i"
-    i=$((i + 1))
-done
+start_agents e "$edge_agents" "edge@$edge" $hb_b $pt_b
 wait_tenths=300
 wait_for all_online e1 e "$edge_agents" || fail "e1 does not see e1..e$edge_agents online after 30 s"
 wait_for all_online h1 h 1 || fail "h1 is not online after 30 s"
