@@ -15,6 +15,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include "message.h"
+#include "seal.h"
 #include "store.h"
 #include "wire.h"
 
@@ -37,6 +38,11 @@ typedef struct {
 
 zc_delivery_t *zc_delivery_new (zc_store_t *store, const char *name, zc_queue_cap_t cap,
                                 zc_link_send_fn *send, zc_job_final_fn *on_final, void *arg);
+//  From now on, jobs are sealed (one target) or signed (several) with
+//  'seal' (borrowed) as they leave; a job whose target (or relay) has no
+//  cert here waits for one (or its expiry). Without one, payloads go as they are
+//  (the module's self-test).
+void zc_delivery_set_seal (zc_delivery_t *self, zc_seal_t *seal);
 void zc_delivery_destroy (zc_delivery_t **self_p);
 
 //  Brings back the jobs kept in the store. Returns how many, or -1 when a
@@ -63,8 +69,14 @@ json_t *zc_delivery_queue_json (zc_delivery_t *self);
 void zc_delivery_link_up (zc_delivery_t *self);
 void zc_delivery_on_ack (zc_delivery_t *self, const zc_id_t *id, const char *from);
 void zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, zc_result_t **result_p);
+//  At a relay: the result of job (id, from) that 'from' sealed for the
+//  job's origin (copied); it is kept and forwarded as it is.
+void zc_delivery_on_envelope (zc_delivery_t *self, const zc_id_t *id, const char *from,
+                              zframe_t *envelope);
 void zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char *name);
 void zc_delivery_on_presence (zc_delivery_t *self, const char *name);
+//  The keys directory was read again: jobs waiting for a cert try again.
+void zc_delivery_keys_changed (zc_delivery_t *self);
 
 //  Custody (relay_via). A message with relay_via goes to the relay, which
 //  takes custody of it: stores one job per target, ACKs each to the
@@ -91,6 +103,7 @@ void zc_delivery_tick (zc_delivery_t *self);
 //  Forgets the jobs whose result is older than results_ttl seconds.
 void zc_delivery_prune (zc_delivery_t *self, double results_ttl);
 
+bool zc_delivery_is_final (zc_delivery_t *self, const char *job_id);
 //  The "jobs" object of one job (new), or NULL when it is not ours.
 json_t *zc_delivery_job_json (zc_delivery_t *self, const char *job_id);
 //  All jobs in submission order (a new array).

@@ -33,6 +33,10 @@ int zc_key_load (const char *path, zc_key_t *key, char **error);
 //  Loads this process's own NAME.cert_secret from the keys directory as a
 //  zcert (CURVE keypair, metadata name and role). NULL with *error set.
 zcert_t *zc_key_load_own (const char *keys_dir, const char *name, char **error);
+//  The same, and the Ed25519 secret key into sign_secret (64 bytes; the
+//  caller wipes it with sodium_memzero when done).
+zcert_t *zc_key_load_own_signing (const char *keys_dir, const char *name, uint8_t *sign_secret,
+                                  char **error);
 
 //  The trusted-keys table: every top-level *.cert in a directory.
 typedef struct _zc_keyring_t zc_keyring_t;
@@ -51,6 +55,10 @@ size_t zc_keyring_size (zc_keyring_t *self);
 //  A fingerprint of the directory's top-level *.cert files (names, sizes,
 //  mtimes); differs when a reload would see something new.
 uint64_t zc_keyring_dir_stamp (const char *dir);
+//  Reads 'dir' again ('why' goes to the log): replaces *keyring (freeing
+//  the old one) and *stamp, and returns true; or logs why it cannot and
+//  keeps both (false).
+bool zc_keyring_reload (zc_keyring_t **keyring, uint64_t *stamp, const char *dir, const char *why);
 
 int zc_keys_test (bool verbose);
 #endif

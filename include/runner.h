@@ -12,6 +12,7 @@
 #define ZC_RUNNER_H
 #include <czmq.h>
 #include "delivery.h"
+#include "seal.h"
 #include "store.h"
 #include "wire.h"
 
@@ -23,6 +24,12 @@ typedef struct _zc_runner_t zc_runner_t;
 //  never let one run twice.
 zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
                             size_t max_output, double skew, zc_link_send_fn *send, void *arg);
+//  From now on, every REQ is opened (and refused unless authentic) and
+//  every result sealed with 'seal' (borrowed). Without one, payloads are
+//  taken as they come (the module's self-test).
+void zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal);
+//  Jobs refused before they were stored (not authentic, not for us).
+size_t zc_runner_refused (zc_runner_t *self);
 //  Brings back the tasks kept in the store (see above). Returns how many
 //  are in memory.
 int zc_runner_load (zc_runner_t *self);

@@ -9,6 +9,7 @@
     before anything that depends on a change leaves the process.
 */
 #include <errno.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "message.h"
 #include "readfolder.h"
 #include "runner.h"
+#include "seal.h"
 #include "signals.h"
 #include "target.h"
 #include "uplink.h"
@@ -30,6 +32,7 @@
 
 #define S_RETRY_TICK_MS     250     //  how often job timers are checked
 #define S_PRUNE_MS          60000   //  how often old jobs are forgotten
+#define S_KEYS_CHECK_MS     1000    //  how often the keys directory is checked for changes
 
 typedef struct _s_agent_t s_agent_t;
 
@@ -71,9 +74,12 @@ struct _s_agent_t {
     zhashx_t *ack_batches;      //  node name -> its queued ACK (in outgoing) that takes more IDs
     int commit_timer;           //  -1, or the pending commit's timer
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
+    zc_keyring_t *keyring;      //  the trusted certs: who may send us jobs, whose results we read
+    uint64_t keys_stamp;        //  of the keys directory when it was read
+    zc_seal_t *seal;            //  end-to-end envelopes
     int signal_fd;
     zmq_pollitem_t signal_item;
-    struct { uint64_t malformed, submitted; } count;
+    struct { uint64_t malformed, submitted, forged; } count;
 };
 
 //  ---------------------------------------------------------------------
@@ -561,6 +567,62 @@ s_on_ack (s_agent_t *self, zc_wire_t *msg)
 }
 
 //  Handles one decoded message from one of our hubs.
+//  A result. At a relay, one for a job it holds in custody: kept sealed
+//  as it is and forwarded. At the origin: opened and recorded. Either way
+//  it is stored first; the ACK, also for a duplicate, then waits for the
+//  commit that holds it.
+static void
+s_on_reply (s_agent_t *self, zc_wire_t *msg)
+{
+    bool custody = (msg->flags & ZC_FLAG_CUSTODY) != 0;
+    bool relayed = (msg->flags & ZC_FLAG_RELAYED) != 0;
+    if (relayed)
+        zc_delivery_on_envelope (self->delivery, &msg->id, msg->from, msg->payload);
+    else {
+        //  A relay's REPLY names the target whose result it carries;
+        //  only the relay that holds a job answers for its target.
+        const char *target = custody? zlist_first (msg->names): msg->from;
+        if (!target) {
+            self->count.malformed++;
+            return;
+        }
+        if (custody && !zc_delivery_may_answer (self->delivery, &msg->id, target, msg->from)) {
+            zc_warn ("dropped a result for %s from %s, which does not hold that job", target, msg->from);
+            self->count.forged++;
+            return;
+        }
+        zc_seal_about_t about = { .id = &msg->id, .origin = self->config->name, .target = target,
+                                  .relay = custody? msg->from: "" };
+        zframe_t *payload = NULL;
+        zc_result_t *result = NULL;
+        bool by_relay = false;
+        char reason [256];
+        if (zc_seal_open_reply (self->seal, &about, msg->payload, &payload, &by_relay,
+                                reason, sizeof reason) != 0) {
+            //  Not from the target: a hub or relay made or altered it.
+            zc_warn ("dropped a result for a job on %s: %s", target, reason);
+            self->count.forged++;
+            return;
+        }
+        int rc = zc_wire_result_payload_decode (payload, &result);
+        zframe_destroy (&payload);
+        if (rc != 0 || (by_relay && result->state != ZC_STATE_FAILED && result->state != ZC_STATE_EXPIRED)) {
+            //  A relay only ever reports that it gave up.
+            self->count.malformed++;
+            zc_result_destroy (&result);
+            return;
+        }
+        zc_delivery_on_reply (self->delivery, &msg->id, target, &result);
+    }
+    zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
+    ack->id = msg->id;
+    zlist_append (ack->to, msg->from);
+    ack->flags = msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED);
+    for (char *name = zlist_first (msg->names); ack->flags && name; name = zlist_next (msg->names))
+        zlist_append (ack->names, name);
+    s_send_durable (self, &ack);
+}
+
 static void
 s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
 {
@@ -602,34 +664,9 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         case ZC_MSG_STARTED:
             zc_delivery_on_ack (self->delivery, &msg->id, msg->from);
             break;
-        case ZC_MSG_REPLY: {
-            zc_result_t *result = NULL;
-            if (zc_wire_result_payload_decode (msg->payload, &result) != 0) {
-                self->count.malformed++;
-                break;
-            }
-            //  Stored first; the ACK, also for a duplicate, then waits
-            //  for the commit that holds the result. A relay's REPLY
-            //  names the target whose result it carries.
-            bool custody = (msg->flags & ZC_FLAG_CUSTODY) != 0;
-            const char *target = custody? zlist_first (msg->names): msg->from;
-            if (custody && !zc_delivery_may_answer (self->delivery, &msg->id, target, msg->from)) {
-                //  Only the relay that holds a job answers for its target.
-                zc_warn ("dropped a result for %s from %s, which does not hold that job", target, msg->from);
-                zc_result_destroy (&result);
-                self->count.malformed++;
-                break;
-            }
-            zc_delivery_on_reply (self->delivery, &msg->id, target, &result);
-            zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
-            ack->id = msg->id;
-            zlist_append (ack->to, msg->from);
-            ack->flags = msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED);
-            for (char *name = zlist_first (msg->names); ack->flags && name; name = zlist_next (msg->names))
-                zlist_append (ack->names, name);
-            s_send_durable (self, &ack);
+        case ZC_MSG_REPLY:
+            s_on_reply (self, msg);
             break;
-        }
         case ZC_MSG_PING:
             if (zlist_size (msg->to)) {
                 zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
@@ -821,6 +858,15 @@ s_request_message (s_agent_t *self, zc_jsonl_conn_t *conn, json_t *request, json
                                           1, s_wait_timeout, wait);
             zlist_append (self->waits, wait);
             zc_jsonl_hold (conn, true);
+            //  Jobs that ended already (refused as they left) are answered now.
+            zlist_t *ended = zlist_new ();
+            zlist_autofree (ended);
+            for (char *key = zlist_first (wait->pending); key; key = zlist_next (wait->pending))
+                if (zc_delivery_is_final (self->delivery, key))
+                    zlist_append (ended, key);
+            for (char *key = zlist_first (ended); key; key = zlist_next (ended))
+                s_job_final (self->delivery, key, false, self);
+            zlist_destroy (&ended);
         }
         zlist_destroy (&job_ids);
     }
@@ -1052,13 +1098,36 @@ s_on_close (zc_jsonl_conn_t *conn, void *arg)
 //  ---------------------------------------------------------------------
 //  Start and stop
 
+//  Reads the keys directory again. A cert gone (revoked) means that
+//  peer's jobs are refused and its results dropped from now on.
+static void
+s_keys_reload (s_agent_t *self, const char *why)
+{
+    if (!zc_keyring_reload (&self->keyring, &self->keys_stamp, self->config->keys, why))
+        return;
+    zc_seal_set_keyring (self->seal, self->keyring);
+    if (s_live_uplink (self))
+        zc_delivery_keys_changed (self->delivery);
+}
+
+static int
+s_keys_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    s_agent_t *self = arg;
+    if (zc_keyring_dir_stamp (self->config->keys) != self->keys_stamp)
+        s_keys_reload (self, "keys directory changed");
+    return 0;
+}
+
 static int
 s_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     s_agent_t *self = arg;
     int signal = zc_signals_read (self->signal_fd);
-    if (signal == SIGHUP)
+    if (signal == SIGHUP) {
+        s_keys_reload (self, "SIGHUP");
         return 0;
+    }
     if (signal) {
         zc_info ("stopping on signal %d", signal);
         return -1;
@@ -1102,12 +1171,19 @@ zc_agent_run (zc_config_t *config)
         zc_error ("cannot create data directory %s: %s", config->data, strerror (errno));
         return 1;
     }
-    zcert_t *cert = zc_key_load_own (config->keys, config->name, &error);
+    uint8_t sign_secret [64];
+    zcert_t *cert = zc_key_load_own_signing (config->keys, config->name, sign_secret, &error);
+    if (cert && !(self->keyring = zc_keyring_load (config->keys, &error)))
+        zcert_destroy (&cert);
     if (!cert) {
         zc_error ("%s", error);
         free (error);
+        sodium_memzero (sign_secret, sizeof sign_secret);
         return 1;
     }
+    self->keys_stamp = zc_keyring_dir_stamp (config->keys);
+    self->seal = zc_seal_new (config->name, zcert_secret_key (cert), sign_secret, self->keyring, true);
+    sodium_memzero (sign_secret, sizeof sign_secret);
     char *store_path = zsys_sprintf ("%s/store", config->data);
     self->store = zc_store_open (store_path, true, &error);
     free (store_path);
@@ -1115,6 +1191,8 @@ zc_agent_run (zc_config_t *config)
         zc_error ("%s", error);
         free (error);
         zcert_destroy (&cert);
+        zc_seal_destroy (&self->seal);
+        zc_keyring_destroy (&self->keyring);
         return 1;
     }
     char *audit_path = zsys_sprintf ("%s/audit.log", config->data);
@@ -1137,6 +1215,8 @@ zc_agent_run (zc_config_t *config)
     self->bulk = zc_bulk_new (s_bulk_send, self);
     self->runner = zc_runner_new (self->loop, self->store, config->name, config->max_output,
                                   config->skew, s_link_send, self);
+    zc_delivery_set_seal (self->delivery, self->seal);
+    zc_runner_set_seal (self->runner, self->seal);
     int jobs = zc_delivery_load (self->delivery);
     int tasks = zc_runner_load (self->runner);
     if (jobs > 0 || tasks > 0)
@@ -1168,11 +1248,14 @@ zc_agent_run (zc_config_t *config)
         zloop_poller (self->loop, &self->signal_item, s_signal_event, self);
         zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
         zloop_timer (self->loop, S_PRUNE_MS, 0, s_prune_timer, self);
+        zloop_timer (self->loop, S_KEYS_CHECK_MS, 0, s_keys_timer, self);
         zc_info ("agent %s started; %zu hub(s); socket %s", config->name,
                  zlist_size (self->uplinks), config->socket);
         zloop_start (self->loop);
-        zc_info ("agent %s stopped (submitted %" PRIu64 ", malformed %" PRIu64 ")",
-                 config->name, self->count.submitted, self->count.malformed);
+        zc_info ("agent %s stopped (submitted %" PRIu64 ", malformed %" PRIu64
+                 ", results not authentic %" PRIu64 ", jobs refused %zu)",
+                 config->name, self->count.submitted, self->count.malformed,
+                 self->count.forged, zc_runner_refused (self->runner));
         status = 0;
     }
     zc_jsonl_destroy (&self->server);
@@ -1209,6 +1292,8 @@ zc_agent_run (zc_config_t *config)
     zloop_destroy (&self->loop);
 
     zcert_destroy (&cert);
+    zc_seal_destroy (&self->seal);
+    zc_keyring_destroy (&self->keyring);
     close (self->signal_fd);
     return status;
 }

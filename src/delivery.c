@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "delivery.h"
 #include "log.h"
+#include "seal.h"
 #include "testing.h"
 
 #define S_MAX_BACKOFF_S     60
@@ -34,6 +35,9 @@ typedef struct {
     bool result_delivered;
     uint64_t result_next_try;   //  monotonic ms; 0 = wait for the origin's presence
     void *forward_handle;       //  in self->forwarding while the result is not delivered
+    //  At the relay: the result as sealed for the origin (by the target,
+    //  or by us when we gave up); 'result' then only tells the state.
+    zframe_t *envelope;
 } s_job_t;
 
 struct _zc_delivery_t {
@@ -45,6 +49,7 @@ struct _zc_delivery_t {
     zlistx_t *order;            //  keys in submission order
     zlistx_t *active;           //  s_job_t not final yet, in submission order
     zlistx_t *forwarding;       //  s_job_t held in custody, final, result not delivered
+    zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
     zc_link_send_fn *send;
     zc_job_final_fn *on_final;
     void *arg;
@@ -55,6 +60,7 @@ s_job_destroy (void **item)
 {
     s_job_t *job = *item;
     zframe_destroy (&job->payload);
+    zframe_destroy (&job->envelope);
     zc_result_destroy (&job->result);
     free (job);
     *item = NULL;
@@ -112,7 +118,8 @@ s_job_save (zc_delivery_t *self, s_job_t *job)
         .ack_timeout_ms = (uint32_t) (job->ack_timeout * 1000),
         .retry_wait_ms = (uint32_t) (job->retry_wait * 1000),
         .payload = job->payload,
-        .result = job->result? zc_wire_result_payload (job->result): NULL
+        .result = job->envelope? zframe_dup (job->envelope)
+                : job->result? zc_wire_result_payload (job->result): NULL
     };
     strcpy (record.node, job->node);            //  all 65 bytes
     strcpy (record.relay, job->relay);
@@ -155,7 +162,7 @@ s_forward_result (zc_delivery_t *self, s_job_t *job)
     msg->flags |= ZC_FLAG_CUSTODY;
     zlist_append (msg->to, job->custody_for);
     zlist_append (msg->names, job->node);
-    msg->payload = zc_wire_result_payload (job->result);
+    msg->payload = zframe_dup (job->envelope);
     job->result_next_try = zclock_mono () + S_RESULT_RESEND_MS;
     self->send (&msg, self->arg);
 }
@@ -183,6 +190,17 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     }
     job->state = state;
     job->next_try = 0;
+    if (*job->custody_for && !job->envelope) {
+        //  A relay's own result (it gave up): sealed for the origin by us.
+        job->envelope = zc_wire_result_payload (job->result);
+        if (self->seal) {
+            zc_seal_about_t about = { .id = &job->id, .origin = job->custody_for,
+                                      .target = job->node, .relay = self->name };
+            zframe_t *plain = job->envelope;
+            job->envelope = zc_seal_reply (self->seal, &about, true, plain);
+            zframe_destroy (&plain);
+        }
+    }
     s_job_save (self, job);
     s_audit (self, state == ZC_STATE_DONE? "result": zc_state_name (state), job, error);
     zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
@@ -193,6 +211,17 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
         job->forward_handle = zlistx_add_end (self->forwarding, job);
         s_forward_result (self, job);
     }
+}
+
+//  What a relay shows of a result it holds sealed for the origin.
+static zc_result_t *
+s_sealed_result (zc_state_t state)
+{
+    zc_result_t *result = zc_result_new ();
+    result->state = state;
+    result->finished_ms = zc_wall_ms ();
+    result->error = strdup ("the result is sealed for the job's origin");
+    return result;
 }
 
 //  Brings back one stored job.
@@ -228,6 +257,13 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     snprintf (job->relay, sizeof job->relay, "%s", record.relay);
     snprintf (job->custody_for, sizeof job->custody_for, "%s", record.custody_for);
     job->result_delivered = record.result_delivered;
+    if (*job->custody_for && record.result) {
+        //  A relay keeps the result sealed as it is; it knows its state.
+        job->envelope = record.result;
+        record.result = NULL;
+        job->result = s_sealed_result (job->state);
+    }
+    else
     if (record.result && zc_wire_result_payload_decode (record.result, &job->result) != 0)
         zc_error ("store: the result of %s is unreadable", key);
     zframe_destroy (&record.result);
@@ -243,7 +279,7 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
         job->next_try = 1;
     s_job_insert (self, job);
     //  So is a result a relay still owes its origin.
-    if (*job->custody_for && zc_state_final (job->state) && !job->result_delivered && job->result) {
+    if (*job->custody_for && zc_state_final (job->state) && !job->result_delivered && job->envelope) {
         job->result_next_try = 1;
         job->forward_handle = zlistx_add_end (self->forwarding, job);
     }
@@ -269,21 +305,87 @@ s_next_try (s_job_t *job)
     return zclock_mono () + (uint64_t) ((job->ack_timeout + backoff) * 1000);
 }
 
-//  Sends jobs of one message (same ID and payload) as one REQ; the hub
-//  fans it out. While the link is down nothing changes: the jobs go out
-//  when it comes back.
-static int
-s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
+//  A job this node cannot protect end to end yet: the cert of its target
+//  (or relay) is not in the keys directory. It waits, like a job for an
+//  absent node, until the keys change (zc_delivery_keys_changed) or it
+//  expires; no try is spent.
+static bool
+s_untrusted (zc_delivery_t *self, s_job_t *job)
 {
+    if (!self->seal || !zc_seal_e2e (self->seal) || *job->custody_for)
+        return false;
+    const char *party = !zc_seal_trusts (self->seal, job->node)? job->node
+                      : *job->relay && !zc_seal_trusts (self->seal, job->relay)? job->relay: NULL;
+    if (!party)
+        return false;
+    zc_warn ("job %s waits for %s.cert in the keys directory: without it the job cannot"
+             " be sealed nor its result checked", job->key, party);
+    if (job->state == ZC_STATE_SENT) {
+        job->state = ZC_STATE_QUEUED;
+        s_job_save (self, job);
+    }
+    job->next_try = 0;
+    return true;
+}
+
+//  The payload a REQ carries: at the origin, sealed for its one target,
+//  or signed for 'scope' when it goes to several; at a relay, as the
+//  origin made it.
+static zframe_t *
+s_req_payload (zc_delivery_t *self, s_job_t *first, size_t count, const char *scope)
+{
+    if (!self->seal || *first->custody_for)
+        return zframe_dup (first->payload);
+    zc_seal_about_t about = {
+        .id = &first->id, .origin = self->name, .target = count == 1? first->node: scope,
+        .relay = first->relay, .method = (uint8_t) first->method,
+        .method_timeout = first->method_timeout, .expire = first->expire
+    };
+    if (count > 1)
+        return zc_seal_req_signed (self->seal, &about, first->payload);
+    char reason [256];
+    zframe_t *payload = zc_seal_req (self->seal, &about, first->payload, reason, sizeof reason);
+    if (!payload)
+        zc_error ("cannot seal %s: %s", first->key, reason);
+    return payload;
+}
+
+//  Sends jobs of one message (same ID and payload) as one REQ; the hub
+//  fans it out. Several jobs go as one only with the message's target
+//  expression, 'scope', which a signature covers; without it each goes
+//  alone. While the link is down nothing changes: the jobs go out when it
+//  comes back.
+static int
+s_send_jobs (zc_delivery_t *self, zlist_t *candidates, const char *scope)
+{
+    zlist_t *jobs = zlist_new ();
+    for (s_job_t *job = zlist_first (candidates); job; job = zlist_next (candidates))
+        if (!s_untrusted (self, job))
+            zlist_append (jobs, job);
+    int rc = 0;
+    if (zlist_size (jobs) > 1 && (!scope || strlen (scope) > ZC_SEAL_SCOPE_MAX) && self->seal
+    &&  !*((s_job_t *) zlist_first (jobs))->custody_for) {
+        for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs)) {
+            zlist_t *alone = zlist_new ();
+            zlist_append (alone, job);
+            rc |= s_send_jobs (self, alone, NULL);
+            zlist_destroy (&alone);
+        }
+        zlist_destroy (&jobs);
+        return rc;
+    }
     s_job_t *first = zlist_first (jobs);
-    if (!first)
+    zframe_t *payload = first? s_req_payload (self, first, zlist_size (jobs), scope): NULL;
+    if (!payload) {
+        zlist_destroy (&jobs);
         return 0;
+    }
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REQ);
     msg->id = first->id;
     msg->method = first->method;
     msg->method_timeout = first->method_timeout;
     msg->expire = first->expire;
-    msg->payload = zframe_dup (first->payload);
+    msg->payload = payload;
     if (*first->relay) {
         //  To the relay that will take custody, naming the targets.
         msg->flags |= ZC_FLAG_CUSTODY;
@@ -300,8 +402,10 @@ s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
             zlist_append (msg->names, first->custody_for);
         }
     }
-    if (self->send (&msg, self->arg) != 0)
+    if (self->send (&msg, self->arg) != 0) {
+        zlist_destroy (&jobs);
         return -1;
+    }
     for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs)) {
         job->tries++;
         if (job->state == ZC_STATE_QUEUED)
@@ -310,6 +414,7 @@ s_send_jobs (zc_delivery_t *self, zlist_t *jobs)
         s_job_save (self, job);
         s_audit (self, "sent", job, NULL);
     }
+    zlist_destroy (&jobs);
     return 0;
 }
 
@@ -318,7 +423,7 @@ s_send_job (zc_delivery_t *self, s_job_t *job)
 {
     zlist_t *jobs = zlist_new ();
     zlist_append (jobs, job);
-    int rc = s_send_jobs (self, jobs);
+    int rc = s_send_jobs (self, jobs, NULL);
     zlist_destroy (&jobs);
     return rc;
 }
@@ -377,7 +482,7 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
     }
     //  Sending saves the jobs it sent; those the link did not take are
     //  saved as queued. Either way they are in this batch.
-    s_send_jobs (self, jobs);
+    s_send_jobs (self, jobs, message->to);
     for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs))
         if (job->state == ZC_STATE_QUEUED)
             s_job_save (self, job);
@@ -442,7 +547,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
         zlist_append (fresh, job);
         taken++;
     }
-    s_send_jobs (self, fresh);
+    s_send_jobs (self, fresh, NULL);
     for (s_job_t *job = zlist_first (fresh); job; job = zlist_next (fresh)) {
         if (job->state == ZC_STATE_QUEUED)
             s_job_save (self, job);
@@ -541,6 +646,37 @@ zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, 
         s_job_finish (self, job, job->result->state, NULL);
     }
     zc_result_destroy (result_p);
+}
+
+void
+zc_delivery_on_envelope (zc_delivery_t *self, const zc_id_t *id, const char *from, zframe_t *envelope)
+{
+    s_job_t *job = s_lookup (self, id, from);
+    if (!job || !*job->custody_for || zc_state_final (job->state) || !envelope)
+        return;
+    job->envelope = zframe_dup (envelope);
+    zc_result_destroy (&job->result);
+    job->result = s_sealed_result (ZC_STATE_DONE);
+    s_job_finish (self, job, ZC_STATE_DONE, NULL);
+}
+
+void
+zc_delivery_keys_changed (zc_delivery_t *self)
+{
+    s_flush (self, NULL);
+}
+
+bool
+zc_delivery_is_final (zc_delivery_t *self, const char *job_id)
+{
+    s_job_t *job = zhashx_lookup (self->jobs, job_id);
+    return job && zc_state_final (job->state);
+}
+
+void
+zc_delivery_set_seal (zc_delivery_t *self, zc_seal_t *seal)
+{
+    self->seal = seal;
 }
 
 //  A job's target (or relay) cannot be reached: it waits for its
@@ -938,13 +1074,16 @@ zc_delivery_test (bool verbose)
     out = s_test_take (&link);
     ZC_CHECK (out && out->type == ZC_MSG_ACK && (out->flags & ZC_FLAG_CUSTODY));
     zc_wire_destroy (&out);
-    zc_result_t *done = zc_result_new ();
-    done->state = ZC_STATE_DONE;
-    zc_delivery_on_reply (delivery, &held->id, "s1", &done);
+    //  The target's result is forwarded as it came: the relay cannot read it.
+    zframe_t *sealed = zframe_new ("sealed result", 13);
+    zc_delivery_on_envelope (delivery, &held->id, "s1", sealed);
     out = s_test_take (&link);
     ZC_CHECK (out && out->type == ZC_MSG_REPLY && (out->flags & ZC_FLAG_CUSTODY)
               && streq (zlist_first (out->to), "o9") && streq (zlist_first (out->names), "s1"));
+    ZC_CHECK (out && zframe_eq (out->payload, sealed));
     zc_wire_destroy (&out);
+    zframe_destroy (&sealed);
+    zclock_sleep (2);
     zc_delivery_prune (delivery, 0);            //  not delivered: kept
     zc_delivery_on_presence (delivery, "o9");   //  sent again
     out = s_test_take (&link);
@@ -965,6 +1104,7 @@ zc_delivery_test (bool verbose)
     json_t *held_json = zc_delivery_job_json (delivery, held_key);
     ZC_CHECK (held_json != NULL);
     json_decref (held_json);
+    zclock_sleep (2);
     zc_delivery_prune (delivery, 0);            //  delivered: forgotten
     ZC_CHECK (zc_delivery_job_json (delivery, held_key) == NULL);
     zlist_destroy (&s1_only);

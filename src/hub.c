@@ -569,6 +569,14 @@ s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 //  A message to relay, from an agent or a neighbour hub. An agent's
 //  message gets the agent's authenticated name as 'from'; a hub's keeps
 //  the stamp of the first hub, and must have one.
+static zc_hub_tap_fn *s_tap;
+
+void
+zc_hub_set_tap (zc_hub_tap_fn *tap)
+{
+    s_tap = tap;
+}
+
 static void
 s_relay (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
@@ -583,7 +591,11 @@ s_relay (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
         self->count.malformed++;
         return;
     }
+    zc_wire_t *extra = s_tap? s_tap (msg): NULL;
     s_route (self, arrival, msg);
+    if (extra)
+        s_route (self, arrival, extra);
+    zc_wire_destroy (&extra);
 }
 
 //  The types a hub relays by name.
@@ -888,21 +900,12 @@ s_directory_timer (zloop_t *loop, int timer_id, void *arg)
 static void
 s_keys_reload (s_hub_t *self, const char *why)
 {
-    char *error = NULL;
-    zc_keyring_t *keyring = zc_keyring_load (self->config->keys, &error);
-    if (!keyring) {
-        zc_error ("cannot reload keys (%s): %s; keeping the old ones", why, error);
-        free (error);
+    if (!zc_keyring_reload (&self->keyring, &self->keys_stamp, self->config->keys, why))
         return;
-    }
-    zc_keyring_destroy (&self->keyring);
-    self->keyring = keyring;
-    self->keys_stamp = zc_keyring_dir_stamp (self->config->keys);
     zhashx_purge (self->logged);
-    zc_info ("keys reloaded (%s): %zu trusted", why, zc_keyring_size (keyring));
     zlist_t *revoked = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (!zc_keyring_by_public (keyring, peer->public_txt))
+        if (!zc_keyring_by_public (self->keyring, peer->public_txt))
             zlist_append (revoked, peer);
     for (s_peer_t *peer = zlist_first (revoked); peer; peer = zlist_next (revoked))
         s_peer_offline (self, peer, "key revoked");

@@ -269,9 +269,10 @@ zc_key_load (const char *path, zc_key_t *key, char **error)
 }
 
 //  Reads a NAME.cert_secret file and checks that both key pairs are whole
-//  and that its name is 'name'. Returns a new zcert or NULL with *error.
+//  and that its name is 'name'. Returns a new zcert or NULL with *error;
+//  the Ed25519 secret key goes to 'sign_secret_out' when it is not NULL.
 static zcert_t *
-s_load_secret (const char *path, const char *name, char **error)
+s_load_secret (const char *path, const char *name, uint8_t *sign_secret_out, char **error)
 {
     zc_zpl_t *root = zc_zpl_load (path, error);
     if (!root)
@@ -323,6 +324,8 @@ s_load_secret (const char *path, const char *name, char **error)
         zcert_set_meta (cert, "name", "%s", key.name);
         zcert_set_meta (cert, "role", "%s", key.role == ZC_KEY_HUB? "hub": "agent");
         zcert_set_meta (cert, "sign-key", "%s", sign_key_txt);
+        if (sign_secret_out)
+            memcpy (sign_secret_out, sign_secret, sizeof sign_secret);
     }
     sodium_memzero (secret, sizeof secret);
     sodium_memzero (sign_secret, sizeof sign_secret);
@@ -332,6 +335,13 @@ s_load_secret (const char *path, const char *name, char **error)
 
 zcert_t *
 zc_key_load_own (const char *keys_dir, const char *name, char **error)
+{
+    return zc_key_load_own_signing (keys_dir, name, NULL, error);
+}
+
+zcert_t *
+zc_key_load_own_signing (const char *keys_dir, const char *name, uint8_t *sign_secret,
+                         char **error)
 {
     assert (keys_dir && name);
     if (!s_name_valid (name)) {
@@ -352,7 +362,7 @@ zc_key_load_own (const char *keys_dir, const char *name, char **error)
         if (st.st_mode & 077)
             zc_warn ("%s is open to group or others (mode %04o); run: chmod 600 %s",
                      path, (unsigned) (st.st_mode & 07777), path);
-        cert = s_load_secret (path, name, error);
+        cert = s_load_secret (path, name, sign_secret, error);
     }
     zstr_free (&path);
     return cert;
@@ -517,6 +527,23 @@ s_fnv (uint64_t hash, const void *data, size_t size)
 
 //  Hashes what zc_keyring_load would read: each *.cert file's name, size,
 //  inode, mtime and ctime. Returns 0 when the directory cannot be read.
+bool
+zc_keyring_reload (zc_keyring_t **keyring, uint64_t *stamp, const char *dir, const char *why)
+{
+    char *error = NULL;
+    zc_keyring_t *fresh = zc_keyring_load (dir, &error);
+    if (!fresh) {
+        zc_error ("cannot reload keys (%s): %s; keeping the old ones", why, error);
+        free (error);
+        return false;
+    }
+    zc_keyring_destroy (keyring);
+    *keyring = fresh;
+    *stamp = zc_keyring_dir_stamp (dir);
+    zc_info ("keys reloaded (%s): %zu trusted", why, zc_keyring_size (fresh));
+    return true;
+}
+
 uint64_t
 zc_keyring_dir_stamp (const char *dir)
 {

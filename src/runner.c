@@ -4,6 +4,7 @@
 #include "exec.h"
 #include "log.h"
 #include "runner.h"
+#include "seal.h"
 #include "testing.h"
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
@@ -48,6 +49,8 @@ struct _zc_runner_t {
     zlistx_t *unacked;          //  s_task_t with a result the origin has not ACKed
     zlist_t *retiring;          //  s_task_t finished and ACKed: leave memory after the commit
     char prune_from [ZC_JOB_ID_MAX];    //  where the next prune scan starts ("" = the first)
+    zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
+    size_t refused;             //  jobs refused before they were stored
     zc_link_send_fn *send;
     void *arg;
 };
@@ -87,6 +90,18 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->send = send;
     self->arg = arg;
     return self;
+}
+
+void
+zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal)
+{
+    self->seal = seal;
+}
+
+size_t
+zc_runner_refused (zc_runner_t *self)
+{
+    return self->refused;
 }
 
 void
@@ -162,13 +177,27 @@ s_send_notice (zc_runner_t *self, zc_msg_type_t type, s_task_t *task)
     self->send (&msg, self->arg);
 }
 
+//  A REPLY's payload: the result, sealed for the origin.
+static zframe_t *
+s_reply_payload (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay,
+                 const zc_result_t *result)
+{
+    zframe_t *payload = zc_wire_result_payload (result);
+    if (!self->seal || !payload)
+        return payload;
+    zc_seal_about_t about = { .id = id, .origin = origin, .target = self->name, .relay = relay };
+    zframe_t *envelope = zc_seal_reply (self->seal, &about, false, payload);
+    zframe_destroy (&payload);
+    return envelope;
+}
+
 static void
 s_send_reply (zc_runner_t *self, s_task_t *task)
 {
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = task->id;
     s_address (msg, task);
-    msg->payload = zc_wire_result_payload (task->result);
+    msg->payload = s_reply_payload (self, &task->id, task->origin, task->relay, task->result);
     task->reply_next_try = zclock_mono () + S_REPLY_RESEND_MS;
     self->send (&msg, self->arg);
 }
@@ -316,6 +345,35 @@ s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *o
 //  once, and gets its result again when there is one; it never runs twice.
 static int s_recall_task (const char *key, const void *value, size_t size, void *arg);
 
+//  A job that must not run, and is not stored (it may not even come from
+//  its claimed origin): its sender gets a denied result.
+static void
+s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *relay,
+          const char *reason)
+{
+    self->refused++;
+    char job_id [ZC_JOB_ID_MAX];
+    zc_job_id_format (&msg->id, self->name, job_id);
+    zc_warn ("refused job %s from %s%s%s: %s", job_id, origin, *relay? " via ": "", relay, reason);
+    zc_audit ("refused", job_id, origin, self->name, zc_method_name (msg->method), "reason=authentication");
+    zc_result_t *result = zc_result_new ();
+    result->state = ZC_STATE_DENIED;
+    result->started_ms = result->finished_ms = zc_wall_ms ();
+    result->error = strdup (reason);
+    zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
+    reply->id = msg->id;
+    if (*relay) {
+        zlist_append (reply->to, (char *) relay);
+        reply->flags |= ZC_FLAG_RELAYED;
+        zlist_append (reply->names, (char *) origin);
+    }
+    else
+        zlist_append (reply->to, (char *) origin);
+    reply->payload = s_reply_payload (self, &msg->id, origin, relay, result);
+    zc_result_destroy (&result);
+    self->send (&reply, self->arg);
+}
+
 void
 zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
 {
@@ -323,6 +381,23 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     //  gets the answers.
     bool relayed = (msg->flags & ZC_FLAG_RELAYED) && zlist_size (msg->names);
     const char *origin = relayed? zlist_first (msg->names): msg->from;
+    const char *relay = relayed? msg->from: "";
+    //  Before anything else: is it what its origin made, for us?
+    zframe_t *payload = NULL;
+    if (self->seal) {
+        zc_seal_about_t about = {
+            .id = &msg->id, .origin = origin, .target = self->name, .relay = relay,
+            .method = msg->method, .method_timeout = msg->method_timeout, .expire = msg->expire
+        };
+        char reason [256];
+        if (zc_seal_open_req (self->seal, &about, msg->payload, &payload, reason, sizeof reason) != 0) {
+            s_refuse (self, msg, origin, relay, reason);
+            return;
+        }
+    }
+    else
+    if (msg->payload)
+        payload = zframe_dup (msg->payload);
     char key [ZC_JOB_ID_MAX];
     zc_job_id_format (&msg->id, origin, key);
     s_task_t *task = zhashx_lookup (self->tasks, key);
@@ -332,15 +407,19 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
             //  Whether it ran cannot be told: not run, not ACKed; the
             //  origin sends it again.
             zc_error ("store: cannot look up job %s; ignored for now", key);
+            zframe_destroy (&payload);
             return;
         }
         task = found? zhashx_lookup (self->tasks, key): NULL;
-        if (found && !task)
+        if (found && !task) {
+            zframe_destroy (&payload);
             return;             //  unreadable record: logged; never run again
+        }
     }
     if (task) {
-        //  A resend, maybe through another relay now: answered there.
-        const char *relay = relayed? msg->from: "";
+        //  A resend or a replay, maybe through another relay now: ACKed
+        //  and answered there, never run again.
+        zframe_destroy (&payload);
         if (!streq (task->relay, relay)) {
             snprintf (task->relay, sizeof task->relay, "%s", relay);
             s_task_save (self, task);
@@ -357,7 +436,7 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     task->method = msg->method;
     task->method_timeout = msg->method_timeout;
     task->expire = msg->expire;
-    task->payload = msg->payload? zframe_dup (msg->payload): NULL;
+    task->payload = payload;
     s_task_save (self, task);
     s_audit (task, "received", NULL);
     //  Too old (or from the future) to be told apart from a replay once
@@ -371,7 +450,7 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     else
     if (created > now + skew_ms) {
         s_audit (task, "refused", "reason=future");
-        s_task_answer (self, task, ZC_STATE_FAILED, "created in the future (check the clocks); not run");
+        s_task_answer (self, task, ZC_STATE_DENIED, "created in the future (check the clocks); not run");
     }
     else
         s_task_prepare (self, task);
@@ -817,7 +896,7 @@ zc_runner_test (bool verbose)
         zc_runner_request (runner, job);
         sent = s_test_sent (&link, &result);
         ZC_CHECK_STR (sent, "REPLY ");
-        ZC_CHECK (result && result->state == (index? ZC_STATE_FAILED: ZC_STATE_EXPIRED));
+        ZC_CHECK (result && result->state == (index? ZC_STATE_DENIED: ZC_STATE_EXPIRED));
         ZC_CHECK (result && result->error && strstr (result->error, index? "in the future": "after its expire"));
         free (sent);
         zc_wire_destroy (&job);

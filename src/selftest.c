@@ -6,6 +6,7 @@
 #include "zpl.h"
 #include "audit.h"
 #include "bulk.h"
+#include "seal.h"
 #include "config.h"
 #include "id.h"
 #include "jsonout.h"
@@ -44,6 +45,7 @@ static struct {
     { "jsonout", zc_jsonout_test },
     { "routes", zc_routes_test },
     { "bulk", zc_bulk_test },
+    { "seal", zc_seal_test },
 };
 
 int

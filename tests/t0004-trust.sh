@@ -54,6 +54,7 @@ test_expect_success 'an untrusted agent cannot run jobs on trusted nodes' '
 
 test_expect_success 'the hub trusts a cert copied into its keys directory, without a restart' '
 	hub_pid=$(daemon_pid hub1) &&
+	cp "$KEYS/n1.cert" "$KEYS/n2.cert" mkeys/ &&
 	cp mkeys/mallory.cert "$KEYS/" &&
 	wait_for grep -q "keys reloaded (keys directory changed)" hub1.log &&
 	test "$(daemon_pid hub1)" = "$hub_pid" && zc_alive "$hub_pid"

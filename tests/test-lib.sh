@@ -44,6 +44,8 @@ fi
 ZCNC=$ZCNC_BUILD/zcnc
 ZC_RAWSEND=$ZCNC_BUILD/tests/zc-rawsend
 ZC_PROXY=$ZCNC_BUILD/tests/zc-proxy
+ZC_TESTHUB=$ZCNC_BUILD/tests/zc-testhub
+ZC_FORGE=$ZCNC_BUILD/tests/zc-forge
 
 zc_test_count=0
 zc_test_failed=0
@@ -381,11 +383,12 @@ write_config () {
 
 # zc_start NAME ROLE: starts `zcnc ROLE -c SCRATCH/NAME.cfg` in the
 # background, in its data directory, stderr to SCRATCH/NAME.log, and
-# records its PID.
+# records its PID. With zc_program set (e.g. zc_program=$ZC_TESTHUB
+# start_hub ...), that program runs instead of zcnc.
 zc_start () {
 	local name=$1 role=$2 pid
 	mkdir -p "$SCRATCH/$name" && chmod 700 "$SCRATCH/$name" || return 1
-	(cd "$SCRATCH/$name" && exec "$ZCNC" "$role" -c "$SCRATCH/$name.cfg") \
+	(cd "$SCRATCH/$name" && exec "${zc_program:-$ZCNC}" "$role" -c "$SCRATCH/$name.cfg") \
 		>>"$SCRATCH/$name.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$SCRATCH/$name.pid"

@@ -1,0 +1,85 @@
+/*  seal.h — end-to-end protection of jobs and results (DESIGN.md
+    "Security", doc/PROTOCOL.md "End-to-end envelope").
+
+    Hubs and relays forward a REQ's or REPLY's payload without being able
+    to read or alter it: the payload travels in an envelope that only the
+    two ends can open.
+    - A job for one target, and every result, is encrypted and
+      authenticated (XChaCha20-Poly1305) with the key the two ends share:
+      X25519 of one's CURVE secret key and the other's CURVE public key
+      (from its cert in the keys directory), hashed with both public keys.
+      The key is computed once per peer and cached.
+    - A job for several targets (one message fanned out by the hubs) is
+      signed once with the origin's Ed25519 key over a 'scope', the
+      origin's target expression; each target checks the signature and
+      that its name matches the scope. Its payload stays readable.
+    Both cover every header field that matters (ID, hence creation time;
+    origin; target or scope; relay; method; method timeout; expire), so a
+    hub can neither forge, alter nor redirect a job, nor pass a result off
+    as another's.
+
+    With e2e off (a benchmark's baseline; zcnc.conf(5)), envelopes are
+    sent in clear; a receiver accepts clear ones only when e2e is off
+    there too.
+*/
+#ifndef ZC_SEAL_H
+#define ZC_SEAL_H
+#include <czmq.h>
+#include "id.h"
+#include "keys.h"
+
+//  The longest scope a signed job carries; longer target expressions are
+//  sent to each target on its own.
+#define ZC_SEAL_SCOPE_MAX 1024
+
+typedef struct _zc_seal_t zc_seal_t;
+
+//  The header fields an envelope covers.
+typedef struct {
+    const zc_id_t *id;
+    const char *origin;         //  who made the job
+    const char *target;         //  the target; for a signed REQ, its scope
+    const char *relay;          //  the agent that held it in custody, or ""
+    uint8_t method;             //  REQ only (0 in a REPLY)
+    uint32_t method_timeout, expire;    //  REQ only
+} zc_seal_about_t;
+
+//  This node's keys: its name, CURVE secret key and Ed25519 secret key
+//  (copied), and the trusted-keys table (borrowed; see set_keyring).
+zc_seal_t *zc_seal_new (const char *name, const uint8_t curve_secret [32],
+                        const uint8_t sign_secret [64], zc_keyring_t *keyring, bool e2e);
+void zc_seal_destroy (zc_seal_t **self_p);
+//  Uses a reloaded keyring from now on (the old one may be freed after
+//  this call); cached keys are dropped, so a revoked peer's go too.
+void zc_seal_set_keyring (zc_seal_t *self, zc_keyring_t *keyring);
+bool zc_seal_e2e (zc_seal_t *self);
+//  True when 'name' has a cert here with role agent: jobs can be sealed
+//  for it and its results checked.
+bool zc_seal_trusts (zc_seal_t *self, const char *name);
+
+//  At the origin: a REQ payload for about->target alone. NULL with
+//  'reason' when that target's cert is not in the keys directory.
+zframe_t *zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
+                       char *reason, size_t reason_size);
+//  At the origin: a REQ payload for every target matching about->target
+//  (a scope of at most ZC_SEAL_SCOPE_MAX bytes), signed.
+zframe_t *zc_seal_req_signed (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload);
+//  At a target (about->target is this node): checks a REQ envelope and
+//  returns its plain payload (new) in *payload. -1 with 'reason' (for the
+//  job's denied result) when the job must not run.
+int zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
+                      zframe_t **payload, char *reason, size_t reason_size);
+
+//  At a target, or a relay answering for a job it gave up ('by_relay'):
+//  a REPLY payload for about->origin. Encrypted when the origin's cert is
+//  here; otherwise (a job from an unknown origin is denied) signed.
+zframe_t *zc_seal_reply (zc_seal_t *self, const zc_seal_about_t *about, bool by_relay,
+                         zframe_t *payload);
+//  At the origin: checks a REPLY envelope from about->target (or its
+//  relay) and returns the plain payload (new). *by_relay (optional) tells
+//  who made it. -1 with 'reason' when it is not authentic.
+int zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
+                        zframe_t **payload, bool *by_relay, char *reason, size_t reason_size);
+
+int zc_seal_test (bool verbose);
+#endif

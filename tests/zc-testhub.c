@@ -1,0 +1,90 @@
+/*  zc-testhub.c — a hub that misbehaves on purpose, for the security tests.
+
+        zc-testhub hub -c FILE
+
+    runs a real hub (zcnc hub's code) from FILE, with what it relays
+    tampered with as the environment says:
+        ZC_TESTHUB_DUMP=PATH    appends every relayed message, as the hub
+                                sees it after CURVE (header and payload),
+                                to PATH: what a compromised hub could read
+        ZC_TESTHUB_FLIP=1       flips one bit of the last byte of every
+                                REQ's payload: a hub altering jobs
+        ZC_TESTHUB_REPLAY=1     keeps a copy of the first REQ and relays it
+                                again, byte for byte, along with the next
+                                REQ: a hub replaying a job later
+    Each tampering is logged on stderr ("testhub: flipped ...").
+*/
+#include <czmq.h>
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+#include "wire.h"
+
+static FILE *s_dump;
+static bool s_flip, s_replay;
+static zc_wire_t *s_kept;           //  the REQ to replay
+static bool s_replayed;
+
+static zc_wire_t *
+s_tap (zc_wire_t *msg)
+{
+    if (s_dump) {
+        zmsg_t *encoded = zc_wire_encode (msg);
+        zframe_t *frame = encoded? zmsg_first (encoded): NULL;
+        if (frame)
+            fwrite (zframe_data (frame), 1, zframe_size (frame), s_dump);
+        fflush (s_dump);
+        zmsg_destroy (&encoded);
+    }
+    if (msg->type != ZC_MSG_REQ)
+        return NULL;
+    if (s_flip && msg->payload && zframe_size (msg->payload)) {
+        zframe_data (msg->payload) [zframe_size (msg->payload) - 1] ^= 0x01;
+        fprintf (stderr, "testhub: flipped a bit of a REQ payload from %s\n", msg->from);
+    }
+    if (s_replay && !s_replayed) {
+        if (!s_kept) {
+            zmsg_t *encoded = zc_wire_encode (msg);
+            s_kept = zc_wire_decode (encoded, zmsg_first (encoded), NULL);
+            zmsg_destroy (&encoded);
+            return NULL;
+        }
+        s_replayed = true;
+        fprintf (stderr, "testhub: replaying the first REQ from %s\n", s_kept->from);
+        zc_wire_t *again = s_kept;
+        s_kept = NULL;
+        return again;
+    }
+    return NULL;
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (argc != 4 || strcmp (argv [1], "hub") || strcmp (argv [2], "-c")) {
+        fprintf (stderr, "usage: zc-testhub hub -c FILE\n");
+        return 2;
+    }
+    zc_log_init ("zc-testhub", false);
+    const char *dump = getenv ("ZC_TESTHUB_DUMP");
+    if (dump && !(s_dump = fopen (dump, "ab"))) {
+        fprintf (stderr, "zc-testhub: cannot open %s: %s\n", dump, strerror (errno));
+        return 1;
+    }
+    s_flip = getenv ("ZC_TESTHUB_FLIP") != NULL;
+    s_replay = getenv ("ZC_TESTHUB_REPLAY") != NULL;
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (argv [3], ZC_ROLE_HUB, &error);
+    if (!config) {
+        fprintf (stderr, "zc-testhub: %s\n", error);
+        free (error);
+        return 1;
+    }
+    zc_hub_set_tap (s_tap);
+    int status = zc_hub_run (config);
+    zc_config_destroy (&config);
+    zc_wire_destroy (&s_kept);
+    if (s_dump)
+        fclose (s_dump);
+    return status;
+}
