@@ -12,6 +12,7 @@
 #define ZC_RUNNER_H
 #include <czmq.h>
 #include "delivery.h"
+#include "policy.h"
 #include "seal.h"
 #include "store.h"
 #include "wire.h"
@@ -28,6 +29,10 @@ zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
 //  every result sealed with 'seal' (borrowed). Without one, payloads are
 //  taken as they come (the module's self-test).
 void zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal);
+//  From now on, jobs are checked against 'policy' (borrowed; NULL: every
+//  trusted origin may run anything) once they are authentic and stored;
+//  one it does not allow is answered denied, with the rule's reason.
+void zc_runner_set_policy (zc_runner_t *self, zc_policy_t *policy);
 //  Jobs refused before they were stored (not authentic, not for us).
 size_t zc_runner_refused (zc_runner_t *self);
 //  Brings back the tasks kept in the store (see above). Returns how many

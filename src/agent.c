@@ -23,6 +23,7 @@
 #include "log.h"
 #include "message.h"
 #include "readfolder.h"
+#include "policy.h"
 #include "runner.h"
 #include "seal.h"
 #include "signals.h"
@@ -77,6 +78,7 @@ struct _s_agent_t {
     zc_keyring_t *keyring;      //  the trusted certs: who may send us jobs, whose results we read
     uint64_t keys_stamp;        //  of the keys directory when it was read
     zc_seal_t *seal;            //  end-to-end envelopes
+    zc_policy_t *policy;        //  the policy file's rules, or NULL without one
     int signal_fd;
     zmq_pollitem_t signal_item;
     struct { uint64_t malformed, submitted, forged; } count;
@@ -1110,6 +1112,25 @@ s_keys_reload (s_agent_t *self, const char *why)
         zc_delivery_keys_changed (self->delivery);
 }
 
+//  Reads the policy file again; a broken one leaves the old rules on.
+static void
+s_policy_reload (s_agent_t *self)
+{
+    if (!self->config->policy)
+        return;
+    char *error = NULL;
+    zc_policy_t *policy = zc_policy_load (self->config->policy, &error);
+    if (!policy) {
+        zc_error ("cannot reload the policy: %s; keeping the old rules", error);
+        free (error);
+        return;
+    }
+    zc_runner_set_policy (self->runner, policy);
+    zc_policy_destroy (&self->policy);
+    self->policy = policy;
+    zc_info ("policy reloaded: %zu rule(s) from %s", zc_policy_size (policy), self->config->policy);
+}
+
 static int
 s_keys_timer (zloop_t *loop, int timer_id, void *arg)
 {
@@ -1126,6 +1147,7 @@ s_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     int signal = zc_signals_read (self->signal_fd);
     if (signal == SIGHUP) {
         s_keys_reload (self, "SIGHUP");
+        s_policy_reload (self);
         return 0;
     }
     if (signal) {
@@ -1181,6 +1203,14 @@ zc_agent_run (zc_config_t *config)
         sodium_memzero (sign_secret, sizeof sign_secret);
         return 1;
     }
+    if (config->policy && !(self->policy = zc_policy_load (config->policy, &error))) {
+        zc_error ("%s: agent/policy: %s", config->path, error);
+        free (error);
+        zcert_destroy (&cert);
+        zc_keyring_destroy (&self->keyring);
+        sodium_memzero (sign_secret, sizeof sign_secret);
+        return 1;
+    }
     self->keys_stamp = zc_keyring_dir_stamp (config->keys);
     self->seal = zc_seal_new (config->name, zcert_secret_key (cert), sign_secret, self->keyring, true);
     sodium_memzero (sign_secret, sizeof sign_secret);
@@ -1193,6 +1223,7 @@ zc_agent_run (zc_config_t *config)
         zcert_destroy (&cert);
         zc_seal_destroy (&self->seal);
         zc_keyring_destroy (&self->keyring);
+        zc_policy_destroy (&self->policy);
         return 1;
     }
     char *audit_path = zsys_sprintf ("%s/audit.log", config->data);
@@ -1217,6 +1248,7 @@ zc_agent_run (zc_config_t *config)
                                   config->skew, s_link_send, self);
     zc_delivery_set_seal (self->delivery, self->seal);
     zc_runner_set_seal (self->runner, self->seal);
+    zc_runner_set_policy (self->runner, self->policy);
     int jobs = zc_delivery_load (self->delivery);
     int tasks = zc_runner_load (self->runner);
     if (jobs > 0 || tasks > 0)
@@ -1294,6 +1326,7 @@ zc_agent_run (zc_config_t *config)
     zcert_destroy (&cert);
     zc_seal_destroy (&self->seal);
     zc_keyring_destroy (&self->keyring);
+    zc_policy_destroy (&self->policy);
     close (self->signal_fd);
     return status;
 }

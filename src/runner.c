@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "exec.h"
 #include "log.h"
+#include "policy.h"
 #include "runner.h"
 #include "seal.h"
 #include "testing.h"
@@ -50,6 +51,7 @@ struct _zc_runner_t {
     zlist_t *retiring;          //  s_task_t finished and ACKed: leave memory after the commit
     char prune_from [ZC_JOB_ID_MAX];    //  where the next prune scan starts ("" = the first)
     zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
+    zc_policy_t *policy;        //  who may run what here; NULL: every trusted origin anything
     size_t refused;             //  jobs refused before they were stored
     zc_link_send_fn *send;
     void *arg;
@@ -96,6 +98,12 @@ void
 zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal)
 {
     self->seal = seal;
+}
+
+void
+zc_runner_set_policy (zc_runner_t *self, zc_policy_t *policy)
+{
+    self->policy = policy;
 }
 
 size_t
@@ -314,8 +322,20 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     size_t data_size = 0;
     bool readable = zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) == 0;
     bool spawns = readable && task->method == ZC_METHOD_EXEC && zlist_size (args) == 1;
+    zc_policy_verdict_t verdict = { .allowed = true };
+    if (readable && self->policy) {
+        //  The command a policy rule looks at: the first argument.
+        const char *method = zc_method_name (task->method);
+        zc_policy_check (self->policy, task->origin, method? method: "?", zlist_first (args), &verdict);
+    }
     zlist_destroy (&args);
     free (data);
+    if (!verdict.allowed) {
+        zc_warn ("refused job %s from %s: %s", task->job_id, task->origin, verdict.reason);
+        s_audit (task, "refused", "reason=policy");
+        s_task_answer (self, task, ZC_STATE_DENIED, verdict.reason);
+        return;
+    }
     if (!spawns) {
         s_task_start (self, task);
         return;

@@ -22,6 +22,7 @@
 #include "delivery.h"
 #include "runner.h"
 #include "store.h"
+#include "policy.h"
 
 static struct {
     const char *name;
@@ -46,6 +47,7 @@ static struct {
     { "routes", zc_routes_test },
     { "bulk", zc_bulk_test },
     { "seal", zc_seal_test },
+    { "policy", zc_policy_test },
 };
 
 int

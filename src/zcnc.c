@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "config.h"
 #include "hub.h"
+#include "policy.h"
 #include "log.h"
 
 static const char *s_usage =
@@ -71,10 +72,19 @@ s_daemon (int argc, char *argv [], zc_role_t role)
         return 1;
     }
     int status = 0;
+    zc_policy_t *policy = NULL;
+    if (check && role == ZC_ROLE_AGENT && config->policy
+    &&  !(policy = zc_policy_load (config->policy, &error))) {
+        fprintf (stderr, "zcnc: %s: agent/policy: %s\n", path, error);
+        free (error);
+        status = 1;
+    }
+    else
     if (check)
         printf ("%s: configuration is valid\n", path);
     else
         status = role == ZC_ROLE_HUB? zc_hub_run (config): zc_agent_run (config);
+    zc_policy_destroy (&policy);
     zc_config_destroy (&config);
     return status;
 }
