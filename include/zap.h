@@ -19,6 +19,11 @@ zsock_t *zc_zap_socket (zc_zap_t *self);
 //  Reads and answers one ZAP request against 'keyring'. Returns 0, or -1
 //  when the request was malformed (it is answered with status 500).
 int zc_zap_handle (zc_zap_t *self, zc_keyring_t *keyring);
+//  Refuses the handshakes of a key until the monotonic time 'until' (ms):
+//  a peer sending malformed traffic is kept out for a while.
+void zc_zap_suspend (zc_zap_t *self, const char *public_txt, int64_t until);
+//  True while a key is suspended.
+bool zc_zap_suspended (zc_zap_t *self, const char *public_txt);
 //  Handshakes refused since start.
 uint64_t zc_zap_refused (zc_zap_t *self);
 

@@ -40,6 +40,9 @@
 #define S_KEYS_CHECK_MS      1000       //  how often the keys directory is checked
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
 #define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message (~8 KB)
+#define S_STRIKES_MAX        100        //  malformed messages from one key ...
+#define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
+#define S_SUSPEND_MS         60000      //  ... keep it out this long
 
 typedef struct _s_hub_t s_hub_t;
 
@@ -61,6 +64,9 @@ typedef struct {
     zframe_t *routing_id;       //  current route back to it
     uint64_t last_heard;        //  monotonic ms
     bool online;                //  said HELLO: it is routed to
+    uint32_t strikes;           //  malformed messages since strikes_since
+    int64_t strikes_since;      //  monotonic ms
+    int64_t suspended_until;    //  monotonic ms; its traffic is dropped until then
 } s_peer_t;
 
 //  A parent hub this hub dials (hub/uplink).
@@ -89,7 +95,8 @@ struct _s_hub_t {
     int signal_fd;
     zmq_pollitem_t signal_item;
     struct {
-        uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped;
+        uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped,
+                 suspended;
     } count;
 };
 
@@ -569,6 +576,30 @@ s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 //  A message to relay, from an agent or a neighbour hub. An agent's
 //  message gets the agent's authenticated name as 'from'; a hub's keeps
 //  the stamp of the first hub, and must have one.
+//  A peer sent something malformed. Beyond S_STRIKES_MAX within
+//  S_STRIKES_WINDOW_MS it is treated like a revoked key for S_SUSPEND_MS:
+//  its traffic is dropped, its routes withdrawn and its new handshakes
+//  refused. (An established connection cannot be closed: NOTES.)
+static void
+s_strike (s_hub_t *self, s_peer_t *peer)
+{
+    self->count.malformed++;
+    int64_t now = zclock_mono ();
+    if (now - peer->strikes_since > S_STRIKES_WINDOW_MS) {
+        peer->strikes = 0;
+        peer->strikes_since = now;
+    }
+    if (++peer->strikes <= S_STRIKES_MAX)
+        return;
+    peer->suspended_until = now + S_SUSPEND_MS;
+    zc_zap_suspend (self->zap, peer->public_txt, peer->suspended_until);
+    zc_warn ("suspended the key of %s for %d s: more than %d malformed messages in %d s",
+             peer->link.name, S_SUSPEND_MS / 1000, S_STRIKES_MAX, S_STRIKES_WINDOW_MS / 1000);
+    if (peer->online)
+        s_peer_offline (self, peer, "suspended");
+    peer->strikes = 0;
+}
+
 static zc_hub_tap_fn *s_tap;
 
 void
@@ -580,17 +611,15 @@ zc_hub_set_tap (zc_hub_tap_fn *tap)
 static void
 s_relay (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
-    if (zlist_size (msg->to) == 0) {
-        self->count.malformed++;
+    if (zlist_size (msg->to) == 0 || (arrival->kind != S_LINK_AGENT && !*msg->from)) {
+        if (arrival->kind == S_LINK_UPLINK)
+            self->count.malformed++;
+        else
+            s_strike (self, (s_peer_t *) arrival);     //  a peer's link is its first member
         return;
     }
     if (arrival->kind == S_LINK_AGENT)
         snprintf (msg->from, sizeof msg->from, "%s", arrival->name);
-    else
-    if (!*msg->from) {
-        self->count.malformed++;
-        return;
-    }
     zc_wire_t *extra = s_tap? s_tap (msg): NULL;
     s_route (self, arrival, msg);
     if (extra)
@@ -702,18 +731,6 @@ s_router_message (s_hub_t *self, zmsg_t *frames)
         zmsg_destroy (&frames);
         return;
     }
-    const char *reason = NULL;
-    zc_wire_t *msg = zc_wire_decode (frames, first, &reason);
-    if (!msg) {
-        self->count.malformed++;
-        char what [80], line [200];
-        snprintf (what, sizeof what, "malformed:%s", key->public_txt);
-        snprintf (line, sizeof line, "dropped a malformed message from %s: %s (logged once per key)",
-                  key->name, reason? reason: "?");
-        s_log_once (self, what, line);
-        zmsg_destroy (&frames);
-        return;
-    }
     s_peer_t *peer = zhashx_lookup (self->peers, key->public_txt);
     if (!peer) {
         peer = calloc (1, sizeof *peer);
@@ -721,6 +738,23 @@ s_router_message (s_hub_t *self, zmsg_t *frames)
         snprintf (peer->link.name, sizeof peer->link.name, "%s", key->name);
         snprintf (peer->public_txt, sizeof peer->public_txt, "%s", key->public_txt);
         zhashx_insert (self->peers, peer->public_txt, peer);
+    }
+    if (peer->suspended_until > zclock_mono ()) {
+        self->count.suspended++;
+        zmsg_destroy (&frames);
+        return;
+    }
+    const char *reason = NULL;
+    zc_wire_t *msg = zc_wire_decode (frames, first, &reason);
+    if (!msg) {
+        char what [80], line [200];
+        snprintf (what, sizeof what, "malformed:%s", key->public_txt);
+        snprintf (line, sizeof line, "dropped a malformed message from %s: %s (logged once per key)",
+                  key->name, reason? reason: "?");
+        s_log_once (self, what, line);
+        s_strike (self, peer);
+        zmsg_destroy (&frames);
+        return;
     }
     //  Always answer on the connection the peer used last.
     bool new_connection = !peer->routing_id || !zframe_eq (peer->routing_id, routing_id);
@@ -1039,9 +1073,11 @@ zc_hub_run (zc_config_t *config)
                      zc_keyring_size (self->keyring), zlist_size (self->parents));
             zloop_start (self->loop);
             zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
-                     ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64 ")",
+                     ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64
+                     ", from suspended keys %" PRIu64 ")",
                      config->name, self->count.forwarded, self->count.noroute, self->count.malformed,
-                     self->count.unknown_key, self->count.bad_hello, self->count.dropped);
+                     self->count.unknown_key, self->count.bad_hello, self->count.dropped,
+                     self->count.suspended);
             status = 0;
         }
     }

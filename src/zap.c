@@ -27,6 +27,7 @@ struct _zc_zap_t {
     uint64_t refused;           //  handshakes answered 400
     zhashx_t *logged;           //  "address key" refusals logged this window
     int64_t window_end;         //  when 'logged' is next cleared
+    zhashx_t *suspended;        //  Z85 key -> until when (monotonic ms, in the pointer)
 };
 
 //  Binds the ZAP endpoint. Returns NULL (and logs why) when it cannot,
@@ -44,6 +45,7 @@ zc_zap_new (void)
     assert (self);
     self->handler = handler;
     self->logged = zhashx_new ();
+    self->suspended = zhashx_new ();
     return self;
 }
 
@@ -57,9 +59,27 @@ zc_zap_destroy (zc_zap_t **self_p)
         zc_zap_t *self = *self_p;
         zsock_destroy (&self->handler);
         zhashx_destroy (&self->logged);
+        zhashx_destroy (&self->suspended);
         free (self);
         *self_p = NULL;
     }
+}
+
+void
+zc_zap_suspend (zc_zap_t *self, const char *public_txt, int64_t until)
+{
+    zhashx_update (self->suspended, public_txt, (void *) (intptr_t) until);
+}
+
+bool
+zc_zap_suspended (zc_zap_t *self, const char *public_txt)
+{
+    void *until = zhashx_lookup (self->suspended, public_txt);
+    if (until && (int64_t) (intptr_t) until <= zclock_mono ()) {
+        zhashx_delete (self->suspended, public_txt);
+        until = NULL;
+    }
+    return until != NULL;
 }
 
 //  The REP socket to poll; it belongs to self.
@@ -135,6 +155,13 @@ zc_zap_handle (zc_zap_t *self, zc_keyring_t *keyring)
         rc = -1;
     else {
         zmq_z85_encode (user_id, zframe_data (credential), 32);
+        if (zc_zap_suspended (self, user_id)) {
+            status = "400";
+            text = "key suspended";
+            self->refused++;
+            user_id [0] = 0;
+        }
+        else
         if (keyring && zc_keyring_by_public (keyring, user_id)) {
             status = "200";
             text = "OK";

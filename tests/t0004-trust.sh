@@ -132,6 +132,19 @@ test_expect_success 'garbage from a trusted key leaves the hub and the agents up
 	zc_alive "$(daemon_pid n2)"
 '
 
+test_expect_success 'a key that sent that many malformed messages is suspended: its new handshakes are refused' '
+	wait_for grep -q "suspended the key of fuzz for 60 s: more than 100 malformed messages in 10 s" hub1.log &&
+	test_expect_code 1 "$ZC_RAWSEND" --ping "$endpoint" "$KEYS/hub1.cert" "$KEYS/fuzz.cert_secret" 2>err &&
+	grep "handshake refused" err
+'
+
+test_expect_success 'a frame over the size limit drops the sender, not the hub' '
+	"$ZC_RAWSEND" --big 70000000 "$endpoint" "$KEYS/hub1.cert" "$KEYS/n2.cert_secret" 2>err &&
+	grep "sent a frame of 70000000 bytes" err &&
+	zc_alive "$(daemon_pid hub1)" &&
+	wait_for agent_connected n2
+'
+
 test_expect_success 'and triggers keep working after it' '
 	zcnc_as n2 trigger -t 10 "n1,n2,mallory:echo ok" >out &&
 	sort out >sorted &&

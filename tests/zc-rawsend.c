@@ -4,13 +4,17 @@
     given, and sends it what a well-behaved agent never would:
 
         zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT
-            COUNT messages: crafted ones aimed at the decoder's edges, then
-            random ones (1 to 5 frames of 0 to 2000 bytes, from SEED). With
-            -t, the client then says a valid HELLO under its own name (the
-            cert's metadata) and sends TARGET requests and replies whose
-            payloads never decode, so the hub routes them and TARGET's
-            agent has to survive them too (nothing runs); at the end it
-            counts for 3 s what came back ("received ACK 4, REPLY 4, ...").
+            With -t, the client first says a valid HELLO under its own name
+            (the cert's metadata) and sends TARGET requests and replies
+            whose payloads never decode, so the hub routes them and
+            TARGET's agent has to survive them too (nothing runs), and
+            counts for 3 s what comes back ("received ACK 4, REPLY 4, ...").
+            Then, up to COUNT messages in all: crafted ones aimed at the
+            decoder's edges, then random ones (1 to 5 frames of 0 to 2000
+            bytes, from SEED). A hub suspends a key that sends that many.
+        zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
+            one frame of BYTES bytes, after a HELLO (a hub's sockets refuse
+            messages over 64 MiB: the connection is dropped).
         zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             one well-formed HELLO claiming NAME.
         zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
@@ -36,7 +40,8 @@
 static const char *s_usage =
     "usage: zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT\n"
     "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
-    "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
+    "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
+    "       zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
 
 //  xorshift64*: the same garbage on every libc, for a given seed.
 static uint64_t s_state = 0x9E3779B97F4A7C15ull;
@@ -399,10 +404,8 @@ static int
 s_garbage (zsock_t *dealer, long count, const char *own_name, const char *target)
 {
     size_t sent = 0;
-    //  The crafted HELLO claims the target's name, or any name but ours.
-    zlist_t *list = s_crafted (target && strcmp (target, own_name)? target: "someone-else");
-    bool going = s_send_all (dealer, &list, &sent);
-    if (going && target) {
+    bool going = true;
+    if (target) {
         zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
         snprintf (hello->name, sizeof hello->name, "%s", own_name);
         zmsg_t *msg = zc_wire_encode (hello);
@@ -411,25 +414,46 @@ s_garbage (zsock_t *dealer, long count, const char *own_name, const char *target
             fprintf (stderr, "zc-rawsend: the cert's name '%s' is not a valid name\n", own_name);
         else
             going = s_send (dealer, &msg, &sent);
-        list = s_routed (target);
+        zlist_t *list = s_routed (target);
         going = going && s_send_all (dealer, &list, &sent);
         zlist_destroy (&list);
+        s_drain (dealer, S_ANSWER_MS);
     }
+    //  The crafted HELLO claims the target's name, or any name but ours.
+    zlist_t *list = s_crafted (target && strcmp (target, own_name)? target: "someone-else");
+    going = going && s_send_all (dealer, &list, &sent);
+    zlist_destroy (&list);
     while (going && (long) sent < count) {
         zmsg_t *msg = s_random_msg ();
         going = s_send (dealer, &msg, &sent);
     }
     fprintf (stderr, "zc-rawsend: sent %zu messages%s\n", sent,
              going? "": " (then the socket stopped taking them)");
-    if (target)
-        s_drain (dealer, S_ANSWER_MS);
     return 0;
+}
+
+//  --big: a HELLO, then one frame of 'size' bytes.
+static int
+s_big (zsock_t *dealer, const char *own_name, size_t size)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", own_name);
+    zc_wire_send (&hello, dealer, NULL);
+    zmsg_t *msg = zmsg_new ();
+    zframe_t *frame = zframe_new (NULL, size);
+    memset (zframe_data (frame), 0xC5, size);
+    zmsg_append (msg, &frame);
+    size_t sent = 0;
+    bool taken = s_send (dealer, &msg, &sent);
+    fprintf (stderr, "zc-rawsend: %s a frame of %zu bytes\n", taken? "sent": "could not send", size);
+    return taken? 0: 1;
 }
 
 int
 main (int argc, char *argv [])
 {
     static struct option options [] = {
+        { "big", required_argument, NULL, 'B' },
         { "hello", required_argument, NULL, 'H' },
         { "ping", no_argument, NULL, 'P' },
         { "seed", required_argument, NULL, 's' },
@@ -438,9 +462,11 @@ main (int argc, char *argv [])
     };
     const char *hello = NULL, *target = NULL;
     bool ping = false;
+    long big = 0;
     int option;
     while ((option = getopt_long (argc, argv, "s:t:", options, NULL)) != -1) {
         switch (option) {
+            case 'B': big = strtol (optarg, NULL, 10); break;
             case 'H': hello = optarg; break;
             case 'P': ping = true; break;
             case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
@@ -451,12 +477,13 @@ main (int argc, char *argv [])
         }
     }
     bool probe = hello || ping;
-    if ((hello && ping) || argc - optind != (probe? 3: 4)) {
+    if ((hello && ping) || big < 0 || (big && (probe || target))
+    ||  argc - optind != (probe || big? 3: 4)) {
         fputs (s_usage, stderr);
         return 2;
     }
     const char *endpoint = argv [optind];
-    long count = probe? 0: strtol (argv [optind + 3], NULL, 10);
+    long count = probe || big? 0: strtol (argv [optind + 3], NULL, 10);
     zsys_init ();
     zsys_handler_set (NULL);
     zcert_t *server = zcert_load (argv [optind + 1]);
@@ -500,6 +527,9 @@ main (int argc, char *argv [])
                 status = 1;
             }
         }
+        else
+        if (big)
+            status = handshake == 1? s_big (dealer, own_name? own_name: "", (size_t) big): 1;
         else
             status = s_garbage (dealer, count, own_name? own_name: "", target);
     }
