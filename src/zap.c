@@ -329,6 +329,18 @@ zc_zap_test (bool verbose)
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
     ZC_CHECK_STR (status, "500");
     ZC_CHECK (zc_zap_refused (zap) == 4);
+    //  A suspended key is refused until its time is up.
+    zc_zap_suspend (zap, n1->public_txt, zclock_mono () + 60000);
+    ZC_CHECK (zc_zap_suspended (zap, n1->public_txt));
+    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "400");
+    ZC_CHECK (zc_zap_refused (zap) == 5);
+    zc_zap_suspend (zap, n1->public_txt, zclock_mono () - 1);
+    ZC_CHECK (!zc_zap_suspended (zap, n1->public_txt));
+    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "200");
     zsock_destroy (&raw);
 
     //  Real handshakes: the trusted client's message arrives with its key
