@@ -70,9 +70,12 @@ void zc_delivery_link_up (zc_delivery_t *self);
 void zc_delivery_on_ack (zc_delivery_t *self, const zc_id_t *id, const char *from);
 void zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, zc_result_t **result_p);
 //  At a relay: the result of job (id, from) that 'from' sealed for the
-//  job's origin (copied); it is kept and forwarded as it is.
+//  job's origin (copied); it is kept and forwarded as it is. 'refused':
+//  it is the target's refusal of a copy it could not authenticate, which
+//  a later result of the job replaces (as one does a result we made when
+//  we gave up).
 void zc_delivery_on_envelope (zc_delivery_t *self, const zc_id_t *id, const char *from,
-                              zframe_t *envelope);
+                              zframe_t *envelope, bool refused);
 void zc_delivery_on_noroute (zc_delivery_t *self, const zc_id_t *id, const char *name);
 void zc_delivery_on_presence (zc_delivery_t *self, const char *name);
 //  The keys directory was read again: jobs waiting for a cert try again.
@@ -86,8 +89,9 @@ void zc_delivery_keys_changed (zc_delivery_t *self);
 #define ZC_CUSTODY_RETRY_WAIT   2       //  s, doubling up to 60
 #define ZC_CUSTODY_RETRIES      30
 //  At the relay: a REQ with flag CUSTODY from an origin ('names': the
-//  targets). A job held already is ACKed again (and its result resent).
-//  Returns how many jobs it took now.
+//  targets), sealed for us by that origin (else refused, logged). A job
+//  held already is ACKed again (and its result resent). Returns how many
+//  jobs it took now.
 int zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg);
 //  False when job (id, node) exists and was not handed to 'relay': only
 //  the relay that holds a job may answer for it. (An unknown job is

@@ -40,7 +40,8 @@ typedef struct {
     const char *origin;         //  who made the job
     const char *target;         //  the target; for a signed REQ, its scope
     const char *relay;          //  the agent that held it in custody, or ""
-    uint8_t method;             //  REQ only (0 in a REPLY)
+    uint8_t method;             //  REQ: the method; REPLY: 1 when it is a refusal
+                                //  (flag REFUSED), else 0
     uint32_t method_timeout, expire;    //  REQ only
 } zc_seal_about_t;
 

@@ -57,6 +57,10 @@ typedef enum {
 #define ZC_FLAG_MORE    0x10        //  ROUTES flagged FULL: more of the table follows
 #define ZC_FLAG_CHUNK   0x08        //  REPLY: a chunk of a large one; ACK: how much
                                     //  of it arrived (src/bulk.c)
+#define ZC_FLAG_REFUSED 0x20        //  REPLY: the target refused a copy of the job
+                                    //  it could not authenticate (a later result of
+                                    //  the job replaces this one); covered by the
+                                    //  envelope (src/seal.c)
 
 //  ERROR codes.
 #define ZC_ERR_BAD_NAME     1       //  HELLO claimed a name its key is not bound to

@@ -568,18 +568,32 @@ s_on_ack (s_agent_t *self, zc_wire_t *msg)
     free (more);
 }
 
-//  Handles one decoded message from one of our hubs.
-//  A result. At a relay, one for a job it holds in custody: kept sealed
-//  as it is and forwarded. At the origin: opened and recorded. Either way
-//  it is stored first; the ACK, also for a duplicate, then waits for the
-//  commit that holds it.
+//  A result. At a relay, one for a job it holds in custody: checked as
+//  its target's (the target seals it for us around the origin's
+//  envelope), kept sealed for the origin and forwarded. At the origin:
+//  opened and recorded. Either way it is stored first; the ACK, also for
+//  a duplicate, then waits for the commit that holds it. What is not
+//  authentic is dropped without an ACK.
 static void
 s_on_reply (s_agent_t *self, zc_wire_t *msg)
 {
     bool custody = (msg->flags & ZC_FLAG_CUSTODY) != 0;
     bool relayed = (msg->flags & ZC_FLAG_RELAYED) != 0;
-    if (relayed)
-        zc_delivery_on_envelope (self->delivery, &msg->id, msg->from, msg->payload);
+    bool refused = (msg->flags & ZC_FLAG_REFUSED) != 0;
+    char reason [256];
+    if (relayed) {
+        zc_seal_about_t hop = { .id = &msg->id, .origin = self->config->name, .target = msg->from,
+                                .relay = "", .method = refused };
+        zframe_t *inner = NULL;
+        if (zc_seal_open_reply (self->seal, &hop, msg->payload, &inner, NULL, reason, sizeof reason) != 0) {
+            zc_warn ("dropped a result for a job held for %s: %s",
+                     zlist_size (msg->names)? (char *) zlist_first (msg->names): "?", reason);
+            self->count.forged++;
+            return;
+        }
+        zc_delivery_on_envelope (self->delivery, &msg->id, msg->from, inner, refused);
+        zframe_destroy (&inner);
+    }
     else {
         //  A relay's REPLY names the target whose result it carries;
         //  only the relay that holds a job answers for its target.
@@ -594,11 +608,10 @@ s_on_reply (s_agent_t *self, zc_wire_t *msg)
             return;
         }
         zc_seal_about_t about = { .id = &msg->id, .origin = self->config->name, .target = target,
-                                  .relay = custody? msg->from: "" };
+                                  .relay = custody? msg->from: "", .method = refused };
         zframe_t *payload = NULL;
         zc_result_t *result = NULL;
         bool by_relay = false;
-        char reason [256];
         if (zc_seal_open_reply (self->seal, &about, msg->payload, &payload, &by_relay,
                                 reason, sizeof reason) != 0) {
             //  Not from the target: a hub or relay made or altered it.
@@ -608,13 +621,21 @@ s_on_reply (s_agent_t *self, zc_wire_t *msg)
         }
         int rc = zc_wire_result_payload_decode (payload, &result);
         zframe_destroy (&payload);
-        if (rc != 0 || (by_relay && result->state != ZC_STATE_FAILED && result->state != ZC_STATE_EXPIRED)) {
-            //  A relay only ever reports that it gave up.
+        //  A relay only reports that it gave up or dropped the job; a
+        //  refusal is a denial that never started. Anything else is
+        //  authentic but wrong: ACKed, so that it stops, and not recorded.
+        bool acceptable = rc == 0
+            && (!by_relay || result->state == ZC_STATE_FAILED || result->state == ZC_STATE_EXPIRED
+                          || result->state == ZC_STATE_CANCELLED)
+            && (!refused || (result->state == ZC_STATE_DENIED && !result->started_ms));
+        if (acceptable)
+            zc_delivery_on_reply (self->delivery, &msg->id, target, &result);
+        else {
+            zc_warn ("dropped a result for a job on %s that %s could not make", target,
+                     by_relay? msg->from: target);
             self->count.malformed++;
             zc_result_destroy (&result);
-            return;
         }
-        zc_delivery_on_reply (self->delivery, &msg->id, target, &result);
     }
     zc_wire_t *ack = zc_wire_new (ZC_MSG_ACK);
     ack->id = msg->id;
@@ -625,6 +646,7 @@ s_on_reply (s_agent_t *self, zc_wire_t *msg)
     s_send_durable (self, &ack);
 }
 
+//  Handles one decoded message from one of our hubs.
 static void
 s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
 {
@@ -1194,6 +1216,7 @@ zc_agent_run (zc_config_t *config)
         return 1;
     }
     uint8_t sign_secret [64];
+    self->keys_stamp = zc_keyring_dir_stamp (config->keys);
     zcert_t *cert = zc_key_load_own_signing (config->keys, config->name, sign_secret, &error);
     if (cert && !(self->keyring = zc_keyring_load (config->keys, &error)))
         zcert_destroy (&cert);
@@ -1211,7 +1234,6 @@ zc_agent_run (zc_config_t *config)
         sodium_memzero (sign_secret, sizeof sign_secret);
         return 1;
     }
-    self->keys_stamp = zc_keyring_dir_stamp (config->keys);
     self->seal = zc_seal_new (config->name, zcert_secret_key (cert), sign_secret, self->keyring, true);
     sodium_memzero (sign_secret, sizeof sign_secret);
     char *store_path = zsys_sprintf ("%s/store", config->data);

@@ -10,6 +10,7 @@
 #define S_MAX_BACKOFF_S     60
 #define S_RESULT_RESEND_MS  10000   //  a relay resends a result not ACKed by its origin
 #define S_NOROUTE_RETRY_MS  60000   //  a job the hub could not route is tried again
+#define S_REFUSAL_GRACE_MS  2000    //  a target's refusal of a copy waits this long for a result
 
 typedef struct {
     char key [ZC_JOB_ID_MAX];   //  printed job ID
@@ -38,6 +39,13 @@ typedef struct {
     //  At the relay: the result as sealed for the origin (by the target,
     //  or by us when we gave up); 'result' then only tells the state.
     zframe_t *envelope;
+    bool refused;               //  at the relay: that result is the target's refusal
+                                //  of a copy (state DENIED), which a result replaces
+    //  At the origin: the target refused a copy of the job it could not
+    //  authenticate. A forged copy may have come ahead of the real one:
+    //  the job ends denied with this only if no result comes within
+    //  S_REFUSAL_GRACE_MS (next_try).
+    zc_result_t *refusal;
 } s_job_t;
 
 struct _zc_delivery_t {
@@ -62,6 +70,7 @@ s_job_destroy (void **item)
     zframe_destroy (&job->payload);
     zframe_destroy (&job->envelope);
     zc_result_destroy (&job->result);
+    zc_result_destroy (&job->refusal);
     free (job);
     *item = NULL;
 }
@@ -160,6 +169,8 @@ s_forward_result (zc_delivery_t *self, s_job_t *job)
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = job->id;
     msg->flags |= ZC_FLAG_CUSTODY;
+    if (job->refused)
+        msg->flags |= ZC_FLAG_REFUSED;
     zlist_append (msg->to, job->custody_for);
     zlist_append (msg->names, job->node);
     msg->payload = zframe_dup (job->envelope);
@@ -262,6 +273,7 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
         job->envelope = record.result;
         record.result = NULL;
         job->result = s_sealed_result (job->state);
+        job->refused = job->state == ZC_STATE_DENIED;
     }
     else
     if (record.result && zc_wire_result_payload_decode (record.result, &job->result) != 0)
@@ -341,10 +353,19 @@ s_req_payload (zc_delivery_t *self, s_job_t *first, size_t count, const char *sc
         .relay = first->relay, .method = (uint8_t) first->method,
         .method_timeout = first->method_timeout, .expire = first->expire
     };
-    if (count > 1)
-        return zc_seal_req_signed (self->seal, &about, first->payload);
     char reason [256];
-    zframe_t *payload = zc_seal_req (self->seal, &about, first->payload, reason, sizeof reason);
+    zframe_t *payload = count > 1? zc_seal_req_signed (self->seal, &about, first->payload)
+                      : zc_seal_req (self->seal, &about, first->payload, reason, sizeof reason);
+    if (payload && *first->relay) {
+        //  Sealed again for the relay, which checks that it comes from us
+        //  before it takes custody.
+        zc_seal_about_t hop = about;
+        hop.target = first->relay;
+        hop.relay = "";
+        zframe_t *inner = payload;
+        payload = zc_seal_req (self->seal, &hop, inner, reason, sizeof reason);
+        zframe_destroy (&inner);
+    }
     if (!payload)
         zc_error ("cannot seal %s: %s", first->key, reason);
     return payload;
@@ -506,6 +527,22 @@ s_custody_ack (zc_delivery_t *self, s_job_t *job)
 int
 zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
 {
+    //  Only what its origin sealed for us: the job inside is sealed for
+    //  its target, and we keep it as it is.
+    zframe_t *inner = NULL;
+    if (self->seal) {
+        zc_seal_about_t hop = {
+            .id = &msg->id, .origin = msg->from, .target = self->name, .relay = "",
+            .method = msg->method, .method_timeout = msg->method_timeout, .expire = msg->expire
+        };
+        char reason [256];
+        if (zc_seal_open_req (self->seal, &hop, msg->payload, &inner, reason, sizeof reason) != 0) {
+            zc_warn ("refused custody of a job from %s: %s", msg->from, reason);
+            return 0;
+        }
+    }
+    else
+        inner = msg->payload? zframe_dup (msg->payload): zframe_new (NULL, 0);
     int taken = 0;
     zlist_t *fresh = zlist_new ();
     for (char *node = zlist_first (msg->names); node; node = zlist_next (msg->names)) {
@@ -523,7 +560,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
                 s_forward_result (self, job);
             continue;
         }
-        size_t size = msg->payload? zframe_size (msg->payload): 0;
+        size_t size = zframe_size (inner);
         if (self->queued_jobs + 1 > self->cap.max_jobs || self->queued_bytes + size > self->cap.max_bytes) {
             zc_warn ("refused custody of %s for %s: the queue is full; the origin tries again", key, msg->from);
             continue;
@@ -535,7 +572,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
         snprintf (job->custody_for, sizeof job->custody_for, "%s", msg->from);
         job->method = msg->method;
         job->state = ZC_STATE_QUEUED;
-        job->payload = msg->payload? zframe_dup (msg->payload): zframe_new (NULL, 0);
+        job->payload = zframe_dup (inner);
         job->method_timeout = msg->method_timeout;
         job->expire = msg->expire;
         job->ack_timeout = ZC_CUSTODY_ACK_TIMEOUT;
@@ -554,6 +591,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
         s_custody_ack (self, job);      //  leaves after the commit that holds the job
     }
     zlist_destroy (&fresh);
+    zframe_destroy (&inner);
     return taken;
 }
 
@@ -637,9 +675,24 @@ void
 zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, zc_result_t **result_p)
 {
     s_job_t *job = s_lookup (self, id, from);
-    bool given_up = job && (job->state == ZC_STATE_FAILED || job->state == ZC_STATE_EXPIRED)
-                    && !job->result->started_ms;       //  a result made here, not by the target
-    if (job && (!zc_state_final (job->state) || given_up)) {
+    //  A final job takes a result still when that result was made here
+    //  (we gave up), by its relay, or was the target's refusal of a copy:
+    //  none of those had started.
+    bool replaceable = job && (job->state == ZC_STATE_FAILED || job->state == ZC_STATE_EXPIRED
+                               || job->state == ZC_STATE_DENIED)
+                       && !job->result->started_ms;
+    bool refusal = (*result_p)->state == ZC_STATE_DENIED && !(*result_p)->started_ms;
+    if (job && refusal) {
+        //  Never replaces a result; waits a moment for one.
+        if (!zc_state_final (job->state) && !job->refusal) {
+            job->refusal = *result_p;
+            *result_p = NULL;
+            job->next_try = zclock_mono () + S_REFUSAL_GRACE_MS;
+        }
+        zc_result_destroy (result_p);
+        return;
+    }
+    if (job && (!zc_state_final (job->state) || replaceable)) {
         zc_result_destroy (&job->result);
         job->result = *result_p;
         *result_p = NULL;
@@ -649,15 +702,35 @@ zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, 
 }
 
 void
-zc_delivery_on_envelope (zc_delivery_t *self, const zc_id_t *id, const char *from, zframe_t *envelope)
+zc_delivery_on_envelope (zc_delivery_t *self, const zc_id_t *id, const char *from, zframe_t *envelope,
+                         bool refused)
 {
     s_job_t *job = s_lookup (self, id, from);
-    if (!job || !*job->custody_for || zc_state_final (job->state) || !envelope)
+    if (!job || !*job->custody_for || !envelope)
         return;
+    //  A final job takes a result still: after we gave up, or after the
+    //  target refused a copy (a forged one may come first). A refusal
+    //  never replaces anything.
+    bool replaceable = job->refused || (job->state != ZC_STATE_DONE && job->state != ZC_STATE_DENIED);
+    if (zc_state_final (job->state) && (refused || !replaceable))
+        return;
+    zframe_destroy (&job->envelope);
     job->envelope = zframe_dup (envelope);
+    job->refused = refused;
+    zc_state_t state = refused? ZC_STATE_DENIED: ZC_STATE_DONE;
     zc_result_destroy (&job->result);
-    job->result = s_sealed_result (ZC_STATE_DONE);
-    s_job_finish (self, job, ZC_STATE_DONE, NULL);
+    job->result = s_sealed_result (state);
+    if (zc_state_final (job->state)) {
+        //  Replacing a result the origin may have: it goes again.
+        job->state = state;
+        job->result_delivered = false;
+        s_job_save (self, job);
+        if (!job->forward_handle)
+            job->forward_handle = zlistx_add_end (self->forwarding, job);
+        s_forward_result (self, job);
+    }
+    else
+        s_job_finish (self, job, state, NULL);
 }
 
 void
@@ -731,6 +804,14 @@ zc_delivery_tick (zc_delivery_t *self)
     for (s_job_t *job = zlist_first (expired); job; job = zlist_next (expired))
         s_job_finish (self, job, ZC_STATE_EXPIRED, "not delivered before it expired");
     for (s_job_t *job = zlist_first (due); job; job = zlist_next (due)) {
+        if (job->refusal) {
+            //  No result came after the target refused a copy: denied.
+            zc_result_destroy (&job->result);
+            job->result = job->refusal;
+            job->refusal = NULL;
+            s_job_finish (self, job, ZC_STATE_DENIED, NULL);
+        }
+        else
         if (job->tries > job->retries) {
             char reason [160];
             snprintf (reason, sizeof reason, "no ACK from %s after %d tries", job->node, job->tries);
@@ -1076,7 +1157,7 @@ zc_delivery_test (bool verbose)
     zc_wire_destroy (&out);
     //  The target's result is forwarded as it came: the relay cannot read it.
     zframe_t *sealed = zframe_new ("sealed result", 13);
-    zc_delivery_on_envelope (delivery, &held->id, "s1", sealed);
+    zc_delivery_on_envelope (delivery, &held->id, "s1", sealed, false);
     out = s_test_take (&link);
     ZC_CHECK (out && out->type == ZC_MSG_REPLY && (out->flags & ZC_FLAG_CUSTODY)
               && streq (zlist_first (out->to), "o9") && streq (zlist_first (out->names), "s1"));

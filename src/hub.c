@@ -573,9 +573,6 @@ s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
     zlist_destroy (&hops);
 }
 
-//  A message to relay, from an agent or a neighbour hub. An agent's
-//  message gets the agent's authenticated name as 'from'; a hub's keeps
-//  the stamp of the first hub, and must have one.
 //  A peer sent something malformed. Beyond S_STRIKES_MAX within
 //  S_STRIKES_WINDOW_MS it is treated like a revoked key for S_SUSPEND_MS:
 //  its traffic is dropped, its routes withdrawn and its new handshakes
@@ -608,6 +605,9 @@ zc_hub_set_tap (zc_hub_tap_fn *tap)
     s_tap = tap;
 }
 
+//  A message to relay, from an agent or a neighbour hub. An agent's
+//  message gets the agent's authenticated name as 'from'; a hub's keeps
+//  the stamp of the first hub, and must have one.
 static void
 s_relay (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
@@ -1032,6 +1032,7 @@ zc_hub_run (zc_config_t *config)
         free (error);
         return 1;
     }
+    self->keys_stamp = zc_keyring_dir_stamp (config->keys);    //  before: a change during the reading is seen
     self->keyring = zc_keyring_load (config->keys, &error);
     if (!self->keyring) {
         zc_error ("%s", error);
@@ -1039,7 +1040,6 @@ zc_hub_run (zc_config_t *config)
         zcert_destroy (&self->cert);
         return 1;
     }
-    self->keys_stamp = zc_keyring_dir_stamp (config->keys);
     //  The ZAP handler must exist before the CURVE socket binds: without
     //  one, libzmq accepts any client key.
     self->zap = zc_zap_new ();

@@ -525,11 +525,11 @@ s_fnv (uint64_t hash, const void *data, size_t size)
     return hash;
 }
 
-//  Hashes what zc_keyring_load would read: each *.cert file's name, size,
-//  inode, mtime and ctime. Returns 0 when the directory cannot be read.
 bool
 zc_keyring_reload (zc_keyring_t **keyring, uint64_t *stamp, const char *dir, const char *why)
 {
+    //  The stamp before the reading: a change during it is seen next time.
+    uint64_t before = zc_keyring_dir_stamp (dir);
     char *error = NULL;
     zc_keyring_t *fresh = zc_keyring_load (dir, &error);
     if (!fresh) {
@@ -539,11 +539,13 @@ zc_keyring_reload (zc_keyring_t **keyring, uint64_t *stamp, const char *dir, con
     }
     zc_keyring_destroy (keyring);
     *keyring = fresh;
-    *stamp = zc_keyring_dir_stamp (dir);
+    *stamp = before;
     zc_info ("keys reloaded (%s): %zu trusted", why, zc_keyring_size (fresh));
     return true;
 }
 
+//  Hashes what zc_keyring_load would read: each *.cert file's name, size,
+//  inode, mtime and ctime. Returns 0 when the directory cannot be read.
 uint64_t
 zc_keyring_dir_stamp (const char *dir)
 {

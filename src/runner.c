@@ -53,6 +53,8 @@ struct _zc_runner_t {
     zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
     zc_policy_t *policy;        //  who may run what here; NULL: every trusted origin anything
     size_t refused;             //  jobs refused before they were stored
+    zhashx_t *refusals_logged;  //  origins whose refusal was logged this minute
+    int64_t refusals_window;    //  monotonic ms when that minute began
     zc_link_send_fn *send;
     void *arg;
 };
@@ -89,6 +91,7 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->starting = zlist_new ();
     self->unacked = zlistx_new ();
     self->retiring = zlist_new ();
+    self->refusals_logged = zhashx_new ();
     self->send = send;
     self->arg = arg;
     return self;
@@ -129,6 +132,7 @@ zc_runner_destroy (zc_runner_t **self_p)
                 zc_exec_interrupt (task->proc);
         zlistx_destroy (&self->unacked);
         zlist_destroy (&self->retiring);
+        zhashx_destroy (&self->refusals_logged);
         zhashx_destroy (&self->tasks);
         free (self);
         *self_p = NULL;
@@ -185,17 +189,27 @@ s_send_notice (zc_runner_t *self, zc_msg_type_t type, s_task_t *task)
     self->send (&msg, self->arg);
 }
 
-//  A REPLY's payload: the result, sealed for the origin.
+//  A REPLY's payload: the result, sealed for the origin, and, for a job
+//  that came through a relay, sealed again for that relay, which checks
+//  that it comes from us before it holds it for the origin.
 static zframe_t *
 s_reply_payload (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay,
-                 const zc_result_t *result)
+                 const zc_result_t *result, bool refused)
 {
     zframe_t *payload = zc_wire_result_payload (result);
     if (!self->seal || !payload)
         return payload;
-    zc_seal_about_t about = { .id = id, .origin = origin, .target = self->name, .relay = relay };
+    zc_seal_about_t about = { .id = id, .origin = origin, .target = self->name, .relay = relay,
+                              .method = refused };
     zframe_t *envelope = zc_seal_reply (self->seal, &about, false, payload);
     zframe_destroy (&payload);
+    if (*relay) {
+        zc_seal_about_t hop = { .id = id, .origin = relay, .target = self->name, .relay = "",
+                                .method = refused };
+        zframe_t *inner = envelope;
+        envelope = zc_seal_reply (self->seal, &hop, false, inner);
+        zframe_destroy (&inner);
+    }
     return envelope;
 }
 
@@ -205,7 +219,7 @@ s_send_reply (zc_runner_t *self, s_task_t *task)
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = task->id;
     s_address (msg, task);
-    msg->payload = s_reply_payload (self, &task->id, task->origin, task->relay, task->result);
+    msg->payload = s_reply_payload (self, &task->id, task->origin, task->relay, task->result, false);
     task->reply_next_try = zclock_mono () + S_REPLY_RESEND_MS;
     self->send (&msg, self->arg);
 }
@@ -324,9 +338,14 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     bool spawns = readable && task->method == ZC_METHOD_EXEC && zlist_size (args) == 1;
     zc_policy_verdict_t verdict = { .allowed = true };
     if (readable && self->policy) {
-        //  The command a policy rule looks at: the first argument.
+        //  The command a policy rule looks at: the shell command, path,
+        //  url or source, all first arguments; other methods have none.
         const char *method = zc_method_name (task->method);
-        zc_policy_check (self->policy, task->origin, method? method: "?", zlist_first (args), &verdict);
+        bool has_command = task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM
+                        || task->method == ZC_METHOD_TAIL || task->method == ZC_METHOD_HTTP_GET
+                        || task->method == ZC_METHOD_COPY;
+        zc_policy_check (self->policy, task->origin, method? method: "?",
+                         has_command? zlist_first (args): NULL, &verdict);
     }
     zlist_destroy (&args);
     free (data);
@@ -365,8 +384,11 @@ s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *o
 //  once, and gets its result again when there is one; it never runs twice.
 static int s_recall_task (const char *key, const void *value, size_t size, void *arg);
 
-//  A job that must not run, and is not stored (it may not even come from
-//  its claimed origin): its sender gets a denied result.
+//  A copy of a job that must not run, and is not stored: it may not even
+//  come from its claimed origin. Its sender gets a denied result flagged
+//  REFUSED, which a later result of the job replaces (a hub may have sent
+//  a forged copy ahead of the real one). Logged once per origin and
+//  minute; every refusal goes to the audit log.
 static void
 s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *relay,
           const char *reason)
@@ -374,14 +396,24 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
     self->refused++;
     char job_id [ZC_JOB_ID_MAX];
     zc_job_id_format (&msg->id, self->name, job_id);
-    zc_warn ("refused job %s from %s%s%s: %s", job_id, origin, *relay? " via ": "", relay, reason);
+    int64_t now = zclock_mono ();
+    if (!zhashx_lookup (self->refusals_logged, origin)) {
+        zc_warn ("refused job %s from %s%s%s: %s (more from %s this minute are not logged)",
+                 job_id, origin, *relay? " via ": "", relay, reason, origin);
+        zhashx_insert (self->refusals_logged, origin, (void *) (intptr_t) now);
+    }
+    if (now - self->refusals_window > 60000) {
+        zhashx_purge (self->refusals_logged);
+        self->refusals_window = now;
+    }
     zc_audit ("refused", job_id, origin, self->name, zc_method_name (msg->method), "reason=authentication");
     zc_result_t *result = zc_result_new ();
     result->state = ZC_STATE_DENIED;
-    result->started_ms = result->finished_ms = zc_wall_ms ();
+    result->finished_ms = zc_wall_ms ();        //  started_ms 0: never started, nor stored
     result->error = strdup (reason);
     zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
     reply->id = msg->id;
+    reply->flags |= ZC_FLAG_REFUSED;
     if (*relay) {
         zlist_append (reply->to, (char *) relay);
         reply->flags |= ZC_FLAG_RELAYED;
@@ -389,7 +421,7 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
     }
     else
         zlist_append (reply->to, (char *) origin);
-    reply->payload = s_reply_payload (self, &msg->id, origin, relay, result);
+    reply->payload = s_reply_payload (self, &msg->id, origin, relay, result, true);
     zc_result_destroy (&result);
     self->send (&reply, self->arg);
 }

@@ -17,7 +17,7 @@ done
 # start_testhub [VAR=VALUE...]: (re)starts hub1 as the test hub on $port.
 start_testhub () {
 	local setting status
-	unset ZC_TESTHUB_FLIP ZC_TESTHUB_REPLAY
+	unset ZC_TESTHUB_FLIP ZC_TESTHUB_REPLAY ZC_TESTHUB_FORGE_FIRST
 	export ZC_TESTHUB_DUMP="$SCRATCH/hub1.dump"
 	for setting; do export "$setting"; done
 	zc_program=$ZC_TESTHUB
@@ -134,6 +134,17 @@ test_expect_success 'a flipped broadcast is denied by every target' '
 	grep "zcnc: n1: denied: bad authenticator" err &&
 	grep "zcnc: n3: denied: bad authenticator" err &&
 	test ! -e marker-flip2
+'
+
+test_expect_success 'a hub that sends a corrupted copy ahead of a job: the job runs, and its real result is what the origin reports' '
+	stop_hub hub1 &&
+	start_testhub ZC_TESTHUB_FORGE_FIRST=1 &&
+	wait_for agent_connected n1 && wait_for agent_connected n2 &&
+	zcnc_as n2 trigger -t 10 "n1:echo ran >>$SCRATCH/counter-forged; echo real" >out &&
+	echo real >expect &&
+	test_cmp expect out &&
+	grep "testhub: sent a corrupted copy" hub1.log &&
+	test "$(count_lines ran counter-forged)" = 1
 '
 
 test_expect_success 'a hub that replays a job later: it runs once' '

@@ -72,7 +72,8 @@ s_await_reply (zsock_t *dealer, zc_seal_t *seal, const zc_id_t *id, const char *
         zmsg_t *frames = zmsg_recv (dealer);
         zc_wire_t *msg = frames? zc_wire_decode (frames, zmsg_first (frames), NULL): NULL;
         if (msg && msg->type == ZC_MSG_REPLY && zc_id_equal (&msg->id, id)) {
-            zc_seal_about_t about = { .id = id, .origin = origin, .target = target, .relay = "" };
+            zc_seal_about_t about = { .id = id, .origin = origin, .target = target, .relay = "",
+                                      .method = (msg->flags & ZC_FLAG_REFUSED) != 0 };
             zframe_t *payload = NULL;
             zc_result_t *result = NULL;
             char reason [256];

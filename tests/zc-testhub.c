@@ -12,6 +12,9 @@
         ZC_TESTHUB_REPLAY=1     keeps a copy of the first REQ and relays it
                                 again, byte for byte, along with the next
                                 REQ: a hub replaying a job later
+        ZC_TESTHUB_FORGE_FIRST=1  relays a copy of every REQ with a bit
+                                flipped, then the REQ itself: a hub trying
+                                to get a job refused that then runs
     Each tampering is logged on stderr ("testhub: flipped ...").
 */
 #include <czmq.h>
@@ -21,7 +24,7 @@
 #include "wire.h"
 
 static FILE *s_dump;
-static bool s_flip, s_replay;
+static bool s_flip, s_replay, s_forge_first;
 static zc_wire_t *s_kept;           //  the REQ to replay
 static bool s_replayed;
 
@@ -38,6 +41,16 @@ s_tap (zc_wire_t *msg)
     }
     if (msg->type != ZC_MSG_REQ)
         return NULL;
+    if (s_forge_first && msg->payload && zframe_size (msg->payload)) {
+        //  The genuine REQ goes second; a corrupted copy with the same
+        //  header goes first.
+        zmsg_t *encoded = zc_wire_encode (msg);
+        zc_wire_t *genuine = zc_wire_decode (encoded, zmsg_first (encoded), NULL);
+        zmsg_destroy (&encoded);
+        zframe_data (msg->payload) [zframe_size (msg->payload) - 1] ^= 0x01;
+        fprintf (stderr, "testhub: sent a corrupted copy of a REQ from %s first\n", msg->from);
+        return genuine;
+    }
     if (s_flip && msg->payload && zframe_size (msg->payload)) {
         zframe_data (msg->payload) [zframe_size (msg->payload) - 1] ^= 0x01;
         fprintf (stderr, "testhub: flipped a bit of a REQ payload from %s\n", msg->from);
@@ -73,6 +86,7 @@ main (int argc, char *argv [])
     }
     s_flip = getenv ("ZC_TESTHUB_FLIP") != NULL;
     s_replay = getenv ("ZC_TESTHUB_REPLAY") != NULL;
+    s_forge_first = getenv ("ZC_TESTHUB_FORGE_FIRST") != NULL;
     char *error = NULL;
     zc_config_t *config = zc_config_load (argv [3], ZC_ROLE_HUB, &error);
     if (!config) {
