@@ -54,6 +54,10 @@ typedef struct {
 //  agent/hub; ZC_ROLE_CLIENT requires only enough to find the socket.
 //  Returns NULL with *error a malloc'd "FILE:LINE: key: problem" message.
 zc_config_t *zc_config_load (const char *path, zc_role_t role, char **error);
+//  The same for text in memory (the fuzz target's way in); 'origin'
+//  stands for the file name in errors.
+zc_config_t *zc_config_parse (const char *text, size_t size, const char *origin,
+                              zc_role_t role, char **error);
 
 //  Which file a command reads: -c FILE, else $ZCNC_CONFIG, else the
 //  role's default. The result points into its arguments or is static.

@@ -460,6 +460,23 @@ s_config_new (const char *path)
     return self;
 }
 
+//  Reads and checks a parsed config for a role; 'path' names it in
+//  errors. Returns a new config or NULL with *error set. Takes the tree.
+static zc_config_t *
+s_config_from_tree (zc_zpl_t **root_p, const char *path, zc_role_t role, char **error)
+{
+    zc_config_t *self = s_config_new (path);
+    if (!self)
+        s_fail (error, "%s: out of memory", path);
+    else {
+        int lines [S_KEY_COUNT] = { 0 };
+        if (s_read_tree (self, *root_p, lines, error) || s_check (self, role, lines, error))
+            zc_config_destroy (&self);
+    }
+    zc_zpl_destroy (root_p);
+    return self;
+}
+
 //  Loads and checks the config file at path for a role. Returns a new
 //  config (the caller destroys it) or NULL with *error a malloc'd
 //  "FILE:LINE: key: problem (what to do)" (the caller frees it).
@@ -470,18 +487,18 @@ zc_config_load (const char *path, zc_role_t role, char **error)
     assert (error);
     *error = NULL;
     zc_zpl_t *root = zc_zpl_load (path, error);
-    if (!root)
-        return NULL;
-    zc_config_t *self = s_config_new (path);
-    if (!self)
-        s_fail (error, "%s: out of memory", path);
-    else {
-        int lines [S_KEY_COUNT] = { 0 };
-        if (s_read_tree (self, root, lines, error) || s_check (self, role, lines, error))
-            zc_config_destroy (&self);
-    }
-    zc_zpl_destroy (&root);
-    return self;
+    return root? s_config_from_tree (&root, path, role, error): NULL;
+}
+
+//  The same for config text held in memory, named 'origin' in errors.
+zc_config_t *
+zc_config_parse (const char *text, size_t size, const char *origin, zc_role_t role, char **error)
+{
+    assert (origin);
+    assert (error);
+    *error = NULL;
+    zc_zpl_t *root = zc_zpl_parse (text, size, origin, error);
+    return root? s_config_from_tree (&root, origin, role, error): NULL;
 }
 
 //  Returns the file a command reads: option (-c FILE) when given, else
