@@ -7,6 +7,7 @@
 #ifndef ZC_CONFIG_H
 #define ZC_CONFIG_H
 #include <stdbool.h>
+#include <sys/types.h>
 #include <czmq.h>
 
 #define ZC_HUB_CONFIG_DEFAULT   "/etc/zcnc/hub.cfg"
@@ -29,6 +30,8 @@ typedef struct {
     double heartbeat;           //  s between HELLO/heartbeats (default 2)
     double peer_timeout;        //  s of silence before a peer is gone (default 10)
     double skew;                //  s of clock difference tolerated between nodes (default 300)
+    bool e2e;                   //  agent: jobs and results sealed end to end (default on;
+                                //  off only for measuring what that costs)
     //  Link tuning (zcnc.conf(5) has a profile for satellite links)
     double handshake;           //  s a CURVE handshake may take (default 30)
     double reconnect;           //  s before dialling a lost link again (default 0.1) ...
@@ -47,11 +50,29 @@ typedef struct {
     double results_ttl;         //  s a sent job's result is kept (default 7 days)
     size_t queue_max_jobs;      //  outbox cap: jobs not final (default 100000)
     size_t queue_max_bytes;     //  outbox cap: their payload bytes (default 1 GiB)
+    //  agent: how jobs run (zcnc.conf(5): run_as_user ... pass_env)
+    char *run_as_user, *run_as_group;   //  as written; NULL when absent
+    char *workdir;              //  NULL: the job user's home if it exists, else /
+    char *job_path;             //  PATH of jobs; NULL: exec.h's default
+    zlist_t *job_env;           //  of char *: NAME=VALUE (env =)
+    zlist_t *pass_env;          //  of char *: NAME (pass_env =)
+    //  agent: the job user, looked up when an agent config is loaded
+    //  (never for other roles): run_as_user, else the agent's own user.
+    bool job_switch;            //  jobs switch to job_uid, job_gid and job_groups
+    uid_t job_uid;
+    gid_t job_gid;
+    gid_t *job_groups;          //  supplementary groups (getgrouplist)
+    size_t job_group_count;
+    char *job_user;             //  name (the uid in digits if it has none)
+    char *job_home;             //  home directory ("/" if it has none)
 } zc_config_t;
 
 //  Loads a config file for a role. ZC_ROLE_HUB requires zcnc/name, keys,
 //  data and one hub/bind; ZC_ROLE_AGENT requires name, keys, data and one
 //  agent/hub; ZC_ROLE_CLIENT requires only enough to find the socket.
+//  For ZC_ROLE_AGENT, the job user and groups are looked up here, once:
+//  an unknown one, or one the agent cannot switch to (it is not root), is
+//  an error.
 //  Returns NULL with *error a malloc'd "FILE:LINE: key: problem" message.
 zc_config_t *zc_config_load (const char *path, zc_role_t role, char **error);
 //  The same for text in memory (the fuzz target's way in); 'origin'

@@ -4,6 +4,16 @@
     default signal dispositions and an empty signal mask, 'data' on its
     stdin, and stdout/stderr captured up to max_output bytes each (past
     that, output is read and discarded and the truncated flag is set).
+    The command string is the only thing a shell interprets: everything
+    else reaches the job as bytes on stdin or as environment values.
+
+    Whom the job runs as, where, and its environment come from an exec
+    context, fixed once at agent start. The environment is clean: the
+    agent's own never leaks into a job (see zc_exec_context_new). With a
+    context that switches users, the shell is started with fork: the
+    child sets the groups, gid and uid, checks that root cannot be
+    regained, and only then execs; a step that fails is reported through
+    a pipe and the command never runs. Otherwise posix_spawn (faster).
     Everything is driven by the caller's zloop: pipes and a pidfd are
     polled there, so a slow job never blocks anything else.
 
@@ -25,16 +35,58 @@ typedef struct _zc_exec_t zc_exec_t;
 //  call zc_exec_destroy on 'proc'.
 typedef void (zc_exec_done_fn) (zc_exec_t *proc, zc_result_t *result, void *arg);
 
+//  PATH when the config does not give one.
+#define ZC_EXEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+//  What every job of an agent shares. User and group look-ups are the
+//  caller's (config.c does them at start): nothing is looked up between
+//  fork and exec, where it would not be safe.
+typedef struct {
+    const char *user;           //  USER and LOGNAME, and the name in messages
+    const char *home;           //  HOME
+    const char *workdir;        //  working directory; NULL: home if it can be
+                                //  entered, else /
+    const char *path;           //  PATH; NULL: ZC_EXEC_DEFAULT_PATH
+    bool switch_user;           //  run as uid, gid and groups (needs root)
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;        //  the supplementary groups
+    size_t group_count;
+    zlist_t *pass_env;          //  of char *: NAMEs copied from our environment
+                                //  (when set there); may be NULL
+    zlist_t *env;               //  of char *: NAME=VALUE; may be NULL
+} zc_exec_options_t;
+
+typedef struct _zc_exec_context_t zc_exec_context_t;
+
+//  Makes a context from options, copying what it needs. The environment
+//  of its jobs is PATH, HOME, USER, LOGNAME, SHELL=/bin/sh and
+//  LANG=C.UTF-8; then the pass_env variables (taken from our environment
+//  now, once), then env, each replacing a variable of the same name;
+//  then, per job, ZCNC_JOB_ID and ZCNC_ORIGIN (which pass_env and env
+//  cannot set: they are skipped there). Returns NULL when out of memory.
+zc_exec_context_t *zc_exec_context_new (const zc_exec_options_t *options);
+void zc_exec_context_destroy (zc_exec_context_t **self_p);
+//  The job environment, NULL-terminated NAME=VALUE strings, without the
+//  per-job ZCNC_ variables; owned by the context.
+char *const *zc_exec_context_env (const zc_exec_context_t *self);
+
 typedef struct {
     const char *command;
     const uint8_t *data;        //  stdin; may be NULL
     size_t data_size;
     double timeout;             //  s; 0 = none
     size_t max_output;          //  bytes per stream
+    //  NULL: the agent's own ids, working directory / and an environment
+    //  of PATH (the default), SHELL and LANG only; never the agent's own.
+    const zc_exec_context_t *context;
+    const char *job_id;         //  ZCNC_JOB_ID; NULL: not set
+    const char *origin;         //  ZCNC_ORIGIN; NULL: not set
 } zc_exec_spec_t;
 
 //  Starts a job. Returns NULL with *error malloc'd when it cannot be
-//  started (no process was created then).
+//  started: no process was created then, or none that ran the command
+//  (e.g. "cannot switch to user nobody: setgroups: ...").
 zc_exec_t *zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
                           zc_exec_done_fn *done, void *arg, char **error);
 //  The job's process group id (== the shell's pid).

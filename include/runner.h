@@ -14,6 +14,7 @@
 #include "delivery.h"
 #include "policy.h"
 #include "seal.h"
+#include "exec.h"
 #include "store.h"
 #include "wire.h"
 
@@ -35,6 +36,10 @@ void zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal);
 void zc_runner_set_policy (zc_runner_t *self, zc_policy_t *policy);
 //  Jobs refused before they were stored (not authentic, not for us).
 size_t zc_runner_refused (zc_runner_t *self);
+//  Jobs run as, where and with the environment 'context' says (the
+//  caller keeps it until the runner is destroyed); without one, in
+//  exec.h's minimal context.
+void zc_runner_set_exec_context (zc_runner_t *self, const zc_exec_context_t *context);
 //  Brings back the tasks kept in the store (see above). Returns how many
 //  are in memory.
 int zc_runner_load (zc_runner_t *self);

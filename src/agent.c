@@ -1234,7 +1234,11 @@ zc_agent_run (zc_config_t *config)
         sodium_memzero (sign_secret, sizeof sign_secret);
         return 1;
     }
-    self->seal = zc_seal_new (config->name, zcert_secret_key (cert), sign_secret, self->keyring, true);
+    self->seal = zc_seal_new (config->name, zcert_secret_key (cert), sign_secret, self->keyring,
+                              config->e2e);
+    if (!config->e2e)
+        zc_warn ("%s: agent/e2e is off: jobs and results from here travel in clear and unauthenticated"
+                 " (agents with e2e on refuse them)", config->path);
     sodium_memzero (sign_secret, sizeof sign_secret);
     char *store_path = zsys_sprintf ("%s/store", config->data);
     self->store = zc_store_open (store_path, true, &error);
@@ -1271,6 +1275,18 @@ zc_agent_run (zc_config_t *config)
     zc_delivery_set_seal (self->delivery, self->seal);
     zc_runner_set_seal (self->runner, self->seal);
     zc_runner_set_policy (self->runner, self->policy);
+    //  Whom jobs run as, where, and their clean environment: looked up
+    //  when the config was loaded, fixed from now on.
+    zc_exec_context_t *exec_context = zc_exec_context_new (&(zc_exec_options_t) {
+        .user = config->job_user, .home = config->job_home, .workdir = config->workdir,
+        .path = config->job_path, .switch_user = config->job_switch,
+        .uid = config->job_uid, .gid = config->job_gid,
+        .groups = config->job_groups, .group_count = config->job_group_count,
+        .pass_env = config->pass_env, .env = config->job_env });
+    zc_runner_set_exec_context (self->runner, exec_context);
+    if (config->job_switch)
+        zc_info ("jobs run as user %s (uid %u, gid %u)", config->job_user,
+                 (unsigned) config->job_uid, (unsigned) config->job_gid);
     int jobs = zc_delivery_load (self->delivery);
     int tasks = zc_runner_load (self->runner);
     if (jobs > 0 || tasks > 0)
@@ -1278,6 +1294,9 @@ zc_agent_run (zc_config_t *config)
     self->waits = zlist_new ();
     self->pings = zlist_new ();
     self->logged = zhashx_new ();
+    if (!exec_context)
+        zc_error ("cannot prepare the environment of jobs: out of memory");
+    else
     if (s_connect (self, cert) == 0) {
         self->server = zc_jsonl_new (self->loop, config->socket, config->socket_group,
                                      s_on_line, s_on_close, self, &error);
@@ -1324,6 +1343,7 @@ zc_agent_run (zc_config_t *config)
     //  Jobs still running are killed with their process groups and
     //  recorded as interrupted; the last batch is committed.
     zc_runner_destroy (&self->runner);
+    zc_exec_context_destroy (&exec_context);
     zc_delivery_destroy (&self->delivery);
     if (self->commit_timer != -1)
         zloop_timer_end (self->loop, self->commit_timer);

@@ -6,11 +6,15 @@
     before any of them reaches a czmq setter (which would assert).
 */
 #include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "config.h"
@@ -25,7 +29,13 @@ typedef enum {
     S_BYTES,            //  an integer in [min, max]: a size in bytes
     S_COUNT,            //  an integer in [min, max]: a number of things
     S_BIND,             //  an endpoint to bind, appended to a list
-    S_PEER              //  NAME@endpoint to connect to, appended to a list
+    S_PEER,             //  NAME@endpoint to connect to, appended to a list
+    S_USER,             //  a unix user name or uid
+    S_DIR,              //  an absolute directory
+    S_SEARCH_PATH,      //  absolute directories separated by ':' (PATH)
+    S_ENV,              //  NAME=VALUE, appended to a list
+    S_ENV_NAME,         //  NAME of an environment variable, appended to a list
+    S_SWITCH            //  on or off
 } s_kind_t;
 
 typedef struct {
@@ -64,10 +74,18 @@ static const s_key_t s_keys [] = {
     { "agent/results_ttl",  S_SECONDS, S_FIELD (results_ttl),  false, 60, 3650 * 86400.0 },
     { "agent/queue_max_jobs", S_COUNT, S_FIELD (queue_max_jobs), false, 1, 100000000 },
     { "agent/queue_max_bytes", S_BYTES, S_FIELD (queue_max_bytes), false, 1024, 1099511627776.0 },
+    { "agent/run_as_user",  S_USER,    S_FIELD (run_as_user),  false, 0,   0 },
+    { "agent/run_as_group", S_GROUP,   S_FIELD (run_as_group), false, 0,   0 },
+    { "agent/workdir",      S_DIR,     S_FIELD (workdir),      false, 0,   0 },
+    { "agent/path",         S_SEARCH_PATH, S_FIELD (job_path), false, 0,   0 },
+    { "agent/env",          S_ENV,     S_FIELD (job_env),      true,  0,   0 },
+    { "agent/pass_env",     S_ENV_NAME, S_FIELD (pass_env),    true,  0,   0 },
+    { "agent/e2e",          S_SWITCH,  S_FIELD (e2e),          false, 0,   0 },
 };
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
 
 #define S_NAME_RULE "use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; not ALL"
+#define S_ENV_NAME_RULE "use letters, digits and '_', not starting with a digit"
 #define S_SUN_PATH_SIZE sizeof (((struct sockaddr_un *) 0)->sun_path)
 
 static int s_fail (char **error, const char *format, ...)
@@ -101,6 +119,69 @@ s_name_valid (const char *name)
             return false;
     }
     return true;
+}
+
+//  True when name matches [A-Za-z_][A-Za-z0-9_]* (an environment
+//  variable a shell can use).
+static bool
+s_env_name_valid (const char *name, size_t size)
+{
+    if (size == 0 || (name [0] >= '0' && name [0] <= '9'))
+        return false;
+    for (size_t pos = 0; pos < size; pos++) {
+        char c = name [pos];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+//  Checks an environment variable's name for env and pass_env; the
+//  variables zcnc sets per job are not for the config. Returns 0, or -1
+//  with *problem set.
+static int
+s_env_name_check (const char *name, size_t size, const char *entry, char **problem)
+{
+    if (!s_env_name_valid (name, size))
+        return s_fail (problem, "bad variable name '%.*s'%s%s%s (" S_ENV_NAME_RULE ")",
+                       (int) size, name, entry? " in '": "", entry? entry: "", entry? "'": "");
+    if ((size == 11 && memcmp (name, "ZCNC_JOB_ID", 11) == 0)
+    ||  (size == 11 && memcmp (name, "ZCNC_ORIGIN", 11) == 0))
+        return s_fail (problem, "%.*s is set by zcnc for each job (remove the line)", (int) size, name);
+    return 0;
+}
+
+//  Checks an env = NAME=VALUE line against the earlier ones. 0 or -1.
+static int
+s_env_check (zlist_t *earlier, const char *entry, char **problem)
+{
+    const char *equals = strchr (entry, '=');
+    if (!equals)
+        return s_fail (problem, "bad value '%s' (expected NAME=VALUE, e.g. TZ=UTC)", entry);
+    size_t size = (size_t) (equals - entry);
+    if (s_env_name_check (entry, size, entry, problem))
+        return -1;
+    for (const char *other = zlist_first (earlier); other; other = zlist_next (earlier))
+        if (strncmp (other, entry, size) == 0 && other [size] == '=')
+            return s_fail (problem, "%.*s is set twice (keep one env line for it)", (int) size, entry);
+    return 0;
+}
+
+//  Checks a PATH: absolute directories separated by ':', none empty (an
+//  empty or relative one would look for commands wherever a job runs).
+static int
+s_search_path_check (const char *value, char **problem)
+{
+    const char *start = value;
+    while (true) {
+        size_t size = strcspn (start, ":");
+        if (size == 0 || *start != '/')
+            return s_fail (problem, "bad directory '%.*s' in '%s' (give absolute directories"
+                           " separated by ':', e.g. /usr/bin:/bin)", (int) size, start, value);
+        if (start [size] == 0)
+            return 0;
+        start += size + 1;
+    }
 }
 
 //  Checks the PORT of a tcp endpoint.
@@ -263,6 +344,34 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
             if (*value == 0 || strpbrk (value, " \t:"))
                 return s_fail (problem, "bad group name '%s' (give a unix group, or remove the line)", value);
             break;
+        case S_USER:
+            if (*value == 0 || strpbrk (value, " \t:"))
+                return s_fail (problem, "bad user name '%s' (give a unix user or uid, or remove the line)", value);
+            break;
+        case S_DIR:
+            if (*value != '/')
+                return s_fail (problem, "'%s' is not an absolute path (give one starting with /, or remove the line)", value);
+            break;
+        case S_SEARCH_PATH:
+            if (s_search_path_check (value, problem))
+                return -1;
+            break;
+        case S_ENV:
+        case S_ENV_NAME: {
+            zlist_t *list = *(zlist_t **) field;
+            if (key->kind == S_ENV && s_env_check (list, value, problem))
+                return -1;
+            if (key->kind == S_ENV_NAME && s_env_name_check (value, strlen (value), NULL, problem))
+                return -1;
+            if (zlist_append (list, (char *) value))
+                return s_fail (problem, "out of memory");
+            return 0;
+        }
+        case S_SWITCH:
+            if (!streq (value, "on") && !streq (value, "off"))
+                return s_fail (problem, "bad value '%s' (expected on or off)", value);
+            *(bool *) field = streq (value, "on");
+            return 0;
         case S_SECONDS: {
             double seconds;
             if (s_parse_seconds (value, &seconds))
@@ -373,6 +482,137 @@ s_key_line (const int *lines, const char *key_name)
     return 0;
 }
 
+//  Parses a uid or gid in digits. Returns 0, or -1 when text is not one.
+static int
+s_parse_id (const char *text, unsigned long *id)
+{
+    size_t size = strspn (text, "0123456789");
+    if (size == 0 || size > 10 || text [size])
+        return -1;
+    *id = strtoul (text, NULL, 10);
+    return *id < (unsigned long) (uid_t) -1? 0: -1;
+}
+
+//  Why a user or group look-up found nothing: "" when there is no such
+//  entry (getpwnam(3) lists what errno may then hold), else ": REASON".
+static const char *
+s_lookup_failure (int error)
+{
+    static char text [128];
+    if (error == 0 || error == ENOENT || error == ESRCH || error == EBADF || error == EPERM)
+        return "";
+    snprintf (text, sizeof text, ": %s", strerror (error));
+    return text;
+}
+
+//  Looks up the job user of an agent: run_as_user and run_as_group,
+//  else the agent's own user, with the supplementary groups of that
+//  user (getgrouplist). Decides whether jobs switch to it, which only
+//  root can do. Returns 0 or -1 with *error set.
+static int
+s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
+{
+    const char *path = self->path;
+    int user_line = s_key_line (lines, "agent/run_as_user");
+    int group_line = s_key_line (lines, "agent/run_as_group");
+    uid_t own_uid = geteuid ();
+    gid_t own_gid = getegid ();
+    struct passwd *entry;
+    unsigned long id;
+    errno = 0;
+    if (!self->run_as_user) {
+        self->job_uid = own_uid;
+        entry = getpwuid (own_uid);
+    }
+    else
+    if (s_parse_id (self->run_as_user, &id) == 0) {
+        self->job_uid = (uid_t) id;
+        entry = getpwuid (self->job_uid);
+    }
+    else {
+        entry = getpwnam (self->run_as_user);
+        if (!entry)
+            return s_fail (error, "%s:%d: agent/run_as_user: no such user '%s'%s (create it, or give an existing user or a uid)",
+                           path, user_line, self->run_as_user, s_lookup_failure (errno));
+        self->job_uid = entry->pw_uid;
+    }
+    if (self->run_as_group) {
+        struct group *group = NULL;
+        if (s_parse_id (self->run_as_group, &id) == 0)
+            self->job_gid = (gid_t) id;
+        else {
+            errno = 0;
+            group = getgrnam (self->run_as_group);
+            if (!group)
+                return s_fail (error, "%s:%d: agent/run_as_group: no such group '%s'%s (create it, or give an existing group or a gid)",
+                               path, group_line, self->run_as_group, s_lookup_failure (errno));
+            self->job_gid = group->gr_gid;
+        }
+        //  getgrnam may have reused the buffer of getpwnam: look again.
+        entry = getpwuid (self->job_uid);
+    }
+    else
+    if (entry)
+        self->job_gid = entry->pw_gid;
+    else
+    if (self->run_as_user)
+        return s_fail (error, "%s:%d: agent/run_as_user: uid %s has no passwd entry, hence no primary group (set agent/run_as_group)",
+                       path, user_line, self->run_as_user);
+    else
+        self->job_gid = own_gid;
+
+    //  Name, home and groups of the user; a uid without an entry gets
+    //  only the group above.
+    if (entry && entry->pw_name && *entry->pw_name) {
+        self->job_user = strdup (entry->pw_name);
+        self->job_home = strdup (entry->pw_dir && *entry->pw_dir? entry->pw_dir: "/");
+        int count = 16;
+        for (int tries = 0; tries < 8; tries++) {
+            free (self->job_groups);
+            self->job_groups = malloc ((size_t) count * sizeof (gid_t));
+            if (!self->job_groups)
+                break;
+            int found = count;
+            if (getgrouplist (entry->pw_name, self->job_gid, self->job_groups, &found) != -1) {
+                self->job_group_count = (size_t) found;
+                break;
+            }
+            count = found > count? found: count * 2;
+        }
+    }
+    else {
+        self->job_user = zsys_sprintf ("%u", (unsigned) self->job_uid);
+        self->job_home = strdup ("/");
+        self->job_groups = malloc (sizeof (gid_t));
+        if (self->job_groups) {
+            self->job_groups [0] = self->job_gid;
+            self->job_group_count = 1;
+        }
+    }
+    if (!self->job_user || !self->job_home || !self->job_groups || !self->job_group_count)
+        return s_fail (error, "%s: cannot look up the groups of user %s: %s", path,
+                       self->job_user? self->job_user: "?", errno? strerror (errno): "out of memory");
+
+    //  Root switches to whatever is set (even to itself: the groups
+    //  change); anyone else only runs jobs as itself.
+    if (!self->run_as_user && !self->run_as_group)
+        return 0;
+    if (own_uid == 0) {
+        self->job_switch = true;
+        return 0;
+    }
+    if (self->job_uid == own_uid && self->job_gid == own_gid)
+        return 0;
+    bool user_differs = self->job_uid != own_uid;
+    return s_fail (error, "%s:%d: agent/%s: the agent must run as root to switch jobs to %s %s"
+                   " (it runs as uid %u, gid %u; start it as root, or remove the line)",
+                   path, user_differs? user_line: group_line,
+                   user_differs? "run_as_user": "run_as_group",
+                   user_differs? "user": "group",
+                   user_differs? self->run_as_user: self->run_as_group,
+                   (unsigned) own_uid, (unsigned) own_gid);
+}
+
 //  Checks what needs more than one key: timers, required keys, the socket
 //  path (defaulting it to DATA/zcnc.sock). Returns 0 or -1 with *error set.
 static int
@@ -408,6 +648,8 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
         return s_fail (error, "%s: agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)", path);
     if (!self->socket && !self->data)
         return s_fail (error, "%s: zcnc/data is missing (add it under 'zcnc', or set agent/socket)", path);
+    if (role == ZC_ROLE_AGENT && s_resolve_job_user (self, lines, error))
+        return -1;
 
     bool socket_default = self->socket == NULL;
     if (socket_default) {
@@ -443,6 +685,7 @@ s_config_new (const char *path)
     self->forget_after = 7 * 86400;
     self->results_ttl = 7 * 86400;
     self->skew = 300;
+    self->e2e = true;
     self->handshake = 30;
     self->reconnect = 0.1;
     self->reconnect_max = 5;
@@ -452,11 +695,16 @@ s_config_new (const char *path)
     self->binds = zlist_new ();
     self->uplinks = zlist_new ();
     self->hubs = zlist_new ();
-    if (!self->path || !self->binds || !self->uplinks || !self->hubs) {
+    self->job_env = zlist_new ();
+    self->pass_env = zlist_new ();
+    if (!self->path || !self->binds || !self->uplinks || !self->hubs
+    ||  !self->job_env || !self->pass_env) {
         zc_config_destroy (&self);
         return NULL;
     }
     zlist_autofree (self->binds);
+    zlist_autofree (self->job_env);
+    zlist_autofree (self->pass_env);
     return self;
 }
 
@@ -549,6 +797,15 @@ zc_config_destroy (zc_config_t **self_p)
         free (self->policy);
         free (self->startup);
         free (self->error_node);
+        free (self->run_as_user);
+        free (self->run_as_group);
+        free (self->workdir);
+        free (self->job_path);
+        zlist_destroy (&self->job_env);
+        zlist_destroy (&self->pass_env);
+        free (self->job_groups);
+        free (self->job_user);
+        free (self->job_home);
         free (self);
         *self_p = NULL;
     }
@@ -603,6 +860,171 @@ s_load_ok (const char *dir, zc_role_t role, const char *text)
     free (error);
     unlink (path);
     return config;
+}
+
+//  The keys of how jobs run, and the look-up of the job user (an agent's
+//  config only).
+static int
+s_test_job_keys (const char *dir, bool verbose)
+{
+    ZC_TEST_BEGIN;
+    const char *head = "zcnc\n    name = n1\n    keys = k\n    data = d\nagent\n    hub = h@tcp://h:1\n";
+    char text [1024];
+
+    //  Without run_as keys, jobs run as the agent's own user
+    snprintf (text, sizeof text, "%s", head);
+    zc_config_t *config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config);
+    if (config) {
+        struct passwd *own = getpwuid (geteuid ());
+        ZC_CHECK (!config->job_switch && config->job_uid == geteuid ());
+        ZC_CHECK (config->run_as_user == NULL && config->run_as_group == NULL);
+        ZC_CHECK (config->workdir == NULL && config->job_path == NULL);
+        ZC_CHECK (zlist_size (config->job_env) == 0 && zlist_size (config->pass_env) == 0);
+        ZC_CHECK (own && streq (config->job_user, own->pw_name) && streq (config->job_home, own->pw_dir));
+        ZC_CHECK (own && config->job_gid == own->pw_gid && config->job_group_count >= 1);
+        ZC_CHECK (config->e2e);         //  on unless turned off
+        zc_config_destroy (&config);
+    }
+    snprintf (text, sizeof text, "%s    e2e = off\n", head);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && !config->e2e);
+    zc_config_destroy (&config);
+
+    //  The keys as written; env and pass_env in file order
+    snprintf (text, sizeof text, "%s"
+              "    workdir = /srv/jobs\n"
+              "    path = /opt/bin:/usr/bin:/bin\n"
+              "    env = TZ=UTC\n"
+              "    pass_env = http_proxy\n"
+              "    env = \"GREETING=hello, world = x\"\n"
+              "    pass_env = LC_ALL\n"
+              "    env = EMPTY=\n", head);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config);
+    if (config) {
+        ZC_CHECK_STR (config->workdir, "/srv/jobs");
+        ZC_CHECK_STR (config->job_path, "/opt/bin:/usr/bin:/bin");
+        ZC_CHECK (zlist_size (config->job_env) == 3 && zlist_size (config->pass_env) == 2);
+        ZC_CHECK_STR ((char *) zlist_first (config->job_env), "TZ=UTC");
+        ZC_CHECK_STR ((char *) zlist_next (config->job_env), "GREETING=hello, world = x");
+        ZC_CHECK_STR ((char *) zlist_next (config->job_env), "EMPTY=");
+        ZC_CHECK_STR ((char *) zlist_first (config->pass_env), "http_proxy");
+        ZC_CHECK_STR ((char *) zlist_next (config->pass_env), "LC_ALL");
+        zc_config_destroy (&config);
+    }
+
+    //  Clients and hubs look nobody up
+    config = s_load_ok (dir, ZC_ROLE_CLIENT, "agent\n    socket = s\n    run_as_user = zc-no-such-user\n");
+    ZC_CHECK (config && config->job_user == NULL && !config->job_switch);
+    zc_config_destroy (&config);
+
+    //  Bad values, unknown users and groups
+    struct {
+        const char *body;       //  after head (lines 7 on)
+        const char *error;      //  after the path
+    } bad [] = {
+        { "    run_as_user = zc-no-such-user\n",
+          ":7: agent/run_as_user: no such user 'zc-no-such-user' (create it, or give an existing user or a uid)" },
+        { "    run_as_group = zc-no-such-group\n",
+          ":7: agent/run_as_group: no such group 'zc-no-such-group' (create it, or give an existing group or a gid)" },
+        { "    run_as_user = 4000000\n",
+          ":7: agent/run_as_user: uid 4000000 has no passwd entry, hence no primary group (set agent/run_as_group)" },
+        { "    run_as_user = 'a b'\n",
+          ":7: agent/run_as_user: bad user name 'a b' (give a unix user or uid, or remove the line)" },
+        { "    run_as_group = a:b\n",
+          ":7: agent/run_as_group: bad group name 'a:b' (give a unix group, or remove the line)" },
+        { "    workdir = jobs\n",
+          ":7: agent/workdir: 'jobs' is not an absolute path (give one starting with /, or remove the line)" },
+        { "    path = /bin::/usr/bin\n",
+          ":7: agent/path: bad directory '' in '/bin::/usr/bin' (give absolute directories separated by ':', e.g. /usr/bin:/bin)" },
+        { "    path = /bin:bin\n",
+          ":7: agent/path: bad directory 'bin' in '/bin:bin' (give absolute directories separated by ':', e.g. /usr/bin:/bin)" },
+        { "    path = ''\n",
+          ":7: agent/path: bad directory '' in '' (give absolute directories separated by ':', e.g. /usr/bin:/bin)" },
+        { "    env = TZ\n", ":7: agent/env: bad value 'TZ' (expected NAME=VALUE, e.g. TZ=UTC)" },
+        { "    env = 1X=2\n", ":7: agent/env: bad variable name '1X' in '1X=2' (" S_ENV_NAME_RULE ")" },
+        { "    env = =2\n", ":7: agent/env: bad variable name '' in '=2' (" S_ENV_NAME_RULE ")" },
+        { "    env = 'A B=2'\n", ":7: agent/env: bad variable name 'A B' in 'A B=2' (" S_ENV_NAME_RULE ")" },
+        { "    env = ZCNC_JOB_ID=x\n", ":7: agent/env: ZCNC_JOB_ID is set by zcnc for each job (remove the line)" },
+        { "    env = A=1\n    env = B=2\n    env = A=3\n", ":9: agent/env: A is set twice (keep one env line for it)" },
+        { "    pass_env = BAD-NAME\n", ":7: agent/pass_env: bad variable name 'BAD-NAME' (" S_ENV_NAME_RULE ")" },
+        { "    pass_env = ZCNC_ORIGIN\n", ":7: agent/pass_env: ZCNC_ORIGIN is set by zcnc for each job (remove the line)" },
+        { "    run_as_user = root\n    run_as_user = root\n",
+          ":8: agent/run_as_user: repeated (first set on line 7; keep one)" },
+        { "    e2e = no\n", ":7: agent/e2e: bad value 'no' (expected on or off)" },
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        snprintf (text, sizeof text, "%s%s", head, bad [index].body);
+        ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text, bad [index].error, verbose) == 0);
+    }
+
+    //  Switching users needs root. Root can check that too: as nobody
+    //  for a moment (effective ids only, with the directory open to
+    //  nobody meanwhile).
+    bool root = geteuid () == 0;
+    ZC_CHECK (!root || (chmod (dir, 0777) == 0 && setegid (65534) == 0 && seteuid (65534) == 0));
+    char want [512];
+    snprintf (want, sizeof want, ":7: agent/run_as_user: the agent must run as root to switch jobs to"
+              " user root (it runs as uid %u, gid %u; start it as root, or remove the line)",
+              (unsigned) geteuid (), (unsigned) getegid ());
+    snprintf (text, sizeof text, "%s    run_as_user = root\n", head);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text, want, verbose) == 0);
+    snprintf (want, sizeof want, ":8: agent/run_as_group: the agent must run as root to switch jobs to"
+              " group 0 (it runs as uid %u, gid %u; start it as root, or remove the line)",
+              (unsigned) geteuid (), (unsigned) getegid ());
+    snprintf (text, sizeof text, "%s    run_as_user = %u\n    run_as_group = 0\n", head, (unsigned) geteuid ());
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text, want, verbose) == 0);
+    //  Its own ids are fine: nothing to switch
+    snprintf (text, sizeof text, "%s    run_as_user = %u\n", head, (unsigned) geteuid ());
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && !config->job_switch && config->job_uid == geteuid ());
+    zc_config_destroy (&config);
+    ZC_CHECK (!root || (seteuid (0) == 0 && setegid (0) == 0 && chmod (dir, 0700) == 0));
+    if (!root) {
+        printf ("# SKIP run_as as root: not root\n");
+        return ZC_TEST_END;
+    }
+
+    //  Root switches to a user by name, with its primary group and its
+    //  groups, or to a group given by name or number
+    snprintf (text, sizeof text, "%s    run_as_user = nobody\n", head);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    struct passwd *nobody = getpwnam ("nobody");
+    ZC_CHECK (config && nobody);
+    if (config && nobody) {
+        ZC_CHECK (config->job_switch && config->job_uid == nobody->pw_uid && config->job_gid == nobody->pw_gid);
+        ZC_CHECK_STR (config->job_user, "nobody");
+        ZC_CHECK_STR (config->job_home, nobody->pw_dir);
+        gid_t groups [64];
+        int count = 64;
+        ZC_CHECK (getgrouplist ("nobody", nobody->pw_gid, groups, &count) >= 1);
+        ZC_CHECK (config->job_group_count == (size_t) count
+                  && memcmp (config->job_groups, groups, (size_t) count * sizeof (gid_t)) == 0);
+        ZC_CHECK (config->job_groups [0] == nobody->pw_gid);
+        ZC_CHECK_STR (config->run_as_user, "nobody");
+    }
+    zc_config_destroy (&config);
+    snprintf (text, sizeof text, "%s    run_as_group = 4000001\n    run_as_user = nobody\n", head);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && config->job_switch && config->job_gid == 4000001);
+    ZC_CHECK (config && config->job_group_count >= 1 && config->job_groups [0] == 4000001);
+    zc_config_destroy (&config);
+    snprintf (text, sizeof text, "%s    run_as_user = 4000000\n    run_as_group = root\n", head);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && config->job_switch && config->job_uid == 4000000 && config->job_gid == 0);
+    if (config) {
+        ZC_CHECK_STR (config->job_user, "4000000");
+        ZC_CHECK_STR (config->job_home, "/");
+        ZC_CHECK (config->job_group_count == 1 && config->job_groups [0] == 0);
+    }
+    zc_config_destroy (&config);
+    //  Root to root: a switch all the same (the groups are set)
+    snprintf (text, sizeof text, "%s    run_as_user = 0\n", head);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && config->job_switch && config->job_uid == 0 && streq (config->job_user, "root"));
+    zc_config_destroy (&config);
+    return ZC_TEST_END;
 }
 
 int
@@ -947,6 +1369,7 @@ zc_config_test (bool verbose)
         unsetenv ("ZCNC_CONFIG");
     free (saved);
 
+    ZC_CHECK (s_test_job_keys (dir, verbose) == 0);
     ZC_CHECK (rmdir (dir) == 0);
     return ZC_TEST_END;
 }

@@ -1,10 +1,13 @@
 /*  exec.c — running one shell command as a job (see exec.h).
 
-    The only module that forks. The shell is spawned with posix_spawn in a
-    process group of its own; its stdin, stdout and stderr are pipes whose
+    The only module that forks. The shell is started in a process group
+    of its own, with posix_spawn, or, when the job switches users (which
+    posix_spawn cannot do), with fork and a child that makes only
+    async-signal-safe calls. Its stdin, stdout and stderr are pipes whose
     parent ends are non-blocking and polled in the caller's zloop, next to
     a pidfd that becomes readable when the shell exits. Nothing here
-    blocks, except reaping a shell that was just sent SIGKILL.
+    blocks, except reaping a shell that was just sent SIGKILL and reading
+    a forked child's report of its way to exec (a few system calls).
 
     Without pidfds (under valgrind, or Linux before 5.3) a timer peeking
     with waitid stands in for the pidfd.
@@ -12,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -19,13 +23,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
 #include "exec.h"
-
-extern char **environ;
 
 #define S_KILL_DELAY    2000    //  ms from SIGTERM to SIGKILL
 #define S_PEEK_INTERVAL 10      //  ms between exit checks without pidfds
@@ -64,6 +67,29 @@ struct _zc_exec_t {
 };
 
 static void s_free (zc_exec_t *self);
+
+//  The environment and identity every job of an agent shares.
+struct _zc_exec_context_t {
+    char **env;                 //  NULL-terminated NAME=VALUE, owned
+    size_t env_count;
+    char *user;                 //  for messages; may be NULL
+    char *home;                 //  may be NULL
+    char *workdir;              //  NULL: home if it can be entered, else /
+    bool switch_user;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t group_count;
+};
+
+//  The context of a spec without one: the agent's ids, /, and only what
+//  a shell needs of an environment.
+static char *s_minimal_env [] = {
+    (char *) "PATH=" ZC_EXEC_DEFAULT_PATH, (char *) "SHELL=/bin/sh", (char *) "LANG=C.UTF-8", NULL
+};
+static const zc_exec_context_t s_minimal = {
+    .env = s_minimal_env, .env_count = 3, .workdir = (char *) "/"
+};
 
 
 //  Creates a pipe whose ends are close-on-exec and above stderr, so the
@@ -384,11 +410,183 @@ s_on_peek (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  Exec contexts: whom jobs run as, where, and their environment
+
+//  The length of the NAME in "NAME=VALUE" (or of a bare NAME).
+static size_t
+s_env_name_size (const char *entry)
+{
+    const char *equals = strchr (entry, '=');
+    return equals? (size_t) (equals - entry): strlen (entry);
+}
+
+//  True for the variables zcnc sets per job, which a config cannot set.
+static bool
+s_env_reserved (const char *entry)
+{
+    size_t size = s_env_name_size (entry);
+    return (size == 11 && memcmp (entry, "ZCNC_JOB_ID", 11) == 0)
+        || (size == 11 && memcmp (entry, "ZCNC_ORIGIN", 11) == 0);
+}
+
+//  Puts entry (NAME=VALUE, malloc'd, taken; NULL when out of memory) in
+//  the context's environment, replacing a variable of the same name. The
+//  array has room: zc_exec_context_new sized it. Returns 0 or -1.
+static int
+s_env_put (zc_exec_context_t *self, char *entry)
+{
+    if (!entry)
+        return -1;
+    size_t size = s_env_name_size (entry);
+    for (size_t index = 0; index < self->env_count; index++)
+        if (s_env_name_size (self->env [index]) == size
+        &&  memcmp (self->env [index], entry, size) == 0) {
+            free (self->env [index]);
+            self->env [index] = entry;
+            return 0;
+        }
+    self->env [self->env_count++] = entry;
+    return 0;
+}
+
+zc_exec_context_t *
+zc_exec_context_new (const zc_exec_options_t *options)
+{
+    assert (options);
+    assert (options->groups || options->group_count == 0);
+    zc_exec_context_t *self = (zc_exec_context_t *) calloc (1, sizeof (zc_exec_context_t));
+    if (!self)
+        return NULL;
+    size_t pass_count = options->pass_env? zlist_size (options->pass_env): 0;
+    size_t env_count = options->env? zlist_size (options->env): 0;
+    self->env = (char **) calloc (6 + pass_count + env_count + 1, sizeof (char *));
+    self->user = options->user? strdup (options->user): NULL;
+    self->home = options->home? strdup (options->home): NULL;
+    self->workdir = options->workdir? strdup (options->workdir): NULL;
+    self->switch_user = options->switch_user;
+    self->uid = options->uid;
+    self->gid = options->gid;
+    self->group_count = options->group_count;
+    self->groups = (gid_t *) malloc ((options->group_count + 1) * sizeof (gid_t));
+    bool ok = self->env && self->groups
+           && (self->user || !options->user) && (self->home || !options->home)
+           && (self->workdir || !options->workdir);
+    if (ok && options->group_count)
+        memcpy (self->groups, options->groups, options->group_count * sizeof (gid_t));
+
+    //  Defaults, then pass_env, then env: a later one replaces an earlier
+    //  variable of the same name.
+    const char *path = options->path? options->path: ZC_EXEC_DEFAULT_PATH;
+    if (ok)
+        ok = s_env_put (self, zsys_sprintf ("PATH=%s", path)) == 0
+          && (!self->home || s_env_put (self, zsys_sprintf ("HOME=%s", self->home)) == 0)
+          && (!self->user || s_env_put (self, zsys_sprintf ("USER=%s", self->user)) == 0)
+          && (!self->user || s_env_put (self, zsys_sprintf ("LOGNAME=%s", self->user)) == 0)
+          && s_env_put (self, strdup ("SHELL=/bin/sh")) == 0
+          && s_env_put (self, strdup ("LANG=C.UTF-8")) == 0;
+    if (ok && options->pass_env)
+        for (const char *name = (const char *) zlist_first (options->pass_env); ok && name;
+             name = (const char *) zlist_next (options->pass_env)) {
+            const char *value = getenv (name);
+            if (value && !s_env_reserved (name) && !strchr (name, '='))
+                ok = s_env_put (self, zsys_sprintf ("%s=%s", name, value)) == 0;
+        }
+    if (ok && options->env)
+        for (const char *entry = (const char *) zlist_first (options->env); ok && entry;
+             entry = (const char *) zlist_next (options->env))
+            if (strchr (entry, '=') && !s_env_reserved (entry))
+                ok = s_env_put (self, strdup (entry)) == 0;
+    if (!ok)
+        zc_exec_context_destroy (&self);
+    return self;
+}
+
+void
+zc_exec_context_destroy (zc_exec_context_t **self_p)
+{
+    assert (self_p);
+    zc_exec_context_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t index = 0; self->env && index < self->env_count; index++)
+        free (self->env [index]);
+    free (self->env);
+    free (self->user);
+    free (self->home);
+    free (self->workdir);
+    free (self->groups);
+    free (self);
+    *self_p = NULL;
+}
+
+char *const *
+zc_exec_context_env (const zc_exec_context_t *self)
+{
+    assert (self);
+    return self->env;
+}
+
+//  Returns a job's environment: the context's, then ZCNC_JOB_ID and
+//  ZCNC_ORIGIN when given. The array is new and its first env_count
+//  strings are the context's; free it with s_job_env_free. NULL when out
+//  of memory.
+static char **
+s_job_env (const zc_exec_context_t *context, const char *job_id, const char *origin)
+{
+    char **env = (char **) calloc (context->env_count + 3, sizeof (char *));
+    if (!env)
+        return NULL;
+    memcpy (env, context->env, context->env_count * sizeof (char *));
+    size_t count = context->env_count;
+    bool ok = true;
+    if (job_id)
+        ok = (env [count++] = zsys_sprintf ("ZCNC_JOB_ID=%s", job_id)) != NULL;
+    if (ok && origin)
+        ok = (env [count++] = zsys_sprintf ("ZCNC_ORIGIN=%s", origin)) != NULL;
+    if (!ok) {
+        for (size_t index = context->env_count; index < count; index++)
+            free (env [index]);
+        free (env);
+        return NULL;
+    }
+    return env;
+}
+
+static void
+s_job_env_free (const zc_exec_context_t *context, char **env)
+{
+    if (env) {
+        for (size_t index = context->env_count; env [index]; index++)
+            free (env [index]);
+        free (env);
+    }
+}
+
+//  True when path is a directory this process may enter; else false with
+//  errno set.
+static bool
+s_can_enter (const char *path)
+{
+    struct stat info;
+    if (stat (path, &info) == -1)
+        return false;
+    if (!S_ISDIR (info.st_mode)) {
+        errno = ENOTDIR;
+        return false;
+    }
+    return access (path, X_OK) == 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Starting the shell
+
 //  Spawns /bin/sh -c COMMAND with the three fds as its stdin, stdout and
 //  stderr, in a new process group, with default signal dispositions, an
-//  empty signal mask and no other fds. Returns 0 or an errno value.
+//  empty signal mask, no other fds, the environment env, in directory
+//  dir. Returns 0 or an errno value.
 static int
-s_spawn (pid_t *pid, const char *command, int fds [3])
+s_spawn (pid_t *pid, const char *command, int fds [3], char *const env [], const char *dir)
 {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -406,6 +604,7 @@ s_spawn (pid_t *pid, const char *command, int fds [3])
     for (int stream = 0; stream < 3 && !rc; stream++)
         rc = posix_spawn_file_actions_adddup2 (&actions, fds [stream], stream);
     if (!rc) rc = posix_spawn_file_actions_addclosefrom_np (&actions, STDERR_FILENO + 1);
+    if (!rc) rc = posix_spawn_file_actions_addchdir_np (&actions, dir);
     if (!rc) rc = posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP
                                                  | POSIX_SPAWN_SETSIGDEF
                                                  | POSIX_SPAWN_SETSIGMASK);
@@ -413,12 +612,182 @@ s_spawn (pid_t *pid, const char *command, int fds [3])
     if (!rc) rc = posix_spawnattr_setsigdefault (&attr, &all);
     if (!rc) rc = posix_spawnattr_setsigmask (&attr, &none);
     if (!rc) {
-        char *argv [] = { "sh", "-c", (char *) command, NULL };
-        rc = posix_spawn (pid, "/bin/sh", &actions, &attr, argv, environ);
+        char *argv [] = { (char *) "sh", (char *) "-c", (char *) command, NULL };
+        rc = posix_spawn (pid, "/bin/sh", &actions, &attr, argv, env);
     }
     posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     return rc;
+}
+
+//  The steps of a forked child on its way to exec, for its report.
+typedef enum {
+    S_STEP_SETUP = 1,           //  process group, standard fds
+    S_STEP_GROUPS,
+    S_STEP_GID,
+    S_STEP_UID,
+    S_STEP_REGAIN,              //  root could be regained after setuid
+    S_STEP_CHDIR,
+    S_STEP_EXEC
+} s_step_t;
+
+//  What a child that did not reach exec writes to its report pipe.
+typedef struct {
+    int step;
+    int error;                  //  errno
+} s_report_t;
+
+//  All a forked child needs, prepared before fork.
+typedef struct {
+    const zc_exec_context_t *context;
+    char *const *argv;
+    char *const *env;
+    const char *dir;            //  where the shell starts ...
+    bool dir_fallback;          //  ... or / when dir cannot be entered
+    const int *fds;             //  the shell's stdin, stdout, stderr (all > 2)
+    int report_fd;              //  > 2, close-on-exec
+    int max_fd;                 //  the fd limit, should close_range fail
+    struct sigaction default_action;
+    sigset_t no_signals;
+} s_child_t;
+
+//  In the child: reports the step that failed and exits.
+static void __attribute__ ((noreturn))
+s_child_fail (const s_child_t *child, s_step_t step, int error)
+{
+    s_report_t report = { (int) step, error };
+    ssize_t rc = write (child->report_fd, &report, sizeof report);
+    (void) rc;                  //  it cannot fail; if it did, the job would end with 127
+    _exit (127);
+}
+
+//  In the child between fork and exec: only async-signal-safe calls.
+//  Takes a process group, default signal dispositions, the three fds and
+//  no others; drops to the context's groups, gid and uid and checks that
+//  root cannot be regained; enters the directory; then execs the shell
+//  with the signal mask emptied. Never returns.
+static void __attribute__ ((noreturn))
+s_child (const s_child_t *child)
+{
+    const zc_exec_context_t *context = child->context;
+    if (setpgid (0, 0) == -1)
+        s_child_fail (child, S_STEP_SETUP, errno);
+    //  Fails harmlessly for SIGKILL, SIGSTOP and glibc's own signals.
+    for (int signal_number = 1; signal_number < NSIG; signal_number++)
+        sigaction (signal_number, &child->default_action, NULL);
+    for (int stream = 0; stream < 3; stream++)
+        if (dup2 (child->fds [stream], stream) == -1)
+            s_child_fail (child, S_STEP_SETUP, errno);
+    int keep = child->report_fd;
+    if ((keep > 3 && close_range (3, (unsigned) keep - 1, 0) == -1)
+    ||  close_range ((unsigned) keep + 1, ~0U, 0) == -1)
+        for (int fd = 3; fd < child->max_fd; fd++)
+            if (fd != keep)
+                close (fd);
+    if (context->switch_user) {
+        if (setgroups (context->group_count, context->groups) == -1)
+            s_child_fail (child, S_STEP_GROUPS, errno);
+        if (setgid (context->gid) == -1)
+            s_child_fail (child, S_STEP_GID, errno);
+        if (setuid (context->uid) == -1)
+            s_child_fail (child, S_STEP_UID, errno);
+        if (context->uid != 0 && (setuid (0) != -1 || seteuid (0) != -1))
+            s_child_fail (child, S_STEP_REGAIN, 0);
+    }
+    if (chdir (child->dir) == -1) {
+        int error = errno;
+        if (!child->dir_fallback || chdir ("/") == -1)
+            s_child_fail (child, S_STEP_CHDIR, error);
+    }
+    sigprocmask (SIG_SETMASK, &child->no_signals, NULL);
+    execve ("/bin/sh", child->argv, child->env);
+    s_child_fail (child, S_STEP_EXEC, errno);
+}
+
+//  What a child's report means, in words; a malloc'd string.
+static char *
+s_report_text (const zc_exec_context_t *context, const char *dir, const s_report_t *report)
+{
+    const char *user = context->user? context->user: "?";
+    const char *reason = strerror (report->error);
+    const char *hint = report->error == EPERM? " (the agent must run as root)": "";
+    switch ((s_step_t) report->step) {
+        case S_STEP_SETUP:
+            return zsys_sprintf ("cannot prepare the process for the command: %s", reason);
+        case S_STEP_GROUPS:
+            return zsys_sprintf ("cannot switch to user %s: setgroups: %s%s", user, reason, hint);
+        case S_STEP_GID:
+            return zsys_sprintf ("cannot switch to user %s: setgid %u: %s%s",
+                                 user, (unsigned) context->gid, reason, hint);
+        case S_STEP_UID:
+            return zsys_sprintf ("cannot switch to user %s: setuid %u: %s%s",
+                                 user, (unsigned) context->uid, reason, hint);
+        case S_STEP_REGAIN:
+            return zsys_sprintf ("cannot switch to user %s: root could be regained after setuid %u;"
+                                 " the command was not run", user, (unsigned) context->uid);
+        case S_STEP_CHDIR:
+            return zsys_sprintf ("cannot enter working directory %s as user %s: %s (check agent/workdir)",
+                                 dir, user, reason);
+        case S_STEP_EXEC:
+            return zsys_sprintf ("cannot run /bin/sh as user %s: %s (check that /bin/sh exists"
+                                 " and the process limit, ulimit -u)", user, reason);
+    }
+    return strdup ("cannot start the command: its process failed before exec");
+}
+
+//  Forks a child that switches to the context's user and execs
+//  /bin/sh -c COMMAND (see s_child), and waits for its report: EOF once
+//  exec succeeded, or the step that failed. Returns NULL with *pid set,
+//  or a malloc'd error when no command runs (a failed child is reaped).
+static char *
+s_fork (pid_t *pid, const zc_exec_context_t *context, const char *command,
+        int fds [3], char *const env [], const char *dir, bool dir_fallback)
+{
+    int report [2];
+    if (s_pipe (report) == -1)
+        return zsys_sprintf ("cannot create pipes for the command: %s (check the open"
+                             " file limit, ulimit -n)", strerror (errno));
+    char *argv [] = { (char *) "sh", (char *) "-c", (char *) command, NULL };
+    long max_fd = sysconf (_SC_OPEN_MAX);
+    s_child_t child = {
+        .context = context, .argv = argv, .env = env, .dir = dir,
+        .dir_fallback = dir_fallback, .fds = fds, .report_fd = report [1],
+        .max_fd = max_fd > 0 && max_fd < 65536? (int) max_fd: 65536,
+        .default_action = { .sa_handler = SIG_DFL }
+    };
+    sigemptyset (&child.default_action.sa_mask);
+    sigemptyset (&child.no_signals);
+    //  No signal handler may run in the child before the dispositions
+    //  are reset: all are blocked around fork (the child unblocks them
+    //  just before exec).
+    sigset_t all, saved;
+    sigfillset (&all);
+    pthread_sigmask (SIG_SETMASK, &all, &saved);
+    pid_t forked = fork ();
+    if (forked == 0)
+        s_child (&child);
+    int fork_errno = errno;
+    pthread_sigmask (SIG_SETMASK, &saved, NULL);
+    close (report [1]);
+    if (forked == -1) {
+        close (report [0]);
+        return zsys_sprintf ("cannot start a process for the command: fork: %s (check the"
+                             " process limit, ulimit -u)", strerror (fork_errno));
+    }
+    s_report_t got;
+    ssize_t size;
+    while ((size = read (report [0], &got, sizeof got)) == -1 && errno == EINTR)
+        ;
+    close (report [0]);
+    if (size == 0) {
+        *pid = forked;
+        return NULL;
+    }
+    while (waitpid (forked, NULL, 0) == -1 && errno == EINTR)
+        ;
+    if (size != (ssize_t) sizeof got)
+        return strdup ("cannot start the command: its process failed before exec");
+    return s_report_text (context, dir, &got);
 }
 
 //  Sets O_NONBLOCK on an fd. Returns 0 or -1.
@@ -461,6 +830,38 @@ s_start_failed (zc_exec_t *self, char **error, char *message)
         s_free (self);
     }
     return NULL;
+}
+
+//  Starts the shell of a job in its context, with the child ends of the
+//  pipes: forked when it switches users, else spawned. Sets self->pid.
+//  Returns NULL, or a malloc'd error when no command runs.
+static char *
+s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
+{
+    const zc_exec_context_t *context = spec->context? spec->context: &s_minimal;
+    char **env = s_job_env (context, spec->job_id, spec->origin);
+    if (!env)
+        return strdup ("cannot start the command: out of memory");
+    char *problem = NULL;
+    if (context->switch_user) {
+        //  The child decides, as the user, whether it may enter home.
+        const char *dir = context->workdir? context->workdir: context->home? context->home: "/";
+        problem = s_fork (&self->pid, context, spec->command, fds, env, dir, !context->workdir);
+    }
+    else {
+        const char *dir = context->workdir;
+        if (dir && !s_can_enter (dir))
+            problem = zsys_sprintf ("cannot enter working directory %s: %s (check agent/workdir)",
+                                    dir, strerror (errno));
+        if (!dir)
+            dir = context->home && s_can_enter (context->home)? context->home: "/";
+        int rc = problem? 0: s_spawn (&self->pid, spec->command, fds, env, dir);
+        if (rc)
+            problem = zsys_sprintf ("cannot run /bin/sh: %s (check that /bin/sh exists and the"
+                                    " process limit, ulimit -u)", strerror (rc));
+    }
+    s_job_env_free (context, env);
+    return problem;
 }
 
 zc_exec_t *
@@ -507,14 +908,12 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
         }
     }
     self->started_ms = (uint64_t) zclock_time ();
-    int rc = s_spawn (&self->pid, spec->command, child);
+    char *problem = s_start_shell (self, spec, child);
     for (int stream = 0; stream < 3; stream++)
         close (child [stream]);
-    if (rc) {
+    if (problem) {
         self->pid = 0;
-        return s_start_failed (self, error, zsys_sprintf (
-            "cannot run /bin/sh: %s (check that /bin/sh exists and the"
-            " process limit, ulimit -u)", strerror (rc)));
+        return s_start_failed (self, error, problem);
     }
     self->pidfd = pidfd_open (self->pid, 0);
     if (self->pidfd == -1 && errno == ENOSYS) {
@@ -806,6 +1205,252 @@ s_test_interrupt (zloop_t *loop, int timer_id, void *arg)
     return -1;
 }
 
+//  A job's stdout as a string (malloc'd), "" when there is no result.
+static char *
+s_test_stdout (const zc_result_t *result)
+{
+    if (!result)
+        return strdup ("");
+    char *text = (char *) malloc (result->out_size + 1);
+    assert (text);
+    if (result->out_size)
+        memcpy (text, result->out, result->out_size);
+    text [result->out_size] = 0;
+    return text;
+}
+
+//  Runs command in context; returns its stdout (malloc'd).
+static char *
+s_test_output (const zc_exec_context_t *context, const char *command)
+{
+    zc_exec_spec_t spec = {
+        .command = command, .max_output = 4096, .context = context,
+        .job_id = "01JOBID.n1", .origin = "o1"
+    };
+    s_outcome_t outcome;
+    s_test_run (&spec, &outcome);
+    char *text = s_test_stdout (outcome.result);
+    zc_result_destroy (&outcome.result);
+    return text;
+}
+
+//  Tries to start command in context, expecting it not to start. Returns
+//  the error (malloc'd), NULL if it started.
+static char *
+s_test_refused (const zc_exec_context_t *context, const char *command)
+{
+    zloop_t *loop = zloop_new ();
+    assert (loop);
+    zc_exec_spec_t spec = { .command = command, .max_output = 1024, .context = context };
+    s_outcome_t outcome;
+    memset (&outcome, 0, sizeof outcome);
+    char *error = NULL;
+    outcome.proc = zc_exec_start (loop, &spec, s_test_done, &outcome, &error);
+    if (outcome.proc) {
+        s_outcome_t *outcomes [] = { &outcome, NULL };
+        s_test_loop (loop, s_test_all_done, outcomes, 30000);
+        zc_exec_destroy (&outcome.proc);    //  if it did not end
+        zc_result_destroy (&outcome.result);
+    }
+    zloop_destroy (&loop);
+    return error;
+}
+
+//  Contexts: the clean environment, the working directory, the user.
+static int
+s_test_contexts (bool verbose, const char *dir)
+{
+    ZC_TEST_BEGIN;
+    setenv ("ZC_EXEC_TEST_SECRET", "leaked", 1);
+    setenv ("ZC_EXEC_TEST_PASSED", "passed on", 1);
+    setenv ("ZCNC_ORIGIN", "forged", 1);
+    unsetenv ("ZC_EXEC_TEST_UNSET");
+
+    //  Without a context: none of our environment, only what a shell
+    //  needs, in /, and the job's ID and origin.
+    char *text = s_test_output (NULL, "env | LC_ALL=C sort; pwd");
+    ZC_CHECK_STR (text, "LANG=C.UTF-8\n"
+                        "PATH=" ZC_EXEC_DEFAULT_PATH "\n"
+                        "PWD=/\n"
+                        "SHELL=/bin/sh\n"
+                        "ZCNC_JOB_ID=01JOBID.n1\n"
+                        "ZCNC_ORIGIN=o1\n"
+                        "/\n");
+    zstr_free (&text);
+
+    //  With one: defaults, then pass_env, then env, each replacing what
+    //  came before; the per-job variables cannot be set by either; the
+    //  home directory is the working directory.
+    zlist_t *pass_env = zlist_new ();
+    zlist_t *env = zlist_new ();
+    assert (pass_env && env);
+    zlist_append (pass_env, "ZC_EXEC_TEST_PASSED");
+    zlist_append (pass_env, "ZC_EXEC_TEST_UNSET");
+    zlist_append (pass_env, "ZCNC_ORIGIN");
+    zlist_append (env, "LANG=C");
+    zlist_append (env, "ZC_X=a b=c $(touch x)");
+    zlist_append (env, "ZCNC_JOB_ID=forged");
+    zc_exec_options_t options = {
+        .user = "someone", .home = dir, .path = "/usr/bin:/bin",
+        .pass_env = pass_env, .env = env
+    };
+    zc_exec_context_t *context = zc_exec_context_new (&options);
+    ZC_CHECK (context);
+    if (context) {
+        char *const *entries = zc_exec_context_env (context);
+        char *home = zsys_sprintf ("HOME=%s", dir);
+        const char *want [] = { "PATH=/usr/bin:/bin", home, "USER=someone", "LOGNAME=someone",
+                                "SHELL=/bin/sh", "LANG=C", "ZC_EXEC_TEST_PASSED=passed on",
+                                "ZC_X=a b=c $(touch x)", NULL };
+        size_t index = 0;
+        for (; want [index]; index++)
+            ZC_CHECK_STR (entries [index], want [index]);
+        ZC_CHECK (entries [index] == NULL);
+        zstr_free (&home);
+
+        text = s_test_output (context, "env | LC_ALL=C sort; ls");
+        char *expected = zsys_sprintf (
+            "HOME=%s\nLANG=C\nLOGNAME=someone\nPATH=/usr/bin:/bin\nPWD=%s\nSHELL=/bin/sh\n"
+            "USER=someone\nZCNC_JOB_ID=01JOBID.n1\nZCNC_ORIGIN=o1\n"
+            "ZC_EXEC_TEST_PASSED=passed on\nZC_X=a b=c $(touch x)\n", dir, dir);
+        ZC_CHECK_STR (text, expected);        //  and nothing was touched
+        zstr_free (&expected);
+        zstr_free (&text);
+    }
+    zc_exec_context_destroy (&context);
+    ZC_CHECK (context == NULL);
+
+    //  A home that is missing means /; a workdir that is missing fails
+    //  the job, which does not start.
+    options = (zc_exec_options_t) { .user = "someone", .home = "/nonexistent-zc-home" };
+    context = zc_exec_context_new (&options);
+    text = s_test_output (context, "pwd; echo $HOME");
+    ZC_CHECK_STR (text, "/\n/nonexistent-zc-home\n");
+    zstr_free (&text);
+    zc_exec_context_destroy (&context);
+
+    char *marker = zsys_sprintf ("%s/marker", dir);
+    char *touch = zsys_sprintf ("touch %s", marker);
+    options.workdir = "/nonexistent-zc-workdir";
+    context = zc_exec_context_new (&options);
+    char *error = s_test_refused (context, touch);
+    ZC_CHECK_STR (error, "cannot enter working directory /nonexistent-zc-workdir:"
+                         " No such file or directory (check agent/workdir)");
+    zstr_free (&error);
+    zc_exec_context_destroy (&context);
+    options.workdir = dir;
+    context = zc_exec_context_new (&options);
+    text = s_test_output (context, "pwd");
+    char *expected = zsys_sprintf ("%s\n", dir);
+    ZC_CHECK_STR (text, expected);
+    zstr_free (&expected);
+    zstr_free (&text);
+    zc_exec_context_destroy (&context);
+
+    //  A switch that fails is reported, and the command never runs:
+    //  more groups than the kernel takes (EINVAL for root, EPERM for
+    //  anyone else).
+    size_t too_many = 65537;
+    gid_t *groups = (gid_t *) calloc (too_many, sizeof (gid_t));
+    assert (groups);
+    options = (zc_exec_options_t) {
+        .user = "nobody", .home = "/", .switch_user = true, .uid = 65534, .gid = 65534,
+        .groups = groups, .group_count = too_many
+    };
+    context = zc_exec_context_new (&options);
+    error = s_test_refused (context, touch);
+    ZC_CHECK (error && strncmp (error, "cannot switch to user nobody: setgroups: ", 41) == 0);
+    if (verbose && error)
+        printf ("# %s\n", error);
+    zstr_free (&error);
+    ZC_CHECK (access (marker, F_OK) == -1);
+    zc_exec_context_destroy (&context);
+    free (groups);
+
+    if (geteuid () != 0) {
+        printf ("# SKIP switching users: not root\n");
+        zstr_free (&marker);
+        zstr_free (&touch);
+        zlist_destroy (&pass_env);
+        zlist_destroy (&env);
+        return ZC_TEST_END;
+    }
+    //  As root: the job runs as nobody with exactly its groups, for good
+    //  (saved ids too: setuid(0) must fail), without capabilities, with
+    //  default signal handling, in its own group, with no fd of ours.
+    gid_t nobody_groups [] = { 65534 };
+    options = (zc_exec_options_t) {
+        .user = "nobody", .home = "/nonexistent-zc-home", .switch_user = true,
+        .uid = 65534, .gid = 65534, .groups = nobody_groups, .group_count = 1,
+        .env = env
+    };
+    context = zc_exec_context_new (&options);
+    struct sigaction ignore = { .sa_handler = SIG_IGN }, saved_usr2;
+    sigaction (SIGUSR2, &ignore, &saved_usr2);
+    sigset_t usr1, saved_mask;
+    sigemptyset (&usr1);
+    sigaddset (&usr1, SIGUSR1);
+    pthread_sigmask (SIG_BLOCK, &usr1, &saved_mask);
+    int leaky = open ("/dev/null", O_RDONLY);
+    gid_t saved_groups [256], ours [] = { 4, 27 };
+    int saved_count = getgroups (256, saved_groups);
+    ZC_CHECK (saved_count >= 0 && setgroups (2, ours) == 0);    //  not for the job
+    text = s_test_output (context,
+        "id -u; id -g; id -G; pwd; echo $USER $HOME $ZCNC_JOB_ID $ZC_X;"
+        " grep -E '^(Uid|Gid|Groups|SigBlk|CapPrm|CapEff):' /proc/self/status;"
+        " echo $(( 0x$(grep SigIgn /proc/self/status | cut -f2) & 0x7fffffff )); ls /proc/self/fd;"
+        " test $(cut -d' ' -f5 /proc/$$/stat) = $$ && echo own group");
+    close (leaky);
+    ZC_CHECK (saved_count >= 0 && setgroups ((size_t) saved_count, saved_groups) == 0);
+    sigaction (SIGUSR2, &saved_usr2, NULL);
+    pthread_sigmask (SIG_SETMASK, &saved_mask, NULL);
+    ZC_CHECK_STR (text, "65534\n65534\n65534\n/\nnobody /nonexistent-zc-home 01JOBID.n1 a b=c $(touch x)\n"
+                        "Uid:\t65534\t65534\t65534\t65534\n"
+                        "Gid:\t65534\t65534\t65534\t65534\n"
+                        "Groups:\t65534 \n"
+                        "SigBlk:\t0000000000000000\n"
+                        "CapPrm:\t0000000000000000\n"
+                        "CapEff:\t0000000000000000\n"
+                        "0\n"                   //  SigIgn, glibc's own 32 and 33 aside
+                        "0\n1\n2\n3\n"
+                        "own group\n");
+    zstr_free (&text);
+
+    //  stdin, and a timeout, work as for spawned jobs
+    zc_exec_spec_t spec = {
+        .command = "cat; sleep 100", .data = (const uint8_t *) "fed\n", .data_size = 4,
+        .timeout = 0.3, .max_output = 1024, .context = context
+    };
+    s_outcome_t outcome;
+    s_test_run (&spec, &outcome);
+    zc_result_t *result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_FAILED && result->signal == SIGTERM
+              && s_test_is (result->out, result->out_size, "fed\n"));
+    zc_result_destroy (&outcome.result);
+
+    //  A directory nobody may not enter: the job fails as that user
+    zc_exec_context_destroy (&context);
+    options.workdir = dir;      //  mode 0700, root's
+    context = zc_exec_context_new (&options);
+    error = s_test_refused (context, touch);
+    expected = zsys_sprintf ("cannot enter working directory %s as user nobody:"
+                             " Permission denied (check agent/workdir)", dir);
+    ZC_CHECK_STR (error, expected);
+    ZC_CHECK (access (marker, F_OK) == -1);
+    zstr_free (&expected);
+    zstr_free (&error);
+    zc_exec_context_destroy (&context);
+
+    zstr_free (&marker);
+    zstr_free (&touch);
+    zlist_destroy (&pass_env);
+    zlist_destroy (&env);
+    unsetenv ("ZC_EXEC_TEST_SECRET");
+    unsetenv ("ZC_EXEC_TEST_PASSED");
+    unsetenv ("ZCNC_ORIGIN");
+    return ZC_TEST_END;
+}
+
 int
 zc_exec_test (bool verbose)
 {
@@ -817,7 +1462,7 @@ zc_exec_test (bool verbose)
     zc_result_t *result;
 
     //  stdout, exit status, times
-    zc_exec_spec_t spec = { "echo hi", NULL, 0, 0, 1024 };
+    zc_exec_spec_t spec = { .command = "echo hi", .max_output = 1024 };
     uint64_t before = (uint64_t) zclock_time ();
     s_test_run (&spec, &outcome);
     result = outcome.result;
@@ -1114,6 +1759,8 @@ zc_exec_test (bool verbose)
     zstr_free (&error);
     zc_exec_destroy (&proc);
     zloop_destroy (&loop);
+
+    ZC_CHECK (s_test_contexts (verbose, dir) == 0);
 
     free (big);
     zstr_free (&pidfile);

@@ -41,6 +41,7 @@ struct _zc_runner_t {
     zc_store_t *store;
     char name [65];             //  this node
     size_t max_output;
+    const zc_exec_context_t *exec_context;  //  whom, where, which environment; not owned
     double skew;                //  s of clock difference tolerated
     //  In memory: every task not yet both finished and ACKed (and those
     //  until the commit that stores them so). The rest stays in the store
@@ -113,6 +114,12 @@ size_t
 zc_runner_refused (zc_runner_t *self)
 {
     return self->refused;
+}
+
+void
+zc_runner_set_exec_context (zc_runner_t *self, const zc_exec_context_t *context)
+{
+    self->exec_context = context;
 }
 
 void
@@ -296,7 +303,8 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     if (task->method == ZC_METHOD_EXEC && zlist_size (args) == 1) {
         zc_exec_spec_t spec = {
             .command = zlist_first (args), .data = data, .data_size = data_size,
-            .timeout = task->method_timeout, .max_output = self->max_output
+            .timeout = task->method_timeout, .max_output = self->max_output,
+            .context = self->exec_context, .job_id = task->job_id, .origin = task->origin
         };
         char *error = NULL;
         task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);

@@ -37,7 +37,7 @@ forge () {
 
 test_expect_success 'setup: a tapping hub, n1 with its own keys, n2, n3' '
 	make_keys --hub hub1 hubx &&
-	make_keys n1 n2 n3 forger stranger &&
+	make_keys n1 n2 n3 forger stranger p1 p2 &&
 	mkdir n1keys &&
 	cp "$KEYS/n1.cert" "$KEYS/n1.cert_secret" "$KEYS/n2.cert" "$KEYS/n3.cert" \
 		"$KEYS/forger.cert" "$KEYS/hubx.cert" "$KEYS/hub1.cert" n1keys/ &&
@@ -176,6 +176,20 @@ test_expect_success 'a target without a cert at the origin: the job waits for on
 	mv n3.cert.away "$KEYS/n3.cert" &&
 	wait_for "job_json n2 $id | grep -q \"\\\"state\\\":\\\"done\\\"\"" &&
 	job_json n2 "$id" | grep -q "\"stdout\":\"late\\\\n\""
+'
+
+test_expect_success 'agents with e2e off exchange jobs in clear; an agent with e2e on denies theirs' '
+	start_agent p1 hub1 "agent/e2e = off" &&
+	start_agent p2 hub1 "agent/e2e = off" &&
+	grep "agent/e2e is off: jobs and results from here travel in clear" p1.log &&
+	: >hub1.dump &&
+	zcnc_as p1 trigger -t 10 "p2:echo CLEAR-TEXT-5" >out &&
+	echo CLEAR-TEXT-5 >expect &&
+	test_cmp expect out &&
+	grep -a -q "CLEAR-TEXT-5" hub1.dump &&
+	test_expect_code 126 zcnc_as p1 trigger -t 10 "n2:touch $SCRATCH/marker-clear" 2>err &&
+	grep "zcnc: n2: denied: the job carries no authenticator (is e2e off at p1?)" err &&
+	test ! -e marker-clear
 '
 
 test_expect_success 'the daemons are still up' '

@@ -26,7 +26,8 @@
 # Each script gets a scratch directory $SCRATCH (mktemp -d under /tmp, so
 # that socket paths stay far below the 108-byte limit) and works in it.
 # Daemons started with start_hub / start_agent get SCRATCH/NAME.cfg,
-# SCRATCH/NAME/ as their data directory (and an agent's jobs run there),
+# SCRATCH/NAME/ as their data directory (and, with agent/workdir, an
+# agent's jobs run there),
 # SCRATCH/NAME.log for their stderr and SCRATCH/NAME.pid. On exit, every
 # process the script started and that still runs is stopped, by PID, and
 # the scratch directory is removed.
@@ -463,9 +464,10 @@ hub_endpoint () {
 }
 
 # start_agent [--offline] NAME [HUB [section/key = value]...]: starts an
-# agent of hub HUB (default hub1), with heartbeat 0.5 s and peer_timeout
-# 3 s, and waits until its status shows the hub connected (with
-# --offline, only until its socket answers).
+# agent of hub HUB (default hub1), with heartbeat 0.5 s, peer_timeout 3 s
+# and its data directory as the jobs' working directory, and waits until
+# its status shows the hub connected (with --offline, only until its
+# socket answers).
 start_agent () {
 	local offline= name hub endpoint ready
 	test "$1" = --offline && { offline=1; shift; }
@@ -480,7 +482,7 @@ start_agent () {
 	write_config "$SCRATCH/$name.cfg" "$@" -- \
 		"zcnc/name = $name" "zcnc/keys = $KEYS" "zcnc/data = $SCRATCH/$name" \
 		"zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" \
-		"agent/hub = $hub@$endpoint" || return 1
+		"agent/hub = $hub@$endpoint" "agent/workdir = $SCRATCH/$name" || return 1
 	# The socket answering, not its file existing: a killed agent's file
 	# stays behind until the new agent replaces it.
 	ready="agent_connected $name"
