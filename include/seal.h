@@ -9,12 +9,15 @@
       X25519 of one's CURVE secret key and the other's CURVE public key
       (from its cert in the keys directory), hashed with both public keys.
       The key is computed once per peer and cached.
-    - A job for several targets (one message fanned out by the hubs) is
-      signed once with the origin's Ed25519 key over a 'scope', the
-      origin's target expression; each target checks the signature and
-      that its name matches the scope. Its payload stays readable.
+    - A job for several targets (one message fanned out by the hubs)
+      carries a tag per target in its header: keyed BLAKE2b with the key
+      the origin shares with that target, over the header fields and a
+      hash of the payload. A hub sending a copy to some of the targets
+      sends only their tags. Its payload stays readable.
+      Through a custody relay the tags travel with the final targets, and
+      the relay puts each target's own into what it sends it.
     Both cover every header field that matters (ID, hence creation time;
-    origin; target or scope; relay; method; method timeout; expire), so a
+    origin; target; relay; method; method timeout; expire), so a
     hub can neither forge, alter nor redirect a job, nor pass a result off
     as another's.
 
@@ -27,10 +30,7 @@
 #include <czmq.h>
 #include "id.h"
 #include "keys.h"
-
-//  The longest scope a signed job carries; longer target expressions are
-//  sent to each target on its own.
-#define ZC_SEAL_SCOPE_MAX 1024
+#include "wire.h"
 
 typedef struct _zc_seal_t zc_seal_t;
 
@@ -38,7 +38,7 @@ typedef struct _zc_seal_t zc_seal_t;
 typedef struct {
     const zc_id_t *id;
     const char *origin;         //  who made the job
-    const char *target;         //  the target; for a signed REQ, its scope
+    const char *target;         //  the target
     const char *relay;          //  the agent that held it in custody, or ""
     uint8_t method;             //  REQ: the method; REPLY: 1 when it is a refusal
                                 //  (flag REFUSED), else 0
@@ -62,14 +62,22 @@ bool zc_seal_trusts (zc_seal_t *self, const char *name);
 //  'reason' when that target's cert is not in the keys directory.
 zframe_t *zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
                        char *reason, size_t reason_size);
-//  At the origin: a REQ payload for every target matching about->target
-//  (a scope of at most ZC_SEAL_SCOPE_MAX bytes), signed.
-zframe_t *zc_seal_req_signed (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload);
-//  At a target (about->target is this node): checks a REQ envelope and
-//  returns its plain payload (new) in *payload. -1 with 'reason' (for the
-//  job's denied result) when the job must not run.
+//  At the origin: a REQ payload for every target in msg->to (with flag
+//  CUSTODY: in msg->names); each gets a tag in the message's header
+//  (wire.h, flag TAGS) and the payload stays readable. NULL with 'reason'
+//  when a target's cert is missing.
+zframe_t *zc_seal_req_tagged (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
+                              zc_wire_t *msg, char *reason, size_t reason_size);
+//  At a custody relay: the envelope of a tagged job for one of its
+//  targets, with that target's tag in it (new), or NULL when 'envelope'
+//  is not a tagged one.
+zframe_t *zc_seal_tag_one (zframe_t *envelope, const uint8_t *tag);
+//  At a target (about->target is this node): checks a REQ envelope (and
+//  'tag', this node's tag from the header, or NULL) and returns its plain
+//  payload (new) in *payload. -1 with 'reason' (for the job's denied
+//  result) when the job must not run.
 int zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
-                      zframe_t **payload, char *reason, size_t reason_size);
+                      const uint8_t *tag, zframe_t **payload, char *reason, size_t reason_size);
 
 //  At a target, or a relay answering for a job it gave up ('by_relay'):
 //  a REPLY payload for about->origin. Encrypted when the origin's cert is

@@ -29,9 +29,5 @@ bool zc_target_is_single (const char *expression);
 int zc_target_resolve (const char *expression, zlist_t *known,
                        zlist_t **targets, zlist_t **unknown, char **error);
 
-//  True when 'name' matches an item of 'expression' (exactly, as a glob,
-//  or by ALL): how a target checks that a signed broadcast was meant for it.
-bool zc_target_matches (const char *expression, const char *name);
-
 int zc_target_test (bool verbose);
 #endif

@@ -57,6 +57,8 @@ typedef enum {
 #define ZC_FLAG_MORE    0x10        //  ROUTES flagged FULL: more of the table follows
 #define ZC_FLAG_CHUNK   0x08        //  REPLY: a chunk of a large one; ACK: how much
                                     //  of it arrived (src/bulk.c)
+#define ZC_FLAG_TAGS    0x40        //  REQ: a 16-byte tag per target follows the header
+                                    //  fields (src/seal.c: a job for several targets)
 #define ZC_FLAG_REFUSED 0x20        //  REPLY: the target refused a copy of the job
                                     //  it could not authenticate (a later result of
                                     //  the job replaces this one); covered by the
@@ -83,7 +85,17 @@ typedef struct {
     uint16_t code;              //  ERROR
     char *text;                 //  ERROR (malloc'd)
     zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, ACK (optional); NULL when absent
+    zhashx_t *tags;             //  REQ flagged TAGS: target name -> its tag; NULL otherwise
 } zc_wire_t;
+
+#define ZC_WIRE_TAG_SIZE 16
+//  A REQ flagged TAGS carries one tag per target in 'to' (with flag
+//  CUSTODY: per final target in 'names'), in its order; a hub that sends
+//  a copy to some of the targets sends only their tags.
+//  Sets (copies) the tag of 'name'.
+void zc_wire_set_tag (zc_wire_t *self, const char *name, const uint8_t *tag);
+//  The tag of 'name', or NULL.
+const uint8_t *zc_wire_tag (zc_wire_t *self, const char *name);
 
 //  A new empty message of a type with a fresh ID and full hop limit.
 zc_wire_t *zc_wire_new (zc_msg_type_t type);

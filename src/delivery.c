@@ -340,22 +340,23 @@ s_untrusted (zc_delivery_t *self, s_job_t *job)
     return true;
 }
 
-//  The payload a REQ carries: at the origin, sealed for its one target,
-//  or signed for 'scope' when it goes to several; at a relay, as the
-//  origin made it.
+//  The payload of REQ 'msg' (its targets set): at the origin, sealed for
+//  its one target, or tagged for each of several (the tags go into msg's
+//  header); a job for a relay is then sealed again for that relay. At a
+//  relay: as the origin made it. NULL (logged) when it cannot be sealed.
 static zframe_t *
-s_req_payload (zc_delivery_t *self, s_job_t *first, size_t count, const char *scope)
+s_req_payload (zc_delivery_t *self, s_job_t *first, size_t count, zc_wire_t *msg)
 {
     if (!self->seal || *first->custody_for)
         return zframe_dup (first->payload);
     zc_seal_about_t about = {
-        .id = &first->id, .origin = self->name, .target = count == 1? first->node: scope,
+        .id = &first->id, .origin = self->name, .target = first->node,
         .relay = first->relay, .method = (uint8_t) first->method,
         .method_timeout = first->method_timeout, .expire = first->expire
     };
     char reason [256];
-    zframe_t *payload = count > 1? zc_seal_req_signed (self->seal, &about, first->payload)
-                      : zc_seal_req (self->seal, &about, first->payload, reason, sizeof reason);
+    zframe_t *payload = count == 1? zc_seal_req (self->seal, &about, first->payload, reason, sizeof reason)
+                      : zc_seal_req_tagged (self->seal, &about, first->payload, msg, reason, sizeof reason);
     if (payload && *first->relay) {
         //  Sealed again for the relay, which checks that it comes from us
         //  before it takes custody.
@@ -372,32 +373,29 @@ s_req_payload (zc_delivery_t *self, s_job_t *first, size_t count, const char *sc
 }
 
 //  Sends jobs of one message (same ID and payload) as one REQ; the hub
-//  fans it out. Several jobs go as one only with the message's target
-//  expression, 'scope', which a signature covers; without it each goes
-//  alone. While the link is down nothing changes: the jobs go out when it
-//  comes back.
+//  fans it out. A relay sends the jobs it holds one by one: each carries
+//  its target's tag. While the link is down nothing changes: the jobs go
+//  out when it comes back.
 static int
-s_send_jobs (zc_delivery_t *self, zlist_t *candidates, const char *scope)
+s_send_jobs (zc_delivery_t *self, zlist_t *candidates)
 {
     zlist_t *jobs = zlist_new ();
     for (s_job_t *job = zlist_first (candidates); job; job = zlist_next (candidates))
         if (!s_untrusted (self, job))
             zlist_append (jobs, job);
+    s_job_t *first = zlist_first (jobs);
     int rc = 0;
-    if (zlist_size (jobs) > 1 && (!scope || strlen (scope) > ZC_SEAL_SCOPE_MAX) && self->seal
-    &&  !*((s_job_t *) zlist_first (jobs))->custody_for) {
-        for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs)) {
+    if (zlist_size (jobs) > 1 && *first->custody_for) {
+        for (s_job_t *job = first; job; job = zlist_next (jobs)) {
             zlist_t *alone = zlist_new ();
             zlist_append (alone, job);
-            rc |= s_send_jobs (self, alone, NULL);
+            rc |= s_send_jobs (self, alone);
             zlist_destroy (&alone);
         }
         zlist_destroy (&jobs);
         return rc;
     }
-    s_job_t *first = zlist_first (jobs);
-    zframe_t *payload = first? s_req_payload (self, first, zlist_size (jobs), scope): NULL;
-    if (!payload) {
+    if (!first) {
         zlist_destroy (&jobs);
         return 0;
     }
@@ -406,7 +404,6 @@ s_send_jobs (zc_delivery_t *self, zlist_t *candidates, const char *scope)
     msg->method = first->method;
     msg->method_timeout = first->method_timeout;
     msg->expire = first->expire;
-    msg->payload = payload;
     if (*first->relay) {
         //  To the relay that will take custody, naming the targets.
         msg->flags |= ZC_FLAG_CUSTODY;
@@ -422,6 +419,12 @@ s_send_jobs (zc_delivery_t *self, zlist_t *candidates, const char *scope)
             msg->flags |= ZC_FLAG_RELAYED;
             zlist_append (msg->names, first->custody_for);
         }
+    }
+    msg->payload = s_req_payload (self, first, zlist_size (jobs), msg);
+    if (!msg->payload) {
+        zc_wire_destroy (&msg);         //  logged; s_untrusted makes this rare
+        zlist_destroy (&jobs);
+        return 0;
     }
     if (self->send (&msg, self->arg) != 0) {
         zlist_destroy (&jobs);
@@ -444,7 +447,7 @@ s_send_job (zc_delivery_t *self, s_job_t *job)
 {
     zlist_t *jobs = zlist_new ();
     zlist_append (jobs, job);
-    int rc = s_send_jobs (self, jobs, NULL);
+    int rc = s_send_jobs (self, jobs);
     zlist_destroy (&jobs);
     return rc;
 }
@@ -503,7 +506,7 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
     }
     //  Sending saves the jobs it sent; those the link did not take are
     //  saved as queued. Either way they are in this batch.
-    s_send_jobs (self, jobs, message->to);
+    s_send_jobs (self, jobs);
     for (s_job_t *job = zlist_first (jobs); job; job = zlist_next (jobs))
         if (job->state == ZC_STATE_QUEUED)
             s_job_save (self, job);
@@ -536,7 +539,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
             .method = msg->method, .method_timeout = msg->method_timeout, .expire = msg->expire
         };
         char reason [256];
-        if (zc_seal_open_req (self->seal, &hop, msg->payload, &inner, reason, sizeof reason) != 0) {
+        if (zc_seal_open_req (self->seal, &hop, msg->payload, NULL, &inner, reason, sizeof reason) != 0) {
             zc_warn ("refused custody of a job from %s: %s", msg->from, reason);
             return 0;
         }
@@ -572,7 +575,11 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
         snprintf (job->custody_for, sizeof job->custody_for, "%s", msg->from);
         job->method = msg->method;
         job->state = ZC_STATE_QUEUED;
-        job->payload = zframe_dup (inner);
+        //  A tagged job gets its target's tag (zc_seal_tag_one).
+        const uint8_t *tag = zc_wire_tag (msg, node);
+        job->payload = tag? zc_seal_tag_one (inner, tag): NULL;
+        if (!job->payload)
+            job->payload = zframe_dup (inner);
         job->method_timeout = msg->method_timeout;
         job->expire = msg->expire;
         job->ack_timeout = ZC_CUSTODY_ACK_TIMEOUT;
@@ -584,7 +591,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
         zlist_append (fresh, job);
         taken++;
     }
-    s_send_jobs (self, fresh, NULL);
+    s_send_jobs (self, fresh);
     for (s_job_t *job = zlist_first (fresh); job; job = zlist_next (fresh)) {
         if (job->state == ZC_STATE_QUEUED)
             s_job_save (self, job);

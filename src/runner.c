@@ -450,7 +450,8 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
             .method = msg->method, .method_timeout = msg->method_timeout, .expire = msg->expire
         };
         char reason [256];
-        if (zc_seal_open_req (self->seal, &about, msg->payload, &payload, reason, sizeof reason) != 0) {
+        if (zc_seal_open_req (self->seal, &about, msg->payload, zc_wire_tag (msg, self->name),
+                              &payload, reason, sizeof reason) != 0) {
             s_refuse (self, msg, origin, relay, reason);
             return;
         }

@@ -5,8 +5,14 @@
       SEALED  8 nonce bytes, the payload encrypted (XChaCha20-Poly1305,
               16-byte tag); the nonce is the message ID then those 8
               random bytes
-      SIGNED  (REQ: a u16 length and the scope,) a 64-byte Ed25519
-              signature, the payload
+      SIGNED  a 64-byte Ed25519 signature, the payload (a REPLY to an
+              origin the target has no cert for: a denial)
+      TAGGED  the payload; the REQ's header carries a 16-byte tag per
+              target (wire.h, flag TAGS): keyed BLAKE2b with the pair's
+              key over the associated data (with that target's name) and
+              a hash of the payload
+      TAGGED_ONE  that target's tag, then the payload: what a custody
+              relay sends each target of a tagged job
     with BY_RELAY or'ed into a REPLY's mode when its relay made it. The
     associated data, never sent, is rebuilt by both ends from the header
     (s_about_bytes); a signature covers it followed by the payload.
@@ -14,23 +20,24 @@
 #include <sodium.h>
 #include "seal.h"
 #include "log.h"
-#include "target.h"
 #include "testing.h"
 #include "wire.h"
 
 #define S_PLAIN     0
 #define S_SEALED    1
 #define S_SIGNED    2
+#define S_TAGGED    3
+#define S_TAGGED_ONE 4
 #define S_MODE_MASK 0x0F
 #define S_BY_RELAY  0x10
 
 #define S_TAIL      8       //  random nonce bytes sent with a sealed payload
 #define S_TAG       crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define S_SIG       crypto_sign_BYTES
-//  The associated data: a label, type, mode, ID, four names (a scope up
-//  to ZC_SEAL_SCOPE_MAX) with their lengths, method and two u32s.
+//  The associated data: a label, type, mode, ID, three names with their
+//  lengths, method and two u32s.
 #define S_LABEL     "zcnc-e2e-1"
-#define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 3 * 65 + 2 + ZC_SEAL_SCOPE_MAX + 9)
+#define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 2 * 65 + 2 + 64 + 9)
 
 typedef struct {
     uint8_t key [crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
@@ -148,7 +155,7 @@ s_about_bytes (uint8_t type, uint8_t mode, const zc_seal_about_t *about, uint8_t
     memcpy (out + size, about->id->bytes, ZC_ID_SIZE);
     size += ZC_ID_SIZE;
     size += s_put_name (out + size, about->origin);
-    size_t target_size = strnlen (about->target, ZC_SEAL_SCOPE_MAX);
+    size_t target_size = strnlen (about->target, 64);
     out [size++] = (uint8_t) (target_size >> 8);
     out [size++] = (uint8_t) target_size;
     memcpy (out + size, about->target, target_size);
@@ -219,37 +226,29 @@ s_signed_bytes (uint8_t type, uint8_t mode, const zc_seal_about_t *about,
     return bytes;
 }
 
-//  SIGNED envelope; 'scope' (REQ) or NULL (REPLY).
+//  SIGNED envelope.
 static zframe_t *
-s_sign (zc_seal_t *self, uint8_t type, uint8_t mode, const zc_seal_about_t *about,
-        const char *scope, zframe_t *payload)
+s_sign (zc_seal_t *self, uint8_t type, uint8_t mode, const zc_seal_about_t *about, zframe_t *payload)
 {
     size_t plain_size = payload? zframe_size (payload): 0;
-    size_t scope_size = scope? strlen (scope): 0;
-    size_t head = 1 + (scope? 2 + scope_size: 0);
-    zframe_t *envelope = zframe_new (NULL, head + S_SIG + plain_size);
+    zframe_t *envelope = zframe_new (NULL, 1 + S_SIG + plain_size);
     uint8_t *out = zframe_data (envelope);
     out [0] = mode;
-    if (scope) {
-        out [1] = (uint8_t) (scope_size >> 8);
-        out [2] = (uint8_t) scope_size;
-        memcpy (out + 3, scope, scope_size);
-    }
     if (plain_size)
-        memcpy (out + head + S_SIG, zframe_data (payload), plain_size);
+        memcpy (out + 1 + S_SIG, zframe_data (payload), plain_size);
     size_t size;
-    uint8_t *bytes = s_signed_bytes (type, mode, about, out + head + S_SIG, plain_size, &size);
-    crypto_sign_detached (out + head, NULL, bytes, size, self->sign_secret);
+    uint8_t *bytes = s_signed_bytes (type, mode, about, out + 1 + S_SIG, plain_size, &size);
+    crypto_sign_detached (out + 1, NULL, bytes, size, self->sign_secret);
     free (bytes);
     return envelope;
 }
 
-//  Checks a SIGNED envelope (its scope, if any, already read: 'head'
-//  bytes before the signature) with 'sign_key'.
+//  Checks a SIGNED envelope with 'sign_key'.
 static int
 s_verify (uint8_t type, uint8_t mode, const zc_seal_about_t *about, const uint8_t *sign_key,
-          zframe_t *envelope, size_t head, zframe_t **payload)
+          zframe_t *envelope, zframe_t **payload)
 {
+    size_t head = 1;
     size_t size = zframe_size (envelope);
     if (size < head + S_SIG)
         return -1;
@@ -292,18 +291,76 @@ zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
     return s_seal (ZC_MSG_REQ, S_SEALED, about, pair, payload);
 }
 
+//  The tag of a TAGGED REQ for 'target', whose cert is 'key': keyed
+//  BLAKE2b over the associated data and the payload's hash.
+static int
+s_tag (zc_seal_t *self, const zc_seal_about_t *about, const zc_key_t *key, const uint8_t *hash,
+       uint8_t tag [ZC_WIRE_TAG_SIZE])
+{
+    const uint8_t *pair = s_pair_key (self, key);
+    if (!pair)
+        return -1;
+    uint8_t ad [S_ABOUT_MAX];
+    size_t ad_size = s_about_bytes (ZC_MSG_REQ, S_TAGGED, about, ad);
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, pair, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, ZC_WIRE_TAG_SIZE);
+    crypto_generichash_update (&state, ad, ad_size);
+    crypto_generichash_update (&state, hash, crypto_generichash_BYTES);
+    crypto_generichash_final (&state, tag, ZC_WIRE_TAG_SIZE);
+    return 0;
+}
+
+static void
+s_hash (zframe_t *payload, uint8_t hash [crypto_generichash_BYTES])
+{
+    crypto_generichash (hash, crypto_generichash_BYTES, payload? zframe_data (payload): NULL,
+                        payload? zframe_size (payload): 0, NULL, 0);
+}
+
 zframe_t *
-zc_seal_req_signed (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload)
+zc_seal_req_tagged (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
+                    zc_wire_t *msg, char *reason, size_t reason_size)
 {
     if (!self->e2e)
         return s_plain (payload);
-    assert (strlen (about->target) <= ZC_SEAL_SCOPE_MAX);
-    return s_sign (self, ZC_MSG_REQ, S_SIGNED, about, about->target, payload);
+    uint8_t hash [crypto_generichash_BYTES];
+    s_hash (payload, hash);
+    zlist_t *targets = (msg->flags & ZC_FLAG_CUSTODY)? msg->names: msg->to;
+    for (char *target = zlist_first (targets); target; target = zlist_next (targets)) {
+        const zc_key_t *key = zc_keyring_by_name (self->keyring, target);
+        zc_seal_about_t each = *about;
+        each.target = target;
+        uint8_t tag [ZC_WIRE_TAG_SIZE];
+        if (!key || s_tag (self, &each, key, hash, tag) != 0) {
+            snprintf (reason, reason_size, "%s has no usable cert in this node's keys directory;"
+                      " its jobs cannot be sealed until one is added", target);
+            return NULL;
+        }
+        zc_wire_set_tag (msg, target, tag);
+    }
+    msg->flags |= ZC_FLAG_TAGS;
+    zframe_t *envelope = s_plain (payload);
+    zframe_data (envelope) [0] = S_TAGGED;
+    return envelope;
+}
+
+zframe_t *
+zc_seal_tag_one (zframe_t *envelope, const uint8_t *tag)
+{
+    size_t size = envelope? zframe_size (envelope): 0;
+    if (size < 1 || zframe_data (envelope) [0] != S_TAGGED || !tag)
+        return NULL;
+    zframe_t *one = zframe_new (NULL, size + ZC_WIRE_TAG_SIZE);
+    uint8_t *out = zframe_data (one);
+    out [0] = S_TAGGED_ONE;
+    memcpy (out + 1, tag, ZC_WIRE_TAG_SIZE);
+    memcpy (out + 1 + ZC_WIRE_TAG_SIZE, zframe_data (envelope) + 1, size - 1);
+    return one;
 }
 
 int
 zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
-                  zframe_t **payload, char *reason, size_t reason_size)
+                  const uint8_t *tag, zframe_t **payload, char *reason, size_t reason_size)
 {
     *payload = NULL;
     size_t size = envelope? zframe_size (envelope): 0;
@@ -317,7 +374,13 @@ zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envel
                   about->origin);
         return -1;
     }
-    if (mode != S_SEALED && mode != S_SIGNED) {
+    size_t skip = 1;            //  the bytes before a TAGGED payload
+    if (mode == S_TAGGED_ONE && size >= 1 + ZC_WIRE_TAG_SIZE) {
+        tag = zframe_data (envelope) + 1;
+        skip += ZC_WIRE_TAG_SIZE;
+        mode = S_TAGGED;
+    }
+    if ((mode != S_SEALED && mode != S_TAGGED) || (mode == S_TAGGED && !tag)) {
         snprintf (reason, reason_size, "the job's authenticator is malformed");
         return -1;
     }
@@ -337,24 +400,16 @@ zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envel
         rc = pair? s_open (ZC_MSG_REQ, mode, about, pair, envelope, payload): -1;
     }
     else {
-        //  The scope it was signed for must include this node.
-        const uint8_t *in = zframe_data (envelope);
-        size_t scope_size = size >= 3? (size_t) in [1] << 8 | in [2]: SIZE_MAX;
-        if (scope_size > ZC_SEAL_SCOPE_MAX || 3 + scope_size > size) {
-            snprintf (reason, reason_size, "the job's authenticator is malformed");
-            return -1;
+        zframe_t *plain = zframe_new (zframe_data (envelope) + skip, size - skip);
+        uint8_t hash [crypto_generichash_BYTES], expected [ZC_WIRE_TAG_SIZE];
+        s_hash (plain, hash);
+        if (s_tag (self, about, key, hash, expected) == 0
+        &&  sodium_memcmp (expected, tag, ZC_WIRE_TAG_SIZE) == 0) {
+            *payload = plain;
+            rc = 0;
         }
-        char scope [ZC_SEAL_SCOPE_MAX + 1];
-        memcpy (scope, in + 3, scope_size);
-        scope [scope_size] = 0;
-        if (strlen (scope) != scope_size || !zc_target_matches (scope, about->target)) {
-            snprintf (reason, reason_size, "the job was signed for '%.200s', which does not include %s",
-                      scope, about->target);
-            return -1;
-        }
-        zc_seal_about_t signed_about = *about;
-        signed_about.target = scope;
-        rc = s_verify (ZC_MSG_REQ, mode, &signed_about, key->sign_key, envelope, 3 + scope_size, payload);
+        else
+            zframe_destroy (&plain);
     }
     if (rc != 0)
         snprintf (reason, reason_size, "bad authenticator: the job was altered on its way"
@@ -372,7 +427,7 @@ zc_seal_reply (zc_seal_t *self, const zc_seal_about_t *about, bool by_relay, zfr
     const uint8_t *pair = key? s_pair_key (self, key): NULL;
     if (pair)
         return s_seal (ZC_MSG_REPLY, S_SEALED | relay_bit, about, pair, payload);
-    return s_sign (self, ZC_MSG_REPLY, S_SIGNED | relay_bit, about, NULL, payload);
+    return s_sign (self, ZC_MSG_REPLY, S_SIGNED | relay_bit, about, payload);
 }
 
 int
@@ -415,7 +470,7 @@ zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *env
         rc = pair? s_open (ZC_MSG_REPLY, mode, about, pair, envelope, payload): -1;
     }
     else
-        rc = s_verify (ZC_MSG_REPLY, mode, about, key->sign_key, envelope, 1, payload);
+        rc = s_verify (ZC_MSG_REPLY, mode, about, key->sign_key, envelope, payload);
     if (rc != 0)
         snprintf (reason, reason_size, "the result from %s has a bad authenticator", about->target);
     return rc;
@@ -475,38 +530,38 @@ zc_seal_test (bool verbose)
     zframe_t *sealed = zc_seal_req (origin, &about, payload, reason, sizeof reason);
     ZC_CHECK (sealed && zframe_size (sealed) == 1 + 8 + 6 + 16);
     ZC_CHECK (sealed && !memmem (zframe_data (sealed), zframe_size (sealed), "uptime", 6));
-    ZC_CHECK (zc_seal_open_req (target, &about, sealed, &plain, reason, sizeof reason) == 0);
+    ZC_CHECK (zc_seal_open_req (target, &about, sealed, NULL, &plain, reason, sizeof reason) == 0);
     ZC_CHECK (s_test_same (plain, "uptime"));
     zframe_destroy (&plain);
     //  Not at another target, nor with any covered field changed.
     zc_seal_about_t changed = about;
     changed.target = "t2";
-    ZC_CHECK (zc_seal_open_req (other, &changed, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (other, &changed, sealed, NULL, &plain, reason, sizeof reason) == -1);
     ZC_CHECK (strstr (reason, "bad authenticator") && !plain);
     changed = about;
     changed.expire = 86401;
-    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, NULL, &plain, reason, sizeof reason) == -1);
     changed = about;
     changed.method = 2;
-    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, NULL, &plain, reason, sizeof reason) == -1);
     changed = about;
     changed.relay = "relay1";
-    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, NULL, &plain, reason, sizeof reason) == -1);
     zc_id_t other_id = id;
     other_id.bytes [15] ^= 1;
     changed = about;
     changed.id = &other_id;
-    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &changed, sealed, NULL, &plain, reason, sizeof reason) == -1);
     //  One flipped bit anywhere in the envelope.
     for (size_t at = 1; sealed && at < zframe_size (sealed); at += 5) {
         zframe_t *flipped = zframe_dup (sealed);
         zframe_data (flipped) [at] ^= 0x40;
-        ZC_CHECK (zc_seal_open_req (target, &about, flipped, &plain, reason, sizeof reason) == -1);
+        ZC_CHECK (zc_seal_open_req (target, &about, flipped, NULL, &plain, reason, sizeof reason) == -1);
         zframe_destroy (&flipped);
     }
     //  A hub claiming to be the origin cannot make a valid one.
     zframe_t *forged = zc_seal_req (hub, &about, payload, reason, sizeof reason);
-    ZC_CHECK (zc_seal_open_req (target, &about, forged, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &about, forged, NULL, &plain, reason, sizeof reason) == -1);
     zframe_destroy (&forged);
     zframe_destroy (&sealed);
 
@@ -514,26 +569,26 @@ zc_seal_test (bool verbose)
     zc_seal_about_t from_stranger = about;
     from_stranger.origin = "stranger";
     sealed = zc_seal_req (stranger, &from_stranger, payload, reason, sizeof reason);
-    ZC_CHECK (zc_seal_open_req (target, &from_stranger, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &from_stranger, sealed, NULL, &plain, reason, sizeof reason) == -1);
     ZC_CHECK_STR (reason, "origin stranger is not trusted here (no stranger.cert in the keys directory)");
     zframe_destroy (&sealed);
     zc_seal_about_t from_hub = about;
     from_hub.origin = "hub1";
     sealed = zc_seal_req (hub, &from_hub, payload, reason, sizeof reason);
-    ZC_CHECK (zc_seal_open_req (target, &from_hub, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &from_hub, sealed, NULL, &plain, reason, sizeof reason) == -1);
     ZC_CHECK_STR (reason, "origin hub1 is a hub; hubs never originate jobs");
     zframe_destroy (&sealed);
     zc_seal_t *clear = s_test_seal (dir, "o1", keyring, false);
     sealed = zc_seal_req (clear, &about, payload, reason, sizeof reason);
     ZC_CHECK (sealed && zframe_size (sealed) == 7);
-    ZC_CHECK (zc_seal_open_req (target, &about, sealed, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &about, sealed, NULL, &plain, reason, sizeof reason) == -1);
     ZC_CHECK_STR (reason, "the job carries no authenticator (is e2e off at o1?)");
-    ZC_CHECK (zc_seal_open_req (clear, &about, sealed, &plain, reason, sizeof reason) == 0);
+    ZC_CHECK (zc_seal_open_req (clear, &about, sealed, NULL, &plain, reason, sizeof reason) == 0);
     ZC_CHECK (s_test_same (plain, "uptime"));
     zframe_destroy (&plain);
     zframe_destroy (&sealed);
     zframe_t *junk = zframe_new ("\x07xyz", 4);
-    ZC_CHECK (zc_seal_open_req (target, &about, junk, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &about, junk, NULL, &plain, reason, sizeof reason) == -1);
     ZC_CHECK_STR (reason, "the job's authenticator is malformed");
     zframe_destroy (&junk);
     //  No cert for the target: nothing to seal with.
@@ -542,33 +597,60 @@ zc_seal_test (bool verbose)
     ZC_CHECK (zc_seal_req (origin, &to_stranger, payload, reason, sizeof reason) == NULL);
     ZC_CHECK (strstr (reason, "stranger has no usable cert"));
 
-    //  Signed for a scope: every target in it opens it, others do not.
-    zc_seal_about_t broadcast = about;
-    broadcast.target = "t*";
-    zframe_t *signed_req = zc_seal_req_signed (origin, &broadcast, payload);
-    ZC_CHECK (signed_req && memmem (zframe_data (signed_req), zframe_size (signed_req), "uptime", 6));
-    ZC_CHECK (zc_seal_open_req (target, &about, signed_req, &plain, reason, sizeof reason) == 0);
+    //  Tagged for several targets: each opens it with its own tag from
+    //  the header; nobody with another's tag, nor without one.
+    zc_wire_t *msg = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (msg->to, "t1");
+    zlist_append (msg->to, "t2");
+    zframe_t *tagged = zc_seal_req_tagged (origin, &about, payload, msg, reason, sizeof reason);
+    ZC_CHECK (tagged && (msg->flags & ZC_FLAG_TAGS) && zframe_size (tagged) == 1 + 6);
+    ZC_CHECK (zc_wire_tag (msg, "t1") && zc_wire_tag (msg, "t2")
+              && memcmp (zc_wire_tag (msg, "t1"), zc_wire_tag (msg, "t2"), ZC_WIRE_TAG_SIZE));
+    ZC_CHECK (zc_seal_open_req (target, &about, tagged, zc_wire_tag (msg, "t1"),
+                                &plain, reason, sizeof reason) == 0);
     ZC_CHECK (s_test_same (plain, "uptime"));
     zframe_destroy (&plain);
     changed = about;
     changed.target = "t2";
-    ZC_CHECK (zc_seal_open_req (other, &changed, signed_req, &plain, reason, sizeof reason) == 0);
+    ZC_CHECK (zc_seal_open_req (other, &changed, tagged, zc_wire_tag (msg, "t2"),
+                                &plain, reason, sizeof reason) == 0);
     zframe_destroy (&plain);
-    changed.target = "relay1";
-    ZC_CHECK (zc_seal_open_req (relay, &changed, signed_req, &plain, reason, sizeof reason) == -1);
-    ZC_CHECK_STR (reason, "the job was signed for 't*', which does not include relay1");
-    changed = about;
-    changed.method_timeout = 31;
-    ZC_CHECK (zc_seal_open_req (target, &changed, signed_req, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_open_req (target, &about, tagged, zc_wire_tag (msg, "t2"),
+                                &plain, reason, sizeof reason) == -1);
     ZC_CHECK (strstr (reason, "bad authenticator"));
-    zframe_t *flipped = zframe_dup (signed_req);
-    zframe_data (flipped) [zframe_size (flipped) - 1] ^= 1;       //  the command
-    ZC_CHECK (zc_seal_open_req (target, &about, flipped, &plain, reason, sizeof reason) == -1);
-    zframe_data (flipped) [zframe_size (flipped) - 1] ^= 1;
-    zframe_data (flipped) [3] = 'x';                                //  the scope
-    ZC_CHECK (zc_seal_open_req (target, &about, flipped, &plain, reason, sizeof reason) == -1);
-    zframe_destroy (&flipped);
-    zframe_destroy (&signed_req);
+    ZC_CHECK (zc_seal_open_req (target, &about, tagged, NULL, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK_STR (reason, "the job's authenticator is malformed");
+    changed = about;
+    changed.expire = 1;
+    ZC_CHECK (zc_seal_open_req (target, &changed, tagged, zc_wire_tag (msg, "t1"),
+                                &plain, reason, sizeof reason) == -1);
+    zframe_data (tagged) [zframe_size (tagged) - 1] ^= 1;      //  the command
+    ZC_CHECK (zc_seal_open_req (target, &about, tagged, zc_wire_tag (msg, "t1"),
+                                &plain, reason, sizeof reason) == -1);
+    zframe_data (tagged) [zframe_size (tagged) - 1] ^= 1;
+    //  Through a custody relay: the tags travel with the final targets,
+    //  and the relay gives each target its own in the envelope.
+    zc_wire_t *custody = zc_wire_new (ZC_MSG_REQ);
+    custody->flags = ZC_FLAG_CUSTODY;
+    zlist_append (custody->to, "relay1");
+    zlist_append (custody->names, "t1");
+    zlist_append (custody->names, "t2");
+    zframe_t *held = zc_seal_req_tagged (origin, &about, payload, custody, reason, sizeof reason);
+    zframe_t *one = zc_seal_tag_one (held, zc_wire_tag (custody, "t1"));
+    ZC_CHECK (one && zframe_size (one) == 1 + ZC_WIRE_TAG_SIZE + 6);
+    ZC_CHECK (zc_seal_open_req (target, &about, one, NULL, &plain, reason, sizeof reason) == 0);
+    ZC_CHECK (s_test_same (plain, "uptime"));
+    zframe_destroy (&plain);
+    ZC_CHECK (zc_seal_open_req (other, &changed, one, NULL, &plain, reason, sizeof reason) == -1);
+    ZC_CHECK (zc_seal_tag_one (one, zc_wire_tag (custody, "t1")) == NULL);      //  only from TAGGED
+    zframe_destroy (&one);
+    zframe_destroy (&held);
+    zc_wire_destroy (&custody);
+    zframe_destroy (&tagged);
+    zlist_append (msg->to, "stranger");
+    ZC_CHECK (zc_seal_req_tagged (origin, &about, payload, msg, reason, sizeof reason) == NULL);
+    ZC_CHECK (strstr (reason, "stranger has no usable cert"));
+    zc_wire_destroy (&msg);
 
     //  Results: sealed from target to origin; made by a relay; signed
     //  when the target does not know the origin.

@@ -72,18 +72,6 @@ s_add (zlist_t *list, zhash_t *seen, const char *name)
         zlist_append (list, (void *) name);
 }
 
-bool
-zc_target_matches (const char *expression, const char *name)
-{
-    bool matches = false;
-    char *copy = strdup (expression? expression: "");
-    char *save = NULL;
-    for (char *item = strtok_r (copy, ",", &save); item && !matches; item = strtok_r (NULL, ",", &save))
-        matches = streq (item, "ALL") || fnmatch (item, name, 0) == 0;
-    free (copy);
-    return matches;
-}
-
 //  Resolves 'expression' over 'known' (may be NULL: no node known; a
 //  NULL expression is treated as empty, an error).
 //  Returns 0 with new lists in *targets and *unknown (unknown may be a
@@ -309,13 +297,5 @@ zc_target_test (bool verbose)
     ZC_CHECK (targets == NULL);
     zlist_destroy (&known);
 
-    //  Matching one name against an expression (a signed broadcast's scope).
-    ZC_CHECK (zc_target_matches ("ALL", "n1"));
-    ZC_CHECK (zc_target_matches ("web-*,db1", "db1"));
-    ZC_CHECK (zc_target_matches ("web-*,db1", "web-7"));
-    ZC_CHECK (!zc_target_matches ("web-*,db1", "db2"));
-    ZC_CHECK (!zc_target_matches ("n1", "n10"));
-    ZC_CHECK (!zc_target_matches ("", "n1"));
-    ZC_CHECK (!zc_target_matches (NULL, "n1"));
     return ZC_TEST_END;
 }

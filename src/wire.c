@@ -376,6 +376,33 @@ zc_wire_new (zc_msg_type_t type)
     return self;
 }
 
+//  The names a tagged REQ's tags go with: the final targets ('names') of
+//  one for a custody relay, else its targets.
+static zlist_t *
+s_tagged_names (zc_wire_t *self)
+{
+    return (self->flags & ZC_FLAG_CUSTODY)? self->names: self->to;
+}
+
+void
+zc_wire_set_tag (zc_wire_t *self, const char *name, const uint8_t *tag)
+{
+    if (!self->tags) {
+        self->tags = zhashx_new ();
+        zhashx_set_destructor (self->tags, (zhashx_destructor_fn *) zstr_free);
+        zhashx_set_duplicator (self->tags, NULL);
+    }
+    uint8_t *copy = malloc (ZC_WIRE_TAG_SIZE);
+    memcpy (copy, tag, ZC_WIRE_TAG_SIZE);
+    zhashx_update (self->tags, name, copy);
+}
+
+const uint8_t *
+zc_wire_tag (zc_wire_t *self, const char *name)
+{
+    return self->tags? zhashx_lookup (self->tags, name): NULL;
+}
+
 void
 zc_wire_destroy (zc_wire_t **self_p)
 {
@@ -385,6 +412,7 @@ zc_wire_destroy (zc_wire_t **self_p)
         zlist_destroy (&self->names);
         free (self->text);
         zframe_destroy (&self->payload);
+        zhashx_destroy (&self->tags);
         free (self);
         *self_p = NULL;
     }
@@ -445,6 +473,17 @@ zc_wire_encode (zc_wire_t *self)
         if (zlist_size (self->names) == 0)
             s_fail (&writer, "a relayed message names no party");
         s_put_names (&writer, self->names);
+    }
+    if (self->type == ZC_MSG_REQ && (self->flags & ZC_FLAG_TAGS)) {
+        zlist_t *tagged = s_tagged_names (self);
+        for (char *name = zlist_first (tagged); name; name = zlist_next (tagged)) {
+            const uint8_t *tag = zc_wire_tag (self, name);
+            if (!tag) {
+                s_fail (&writer, "a target of a tagged REQ has no tag");
+                break;
+            }
+            s_put (&writer, tag, ZC_WIRE_TAG_SIZE);
+        }
     }
     if (self->payload)
         s_put (&writer, zframe_data (self->payload), zframe_size (self->payload));
@@ -539,6 +578,17 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
         s_get_names (&reader, self->names, "bad relay names");
         if (!reader.problem && zlist_size (self->names) == 0)
             s_bad (&reader, "bad relay names");
+    }
+    if (self->type == ZC_MSG_REQ && (self->flags & ZC_FLAG_TAGS)) {
+        zlist_t *tagged = s_tagged_names (self);
+        for (char *name = zlist_first (tagged); name && !reader.problem; name = zlist_next (tagged)) {
+            const uint8_t *tag = s_get (&reader, ZC_WIRE_TAG_SIZE, "truncated tags");
+            if (tag && zc_wire_tag (self, name))
+                s_bad (&reader, "a tagged REQ names a target twice");
+            else
+            if (tag)
+                zc_wire_set_tag (self, name, tag);
+        }
     }
     //  The rest of the frame is the payload, for the types that have one.
     size_t rest = reader.size - reader.pos;
@@ -1302,6 +1352,74 @@ s_test_ack_ids (void)
     return ZC_TEST_END;
 }
 
+//  A REQ flagged TAGS carries one tag per target, and a copy for some of
+//  the targets only theirs.
+static int
+s_test_tags (void)
+{
+    ZC_TEST_BEGIN;
+    zc_wire_t *wire = zc_wire_new (ZC_MSG_REQ);
+    wire->flags = ZC_FLAG_TAGS;
+    wire->payload = zframe_new ("pay", 3);
+    uint8_t tag1 [ZC_WIRE_TAG_SIZE], tag2 [ZC_WIRE_TAG_SIZE];
+    memset (tag1, 1, sizeof tag1);
+    memset (tag2, 2, sizeof tag2);
+    zlist_append (wire->to, "n1");
+    zlist_append (wire->to, "n2");
+    zc_wire_set_tag (wire, "n1", tag1);
+    zc_wire_set_tag (wire, "n2", tag2);
+    zmsg_t *msg = zc_wire_encode (wire);
+    ZC_CHECK (msg && zframe_size (zmsg_first (msg)) > 2 * ZC_WIRE_TAG_SIZE);
+    zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    ZC_CHECK (got && zc_wire_tag (got, "n1") && memcmp (zc_wire_tag (got, "n1"), tag1, sizeof tag1) == 0);
+    ZC_CHECK (got && zc_wire_tag (got, "n2") && memcmp (zc_wire_tag (got, "n2"), tag2, sizeof tag2) == 0);
+    ZC_CHECK (got && zframe_streq (got->payload, "pay"));
+    size_t both = msg? zframe_size (zmsg_first (msg)): 0;
+    zmsg_destroy (&msg);
+    //  A copy for n2 alone carries only n2's tag.
+    if (got) {
+        zlist_t *all = got->to;
+        got->to = zlist_new ();
+        zlist_autofree (got->to);
+        zlist_append (got->to, "n2");
+        msg = zc_wire_encode (got);
+        zlist_destroy (&got->to);
+        got->to = all;
+        zc_wire_t *one = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+        ZC_CHECK (one && !zc_wire_tag (one, "n1") && zc_wire_tag (one, "n2"));
+        ZC_CHECK (msg && zframe_size (zmsg_first (msg)) == both - ZC_WIRE_TAG_SIZE - 3);
+        zc_wire_destroy (&one);
+        zmsg_destroy (&msg);
+    }
+    zc_wire_destroy (&got);
+    //  A target without a tag cannot be encoded; a target named twice,
+    //  or tags cut short, cannot be decoded.
+    zlist_append (wire->to, "n3");
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    zlist_remove (wire->to, zlist_last (wire->to));
+    zframe_destroy (&wire->payload);
+    wire->payload = zframe_new (NULL, 0);       //  the tags end the frame
+    msg = zc_wire_encode (wire);
+    const char *reason = NULL;
+    if (msg) {
+        zframe_t *frame = zmsg_first (msg);
+        zframe_t *short_frame = zframe_new (zframe_data (frame), zframe_size (frame) - 1);
+        zmsg_t *cut = zmsg_new ();
+        zmsg_append (cut, &short_frame);
+        ZC_CHECK (zc_wire_decode (cut, zmsg_first (cut), &reason) == NULL);
+        ZC_CHECK_STR (reason, "truncated tags");
+        zmsg_destroy (&cut);
+    }
+    zmsg_destroy (&msg);
+    zlist_append (wire->to, "n1");
+    msg = zc_wire_encode (wire);
+    ZC_CHECK (msg && zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+    ZC_CHECK_STR (reason, "a tagged REQ names a target twice");
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+    return ZC_TEST_END;
+}
+
 //  Relayed messages (flags CUSTODY, RELAYED) carry the other party's names.
 static int
 s_test_relay (void)
@@ -1356,6 +1474,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK (s_test_records () == 0);
     ZC_CHECK (s_test_ack_ids () == 0);
     ZC_CHECK (s_test_relay () == 0);
+    ZC_CHECK (s_test_tags () == 0);
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_HELLO), "HELLO");
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_PONG), "PONG");
     ZC_CHECK_STR (zc_wire_type_name (ZC_MSG_NOROUTE), "NOROUTE");

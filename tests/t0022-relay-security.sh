@@ -12,8 +12,15 @@ relay_job () {
 		zcnc_as "$1" send - | cut -d " " -f 1
 }
 
-test_expect_success 'setup: c1 -> central ~ site -> gw1, s1' '
-	start_satellite c1 gw1 s1
+test_expect_success 'setup: c1 -> central ~ site -> gw1, s1, s2' '
+	start_satellite c1 gw1 s1 s2
+'
+
+test_expect_success 'a custody job for two targets: the relay gives each its own tag; both run and answer' '
+	printf "{\"to\": [\"s1\", \"s2\"], \"args\": [\"echo both\"], \"relay_via\": \"gw1\"}\n" |
+		zcnc_as c1 send -w -t 20 >out &&
+	test "$(grep -c "\"state\":\"done\"" out)" = 2 &&
+	test "$(grep -c "\"stdout\":\"both\\\\n\"" out)" = 2
 '
 
 test_expect_success 'a custody job runs and its sealed result reaches the origin through the relay' '

@@ -3,9 +3,10 @@
 
     Keys for an origin o1 and a target t1 are made once, in a scratch
     directory. The first input byte picks what the input is taken as:
-    even, a REQ envelope that t1 opens; odd, a REPLY envelope that o1
-    opens; the bits above pick header fields (method, relay, the REFUSED
-    bit) so that they vary too. The rest is the envelope. Besides not
+    even, a REQ envelope that t1 opens (with bit 5 set, the header's tag
+    for t1 is the first 16 bytes of the rest); odd, a REPLY envelope that
+    o1 opens; the other bits pick header fields (method, relay, the
+    REFUSED bit) so that they vary too. The rest is the envelope. Besides not
     crashing: nothing a fuzzer makes may open (it has no key), except a
     PLAIN envelope at an end with e2e off, and what does open must give
     back exactly the bytes after the mode byte.
@@ -61,6 +62,12 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t size)
     if (size < 1)
         return 0;
     uint8_t pick = input [0];
+    const uint8_t *tag = NULL;
+    if ((pick & 0x21) == 0x20 && size >= 1 + 16) {
+        tag = input + 1;
+        input += 16;
+        size -= 16;
+    }
     zframe_t *envelope = zframe_new (input + 1, size - 1);
     zc_id_t id;
     memset (&id, pick, sizeof id);
@@ -72,9 +79,9 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t size)
     char reason [256];
     bool opened, clear_opened = false;
     if ((pick & 1) == 0) {
-        opened = zc_seal_open_req (s_target, &about, envelope, &payload, reason, sizeof reason) == 0;
+        opened = zc_seal_open_req (s_target, &about, envelope, tag, &payload, reason, sizeof reason) == 0;
         zframe_destroy (&payload);
-        clear_opened = zc_seal_open_req (s_clear, &about, envelope, &payload, reason, sizeof reason) == 0;
+        clear_opened = zc_seal_open_req (s_clear, &about, envelope, tag, &payload, reason, sizeof reason) == 0;
     }
     else {
         bool by_relay;
