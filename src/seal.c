@@ -4,7 +4,7 @@
       PLAIN   the payload                           (e2e off at the sender)
       SEALED  8 nonce bytes, the payload encrypted (XChaCha20-Poly1305,
               16-byte tag); the nonce is the message ID then those 8
-              random bytes
+              bytes, a per-process counter from a random start
       SIGNED  a 64-byte Ed25519 signature, the payload (a REPLY to an
               origin the target has no cert for: a denial)
       TAGGED  the payload; the REQ's header carries a 16-byte tag per
@@ -46,6 +46,7 @@ typedef struct {
 struct _zc_seal_t {
     char name [65];
     uint8_t curve_secret [32], curve_public [32];
+    uint64_t nonce_tail;        //  counts up from a random start: never twice per process
     uint8_t sign_secret [64];
     zc_keyring_t *keyring;
     zhashx_t *pairs;            //  peer name -> s_pair_t: the key shared with it
@@ -71,6 +72,7 @@ zc_seal_new (const char *name, const uint8_t curve_secret [32], const uint8_t si
     memcpy (self->curve_secret, curve_secret, sizeof self->curve_secret);
     crypto_scalarmult_base (self->curve_public, self->curve_secret);
     memcpy (self->sign_secret, sign_secret, sizeof self->sign_secret);
+    randombytes_buf (&self->nonce_tail, sizeof self->nonce_tail);
     self->keyring = keyring;
     self->pairs = zhashx_new ();
     zhashx_set_destructor (self->pairs, s_pair_destroy);
@@ -169,10 +171,12 @@ s_about_bytes (uint8_t type, uint8_t mode, const zc_seal_about_t *about, uint8_t
     return size;
 }
 
-//  SEALED envelope of 'payload' with 'key'.
+//  SEALED envelope of 'payload' with 'key'. The nonce is the message ID
+//  and 8 bytes that differ every time (a counter from a random start: no
+//  system call per message), so no two messages share one.
 static zframe_t *
-s_seal (uint8_t type, uint8_t mode, const zc_seal_about_t *about, const uint8_t *key,
-        zframe_t *payload)
+s_seal (zc_seal_t *self, uint8_t type, uint8_t mode, const zc_seal_about_t *about,
+        const uint8_t *key, zframe_t *payload)
 {
     uint8_t ad [S_ABOUT_MAX];
     size_t ad_size = s_about_bytes (type, mode, about, ad);
@@ -182,7 +186,8 @@ s_seal (uint8_t type, uint8_t mode, const zc_seal_about_t *about, const uint8_t 
     out [0] = mode;
     uint8_t nonce [crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
     memcpy (nonce, about->id->bytes, ZC_ID_SIZE);
-    randombytes_buf (nonce + ZC_ID_SIZE, S_TAIL);
+    uint64_t tail = self->nonce_tail++;
+    memcpy (nonce + ZC_ID_SIZE, &tail, S_TAIL);
     memcpy (out + 1, nonce + ZC_ID_SIZE, S_TAIL);
     crypto_aead_xchacha20poly1305_ietf_encrypt (out + 1 + S_TAIL, NULL,
         payload? zframe_data (payload): NULL, plain_size, ad, ad_size, NULL, nonce, key);
@@ -288,7 +293,7 @@ zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
                   " its jobs cannot be sealed until one is added", about->target);
         return NULL;
     }
-    return s_seal (ZC_MSG_REQ, S_SEALED, about, pair, payload);
+    return s_seal (self, ZC_MSG_REQ, S_SEALED, about, pair, payload);
 }
 
 //  The tag of a TAGGED REQ for 'target', whose cert is 'key': keyed
@@ -426,7 +431,7 @@ zc_seal_reply (zc_seal_t *self, const zc_seal_about_t *about, bool by_relay, zfr
     const zc_key_t *key = zc_keyring_by_name (self->keyring, about->origin);
     const uint8_t *pair = key? s_pair_key (self, key): NULL;
     if (pair)
-        return s_seal (ZC_MSG_REPLY, S_SEALED | relay_bit, about, pair, payload);
+        return s_seal (self, ZC_MSG_REPLY, S_SEALED | relay_bit, about, pair, payload);
     return s_sign (self, ZC_MSG_REPLY, S_SIGNED | relay_bit, about, payload);
 }
 
