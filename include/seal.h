@@ -34,6 +34,9 @@
 
 typedef struct _zc_seal_t zc_seal_t;
 
+//  The first byte of a tagged job's envelope (a relay tells them apart).
+#define ZC_SEAL_TAGGED 3
+
 //  The header fields an envelope covers.
 typedef struct {
     const zc_id_t *id;

@@ -1238,7 +1238,8 @@ zc_agent_run (zc_config_t *config)
                               config->e2e);
     if (!config->e2e)
         zc_warn ("%s: agent/e2e is off: jobs and results from here travel in clear and unauthenticated"
-                 " (agents with e2e on refuse them)", config->path);
+                 " (agents with e2e on refuse them), and this agent runs such jobs, which any hub"
+                 " can forge in the name of any agent whose cert is here", config->path);
     sodium_memzero (sign_secret, sizeof sign_secret);
     char *store_path = zsys_sprintf ("%s/store", config->data);
     self->store = zc_store_open (store_path, true, &error);

@@ -563,7 +563,15 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
                 s_forward_result (self, job);
             continue;
         }
-        size_t size = zframe_size (inner);
+        //  A tagged job needs its target's tag: a hub may have dropped
+        //  it, or added a target.
+        const uint8_t *tag = zc_wire_tag (msg, node);
+        bool tagged = zframe_size (inner) && zframe_data (inner) [0] == ZC_SEAL_TAGGED;
+        if (tagged && !tag) {
+            zc_warn ("refused custody of %s for %s: no tag for %s (altered on the way?)", key, msg->from, node);
+            continue;
+        }
+        size_t size = zframe_size (inner) + (tagged? ZC_WIRE_TAG_SIZE: 0);
         if (self->queued_jobs + 1 > self->cap.max_jobs || self->queued_bytes + size > self->cap.max_bytes) {
             zc_warn ("refused custody of %s for %s: the queue is full; the origin tries again", key, msg->from);
             continue;
@@ -576,10 +584,7 @@ zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg)
         job->method = msg->method;
         job->state = ZC_STATE_QUEUED;
         //  A tagged job gets its target's tag (zc_seal_tag_one).
-        const uint8_t *tag = zc_wire_tag (msg, node);
-        job->payload = tag? zc_seal_tag_one (inner, tag): NULL;
-        if (!job->payload)
-            job->payload = zframe_dup (inner);
+        job->payload = tagged? zc_seal_tag_one (inner, tag): zframe_dup (inner);
         job->method_timeout = msg->method_timeout;
         job->expire = msg->expire;
         job->ack_timeout = ZC_CUSTODY_ACK_TIMEOUT;

@@ -26,12 +26,12 @@
 #define S_PLAIN     0
 #define S_SEALED    1
 #define S_SIGNED    2
-#define S_TAGGED    3
+#define S_TAGGED    ZC_SEAL_TAGGED
 #define S_TAGGED_ONE 4
 #define S_MODE_MASK 0x0F
 #define S_BY_RELAY  0x10
 
-#define S_TAIL      8       //  random nonce bytes sent with a sealed payload
+#define S_TAIL      8       //  nonce bytes sent with a sealed payload (a counter)
 #define S_TAG       crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define S_SIG       crypto_sign_BYTES
 //  The associated data: a label, type, mode, ID, three names with their
@@ -40,7 +40,8 @@
 #define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 2 * 65 + 2 + 64 + 9)
 
 typedef struct {
-    uint8_t key [crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    uint8_t key [crypto_aead_xchacha20poly1305_ietf_KEYBYTES];     //  for SEALED
+    uint8_t tag_key [crypto_generichash_KEYBYTES];                  //  for TAGGED
 } s_pair_t;
 
 struct _zc_seal_t {
@@ -131,6 +132,8 @@ s_pair_key (zc_seal_t *self, const zc_key_t *key)
     crypto_generichash_update (&state, mine_first? key->public_key: self->curve_public, 32);
     pair = calloc (1, sizeof *pair);
     crypto_generichash_final (&state, pair->key, sizeof pair->key);
+    crypto_generichash (pair->tag_key, sizeof pair->tag_key, (const uint8_t *) "zcnc-tag-1", 10,
+                        pair->key, sizeof pair->key);
     sodium_memzero (shared, sizeof shared);
     zhashx_insert (self->pairs, key->name, pair);
     return pair->key;
@@ -305,10 +308,11 @@ s_tag (zc_seal_t *self, const zc_seal_about_t *about, const zc_key_t *key, const
     const uint8_t *pair = s_pair_key (self, key);
     if (!pair)
         return -1;
+    const uint8_t *tag_key = ((const s_pair_t *) pair)->tag_key;       //  key is its first member
     uint8_t ad [S_ABOUT_MAX];
     size_t ad_size = s_about_bytes (ZC_MSG_REQ, S_TAGGED, about, ad);
     crypto_generichash_state state;
-    crypto_generichash_init (&state, pair, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, ZC_WIRE_TAG_SIZE);
+    crypto_generichash_init (&state, tag_key, crypto_generichash_KEYBYTES, ZC_WIRE_TAG_SIZE);
     crypto_generichash_update (&state, ad, ad_size);
     crypto_generichash_update (&state, hash, crypto_generichash_BYTES);
     crypto_generichash_final (&state, tag, ZC_WIRE_TAG_SIZE);
@@ -370,6 +374,18 @@ zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envel
     *payload = NULL;
     size_t size = envelope? zframe_size (envelope): 0;
     uint8_t mode = size? zframe_data (envelope) [0]: 0xFF;
+    //  Who the origin is, before anything else: also with e2e off, an
+    //  origin without a cert here, or a hub, never gets a job run.
+    const zc_key_t *key = zc_keyring_by_name (self->keyring, about->origin);
+    if (!key) {
+        snprintf (reason, reason_size, "origin %s is not trusted here (no %s.cert in the keys directory)",
+                  about->origin, about->origin);
+        return -1;
+    }
+    if (key->role == ZC_KEY_HUB) {
+        snprintf (reason, reason_size, "origin %s is a hub; hubs never originate jobs", about->origin);
+        return -1;
+    }
     if (mode == S_PLAIN) {
         if (!self->e2e) {
             *payload = zframe_new (zframe_data (envelope) + 1, size - 1);
@@ -387,16 +403,6 @@ zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envel
     }
     if ((mode != S_SEALED && mode != S_TAGGED) || (mode == S_TAGGED && !tag)) {
         snprintf (reason, reason_size, "the job's authenticator is malformed");
-        return -1;
-    }
-    const zc_key_t *key = zc_keyring_by_name (self->keyring, about->origin);
-    if (!key) {
-        snprintf (reason, reason_size, "origin %s is not trusted here (no %s.cert in the keys directory)",
-                  about->origin, about->origin);
-        return -1;
-    }
-    if (key->role == ZC_KEY_HUB) {
-        snprintf (reason, reason_size, "origin %s is a hub; hubs never originate jobs", about->origin);
         return -1;
     }
     int rc = -1;

@@ -393,6 +393,7 @@ zc_wire_set_tag (zc_wire_t *self, const char *name, const uint8_t *tag)
         zhashx_set_duplicator (self->tags, NULL);
     }
     uint8_t *copy = malloc (ZC_WIRE_TAG_SIZE);
+    assert (copy);
     memcpy (copy, tag, ZC_WIRE_TAG_SIZE);
     zhashx_update (self->tags, name, copy);
 }

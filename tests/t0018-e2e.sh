@@ -192,6 +192,12 @@ test_expect_success 'agents with e2e off exchange jobs in clear; an agent with e
 	test ! -e marker-clear
 '
 
+test_expect_success 'an agent with e2e off still refuses jobs from hubs and unknown origins' '
+	forge hubx p1 "touch $SCRATCH/marker-hub-clear" --plain >out;
+	wait_for grep -q "refused job .* from hubx: origin hubx is a hub; hubs never originate jobs" p1.log &&
+	test ! -e marker-hub-clear
+'
+
 test_expect_success 'the daemons are still up' '
 	zc_alive "$(daemon_pid hub1)" &&
 	zc_alive "$(daemon_pid n1)" &&
