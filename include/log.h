@@ -12,4 +12,7 @@ void zc_debug (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 void zc_info (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 void zc_warn (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 void zc_error (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+//  For functions that report problems through a 'char **error': sets
+//  *error (when error is not NULL) to a malloc'd message. Returns -1.
+int zc_fail (char **error, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 #endif

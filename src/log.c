@@ -55,3 +55,16 @@ ZC_LOG_FN (zc_debug, "debug", s_verbose)
 ZC_LOG_FN (zc_info, "info", true)
 ZC_LOG_FN (zc_warn, "warn", true)
 ZC_LOG_FN (zc_error, "error", true)
+
+int
+zc_fail (char **error, const char *format, ...)
+{
+    if (error) {
+        va_list args;
+        va_start (args, format);
+        if (vasprintf (error, format, args) < 0)
+            *error = NULL;
+        va_end (args);
+    }
+    return -1;
+}

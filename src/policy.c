@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "log.h"
 #include "policy.h"
 #include "job.h"
 #include "testing.h"
@@ -39,23 +40,6 @@ struct _zc_policy_t {
     s_rule_t *rules;
     size_t count, allocated;
 };
-
-static int s_fail (char **error, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-//  Sets *error (when error is not NULL) to a malloc'd message. Returns -1.
-static int
-s_fail (char **error, const char *format, ...)
-{
-    if (error) {
-        va_list args;
-        va_start (args, format);
-        if (vasprintf (error, format, args) < 0)
-            *error = NULL;
-        va_end (args);
-    }
-    return -1;
-}
 
 //  True for the bytes a COMMAND wildcard never matches: those that end,
 //  chain, redirect, substitute, quote or escape in sh(1).
@@ -254,56 +238,56 @@ s_parse_line (zc_policy_t *self, char *line, int number, char **error)
         return 0;
     const char *origin = self->origin;
     if (strcmp (action, "allow") && strcmp (action, "deny"))
-        return s_fail (error, "%s:%d: expected allow or deny, got '%s' (%s)",
+        return zc_fail (error, "%s:%d: expected allow or deny, got '%s' (%s)",
                        origin, number, action, S_RULE_FORM);
     char *from = s_word (&cursor);
     if (!from)
-        return s_fail (error, "%s:%d: missing FROM (%s)", origin, number, S_RULE_FORM);
+        return zc_fail (error, "%s:%d: missing FROM (%s)", origin, number, S_RULE_FORM);
     char *method = s_word (&cursor);
     if (!method)
-        return s_fail (error, "%s:%d: missing METHOD (%s)", origin, number, S_RULE_FORM);
+        return zc_fail (error, "%s:%d: missing METHOD (%s)", origin, number, S_RULE_FORM);
     char *command = cursor + strspn (cursor, " \t");
 
     const char *problem = s_pattern_problem (from);
     if (problem)
-        return s_fail (error, "%s:%d: bad FROM pattern '%s' (%s)", origin, number, from, problem);
+        return zc_fail (error, "%s:%d: bad FROM pattern '%s' (%s)", origin, number, from, problem);
     if (strcmp (from, "ALL") == 0)
-        return s_fail (error, "%s:%d: FROM 'ALL' is not a node name (use * for every node)",
+        return zc_fail (error, "%s:%d: FROM 'ALL' is not a node name (use * for every node)",
                        origin, number);
     char methods_text [128];
     unsigned methods = 0;
     if (strpbrk (method, "*?[\\")) {
         problem = s_pattern_problem (method);
         if (problem)
-            return s_fail (error, "%s:%d: bad METHOD pattern '%s' (%s)",
+            return zc_fail (error, "%s:%d: bad METHOD pattern '%s' (%s)",
                            origin, number, method, problem);
         for (int index = 1; index < ZC_METHOD_COUNT; index++)
             if (fnmatch (method, zc_method_name ((zc_method_t) index), 0) == 0)
                 methods |= 1u << index;
         if (!methods)
-            return s_fail (error, "%s:%d: METHOD '%s' matches no method (one of %s)",
+            return zc_fail (error, "%s:%d: METHOD '%s' matches no method (one of %s)",
                            origin, number, method, s_method_list (methods_text, sizeof methods_text));
     }
     else {
         zc_method_t known = zc_method_parse (method);
         if (!known)
-            return s_fail (error, "%s:%d: unknown method '%s' (one of %s)",
+            return zc_fail (error, "%s:%d: unknown method '%s' (one of %s)",
                            origin, number, method, s_method_list (methods_text, sizeof methods_text));
         methods = 1u << known;
     }
     problem = s_pattern_problem (command);
     if (problem)
-        return s_fail (error, "%s:%d: bad COMMAND pattern '%s' (%s)",
+        return zc_fail (error, "%s:%d: bad COMMAND pattern '%s' (%s)",
                        origin, number, command, problem);
     if (self->count == S_RULES_MAX)
-        return s_fail (error, "%s:%d: more than %d rules (combine rules with patterns)",
+        return zc_fail (error, "%s:%d: more than %d rules (combine rules with patterns)",
                        origin, number, S_RULES_MAX);
 
     if (self->count == self->allocated) {
         size_t allocated = self->allocated? self->allocated * 2: 16;
         s_rule_t *rules = realloc (self->rules, allocated * sizeof (s_rule_t));
         if (!rules)
-            return s_fail (error, "%s:%d: out of memory", origin, number);
+            return zc_fail (error, "%s:%d: out of memory", origin, number);
         self->rules = rules;
         self->allocated = allocated;
     }
@@ -319,7 +303,7 @@ s_parse_line (zc_policy_t *self, char *line, int number, char **error)
         rule->text = NULL;
     self->count++;
     if (!rule->from || (!any && !rule->command) || !rule->text)
-        return s_fail (error, "%s:%d: out of memory", origin, number);
+        return zc_fail (error, "%s:%d: out of memory", origin, number);
     return 0;
 }
 
@@ -331,11 +315,11 @@ s_check_bytes (const char *line, size_t size, const char *origin, int number, ch
     const unsigned char *bytes = (const unsigned char *) line;
     for (size_t pos = 0; pos < size; ) {
         if ((bytes [pos] < 0x20 && bytes [pos] != '\t') || bytes [pos] == 0x7f)
-            return s_fail (error, "%s:%d: control character 0x%02x (save the file as plain text)",
+            return zc_fail (error, "%s:%d: control character 0x%02x (save the file as plain text)",
                            origin, number, bytes [pos]);
         size_t length = s_utf8_length (bytes + pos, size - pos);
         if (!length)
-            return s_fail (error, "%s:%d: invalid UTF-8 (save the file as UTF-8)", origin, number);
+            return zc_fail (error, "%s:%d: invalid UTF-8 (save the file as UTF-8)", origin, number);
         pos += length;
     }
     return 0;
@@ -349,13 +333,13 @@ zc_policy_parse (const char *text, size_t size, const char *origin, char **error
     if (error)
         *error = NULL;
     if (size > S_FILE_MAX) {
-        s_fail (error, "%s: larger than %d bytes (is it the right file?)", origin, S_FILE_MAX);
+        zc_fail (error, "%s: larger than %d bytes (is it the right file?)", origin, S_FILE_MAX);
         return NULL;
     }
     zc_policy_t *self = calloc (1, sizeof (zc_policy_t));
     if (!self || !(self->origin = strdup (origin))) {
         free (self);
-        s_fail (error, "%s: out of memory", origin);
+        zc_fail (error, "%s: out of memory", origin);
         return NULL;
     }
     size_t pos = size >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0? 3: 0;
@@ -367,7 +351,7 @@ zc_policy_parse (const char *text, size_t size, const char *origin, char **error
         if (line_size && text [pos + line_size - 1] == '\r')
             line_size--;            //  CR LF
         if (line_size > S_LINE_MAX) {
-            s_fail (error, "%s:%d: line longer than %d bytes (shorten it)",
+            zc_fail (error, "%s:%d: line longer than %d bytes (shorten it)",
                     origin, number, S_LINE_MAX);
             zc_policy_destroy (&self);
             break;
@@ -395,7 +379,7 @@ zc_policy_load (const char *path, char **error)
         *error = NULL;
     FILE *file = fopen (path, "rb");
     if (!file) {
-        s_fail (error, "%s: cannot read: %s", path, strerror (errno));
+        zc_fail (error, "%s: cannot read: %s", path, strerror (errno));
         return NULL;
     }
     char *text = malloc (S_FILE_MAX + 1);
@@ -404,7 +388,7 @@ zc_policy_load (const char *path, char **error)
     fclose (file);
     zc_policy_t *self = NULL;
     if (read_errno)
-        s_fail (error, "%s: cannot read: %s", path, strerror (read_errno));
+        zc_fail (error, "%s: cannot read: %s", path, strerror (read_errno));
     else
         self = zc_policy_parse (text, size, path, error);
     free (text);

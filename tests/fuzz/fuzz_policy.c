@@ -9,7 +9,7 @@
 
     Build and run (from the top of the tree):
       clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -Iinclude \
-          tests/fuzz/fuzz_policy.c src/policy.c src/job.c -o fuzz_policy
+          tests/fuzz/fuzz_policy.c src/policy.c src/job.c src/log.c -o fuzz_policy
       ./fuzz_policy -max_total_time=60 [CORPUS_DIR]
 */
 #include <stdbool.h>
