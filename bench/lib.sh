@@ -1,4 +1,4 @@
-#  bench/lib.sh — what bench/run.sh and bench/mesh.sh share: the
+#  bench/lib.sh — what the bench/*.sh scripts share: the
 #  processes they start ($pids) and their scratch directory ($dir), both
 #  set before this file is sourced, are stopped and removed on exit, also
 #  on a signal; bounded waits.
@@ -44,4 +44,29 @@ wait_for () {
         [ $tries -ge "${wait_tenths:-100}" ] && return 1
         sleep 0.1
     done
+}
+
+#  Prints the daemons' logs and fails (a script may define its own).
+fail () {
+    echo "bench: $*" >&2
+    for log in "$dir"/*.log; do
+        echo "--- $log" >&2
+        tail -n 20 "$log" >&2
+    done
+    exit 1
+}
+
+#  Floating-point arithmetic for the shell: calc EXPRESSION.
+calc () {
+    awk "BEGIN { printf \"%.1f\", $1 }"
+}
+
+#  The median of the numbers given.
+median () {
+    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+#  CPU time (user + system) of a process, in ms.
+cpu_ms () {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }

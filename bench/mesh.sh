@@ -77,16 +77,6 @@ now_ms () {
     echo $(($(date +%s%N) / 1000000))
 }
 
-#  Floating-point arithmetic for the shell: calc EXPRESSION.
-calc () {
-    awk "BEGIN { printf \"%.1f\", $1 }"
-}
-
-#  The median of the numbers given.
-median () {
-    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 #  Milliseconds since the epoch of the last log line matching a pattern,
 #  0 when none does.
 log_ms () {

@@ -71,16 +71,6 @@ stop_one () {
     forget "$1"
 }
 
-#  Prints the daemons' logs and fails.
-fail () {
-    echo "bench: $*" >&2
-    for log in "$dir"/*.log; do
-        echo "--- $log" >&2
-        tail -n 20 "$log" >&2
-    done
-    exit 1
-}
-
 mkdir "$dir/keys"
 "$zcnc" keygen --hub hub1 -d "$dir/keys" >/dev/null &&
 "$zcnc" keygen n1 -d "$dir/keys" >/dev/null &&
@@ -126,16 +116,6 @@ echo "source tree: commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/d
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo "mesh: n1 -> hub1 ($endpoint, CURVE) -> n2; data in $dir ($(df -T "$dir" | awk 'NR == 2 { print $2 " on " $1 }'))"
 status=0
-
-#  Floating-point arithmetic for the shell: calc EXPRESSION.
-calc () {
-    awk "BEGIN { printf \"%.1f\", $1 }"
-}
-
-#  CPU time (user + system) of a process, in ms.
-cpu_ms () {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 
 #  Counts the fdatasync calls of the agents (one per LMDB commit) while
 #  a command runs, when perf can; prints them and the daemons' CPU time

@@ -37,24 +37,6 @@ dir=$(mktemp -d /tmp/zcnc-bench-sec.XXXXXX) || exit 1
 pids=
 . "$(dirname "$0")/lib.sh"
 
-fail () {
-    echo "bench: $*" >&2
-    for log in "$dir"/*.log; do
-        echo "--- $log" >&2
-        tail -n 20 "$log" >&2
-    done
-    exit 1
-}
-calc () {
-    awk "BEGIN { printf \"%.1f\", $1 }"
-}
-cpu_ms () {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-median () {
-    tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
 echo "zcnc security benchmarks: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "source tree: commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
@@ -118,8 +100,8 @@ while [ $round -le "$rounds" ]; do
     done
     round=$((round + 1))
 done
-on=$(echo "$on_all" | median)
-off=$(echo "$off_all" | median)
+on=$(median $on_all)
+off=$(median $off_all)
 added=$(awk "BEGIN { printf \"%+.1f\", ($on / $off - 1) * 100 }")
 echo "exec_true_rt  e2e on ${on} ms, off ${off} ms (medians of the rounds' p50): ${added}% (target <= +10%: $(awk "BEGIN { print ($on / $off - 1) * 100 <= 10? \"met\": \"not met\" }"))"
 
