@@ -136,6 +136,16 @@ test_expect_success 'a flipped broadcast is denied by every target' '
 	test ! -e marker-flip2
 '
 
+test_expect_success 'a hub that flips one bit of a result: the origin drops it and never records it' '
+	stop_hub hub1 &&
+	start_testhub ZC_TESTHUB_FLIP=reply &&
+	wait_for agent_connected n1 && wait_for agent_connected n2 &&
+	test_expect_code 124 zcnc_as n2 trigger -t 3 "n1:echo altered-result" >out 2>err &&
+	grep "testhub: flipped a bit of a REPLY payload from n1" hub1.log &&
+	grep "dropped a result for a job on n1: the result from n1 has a bad authenticator" n2.log &&
+	! grep -q altered-result out
+'
+
 test_expect_success 'a hub that sends a corrupted copy ahead of a job: the job runs, and its real result is what the origin reports' '
 	stop_hub hub1 &&
 	start_testhub ZC_TESTHUB_FORGE_FIRST=1 &&

@@ -9,6 +9,8 @@
                                 to PATH: what a compromised hub could read
         ZC_TESTHUB_FLIP=1       flips one bit of the last byte of every
                                 REQ's payload: a hub altering jobs
+        ZC_TESTHUB_FLIP=reply   the same to every REPLY: a hub altering
+                                results
         ZC_TESTHUB_REPLAY=1     keeps a copy of the first REQ and relays it
                                 again, byte for byte, along with the next
                                 REQ: a hub replaying a job later
@@ -24,7 +26,7 @@
 #include "wire.h"
 
 static FILE *s_dump;
-static bool s_flip, s_replay, s_forge_first;
+static bool s_flip, s_flip_replies, s_replay, s_forge_first;
 static zc_wire_t *s_kept;           //  the REQ to replay
 static bool s_replayed;
 
@@ -38,6 +40,10 @@ s_tap (zc_wire_t *msg)
             fwrite (zframe_data (frame), 1, zframe_size (frame), s_dump);
         fflush (s_dump);
         zmsg_destroy (&encoded);
+    }
+    if (s_flip_replies && msg->type == ZC_MSG_REPLY && msg->payload && zframe_size (msg->payload)) {
+        zframe_data (msg->payload) [zframe_size (msg->payload) - 1] ^= 0x01;
+        fprintf (stderr, "testhub: flipped a bit of a REPLY payload from %s\n", msg->from);
     }
     if (msg->type != ZC_MSG_REQ)
         return NULL;
@@ -84,7 +90,9 @@ main (int argc, char *argv [])
         fprintf (stderr, "zc-testhub: cannot open %s: %s\n", dump, strerror (errno));
         return 1;
     }
-    s_flip = getenv ("ZC_TESTHUB_FLIP") != NULL;
+    const char *flip = getenv ("ZC_TESTHUB_FLIP");
+    s_flip = flip && strcmp (flip, "reply") != 0;
+    s_flip_replies = flip && strcmp (flip, "reply") == 0;
     s_replay = getenv ("ZC_TESTHUB_REPLAY") != NULL;
     s_forge_first = getenv ("ZC_TESTHUB_FORGE_FIRST") != NULL;
     char *error = NULL;
