@@ -113,13 +113,14 @@ zc_seal_trusts (zc_seal_t *self, const char *name)
     return key && key->role == ZC_KEY_AGENT;
 }
 
-//  The key this node shares with 'peer' (its cert is 'key'), cached.
-static const uint8_t *
+//  The keys this node shares with the peer whose cert is 'key', cached;
+//  NULL for a degenerate public key.
+static const s_pair_t *
 s_pair_key (zc_seal_t *self, const zc_key_t *key)
 {
     s_pair_t *pair = zhashx_lookup (self->pairs, key->name);
     if (pair)
-        return pair->key;
+        return pair;
     uint8_t shared [crypto_scalarmult_BYTES];
     if (crypto_scalarmult (shared, self->curve_secret, key->public_key) != 0)
         return NULL;            //  a degenerate public key
@@ -136,7 +137,7 @@ s_pair_key (zc_seal_t *self, const zc_key_t *key)
                         pair->key, sizeof pair->key);
     sodium_memzero (shared, sizeof shared);
     zhashx_insert (self->pairs, key->name, pair);
-    return pair->key;
+    return pair;
 }
 
 static size_t
@@ -290,13 +291,13 @@ zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
     if (!self->e2e)
         return s_plain (payload);
     const zc_key_t *key = zc_keyring_by_name (self->keyring, about->target);
-    const uint8_t *pair = key? s_pair_key (self, key): NULL;
+    const s_pair_t *pair = key? s_pair_key (self, key): NULL;
     if (!pair) {
         snprintf (reason, reason_size, "%s has no usable cert in this node's keys directory;"
                   " its jobs cannot be sealed until one is added", about->target);
         return NULL;
     }
-    return s_seal (self, ZC_MSG_REQ, S_SEALED, about, pair, payload);
+    return s_seal (self, ZC_MSG_REQ, S_SEALED, about, pair->key, payload);
 }
 
 //  The tag of a TAGGED REQ for 'target', whose cert is 'key': keyed
@@ -305,14 +306,13 @@ static int
 s_tag (zc_seal_t *self, const zc_seal_about_t *about, const zc_key_t *key, const uint8_t *hash,
        uint8_t tag [ZC_WIRE_TAG_SIZE])
 {
-    const uint8_t *pair = s_pair_key (self, key);
+    const s_pair_t *pair = s_pair_key (self, key);
     if (!pair)
         return -1;
-    const uint8_t *tag_key = ((const s_pair_t *) pair)->tag_key;       //  key is its first member
     uint8_t ad [S_ABOUT_MAX];
     size_t ad_size = s_about_bytes (ZC_MSG_REQ, S_TAGGED, about, ad);
     crypto_generichash_state state;
-    crypto_generichash_init (&state, tag_key, crypto_generichash_KEYBYTES, ZC_WIRE_TAG_SIZE);
+    crypto_generichash_init (&state, pair->tag_key, sizeof pair->tag_key, ZC_WIRE_TAG_SIZE);
     crypto_generichash_update (&state, ad, ad_size);
     crypto_generichash_update (&state, hash, crypto_generichash_BYTES);
     crypto_generichash_final (&state, tag, ZC_WIRE_TAG_SIZE);
@@ -407,8 +407,8 @@ zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envel
     }
     int rc = -1;
     if (mode == S_SEALED) {
-        const uint8_t *pair = s_pair_key (self, key);
-        rc = pair? s_open (ZC_MSG_REQ, mode, about, pair, envelope, payload): -1;
+        const s_pair_t *pair = s_pair_key (self, key);
+        rc = pair? s_open (ZC_MSG_REQ, mode, about, pair->key, envelope, payload): -1;
     }
     else {
         zframe_t *plain = zframe_new (zframe_data (envelope) + skip, size - skip);
@@ -435,9 +435,9 @@ zc_seal_reply (zc_seal_t *self, const zc_seal_about_t *about, bool by_relay, zfr
         return s_plain (payload);
     uint8_t relay_bit = by_relay? S_BY_RELAY: 0;
     const zc_key_t *key = zc_keyring_by_name (self->keyring, about->origin);
-    const uint8_t *pair = key? s_pair_key (self, key): NULL;
+    const s_pair_t *pair = key? s_pair_key (self, key): NULL;
     if (pair)
-        return s_seal (self, ZC_MSG_REPLY, S_SEALED | relay_bit, about, pair, payload);
+        return s_seal (self, ZC_MSG_REPLY, S_SEALED | relay_bit, about, pair->key, payload);
     return s_sign (self, ZC_MSG_REPLY, S_SIGNED | relay_bit, about, payload);
 }
 
@@ -477,8 +477,8 @@ zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *env
     }
     int rc;
     if ((mode & S_MODE_MASK) == S_SEALED) {
-        const uint8_t *pair = s_pair_key (self, key);
-        rc = pair? s_open (ZC_MSG_REPLY, mode, about, pair, envelope, payload): -1;
+        const s_pair_t *pair = s_pair_key (self, key);
+        rc = pair? s_open (ZC_MSG_REPLY, mode, about, pair->key, envelope, payload): -1;
     }
     else
         rc = s_verify (ZC_MSG_REPLY, mode, about, key->sign_key, envelope, payload);
