@@ -110,7 +110,8 @@ s_wait_for () {
 
 #  Keys: each process gets a keys directory with its own secret and the
 #  public certs it trusts: the hub trusts the agents, each agent pins the
-#  hub's key.
+#  hub's key and trusts the other agents (jobs and results are sealed
+#  end to end between agents, so each needs the others' certs).
 mkdir -p "$dir/hub1/keys" || s_fail "cannot create $dir/hub1/keys"
 "$zcnc" keygen --hub hub1 -d "$dir/hub1/keys" >/dev/null || s_fail "keygen hub1 failed"
 for node in $agents; do
@@ -118,6 +119,12 @@ for node in $agents; do
     "$zcnc" keygen "$node" -d "$dir/$node/keys" >/dev/null || s_fail "keygen $node failed"
     cp "$dir/$node/keys/$node.cert" "$dir/hub1/keys/" || s_fail "cannot copy $node.cert"
     cp "$dir/hub1/keys/hub1.cert" "$dir/$node/keys/" || s_fail "cannot copy hub1.cert"
+done
+for node in $agents; do
+    for other in $agents; do
+        [ "$other" = "$node" ] ||
+            cp "$dir/$other/keys/$other.cert" "$dir/$node/keys/" || s_fail "cannot copy $other.cert"
+    done
 done
 
 #  The hub binds any free loopback port and writes it to DATA/endpoints.
