@@ -3,6 +3,7 @@
 #include <time.h>
 #include "audit.h"
 #include "delivery.h"
+#include "keys.h"
 #include "log.h"
 #include "seal.h"
 #include "testing.h"
@@ -979,6 +980,108 @@ s_test_message (const char *text)
     return message;
 }
 
+//  A custody job for two targets, sealed as an origin makes it, reaches
+//  relay 'relay' (its store in 'dir'): with 'strip', a hub dropped the
+//  tags on the way. Returns how many jobs the relay took; *acks gets the
+//  ACKs it sent the origin, *opened the copies the targets could open.
+static int
+s_test_custody (const char *dir, zc_seal_t **seals, bool strip, size_t *acks, size_t *opened)
+{
+    zc_wire_t *msg = zc_wire_new (ZC_MSG_REQ);
+    strcpy (msg->from, "o1");
+    msg->flags = ZC_FLAG_CUSTODY;
+    msg->method = ZC_METHOD_EXEC;
+    msg->expire = 3600;
+    zlist_append (msg->to, "r1");
+    zlist_append (msg->names, "t1");
+    zlist_append (msg->names, "t2");
+    zframe_t *plain = zframe_new ("cmd", 3);
+    zc_seal_about_t about = { .id = &msg->id, .origin = "o1", .target = "t1", .relay = "r1",
+                              .method = msg->method, .expire = msg->expire };
+    char reason [256];
+    zframe_t *inner = zc_seal_req_tagged (seals [0], &about, plain, msg, reason, sizeof reason);
+    zc_seal_about_t hop = about;
+    hop.target = "r1";
+    hop.relay = "";
+    msg->payload = zc_seal_req (seals [0], &hop, inner, reason, sizeof reason);
+    zframe_destroy (&inner);
+    zframe_destroy (&plain);
+    if (strip) {
+        msg->flags &= (uint8_t) ~ZC_FLAG_TAGS;
+        zhashx_destroy (&msg->tags);
+    }
+    zmsg_t *frames = zc_wire_encode (msg);
+    zc_wire_t *got = frames? zc_wire_decode (frames, zmsg_first (frames), NULL): NULL;
+    zmsg_destroy (&frames);
+    s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
+    zc_store_t *store = zc_store_open (dir, false, NULL);
+    zc_queue_cap_t cap = { .max_jobs = 10, .max_bytes = 1 << 20 };
+    zc_delivery_t *relay = zc_delivery_new (store, "r1", cap, s_test_send, s_test_final, &link);
+    zc_delivery_set_seal (relay, seals [1]);
+    int taken = got? zc_delivery_take_custody (relay, got): -1;
+    *acks = *opened = 0;
+    zc_wire_t *out;
+    while ((out = s_test_take (&link))) {
+        if (out->type == ZC_MSG_ACK)
+            (*acks)++;
+        else {
+            const char *target = zlist_first (out->to);
+            zc_seal_about_t there = about;
+            there.target = target;
+            zframe_t *job = NULL;
+            *opened += zc_seal_open_req (seals [streq (target, "t1")? 2: 3], &there, out->payload,
+                                         zc_wire_tag (out, target), &job, reason, sizeof reason) == 0;
+            zframe_destroy (&job);
+        }
+        zc_wire_destroy (&out);
+    }
+    zc_delivery_destroy (&relay);
+    zc_store_close (&store);
+    zlist_destroy (&link.sent);
+    zlist_destroy (&link.finals);
+    zc_wire_destroy (&got);
+    zc_wire_destroy (&msg);
+    return taken;
+}
+
+//  Custody with end-to-end envelopes: the relay gives each target its
+//  tag; without the tags (a hub dropped them) it takes nothing, ACKs
+//  nothing, and the origin sends the job again.
+static int
+s_test_sealed_custody (void)
+{
+    ZC_TEST_BEGIN;
+    char dir [] = "/tmp/zcnc-custody-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+    const char *names [] = { "o1", "r1", "t1", "t2" };
+    for (int index = 0; index < 4; index++)
+        ZC_CHECK (zc_keygen (dir, names [index], false, NULL) == 0);
+    zc_keyring_t *keyring = zc_keyring_load (dir, NULL);
+    zc_seal_t *seals [4];
+    for (int index = 0; index < 4; index++) {
+        uint8_t sign [64];
+        zcert_t *cert = zc_key_load_own_signing (dir, names [index], sign, NULL);
+        seals [index] = cert? zc_seal_new (names [index], zcert_secret_key (cert), sign, keyring, true): NULL;
+        zcert_destroy (&cert);
+        ZC_CHECK (seals [index]);
+    }
+    char *stores [2] = { zsys_sprintf ("%s/store-a", dir), zsys_sprintf ("%s/store-b", dir) };
+    size_t acks, opened;
+    ZC_CHECK (s_test_custody (stores [0], seals, false, &acks, &opened) == 2);
+    ZC_CHECK (acks == 2 && opened == 2);
+    ZC_CHECK (s_test_custody (stores [1], seals, true, &acks, &opened) == 0);
+    ZC_CHECK (acks == 0 && opened == 0);
+    for (int index = 0; index < 4; index++)
+        zc_seal_destroy (&seals [index]);
+    zc_keyring_destroy (&keyring);
+    zstr_free (&stores [0]);
+    zstr_free (&stores [1]);
+    char *command = zsys_sprintf ("rm -rf %s", dir);
+    ZC_CHECK (system (command) == 0);
+    free (command);
+    return ZC_TEST_END;
+}
+
 int
 zc_delivery_test (bool verbose)
 {
@@ -1214,5 +1317,6 @@ zc_delivery_test (bool verbose)
     ZC_CHECK (system (command) == 0);
     free (command);
     free (n1_job_copy);
+    ZC_CHECK (s_test_sealed_custody () == 0);
     return ZC_TEST_END;
 }
