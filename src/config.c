@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "config.h"
+#include "log.h"
 #include "zpl.h"
 #include "testing.h"
 
@@ -88,21 +89,6 @@ static const s_key_t s_keys [] = {
 #define S_ENV_NAME_RULE "use letters, digits and '_', not starting with a digit"
 #define S_SUN_PATH_SIZE sizeof (((struct sockaddr_un *) 0)->sun_path)
 
-static int s_fail (char **error, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-//  Sets *error to a malloc'd message. Returns -1.
-static int
-s_fail (char **error, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    if (vasprintf (error, format, args) < 0)
-        *error = NULL;
-    va_end (args);
-    return -1;
-}
-
 //  True when name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63} and is not ALL
 //  (the rule of target.c's zc_name_valid, kept here so config does not
 //  depend on the target module).
@@ -143,11 +129,11 @@ static int
 s_env_name_check (const char *name, size_t size, const char *entry, char **problem)
 {
     if (!s_env_name_valid (name, size))
-        return s_fail (problem, "bad variable name '%.*s'%s%s%s (" S_ENV_NAME_RULE ")",
+        return zc_fail (problem, "bad variable name '%.*s'%s%s%s (" S_ENV_NAME_RULE ")",
                        (int) size, name, entry? " in '": "", entry? entry: "", entry? "'": "");
     if ((size == 11 && memcmp (name, "ZCNC_JOB_ID", 11) == 0)
     ||  (size == 11 && memcmp (name, "ZCNC_ORIGIN", 11) == 0))
-        return s_fail (problem, "%.*s is set by zcnc for each job (remove the line)", (int) size, name);
+        return zc_fail (problem, "%.*s is set by zcnc for each job (remove the line)", (int) size, name);
     return 0;
 }
 
@@ -157,13 +143,13 @@ s_env_check (zlist_t *earlier, const char *entry, char **problem)
 {
     const char *equals = strchr (entry, '=');
     if (!equals)
-        return s_fail (problem, "bad value '%s' (expected NAME=VALUE, e.g. TZ=UTC)", entry);
+        return zc_fail (problem, "bad value '%s' (expected NAME=VALUE, e.g. TZ=UTC)", entry);
     size_t size = (size_t) (equals - entry);
     if (s_env_name_check (entry, size, entry, problem))
         return -1;
     for (const char *other = zlist_first (earlier); other; other = zlist_next (earlier))
         if (strncmp (other, entry, size) == 0 && other [size] == '=')
-            return s_fail (problem, "%.*s is set twice (keep one env line for it)", (int) size, entry);
+            return zc_fail (problem, "%.*s is set twice (keep one env line for it)", (int) size, entry);
     return 0;
 }
 
@@ -176,7 +162,7 @@ s_search_path_check (const char *value, char **problem)
     while (true) {
         size_t size = strcspn (start, ":");
         if (size == 0 || *start != '/')
-            return s_fail (problem, "bad directory '%.*s' in '%s' (give absolute directories"
+            return zc_fail (problem, "bad directory '%.*s' in '%s' (give absolute directories"
                            " separated by ':', e.g. /usr/bin:/bin)", (int) size, start, value);
         if (start [size] == 0)
             return 0;
@@ -296,19 +282,19 @@ s_parse_peer (const char *value, char **problem)
 {
     const char *at = strchr (value, '@');
     if (!at) {
-        s_fail (problem, "bad value '%s' (expected NAME@tcp://HOST:PORT, e.g. hub0@tcp://10.0.0.1:7710)", value);
+        zc_fail (problem, "bad value '%s' (expected NAME@tcp://HOST:PORT, e.g. hub0@tcp://10.0.0.1:7710)", value);
         return NULL;
     }
     char name [65];
     size_t name_size = (size_t) (at - value);
     snprintf (name, sizeof name, "%.*s", (int) (name_size < 64? name_size: 64), value);
     if (name_size > 64 || !s_name_valid (name)) {
-        s_fail (problem, "bad name '%.*s' in '%s' (" S_NAME_RULE ")", (int) name_size, value, value);
+        zc_fail (problem, "bad name '%.*s' in '%s' (" S_NAME_RULE ")", (int) name_size, value, value);
         return NULL;
     }
     const char *reason = zc_endpoint_problem (at + 1, false);
     if (reason) {
-        s_fail (problem, "bad endpoint '%s' (%s)", at + 1, reason);
+        zc_fail (problem, "bad endpoint '%s' (%s)", at + 1, reason);
         return NULL;
     }
     zc_peer_addr_t *peer = calloc (1, sizeof (zc_peer_addr_t));
@@ -318,7 +304,7 @@ s_parse_peer (const char *value, char **problem)
     }
     if (!peer || !peer->endpoint) {
         free (peer);
-        s_fail (problem, "out of memory");
+        zc_fail (problem, "out of memory");
         return NULL;
     }
     return peer;
@@ -334,23 +320,23 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
     switch (key->kind) {
         case S_NAME:
             if (!s_name_valid (value))
-                return s_fail (problem, "bad name '%s' (" S_NAME_RULE ")", value);
+                return zc_fail (problem, "bad name '%s' (" S_NAME_RULE ")", value);
             break;
         case S_PATH:
             if (*value == 0)
-                return s_fail (problem, "empty value (give a path, or remove the line)");
+                return zc_fail (problem, "empty value (give a path, or remove the line)");
             break;
         case S_GROUP:
             if (*value == 0 || strpbrk (value, " \t:"))
-                return s_fail (problem, "bad group name '%s' (give a unix group, or remove the line)", value);
+                return zc_fail (problem, "bad group name '%s' (give a unix group, or remove the line)", value);
             break;
         case S_USER:
             if (*value == 0 || strpbrk (value, " \t:"))
-                return s_fail (problem, "bad user name '%s' (give a unix user or uid, or remove the line)", value);
+                return zc_fail (problem, "bad user name '%s' (give a unix user or uid, or remove the line)", value);
             break;
         case S_DIR:
             if (*value != '/')
-                return s_fail (problem, "'%s' is not an absolute path (give one starting with /, or remove the line)", value);
+                return zc_fail (problem, "'%s' is not an absolute path (give one starting with /, or remove the line)", value);
             break;
         case S_SEARCH_PATH:
             if (s_search_path_check (value, problem))
@@ -364,21 +350,21 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
             if (key->kind == S_ENV_NAME && s_env_name_check (value, strlen (value), NULL, problem))
                 return -1;
             if (zlist_append (list, (char *) value))
-                return s_fail (problem, "out of memory");
+                return zc_fail (problem, "out of memory");
             return 0;
         }
         case S_SWITCH:
             if (!streq (value, "on") && !streq (value, "off"))
-                return s_fail (problem, "bad value '%s' (expected on or off)", value);
+                return zc_fail (problem, "bad value '%s' (expected on or off)", value);
             *(bool *) field = streq (value, "on");
             return 0;
         case S_SECONDS: {
             double seconds;
             if (s_parse_seconds (value, &seconds))
-                return s_fail (problem, "bad value '%s' (expected seconds from %g to %g, e.g. 2 or 0.5)",
+                return zc_fail (problem, "bad value '%s' (expected seconds from %g to %g, e.g. 2 or 0.5)",
                                value, key->min, key->max);
             if (seconds < key->min || seconds > key->max)
-                return s_fail (problem, "%s is out of range (expected seconds from %g to %g)",
+                return zc_fail (problem, "%s is out of range (expected seconds from %g to %g)",
                                value, key->min, key->max);
             *(double *) field = seconds;
             return 0;
@@ -388,10 +374,10 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
             const char *unit = key->kind == S_BYTES? "bytes": "jobs";
             size_t bytes;
             if (s_parse_bytes (value, key->max, &bytes))
-                return s_fail (problem, "bad value '%s' (expected a number of %s from %.0f to %.0f)",
+                return zc_fail (problem, "bad value '%s' (expected a number of %s from %.0f to %.0f)",
                                value, unit, key->min, key->max);
             if (bytes < key->min || bytes > key->max)
-                return s_fail (problem, "%s is out of range (expected %s from %.0f to %.0f)",
+                return zc_fail (problem, "%s is out of range (expected %s from %.0f to %.0f)",
                                value, unit, key->min, key->max);
             *(size_t *) field = bytes;
             return 0;
@@ -399,9 +385,9 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
         case S_BIND: {
             const char *reason = zc_endpoint_problem (value, true);
             if (reason)
-                return s_fail (problem, "bad endpoint '%s' (%s)", value, reason);
+                return zc_fail (problem, "bad endpoint '%s' (%s)", value, reason);
             if (zlist_append (*(zlist_t **) field, (char *) value))
-                return s_fail (problem, "out of memory");
+                return zc_fail (problem, "out of memory");
             return 0;
         }
         case S_PEER: {
@@ -411,7 +397,7 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
             if (zlist_append (*(zlist_t **) field, peer)) {
                 free (peer->endpoint);
                 free (peer);
-                return s_fail (problem, "out of memory");
+                return zc_fail (problem, "out of memory");
             }
             return 0;
         }
@@ -420,7 +406,7 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
     char **string = (char **) field;
     free (*string);
     *string = strdup (value);
-    return *string? 0: s_fail (problem, "out of memory");
+    return *string? 0: zc_fail (problem, "out of memory");
 }
 
 //  Reads every section of the tree into self; lines [i] gets the line
@@ -432,10 +418,10 @@ s_read_tree (zc_config_t *self, zc_zpl_t *root, int *lines, char **error)
     for (zc_zpl_t *section = zc_zpl_child (root); section; section = zc_zpl_next (section)) {
         const char *section_name = zc_zpl_name (section);
         if (strcmp (section_name, "zcnc") && strcmp (section_name, "hub") && strcmp (section_name, "agent"))
-            return s_fail (error, "%s:%d: unknown key '%s' (the sections are zcnc, hub and agent)",
+            return zc_fail (error, "%s:%d: unknown key '%s' (the sections are zcnc, hub and agent)",
                            path, zc_zpl_line (section), section_name);
         if (zc_zpl_value (section))
-            return s_fail (error, "%s:%d: %s: a section has no value (put its keys on the lines below, indented 4 spaces)",
+            return zc_fail (error, "%s:%d: %s: a section has no value (put its keys on the lines below, indented 4 spaces)",
                            path, zc_zpl_line (section), section_name);
 
         for (zc_zpl_t *node = zc_zpl_child (section); node; node = zc_zpl_next (node)) {
@@ -446,24 +432,24 @@ s_read_tree (zc_config_t *self, zc_zpl_t *root, int *lines, char **error)
             while (index < S_KEY_COUNT && strcmp (s_keys [index].key, key_name))
                 index++;
             if (index == S_KEY_COUNT)
-                return s_fail (error, "%s:%d: unknown key '%s' (see zcnc.conf(5))", path, line, key_name);
+                return zc_fail (error, "%s:%d: unknown key '%s' (see zcnc.conf(5))", path, line, key_name);
             const s_key_t *key = &s_keys [index];
             zc_zpl_t *below = zc_zpl_child (node);
             if (below)
-                return s_fail (error, "%s:%d: unknown key '%s/%s' (%s takes no keys below it)",
+                return zc_fail (error, "%s:%d: unknown key '%s/%s' (%s takes no keys below it)",
                                path, zc_zpl_line (below), key_name, zc_zpl_name (below), key->key);
             const char *value = zc_zpl_value (node);
             if (!value)
-                return s_fail (error, "%s:%d: %s: no value (write '%s = VALUE')",
+                return zc_fail (error, "%s:%d: %s: no value (write '%s = VALUE')",
                                path, line, key->key, zc_zpl_name (node));
             if (lines [index] && !key->repeatable)
-                return s_fail (error, "%s:%d: %s: repeated (first set on line %d; keep one)",
+                return zc_fail (error, "%s:%d: %s: repeated (first set on line %d; keep one)",
                                path, line, key->key, lines [index]);
             if (!lines [index])
                 lines [index] = line;
             char *problem = NULL;
             if (s_set_value (self, key, value, &problem)) {
-                s_fail (error, "%s:%d: %s: %s", path, line, key->key, problem? problem: "out of memory");
+                zc_fail (error, "%s:%d: %s: %s", path, line, key->key, problem? problem: "out of memory");
                 free (problem);
                 return -1;
             }
@@ -532,7 +518,7 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
     else {
         entry = getpwnam (self->run_as_user);
         if (!entry)
-            return s_fail (error, "%s:%d: agent/run_as_user: no such user '%s'%s (create it, or give an existing user or a uid)",
+            return zc_fail (error, "%s:%d: agent/run_as_user: no such user '%s'%s (create it, or give an existing user or a uid)",
                            path, user_line, self->run_as_user, s_lookup_failure (errno));
         self->job_uid = entry->pw_uid;
     }
@@ -544,7 +530,7 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
             errno = 0;
             group = getgrnam (self->run_as_group);
             if (!group)
-                return s_fail (error, "%s:%d: agent/run_as_group: no such group '%s'%s (create it, or give an existing group or a gid)",
+                return zc_fail (error, "%s:%d: agent/run_as_group: no such group '%s'%s (create it, or give an existing group or a gid)",
                                path, group_line, self->run_as_group, s_lookup_failure (errno));
             self->job_gid = group->gr_gid;
         }
@@ -556,7 +542,7 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
         self->job_gid = entry->pw_gid;
     else
     if (self->run_as_user)
-        return s_fail (error, "%s:%d: agent/run_as_user: uid %s has no passwd entry, hence no primary group (set agent/run_as_group)",
+        return zc_fail (error, "%s:%d: agent/run_as_user: uid %s has no passwd entry, hence no primary group (set agent/run_as_group)",
                        path, user_line, self->run_as_user);
     else
         self->job_gid = own_gid;
@@ -590,7 +576,7 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
         }
     }
     if (!self->job_user || !self->job_home || !self->job_groups || !self->job_group_count)
-        return s_fail (error, "%s: cannot look up the groups of user %s: %s", path,
+        return zc_fail (error, "%s: cannot look up the groups of user %s: %s", path,
                        self->job_user? self->job_user: "?", errno? strerror (errno): "out of memory");
 
     //  Root switches to whatever is set (even to itself: the groups
@@ -604,7 +590,7 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
     if (self->job_uid == own_uid && self->job_gid == own_gid)
         return 0;
     bool user_differs = self->job_uid != own_uid;
-    return s_fail (error, "%s:%d: agent/%s: the agent must run as root to switch jobs to %s %s"
+    return zc_fail (error, "%s:%d: agent/%s: the agent must run as root to switch jobs to %s %s"
                    " (it runs as uid %u, gid %u; start it as root, or remove the line)",
                    path, user_differs? user_line: group_line,
                    user_differs? "run_as_user": "run_as_group",
@@ -622,14 +608,14 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
     if (self->peer_timeout <= self->heartbeat) {
         int timeout_line = s_key_line (lines, "zcnc/peer_timeout");
         if (timeout_line)
-            return s_fail (error, "%s:%d: zcnc/peer_timeout: %g must be greater than zcnc/heartbeat (%g) (raise peer_timeout or lower heartbeat)",
+            return zc_fail (error, "%s:%d: zcnc/peer_timeout: %g must be greater than zcnc/heartbeat (%g) (raise peer_timeout or lower heartbeat)",
                            path, timeout_line, self->peer_timeout, self->heartbeat);
-        return s_fail (error, "%s:%d: zcnc/heartbeat: %g must be less than zcnc/peer_timeout (%g by default) (lower heartbeat or set peer_timeout)",
+        return zc_fail (error, "%s:%d: zcnc/heartbeat: %g must be less than zcnc/peer_timeout (%g by default) (lower heartbeat or set peer_timeout)",
                        path, s_key_line (lines, "zcnc/heartbeat"), self->heartbeat, self->peer_timeout);
     }
     if (self->reconnect_max < self->reconnect) {
         int max_line = s_key_line (lines, "zcnc/reconnect_max");
-        return s_fail (error, "%s:%d: zcnc/%s: reconnect_max (%g) must not be less than reconnect (%g)",
+        return zc_fail (error, "%s:%d: zcnc/%s: reconnect_max (%g) must not be less than reconnect (%g)",
                        path, max_line? max_line: s_key_line (lines, "zcnc/reconnect"),
                        max_line? "reconnect_max": "reconnect", self->reconnect_max, self->reconnect);
     }
@@ -639,15 +625,15 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
             char key_name [32];
             snprintf (key_name, sizeof key_name, "zcnc/%s", required [index]);
             if (!s_key_line (lines, key_name))
-                return s_fail (error, "%s: %s is missing (add it under 'zcnc')", path, key_name);
+                return zc_fail (error, "%s: %s is missing (add it under 'zcnc')", path, key_name);
         }
     }
     if (role == ZC_ROLE_HUB && zlist_size (self->binds) == 0)
-        return s_fail (error, "%s: hub/bind is missing (add one or more under 'hub', e.g. bind = tcp://*:7710)", path);
+        return zc_fail (error, "%s: hub/bind is missing (add one or more under 'hub', e.g. bind = tcp://*:7710)", path);
     if (role == ZC_ROLE_AGENT && zlist_size (self->hubs) == 0)
-        return s_fail (error, "%s: agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)", path);
+        return zc_fail (error, "%s: agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)", path);
     if (!self->socket && !self->data)
-        return s_fail (error, "%s: zcnc/data is missing (add it under 'zcnc', or set agent/socket)", path);
+        return zc_fail (error, "%s: zcnc/data is missing (add it under 'zcnc', or set agent/socket)", path);
     if (role == ZC_ROLE_AGENT && s_resolve_job_user (self, lines, error))
         return -1;
 
@@ -657,15 +643,15 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
         const char *slash = size && self->data [size - 1] == '/'? "": "/";
         if (asprintf (&self->socket, "%s%szcnc.sock", self->data, slash) < 0) {
             self->socket = NULL;
-            return s_fail (error, "%s: out of memory", path);
+            return zc_fail (error, "%s: out of memory", path);
         }
     }
     size_t size = strlen (self->socket);
     if (role != ZC_ROLE_HUB && size >= S_SUN_PATH_SIZE) {
         if (socket_default)
-            return s_fail (error, "%s:%d: zcnc/data: the socket path '%s' is %zu bytes, too long for a unix socket (set agent/socket to a path shorter than %zu bytes)",
+            return zc_fail (error, "%s:%d: zcnc/data: the socket path '%s' is %zu bytes, too long for a unix socket (set agent/socket to a path shorter than %zu bytes)",
                            path, s_key_line (lines, "zcnc/data"), self->socket, size, S_SUN_PATH_SIZE);
-        return s_fail (error, "%s:%d: agent/socket: '%s' is %zu bytes, too long for a unix socket (use a path shorter than %zu bytes)",
+        return zc_fail (error, "%s:%d: agent/socket: '%s' is %zu bytes, too long for a unix socket (use a path shorter than %zu bytes)",
                        path, s_key_line (lines, "agent/socket"), self->socket, size, S_SUN_PATH_SIZE);
     }
     return 0;
@@ -715,7 +701,7 @@ s_config_from_tree (zc_zpl_t **root_p, const char *path, zc_role_t role, char **
 {
     zc_config_t *self = s_config_new (path);
     if (!self)
-        s_fail (error, "%s: out of memory", path);
+        zc_fail (error, "%s: out of memory", path);
     else {
         int lines [S_KEY_COUNT] = { 0 };
         if (s_read_tree (self, *root_p, lines, error) || s_check (self, role, lines, error))

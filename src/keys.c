@@ -51,27 +51,6 @@ typedef struct {
     struct stat stat;
 } s_file_t;
 
-
-//  Sets *error (when error is not NULL) to a malloc'd message. Returns -1,
-//  so callers can write "return s_fail (error, ...)".
-static int
-s_fail (char **error, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-static int
-s_fail (char **error, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    if (error)
-        *error = text;
-    else
-        free (text);
-    return -1;
-}
-
 //  True when name matches [A-Za-z0-9][A-Za-z0-9._-]{0,63} and is not ALL.
 //  (target.c has the same rule; keys sit below it in the layering.)
 static bool
@@ -107,8 +86,8 @@ s_write_new (const char *path, const char *text, mode_t mode, char **error)
     int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd == -1) {
         if (errno == EEXIST)
-            return s_fail (error, "%s exists; refusing to overwrite (move it away first)", path);
-        return s_fail (error, "cannot create %s: %s", path, strerror (errno));
+            return zc_fail (error, "%s exists; refusing to overwrite (move it away first)", path);
+        return zc_fail (error, "cannot create %s: %s", path, strerror (errno));
     }
     size_t size = strlen (text), done = 0;
     int err = 0;
@@ -129,7 +108,7 @@ s_write_new (const char *path, const char *text, mode_t mode, char **error)
         err = errno;
     if (err) {
         unlink (path);
-        return s_fail (error, "cannot write %s: %s", path, strerror (err));
+        return zc_fail (error, "cannot write %s: %s", path, strerror (err));
     }
     return 0;
 }
@@ -139,7 +118,7 @@ zc_keygen (const char *dir, const char *name, bool hub, char **error)
 {
     assert (dir && name);
     if (!s_name_valid (name))
-        return s_fail (error, "invalid key name \"%s\": use 1 to 64 letters, digits,"
+        return zc_fail (error, "invalid key name \"%s\": use 1 to 64 letters, digits,"
                        " '.', '_' or '-', starting with a letter or digit (ALL is reserved)",
                        name);
     char *public_path = zsys_sprintf ("%s/%s.cert", dir, name);
@@ -147,19 +126,19 @@ zc_keygen (const char *dir, const char *name, bool hub, char **error)
     struct stat st;
     int rc = -1;
     if (lstat (public_path, &st) == 0)
-        s_fail (error, "%s exists; refusing to overwrite (move it away first)", public_path);
+        zc_fail (error, "%s exists; refusing to overwrite (move it away first)", public_path);
     else
     if (lstat (secret_path, &st) == 0)
-        s_fail (error, "%s exists; refusing to overwrite (move it away first)", secret_path);
+        zc_fail (error, "%s exists; refusing to overwrite (move it away first)", secret_path);
     else
     if (sodium_init () < 0)
-        s_fail (error, "cannot initialise libsodium");
+        zc_fail (error, "cannot initialise libsodium");
     else
         rc = 0;
 
     zcert_t *cert = rc == 0? zcert_new (): NULL;
     if (rc == 0 && !cert)
-        rc = s_fail (error, "cannot make a CURVE key pair: %s", zmq_strerror (zmq_errno ()));
+        rc = zc_fail (error, "cannot make a CURVE key pair: %s", zmq_strerror (zmq_errno ()));
     if (rc == 0) {
         uint8_t sign_public [32], sign_secret [64];
         char sign_public_txt [41], sign_secret_txt [81];
@@ -202,7 +181,7 @@ s_field (zc_zpl_t *root, const char *where, const char *path, int *line, char **
     zc_zpl_t *node = zc_zpl_locate (root, where);
     const char *value = node? zc_zpl_value (node): NULL;
     if (!value || !*value) {
-        s_fail (error, "%s: %s is missing", path, where);
+        zc_fail (error, "%s: %s is missing", path, where);
         return NULL;
     }
     *line = zc_zpl_line (node);
@@ -220,7 +199,7 @@ s_parse_public (zc_zpl_t *root, const char *path, zc_key_t *key, char **error)
     if (!value)
         return -1;
     if (!s_name_valid (value))
-        return s_fail (error, "%s:%d: metadata/name \"%.80s\" is not a valid name", path, line, value);
+        return zc_fail (error, "%s:%d: metadata/name \"%.80s\" is not a valid name", path, line, value);
     strcpy (key->name, value);
 
     if (!(value = s_field (root, "metadata/role", path, &line, error)))
@@ -231,18 +210,18 @@ s_parse_public (zc_zpl_t *root, const char *path, zc_key_t *key, char **error)
     if (streq (value, "hub"))
         key->role = ZC_KEY_HUB;
     else
-        return s_fail (error, "%s:%d: metadata/role is \"%.80s\"; want agent or hub", path, line, value);
+        return zc_fail (error, "%s:%d: metadata/role is \"%.80s\"; want agent or hub", path, line, value);
 
     if (!(value = s_field (root, "metadata/sign-key", path, &line, error)))
         return -1;
     if (!s_z85_decode (value, key->sign_key, sizeof key->sign_key))
-        return s_fail (error, "%s:%d: metadata/sign-key is not an Ed25519 public key"
+        return zc_fail (error, "%s:%d: metadata/sign-key is not an Ed25519 public key"
                        " (40 characters of Z85)", path, line);
 
     if (!(value = s_field (root, "curve/public-key", path, &line, error)))
         return -1;
     if (!s_z85_decode (value, key->public_key, sizeof key->public_key))
-        return s_fail (error, "%s:%d: curve/public-key is not a CURVE public key"
+        return zc_fail (error, "%s:%d: curve/public-key is not a CURVE public key"
                        " (40 characters of Z85)", path, line);
     strcpy (key->public_txt, value);
     return 0;
@@ -260,7 +239,7 @@ zc_key_load (const char *path, zc_key_t *key, char **error)
                        : zc_zpl_locate (root, "metadata/sign-secret")? "metadata/sign-secret"
                        : NULL;
     if (secret)
-        rc = s_fail (error, "%s: a .cert file must not hold secrets (it has %s);"
+        rc = zc_fail (error, "%s: a .cert file must not hold secrets (it has %s);"
                      " consider that key compromised and make a new one", path, secret);
     else
         rc = s_parse_public (root, path, key, error);
@@ -283,7 +262,7 @@ s_load_secret (const char *path, const char *name, uint8_t *sign_secret_out, cha
     const char *secret_txt, *sign_secret_txt;
     int line, sign_line;
     if (sodium_init () < 0)
-        s_fail (error, "cannot initialise libsodium");
+        zc_fail (error, "cannot initialise libsodium");
     else
     if (s_parse_public (root, path, &key, error) == -1)
         ;
@@ -292,30 +271,30 @@ s_load_secret (const char *path, const char *name, uint8_t *sign_secret_out, cha
         ;
     else
     if (!s_z85_decode (secret_txt, secret, sizeof secret))
-        s_fail (error, "%s:%d: curve/secret-key is not a CURVE secret key"
+        zc_fail (error, "%s:%d: curve/secret-key is not a CURVE secret key"
                 " (40 characters of Z85)", path, line);
     else
     if (crypto_scalarmult_base (derived, secret) != 0
     ||  memcmp (derived, key.public_key, sizeof derived) != 0)
-        s_fail (error, "%s: curve/public-key does not belong to curve/secret-key", path);
+        zc_fail (error, "%s: curve/public-key does not belong to curve/secret-key", path);
     else
     if (!(sign_secret_txt = s_field (root, "metadata/sign-secret", path, &sign_line, error)))
         ;
     else
     if (!s_z85_decode (sign_secret_txt, sign_secret, sizeof sign_secret))
-        s_fail (error, "%s:%d: metadata/sign-secret is not an Ed25519 secret key"
+        zc_fail (error, "%s:%d: metadata/sign-secret is not an Ed25519 secret key"
                 " (80 characters of Z85)", path, sign_line);
     else
     if (crypto_sign_ed25519_sk_to_pk (sign_derived, sign_secret) != 0
     ||  memcmp (sign_derived, key.sign_key, sizeof sign_derived) != 0)
-        s_fail (error, "%s: metadata/sign-key does not belong to metadata/sign-secret", path);
+        zc_fail (error, "%s: metadata/sign-key does not belong to metadata/sign-secret", path);
     else
     if (!streq (key.name, name))
-        s_fail (error, "%s: metadata/name is \"%s\"; want \"%s\", as in the file name",
+        zc_fail (error, "%s: metadata/name is \"%s\"; want \"%s\", as in the file name",
                 path, key.name, name);
     else
     if (!(cert = zcert_new_from (key.public_key, secret)))
-        s_fail (error, "%s: cannot make a certificate from it", path);
+        zc_fail (error, "%s: cannot make a certificate from it", path);
     else {
         //  Only public facts go into the zcert's metadata: czmq may send
         //  metadata to peers during the handshake.
@@ -345,7 +324,7 @@ zc_key_load_own_signing (const char *keys_dir, const char *name, uint8_t *sign_s
 {
     assert (keys_dir && name);
     if (!s_name_valid (name)) {
-        s_fail (error, "invalid key name \"%.80s\"", name);
+        zc_fail (error, "invalid key name \"%.80s\"", name);
         return NULL;
     }
     char *path = zsys_sprintf ("%s/%s.cert_secret", keys_dir, name);
@@ -353,10 +332,10 @@ zc_key_load_own_signing (const char *keys_dir, const char *name, uint8_t *sign_s
     struct stat st;
     if (stat (path, &st) == -1) {
         if (errno == ENOENT)
-            s_fail (error, "cannot open %s: %s (run: zcnc keygen %s -d %s)",
+            zc_fail (error, "cannot open %s: %s (run: zcnc keygen %s -d %s)",
                     path, strerror (errno), name, keys_dir);
         else
-            s_fail (error, "cannot open %s: %s", path, strerror (errno));
+            zc_fail (error, "cannot open %s: %s", path, strerror (errno));
     }
     else {
         if (st.st_mode & 077)
@@ -439,7 +418,7 @@ zc_keyring_load (const char *dir, char **error)
     s_file_t *files;
     ssize_t count = s_cert_files (dir, &files);
     if (count == -1) {
-        s_fail (error, "cannot read keys directory %s: %s", dir, strerror (errno));
+        zc_fail (error, "cannot read keys directory %s: %s", dir, strerror (errno));
         return NULL;
     }
     zc_keyring_t *self = calloc (1, sizeof *self);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <czmq.h>
+#include "log.h"
 #include "zpl.h"
 #include "testing.h"
 
@@ -29,23 +30,6 @@ struct _zc_zpl_t {
     zc_zpl_t *last;             //  last child, for appending in file order
     zc_zpl_t *next;             //  next sibling
 };
-
-static int s_fail (char **error, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-//  Sets *error (when error is not NULL) to a malloc'd message. Returns -1.
-static int
-s_fail (char **error, const char *format, ...)
-{
-    if (error) {
-        va_list args;
-        va_start (args, format);
-        if (vasprintf (error, format, args) < 0)
-            *error = NULL;
-        va_end (args);
-    }
-    return -1;
-}
 
 //  Returns a new node with copies of name and value (value may be NULL),
 //  or NULL when out of memory.
@@ -123,7 +107,7 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
     for (size_t pos = 0; pos < size; pos++) {
         unsigned char c = (unsigned char) line [pos];
         if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return s_fail (error, "%s:%d: control character %s (save the file as plain text)",
+            return zc_fail (error, "%s:%d: control character %s (save the file as plain text)",
                            origin, lineno, s_byte_text (line [pos], byte, sizeof byte));
     }
     //  Blank and comment-only lines may be indented any way at all
@@ -131,10 +115,10 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
     if (pos == size || line [pos] == '#')
         return 1;
     if (memchr (line, '\t', pos))
-        return s_fail (error, "%s:%d: tab in indentation (indent with 4 spaces per level)",
+        return zc_fail (error, "%s:%d: tab in indentation (indent with 4 spaces per level)",
                        origin, lineno);
     if (pos % 4)
-        return s_fail (error, "%s:%d: indentation of %zu spaces (indent with 4 spaces per level)",
+        return zc_fail (error, "%s:%d: indentation of %zu spaces (indent with 4 spaces per level)",
                        origin, lineno, pos);
     *level_p = (int) (pos / 4);
 
@@ -144,8 +128,8 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
     size_t name_end = pos;
     if (name_end == name_start) {
         if (line [pos] == '=')
-            return s_fail (error, "%s:%d: missing name before '='", origin, lineno);
-        return s_fail (error, "%s:%d: bad character %s in name (names use A-Z a-z 0-9 $ _ . / * -)",
+            return zc_fail (error, "%s:%d: missing name before '='", origin, lineno);
+        return zc_fail (error, "%s:%d: bad character %s in name (names use A-Z a-z 0-9 $ _ . / * -)",
                        origin, lineno, s_byte_text (line [pos], byte, sizeof byte));
     }
     pos = s_skip_blanks (line, size, pos);
@@ -154,10 +138,10 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
     if (pos < size && line [pos] != '#') {
         if (line [pos] != '=') {
             if (pos == name_end)
-                return s_fail (error, "%s:%d: bad character %s in name '%.*s' (names use A-Z a-z 0-9 $ _ . / * -)",
+                return zc_fail (error, "%s:%d: bad character %s in name '%.*s' (names use A-Z a-z 0-9 $ _ . / * -)",
                                origin, lineno, s_byte_text (line [pos], byte, sizeof byte),
                                (int) (name_end - name_start), line + name_start);
-            return s_fail (error, "%s:%d: expected '=' after '%.*s' (write 'name = value')",
+            return zc_fail (error, "%s:%d: expected '=' after '%.*s' (write 'name = value')",
                            origin, lineno, (int) (name_end - name_start), line + name_start);
         }
         pos = s_skip_blanks (line, size, pos + 1);
@@ -165,12 +149,12 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
             char quote = line [pos];
             const char *close = memchr (line + pos + 1, quote, size - pos - 1);
             if (!close)
-                return s_fail (error, "%s:%d: missing closing %c quote", origin, lineno, quote);
+                return zc_fail (error, "%s:%d: missing closing %c quote", origin, lineno, quote);
             value = line + pos + 1;
             value_size = (size_t) (close - value);
             pos = s_skip_blanks (line, size, (size_t) (close - line) + 1);
             if (pos < size && line [pos] != '#')
-                return s_fail (error, "%s:%d: text after the closing quote (put comments after '#')",
+                return zc_fail (error, "%s:%d: text after the closing quote (put comments after '#')",
                                origin, lineno);
         }
         else {
@@ -184,7 +168,7 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
     }
     *node_p = s_node_new (line + name_start, name_end - name_start, value, value_size, lineno);
     if (!*node_p)
-        return s_fail (error, "%s:%d: out of memory", origin, lineno);
+        return zc_fail (error, "%s:%d: out of memory", origin, lineno);
     return 0;
 }
 
@@ -200,7 +184,7 @@ zc_zpl_parse (const char *text, size_t size, const char *origin, char **error)
         *error = NULL;
     zc_zpl_t *root = s_node_new ("root", 4, NULL, 0, 0);
     if (!root) {
-        s_fail (error, "%s: out of memory", origin);
+        zc_fail (error, "%s: out of memory", origin);
         return NULL;
     }
     //  path [L] is the node a line at level L goes below; 'open' counts
@@ -221,7 +205,7 @@ zc_zpl_parse (const char *text, size_t size, const char *origin, char **error)
         if (line_size > 0 && line [line_size - 1] == '\r')
             line_size--;
         if (line_size > ZC_ZPL_LINE_MAX) {
-            s_fail (error, "%s:%d: line longer than %d bytes", origin, lineno, ZC_ZPL_LINE_MAX);
+            zc_fail (error, "%s:%d: line longer than %d bytes", origin, lineno, ZC_ZPL_LINE_MAX);
             goto failed;
         }
         zc_zpl_t *node = NULL;
@@ -234,10 +218,10 @@ zc_zpl_parse (const char *text, size_t size, const char *origin, char **error)
         if (level >= open || level >= ZC_ZPL_DEPTH_MAX) {
             zc_zpl_destroy (&node);
             if (level >= open)
-                s_fail (error, "%s:%d: indented %d spaces where at most %d fit (indent one level, 4 spaces, below the line above)",
+                zc_fail (error, "%s:%d: indented %d spaces where at most %d fit (indent one level, 4 spaces, below the line above)",
                         origin, lineno, level * 4, (open - 1) * 4);
             else
-                s_fail (error, "%s:%d: nested deeper than %d levels", origin, lineno, ZC_ZPL_DEPTH_MAX);
+                zc_fail (error, "%s:%d: nested deeper than %d levels", origin, lineno, ZC_ZPL_DEPTH_MAX);
             goto failed;
         }
         zc_zpl_t *parent = path [level];
@@ -267,13 +251,13 @@ zc_zpl_load (const char *path, char **error)
         *error = NULL;
     FILE *file = fopen (path, "rb");
     if (!file) {
-        s_fail (error, "%s: %s", path, strerror (errno));
+        zc_fail (error, "%s: %s", path, strerror (errno));
         return NULL;
     }
     char *text = malloc (ZC_ZPL_FILE_MAX + 1);
     if (!text) {
         fclose (file);
-        s_fail (error, "%s: out of memory", path);
+        zc_fail (error, "%s: out of memory", path);
         return NULL;
     }
     size_t size = fread (text, 1, ZC_ZPL_FILE_MAX + 1, file);
@@ -282,10 +266,10 @@ zc_zpl_load (const char *path, char **error)
 
     zc_zpl_t *root = NULL;
     if (read_errno)
-        s_fail (error, "%s: %s", path, strerror (read_errno));
+        zc_fail (error, "%s: %s", path, strerror (read_errno));
     else
     if (size > ZC_ZPL_FILE_MAX)
-        s_fail (error, "%s: larger than %d bytes (is it the right file?)", path, ZC_ZPL_FILE_MAX);
+        zc_fail (error, "%s: larger than %d bytes (is it the right file?)", path, ZC_ZPL_FILE_MAX);
     else
         root = zc_zpl_parse (text, size, path, error);
     free (text);
