@@ -70,3 +70,21 @@ median () {
 cpu_ms () {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+
+#  Starts hub1 ($zcnc, keys in $dir/keys) on a free port of 127.0.0.1 and
+#  sets hub_pid and endpoint; fails when it writes no endpoints in 10 s.
+start_hub1 () {
+    cat >"$dir/hub1.cfg" <<EOF
+zcnc
+    name = hub1
+    keys = $dir/keys
+    data = $dir/hub1
+hub
+    bind = tcp://127.0.0.1:*
+EOF
+    "$zcnc" hub -c "$dir/hub1.cfg" 2>"$dir/hub1.log" &
+    hub_pid=$!
+    pids="$pids $hub_pid"
+    wait_for test -s "$dir/hub1/endpoints" || fail "the hub wrote no $dir/hub1/endpoints"
+    endpoint=$(head -n 1 "$dir/hub1/endpoints")
+}

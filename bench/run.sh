@@ -76,19 +76,7 @@ mkdir "$dir/keys"
 "$zcnc" keygen n1 -d "$dir/keys" >/dev/null &&
 "$zcnc" keygen n2 -d "$dir/keys" >/dev/null || fail "zcnc keygen failed"
 
-cat >"$dir/hub1.cfg" <<EOF
-zcnc
-    name = hub1
-    keys = $dir/keys
-    data = $dir/hub1
-hub
-    bind = tcp://127.0.0.1:*
-EOF
-"$zcnc" hub -c "$dir/hub1.cfg" 2>"$dir/hub1.log" &
-hub_pid=$!
-pids="$pids $hub_pid"
-wait_for test -s "$dir/hub1/endpoints" || fail "the hub wrote no $dir/hub1/endpoints"
-endpoint=$(head -n 1 "$dir/hub1/endpoints")
+start_hub1
 
 for node in n1 n2; do
     cat >"$dir/$node.cfg" <<EOF

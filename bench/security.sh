@@ -49,19 +49,7 @@ for name in s1 s2 p1 p2; do
     "$zcnc" keygen "$name" -d "$dir/keys" >/dev/null || fail "zcnc keygen failed"
 done
 "$zcnc" keygen --hub hub1 -d "$dir/keys" >/dev/null || fail "zcnc keygen failed"
-cat >"$dir/hub1.cfg" <<EOF
-zcnc
-    name = hub1
-    keys = $dir/keys
-    data = $dir/hub1
-hub
-    bind = tcp://127.0.0.1:*
-EOF
-"$zcnc" hub -c "$dir/hub1.cfg" 2>"$dir/hub1.log" &
-hub_pid=$!
-pids="$pids $hub_pid"
-wait_for test -s "$dir/hub1/endpoints" || fail "the hub wrote no endpoints"
-endpoint=$(head -n 1 "$dir/hub1/endpoints")
+start_hub1
 for node in s1 s2 p1 p2; do
     case $node in p*) e2e="    e2e = off" ;; *) e2e= ;; esac
     cat >"$dir/$node.cfg" <<EOF
