@@ -405,14 +405,14 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
     char job_id [ZC_JOB_ID_MAX];
     zc_job_id_format (&msg->id, self->name, job_id);
     int64_t now = zclock_mono ();
-    if (!zhashx_lookup (self->refusals_logged, origin)) {
-        zc_warn ("refused job %s from %s%s%s: %s (more from %s this minute are not logged)",
-                 job_id, origin, *relay? " via ": "", relay, reason, origin);
-        zhashx_insert (self->refusals_logged, origin, (void *) (intptr_t) now);
-    }
     if (now - self->refusals_window > 60000) {
         zhashx_purge (self->refusals_logged);
         self->refusals_window = now;
+    }
+    if (!zhashx_lookup (self->refusals_logged, origin)) {
+        zc_warn ("refused job %s from %s%s%s: %s (more from %s this minute are not logged)",
+                 job_id, origin, *relay? " via ": "", relay, reason, origin);
+        zhashx_insert (self->refusals_logged, origin, (void *) "");
     }
     zc_audit ("refused", job_id, origin, self->name, zc_method_name (msg->method), "reason=authentication");
     zc_result_t *result = zc_result_new ();
