@@ -41,17 +41,6 @@ s_compare (const void *a, const void *b)
     return x < y? -1: x > y;
 }
 
-static zc_seal_t *
-s_seal (const char *dir, const char *name, zc_keyring_t *keyring, bool e2e)
-{
-    uint8_t sign [64];
-    zcert_t *cert = zc_key_load_own_signing (dir, name, sign, NULL);
-    zc_seal_t *seal = cert? zc_seal_new (name, zcert_secret_key (cert), sign, keyring, e2e): NULL;
-    zcert_destroy (&cert);
-    sodium_memzero (sign, sizeof sign);
-    return seal;
-}
-
 //  One run of 'count' jobs; adds the CPU µs per job of each side to
 //  *origin_us and *target_us. Returns -1 when an envelope did not open.
 typedef enum { S_SINGLE, S_TAGGED } s_kind_t;
@@ -152,7 +141,7 @@ main (int argc, char *argv [])
         zlist_destroy (&args);
         char reason [256];
         for (size_t index = 0; index < rounds; index++) {
-            zc_seal_t *origin = s_seal (dir, "o1", keyring, true);
+            zc_seal_t *origin = zc_seal_load (dir, "o1", keyring, true, NULL);
             zc_id_t id;
             zc_id_generate (&id);
             zc_seal_about_t about = { .id = &id, .origin = "o1", .target = "t1", .relay = "" };
@@ -172,8 +161,8 @@ main (int argc, char *argv [])
     for (int kind = 0; kind < 2; kind++) {
         double figures [2][2][5];       //  [e2e off, on][origin, target][run]
         for (int e2e = 0; e2e < 2; e2e++) {
-            zc_seal_t *origin = s_seal (dir, "o1", keyring, e2e);
-            zc_seal_t *target = s_seal (dir, "t1", keyring, e2e);
+            zc_seal_t *origin = zc_seal_load (dir, "o1", keyring, e2e, NULL);
+            zc_seal_t *target = zc_seal_load (dir, "t1", keyring, e2e, NULL);
             double ignored [2];
             s_run (origin, target, (s_kind_t) kind, 100, &ignored [0], &ignored [1]);   //  warm, keys cached
             for (int run = 0; run < 5; run++)

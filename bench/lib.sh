@@ -88,3 +88,20 @@ EOF
     wait_for test -s "$dir/hub1/endpoints" || fail "the hub wrote no $dir/hub1/endpoints"
     endpoint=$(head -n 1 "$dir/hub1/endpoints")
 }
+
+#  Starts agent NAME of hub1 (at $endpoint), its config's agent section
+#  ending with the lines given, and sets NAME_pid.
+start_agent () {
+    name=$1
+    shift
+    {
+        printf 'zcnc\n    name = %s\n    keys = %s/keys\n    data = %s/%s\n' "$name" "$dir" "$dir" "$name"
+        printf 'agent\n    hub = hub1@%s\n' "$endpoint"
+        for line in "$@"; do
+            printf '    %s\n' "$line"
+        done
+    } >"$dir/$name.cfg"
+    "$zcnc" agent -c "$dir/$name.cfg" 2>"$dir/$name.log" &
+    pids="$pids $!"
+    eval "${name}_pid=\$!"
+}

@@ -78,19 +78,8 @@ mkdir "$dir/keys"
 
 start_hub1
 
-for node in n1 n2; do
-    cat >"$dir/$node.cfg" <<EOF
-zcnc
-    name = $node
-    keys = $dir/keys
-    data = $dir/$node
-agent
-    hub = hub1@$endpoint
-EOF
-    "$zcnc" agent -c "$dir/$node.cfg" 2>"$dir/$node.log" &
-    pids="$pids $!"
-    eval "${node}_pid=\$!"
-done
+start_agent n1
+start_agent n2
 
 #  Connected: n1's directory shows n2 online, which the hub reports once
 #  both have said HELLO.

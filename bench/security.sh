@@ -50,21 +50,10 @@ for name in s1 s2 p1 p2; do
 done
 "$zcnc" keygen --hub hub1 -d "$dir/keys" >/dev/null || fail "zcnc keygen failed"
 start_hub1
-for node in s1 s2 p1 p2; do
-    case $node in p*) e2e="    e2e = off" ;; *) e2e= ;; esac
-    cat >"$dir/$node.cfg" <<EOF
-zcnc
-    name = $node
-    keys = $dir/keys
-    data = $dir/$node
-agent
-    hub = hub1@$endpoint
-$e2e
-EOF
-    "$zcnc" agent -c "$dir/$node.cfg" 2>"$dir/$node.log" &
-    pids="$pids $!"
-    eval "${node}_pid=\$!"
-done
+start_agent s1
+start_agent s2
+start_agent p1 "e2e = off"
+start_agent p2 "e2e = off"
 all_online () {
     for node in s2 p2; do
         "$zcnc" nodes -c "$dir/${node%2}1.cfg" --json | grep -q "\"name\":\"$node\",\"online\":true" || return 1

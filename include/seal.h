@@ -53,6 +53,11 @@ typedef struct {
 zc_seal_t *zc_seal_new (const char *name, const uint8_t curve_secret [32],
                         const uint8_t sign_secret [64], zc_keyring_t *keyring, bool e2e);
 void zc_seal_destroy (zc_seal_t **self_p);
+//  The seal of node 'name' from its NAME.cert_secret in 'keys_dir' (the
+//  secret keys are copied and wiped). NULL with *error (when error is not
+//  NULL) set when the file cannot be loaded.
+zc_seal_t *zc_seal_load (const char *keys_dir, const char *name, zc_keyring_t *keyring, bool e2e,
+                         char **error);
 //  Uses a reloaded keyring from now on (the old one may be freed after
 //  this call); cached keys are dropped, so a revoked peer's go too.
 void zc_seal_set_keyring (zc_seal_t *self, zc_keyring_t *keyring);

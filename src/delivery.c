@@ -1059,10 +1059,7 @@ s_test_sealed_custody (void)
     zc_keyring_t *keyring = zc_keyring_load (dir, NULL);
     zc_seal_t *seals [4];
     for (int index = 0; index < 4; index++) {
-        uint8_t sign [64];
-        zcert_t *cert = zc_key_load_own_signing (dir, names [index], sign, NULL);
-        seals [index] = cert? zc_seal_new (names [index], zcert_secret_key (cert), sign, keyring, true): NULL;
-        zcert_destroy (&cert);
+        seals [index] = zc_seal_load (dir, names [index], keyring, true, NULL);
         ZC_CHECK (seals [index]);
     }
     char *stores [2] = { zsys_sprintf ("%s/store-a", dir), zsys_sprintf ("%s/store-b", dir) };

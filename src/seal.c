@@ -81,6 +81,17 @@ zc_seal_new (const char *name, const uint8_t curve_secret [32], const uint8_t si
     return self;
 }
 
+zc_seal_t *
+zc_seal_load (const char *keys_dir, const char *name, zc_keyring_t *keyring, bool e2e, char **error)
+{
+    uint8_t sign [64];
+    zcert_t *cert = zc_key_load_own_signing (keys_dir, name, sign, error);
+    zc_seal_t *seal = cert? zc_seal_new (name, zcert_secret_key (cert), sign, keyring, e2e): NULL;
+    zcert_destroy (&cert);
+    sodium_memzero (sign, sizeof sign);
+    return seal;
+}
+
 void
 zc_seal_destroy (zc_seal_t **self_p)
 {
@@ -490,17 +501,6 @@ zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *env
 //  --------------------------------------------------------------------
 //  Self-test
 
-//  A seal for 'name' from the certs made in 'dir'.
-static zc_seal_t *
-s_test_seal (const char *dir, const char *name, zc_keyring_t *keyring, bool e2e)
-{
-    uint8_t sign [64];
-    zcert_t *cert = zc_key_load_own_signing (dir, name, sign, NULL);
-    zc_seal_t *seal = cert? zc_seal_new (name, zcert_secret_key (cert), sign, keyring, e2e): NULL;
-    zcert_destroy (&cert);
-    return seal;
-}
-
 static bool
 s_test_same (zframe_t *frame, const char *text)
 {
@@ -523,12 +523,12 @@ zc_seal_test (bool verbose)
     ZC_CHECK (rename (stranger_cert, stranger_moved) == 0);
     zc_keyring_t *keyring = zc_keyring_load (dir, NULL);
     ZC_CHECK (keyring && zc_keyring_size (keyring) == 5);
-    zc_seal_t *origin = s_test_seal (dir, "o1", keyring, true);
-    zc_seal_t *target = s_test_seal (dir, "t1", keyring, true);
-    zc_seal_t *other = s_test_seal (dir, "t2", keyring, true);
-    zc_seal_t *relay = s_test_seal (dir, "relay1", keyring, true);
-    zc_seal_t *hub = s_test_seal (dir, "hub1", keyring, true);
-    zc_seal_t *stranger = s_test_seal (dir, "stranger", keyring, true);
+    zc_seal_t *origin = zc_seal_load (dir, "o1", keyring, true, NULL);
+    zc_seal_t *target = zc_seal_load (dir, "t1", keyring, true, NULL);
+    zc_seal_t *other = zc_seal_load (dir, "t2", keyring, true, NULL);
+    zc_seal_t *relay = zc_seal_load (dir, "relay1", keyring, true, NULL);
+    zc_seal_t *hub = zc_seal_load (dir, "hub1", keyring, true, NULL);
+    zc_seal_t *stranger = zc_seal_load (dir, "stranger", keyring, true, NULL);
     ZC_CHECK (origin && target && other && relay && hub && stranger);
 
     zc_id_t id;
@@ -589,7 +589,7 @@ zc_seal_test (bool verbose)
     ZC_CHECK (zc_seal_open_req (target, &from_hub, sealed, NULL, &plain, reason, sizeof reason) == -1);
     ZC_CHECK_STR (reason, "origin hub1 is a hub; hubs never originate jobs");
     zframe_destroy (&sealed);
-    zc_seal_t *clear = s_test_seal (dir, "o1", keyring, false);
+    zc_seal_t *clear = zc_seal_load (dir, "o1", keyring, false, NULL);
     sealed = zc_seal_req (clear, &about, payload, reason, sizeof reason);
     ZC_CHECK (sealed && zframe_size (sealed) == 7);
     ZC_CHECK (zc_seal_open_req (target, &about, sealed, NULL, &plain, reason, sizeof reason) == -1);

@@ -22,16 +22,6 @@
 static zc_keyring_t *s_keyring;
 static zc_seal_t *s_origin, *s_target, *s_clear;
 
-static zc_seal_t *
-s_seal_for (const char *dir, const char *name, bool e2e)
-{
-    uint8_t sign [64];
-    zcert_t *cert = zc_key_load_own_signing (dir, name, sign, NULL);
-    zc_seal_t *seal = cert? zc_seal_new (name, zcert_secret_key (cert), sign, s_keyring, e2e): NULL;
-    zcert_destroy (&cert);
-    return seal;
-}
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -41,9 +31,9 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     if (!mkdtemp (dir) || zc_keygen (dir, "o1", false, NULL) || zc_keygen (dir, "t1", false, NULL))
         abort ();
     s_keyring = zc_keyring_load (dir, NULL);
-    s_origin = s_seal_for (dir, "o1", true);
-    s_target = s_seal_for (dir, "t1", true);
-    s_clear = s_seal_for (dir, "t1", false);
+    s_origin = zc_seal_load (dir, "o1", s_keyring, true, NULL);
+    s_target = zc_seal_load (dir, "t1", s_keyring, true, NULL);
+    s_clear = zc_seal_load (dir, "t1", s_keyring, false, NULL);
     if (!s_keyring || !s_origin || !s_target || !s_clear)
         abort ();
     const char *files [] = { "o1.cert", "o1.cert_secret", "t1.cert", "t1.cert_secret" };
