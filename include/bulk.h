@@ -17,7 +17,6 @@
 #ifndef ZC_BULK_H
 #define ZC_BULK_H
 #include <czmq.h>
-#include "delivery.h"
 #include "wire.h"
 
 #define ZC_BULK_CHUNK       16384       //  bytes of payload per chunk
@@ -49,8 +48,9 @@ void zc_bulk_forget (zc_bulk_t *self, const zc_id_t *id, const char *peer, const
 //  dropped; *malformed is then set.
 zc_wire_t *zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed);
 
-//  Restarts stalled transfers, forgets idle partial REPLYs.
-void zc_bulk_tick (zc_bulk_t *self);
+//  Restarts stalled transfers, forgets idle partial REPLYs, as of 'now'
+//  (zclock_mono).
+void zc_bulk_tick (zc_bulk_t *self, uint64_t now);
 //  Transfers going out and partial REPLYs coming in.
 size_t zc_bulk_sending (zc_bulk_t *self);
 size_t zc_bulk_receiving (zc_bulk_t *self);

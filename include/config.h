@@ -6,6 +6,7 @@
 */
 #ifndef ZC_CONFIG_H
 #define ZC_CONFIG_H
+#include "prelude.h"
 #include <stdbool.h>
 #include <sys/types.h>
 #include <czmq.h>
@@ -17,7 +18,7 @@ typedef enum { ZC_ROLE_HUB, ZC_ROLE_AGENT, ZC_ROLE_CLIENT } zc_role_t;
 
 //  A "NAME@endpoint" value: a hub to dial, or an uplink.
 typedef struct {
-    char name [65];
+    char name [ZC_NAME_SIZE];
     char *endpoint;
 } zc_peer_addr_t;
 

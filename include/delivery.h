@@ -19,9 +19,6 @@
 #include "store.h"
 #include "wire.h"
 
-//  Hands a message to the hub link; destroys it either way. Returns -1
-//  when the link would not take it (it is down).
-typedef int (zc_link_send_fn) (zc_wire_t **msg_p, void *arg);
 //  A job reached its final state; zc_delivery_job_json (delivery, job_id)
 //  gives its "jobs" object when the callee needs it (building it costs
 //  more than the rest of a job's bookkeeping). 'given_up' is true when
@@ -68,6 +65,17 @@ json_t *zc_delivery_queue_json (zc_delivery_t *self);
 //  Events from the hub link.
 void zc_delivery_link_up (zc_delivery_t *self);
 void zc_delivery_on_ack (zc_delivery_t *self, const zc_id_t *id, const char *from);
+//  A REPLY from the hub: at the origin, a result of a job sent from here
+//  (from its target, or from the custody relay holding it), opened and
+//  checked (zc_seal_open_reply), then recorded; at a relay, a result of
+//  a job it holds (flag RELAYED), checked and kept sealed for the origin.
+//  Either way it is ACKed through the link's send once stored; what is
+//  not authentic is dropped without an ACK, logged and counted.
+void zc_delivery_on_reply_message (zc_delivery_t *self, zc_wire_t *msg);
+//  REPLYs dropped: not authentic (forged), or authentic but impossible.
+void zc_delivery_rejected (zc_delivery_t *self, uint64_t *forged, uint64_t *malformed);
+//  The decoded result of job (id, from), as the function above records
+//  it (also for self-tests).
 void zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, zc_result_t **result_p);
 //  At a relay: the result of job (id, from) that 'from' sealed for the
 //  job's origin (copied); it is kept and forwarded as it is. 'refused':
@@ -93,17 +101,15 @@ void zc_delivery_keys_changed (zc_delivery_t *self);
 //  held already is ACKed again (and its result resent). Returns how many
 //  jobs it took now.
 int zc_delivery_take_custody (zc_delivery_t *self, zc_wire_t *msg);
-//  False when job (id, node) exists and was not handed to 'relay': only
-//  the relay that holds a job may answer for it. (An unknown job is
-//  answered with an ACK all the same, so that its sender stops.)
-bool zc_delivery_may_answer (zc_delivery_t *self, const zc_id_t *id, const char *node, const char *relay);
 //  An ACK with flag CUSTODY from 'from' for the jobs (id, each of
 //  'names'): at the origin, the relay took them; at the relay, the
 //  origin stored their results.
 void zc_delivery_on_custody_ack (zc_delivery_t *self, const zc_id_t *id, const char *from,
                                  zlist_t *names);
-//  Resends overdue jobs, fails those out of retries, expires old ones.
-void zc_delivery_tick (zc_delivery_t *self);
+//  Resends overdue jobs, fails those out of retries, expires old ones:
+//  as of 'now' (zclock_mono: retries) and 'wall' (ms since the epoch:
+//  expiry), so that a self-test can step time without sleeping.
+void zc_delivery_tick (zc_delivery_t *self, uint64_t now, uint64_t wall);
 //  Forgets the jobs whose result is older than results_ttl seconds.
 void zc_delivery_prune (zc_delivery_t *self, double results_ttl);
 

@@ -8,13 +8,14 @@
 */
 #ifndef ZC_ID_H
 #define ZC_ID_H
+#include "prelude.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
 #define ZC_ID_SIZE 16
 #define ZC_ULID_LEN 26
-#define ZC_JOB_ID_MAX (ZC_ULID_LEN + 1 + 64 + 1)     //  with the NUL
+#define ZC_JOB_ID_MAX (ZC_ULID_LEN + 1 + ZC_NAME_MAX + 1)     //  with the NUL
 
 typedef struct { uint8_t bytes [ZC_ID_SIZE]; } zc_id_t;
 
@@ -28,8 +29,8 @@ void zc_id_to_ulid (const zc_id_t *id, char out [ZC_ULID_LEN + 1]);
 int zc_id_from_ulid (zc_id_t *id, const char *text);
 //  "ULID.node" into out (ZC_JOB_ID_MAX bytes).
 void zc_job_id_format (const zc_id_t *id, const char *node, char out [ZC_JOB_ID_MAX]);
-//  Splits a printed job ID; node receives the name (65 bytes). 0 or -1.
-int zc_job_id_parse (const char *text, zc_id_t *id, char node [65]);
+//  Splits a printed job ID; node receives the name (ZC_NAME_SIZE bytes). 0 or -1.
+int zc_job_id_parse (const char *text, zc_id_t *id, char node [ZC_NAME_SIZE]);
 bool zc_id_equal (const zc_id_t *a, const zc_id_t *b);
 
 int zc_id_test (bool verbose);

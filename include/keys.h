@@ -9,6 +9,7 @@
 */
 #ifndef ZC_KEYS_H
 #define ZC_KEYS_H
+#include "prelude.h"
 #include <stdbool.h>
 #include <czmq.h>
 
@@ -16,14 +17,15 @@ typedef enum { ZC_KEY_AGENT, ZC_KEY_HUB } zc_key_role_t;
 
 //  One cert's public facts.
 typedef struct {
-    char name [65];
+    char name [ZC_NAME_SIZE];
     zc_key_role_t role;
     char public_txt [41];           //  CURVE public key, Z85
     uint8_t public_key [32];
     uint8_t sign_key [32];          //  Ed25519 public key
 } zc_key_t;
 
-//  Writes DIR/NAME.cert and DIR/NAME.cert_secret. Refuses to overwrite.
+//  Writes DIR/NAME.cert and DIR/NAME.cert_secret, creating DIR and its
+//  missing parents (0700) first. Refuses to overwrite.
 //  Returns 0, or -1 with *error a malloc'd message.
 int zc_keygen (const char *dir, const char *name, bool hub, char **error);
 

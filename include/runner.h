@@ -11,7 +11,6 @@
 #ifndef ZC_RUNNER_H
 #define ZC_RUNNER_H
 #include <czmq.h>
-#include "delivery.h"
 #include "policy.h"
 #include "seal.h"
 #include "exec.h"
@@ -59,8 +58,8 @@ void zc_runner_link_up (zc_runner_t *self);
 void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay);
 void zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name);
 void zc_runner_on_presence (zc_runner_t *self, const char *name);
-//  Resends results not ACKed in time.
-void zc_runner_tick (zc_runner_t *self);
+//  Resends results not ACKed in time, as of 'now' (zclock_mono).
+void zc_runner_tick (zc_runner_t *self, uint64_t now);
 //  Forgets jobs whose resend would be refused as expired anyway: ACKed
 //  ones older than their expire plus 'skew' seconds. Each call looks at
 //  a bounded number of stored tasks, going on where the last one stopped.

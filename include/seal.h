@@ -34,9 +34,6 @@
 
 typedef struct _zc_seal_t zc_seal_t;
 
-//  The first byte of a tagged job's envelope (a relay tells them apart).
-#define ZC_SEAL_TAGGED 3
-
 //  The header fields an envelope covers.
 typedef struct {
     const zc_id_t *id;
@@ -61,6 +58,12 @@ zc_seal_t *zc_seal_load (const char *keys_dir, const char *name, zc_keyring_t *k
 //  Uses a reloaded keyring from now on (the old one may be freed after
 //  this call); cached keys are dropped, so a revoked peer's go too.
 void zc_seal_set_keyring (zc_seal_t *self, zc_keyring_t *keyring);
+//  Asked with the name of a peer whose cert is not in the keyring, before
+//  a job or result of its is refused for that: it may read the keys
+//  directory again (and call zc_seal_set_keyring); returns true when it
+//  did. Without one, the keyring is all there is.
+typedef bool (zc_seal_refresh_fn) (const char *name, void *arg);
+void zc_seal_set_refresh (zc_seal_t *self, zc_seal_refresh_fn *refresh, void *arg);
 bool zc_seal_e2e (zc_seal_t *self);
 //  True when 'name' has a cert here with role agent: jobs can be sealed
 //  for it and its results checked.
@@ -76,6 +79,9 @@ zframe_t *zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *
 //  when a target's cert is missing.
 zframe_t *zc_seal_req_tagged (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
                               zc_wire_t *msg, char *reason, size_t reason_size);
+//  True when 'envelope' is a tagged job's (for several targets), which
+//  a custody relay gives each target its own tag in.
+bool zc_seal_is_tagged (zframe_t *envelope);
 //  At a custody relay: the envelope of a tagged job for one of its
 //  targets, with that target's tag in it (new), or NULL when 'envelope'
 //  is not a tagged one.

@@ -38,6 +38,10 @@ void zc_store_close (zc_store_t **self_p);
 void zc_store_put (zc_store_t *self, zc_table_t table, const char *key,
                    const void *value, size_t size);
 void zc_store_del (zc_store_t *self, zc_table_t table, const char *key);
+//  Who commits: told when the first change of a batch is recorded (the
+//  batch was empty before), so that it can commit at the end of the turn.
+typedef void (zc_store_pending_fn) (void *arg);
+void zc_store_set_pending_hook (zc_store_t *self, zc_store_pending_fn *on_pending, void *arg);
 //  True when changes wait for a commit.
 bool zc_store_pending (zc_store_t *self);
 //  Applies every pending change in one transaction. 0, or -1 (logged)

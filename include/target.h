@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <czmq.h>
 
-#define ZC_NAME_MAX 64
+#include "prelude.h"
 
 //  True when name is a valid node or hub name (ALL is not).
 bool zc_name_valid (const char *name);

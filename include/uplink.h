@@ -53,6 +53,10 @@ void zc_uplink_tune (zsock_t *sock, const zc_config_t *config);
 //  Seeds rand(), which libzmq uses to spread reconnects, from libsodium;
 //  call it after zsys_init (which seeds it with the time in seconds).
 void zc_uplink_seed_random (void);
+//  Why the link cannot come up (the hub refused our key, or closes every
+//  connection before the handshake, as one with another key than the
+//  pinned one does), or NULL. Also logged once when it is found.
+const char *zc_uplink_problem (zc_uplink_t *self);
 //  Malformed messages received from this hub.
 uint64_t zc_uplink_malformed (zc_uplink_t *self);
 #endif

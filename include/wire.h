@@ -12,6 +12,7 @@
 */
 #ifndef ZC_WIRE_H
 #define ZC_WIRE_H
+#include "prelude.h"
 #include <czmq.h>
 #include "id.h"
 #include "job.h"
@@ -24,7 +25,7 @@
 //  A hub path ("via"): at most ZC_PATH_MAX_HUBS hub names joined by '>'
 //  (a message crosses at most ZC_WIRE_HOPS - 1 hubs).
 #define ZC_PATH_MAX_HUBS    (ZC_WIRE_HOPS - 1)
-#define ZC_VIA_MAX          (ZC_PATH_MAX_HUBS * 65)  //  bytes
+#define ZC_VIA_MAX          (ZC_PATH_MAX_HUBS * ZC_NAME_SIZE)  //  bytes
 
 typedef enum {
     ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically
@@ -73,10 +74,10 @@ typedef enum {
 typedef struct {
     uint8_t type, flags, hops;
     zc_id_t id;
-    char from [65];             //  stamped by the first hub; "" from an agent
+    char from [ZC_NAME_SIZE];             //  stamped by the first hub; "" from an agent
     zlist_t *to;                //  target names (char *, autofree); may be empty
     //  Typed header fields; which ones a type uses is in PROTOCOL.md.
-    char name [65];             //  HELLO: claimed name
+    char name [ZC_NAME_SIZE];             //  HELLO: claimed name
     uint8_t method;             //  REQ: zc_method_t
     uint32_t method_timeout;    //  REQ: s
     uint32_t expire;            //  REQ: s after creation
@@ -128,7 +129,7 @@ zframe_t *zc_wire_ids_payload (const zc_id_t *ids, size_t count);
 int zc_wire_ids_payload_decode (zframe_t *frame, zc_id_t **ids, size_t *count);
 //  NODES (hub -> agent) and ROUTES (hub <-> hub): directory entries.
 typedef struct {
-    char name [65];
+    char name [ZC_NAME_SIZE];
     bool online;
     uint64_t last_seen;         //  s since the epoch
     char via [ZC_VIA_MAX];      //  the hub path that reaches it: "hub1>site2", or ""
@@ -142,13 +143,13 @@ int zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, si
 typedef struct {
     uint8_t state;              //  zc_state_t
     uint8_t method;
-    char node [65];             //  the target
+    char node [ZC_NAME_SIZE];             //  the target
     uint32_t tries, retries, method_timeout, expire;
     uint32_t ack_timeout_ms, retry_wait_ms;
     zframe_t *payload;          //  the REQ payload (args, data); NULL once final
     zframe_t *result;           //  a REPLY payload, or NULL
-    char relay [65];            //  the agent holding it in custody (relay_via), or ""
-    char custody_for [65];      //  at a relay: the origin it holds the job for, or ""
+    char relay [ZC_NAME_SIZE];            //  the agent holding it in custody (relay_via), or ""
+    char custody_for [ZC_NAME_SIZE];      //  at a relay: the origin it holds the job for, or ""
     bool result_delivered;      //  at a relay: the origin ACKed the result
 } zc_job_record_t;
 zframe_t *zc_wire_job_record (const zc_job_record_t *record);
@@ -167,7 +168,7 @@ typedef struct {
     uint64_t start_ticks;       //  and the leader's start time (clock ticks since boot)
     zframe_t *payload;          //  the REQ payload until the job started
     zframe_t *result;           //  a REPLY payload once finished
-    char relay [65];            //  the relay it came through (answers go there), or ""
+    char relay [ZC_NAME_SIZE];            //  the relay it came through (answers go there), or ""
 } zc_task_record_t;
 zframe_t *zc_wire_task_record (const zc_task_record_t *record);
 int zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record);
@@ -178,6 +179,22 @@ int zc_wire_task_record_peek (const void *data, size_t size, zc_task_record_t *r
 //  A directory entry; its key is the name.
 zframe_t *zc_wire_node_record (const zc_node_entry_t *entry);
 int zc_wire_node_record_decode (zframe_t *frame, zc_node_entry_t *entry);
+
+//  The payload of a REPLY flagged CHUNK (bulk.h): [u32 offset][u32 total]
+//  and 'size' bytes of the whole payload from 'offset'. Decoding points
+//  *bytes into the frame; -1 (fields zeroed) when it is too short for
+//  the two counts. The caller checks the counts against each other.
+zframe_t *zc_wire_chunk_payload (size_t offset, size_t total, const uint8_t *bytes, size_t size);
+int zc_wire_chunk_payload_decode (zframe_t *frame, size_t *offset, size_t *total,
+                                  const uint8_t **bytes, size_t *size);
+//  The payload of an ACK flagged CHUNK: the u32 count of bytes held in a
+//  row. -1 unless it is exactly that.
+zframe_t *zc_wire_count_payload (size_t count);
+int zc_wire_count_payload_decode (zframe_t *frame, size_t *count);
+
+//  How a module hands a message to the hub link: destroys it either
+//  way; -1 when the link would not take it (it is down).
+typedef int (zc_link_send_fn) (zc_wire_t **msg_p, void *arg);
 
 int zc_wire_test (bool verbose);
 #endif

@@ -7,7 +7,9 @@
 #include "audit.h"
 #include "testing.h"
 
-static FILE *s_file;
+//  Per thread: each agent runs its loop on one thread (two agents share a
+//  process only in the self-tests, each on its own thread).
+static __thread FILE *s_file;
 
 int
 zc_audit_open (const char *path)
@@ -41,8 +43,8 @@ s_append (char *cursor, char *limit, const char *text)
 static const char *
 s_second_text (time_t second)
 {
-    static time_t cached_second = -1;
-    static char cached_text [32];
+    static __thread time_t cached_second = -1;
+    static __thread char cached_text [32];
     if (second != cached_second) {
         struct tm tm;
         gmtime_r (&second, &tm);

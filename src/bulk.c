@@ -1,4 +1,5 @@
 /*  bulk.c — large REPLYs in chunks (see bulk.h). */
+#include "prelude.h"
 #include "bulk.h"
 #include "log.h"
 #include "testing.h"
@@ -55,9 +56,7 @@ s_in_destroy (void **item)
 zc_bulk_t *
 zc_bulk_new (zc_link_send_fn *send, void *arg)
 {
-    zc_bulk_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    zc_bulk_t *self = zc_calloc (1, sizeof *self);
     self->send = send;
     self->arg = arg;
     self->outgoing = zhashx_new ();
@@ -112,21 +111,6 @@ s_header_of (zc_wire_t *msg)
     return copy;
 }
 
-static void
-s_put_u32 (uint8_t *at, size_t value)
-{
-    at [0] = (uint8_t) (value >> 24);
-    at [1] = (uint8_t) (value >> 16);
-    at [2] = (uint8_t) (value >> 8);
-    at [3] = (uint8_t) value;
-}
-
-static size_t
-s_get_u32 (const uint8_t *at)
-{
-    return (size_t) at [0] << 24 | (size_t) at [1] << 16 | (size_t) at [2] << 8 | at [3];
-}
-
 //  Sends the chunk at 'offset'. 0, or -1 when the link refused it.
 static int
 s_send_chunk (zc_bulk_t *self, s_out_t *out, size_t offset)
@@ -136,11 +120,7 @@ s_send_chunk (zc_bulk_t *self, s_out_t *out, size_t offset)
     zc_wire_t *chunk = s_header_of (out->header);
     chunk->from [0] = 0;
     chunk->flags |= ZC_FLAG_CHUNK;
-    chunk->payload = zframe_new (NULL, 8 + size);
-    uint8_t *bytes = zframe_data (chunk->payload);
-    s_put_u32 (bytes, offset);
-    s_put_u32 (bytes + 4, total);
-    memcpy (bytes + 8, zframe_data (out->payload) + offset, size);
+    chunk->payload = zc_wire_chunk_payload (offset, total, zframe_data (out->payload) + offset, size);
     return self->send (&chunk, self->arg);
 }
 
@@ -175,7 +155,7 @@ zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
         return 1;
     }
     if (!out) {
-        out = calloc (1, sizeof *out);
+        out = zc_calloc (1, sizeof *out);
         out->payload = msg->payload;
         msg->payload = NULL;
         out->header = msg;
@@ -200,9 +180,9 @@ zc_bulk_on_ack (zc_bulk_t *self, zc_wire_t *ack)
     char key [S_KEY_MAX];
     s_key (&ack->id, '>', ack->from, s_party (ack), key);
     s_out_t *out = zhashx_lookup (self->outgoing, key);
-    if (!out || !ack->payload || zframe_size (ack->payload) != 4)
+    size_t have;
+    if (!out || zc_wire_count_payload_decode (ack->payload, &have) != 0)
         return;
-    size_t have = s_get_u32 (zframe_data (ack->payload));
     size_t total = zframe_size (out->payload);
     if (have > total)
         return;                         //  nonsense
@@ -233,8 +213,7 @@ s_ack_chunk (zc_bulk_t *self, zc_wire_t *chunk, size_t have)
     zlist_append (ack->to, chunk->from);
     for (char *name = zlist_first (chunk->names); name; name = zlist_next (chunk->names))
         zlist_append (ack->names, name);
-    ack->payload = zframe_new (NULL, 4);
-    s_put_u32 (zframe_data (ack->payload), have);
+    ack->payload = zc_wire_count_payload (have);
     self->send (&ack, self->arg);
 }
 
@@ -242,11 +221,11 @@ zc_wire_t *
 zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
 {
     *malformed = false;
-    size_t size = chunk->payload? zframe_size (chunk->payload): 0;
-    const uint8_t *bytes = size >= 8? zframe_data (chunk->payload): NULL;
-    size_t offset = bytes? s_get_u32 (bytes): 0, total = bytes? s_get_u32 (bytes + 4): 0;
-    if (!bytes || total <= ZC_BULK_CHUNK || total > ZC_WIRE_MAX_PAYLOAD
-    ||  size - 8 > ZC_BULK_CHUNK || offset > total || size - 8 > total - offset || !*chunk->from) {
+    size_t offset, total, size;
+    const uint8_t *bytes;
+    if (zc_wire_chunk_payload_decode (chunk->payload, &offset, &total, &bytes, &size) != 0
+    ||  total <= ZC_BULK_CHUNK || total > ZC_WIRE_MAX_PAYLOAD
+    ||  size > ZC_BULK_CHUNK || offset > total || size > total - offset || !*chunk->from) {
         *malformed = true;
         return NULL;
     }
@@ -270,8 +249,8 @@ zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
             s_ack_chunk (self, chunk, 0);
             return NULL;
         }
-        in = calloc (1, sizeof *in);
-        in->data = malloc (total);
+        in = zc_calloc (1, sizeof *in);
+        in->data = zc_malloc (total);
         if (!in->data) {
             free (in);
             return NULL;
@@ -284,8 +263,8 @@ zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
     }
     in->heard_ms = zclock_mono ();
     if (offset == in->have) {           //  in order; anything else is a repeat
-        memcpy (in->data + in->have, bytes + 8, size - 8);
-        in->have += size - 8;
+        memcpy (in->data + in->have, bytes, size);
+        in->have += size;
     }
     s_ack_chunk (self, chunk, in->have);
     if (in->have < in->total)
@@ -310,9 +289,8 @@ zc_bulk_forget (zc_bulk_t *self, const zc_id_t *id, const char *peer, const char
 }
 
 void
-zc_bulk_tick (zc_bulk_t *self)
+zc_bulk_tick (zc_bulk_t *self, uint64_t now)
 {
-    uint64_t now = zclock_mono ();
     zlist_t *gone = zlist_new ();
     zlist_autofree (gone);
     for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing)) {
@@ -454,8 +432,7 @@ zc_bulk_test (bool verbose)
     fake_ack->id = id2;
     fake_ack->flags = ZC_FLAG_CHUNK;
     strcpy (fake_ack->from, "o1");
-    fake_ack->payload = zframe_new (NULL, 4);
-    s_put_u32 (zframe_data (fake_ack->payload), 2 * ZC_BULK_CHUNK);
+    fake_ack->payload = zc_wire_count_payload (2 * ZC_BULK_CHUNK);
     zc_bulk_on_ack (target, fake_ack);
     zc_wire_destroy (&fake_ack);
     ZC_CHECK (zlist_size (to_origin) == ZC_BULK_WINDOW);
@@ -510,9 +487,10 @@ zc_bulk_test (bool verbose)
         zc_wire_t *chunk = zc_wire_new (ZC_MSG_REPLY);
         chunk->flags = ZC_FLAG_CHUNK;
         strcpy (chunk->from, "t1");
-        chunk->payload = zframe_new (NULL, 8 + bad [index].size);
-        s_put_u32 (zframe_data (chunk->payload), bad [index].offset);
-        s_put_u32 (zframe_data (chunk->payload) + 4, bad [index].total);
+        uint8_t *zeros = zc_calloc (1, bad [index].size);
+        chunk->payload = zc_wire_chunk_payload (bad [index].offset, bad [index].total, zeros,
+                                                bad [index].size);
+        free (zeros);
         bool malformed = false;
         ZC_CHECK (zc_bulk_on_chunk (origin, chunk, &malformed) == NULL && malformed);
         zc_wire_destroy (&chunk);
@@ -521,9 +499,7 @@ zc_bulk_test (bool verbose)
     zc_wire_t *late = zc_wire_new (ZC_MSG_REPLY);
     late->flags = ZC_FLAG_CHUNK;
     strcpy (late->from, "t1");
-    late->payload = zframe_new (NULL, 8 + 10);
-    s_put_u32 (zframe_data (late->payload), ZC_BULK_CHUNK);
-    s_put_u32 (zframe_data (late->payload) + 4, 3 * ZC_BULK_CHUNK);
+    late->payload = zc_wire_chunk_payload (ZC_BULK_CHUNK, 3 * ZC_BULK_CHUNK, (const uint8_t *) "0123456789", 10);
     bool malformed = true;
     ZC_CHECK (zc_bulk_on_chunk (origin, late, &malformed) == NULL && !malformed);
     ZC_CHECK (zc_bulk_receiving (origin) == 0);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <sodium.h>
+#include "prelude.h"
 #include "cli.h"
 #include "client.h"
 #include "config.h"
@@ -115,7 +116,7 @@ s_job_output (json_t *job, const char *name, size_t *size)
     json_t *text = json_object_get (job, name);
     if (json_is_string (text)) {
         *size = json_string_length (text);
-        uint8_t *bytes = malloc (*size + 1);
+        uint8_t *bytes = zc_malloc (*size + 1);
         memcpy (bytes, json_string_value (text), *size);
         return bytes;
     }
@@ -125,7 +126,7 @@ s_job_output (json_t *job, const char *name, size_t *size)
     if (!encoded)
         return NULL;
     size_t length = strlen (encoded);
-    uint8_t *bytes = malloc (length / 4 * 3 + 3);
+    uint8_t *bytes = zc_malloc (length / 4 * 3 + 3);
     if (sodium_base642bin (bytes, length / 4 * 3 + 3, encoded, length, NULL, size, NULL,
                            sodium_base64_VARIANT_ORIGINAL) != 0)
         *size = 0;
@@ -302,7 +303,7 @@ zc_cli_trigger (int argc, char *argv [])
         return ZC_EXIT_USAGE;
     }
     //  Words after the first are joined with spaces, as ssh does.
-    char *spec = strdup (argv [optind]);
+    char *spec = zc_strdup (argv [optind]);
     for (int arg = optind + 1; arg < argc; arg++) {
         char *joined = zsys_sprintf ("%s %s", spec, argv [arg]);
         free (spec);
@@ -380,12 +381,12 @@ s_read_input (const char *path, size_t *size)
     }
     //  One byte more than the limit tells an input that is too large.
     size_t max = 65536;
-    char *buffer = malloc (max);
+    char *buffer = zc_malloc (max);
     *size = 0;
     while (*size <= S_MAX_INPUT) {
         if (*size == max) {
             max = max * 2 > S_MAX_INPUT + 1? S_MAX_INPUT + 1: max * 2;
-            buffer = realloc (buffer, max);
+            buffer = zc_realloc (buffer, max);
         }
         size_t got = fread (buffer + *size, 1, max - *size, file);
         if (got == 0)

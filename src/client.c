@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <czmq.h>
+#include "prelude.h"
 #include "client.h"
 
 struct _zc_client_t {
@@ -32,7 +33,7 @@ zc_client_new (const char *path, char **error)
             close (fd);
         return NULL;
     }
-    zc_client_t *self = calloc (1, sizeof *self);
+    zc_client_t *self = zc_calloc (1, sizeof *self);
     self->fd = fd;
     return self;
 }
@@ -107,13 +108,13 @@ zc_client_recv (zc_client_t *self, int timeout_ms, bool *timed_out, char **error
             continue;           //  the deadline check above ends the wait
         if (self->max - self->size < 65536) {
             self->max = self->max? self->max * 2: 131072;
-            self->buffer = realloc (self->buffer, self->max);
+            self->buffer = zc_realloc (self->buffer, self->max);
         }
         ssize_t got = recv (self->fd, self->buffer + self->size, self->max - self->size, 0);
         if (got == -1 && errno == EINTR)
             continue;
         if (got <= 0) {
-            *error = strdup ("the agent closed the connection");
+            *error = zc_strdup ("the agent closed the connection");
             return NULL;
         }
         self->size += got;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "prelude.h"
 #include "config.h"
 #include "log.h"
 #include "zpl.h"
@@ -285,7 +286,7 @@ s_parse_peer (const char *value, char **problem)
         zc_fail (problem, "bad value '%s' (expected NAME@tcp://HOST:PORT, e.g. hub0@tcp://10.0.0.1:7710)", value);
         return NULL;
     }
-    char name [65];
+    char name [ZC_NAME_SIZE];
     size_t name_size = (size_t) (at - value);
     snprintf (name, sizeof name, "%.*s", (int) (name_size < 64? name_size: 64), value);
     if (name_size > 64 || !s_name_valid (name)) {
@@ -297,10 +298,10 @@ s_parse_peer (const char *value, char **problem)
         zc_fail (problem, "bad endpoint '%s' (%s)", at + 1, reason);
         return NULL;
     }
-    zc_peer_addr_t *peer = calloc (1, sizeof (zc_peer_addr_t));
+    zc_peer_addr_t *peer = zc_calloc (1, sizeof (zc_peer_addr_t));
     if (peer) {
         strcpy (peer->name, name);
-        peer->endpoint = strdup (at + 1);
+        peer->endpoint = zc_strdup (at + 1);
     }
     if (!peer || !peer->endpoint) {
         free (peer);
@@ -405,7 +406,7 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
     //  The string kinds
     char **string = (char **) field;
     free (*string);
-    *string = strdup (value);
+    *string = zc_strdup (value);
     return *string? 0: zc_fail (problem, "out of memory");
 }
 
@@ -550,12 +551,12 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
     //  Name, home and groups of the user; a uid without an entry gets
     //  only the group above.
     if (entry && entry->pw_name && *entry->pw_name) {
-        self->job_user = strdup (entry->pw_name);
-        self->job_home = strdup (entry->pw_dir && *entry->pw_dir? entry->pw_dir: "/");
+        self->job_user = zc_strdup (entry->pw_name);
+        self->job_home = zc_strdup (entry->pw_dir && *entry->pw_dir? entry->pw_dir: "/");
         int count = 16;
         for (int tries = 0; tries < 8; tries++) {
             free (self->job_groups);
-            self->job_groups = malloc ((size_t) count * sizeof (gid_t));
+            self->job_groups = zc_malloc ((size_t) count * sizeof (gid_t));
             if (!self->job_groups)
                 break;
             int found = count;
@@ -568,8 +569,8 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
     }
     else {
         self->job_user = zsys_sprintf ("%u", (unsigned) self->job_uid);
-        self->job_home = strdup ("/");
-        self->job_groups = malloc (sizeof (gid_t));
+        self->job_home = zc_strdup ("/");
+        self->job_groups = zc_malloc (sizeof (gid_t));
         if (self->job_groups) {
             self->job_groups [0] = self->job_gid;
             self->job_group_count = 1;
@@ -661,10 +662,10 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
 static zc_config_t *
 s_config_new (const char *path)
 {
-    zc_config_t *self = calloc (1, sizeof (zc_config_t));
+    zc_config_t *self = zc_calloc (1, sizeof (zc_config_t));
     if (!self)
         return NULL;
-    self->path = strdup (path);
+    self->path = zc_strdup (path);
     self->heartbeat = 2;
     self->peer_timeout = 10;
     self->max_output = 1024 * 1024;
@@ -1338,7 +1339,7 @@ zc_config_test (bool verbose)
     ZC_CHECK (zc_endpoint_problem (long_data, true) == NULL);
 
     //  Which file: -c, else $ZCNC_CONFIG unless empty, else the role's default
-    char *saved = getenv ("ZCNC_CONFIG")? strdup (getenv ("ZCNC_CONFIG")): NULL;
+    char *saved = getenv ("ZCNC_CONFIG")? zc_strdup (getenv ("ZCNC_CONFIG")): NULL;
     unsetenv ("ZCNC_CONFIG");
     ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "/etc/zcnc/hub.cfg");
     ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_AGENT), "/etc/zcnc/agent.cfg");

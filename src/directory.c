@@ -1,6 +1,7 @@
 /*  directory.c — the node directory (see directory.h). */
 #include <stdlib.h>
 #include <string.h>
+#include "prelude.h"
 #include "directory.h"
 #include "testing.h"
 
@@ -16,9 +17,7 @@ struct _zc_directory_t {
 zc_directory_t *
 zc_directory_new (void)
 {
-    zc_directory_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    zc_directory_t *self = zc_calloc (1, sizeof *self);
     self->items = zhashx_new ();
     zhashx_set_destructor (self->items, (zhashx_destructor_fn *) zstr_free);
     return self;
@@ -39,7 +38,7 @@ zc_directory_update (zc_directory_t *self, const zc_node_entry_t *entry)
 {
     s_item_t *item = zhashx_lookup (self->items, entry->name);
     if (!item) {
-        item = calloc (1, sizeof *item);
+        item = zc_calloc (1, sizeof *item);
         zhashx_insert (self->items, entry->name, item);
         item->entry = *entry;
         item->changed = true;
@@ -102,7 +101,7 @@ s_collect (zc_directory_t *self, bool only_changed, size_t *count)
     size_t size = zhashx_size (self->items);
     if (size == 0)
         return NULL;
-    zc_node_entry_t *entries = calloc (size, sizeof *entries);
+    zc_node_entry_t *entries = zc_calloc (size, sizeof *entries);
     for (s_item_t *item = zhashx_first (self->items); item; item = zhashx_next (self->items)) {
         if (only_changed && !item->changed)
             continue;

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "prelude.h"
 #include "log.h"
 #include "exec.h"
 
@@ -208,7 +209,7 @@ s_capture_add (s_capture_t *capture, size_t max_output,
             capacity = capture->size + keep;
         if (capacity > max_output)
             capacity = max_output;
-        uint8_t *data = (uint8_t *) realloc (capture->data, capacity);
+        uint8_t *data = (uint8_t *) zc_realloc (capture->data, capacity);
         if (!data)
             keep = 0;       //  out of memory: keep what we have
         else {
@@ -455,20 +456,18 @@ zc_exec_context_new (const zc_exec_options_t *options)
 {
     assert (options);
     assert (options->groups || options->group_count == 0);
-    zc_exec_context_t *self = (zc_exec_context_t *) calloc (1, sizeof (zc_exec_context_t));
-    if (!self)
-        return NULL;
+    zc_exec_context_t *self = (zc_exec_context_t *) zc_calloc (1, sizeof (zc_exec_context_t));
     size_t pass_count = options->pass_env? zlist_size (options->pass_env): 0;
     size_t env_count = options->env? zlist_size (options->env): 0;
-    self->env = (char **) calloc (6 + pass_count + env_count + 1, sizeof (char *));
-    self->user = options->user? strdup (options->user): NULL;
-    self->home = options->home? strdup (options->home): NULL;
-    self->workdir = options->workdir? strdup (options->workdir): NULL;
+    self->env = (char **) zc_calloc (6 + pass_count + env_count + 1, sizeof (char *));
+    self->user = options->user? zc_strdup (options->user): NULL;
+    self->home = options->home? zc_strdup (options->home): NULL;
+    self->workdir = options->workdir? zc_strdup (options->workdir): NULL;
     self->switch_user = options->switch_user;
     self->uid = options->uid;
     self->gid = options->gid;
     self->group_count = options->group_count;
-    self->groups = (gid_t *) malloc ((options->group_count + 1) * sizeof (gid_t));
+    self->groups = (gid_t *) zc_malloc ((options->group_count + 1) * sizeof (gid_t));
     bool ok = self->env && self->groups
            && (self->user || !options->user) && (self->home || !options->home)
            && (self->workdir || !options->workdir);
@@ -483,8 +482,8 @@ zc_exec_context_new (const zc_exec_options_t *options)
           && (!self->home || s_env_put (self, zsys_sprintf ("HOME=%s", self->home)) == 0)
           && (!self->user || s_env_put (self, zsys_sprintf ("USER=%s", self->user)) == 0)
           && (!self->user || s_env_put (self, zsys_sprintf ("LOGNAME=%s", self->user)) == 0)
-          && s_env_put (self, strdup ("SHELL=/bin/sh")) == 0
-          && s_env_put (self, strdup ("LANG=C.UTF-8")) == 0;
+          && s_env_put (self, zc_strdup ("SHELL=/bin/sh")) == 0
+          && s_env_put (self, zc_strdup ("LANG=C.UTF-8")) == 0;
     if (ok && options->pass_env)
         for (const char *name = (const char *) zlist_first (options->pass_env); ok && name;
              name = (const char *) zlist_next (options->pass_env)) {
@@ -496,7 +495,7 @@ zc_exec_context_new (const zc_exec_options_t *options)
         for (const char *entry = (const char *) zlist_first (options->env); ok && entry;
              entry = (const char *) zlist_next (options->env))
             if (strchr (entry, '=') && !s_env_reserved (entry))
-                ok = s_env_put (self, strdup (entry)) == 0;
+                ok = s_env_put (self, zc_strdup (entry)) == 0;
     if (!ok)
         zc_exec_context_destroy (&self);
     return self;
@@ -534,7 +533,7 @@ zc_exec_context_env (const zc_exec_context_t *self)
 static char **
 s_job_env (const zc_exec_context_t *context, const char *job_id, const char *origin)
 {
-    char **env = (char **) calloc (context->env_count + 3, sizeof (char *));
+    char **env = (char **) zc_calloc (context->env_count + 3, sizeof (char *));
     if (!env)
         return NULL;
     memcpy (env, context->env, context->env_count * sizeof (char *));
@@ -732,7 +731,7 @@ s_report_text (const zc_exec_context_t *context, const char *dir, const s_report
             return zsys_sprintf ("cannot run /bin/sh as user %s: %s (check that /bin/sh exists"
                                  " and the process limit, ulimit -u)", user, reason);
     }
-    return strdup ("cannot start the command: its process failed before exec");
+    return zc_strdup ("cannot start the command: its process failed before exec");
 }
 
 //  Forks a child that switches to the context's user and execs
@@ -786,7 +785,7 @@ s_fork (pid_t *pid, const zc_exec_context_t *context, const char *command,
     while (waitpid (forked, NULL, 0) == -1 && errno == EINTR)
         ;
     if (size != (ssize_t) sizeof got)
-        return strdup ("cannot start the command: its process failed before exec");
+        return zc_strdup ("cannot start the command: its process failed before exec");
     return s_report_text (context, dir, &got);
 }
 
@@ -841,7 +840,7 @@ s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
     const zc_exec_context_t *context = spec->context? spec->context: &s_minimal;
     char **env = s_job_env (context, spec->job_id, spec->origin);
     if (!env)
-        return strdup ("cannot start the command: out of memory");
+        return zc_strdup ("cannot start the command: out of memory");
     char *problem = NULL;
     if (context->switch_user) {
         //  The child decides, as the user, whether it may enter home.
@@ -870,9 +869,9 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
 {
     assert (loop && spec && spec->command && done && error);
     assert (spec->data || spec->data_size == 0);
-    zc_exec_t *self = (zc_exec_t *) calloc (1, sizeof (zc_exec_t));
+    zc_exec_t *self = (zc_exec_t *) zc_calloc (1, sizeof (zc_exec_t));
     if (!self)
-        return s_start_failed (NULL, error, strdup ("cannot start the command: out of memory"));
+        return s_start_failed (NULL, error, zc_strdup ("cannot start the command: out of memory"));
     self->loop = loop;
     self->pidfd = self->in_fd = self->out.fd = self->err.fd = -1;
     self->max_output = spec->max_output;
@@ -882,9 +881,9 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
     self->result = zc_result_new ();
     self->data_size = spec->data_size;
     if (self->data_size)
-        self->data = (uint8_t *) malloc (self->data_size);
+        self->data = (uint8_t *) zc_malloc (self->data_size);
     if (!self->result || (self->data_size && !self->data))
-        return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+        return s_start_failed (self, error, zc_strdup ("cannot start the command: out of memory"));
     if (self->data_size)
         memcpy (self->data, spec->data, self->data_size);
 
@@ -922,7 +921,7 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
             self->peek_timer_id = zloop_timer (loop, S_PEEK_INTERVAL, 1, s_on_peek, self);
             if (self->peek_timer_id == -1) {
                 self->peek_timer_id = 0;
-                return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+                return s_start_failed (self, error, zc_strdup ("cannot start the command: out of memory"));
             }
         }
     }
@@ -936,13 +935,13 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
     ||  s_watch (self, self->out.fd, ZMQ_POLLIN, s_on_output)
     ||  s_watch (self, self->err.fd, ZMQ_POLLIN, s_on_output)
     ||  s_watch (self, self->pidfd, ZMQ_POLLIN, s_on_exit))
-        return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+        return s_start_failed (self, error, zc_strdup ("cannot start the command: out of memory"));
     if (spec->timeout > 0) {
         double ms = spec->timeout * 1000 + 0.5;
         self->timer_id = zloop_timer (loop, ms > 1? (size_t) ms: 1, 1, s_on_timeout, self);
         if (self->timer_id == -1) {
             self->timer_id = 0;
-            return s_start_failed (self, error, strdup ("cannot start the command: out of memory"));
+            return s_start_failed (self, error, zc_strdup ("cannot start the command: out of memory"));
         }
     }
     zc_debug ("exec: started process %d: %s", (int) self->pid, spec->command);
@@ -969,7 +968,7 @@ zc_exec_interrupt (zc_exec_t *self)
     s_capture_read (self, &self->out, S_READS_TO_DRAIN);
     s_capture_read (self, &self->err, S_READS_TO_DRAIN);
     s_finish (self, ZC_STATE_INTERRUPTED, status,
-              strdup ("agent stopped while the job ran"));
+              zc_strdup ("agent stopped while the job ran"));
 }
 
 void
@@ -1210,8 +1209,8 @@ static char *
 s_test_stdout (const zc_result_t *result)
 {
     if (!result)
-        return strdup ("");
-    char *text = (char *) malloc (result->out_size + 1);
+        return zc_strdup ("");
+    char *text = (char *) zc_malloc (result->out_size + 1);
     assert (text);
     if (result->out_size)
         memcpy (text, result->out, result->out_size);
@@ -1351,7 +1350,7 @@ s_test_contexts (bool verbose, const char *dir)
     //  more groups than the kernel takes (EINVAL for root, EPERM for
     //  anyone else).
     size_t too_many = 65537;
-    gid_t *groups = (gid_t *) calloc (too_many, sizeof (gid_t));
+    gid_t *groups = (gid_t *) zc_calloc (too_many, sizeof (gid_t));
     assert (groups);
     options = (zc_exec_options_t) {
         .user = "nobody", .home = "/", .switch_user = true, .uid = 65534, .gid = 65534,
@@ -1514,7 +1513,7 @@ zc_exec_test (bool verbose)
     zc_result_destroy (&outcome.result);
 
     size_t big_size = 1024 * 1024;
-    uint8_t *big = (uint8_t *) malloc (big_size);
+    uint8_t *big = (uint8_t *) zc_malloc (big_size);
     assert (big);
     for (size_t index = 0; index < big_size; index++)
         big [index] = (uint8_t) (index * 7 + index / 251);

@@ -24,12 +24,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "prelude.h"
 #include "hub.h"
+#include "daemon.h"
 #include "directory.h"
 #include "keys.h"
 #include "log.h"
 #include "routes.h"
-#include "signals.h"
 #include "uplink.h"
 #include "wire.h"
 #include "zap.h"
@@ -37,14 +38,12 @@
 #define S_MAX_WAITED_NAMES   10000      //  absent names remembered
 #define S_MAX_WAITERS        256        //  origins remembered per absent name
 #define S_DIRECTORY_FLUSH_MS 100        //  how often directory and route changes go out
-#define S_KEYS_CHECK_MS      1000       //  how often the keys directory is checked
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
 #define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message (~8 KB)
 #define S_STRIKES_MAX        100        //  malformed messages from one key ...
 #define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
 #define S_SUSPEND_MS         60000      //  ... keep it out this long
 
-typedef struct _s_hub_t s_hub_t;
 
 //  A neighbour routes point at: an agent or a downstream hub on the
 //  ROUTER, or an uplink.
@@ -52,7 +51,7 @@ typedef enum { S_LINK_AGENT, S_LINK_HUB, S_LINK_UPLINK } s_link_kind_t;
 
 typedef struct {
     s_link_kind_t kind;
-    char name [65];
+    char name [ZC_NAME_SIZE];
     bool routes_lost;           //  a ROUTES to it was dropped: send it all again
     zhashx_t *full_seen;        //  while a full table from it comes in batches: its names
 } s_link_t;
@@ -73,17 +72,16 @@ typedef struct {
 typedef struct {
     s_link_t link;              //  first; kind S_LINK_UPLINK
     zc_uplink_t *uplink;
-    s_hub_t *hub;
+    zc_hub_t *hub;
 } s_parent_t;
 
-struct _s_hub_t {
+struct _zc_hub_t {
     zc_config_t *config;
     zloop_t *loop;
     zsock_t *router;
     zc_zap_t *zap;
-    zc_keyring_t *keyring;
+    zc_daemon_t *daemon;        //  signals and the trusted keys
     zcert_t *cert;
-    uint64_t keys_stamp;
     zhashx_t *peers;            //  public key -> s_peer_t (owned)
     zlist_t *parents;           //  s_parent_t (owned), in the order configured
     zc_routes_t *routes;
@@ -92,8 +90,8 @@ struct _s_hub_t {
     zhashx_t *waiters;          //  absent name -> zlist of origin names
     zlistx_t *waited;           //  the names in waiters, oldest first
     zhashx_t *logged;           //  "reason:key" already logged once
-    int signal_fd;
-    zmq_pollitem_t signal_item;
+    int timers [2];
+    bool started;               //  zc_hub_new succeeded (the stop line is logged)
     struct {
         uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped,
                  suspended;
@@ -119,7 +117,7 @@ s_wall_seconds (void)
 //  Logs a line once per distinct 'what' (a reason and a key), so a peer
 //  that keeps misbehaving cannot flood the log.
 static void
-s_log_once (s_hub_t *self, const char *what, const char *line)
+s_log_once (zc_hub_t *self, const char *what, const char *line)
 {
     if (zhashx_lookup (self->logged, what))
         return;
@@ -137,7 +135,7 @@ s_log_once (s_hub_t *self, const char *what, const char *line)
 //  caller's feet); a full queue loses the message, which its sender
 //  retries.
 static int
-s_send_link (s_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
+s_send_link (zc_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
 {
     if (link->kind == S_LINK_UPLINK) {
         if (zc_uplink_send (((s_parent_t *) link)->uplink, msg_p) == 0)
@@ -156,14 +154,14 @@ s_send_link (s_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
 }
 
 static int
-s_send_to (s_hub_t *self, s_peer_t *peer, zc_wire_t **msg_p)
+s_send_to (zc_hub_t *self, s_peer_t *peer, zc_wire_t **msg_p)
 {
     return s_send_link (self, &peer->link, msg_p);
 }
 
 //  The first uplink that is up, or NULL.
 static s_parent_t *
-s_live_parent (s_hub_t *self)
+s_live_parent (zc_hub_t *self)
 {
     for (s_parent_t *parent = zlist_first (self->parents); parent; parent = zlist_next (self->parents))
         if (zc_uplink_is_up (parent->uplink))
@@ -171,12 +169,12 @@ s_live_parent (s_hub_t *self)
     return NULL;
 }
 
-static void s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg);
+static void s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg);
 
 //  Sends a message this hub makes (NOROUTE, PRESENCE) towards its 'to',
 //  like a relayed one; destroys it.
 static void
-s_send_routed (s_hub_t *self, zc_wire_t **msg_p)
+s_send_routed (zc_hub_t *self, zc_wire_t **msg_p)
 {
     snprintf ((*msg_p)->from, sizeof (*msg_p)->from, "%s", self->config->name);
     s_route (self, NULL, *msg_p);
@@ -188,7 +186,7 @@ s_send_routed (s_hub_t *self, zc_wire_t **msg_p)
 
 //  Forgets who waits for 'name'.
 static void
-s_forget_waiters (s_hub_t *self, const char *name)
+s_forget_waiters (zc_hub_t *self, const char *name)
 {
     if (!zhashx_lookup (self->waiters, name))
         return;
@@ -202,7 +200,7 @@ s_forget_waiters (s_hub_t *self, const char *name)
 
 //  Tells the origins that waited for 'name' that it is reachable now.
 static void
-s_wake_waiters (s_hub_t *self, const char *name)
+s_wake_waiters (zc_hub_t *self, const char *name)
 {
     zlist_t *origins = zhashx_lookup (self->waiters, name);
     if (!origins)
@@ -222,7 +220,7 @@ s_wake_waiters (s_hub_t *self, const char *name)
 //  S_MAX_WAITERS the origin that waits longest for this name (origins
 //  also try again on their own, see PROTOCOL.md).
 static void
-s_add_waiter (s_hub_t *self, const char *name, const char *origin)
+s_add_waiter (zc_hub_t *self, const char *name, const char *origin)
 {
     zlist_t *origins = zhashx_lookup (self->waiters, name);
     if (!origins) {
@@ -234,7 +232,7 @@ s_add_waiter (s_hub_t *self, const char *name, const char *origin)
         zlist_autofree (origins);
         zlist_comparefn (origins, (zlist_compare_fn *) strcmp);
         zhashx_insert (self->waiters, name, origins);
-        zlistx_add_end (self->waited, strdup (name));
+        zlistx_add_end (self->waited, zc_strdup (name));
     }
     if (zlist_exists (origins, (void *) origin))
         return;
@@ -248,7 +246,7 @@ s_add_waiter (s_hub_t *self, const char *name, const char *origin)
 //  Sends a NOROUTE for 'names' of message 'id' back to its origin, and
 //  remembers that the origin waits for them.
 static void
-s_noroute (s_hub_t *self, const char *origin, const zc_id_t *id, zlist_t *names)
+s_noroute (zc_hub_t *self, const char *origin, const zc_id_t *id, zlist_t *names)
 {
     zc_wire_t *msg = zc_wire_new (ZC_MSG_NOROUTE);
     msg->id = *id;
@@ -266,7 +264,7 @@ s_noroute (s_hub_t *self, const char *origin, const zc_id_t *id, zlist_t *names)
 
 //  The hub path from here to a node whose route has 'path': "us>path".
 static void
-s_via (s_hub_t *self, const char *path, char via [ZC_VIA_MAX])
+s_via (zc_hub_t *self, const char *path, char via [ZC_VIA_MAX])
 {
     snprintf (via, ZC_VIA_MAX, "%s%s%s", self->config->name, *path? ">": "", path);
 }
@@ -274,7 +272,7 @@ s_via (s_hub_t *self, const char *path, char via [ZC_VIA_MAX])
 //  Takes the names whose best route changed: the directory and waiting
 //  origins learn of it now, neighbour hubs at the next flush.
 static void
-s_routes_changed (s_hub_t *self)
+s_routes_changed (zc_hub_t *self)
 {
     zlist_t *names = zc_routes_take_changes (self->routes);
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
@@ -302,7 +300,7 @@ s_routes_changed (s_hub_t *self)
 //  through us, or not (also when our best route goes through 'to'
 //  itself: a route is never advertised back where it came from).
 static void
-s_route_entry (s_hub_t *self, const char *name, s_link_t *to, zc_node_entry_t *entry)
+s_route_entry (zc_hub_t *self, const char *name, s_link_t *to, zc_node_entry_t *entry)
 {
     const char *path;
     s_link_t *link = zc_routes_best (self->routes, name, &path);
@@ -317,10 +315,10 @@ s_route_entry (s_hub_t *self, const char *name, s_link_t *to, zc_node_entry_t *e
 //  Sends ROUTES for 'names' to a neighbour hub, in batches; 'full' says
 //  they are all we reach (the receiver forgets the rest).
 static void
-s_send_routes (s_hub_t *self, s_link_t *to, zlist_t *names, bool full)
+s_send_routes (zc_hub_t *self, s_link_t *to, zlist_t *names, bool full)
 {
     size_t total = zlist_size (names);
-    zc_node_entry_t *entries = calloc (total? total: 1, sizeof *entries);
+    zc_node_entry_t *entries = zc_calloc (total? total: 1, sizeof *entries);
     size_t count = 0;
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
         s_route_entry (self, name, to, &entries [count]);
@@ -344,7 +342,7 @@ s_send_routes (s_hub_t *self, s_link_t *to, zlist_t *names, bool full)
 
 //  The neighbour hubs: downstream hubs online, and uplinks up.
 static zlist_t *
-s_neighbour_hubs (s_hub_t *self)
+s_neighbour_hubs (zc_hub_t *self)
 {
     zlist_t *hubs = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
@@ -358,7 +356,7 @@ s_neighbour_hubs (s_hub_t *self)
 
 //  Tells a neighbour hub everything we reach.
 static void
-s_send_full_routes (s_hub_t *self, s_link_t *to)
+s_send_full_routes (zc_hub_t *self, s_link_t *to)
 {
     zlist_t *names = zc_routes_names (self->routes);
     s_send_routes (self, to, names, true);
@@ -369,7 +367,7 @@ s_send_full_routes (s_hub_t *self, s_link_t *to)
 //  or changes). Entries whose path does not start with that hub, or that
 //  loop through us, are refused.
 static void
-s_on_routes (s_hub_t *self, s_link_t *from, zc_wire_t *msg)
+s_on_routes (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
 {
     zc_node_entry_t *entries = NULL;
     size_t count = 0;
@@ -422,7 +420,7 @@ s_on_routes (s_hub_t *self, s_link_t *from, zc_wire_t *msg)
 
 //  Sends the whole directory to an agent.
 static void
-s_send_directory (s_hub_t *self, s_peer_t *peer)
+s_send_directory (zc_hub_t *self, s_peer_t *peer)
 {
     size_t count;
     zc_node_entry_t *entries = zc_directory_entries (self->directory, &count);
@@ -436,7 +434,7 @@ s_send_directory (s_hub_t *self, s_peer_t *peer)
 //  A peer said HELLO: an agent becomes a route and gets the directory; a
 //  downstream hub gets our routes.
 static void
-s_peer_online (s_hub_t *self, s_peer_t *peer)
+s_peer_online (zc_hub_t *self, s_peer_t *peer)
 {
     if (!peer->online)
         zc_info ("%s %s is online", peer->link.kind == S_LINK_HUB? "hub": "node", peer->link.name);
@@ -456,7 +454,7 @@ s_peer_online (s_hub_t *self, s_peer_t *peer)
 //  Forgets a peer: its routes go, and with an agent its directory entry
 //  goes offline. 'why' is logged.
 static void
-s_peer_offline (s_hub_t *self, s_peer_t *peer, const char *why)
+s_peer_offline (zc_hub_t *self, s_peer_t *peer, const char *why)
 {
     if (peer->online)
         zc_info ("%s %s is offline (%s)", peer->link.kind == S_LINK_HUB? "hub": "node",
@@ -481,7 +479,7 @@ s_hop_for (zlist_t *hops, s_link_t *link)
     for (s_hop_t *hop = zlist_first (hops); hop; hop = zlist_next (hops))
         if (hop->link == link)
             return hop;
-    s_hop_t *hop = calloc (1, sizeof *hop);
+    s_hop_t *hop = zc_calloc (1, sizeof *hop);
     hop->link = link;
     hop->targets = zlist_new ();
     zlist_append (hops, hop);
@@ -491,7 +489,7 @@ s_hop_for (zlist_t *hops, s_link_t *link)
 //  Sends msg to one next hop with the given targets; -1 when the link
 //  refused it.
 static int
-s_forward (s_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
+s_forward (zc_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
 {
     zlist_t *original = msg->to;
     msg->to = targets;
@@ -530,7 +528,7 @@ s_forward (s_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
 //  rest get a NOROUTE (not for NOROUTE and PRESENCE themselves).
 //  'arrival' is the link it came in on, NULL for the hub's own messages.
 static void
-s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
+s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
     if (msg->hops <= 1) {
         self->count.dropped++;
@@ -578,7 +576,7 @@ s_route (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 //  its traffic is dropped, its routes withdrawn and its new handshakes
 //  refused. (An established connection cannot be closed: NOTES.)
 static void
-s_strike (s_hub_t *self, s_peer_t *peer)
+s_strike (zc_hub_t *self, s_peer_t *peer)
 {
     self->count.malformed++;
     int64_t now = zclock_mono ();
@@ -609,7 +607,7 @@ zc_hub_set_tap (zc_hub_tap_fn *tap)
 //  message gets the agent's authenticated name as 'from'; a hub's keeps
 //  the stamp of the first hub, and must have one.
 static void
-s_relay (s_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
+s_relay (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
     if (zlist_size (msg->to) == 0 || (arrival->kind != S_LINK_AGENT && !*msg->from)) {
         if (arrival->kind == S_LINK_UPLINK)
@@ -640,7 +638,7 @@ s_is_routed (uint8_t type)
 //  Handles one message from a peer whose key is trusted; new_connection
 //  says it came on another connection than the peer's previous message.
 static void
-s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
+s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
 {
     if (msg->type == ZC_MSG_HELLO && strcmp (msg->name, peer->link.name) != 0) {
         self->count.bad_hello++;
@@ -672,7 +670,7 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
         self->count.not_hello++;
         zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
         error->code = ZC_ERR_NOT_HELLO;
-        error->text = strdup ("say HELLO first");
+        error->text = zc_strdup ("say HELLO first");
         s_send_to (self, peer, &error);
         return;
     }
@@ -694,13 +692,13 @@ s_handle (s_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
     }
 }
 
-static void s_router_message (s_hub_t *self, zmsg_t *frames);
+static void s_router_message (zc_hub_t *self, zmsg_t *frames);
 
 //  Takes what has arrived, up to a batch per turn of the loop.
 static int
 s_router_event (zloop_t *loop, zsock_t *router, void *arg)
 {
-    s_hub_t *self = arg;
+    zc_hub_t *self = arg;
     for (int count = 0; count < S_RECV_BATCH; count++) {
         if (count && !(zsock_events (router) & ZMQ_POLLIN))
             break;
@@ -714,13 +712,13 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
 
 //  Handles one message from the ROUTER; destroys it.
 static void
-s_router_message (s_hub_t *self, zmsg_t *frames)
+s_router_message (zc_hub_t *self, zmsg_t *frames)
 {
     zframe_t *routing_id = zmsg_first (frames);
     zframe_t *first = zmsg_next (frames);
     //  In 4.3.4 only body frames carry the connection's metadata.
     const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
-    const zc_key_t *key = user_id? zc_keyring_by_public (self->keyring, user_id): NULL;
+    const zc_key_t *key = user_id? zc_keyring_by_public (zc_daemon_keyring (self->daemon), user_id): NULL;
     if (!key) {
         self->count.unknown_key++;
         char what [80], line [160];
@@ -733,7 +731,7 @@ s_router_message (s_hub_t *self, zmsg_t *frames)
     }
     s_peer_t *peer = zhashx_lookup (self->peers, key->public_txt);
     if (!peer) {
-        peer = calloc (1, sizeof *peer);
+        peer = zc_calloc (1, sizeof *peer);
         peer->link.kind = key->role == ZC_KEY_HUB? S_LINK_HUB: S_LINK_AGENT;
         snprintf (peer->link.name, sizeof peer->link.name, "%s", key->name);
         snprintf (peer->public_txt, sizeof peer->public_txt, "%s", key->public_txt);
@@ -776,7 +774,7 @@ static void
 s_on_parent_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
 {
     s_parent_t *parent = arg;
-    s_hub_t *self = parent->hub;
+    zc_hub_t *self = parent->hub;
     if (msg->type == ZC_MSG_ROUTES) {
         bool full = (msg->flags & ZC_FLAG_FULL) != 0;
         bool last = !(msg->flags & ZC_FLAG_MORE);
@@ -806,7 +804,7 @@ static void
 s_on_parent_state (zc_uplink_t *uplink, bool up, void *arg)
 {
     s_parent_t *parent = arg;
-    s_hub_t *self = parent->hub;
+    zc_hub_t *self = parent->hub;
     if (up)
         s_send_full_routes (self, &parent->link);
     else {
@@ -815,31 +813,27 @@ s_on_parent_state (zc_uplink_t *uplink, bool up, void *arg)
     }
 }
 
-//  Dials every configured uplink. 0, or -1 (logged).
+//  Dials every configured uplink. 0, or -1 with *error.
 static int
-s_dial_parents (s_hub_t *self)
+s_dial_parents (zc_hub_t *self, char **error)
 {
     zc_config_t *config = self->config;
     for (zc_peer_addr_t *addr = zlist_first (config->uplinks); addr; addr = zlist_next (config->uplinks)) {
-        s_parent_t *parent = calloc (1, sizeof *parent);
+        s_parent_t *parent = zc_calloc (1, sizeof *parent);
         parent->link.kind = S_LINK_UPLINK;
         snprintf (parent->link.name, sizeof parent->link.name, "%s", addr->name);
         parent->hub = self;
         zlist_append (self->parents, parent);
-        char *error = NULL;
         parent->uplink = zc_uplink_new (self->loop, config, self->cert, addr, "hub/uplink",
-                                        s_on_parent_message, s_on_parent_state, parent, &error);
-        if (!parent->uplink) {
-            zc_error ("%s", error);
-            free (error);
+                                        s_on_parent_message, s_on_parent_state, parent, error);
+        if (!parent->uplink)
             return -1;
-        }
     }
     return 0;
 }
 
 static void
-s_parents_destroy (s_hub_t *self)
+s_parents_destroy (zc_hub_t *self)
 {
     s_parent_t *parent;
     while ((parent = zlist_pop (self->parents))) {
@@ -856,8 +850,8 @@ s_parents_destroy (s_hub_t *self)
 static int
 s_zap_event (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    s_hub_t *self = arg;
-    zc_zap_handle (self->zap, self->keyring);
+    zc_hub_t *self = arg;
+    zc_zap_handle (self->zap, zc_daemon_keyring (self->daemon));
     return 0;
 }
 
@@ -865,7 +859,7 @@ s_zap_event (zloop_t *loop, zsock_t *sock, void *arg)
 static int
 s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
 {
-    s_hub_t *self = arg;
+    zc_hub_t *self = arg;
     uint64_t now = zclock_mono ();
     uint64_t limit = (uint64_t) (self->config->peer_timeout * 1000);
     zlist_t *silent = zlist_new ();
@@ -889,7 +883,7 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
 static int
 s_directory_timer (zloop_t *loop, int timer_id, void *arg)
 {
-    s_hub_t *self = arg;
+    zc_hub_t *self = arg;
     zlist_t *neighbours = s_neighbour_hubs (self);
     for (s_link_t *hub = zlist_first (neighbours); hub; hub = zlist_next (neighbours))
         if (hub->routes_lost) {
@@ -930,67 +924,38 @@ s_directory_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  Re-reads the keys directory; peers whose key went away are dropped.
+//  The keys directory was read again: peers whose key went away are
+//  dropped.
 static void
-s_keys_reload (s_hub_t *self, const char *why)
+s_keys_changed (void *arg)
 {
-    if (!zc_keyring_reload (&self->keyring, &self->keys_stamp, self->config->keys, why))
-        return;
+    zc_hub_t *self = arg;
     zhashx_purge (self->logged);
     zlist_t *revoked = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (!zc_keyring_by_public (self->keyring, peer->public_txt))
+        if (!zc_keyring_by_public (zc_daemon_keyring (self->daemon), peer->public_txt))
             zlist_append (revoked, peer);
     for (s_peer_t *peer = zlist_first (revoked); peer; peer = zlist_next (revoked))
         s_peer_offline (self, peer, "key revoked");
     zlist_destroy (&revoked);
 }
 
-static int
-s_keys_timer (zloop_t *loop, int timer_id, void *arg)
-{
-    s_hub_t *self = arg;
-    if (zc_keyring_dir_stamp (self->config->keys) != self->keys_stamp)
-        s_keys_reload (self, "keys directory changed");
-    return 0;
-}
-
-static int
-s_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    s_hub_t *self = arg;
-    int signal = zc_signals_read (self->signal_fd);
-    if (signal == SIGHUP) {
-        s_keys_reload (self, "SIGHUP");
-        return 0;
-    }
-    if (signal) {
-        zc_info ("stopping on signal %d", signal);
-        return -1;
-    }
-    return 0;
-}
-
 //  Binds every configured endpoint and writes the bound ones, one per
-//  line, to DATA/endpoints (replaced atomically). -1 on failure, logged.
+//  line, to DATA/endpoints (replaced atomically). 0, or -1 with *error.
 static int
-s_bind (s_hub_t *self)
+s_bind (zc_hub_t *self, char **error)
 {
     zc_config_t *config = self->config;
     char *path = zsys_sprintf ("%s/endpoints", config->data);
     char *temp = zsys_sprintf ("%s/endpoints.tmp", config->data);
     FILE *file = fopen (temp, "w");
-    if (!file) {
-        zc_error ("cannot write %s: %s (check the data directory)", temp, strerror (errno));
-        free (path);
-        free (temp);
-        return -1;
-    }
     int rc = 0;
-    for (char *endpoint = zlist_first (config->binds); endpoint; endpoint = zlist_next (config->binds)) {
+    if (!file)
+        rc = zc_fail (error, "cannot write %s: %s (check the data directory)", temp, strerror (errno));
+    for (char *endpoint = zlist_first (config->binds); file && endpoint; endpoint = zlist_next (config->binds)) {
         if (zsock_bind (self->router, "%s", endpoint) == -1) {
-            zc_error ("%s: hub/bind: cannot bind %s: %s", config->path, endpoint, zmq_strerror (zmq_errno ()));
-            rc = -1;
+            rc = zc_fail (error, "%s: hub/bind: cannot bind %s: %s", config->path, endpoint,
+                          zmq_strerror (zmq_errno ()));
             break;
         }
         char *bound = zsock_last_endpoint (self->router);
@@ -998,10 +963,8 @@ s_bind (s_hub_t *self)
         zc_info ("listening on %s", bound);
         free (bound);
     }
-    if (fclose (file) != 0 || (rc == 0 && rename (temp, path) != 0)) {
-        zc_error ("cannot write %s: %s", path, strerror (errno));
-        rc = -1;
-    }
+    if (file && (fclose (file) != 0 || (rc == 0 && rename (temp, path) != 0)) && rc == 0)
+        rc = zc_fail (error, "cannot write %s: %s", path, strerror (errno));
     if (rc != 0)
         unlink (temp);
     free (path);
@@ -1009,41 +972,13 @@ s_bind (s_hub_t *self)
     return rc;
 }
 
-int
-zc_hub_run (zc_config_t *config)
+zc_hub_t *
+zc_hub_new (zc_config_t *config, char **error)
 {
-    s_hub_t hub = { .config = config, .signal_fd = zc_signals_open () };
-    s_hub_t *self = &hub;
-    zsys_init ();
-    zsys_handler_set (NULL);
-    //  libzmq spreads reconnects with rand(), and czmq seeds it with the
-    //  time in seconds: peers started in the same second would all come
-    //  back at the same moment after a hub restart.
-    zc_uplink_seed_random ();
-    int status = 1;
-    char *error = NULL;
-    if (mkdir (config->data, 0700) == -1 && errno != EEXIST) {
-        zc_error ("cannot create data directory %s: %s", config->data, strerror (errno));
-        return 1;
-    }
-    self->cert = zc_key_load_own (config->keys, config->name, &error);
-    if (!self->cert) {
-        zc_error ("%s", error);
-        free (error);
-        return 1;
-    }
-    self->keys_stamp = zc_keyring_dir_stamp (config->keys);    //  before: a change during the reading is seen
-    self->keyring = zc_keyring_load (config->keys, &error);
-    if (!self->keyring) {
-        zc_error ("%s", error);
-        free (error);
-        zcert_destroy (&self->cert);
-        return 1;
-    }
-    //  The ZAP handler must exist before the CURVE socket binds: without
-    //  one, libzmq accepts any client key.
-    self->zap = zc_zap_new ();
-    self->router = zsock_new (ZMQ_ROUTER);
+    zc_hub_t *self = zc_calloc (1, sizeof *self);
+    self->config = config;
+    self->timers [0] = self->timers [1] = -1;
+    self->loop = zloop_new ();
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, s_peer_destroy);
     self->parents = zlist_new ();
@@ -1055,36 +990,60 @@ zc_hub_run (zc_config_t *config)
     self->waited = zlistx_new ();
     zlistx_set_destructor (self->waited, (zlistx_destructor_fn *) zstr_free);
     self->logged = zhashx_new ();
-    self->loop = zloop_new ();
-    if (self->zap && self->router) {
-        zcert_apply (self->cert, self->router);
-        zsock_set_curve_server (self->router, 1);
-        zsock_set_router_mandatory (self->router, 1);
-        zc_uplink_tune (self->router, config);
-        if (s_bind (self) == 0 && s_dial_parents (self) == 0) {
-            zloop_reader (self->loop, self->router, s_router_event, self);
-            zloop_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);
-            self->signal_item = (zmq_pollitem_t) { .fd = self->signal_fd, .events = ZMQ_POLLIN };
-            zloop_poller (self->loop, &self->signal_item, s_signal_event, self);
-            zloop_timer (self->loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
-            zloop_timer (self->loop, S_DIRECTORY_FLUSH_MS, 0, s_directory_timer, self);
-            zloop_timer (self->loop, S_KEYS_CHECK_MS, 0, s_keys_timer, self);
-            zc_info ("hub %s started with %zu trusted keys and %zu uplink(s)", config->name,
-                     zc_keyring_size (self->keyring), zlist_size (self->parents));
-            zloop_start (self->loop);
-            zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
-                     ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64
-                     ", from suspended keys %" PRIu64 ")",
-                     config->name, self->count.forwarded, self->count.noroute, self->count.malformed,
-                     self->count.unknown_key, self->count.bad_hello, self->count.dropped,
-                     self->count.suspended);
-            status = 0;
-        }
+    self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, NULL, self, error);
+    if (!self->daemon || !(self->cert = zc_key_load_own (config->keys, config->name, error)))
+        goto failed;
+    //  The ZAP handler must exist before the CURVE socket binds: without
+    //  one, libzmq accepts any client key.
+    self->zap = zc_zap_new ();
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->zap || !self->router) {
+        zc_fail (error, "cannot create the hub's sockets: %s", zmq_strerror (zmq_errno ()));
+        goto failed;
     }
-    else
-        zc_error ("cannot create the hub's sockets: %s", zmq_strerror (zmq_errno ()));
+    zcert_apply (self->cert, self->router);
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_router_mandatory (self->router, 1);
+    zc_uplink_tune (self->router, config);
+    if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0)
+        goto failed;
+    zloop_reader (self->loop, self->router, s_router_event, self);
+    zloop_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);
+    self->timers [0] = zloop_timer (self->loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
+    self->timers [1] = zloop_timer (self->loop, S_DIRECTORY_FLUSH_MS, 0, s_directory_timer, self);
+    zc_info ("hub %s started with %zu trusted keys and %zu uplink(s)", config->name,
+             zc_keyring_size (zc_daemon_keyring (self->daemon)), zlist_size (self->parents));
+    self->started = true;
+    return self;
+failed:
+    zc_hub_destroy (&self);
+    return NULL;
+}
+
+int
+zc_hub_loop (zc_hub_t *self)
+{
+    zloop_start (self->loop);
+    return 0;
+}
+
+void
+zc_hub_destroy (zc_hub_t **self_p)
+{
+    zc_hub_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->started)
+        zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
+                 ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64
+                 ", from suspended keys %" PRIu64 ")",
+                 self->config->name, self->count.forwarded, self->count.noroute, self->count.malformed,
+                 self->count.unknown_key, self->count.bad_hello, self->count.dropped,
+                 self->count.suspended);
+    for (size_t index = 0; index < sizeof self->timers / sizeof self->timers [0]; index++)
+        if (self->timers [index] != -1)
+            zloop_timer_end (self->loop, self->timers [index]);
     s_parents_destroy (self);
-    zloop_destroy (&self->loop);
     zsock_destroy (&self->router);
     zc_zap_destroy (&self->zap);
     zhashx_destroy (&self->peers);
@@ -1094,8 +1053,32 @@ zc_hub_run (zc_config_t *config)
     zlistx_destroy (&self->waited);
     zhashx_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
-    zc_keyring_destroy (&self->keyring);
     zcert_destroy (&self->cert);
-    close (self->signal_fd);
-    return status;
+    zc_daemon_destroy (&self->daemon);
+    zloop_destroy (&self->loop);
+    free (self);
+    *self_p = NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  As an actor
+
+//  "ENDPOINT": the endpoint bound last (a test binds tcp://127.0.0.1:*).
+static void
+s_actor_command (const char *command, zsock_t *pipe, void *arg)
+{
+    zc_hub_t *self = arg;
+    char *endpoint = streq (command, "ENDPOINT")? zsock_last_endpoint (self->router): NULL;
+    zstr_send (pipe, endpoint? endpoint: "");
+    free (endpoint);
+}
+
+void
+zc_hub_actor (zsock_t *pipe, void *config)
+{
+    char *error = NULL;
+    zc_hub_t *self = zc_hub_new (config, &error);
+    if (zc_daemon_actor_start (pipe, self? self->daemon: NULL, &error, s_actor_command) == 0)
+        zc_hub_loop (self);
+    zc_hub_destroy (&self);
 }

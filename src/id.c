@@ -33,10 +33,11 @@ s_digit_value (char c)
 }
 
 //  Random bytes for IDs, drawn from libsodium 4 KiB at a time: a getrandom
-//  call per ID was a tenth of a job's system calls. One thread per process
-//  makes IDs (the pool is not locked).
-static uint8_t s_pool [4096];
-static size_t s_pool_used = sizeof s_pool;
+//  call per ID was a tenth of a job's system calls. A pool per thread (a
+//  daemon makes its IDs on one; the self-tests run several daemons, each
+//  on its own thread), so it needs no lock.
+static __thread uint8_t s_pool [4096];
+static __thread size_t s_pool_used = sizeof s_pool;
 
 //  A forked child must not hand out its parent's bytes again.
 static void
@@ -51,7 +52,7 @@ s_pool_forget (void)
 static void
 s_random_bytes (uint8_t *out, size_t size)
 {
-    static bool registered;
+    static __thread bool registered;
     if (!registered) {
         pthread_atfork (NULL, NULL, s_pool_forget);
         registered = true;
@@ -146,7 +147,7 @@ zc_job_id_format (const zc_id_t *id, const char *node, char out [ZC_JOB_ID_MAX])
 //  dot, the rest a valid node name (which may itself contain dots).
 //  Returns 0, or -1 leaving id and node untouched.
 int
-zc_job_id_parse (const char *text, zc_id_t *id, char node [65])
+zc_job_id_parse (const char *text, zc_id_t *id, char node [ZC_NAME_SIZE])
 {
     if (!text || strlen (text) < ZC_ULID_LEN + 2 || text [ZC_ULID_LEN] != '.')
         return -1;
@@ -264,7 +265,7 @@ zc_id_test (bool verbose)
     ZC_CHECK (back.bytes [0] == 0xE0);
 
     //  Job IDs.
-    char job [ZC_JOB_ID_MAX], node [65];
+    char job [ZC_JOB_ID_MAX], node [ZC_NAME_SIZE];
     zc_job_id_format (&first, "web-1", job);
     zc_id_to_ulid (&first, ulid);
     ZC_CHECK (strncmp (job, ulid, ZC_ULID_LEN) == 0);
@@ -278,7 +279,7 @@ zc_id_test (bool verbose)
     ZC_CHECK_STR (node, "n1.site1.example");
     ZC_CHECK (zc_id_equal (&back, &first));
     //  The longest name fits.
-    char longest [65];
+    char longest [ZC_NAME_SIZE];
     memset (longest, 'a', 64);
     longest [64] = 0;
     zc_job_id_format (&first, longest, job);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "prelude.h"
 #include "job.h"
 
 static const char *s_state_names [ZC_STATE_COUNT] = {
@@ -52,7 +53,7 @@ zc_wall_ms (void)
 zc_result_t *
 zc_result_new (void)
 {
-    return calloc (1, sizeof (zc_result_t));
+    return zc_calloc (1, sizeof (zc_result_t));
 }
 
 void

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include "prelude.h"
 #include "jsonl.h"
 #include "jsonout.h"
 #include "log.h"
@@ -125,9 +126,9 @@ zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
         close (fd);
         return NULL;
     }
-    zc_jsonl_t *self = calloc (1, sizeof *self);
+    zc_jsonl_t *self = zc_calloc (1, sizeof *self);
     self->loop = loop;
-    self->path = strdup (path);
+    self->path = zc_strdup (path);
     self->fd = fd;
     self->group = gid;
     self->have_group = group != NULL;
@@ -225,7 +226,7 @@ s_accept (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         close (fd);
         return 0;
     }
-    zc_jsonl_conn_t *conn = calloc (1, sizeof *conn);
+    zc_jsonl_conn_t *conn = zc_calloc (1, sizeof *conn);
     conn->server = self;
     conn->fd = fd;
     conn->item = (zmq_pollitem_t) { .fd = fd, .events = ZMQ_POLLIN };
@@ -263,7 +264,7 @@ s_conn_deliver (zc_jsonl_conn_t *conn)
             break;
         size_t size = newline - conn->in;
         *newline = 0;
-        char *line = malloc (size + 1);
+        char *line = zc_malloc (size + 1);
         memcpy (line, conn->in, size + 1);
         memmove (conn->in, newline + 1, conn->in_size - size - 1);
         conn->in_size -= size + 1;
@@ -301,7 +302,7 @@ s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     if (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
         if (conn->in_max - conn->in_size < 65536) {
             conn->in_max = conn->in_max? conn->in_max * 2: 65536 * 2;
-            conn->in = realloc (conn->in, conn->in_max);
+            conn->in = zc_realloc (conn->in, conn->in_max);
         }
         ssize_t rc = recv (conn->fd, conn->in + conn->in_size, conn->in_max - conn->in_size - 1, 0);
         if (rc == 0 || (rc == -1 && errno != EAGAIN && errno != EINTR)) {
@@ -349,7 +350,7 @@ zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
     }
     if (conn->out_size + 1 > conn->out_max) {
         conn->out_max = (conn->out_size + 1) * 2;
-        conn->out = realloc (conn->out, conn->out_max);
+        conn->out = zc_realloc (conn->out, conn->out_max);
     }
     conn->out [conn->out_size++] = '\n';
     s_conn_watch (conn);

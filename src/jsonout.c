@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "prelude.h"
 #include "jsonout.h"
 #include "testing.h"
 
@@ -24,7 +25,7 @@ s_reserve (s_out_t *out, size_t more)
     size_t capacity = out->capacity? out->capacity: 256;
     while (capacity < out->size + more)
         capacity *= 2;
-    char *data = realloc (out->data, capacity);
+    char *data = zc_realloc (out->data, capacity);
     if (!data) {
         out->failed = true;
         return false;
@@ -248,7 +249,7 @@ zc_jsonout_test (bool verbose)
         ZC_CHECK (s_same_as_jansson (samples [index]));
 
     //  Appending to a buffer that holds something already.
-    char *data = strdup ("x");
+    char *data = zc_strdup ("x");
     size_t size = 1, capacity = 2;
     json_t *value = json_pack ("{s:[i,s]}", "k", 7, "v");
     ZC_CHECK (zc_jsonout_append (value, &data, &size, &capacity) == 0);

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "prelude.h"
+#include "dirs.h"
 #include "keys.h"
 #include "log.h"
 #include "zpl.h"
@@ -121,6 +123,8 @@ zc_keygen (const char *dir, const char *name, bool hub, char **error)
         return zc_fail (error, "invalid key name \"%s\": use 1 to 64 letters, digits,"
                        " '.', '_' or '-', starting with a letter or digit (ALL is reserved)",
                        name);
+    if (zc_dirs_make (dir, error) != 0)
+        return -1;
     char *public_path = zsys_sprintf ("%s/%s.cert", dir, name);
     char *secret_path = zsys_sprintf ("%s/%s.cert_secret", dir, name);
     struct stat st;
@@ -385,11 +389,11 @@ s_cert_files (const char *dir, s_file_t **files_p)
             continue;
         if (count == limit) {
             limit = limit? limit * 2: 16;
-            s_file_t *grown = realloc (files, limit * sizeof *files);
+            s_file_t *grown = zc_realloc (files, limit * sizeof *files);
             assert (grown);
             files = grown;
         }
-        files [count].name = strdup (name);
+        files [count].name = zc_strdup (name);
         assert (files [count].name);
         files [count++].stat = st;
     }
@@ -421,14 +425,14 @@ zc_keyring_load (const char *dir, char **error)
         zc_fail (error, "cannot read keys directory %s: %s", dir, strerror (errno));
         return NULL;
     }
-    zc_keyring_t *self = calloc (1, sizeof *self);
+    zc_keyring_t *self = zc_calloc (1, sizeof *self);
     assert (self);
     self->by_public = zhashx_new ();
     self->by_name = zhashx_new ();
     zhashx_set_destructor (self->by_public, s_entry_destroy);
 
     for (ssize_t index = 0; index < count; index++) {
-        s_entry_t *entry = calloc (1, sizeof *entry);
+        s_entry_t *entry = zc_calloc (1, sizeof *entry);
         assert (entry);
         entry->path = zsys_sprintf ("%s/%s", dir, files [index].name);
         char *reason = NULL;
@@ -565,7 +569,7 @@ s_slurp (const char *path)
     FILE *file = fopen (path, "r");
     if (!file)
         return NULL;
-    char *text = calloc (1, 65536);
+    char *text = zc_calloc (1, 65536);
     assert (text);
     size_t size = fread (text, 1, 65535, file);
     text [size] = 0;
@@ -599,7 +603,7 @@ s_file_value (const char *path, const char *where)
 {
     zc_zpl_t *root = zc_zpl_load (path, NULL);
     zc_zpl_t *node = root? zc_zpl_locate (root, where): NULL;
-    char *value = node && zc_zpl_value (node)? strdup (zc_zpl_value (node)): NULL;
+    char *value = node && zc_zpl_value (node)? zc_strdup (zc_zpl_value (node)): NULL;
     zc_zpl_destroy (&root);
     return value;
 }
@@ -665,8 +669,18 @@ zc_keys_test (bool verbose)
     ZC_CHECK (access (path, F_OK) == -1);
     zstr_free (&want);
     zstr_free (&path);
-    rc = zc_keygen ("/nonexistent-zc-dir", "n3", false, &error);
-    S_CHECK_ERROR (rc, error, "cannot create /nonexistent-zc-dir/n3.cert: No such file or directory", true);
+    //  A missing keys directory is made, with its parents, 0700; a file
+    //  in its way is named.
+    char *missing = zsys_sprintf ("%s/new/keys", dir);
+    ZC_CHECK (zc_keygen (missing, "n3", false, &error) == 0 && !error);
+    ZC_CHECK (stat (missing, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 0777) == 0700);
+    path = zsys_sprintf ("%s/new/keys/n3.cert", dir);
+    rc = zc_keygen (path, "n4", false, &error);
+    want = zsys_sprintf ("cannot create directory %s: a file of that name is in the way", path);
+    S_CHECK_ERROR (rc, error, want, true);
+    zstr_free (&want);
+    zstr_free (&path);
+    zstr_free (&missing);
 
     //  The public file holds no secret; both files agree on public facts.
     char *public_text = s_slurp (public_path);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "prelude.h"
 #include "message.h"
 #include "target.h"
 #include "testing.h"
@@ -83,17 +84,17 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
     *error = NULL;
     *field = NULL;
     if (!json_is_object (object)) {
-        *error = strdup ("a message must be a JSON object");
+        *error = zc_strdup ("a message must be a JSON object");
         return NULL;
     }
-    zc_message_t *self = calloc (1, sizeof *self);
+    zc_message_t *self = zc_calloc (1, sizeof *self);
     self->method = ZC_METHOD_EXEC;
     self->ack_timeout = 10;
     self->retries = 30;
     self->retry_wait = 2;
     self->method_timeout = 30;
     self->expire = 86400;
-    self->reply_method = strdup ("console");
+    self->reply_method = zc_strdup ("console");
     self->reply_args = zlist_new ();
     zlist_autofree (self->reply_args);
 
@@ -107,13 +108,13 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             zlist_t *items = s_string_list (value, true);
             if (!items || zlist_size (items) == 0) {
                 zlist_destroy (&items);
-                *error = strdup ("\"to\" must be a target string or a non-empty array of them");
+                *error = zc_strdup ("\"to\" must be a target string or a non-empty array of them");
                 break;
             }
             size_t size = 1;
             for (char *item = zlist_first (items); item; item = zlist_next (items))
                 size += strlen (item) + 1;
-            self->to = calloc (1, size);
+            self->to = zc_calloc (1, size);
             for (char *item = zlist_first (items); item; item = zlist_next (items)) {
                 if (*self->to)
                     strcat (self->to, ",");
@@ -124,7 +125,7 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
         else
         if (streq (key, "method")) {
             if (!json_is_string (value) || !(self->method = zc_method_parse (json_string_value (value)))) {
-                *error = strdup ("unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)");
+                *error = zc_strdup ("unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)");
                 break;
             }
         }
@@ -133,14 +134,14 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             zlist_destroy (&self->args);
             self->args = s_string_list (value, false);
             if (!self->args || zlist_size (self->args) > S_MAX_ARGS) {
-                *error = strdup ("\"args\" must be an array of at most 16 strings");
+                *error = zc_strdup ("\"args\" must be an array of at most 16 strings");
                 break;
             }
         }
         else
         if (streq (key, "data") || streq (key, "data_b64")) {
             if (self->data) {
-                *error = strdup ("give either \"data\" or \"data_b64\", not both");
+                *error = zc_strdup ("give either \"data\" or \"data_b64\", not both");
                 break;
             }
             if (!json_is_string (value)) {
@@ -150,15 +151,15 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             const char *text = json_string_value (value);
             size_t length = json_string_length (value);
             if (streq (key, "data")) {
-                self->data = malloc (length + 1);
+                self->data = zc_malloc (length + 1);
                 memcpy (self->data, text, length);
                 self->data_size = length;
             }
             else {
-                self->data = malloc (length / 4 * 3 + 3);
+                self->data = zc_malloc (length / 4 * 3 + 3);
                 if (sodium_base642bin (self->data, length / 4 * 3 + 3, text, length, " \n",
                                        &self->data_size, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
-                    *error = strdup ("\"data_b64\" is not valid base64");
+                    *error = zc_strdup ("\"data_b64\" is not valid base64");
                     break;
                 }
             }
@@ -168,53 +169,53 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             const char *text = json_string_value (value);
             if (!text || !(streq (text, "console") || streq (text, "file") || streq (text, "file_append")
                         || streq (text, "none") || streq (text, "exec"))) {
-                *error = strdup ("reply_method must be one of console, file, file_append, none, exec");
+                *error = zc_strdup ("reply_method must be one of console, file, file_append, none, exec");
                 break;
             }
             free (self->reply_method);
-            self->reply_method = strdup (text);
+            self->reply_method = zc_strdup (text);
         }
         else
         if (streq (key, "reply_args")) {
             zlist_destroy (&self->reply_args);
             self->reply_args = s_string_list (value, false);
             if (!self->reply_args) {
-                *error = strdup ("\"reply_args\" must be an array of strings");
+                *error = zc_strdup ("\"reply_args\" must be an array of strings");
                 break;
             }
         }
         else
         if (streq (key, "ack_timeout")) {
             if (s_seconds (value, 0.1, 86400, &self->ack_timeout)) {
-                *error = strdup ("ack_timeout must be a number of seconds from 0.1 to 86400");
+                *error = zc_strdup ("ack_timeout must be a number of seconds from 0.1 to 86400");
                 break;
             }
         }
         else
         if (streq (key, "retry_wait")) {
             if (s_seconds (value, 0.1, 3600, &self->retry_wait)) {
-                *error = strdup ("retry_wait must be a number of seconds from 0.1 to 3600");
+                *error = zc_strdup ("retry_wait must be a number of seconds from 0.1 to 3600");
                 break;
             }
         }
         else
         if (streq (key, "method_timeout")) {
             if (s_seconds (value, 0.1, 30 * 86400, &self->method_timeout)) {
-                *error = strdup ("method_timeout must be a number of seconds from 0.1 to 2592000");
+                *error = zc_strdup ("method_timeout must be a number of seconds from 0.1 to 2592000");
                 break;
             }
         }
         else
         if (streq (key, "expire")) {
             if (s_seconds (value, 1, 365 * 86400, &self->expire)) {
-                *error = strdup ("expire must be a number of seconds from 1 to 31536000");
+                *error = zc_strdup ("expire must be a number of seconds from 1 to 31536000");
                 break;
             }
         }
         else
         if (streq (key, "retries")) {
             if (!json_is_integer (value) || json_integer_value (value) < 0 || json_integer_value (value) > 100000) {
-                *error = strdup ("retries must be an integer from 0 to 100000");
+                *error = zc_strdup ("retries must be an integer from 0 to 100000");
                 break;
             }
             self->retries = (int) json_integer_value (value);
@@ -226,12 +227,12 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
                 break;
             }
             if (streq (key, "relay_via") && !zc_name_valid (json_string_value (value))) {
-                *error = strdup ("\"relay_via\" must be a node name: the agent that takes custody of the job");
+                *error = zc_strdup ("\"relay_via\" must be a node name: the agent that takes custody of the job");
                 break;
             }
             char **slot = streq (key, "relay_via")? &self->relay_via
                         : streq (key, "directory")? &self->directory: &self->file_name;
-            *slot = strdup (json_string_value (value));
+            *slot = zc_strdup (json_string_value (value));
         }
         else {
             *error = zsys_sprintf ("unknown field \"%s\"", key);
@@ -242,13 +243,13 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
     if (!*error) {
         if (!self->to) {
             *field = "to";
-            *error = strdup ("\"to\" is missing");
+            *error = zc_strdup ("\"to\" is missing");
         }
         else
         if ((self->method == ZC_METHOD_EXEC || self->method == ZC_METHOD_EXEC_STREAM)
         &&  (!self->args || zlist_size (self->args) != 1)) {
             *field = "args";
-            *error = strdup ("exec takes exactly one string in \"args\": the shell command");
+            *error = zc_strdup ("exec takes exactly one string in \"args\": the shell command");
         }
     }
     if (*error) {
@@ -273,7 +274,7 @@ s_set_output (json_t *object, const char *name, const uint8_t *bytes, size_t siz
         return;
     }
     size_t encoded_size = sodium_base64_ENCODED_LEN (size, sodium_base64_VARIANT_ORIGINAL);
-    char *encoded = malloc (encoded_size);
+    char *encoded = zc_malloc (encoded_size);
     sodium_bin2base64 (encoded, encoded_size, bytes, size, sodium_base64_VARIANT_ORIGINAL);
     char key [32];
     snprintf (key, sizeof key, "%s_b64", name);
@@ -376,7 +377,7 @@ zc_message_split (const char *text, size_t size, char **error)
         size -= 3;
     }
     if (s_blank (text, size)) {
-        *error = strdup ("no message in input");
+        *error = zc_strdup ("no message in input");
         return NULL;
     }
     json_error_t parse_error;
@@ -394,7 +395,7 @@ zc_message_split (const char *text, size_t size, char **error)
         if (lines)
             return s_split_lines (text, size, error);
         *error = parse_error.line > 0? zsys_sprintf ("line %d: %s", parse_error.line, parse_error.text)
-                                     : strdup (parse_error.text);
+                                     : zc_strdup (parse_error.text);
         return NULL;
     }
     if (json_is_object (whole)) {
@@ -404,7 +405,7 @@ zc_message_split (const char *text, size_t size, char **error)
     }
     //  json_loadb gives an object or an array; this is an array.
     if (json_array_size (whole) == 0)
-        *error = strdup ("no message in input (an empty array)");
+        *error = zc_strdup ("no message in input (an empty array)");
     size_t index;
     json_t *item;
     json_array_foreach (whole, index, item) {
@@ -531,9 +532,9 @@ zc_message_test (bool verbose)
     result->state = ZC_STATE_DONE;
     result->exit_code = 7;
     result->finished_ms = 2000;
-    result->out = (uint8_t *) strdup ("hello\n");
+    result->out = (uint8_t *) zc_strdup ("hello\n");
     result->out_size = 6;
-    result->err = malloc (2);
+    result->err = zc_malloc (2);
     memcpy (result->err, "\xff\xfe", 2);
     result->err_size = 2;
     object = zc_message_job_json ("ID.n1", "n1", ZC_METHOD_EXEC, ZC_STATE_DONE, result, 1000);

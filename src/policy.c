@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "prelude.h"
 #include "log.h"
 #include "policy.h"
 #include "job.h"
@@ -285,7 +286,7 @@ s_parse_line (zc_policy_t *self, char *line, int number, char **error)
 
     if (self->count == self->allocated) {
         size_t allocated = self->allocated? self->allocated * 2: 16;
-        s_rule_t *rules = realloc (self->rules, allocated * sizeof (s_rule_t));
+        s_rule_t *rules = zc_realloc (self->rules, allocated * sizeof (s_rule_t));
         if (!rules)
             return zc_fail (error, "%s:%d: out of memory", origin, number);
         self->rules = rules;
@@ -295,9 +296,9 @@ s_parse_line (zc_policy_t *self, char *line, int number, char **error)
     rule->allow = action [0] == 'a';
     rule->line = number;
     rule->methods = methods;
-    rule->from = strdup (from);
+    rule->from = zc_strdup (from);
     bool any = *command == 0 || strcmp (command, "*") == 0;
-    rule->command = any? NULL: strdup (command);
+    rule->command = any? NULL: zc_strdup (command);
     if (asprintf (&rule->text, "%s %s %s%s%s", action, from, method,
                   *command? " ": "", command) < 0)
         rule->text = NULL;
@@ -336,8 +337,8 @@ zc_policy_parse (const char *text, size_t size, const char *origin, char **error
         zc_fail (error, "%s: larger than %d bytes (is it the right file?)", origin, S_FILE_MAX);
         return NULL;
     }
-    zc_policy_t *self = calloc (1, sizeof (zc_policy_t));
-    if (!self || !(self->origin = strdup (origin))) {
+    zc_policy_t *self = zc_calloc (1, sizeof (zc_policy_t));
+    if (!self || !(self->origin = zc_strdup (origin))) {
         free (self);
         zc_fail (error, "%s: out of memory", origin);
         return NULL;
@@ -382,7 +383,7 @@ zc_policy_load (const char *path, char **error)
         zc_fail (error, "%s: cannot read: %s", path, strerror (errno));
         return NULL;
     }
-    char *text = malloc (S_FILE_MAX + 1);
+    char *text = zc_malloc (S_FILE_MAX + 1);
     size_t size = text? fread (text, 1, S_FILE_MAX + 1, file): 0;
     int read_errno = !text? ENOMEM: ferror (file)? errno: 0;
     fclose (file);
@@ -712,7 +713,7 @@ zc_policy_test (bool verbose)
     }
     ZC_CHECK (disagreements == 0);
     //  No blow-up on a long command and a pattern with many stars
-    char *long_command = malloc (1000001);
+    char *long_command = zc_malloc (1000001);
     memset (long_command, 'a', 1000000);
     long_command [1000000] = 0;
     ZC_CHECK (s_match ("*a*a*a*a*a*a*a*a*a*a*a*b", long_command) == false);
@@ -754,7 +755,7 @@ zc_policy_test (bool verbose)
     zc_policy_destroy (&policy);
 
     //  Limits: 4096 bytes a line (CR LF not counted), 1 MiB, 10000 rules
-    char *big = malloc (S_FILE_MAX + 1);
+    char *big = zc_malloc (S_FILE_MAX + 1);
     memset (big, 'x', S_FILE_MAX + 1);
     memcpy (big, "allow * exec ", 13);
     policy = zc_policy_parse (big, S_LINE_MAX, "p", &error);

@@ -8,6 +8,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "prelude.h"
 #include "log.h"
 #include "message.h"
 #include "readfolder.h"
@@ -89,7 +90,7 @@ static char *
 s_failed_name (zc_readfolder_t *self, const char *name, char **why)
 {
     for (int suffix = 0; suffix < S_MAX_SUFFIX; suffix++) {
-        char *candidate = suffix? zsys_sprintf ("%s.%d", name, suffix): strdup (name);
+        char *candidate = suffix? zsys_sprintf ("%s.%d", name, suffix): zc_strdup (name);
         char *path = zsys_sprintf ("%s/%s", self->failed, candidate);
         char *error_path = zsys_sprintf ("%s.error", path);
         int free_path = s_free_path (path);
@@ -167,7 +168,7 @@ s_read_file (const char *path, size_t *size)
         return NULL;
     }
     //  One byte more than the limit tells a file that grew too large.
-    char *buffer = malloc ((size_t) stat.st_size + 1);
+    char *buffer = zc_malloc ((size_t) stat.st_size + 1);
     size_t max = (size_t) stat.st_size + 1;
     *size = 0;
     while (true) {
@@ -175,7 +176,7 @@ s_read_file (const char *path, size_t *size)
             if (max > ZC_READFOLDER_MAX_FILE)
                 break;
             max = max * 2 > ZC_READFOLDER_MAX_FILE + 1? ZC_READFOLDER_MAX_FILE + 1: max * 2;
-            buffer = realloc (buffer, max);
+            buffer = zc_realloc (buffer, max);
         }
         ssize_t got = read (fd, buffer + *size, max - *size);
         if (got == -1 && errno == EINTR)
@@ -322,7 +323,7 @@ s_handle (zc_readfolder_t *self, s_entry_t *entry)
         if (errno == ENOENT)
             return S_LEFT;
         char *reason = errno == EFBIG? zsys_sprintf ("larger than %u MiB", ZC_READFOLDER_MAX_FILE >> 20)
-                     : errno == EINVAL? strdup ("not a regular file")
+                     : errno == EINVAL? zc_strdup ("not a regular file")
                      : zsys_sprintf ("cannot read it: %s", strerror (errno));
         s_outcome_t outcome = s_move_aside (self, name, &entry->stat, reason, NULL);
         free (reason);
@@ -385,14 +386,14 @@ s_handle (zc_readfolder_t *self, s_entry_t *entry)
     if (busy)
         self->busy = true;
 
-    s_action_t *action = calloc (1, sizeof *action);
-    action->name = strdup (name);
+    s_action_t *action = zc_calloc (1, sizeof *action);
+    action->name = zc_strdup (name);
     action->stat = entry->stat;
     action->sent = accepted;
     if (busy || refused) {
         action->kind = busy? S_REWRITE: S_MOVE_ASIDE;
         action->reason = refused > 1? zsys_sprintf ("%s (and %zu more, see the .error file)", first_refusal, refused - 1)
-                                    : strdup (first_refusal);
+                                    : zc_strdup (first_refusal);
         action->details = zsys_sprintf ("%.*saccepted and sent, do not send again: %s%.*s\n",
                                         (int) zchunk_size (lines), (char *) zchunk_data (lines),
                                         accepted? "messages ": "none",
@@ -455,7 +456,7 @@ zc_readfolder_scan (zc_readfolder_t *self)
     self->unreadable = false;
 
     size_t count = 0, max = 16;
-    s_entry_t *entries = malloc (max * sizeof *entries);
+    s_entry_t *entries = zc_malloc (max * sizeof *entries);
     zhashx_t *seen = zhashx_new ();
     struct dirent *dirent;
     while ((dirent = readdir (dir))) {
@@ -475,9 +476,9 @@ zc_readfolder_scan (zc_readfolder_t *self)
             continue;
         if (count == max) {
             max *= 2;
-            entries = realloc (entries, max * sizeof *entries);
+            entries = zc_realloc (entries, max * sizeof *entries);
         }
-        entry.name = strdup (entry.name);
+        entry.name = zc_strdup (entry.name);
         entries [count++] = entry;
     }
     closedir (dir);
@@ -577,7 +578,7 @@ zc_readfolder_new (zloop_t *loop, const char *dir, int interval_ms,
     assert (dir && submit && interval_ms > 0);
     *error = NULL;
     if (!*dir) {
-        *error = strdup ("the folder name is empty");
+        *error = zc_strdup ("the folder name is empty");
         return NULL;
     }
     char *failed = zsys_sprintf ("%s/failed", dir);
@@ -585,9 +586,9 @@ zc_readfolder_new (zloop_t *loop, const char *dir, int interval_ms,
         free (failed);
         return NULL;
     }
-    zc_readfolder_t *self = calloc (1, sizeof *self);
+    zc_readfolder_t *self = zc_calloc (1, sizeof *self);
     self->loop = loop;
-    self->dir = strdup (dir);
+    self->dir = zc_strdup (dir);
     self->failed = failed;
     self->submit = submit;
     self->arg = arg;
@@ -696,13 +697,13 @@ s_test_submit (json_t *message, char **error, void *arg)
 {
     s_test_sink_t *sink = arg;
     if (sink->accept_before_busy == 0) {
-        *error = strdup ("the queue is full");
+        *error = zc_strdup ("the queue is full");
         return 1;
     }
     if (sink->accept_before_busy > 0)
         sink->accept_before_busy--;
     if (streq (json_string_value (json_object_get (message, "to")), "refuse-me")) {
-        *error = strdup ("refused by the test");
+        *error = zc_strdup ("refused by the test");
         return -1;
     }
     zlistx_add_end (sink->submitted, json_dumps (message, JSON_COMPACT | JSON_SORT_KEYS));
@@ -732,7 +733,7 @@ s_test_read (const char *dir, const char *name)
     char *text = s_read_file (path, &size);
     free (path);
     if (text) {
-        text = realloc (text, size + 1);
+        text = zc_realloc (text, size + 1);
         text [size] = 0;
     }
     return text;
@@ -752,7 +753,7 @@ s_test_exists (const char *dir, const char *name)
 static char *
 s_test_submitted (s_test_sink_t *sink)
 {
-    char *all = strdup ("");
+    char *all = zc_strdup ("");
     for (char *item = zlistx_first (sink->submitted); item; item = zlistx_next (sink->submitted)) {
         char *joined = zsys_sprintf ("%s%s%s", all, *all? " ": "", item);
         free (all);

@@ -1,4 +1,5 @@
 /*  routes.c — a hub's routing table (see routes.h). */
+#include "prelude.h"
 #include "routes.h"
 #include "target.h"
 #include "testing.h"
@@ -42,9 +43,7 @@ s_entry_destroy (void **item)
 zc_routes_t *
 zc_routes_new (const char *self_name)
 {
-    zc_routes_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    zc_routes_t *self = zc_calloc (1, sizeof *self);
     snprintf (self->self_name, sizeof self->self_name, "%s", self_name);
     self->entries = zhashx_new ();
     zhashx_set_destructor (self->entries, s_entry_destroy);
@@ -123,14 +122,14 @@ zc_routes_set (zc_routes_t *self, const char *name, void *link, const char *path
         return -1;
     s_entry_t *entry = zhashx_lookup (self->entries, name);
     if (!entry) {
-        entry = calloc (1, sizeof *entry);
+        entry = zc_calloc (1, sizeof *entry);
         entry->routes = zlistx_new ();
         zlistx_set_destructor (entry->routes, s_route_destroy);
         zhashx_insert (self->entries, name, entry);
     }
     s_route_t *route = s_route_of (entry, link);
     if (!route) {
-        route = calloc (1, sizeof *route);
+        route = zc_calloc (1, sizeof *route);
         route->link = link;
         zlistx_add_end (entry->routes, route);
     }
@@ -240,7 +239,7 @@ static char *
 s_changes_text (zc_routes_t *routes)
 {
     zlist_t *names = zc_routes_take_changes (routes);
-    char *text = strdup ("");
+    char *text = zc_strdup ("");
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
         char *more = zsys_sprintf ("%s%s,", text, name);
         free (text);

@@ -1,5 +1,6 @@
 /*  runner.c — jobs received to run on this node (see runner.h). */
 #include <time.h>
+#include "prelude.h"
 #include "audit.h"
 #include "exec.h"
 #include "log.h"
@@ -19,8 +20,8 @@ typedef struct {
     char key [ZC_JOB_ID_MAX];   //  ULID.origin: unique per (message, origin)
     char job_id [ZC_JOB_ID_MAX];    //  ULID.this-node, as the origin prints it
     zc_id_t id;
-    char origin [65];
-    char relay [65];            //  the relay it came through (answers go there), or ""
+    char origin [ZC_NAME_SIZE];
+    char relay [ZC_NAME_SIZE];            //  the relay it came through (answers go there), or ""
     zc_runner_t *runner;
     zc_task_state_t state;
     zc_method_t method;
@@ -39,7 +40,7 @@ typedef struct {
 struct _zc_runner_t {
     zloop_t *loop;
     zc_store_t *store;
-    char name [65];             //  this node
+    char name [ZC_NAME_SIZE];             //  this node
     size_t max_output;
     const zc_exec_context_t *exec_context;  //  whom, where, which environment; not owned
     double skew;                //  s of clock difference tolerated
@@ -58,7 +59,16 @@ struct _zc_runner_t {
     int64_t refusals_window;    //  monotonic ms when that minute began
     zc_link_send_fn *send;
     void *arg;
+    uint64_t tick_now;          //  during a tick: its time (zclock_mono), else 0
 };
+//  The time schedules are made from: the tick's while one runs (a self-
+//  test steps it), else the clock.
+static uint64_t
+s_now (zc_runner_t *self)
+{
+    return self->tick_now? self->tick_now: (uint64_t) zclock_mono ();
+}
+
 
 static void
 s_task_destroy (void **item)
@@ -79,9 +89,7 @@ zc_runner_t *
 zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_output,
                double skew, zc_link_send_fn *send, void *arg)
 {
-    zc_runner_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
+    zc_runner_t *self = zc_calloc (1, sizeof *self);
     self->loop = loop;
     self->store = store;
     snprintf (self->name, sizeof self->name, "%s", name);
@@ -164,7 +172,7 @@ s_task_save (zc_runner_t *self, s_task_t *task)
         .payload = task->payload,
         .result = task->result? zc_wire_result_payload (task->result): NULL
     };
-    strcpy (record.relay, task->relay);         //  both 65 bytes
+    strcpy (record.relay, task->relay);         //  both ZC_NAME_SIZE bytes
     zframe_t *frame = zc_wire_task_record (&record);
     if (frame)
         zc_store_put (self->store, ZC_TABLE_INBOX, task->key, zframe_data (frame), zframe_size (frame));
@@ -227,7 +235,7 @@ s_send_reply (zc_runner_t *self, s_task_t *task)
     msg->id = task->id;
     s_address (msg, task);
     msg->payload = s_reply_payload (self, &task->id, task->origin, task->relay, task->result, false);
-    task->reply_next_try = zclock_mono () + S_REPLY_RESEND_MS;
+    task->reply_next_try = s_now (self) + S_REPLY_RESEND_MS;
     self->send (&msg, self->arg);
 }
 
@@ -271,7 +279,7 @@ s_task_answer (zc_runner_t *self, s_task_t *task, zc_state_t state, const char *
     zc_result_t *result = zc_result_new ();
     result->state = state;
     result->started_ms = result->finished_ms = zc_wall_ms ();
-    result->error = error? strdup (error): NULL;
+    result->error = error? zc_strdup (error): NULL;
     s_task_finish (self, task, result);
 }
 
@@ -375,7 +383,7 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
 static s_task_t *
 s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *origin)
 {
-    s_task_t *task = calloc (1, sizeof *task);
+    s_task_t *task = zc_calloc (1, sizeof *task);
     snprintf (task->key, sizeof task->key, "%s", key);
     zc_job_id_format (id, self->name, task->job_id);
     task->id = *id;
@@ -418,7 +426,7 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
     zc_result_t *result = zc_result_new ();
     result->state = ZC_STATE_DENIED;
     result->finished_ms = zc_wall_ms ();        //  started_ms 0: never started, nor stored
-    result->error = strdup (reason);
+    result->error = zc_strdup (reason);
     zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
     reply->id = msg->id;
     reply->flags |= ZC_FLAG_REFUSED;
@@ -544,7 +552,7 @@ s_task_from_record (zc_runner_t *self, const char *key, const void *value, size_
     zframe_t *frame = zframe_new (value, size);
     zc_task_record_t record;
     zc_id_t id;
-    char origin [65];
+    char origin [ZC_NAME_SIZE];
     zc_result_t *result = NULL;
     if (zc_wire_task_record_decode (frame, &record) != 0
     ||  zc_job_id_parse (key, &id, origin) != 0
@@ -608,7 +616,7 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
         zc_result_t *interrupted = zc_result_new ();
         interrupted->state = ZC_STATE_INTERRUPTED;
         interrupted->finished_ms = zc_wall_ms ();
-        interrupted->error = strdup (task->state == ZC_TASK_RUNNING? "the agent stopped while the job ran"
+        interrupted->error = zc_strdup (task->state == ZC_TASK_RUNNING? "the agent stopped while the job ran"
                                      : "the agent stopped as the job was starting; it may have run");
         task->result = interrupted;
         task->state = ZC_TASK_FINISHED;
@@ -675,7 +683,7 @@ zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name)
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
         if (zc_id_equal (&task->id, id)
         &&  streq (*task->relay? task->relay: task->origin, name))
-            task->reply_next_try = zclock_mono () + S_NOROUTE_RETRY_MS;
+            task->reply_next_try = s_now (self) + S_NOROUTE_RETRY_MS;
 }
 
 //  Makes every unACKed result (for 'origin', or all when NULL) due now.
@@ -685,7 +693,7 @@ s_resend_replies (zc_runner_t *self, const char *origin)
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
         if (!origin || streq (*task->relay? task->relay: task->origin, origin))
             task->reply_next_try = 1;
-    zc_runner_tick (self);
+    zc_runner_tick (self, zclock_mono ());
 }
 
 void
@@ -701,12 +709,13 @@ zc_runner_link_up (zc_runner_t *self)
 }
 
 void
-zc_runner_tick (zc_runner_t *self)
+zc_runner_tick (zc_runner_t *self, uint64_t now)
 {
-    uint64_t now = zclock_mono ();
+    self->tick_now = now? now: 1;
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
         if (task->reply_next_try && now >= task->reply_next_try)
             s_send_reply (self, task);
+    self->tick_now = 0;
 }
 
 //  A prune scan's state, for s_prune_record.
@@ -726,7 +735,7 @@ s_prune_record (const char *key, const void *value, size_t size, void *arg)
     snprintf (prune->last, sizeof prune->last, "%s", key);
     zc_task_record_t fixed;
     zc_id_t id;
-    char origin [65];
+    char origin [ZC_NAME_SIZE];
     if (zc_wire_task_record_peek (value, size, &fixed) != 0
     ||  zc_job_id_parse (key, &id, origin) != 0)
         return 0;               //  reported when it is loaded
@@ -940,7 +949,7 @@ zc_runner_test (bool verbose)
     ZC_CHECK_STR (result? result->error: NULL, "method tail is not supported by this agent yet");
     free (sent);
     zc_runner_on_noroute (runner, &job->id, "o1");
-    zc_runner_tick (runner);
+    zc_runner_tick (runner, zclock_mono ());
     ZC_CHECK (zlist_size (link.sent) == 0);
     zc_runner_on_presence (runner, "o1");
     sent = s_test_sent (&link, NULL);

@@ -18,6 +18,7 @@
     (s_about_bytes); a signature covers it followed by the payload.
 */
 #include <sodium.h>
+#include "prelude.h"
 #include "seal.h"
 #include "log.h"
 #include "testing.h"
@@ -26,7 +27,7 @@
 #define S_PLAIN     0
 #define S_SEALED    1
 #define S_SIGNED    2
-#define S_TAGGED    ZC_SEAL_TAGGED
+#define S_TAGGED    3
 #define S_TAGGED_ONE 4
 #define S_MODE_MASK 0x0F
 #define S_BY_RELAY  0x10
@@ -37,7 +38,7 @@
 //  The associated data: a label, type, mode, ID, three names with their
 //  lengths, method and two u32s.
 #define S_LABEL     "zcnc-e2e-1"
-#define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 2 * 65 + 2 + 64 + 9)
+#define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 2 * ZC_NAME_SIZE + 2 + 64 + 9)
 
 typedef struct {
     uint8_t key [crypto_aead_xchacha20poly1305_ietf_KEYBYTES];     //  for SEALED
@@ -45,11 +46,13 @@ typedef struct {
 } s_pair_t;
 
 struct _zc_seal_t {
-    char name [65];
+    char name [ZC_NAME_SIZE];
     uint8_t curve_secret [32], curve_public [32];
     uint64_t nonce_tail;        //  counts up from a random start: never twice per process
     uint8_t sign_secret [64];
     zc_keyring_t *keyring;
+    zc_seal_refresh_fn *refresh;    //  asked when a peer's cert is missing, or NULL
+    void *refresh_arg;
     zhashx_t *pairs;            //  peer name -> s_pair_t: the key shared with it
     bool e2e;
 };
@@ -68,7 +71,7 @@ zc_seal_new (const char *name, const uint8_t curve_secret [32], const uint8_t si
 {
     if (sodium_init () < 0)
         return NULL;
-    zc_seal_t *self = calloc (1, sizeof *self);
+    zc_seal_t *self = zc_calloc (1, sizeof *self);
     snprintf (self->name, sizeof self->name, "%s", name);
     memcpy (self->curve_secret, curve_secret, sizeof self->curve_secret);
     crypto_scalarmult_base (self->curve_public, self->curve_secret);
@@ -111,6 +114,25 @@ zc_seal_set_keyring (zc_seal_t *self, zc_keyring_t *keyring)
     zhashx_purge (self->pairs);
 }
 
+void
+zc_seal_set_refresh (zc_seal_t *self, zc_seal_refresh_fn *refresh, void *arg)
+{
+    self->refresh = refresh;
+    self->refresh_arg = arg;
+}
+
+//  The cert of 'name', or NULL. A cert missing from the keyring may have
+//  been added a moment ago: the owner gets a chance to read it first.
+//  (The result is valid until the next lookup, which may reload.)
+static const zc_key_t *
+s_key (zc_seal_t *self, const char *name)
+{
+    const zc_key_t *key = zc_keyring_by_name (self->keyring, name);
+    if (!key && self->refresh && self->refresh (name, self->refresh_arg))
+        key = zc_keyring_by_name (self->keyring, name);
+    return key;
+}
+
 bool
 zc_seal_e2e (zc_seal_t *self)
 {
@@ -120,7 +142,7 @@ zc_seal_e2e (zc_seal_t *self)
 bool
 zc_seal_trusts (zc_seal_t *self, const char *name)
 {
-    const zc_key_t *key = zc_keyring_by_name (self->keyring, name);
+    const zc_key_t *key = s_key (self, name);
     return key && key->role == ZC_KEY_AGENT;
 }
 
@@ -142,7 +164,7 @@ s_pair_key (zc_seal_t *self, const zc_key_t *key)
     crypto_generichash_update (&state, shared, sizeof shared);
     crypto_generichash_update (&state, mine_first? self->curve_public: key->public_key, 32);
     crypto_generichash_update (&state, mine_first? key->public_key: self->curve_public, 32);
-    pair = calloc (1, sizeof *pair);
+    pair = zc_calloc (1, sizeof *pair);
     crypto_generichash_final (&state, pair->key, sizeof pair->key);
     crypto_generichash (pair->tag_key, sizeof pair->tag_key, (const uint8_t *) "zcnc-tag-1", 10,
                         pair->key, sizeof pair->key);
@@ -238,7 +260,7 @@ static uint8_t *
 s_signed_bytes (uint8_t type, uint8_t mode, const zc_seal_about_t *about,
                 const uint8_t *payload, size_t payload_size, size_t *size)
 {
-    uint8_t *bytes = malloc (S_ABOUT_MAX + payload_size);
+    uint8_t *bytes = zc_malloc (S_ABOUT_MAX + payload_size);
     size_t ad_size = s_about_bytes (type, mode, about, bytes);
     if (payload_size)
         memcpy (bytes + ad_size, payload, payload_size);
@@ -301,7 +323,7 @@ zc_seal_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload,
 {
     if (!self->e2e)
         return s_plain (payload);
-    const zc_key_t *key = zc_keyring_by_name (self->keyring, about->target);
+    const zc_key_t *key = s_key (self, about->target);
     const s_pair_t *pair = key? s_pair_key (self, key): NULL;
     if (!pair) {
         snprintf (reason, reason_size, "%s has no usable cert in this node's keys directory;"
@@ -347,7 +369,7 @@ zc_seal_req_tagged (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *pay
     s_hash (payload, hash);
     zlist_t *targets = (msg->flags & ZC_FLAG_CUSTODY)? msg->names: msg->to;
     for (char *target = zlist_first (targets); target; target = zlist_next (targets)) {
-        const zc_key_t *key = zc_keyring_by_name (self->keyring, target);
+        const zc_key_t *key = s_key (self, target);
         zc_seal_about_t each = *about;
         each.target = target;
         uint8_t tag [ZC_WIRE_TAG_SIZE];
@@ -362,6 +384,12 @@ zc_seal_req_tagged (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *pay
     zframe_t *envelope = s_plain (payload);
     zframe_data (envelope) [0] = S_TAGGED;
     return envelope;
+}
+
+bool
+zc_seal_is_tagged (zframe_t *envelope)
+{
+    return envelope && zframe_size (envelope) && zframe_data (envelope) [0] == S_TAGGED;
 }
 
 zframe_t *
@@ -387,7 +415,7 @@ zc_seal_open_req (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envel
     uint8_t mode = size? zframe_data (envelope) [0]: 0xFF;
     //  Who the origin is, before anything else: also with e2e off, an
     //  origin without a cert here, or a hub, never gets a job run.
-    const zc_key_t *key = zc_keyring_by_name (self->keyring, about->origin);
+    const zc_key_t *key = s_key (self, about->origin);
     if (!key) {
         snprintf (reason, reason_size, "origin %s is not trusted here (no %s.cert in the keys directory)",
                   about->origin, about->origin);
@@ -445,7 +473,7 @@ zc_seal_reply (zc_seal_t *self, const zc_seal_about_t *about, bool by_relay, zfr
     if (!self->e2e)
         return s_plain (payload);
     uint8_t relay_bit = by_relay? S_BY_RELAY: 0;
-    const zc_key_t *key = zc_keyring_by_name (self->keyring, about->origin);
+    const zc_key_t *key = s_key (self, about->origin);
     const s_pair_t *pair = key? s_pair_key (self, key): NULL;
     if (pair)
         return s_seal (self, ZC_MSG_REPLY, S_SEALED | relay_bit, about, pair->key, payload);
@@ -480,7 +508,7 @@ zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *env
                   about->target);
         return -1;
     }
-    const zc_key_t *key = zc_keyring_by_name (self->keyring, maker);
+    const zc_key_t *key = s_key (self, maker);
     if (!key || key->role == ZC_KEY_HUB) {
         snprintf (reason, reason_size, "the result from %s cannot be checked: %s is not a trusted agent here",
                   about->target, maker);

@@ -3,11 +3,14 @@
 #include <string.h>
 #include <czmq.h>
 #include "log.h"
+#include "prelude.h"
 #include "zpl.h"
 #include "audit.h"
 #include "bulk.h"
 #include "seal.h"
+#include "commit.h"
 #include "config.h"
+#include "dirs.h"
 #include "id.h"
 #include "jsonout.h"
 #include "target.h"
@@ -30,6 +33,7 @@ static struct {
 } s_tests [] = {
     { "zpl", zc_zpl_test },
     { "config", zc_config_test },
+    { "dirs", zc_dirs_test },
     { "id", zc_id_test },
     { "target", zc_target_test },
     { "keys", zc_keys_test },
@@ -42,6 +46,7 @@ static struct {
     { "delivery", zc_delivery_test },
     { "runner", zc_runner_test },
     { "store", zc_store_test },
+    { "commit", zc_commit_test },
     { "audit", zc_audit_test },
     { "jsonout", zc_jsonout_test },
     { "routes", zc_routes_test },
@@ -59,6 +64,7 @@ main (int argc, char *argv [])
         verbose = true;
         argn++;
     }
+    zc_alloc_init ();
     zc_log_init ("zcnc-selftest", verbose);
     zsys_init ();
     zsys_handler_set (NULL);

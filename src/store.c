@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <czmq.h>
+#include "prelude.h"
 #include "log.h"
 #include "store.h"
 #include "testing.h"
@@ -34,6 +35,8 @@ struct _zc_store_t {
     size_t map_size;
     zlistx_t *changes;          //  s_change_t, the batch, applied in order
     size_t commits;
+    zc_store_pending_fn *on_pending;    //  told of a batch's first change, or NULL
+    void *pending_arg;
 };
 
 static void
@@ -50,7 +53,7 @@ zc_store_open (const char *dir, bool durable, char **error)
         *error = zsys_sprintf ("cannot create %s: %s", dir, strerror (errno));
         return NULL;
     }
-    zc_store_t *self = calloc (1, sizeof *self);
+    zc_store_t *self = zc_calloc (1, sizeof *self);
     self->map_size = s_initial_map_size;
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
@@ -120,7 +123,7 @@ s_change (zc_store_t *self, zc_table_t table, const char *key, const void *value
     assert (key_length > 0 && key_length <= S_KEY_MAX);
     if (is_delete)
         size = 0;
-    s_change_t *change = malloc (sizeof *change + size);
+    s_change_t *change = zc_malloc (sizeof *change + size);
     change->table = table;
     memcpy (change->key, key, key_length + 1);
     change->is_delete = is_delete;
@@ -128,6 +131,15 @@ s_change (zc_store_t *self, zc_table_t table, const char *key, const void *value
     if (size)
         memcpy (change->value, value, size);
     zlistx_add_end (self->changes, change);
+    if (zlistx_size (self->changes) == 1 && self->on_pending)
+        self->on_pending (self->pending_arg);
+}
+
+void
+zc_store_set_pending_hook (zc_store_t *self, zc_store_pending_fn *on_pending, void *arg)
+{
+    self->on_pending = on_pending;
+    self->pending_arg = arg;
 }
 
 void
@@ -283,7 +295,7 @@ s_count (const char *key, const void *value, size_t size, void *arg)
 static char *
 s_dump (zc_store_t *store, zc_table_t table)
 {
-    char *text = strdup ("");
+    char *text = zc_strdup ("");
     zc_store_each (store, table, s_collect, &text);
     return text;
 }
@@ -327,7 +339,7 @@ zc_store_test (bool verbose)
 
     //  One record by key; a pending change is not seen before its commit.
     zc_store_put (store, ZC_TABLE_OUTBOX, "c", "3", 1);
-    text = strdup ("");
+    text = zc_strdup ("");
     ZC_CHECK (zc_store_get (store, ZC_TABLE_OUTBOX, "b", s_collect, &text) == 1);
     ZC_CHECK (zc_store_get (store, ZC_TABLE_OUTBOX, "c", s_collect, &text) == 0);
     ZC_CHECK (zc_store_get (store, ZC_TABLE_INBOX, "b", s_collect, &text) == 0);
@@ -339,15 +351,15 @@ zc_store_test (bool verbose)
     //  A scan from a key (or the next one after it), with a limit.
     zc_store_put (store, ZC_TABLE_OUTBOX, "e", "5", 1);
     ZC_CHECK (zc_store_commit (store) == 0);
-    text = strdup ("");
+    text = zc_strdup ("");
     ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, "c", 0, s_collect, &text) == 2);
     ZC_CHECK_STR (text, "c=3;e=5;");
     free (text);
-    text = strdup ("");
+    text = zc_strdup ("");
     ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, "bb", 1, s_collect, &text) == 1);
     ZC_CHECK_STR (text, "c=3;");
     free (text);
-    text = strdup ("");
+    text = zc_strdup ("");
     ZC_CHECK (zc_store_scan (store, ZC_TABLE_OUTBOX, NULL, 2, s_collect, &text) == 2);
     ZC_CHECK_STR (text, "b=2;c=3;");
     free (text);
@@ -362,7 +374,7 @@ zc_store_test (bool verbose)
     store = zc_store_open (path, true, &error);
     s_initial_map_size = S_MAP_SIZE_START;
     size_t big_size = 16384;
-    char *big = calloc (1, big_size);
+    char *big = zc_calloc (1, big_size);
     for (int index = 0; index < 300; index++) {
         char key [32];
         snprintf (key, sizeof key, "big-%04d", index);

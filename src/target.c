@@ -6,6 +6,7 @@
     caller can warn "never seen".
 */
 #include <fnmatch.h>
+#include "prelude.h"
 #include "target.h"
 #include "testing.h"
 
@@ -99,7 +100,7 @@ zc_target_resolve (const char *expression, zlist_t *known,
     zhash_t *seen = zhash_new ();
     zhash_t *seen_stranger = zhash_new ();
 
-    char *copy = strdup (expression? expression: "");
+    char *copy = zc_strdup (expression? expression: "");
     char *rest = copy;
     int rc = 0;
     while (rest) {
@@ -149,7 +150,7 @@ zc_target_resolve (const char *expression, zlist_t *known,
 static char *
 s_joined (zlist_t *list)
 {
-    char *text = strdup ("");
+    char *text = zc_strdup ("");
     for (const char *name = zlist_first (list); name; name = zlist_next (list)) {
         char *longer = zsys_sprintf ("%s%s%s", text, *text? " ": "", name);
         free (text);
@@ -219,7 +220,7 @@ zc_target_test (bool verbose)
     name [64] = 0;
     ZC_CHECK (zc_name_valid (name));
     name [64] = 'x';
-    name [65] = 0;
+    name [ZC_NAME_SIZE] = 0;
     ZC_CHECK (!zc_name_valid (name));
 
     //  Single exact names.
@@ -281,7 +282,7 @@ zc_target_test (bool verbose)
     item [255] = 0;
     failures += s_check_resolve (known, item, 0, "", "", verbose);
     memset (item, 'x', sizeof item);
-    item [65] = 0;
+    item [ZC_NAME_SIZE] = 0;
     failures += s_check_resolve (known, item, -1, "not a valid node name", NULL, verbose);
     ZC_CHECK (failures == 0);
 

@@ -1,5 +1,6 @@
 /*  uplink.c — a connection dialled out to one hub (see uplink.h). */
 #include <sodium.h>
+#include "prelude.h"
 #include "uplink.h"
 #include "keys.h"
 #include "log.h"
@@ -7,6 +8,7 @@
 #define S_RECV_BATCH        256     //  messages taken per turn of the loop
 #define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
 #define S_REDIAL_MAX_MS     60000
+#define S_UNSHAKEN_MAX      3       //  connections closed before a handshake, then it is a problem
 
 struct _zc_uplink_t {
     zloop_t *loop;
@@ -17,6 +19,9 @@ struct _zc_uplink_t {
     int timer_id;
     bool up;                        //  the hub answered our HELLO
     bool refused_logged;
+    bool handshaken;                //  since the last TCP connect
+    uint32_t unshaken;              //  connections in a row that closed before a handshake
+    char problem [300];             //  why we cannot connect, or ""
     uint32_t logged_codes;          //  ERROR codes from the hub already logged
     uint64_t last_heard;            //  monotonic ms of the last message from the hub
     uint64_t redial_at;             //  monotonic ms to dial again after a refused handshake
@@ -99,20 +104,38 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
     uint16_t number = 0;
     if (frame && zframe_size (frame) >= 2)
         memcpy (&number, zframe_data (frame), 2);      //  host order, per zmq_socket_monitor
+    if (number == ZMQ_EVENT_CONNECTED)
+        self->handshaken = false;
+    else
     if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         zc_debug ("handshake with hub %s done", self->hub.name);
         self->redial_backoff = 0;
         self->refused_logged = false;
+        self->handshaken = true;
+        self->unshaken = 0;
+        self->problem [0] = 0;
         s_send_hello (self);
     }
     else
-    if (number == ZMQ_EVENT_DISCONNECTED)
+    if (number == ZMQ_EVENT_DISCONNECTED) {
         s_set_down (self, "connection lost; reconnecting");
+        //  A CURVE server that cannot open our HELLO (it is not the key
+        //  we pinned) closes the connection without a word.
+        if (!self->handshaken && ++self->unshaken == S_UNSHAKEN_MAX) {
+            snprintf (self->problem, sizeof self->problem,
+                      "hub %s at %s closes every connection before the CURVE handshake completes:"
+                      " it presents another key than the one pinned in %s/%s.cert, or it is not"
+                      " a zcnc hub", self->hub.name, self->hub.endpoint, self->config->keys,
+                      self->hub.name);
+            zc_error ("cannot connect: %s", self->problem);
+        }
+    }
     else
     if (number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        snprintf (self->problem, sizeof self->problem, "hub %s refused our key (is %s.cert in the"
+                  " hub's keys directory?)", self->hub.name, self->config->name);
         if (!self->refused_logged)
-            zc_error ("hub %s refused our key (is %s.cert in the hub's keys directory?)",
-                      self->hub.name, self->config->name);
+            zc_error ("%s", self->problem);
         self->refused_logged = true;
         if (!self->redial_at) {
             self->redial_backoff = self->redial_backoff? self->redial_backoff * 2: S_REDIAL_MIN_MS;
@@ -206,7 +229,7 @@ s_dial (zc_uplink_t *self, zcert_t *cert, const char *key, char **error)
     char monitor_endpoint [64];
     snprintf (monitor_endpoint, sizeof monitor_endpoint, "inproc://zcnc-monitor-%p", (void *) self);
     zmq_socket_monitor (zsock_resolve (self->dealer), monitor_endpoint,
-                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+                        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
                         | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     zsock_connect (self->monitor, "%s", monitor_endpoint);
     if (zsock_connect (self->dealer, "%s", self->hub.endpoint) == -1) {
@@ -223,11 +246,7 @@ zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
                zc_uplink_message_fn *on_message, zc_uplink_state_fn *on_state,
                void *arg, char **error)
 {
-    zc_uplink_t *self = calloc (1, sizeof *self);
-    if (!self) {
-        *error = strdup ("out of memory");
-        return NULL;
-    }
+    zc_uplink_t *self = zc_calloc (1, sizeof *self);
     self->loop = loop;
     self->config = config;
     self->hub = *hub;
@@ -309,6 +328,12 @@ const char *
 zc_uplink_endpoint (zc_uplink_t *self)
 {
     return self->hub.endpoint;
+}
+
+const char *
+zc_uplink_problem (zc_uplink_t *self)
+{
+    return self->problem [0]? self->problem: NULL;
 }
 
 uint64_t

@@ -7,6 +7,7 @@
     problem and then refuses everything, so a decoder checks once at the
     end instead of after every field.
 */
+#include "prelude.h"
 #include "wire.h"
 #include "log.h"
 #include "target.h"
@@ -80,7 +81,7 @@ s_put (s_writer_t *writer, const void *bytes, size_t size)
         size_t capacity = writer->capacity? writer->capacity: 256;
         while (capacity < writer->size + size)
             capacity *= 2;
-        uint8_t *data = realloc (writer->data, capacity);
+        uint8_t *data = zc_realloc (writer->data, capacity);
         if (!data) {
             s_fail (writer, "out of memory");
             return;
@@ -230,7 +231,7 @@ s_get_uint (s_reader_t *reader, int width, const char *problem)
     return value;
 }
 
-//  Reads a name into out (65 bytes): it must be valid, or empty when
+//  Reads a name into out (ZC_NAME_SIZE bytes): it must be valid, or empty when
 //  allow_empty. On a problem, out is "".
 static void
 s_get_name (s_reader_t *reader, char *out, bool allow_empty, const char *problem)
@@ -306,7 +307,7 @@ s_get_string (s_reader_t *reader, int width, size_t max, const char *problem)
         s_bad (reader, problem);
         return NULL;
     }
-    char *string = malloc (length + 1);
+    char *string = zc_malloc (length + 1);
     if (!string) {
         s_bad (reader, "out of memory");
         return NULL;
@@ -329,7 +330,7 @@ s_get_blob (s_reader_t *reader, uint8_t **out, size_t *size, const char *problem
         return -1;
     }
     if (*size > 0) {
-        *out = malloc (*size);
+        *out = zc_malloc (*size);
         if (!*out) {
             s_bad (reader, "out of memory");
             *size = 0;
@@ -349,7 +350,7 @@ static zc_wire_t *
 s_wire_alloc (zc_msg_type_t type)
 {
     assert (type > 0 && type < ZC_MSG_TYPE_COUNT);
-    zc_wire_t *self = calloc (1, sizeof (zc_wire_t));
+    zc_wire_t *self = zc_calloc (1, sizeof (zc_wire_t));
     if (!self)
         return NULL;
     self->type = (uint8_t) type;
@@ -392,7 +393,7 @@ zc_wire_set_tag (zc_wire_t *self, const char *name, const uint8_t *tag)
         zhashx_set_destructor (self->tags, (zhashx_destructor_fn *) zstr_free);
         zhashx_set_duplicator (self->tags, NULL);
     }
-    uint8_t *copy = malloc (ZC_WIRE_TAG_SIZE);
+    uint8_t *copy = zc_malloc (ZC_WIRE_TAG_SIZE);
     assert (copy);
     memcpy (copy, tag, ZC_WIRE_TAG_SIZE);
     zhashx_update (self->tags, name, copy);
@@ -989,7 +990,7 @@ zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t
         s_bad (&reader, "count larger than the frame");
     zc_node_entry_t *array = NULL;
     if (!reader.problem && total > 0) {
-        array = calloc (total, sizeof (zc_node_entry_t));
+        array = zc_calloc (total, sizeof (zc_node_entry_t));
         if (!array)
             s_bad (&reader, "out of memory");
     }
@@ -1037,11 +1038,74 @@ zc_wire_ids_payload_decode (zframe_t *frame, zc_id_t **ids, size_t *count)
     size_t size = frame? zframe_size (frame): 0;
     if (size == 0 || size % sizeof (zc_id_t) || size / sizeof (zc_id_t) > ZC_WIRE_MAX_ACK_IDS)
         return -1;
-    *ids = malloc (size);
+    *ids = zc_malloc (size);
     if (!*ids)
         return -1;
     memcpy (*ids, zframe_data (frame), size);
     *count = size / sizeof (zc_id_t);
+    return 0;
+}
+
+static void
+s_put_u32_at (uint8_t *at, size_t value)
+{
+    at [0] = (uint8_t) (value >> 24);
+    at [1] = (uint8_t) (value >> 16);
+    at [2] = (uint8_t) (value >> 8);
+    at [3] = (uint8_t) value;
+}
+
+static size_t
+s_get_u32_at (const uint8_t *at)
+{
+    return (size_t) at [0] << 24 | (size_t) at [1] << 16 | (size_t) at [2] << 8 | at [3];
+}
+
+zframe_t *
+zc_wire_chunk_payload (size_t offset, size_t total, const uint8_t *bytes, size_t size)
+{
+    zframe_t *frame = zframe_new (NULL, 8 + size);
+    uint8_t *out = zframe_data (frame);
+    s_put_u32_at (out, offset);
+    s_put_u32_at (out + 4, total);
+    if (size)
+        memcpy (out + 8, bytes, size);
+    return frame;
+}
+
+int
+zc_wire_chunk_payload_decode (zframe_t *frame, size_t *offset, size_t *total,
+                              const uint8_t **bytes, size_t *size)
+{
+    size_t frame_size = frame? zframe_size (frame): 0;
+    if (frame_size < 8) {
+        *offset = *total = *size = 0;
+        *bytes = NULL;
+        return -1;
+    }
+    const uint8_t *data = zframe_data (frame);
+    *offset = s_get_u32_at (data);
+    *total = s_get_u32_at (data + 4);
+    *bytes = data + 8;
+    *size = frame_size - 8;
+    return 0;
+}
+
+zframe_t *
+zc_wire_count_payload (size_t count)
+{
+    zframe_t *frame = zframe_new (NULL, 4);
+    s_put_u32_at (zframe_data (frame), count);
+    return frame;
+}
+
+int
+zc_wire_count_payload_decode (zframe_t *frame, size_t *count)
+{
+    *count = 0;
+    if (!frame || zframe_size (frame) != 4)
+        return -1;
+    *count = s_get_u32_at (zframe_data (frame));
     return 0;
 }
 
@@ -1118,7 +1182,7 @@ s_sample (uint8_t type)
     }
     if (type == ZC_MSG_ERROR) {
         self->code = ZC_ERR_BAD_NAME;
-        self->text = strdup ("name web-1 is not bound to this key");
+        self->text = zc_strdup ("name web-1 is not bound to this key");
     }
     if (s_has_payload (type))
         self->payload = zframe_new ("\x00\x01payload", 9);
@@ -1338,7 +1402,7 @@ s_test_ack_ids (void)
     ZC_CHECK (zc_wire_ids_payload (acked, 0) == NULL);
     ZC_CHECK (zc_wire_ids_payload (acked, ZC_WIRE_MAX_ACK_IDS + 1) == NULL);
     size_t bad_sizes [] = { 0, 15, 17, 16 * (ZC_WIRE_MAX_ACK_IDS + 1) };
-    uint8_t *zeros = calloc (1, 16 * (ZC_WIRE_MAX_ACK_IDS + 1));
+    uint8_t *zeros = zc_calloc (1, 16 * (ZC_WIRE_MAX_ACK_IDS + 1));
     for (size_t index = 0; index < sizeof bad_sizes / sizeof bad_sizes [0]; index++) {
         zframe_t *frame = zframe_new (zeros, bad_sizes [index]);
         ids = (zc_id_t *) &s_sentinel;
@@ -1590,7 +1654,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK (zc_wire_encode (wire) == NULL);
     wire->from [0] = 0;
     wire->type = ZC_MSG_ERROR;                      //  text too long
-    wire->text = malloc (1026);
+    wire->text = zc_malloc (1026);
     memset (wire->text, 'e', 1025);
     wire->text [1025] = 0;
     ZC_CHECK (zc_wire_encode (wire) == NULL);
@@ -1718,7 +1782,7 @@ zc_wire_test (bool verbose)
     zlist_destroy (&args_got);
     zframe_destroy (&frame);
     //  Limits: 16 arguments of 1 MiB pass; 17, or one byte more, do not.
-    char *big = malloc (ZC_WIRE_MAX_ARG + 2);
+    char *big = zc_malloc (ZC_WIRE_MAX_ARG + 2);
     memset (big, 'a', ZC_WIRE_MAX_ARG + 1);
     big [ZC_WIRE_MAX_ARG] = 0;
     while (zlist_size (args) < 16)
@@ -1765,8 +1829,8 @@ zc_wire_test (bool verbose)
     result->stderr_truncated = true;
     result->started_ms = 1700000000123ULL;
     result->finished_ms = 1700000000456ULL;
-    result->error = strdup ("killed");
-    result->out = (uint8_t *) strdup ("hi\n");
+    result->error = zc_strdup ("killed");
+    result->out = (uint8_t *) zc_strdup ("hi\n");
     result->out_size = 3;
     frame = zc_wire_result_payload (result);
     const uint8_t result_payload [] = {
@@ -1846,7 +1910,7 @@ zc_wire_test (bool verbose)
     free (entries_got);
     //  Malformed NODES payloads: patch the valid one.
     size_t nodes_size = zframe_size (frame);
-    uint8_t *nodes_bytes = malloc (nodes_size + 1);
+    uint8_t *nodes_bytes = zc_malloc (nodes_size + 1);
     struct { size_t offset; uint8_t value; size_t size; } bad_nodes [] = {
         { 3, 4, nodes_size },                   //  count one more than present
         { 0, 1, nodes_size },                   //  count larger than the frame

@@ -13,6 +13,7 @@
 */
 #include <czmq.h>
 #include <ftw.h>
+#include "prelude.h"
 #include "zap.h"
 #include "keys.h"
 #include "log.h"
@@ -41,7 +42,7 @@ zc_zap_new (void)
                   S_ENDPOINT, zmq_strerror (zmq_errno ()));
         return NULL;
     }
-    zc_zap_t *self = calloc (1, sizeof *self);
+    zc_zap_t *self = zc_calloc (1, sizeof *self);
     assert (self);
     self->handler = handler;
     self->logged = zhashx_new ();

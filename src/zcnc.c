@@ -6,9 +6,11 @@
 #include "agent.h"
 #include "cli.h"
 #include "config.h"
+#include "daemon.h"
 #include "hub.h"
 #include "policy.h"
 #include "log.h"
+#include "prelude.h"
 
 static const char *s_usage =
     "usage: zcnc COMMAND [ARGS...]\n"
@@ -26,8 +28,58 @@ static const char *s_usage =
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
     "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
     "  zcnc status  [-c FILE] [--json]\n"
+    "other:\n"
+    "  zcnc --help | --version\n"
     "\n"
     "See zcnc(1) and zcnc.conf(5).\n";
+
+//  `-n`: what start-up would fail on, or that it would not.
+static int
+s_check (zc_config_t *config, zc_role_t role)
+{
+    char *error = NULL;
+    if (zc_daemon_check (config, &error) != 0) {
+        fprintf (stderr, "zcnc: %s\n", error);
+        free (error);
+        return 1;
+    }
+    zc_policy_t *policy = NULL;
+    if (role == ZC_ROLE_AGENT && config->policy && !(policy = zc_policy_load (config->policy, &error))) {
+        fprintf (stderr, "zcnc: %s: agent/policy: %s\n", config->path, error);
+        free (error);
+        return 1;
+    }
+    zc_policy_destroy (&policy);
+    printf ("%s: configuration is valid\n", config->path);
+    return 0;
+}
+
+//  Runs the daemon until a stop signal. 1 when it cannot start (logged).
+static int
+s_run (zc_config_t *config, zc_role_t role)
+{
+    if (zc_daemon_init () != 0)
+        return 1;
+    char *error = NULL;
+    int status = 1;
+    if (role == ZC_ROLE_HUB) {
+        zc_hub_t *hub = zc_hub_new (config, &error);
+        if (hub)
+            status = zc_hub_loop (hub);
+        zc_hub_destroy (&hub);
+    }
+    else {
+        zc_agent_t *agent = zc_agent_new (config, &error);
+        if (agent)
+            status = zc_agent_loop (agent);
+        zc_agent_destroy (&agent);
+    }
+    if (error) {
+        zc_error ("%s", error);
+        free (error);
+    }
+    return status;
+}
 
 //  `zcnc hub` and `zcnc agent`: [-c FILE] [-n] [-v].
 static int
@@ -71,20 +123,7 @@ s_daemon (int argc, char *argv [], zc_role_t role)
         free (error);
         return 1;
     }
-    int status = 0;
-    zc_policy_t *policy = NULL;
-    if (check && role == ZC_ROLE_AGENT && config->policy
-    &&  !(policy = zc_policy_load (config->policy, &error))) {
-        fprintf (stderr, "zcnc: %s: agent/policy: %s\n", path, error);
-        free (error);
-        status = 1;
-    }
-    else
-    if (check)
-        printf ("%s: configuration is valid\n", path);
-    else
-        status = role == ZC_ROLE_HUB? zc_hub_run (config): zc_agent_run (config);
-    zc_policy_destroy (&policy);
+    int status = check? s_check (config, role): s_run (config, role);
     zc_config_destroy (&config);
     return status;
 }
@@ -92,6 +131,7 @@ s_daemon (int argc, char *argv [], zc_role_t role)
 int
 main (int argc, char *argv [])
 {
+    zc_alloc_init ();
     if (argc < 2) {
         fputs (s_usage, stderr);
         return ZC_EXIT_USAGE;

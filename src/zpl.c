@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <czmq.h>
+#include "prelude.h"
 #include "log.h"
 #include "zpl.h"
 #include "testing.h"
@@ -37,7 +38,7 @@ static zc_zpl_t *
 s_node_new (const char *name, size_t name_size,
             const char *value, size_t value_size, int line)
 {
-    zc_zpl_t *self = calloc (1, sizeof (zc_zpl_t));
+    zc_zpl_t *self = zc_calloc (1, sizeof (zc_zpl_t));
     if (!self)
         return NULL;
     self->name = strndup (name, name_size);
@@ -254,7 +255,7 @@ zc_zpl_load (const char *path, char **error)
         zc_fail (error, "%s: %s", path, strerror (errno));
         return NULL;
     }
-    char *text = malloc (ZC_ZPL_FILE_MAX + 1);
+    char *text = zc_malloc (ZC_ZPL_FILE_MAX + 1);
     if (!text) {
         fclose (file);
         zc_fail (error, "%s: out of memory", path);
@@ -471,7 +472,7 @@ zc_zpl_test (bool verbose)
     zc_zpl_destroy (&root);
 
     //  Line length bound: 4096 bytes fit, 4097 do not
-    char *long_line = malloc (ZC_ZPL_LINE_MAX + 16);
+    char *long_line = zc_malloc (ZC_ZPL_LINE_MAX + 16);
     assert (long_line);
     memset (long_line, 'v', ZC_ZPL_LINE_MAX + 15);
     memcpy (long_line, "k = ", 4);
@@ -489,7 +490,7 @@ zc_zpl_test (bool verbose)
     free (long_line);
 
     //  Depth bound: 32 levels fit, 33 do not
-    char *deep = malloc (64 * ZC_ZPL_DEPTH_MAX * 2);
+    char *deep = zc_malloc (64 * ZC_ZPL_DEPTH_MAX * 2);
     assert (deep);
     size_t deep_size = 0;
     for (int level = 0; level <= ZC_ZPL_DEPTH_MAX; level++) {

@@ -65,7 +65,35 @@ test_expect_success 'keygen refuses an invalid name (exit 2)' '
 	grep "usage: zcnc keygen" err
 '
 
+test_expect_success 'keygen creates a missing keys directory and its parents, mode 0700' '
+	"$ZCNC" keygen n7 -d new/etc/keys >out &&
+	test -f new/etc/keys/n7.cert_secret &&
+	test "$(stat -c %a new/etc/keys)" = 700 &&
+	test "$(stat -c %a new/etc)" = 700 &&
+	: >afile &&
+	test_must_fail "$ZCNC" keygen n7 -d afile/keys 2>err &&
+	grep "cannot create directory $SCRATCH/afile\|cannot create directory afile" err
+'
+
+test_expect_success 'hub -n and agent -n report a missing own key, naming the keygen to run' '
+	good_hub hub.cfg &&
+	test_must_fail "$ZCNC" hub -n -c hub.cfg 2>err &&
+	grep "hub1.cert_secret" err && grep "zcnc keygen hub1" err &&
+	good_agent agent.cfg &&
+	test_must_fail "$ZCNC" agent -n -c agent.cfg 2>err &&
+	grep "n1.cert_secret" err
+'
+
+test_expect_success 'agent -n reports a hub cert it cannot pin' '
+	mkdir -p $KEYS &&
+	"$ZCNC" keygen n1 -d $KEYS >/dev/null &&
+	good_agent agent.cfg &&
+	test_must_fail "$ZCNC" agent -n -c agent.cfg 2>err &&
+	grep "agent/hub: cannot pin the key of hub hub1" err
+'
+
 test_expect_success 'hub -n and agent -n accept a good config (exit 0)' '
+	"$ZCNC" keygen --hub hub1 -d $KEYS >/dev/null &&
 	good_hub hub.cfg &&
 	"$ZCNC" hub -n -c hub.cfg >out &&
 	grep "hub.cfg: configuration is valid" out &&
@@ -126,6 +154,26 @@ test_expect_success 'a missing required key is an error naming it' '
 	grep "bad.cfg: hub/bind is missing" err
 '
 
+test_expect_success '-n reports a data directory that cannot be created; start-up creates a missing one' '
+	: >blocker &&
+	write_config blocked.cfg -- "zcnc/name = hub1" "zcnc/keys = $KEYS" \
+		"zcnc/data = $SCRATCH/blocker/hub1" "hub/bind = tcp://127.0.0.1:*" &&
+	test_must_fail "$ZCNC" hub -n -c blocked.cfg 2>err &&
+	grep "zcnc/data: cannot create the data directory $SCRATCH/blocker/hub1: $SCRATCH/blocker is not a directory" err &&
+	test_must_fail "$ZCNC" hub -c blocked.cfg 2>err &&
+	grep "cannot create directory $SCRATCH/blocker" err &&
+	write_config deep.cfg -- "zcnc/name = hub1" "zcnc/keys = $KEYS" \
+		"zcnc/data = $SCRATCH/var/lib/zcnc/hub1" "hub/bind = tcp://127.0.0.1:*" &&
+	"$ZCNC" hub -n -c deep.cfg >out &&
+	test ! -e var &&
+	{ "$ZCNC" hub -c deep.cfg 2>err & } &&
+	pid=$! && zc_pids="$zc_pids $pid" &&
+	wait_for "test -s var/lib/zcnc/hub1/endpoints" &&
+	kill $pid && wait $pid && zc_forget_pid $pid &&
+	test "$(stat -c %a var/lib/zcnc/hub1)" = 700 &&
+	test "$(stat -c %a var/lib/zcnc)" = 700
+'
+
 test_expect_success 'a hub without its secret key exits non-zero, saying how to make one' '
 	mkdir nokeys &&
 	write_config nokeys.cfg -- "zcnc/name = hub1" "zcnc/keys = $SCRATCH/nokeys" \
@@ -136,7 +184,6 @@ test_expect_success 'a hub without its secret key exits non-zero, saying how to 
 '
 
 test_expect_success 'a hub that cannot bind its endpoint exits non-zero, naming it' '
-	make_keys --hub hub1 &&
 	start_hub hub1 &&
 	endpoint=$(hub_endpoint hub1) &&
 	write_config taken.cfg "hub/bind = $endpoint" -- "zcnc/name = hub1" \

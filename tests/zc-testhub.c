@@ -21,6 +21,7 @@
 */
 #include <czmq.h>
 #include "config.h"
+#include "daemon.h"
 #include "hub.h"
 #include "log.h"
 #include "wire.h"
@@ -103,7 +104,16 @@ main (int argc, char *argv [])
         return 1;
     }
     zc_hub_set_tap (s_tap);
-    int status = zc_hub_run (config);
+    int status = 1;
+    zc_hub_t *hub = zc_daemon_init () == 0? zc_hub_new (config, &error): NULL;
+    if (hub)
+        status = zc_hub_loop (hub);
+    else
+    if (error) {
+        fprintf (stderr, "zc-testhub: %s\n", error);
+        free (error);
+    }
+    zc_hub_destroy (&hub);
     zc_config_destroy (&config);
     zc_wire_destroy (&s_kept);
     if (s_dump)

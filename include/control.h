@@ -1,0 +1,60 @@
+/*  control.h — the agent's control socket: the JSON-lines protocol that
+    clients (the zcnc commands, nc -U, scripts) speak on DATA/zcnc.sock
+    (zcnc(1), "SOCKET PROTOCOL").
+
+    A line is a message to send (its jobs are resolved against the node
+    directory and stored; the IDs are answered once they are on disk, and
+    with "wait" the results follow) or an {"op": ...}. Ops live in one
+    table in control.c: a new op is a function and a row there. Answers
+    to one connection keep the order of its requests.
+*/
+#ifndef ZC_CONTROL_H
+#define ZC_CONTROL_H
+#include <czmq.h>
+#include "commit.h"
+#include "config.h"
+#include "daemon.h"
+#include "delivery.h"
+#include "directory.h"
+#include "message.h"
+#include "runner.h"
+#include "wire.h"
+
+typedef struct _zc_control_t zc_control_t;
+
+//  What the ops work on, all borrowed from the agent.
+typedef struct {
+    const zc_config_t *config;
+    zloop_t *loop;
+    zc_commit_t *commit;
+    zc_delivery_t *delivery;
+    zc_runner_t *runner;
+    zc_directory_t *directory;
+    zc_daemon_t *daemon;        //  its keyring tells which names are hubs
+    zlist_t *uplinks;           //  zc_uplink_t, for status
+    zc_link_send_fn *send;      //  pings leave here
+    void *send_arg;
+} zc_control_parts_t;
+
+//  Listens on config->socket. NULL with *error when it cannot.
+zc_control_t *zc_control_new (const zc_control_parts_t *parts, char **error);
+//  Closes every connection and removes the socket file.
+void zc_control_destroy (zc_control_t **self_p);
+
+//  Resolves a message's targets and stores its jobs (they are sent at
+//  once; promised after the next commit). Returns the job IDs (a new
+//  list, in target order) with *targets and *unknown filled, or NULL
+//  with *error malloc'd and *code the socket's error code (usage,
+//  nomatch or full). Also for the drop folder.
+zlist_t *zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
+                            zlist_t **unknown, char **error, const char **code);
+
+//  Events for the requests that wait: a job reached its final state, a
+//  PONG or a NOROUTE arrived.
+void zc_control_job_final (zc_control_t *self, const char *job_id);
+void zc_control_on_pong (zc_control_t *self, zc_wire_t *msg);
+void zc_control_on_noroute (zc_control_t *self, zc_wire_t *msg);
+
+//  Jobs accepted from clients and the drop folder.
+uint64_t zc_control_submitted (zc_control_t *self);
+#endif

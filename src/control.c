@@ -1,0 +1,614 @@
+/*  control.c — the agent's control socket (control.h).
+
+    Each request gets its answers through the group commit (commit.h), so
+    an answer that promises stored state waits for the fsync, and the
+    answers to one connection keep their order. A request that waits
+    (a message with "wait", a ping) holds its connection: no further
+    line is read from it until the wait ends.
+*/
+#include <time.h>
+#include "prelude.h"
+#include "control.h"
+#include "jsonl.h"
+#include "keys.h"
+#include "log.h"
+#include "target.h"
+#include "uplink.h"
+
+//  A socket request waiting for results ("wait": SECS).
+typedef struct {
+    zc_jsonl_conn_t *conn;
+    json_t *tag;                //  echoed, or NULL
+    zlist_t *pending;           //  job keys without a final result
+    int timer_id;
+} s_wait_t;
+
+//  A `ping` request waiting for its PONG.
+typedef struct {
+    zc_id_t id;
+    char node [ZC_NAME_SIZE];
+    zc_jsonl_conn_t *conn;
+    json_t *tag;
+    uint64_t started_us;
+    int timer_id;
+} s_ping_t;
+
+struct _zc_control_t {
+    zc_control_parts_t parts;
+    zc_jsonl_t *server;
+    zlist_t *waits;             //  s_wait_t
+    zlist_t *pings;             //  s_ping_t
+    uint64_t submitted;
+};
+
+//  ---------------------------------------------------------------------
+//  Answers
+
+//  Sends an answer, echoing the request's tag; takes the object. With
+//  'durable', it promises stored state and waits for the commit.
+static void
+s_answer_as (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer, bool durable)
+{
+    if (tag)
+        json_object_set (answer, "tag", tag);
+    zc_commit_answer (self->parts.commit, conn, answer, durable);
+}
+
+static void
+s_answer (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
+{
+    s_answer_as (self, conn, tag, answer, false);
+}
+
+static void
+s_answer_durable (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *tag, json_t *answer)
+{
+    s_answer_as (self, conn, tag, answer, true);
+}
+
+//  An error answer: what failed, its code, and the field at fault (or NULL).
+static void
+s_answer_error (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *tag, const char *text,
+                const char *code, const char *field)
+{
+    s_answer (self, conn, tag, zc_message_error_json (text, code, field));
+}
+
+//  ---------------------------------------------------------------------
+//  Waits and pings
+
+static void
+s_wait_destroy (zc_control_t *self, s_wait_t **wait_p)
+{
+    s_wait_t *wait = *wait_p;
+    if (wait->timer_id != -1)
+        zloop_timer_end (self->parts.loop, wait->timer_id);
+    zlist_remove (self->waits, wait);
+    zlist_destroy (&wait->pending);
+    json_decref (wait->tag);
+    free (wait);
+    *wait_p = NULL;
+}
+
+//  Ends a wait: the "end" line, then the connection takes its next request.
+static void
+s_wait_end (zc_control_t *self, s_wait_t *wait)
+{
+    json_t *pending = json_array ();
+    for (char *key = zlist_first (wait->pending); key; key = zlist_next (wait->pending))
+        json_array_append_new (pending, json_string (key));
+    s_answer (self, wait->conn, wait->tag, json_pack ("{s:b, s:o}", "end", 1, "pending", pending));
+    zc_jsonl_hold (wait->conn, false);
+    s_wait_destroy (self, &wait);
+}
+
+static int
+s_wait_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    s_wait_t *wait = arg;
+    wait->timer_id = -1;            //  a one-shot timer is gone once it fired
+    s_wait_end (zc_jsonl_data (wait->conn), wait);
+    return 0;
+}
+
+void
+zc_control_job_final (zc_control_t *self, const char *job_id)
+{
+    json_t *job = NULL;         //  built only when someone waits for it
+    zlist_t *ended = zlist_new ();
+    for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
+        char *key = zlist_first (wait->pending);
+        while (key && strcmp (key, job_id) != 0)
+            key = zlist_next (wait->pending);
+        if (!key)
+            continue;
+        zlist_remove (wait->pending, key);     //  autofree: frees key
+        if (!job)
+            job = zc_delivery_job_json (self->parts.delivery, job_id);
+        s_answer (self, wait->conn, wait->tag, json_incref (job));
+        if (zlist_size (wait->pending) == 0)
+            zlist_append (ended, wait);
+    }
+    json_decref (job);
+    for (s_wait_t *wait = zlist_first (ended); wait; wait = zlist_next (ended))
+        s_wait_end (self, wait);
+    zlist_destroy (&ended);
+}
+
+static void
+s_ping_destroy (zc_control_t *self, s_ping_t **ping_p)
+{
+    s_ping_t *ping = *ping_p;
+    if (ping->timer_id != -1)
+        zloop_timer_end (self->parts.loop, ping->timer_id);
+    zlist_remove (self->pings, ping);
+    json_decref (ping->tag);
+    free (ping);
+    *ping_p = NULL;
+}
+
+//  Answers a ping request and lets its connection take the next request.
+static void
+s_ping_end (zc_control_t *self, s_ping_t *ping, json_t *answer)
+{
+    s_answer (self, ping->conn, ping->tag, answer);
+    zc_jsonl_hold (ping->conn, false);
+    s_ping_destroy (self, &ping);
+}
+
+static int
+s_ping_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    s_ping_t *ping = arg;
+    char text [160];
+    snprintf (text, sizeof text, "no answer from %s in time", ping->node);
+    ping->timer_id = -1;        //  a one-shot timer is gone once it fired
+    s_ping_end (zc_jsonl_data (ping->conn), ping,
+                json_pack ("{s:s, s:b, s:s, s:b}", "node", ping->node, "pong", 0,
+                           "reason", text, "timeout", 1));
+    return 0;
+}
+
+void
+zc_control_on_pong (zc_control_t *self, zc_wire_t *msg)
+{
+    for (s_ping_t *ping = zlist_first (self->pings); ping; ping = zlist_next (self->pings))
+        if (zc_id_equal (&ping->id, &msg->id) && streq (ping->node, msg->from)) {
+            double rtt = (zclock_usecs () - ping->started_us) / 1000.0;
+            s_ping_end (self, ping, json_pack ("{s:s, s:b, s:f}", "node", ping->node,
+                                               "pong", 1, "time_ms", rtt));
+            return;
+        }
+}
+
+//  Pings to an absent node get their answer at once.
+void
+zc_control_on_noroute (zc_control_t *self, zc_wire_t *msg)
+{
+    for (s_ping_t *ping = zlist_first (self->pings); ping; ping = zlist_next (self->pings))
+        if (zc_id_equal (&ping->id, &msg->id)) {
+            char text [160];
+            snprintf (text, sizeof text, "%s is not reachable now (offline or unknown)", ping->node);
+            s_ping_end (self, ping, json_pack ("{s:s, s:b, s:s}", "node", ping->node,
+                                               "pong", 0, "reason", text));
+            return;
+        }
+}
+
+//  ---------------------------------------------------------------------
+//  Submitting
+
+//  True when 'name' is known as a hub: a hub cert in the keys directory,
+//  a hub this agent dials, or a hub on some node's path.
+static bool
+s_is_hub (zc_control_t *self, const char *name)
+{
+    const zc_key_t *key = zc_keyring_by_name (zc_daemon_keyring (self->parts.daemon), name);
+    if (key && key->role == ZC_KEY_HUB)
+        return true;
+    zlist_t *hubs = self->parts.config->hubs;
+    for (zc_peer_addr_t *hub = zlist_first (hubs); hub; hub = zlist_next (hubs))
+        if (streq (hub->name, name))
+            return true;
+    size_t count;
+    zc_node_entry_t *entries = zc_directory_entries (self->parts.directory, &count);
+    size_t length = strlen (name);
+    bool found = false;
+    for (size_t index = 0; index < count && !found; index++)
+        for (const char *via = entries [index].via; via && *via && !found; ) {
+            const char *end = strchr (via, '>');
+            size_t size = end? (size_t) (end - via): strlen (via);
+            found = size == length && memcmp (via, name, length) == 0;
+            via = end? end + 1: NULL;
+        }
+    free (entries);
+    return found;
+}
+
+//  Names the resolver can see: the directory, and this node itself.
+static zlist_t *
+s_known_names (zc_control_t *self)
+{
+    zlist_t *known = zc_directory_names (self->parts.directory);
+    if (!zc_directory_lookup (self->parts.directory, self->parts.config->name))
+        zlist_append (known, self->parts.config->name);
+    return known;
+}
+
+zlist_t *
+zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets, zlist_t **unknown,
+                   char **error, const char **code)
+{
+    const char *own_name = self->parts.config->name;
+    //  One exact name, the common case, needs no list of every known node.
+    zlist_t *known = NULL;
+    int rc = 0;
+    if (zc_target_is_single (message->to)) {
+        *targets = zlist_new ();
+        zlist_autofree (*targets);
+        zlist_append (*targets, message->to);
+        *unknown = zlist_new ();
+        zlist_autofree (*unknown);
+        if (!zc_directory_lookup (self->parts.directory, message->to) && strcmp (message->to, own_name))
+            zlist_append (*unknown, message->to);
+    }
+    else {
+        known = s_known_names (self);
+        rc = zc_target_resolve (message->to, known, targets, unknown, error);
+    }
+    zlist_destroy (&known);
+    *code = "usage";
+    if (rc != 0)
+        return NULL;
+    if (zlist_size (*targets) == 0) {
+        *code = "nomatch";
+        *error = zsys_sprintf ("'%s' matches no known node", message->to);
+        return NULL;
+    }
+    //  Only names the directory lacks can be hubs (it never lists one).
+    for (char *name = zlist_first (*unknown); name; name = zlist_next (*unknown))
+        if (s_is_hub (self, name)) {
+            *error = zsys_sprintf ("%s is a hub: hubs relay jobs and run none (target an agent)", name);
+            return NULL;
+        }
+    zlist_t *job_ids = zc_delivery_submit (self->parts.delivery, message, *targets, error);
+    if (!job_ids) {
+        *code = "full";
+        return NULL;
+    }
+    self->submitted += zlist_size (job_ids);
+    zc_debug ("accepted %zu job(s) for '%s'", zlist_size (job_ids), message->to);
+    return job_ids;
+}
+
+uint64_t
+zc_control_submitted (zc_control_t *self)
+{
+    return self->submitted;
+}
+
+//  ---------------------------------------------------------------------
+//  Requests
+
+//  The answer to a message: one {"node", "id"} per job, and the unknown
+//  names. Built without json_pack, whose format parsing cost as much as
+//  the rest: this answer goes out for every job.
+static json_t *
+s_ids_json (zlist_t *job_ids, zlist_t *targets, zlist_t *unknown)
+{
+    json_t *ids = json_array ();
+    char *node = zlist_first (targets);
+    for (char *job_id = zlist_first (job_ids); job_id; job_id = zlist_next (job_ids)) {
+        json_t *entry = json_object ();
+        json_object_set_new_nocheck (entry, "node", json_string_nocheck (node));
+        json_object_set_new_nocheck (entry, "id", json_string_nocheck (job_id));
+        json_array_append_new (ids, entry);
+        node = zlist_next (targets);
+    }
+    json_t *unknown_json = json_array ();
+    for (node = zlist_first (unknown); node; node = zlist_next (unknown))
+        json_array_append_new (unknown_json, json_string_nocheck (node));
+    json_t *answer = json_object ();
+    json_object_set_new_nocheck (answer, "ids", ids);
+    json_object_set_new_nocheck (answer, "unknown", unknown_json);
+    return answer;
+}
+
+//  Holds the connection until the jobs are final or 'seconds' pass;
+//  takes job_ids.
+static void
+s_wait_start (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *tag, zlist_t *job_ids, double seconds)
+{
+    s_wait_t *wait = zc_calloc (1, sizeof *wait);
+    wait->conn = conn;
+    wait->tag = tag? json_incref (tag): NULL;
+    wait->pending = job_ids;
+    wait->timer_id = zloop_timer (self->parts.loop, (size_t) (seconds * 1000), 1, s_wait_timeout, wait);
+    zlist_append (self->waits, wait);
+    zc_jsonl_hold (conn, true);
+    //  Jobs that ended already (refused as they left) are answered now.
+    zlist_t *ended = zlist_new ();
+    zlist_autofree (ended);
+    for (char *key = zlist_first (wait->pending); key; key = zlist_next (wait->pending))
+        if (zc_delivery_is_final (self->parts.delivery, key))
+            zlist_append (ended, key);
+    for (char *key = zlist_first (ended); key; key = zlist_next (ended))
+        zc_control_job_final (self, key);
+    zlist_destroy (&ended);
+}
+
+//  A message to send (a line without "op").
+static void
+s_request_message (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    static const char *socket_fields [] = { "wait", "tag", NULL };
+    json_t *wait_value = json_object_get (request, "wait");
+    if (wait_value && (!json_is_number (wait_value) || json_number_value (wait_value) < 0
+                       || json_number_value (wait_value) > 30 * 86400)) {
+        s_answer_error (self, conn, tag, "\"wait\" must be a number of seconds", "usage", "wait");
+        return;
+    }
+    char *error = NULL;
+    const char *field = NULL;
+    zc_message_t *message = zc_message_from_json (request, socket_fields, &error, &field);
+    if (!message) {
+        s_answer_error (self, conn, tag, error, "usage", field);
+        free (error);
+        return;
+    }
+    zlist_t *targets = NULL, *unknown = NULL;
+    const char *code;
+    zlist_t *job_ids = zc_control_submit (self, message, &targets, &unknown, &error, &code);
+    if (!job_ids) {
+        s_answer_error (self, conn, tag, error, code, streq (code, "full")? NULL: "to");
+        free (error);
+    }
+    else {
+        s_answer_durable (self, conn, tag, s_ids_json (job_ids, targets, unknown));
+        if (wait_value)
+            s_wait_start (self, conn, tag, job_ids, json_number_value (wait_value));
+        else
+            zlist_destroy (&job_ids);
+    }
+    zlist_destroy (&targets);
+    zlist_destroy (&unknown);
+    zc_message_destroy (&message);
+}
+
+//  {"op": "nodes"}
+static void
+s_op_nodes (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    size_t count;
+    zc_node_entry_t *entries = zc_directory_entries (self->parts.directory, &count);
+    json_t *nodes = json_array ();
+    uint64_t now = (uint64_t) time (NULL);
+    for (size_t index = 0; index < count; index++) {
+        zc_node_entry_t *entry = &entries [index];
+        json_array_append_new (nodes, json_pack ("{s:s, s:b, s:I, s:s}",
+            "name", entry->name, "online", entry->online,
+            "last_seen", (json_int_t) (entry->online? now: entry->last_seen), "via", entry->via));
+    }
+    free (entries);
+    s_answer (self, conn, tag, json_pack ("{s:o}", "nodes", nodes));
+}
+
+//  {"op": "status"}
+static void
+s_op_status (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    size_t queued, inflight;
+    zc_delivery_counts (self->parts.delivery, &queued, &inflight);
+    size_t running = zc_runner_running (self->parts.runner);
+    json_t *hubs = json_array ();
+    zlist_t *uplinks = self->parts.uplinks;
+    for (zc_uplink_t *uplink = zlist_first (uplinks); uplink; uplink = zlist_next (uplinks)) {
+        json_t *hub = json_pack ("{s:s, s:s, s:b}", "name", zc_uplink_name (uplink),
+                                 "endpoint", zc_uplink_endpoint (uplink),
+                                 "connected", zc_uplink_is_up (uplink));
+        const char *problem = zc_uplink_problem (uplink);
+        if (problem)
+            json_object_set_new (hub, "problem", json_string (problem));
+        json_array_append_new (hubs, hub);
+    }
+    s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I}",
+        "name", self->parts.config->name, "hubs", hubs, "queued", (json_int_t) queued,
+        "inflight", (json_int_t) inflight, "running", (json_int_t) running,
+        "nodes", (json_int_t) zc_directory_size (self->parts.directory)));
+}
+
+//  {"op": "jobs"} or {"op": "jobs", "id": ID}
+static void
+s_op_jobs (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    json_t *id = json_object_get (request, "id");
+    json_t *jobs;
+    if (id) {
+        json_t *job = json_is_string (id)? zc_delivery_job_json (self->parts.delivery, json_string_value (id)): NULL;
+        if (!job) {
+            char *text = zsys_sprintf ("no job %s was sent from this agent",
+                                       json_is_string (id)? json_string_value (id): "(not a string)");
+            s_answer_error (self, conn, tag, text, "usage", "id");
+            free (text);
+            return;
+        }
+        jobs = json_pack ("[o]", job);
+    }
+    else
+        jobs = zc_delivery_jobs_json (self->parts.delivery);
+    s_answer (self, conn, tag, json_pack ("{s:o}", "jobs", jobs));
+}
+
+//  {"op":"queue","action":"list|cancel|purge", "id":..., "older_than":...}
+static void
+s_op_queue (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    zc_delivery_t *delivery = self->parts.delivery;
+    const char *action = json_string_value (json_object_get (request, "action"));
+    if (action && streq (action, "list"))
+        s_answer (self, conn, tag, json_pack ("{s:o}", "jobs", zc_delivery_queue_json (delivery)));
+    else
+    if (action && streq (action, "cancel")) {
+        const char *id = json_string_value (json_object_get (request, "id"));
+        char *error = NULL;
+        if (!id)
+            s_answer_error (self, conn, tag, "cancel needs \"id\": a job ID", "usage", "id");
+        else
+        if (zc_delivery_cancel (delivery, id, &error) != 0) {
+            s_answer_error (self, conn, tag, error, "usage", "id");
+            free (error);
+        }
+        else
+            s_answer_durable (self, conn, tag, json_pack ("{s:s}", "cancelled", id));
+    }
+    else
+    if (action && streq (action, "purge")) {
+        json_t *older_than = json_object_get (request, "older_than");
+        if (older_than && (!json_is_number (older_than) || json_number_value (older_than) < 0
+                           || json_number_value (older_than) > 3650 * 86400.0))
+            s_answer_error (self, conn, tag, "\"older_than\" must be a number of seconds (at most 10 years)",
+                            "usage", "older_than");
+        else {
+            size_t count = zc_delivery_purge (delivery, older_than? json_number_value (older_than): 0);
+            s_answer_durable (self, conn, tag, json_pack ("{s:I}", "purged", (json_int_t) count));
+        }
+    }
+    else
+        s_answer_error (self, conn, tag, "queue needs \"action\": list, cancel or purge", "usage", "action");
+}
+
+//  {"op": "ping", "node": NAME, "timeout": SECS}: held until the PONG.
+static void
+s_op_ping (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    const char *node = json_string_value (json_object_get (request, "node"));
+    json_t *timeout = json_object_get (request, "timeout");
+    double seconds = timeout? json_number_value (timeout): 5;
+    if (!node || !zc_name_valid (node)) {
+        s_answer_error (self, conn, tag, "ping needs \"node\": a node name", "usage", "node");
+        return;
+    }
+    if ((timeout && !json_is_number (timeout)) || seconds <= 0 || seconds > 86400) {
+        s_answer_error (self, conn, tag, "\"timeout\" must be a number of seconds", "usage", "timeout");
+        return;
+    }
+    s_ping_t *ping = zc_calloc (1, sizeof *ping);
+    zc_id_generate (&ping->id);
+    snprintf (ping->node, sizeof ping->node, "%s", node);
+    ping->conn = conn;
+    ping->tag = tag? json_incref (tag): NULL;
+    ping->started_us = zclock_usecs ();
+    ping->timer_id = zloop_timer (self->parts.loop, (size_t) (seconds * 1000), 1, s_ping_timeout, ping);
+    zlist_append (self->pings, ping);
+    zc_jsonl_hold (conn, true);
+    zc_wire_t *msg = zc_wire_new (ZC_MSG_PING);
+    msg->id = ping->id;
+    zlist_append (msg->to, (void *) node);
+    self->parts.send (&msg, self->parts.send_arg);
+}
+
+//  The ops. A new op is a function and a row here (and zcnc(1)).
+typedef void (s_op_fn) (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag);
+static const struct {
+    const char *name;
+    s_op_fn *fn;
+} s_ops [] = {
+    { "nodes", s_op_nodes },
+    { "status", s_op_status },
+    { "jobs", s_op_jobs },
+    { "ping", s_op_ping },
+    { "queue", s_op_queue },
+};
+#define S_OP_COUNT (sizeof s_ops / sizeof s_ops [0])
+
+static void
+s_on_line (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg)
+{
+    zc_control_t *self = arg;
+    zc_jsonl_set_data (conn, self);
+    json_error_t parse_error;
+    json_t *request = json_loadb (line, size, JSON_REJECT_DUPLICATES, &parse_error);
+    if (!json_is_object (request)) {
+        char *text = zsys_sprintf ("malformed JSON request: %s",
+                                   request? "not an object": parse_error.text);
+        s_answer_error (self, conn, NULL, text, "usage", NULL);
+        free (text);
+        json_decref (request);
+        return;
+    }
+    json_t *tag = json_object_get (request, "tag");
+    json_t *op = json_object_get (request, "op");
+    if (!op) {
+        s_request_message (self, conn, request, tag);
+        json_decref (request);
+        return;
+    }
+    const char *name = json_string_value (op);
+    size_t index = 0;
+    while (index < S_OP_COUNT && !(name && streq (name, s_ops [index].name)))
+        index++;
+    if (index < S_OP_COUNT)
+        s_ops [index].fn (self, conn, request, tag);
+    else {
+        char known [200] = "";
+        for (size_t each = 0; each < S_OP_COUNT; each++)
+            snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s",
+                      each? ", ": "", s_ops [each].name);
+        char *text = zsys_sprintf ("unknown op '%s' (known: %s)", name? name: "?", known);
+        s_answer_error (self, conn, tag, text, "usage", "op");
+        free (text);
+    }
+    json_decref (request);
+}
+
+//  A client went away: forget its answers, waits and pings.
+static void
+s_on_close (zc_jsonl_conn_t *conn, void *arg)
+{
+    zc_control_t *self = arg;
+    zc_commit_forget (self->parts.commit, conn);
+    zlist_t *gone = zlist_new ();
+    for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits))
+        if (wait->conn == conn)
+            zlist_append (gone, wait);
+    for (s_wait_t *wait = zlist_first (gone); wait; wait = zlist_next (gone))
+        s_wait_destroy (self, &wait);
+    zlist_purge (gone);
+    for (s_ping_t *ping = zlist_first (self->pings); ping; ping = zlist_next (self->pings))
+        if (ping->conn == conn)
+            zlist_append (gone, ping);
+    for (s_ping_t *ping = zlist_first (gone); ping; ping = zlist_next (gone))
+        s_ping_destroy (self, &ping);
+    zlist_destroy (&gone);
+}
+
+//  ---------------------------------------------------------------------
+//  Start and stop
+
+zc_control_t *
+zc_control_new (const zc_control_parts_t *parts, char **error)
+{
+    zc_control_t *self = zc_calloc (1, sizeof *self);
+    self->parts = *parts;
+    self->waits = zlist_new ();
+    self->pings = zlist_new ();
+    self->server = zc_jsonl_new (parts->loop, parts->config->socket, parts->config->socket_group,
+                                 s_on_line, s_on_close, self, error);
+    if (!self->server)
+        zc_control_destroy (&self);
+    return self;
+}
+
+void
+zc_control_destroy (zc_control_t **self_p)
+{
+    zc_control_t *self = *self_p;
+    if (!self)
+        return;
+    //  Closing every connection ends its waits and pings (s_on_close).
+    zc_jsonl_destroy (&self->server);
+    zlist_destroy (&self->waits);
+    zlist_destroy (&self->pings);
+    free (self);
+    *self_p = NULL;
+}
