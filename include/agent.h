@@ -25,8 +25,8 @@ int zc_agent_loop (zc_agent_t *self);
 void zc_agent_destroy (zc_agent_t **self_p);
 
 //  An agent as a czmq actor, for tests: zactor_new (zc_agent_actor,
-//  config). It signals 0 once started (-1 when it could not, after
-//  logging why) and stops on "$TERM".
+//  config). Once zactor_new returns, it sends "0" when it started
+//  (or "1" when it could not, after logging why) and stops on "$TERM".
 void zc_agent_actor (zsock_t *pipe, void *config);
 
 int zc_agent_test (bool verbose);

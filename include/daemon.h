@@ -49,7 +49,8 @@ zc_keyring_t *zc_daemon_keyring (zc_daemon_t *self);
 bool zc_daemon_refresh (zc_daemon_t *self, const char *name);
 //  For a daemon run as a czmq actor (the self-tests): after its _new,
 //  with its zc_daemon_t, or NULL when _new failed (*error is then logged
-//  and freed). Signals the pipe (0 started, 1 not) and, once started,
+//  and freed). Signals the pipe (zactor_new waits for that), sends "0"
+//  when started or "1" when not, and, once started,
 //  watches it on the daemon's loop: "$TERM" ends the loop; any other
 //  command goes to on_command (may be NULL) with the daemon's 'arg',
 //  which answers on the pipe. 0 when the caller should run its loop, -1

@@ -22,7 +22,8 @@ int zc_hub_loop (zc_hub_t *self);
 void zc_hub_destroy (zc_hub_t **self_p);
 
 //  A hub as a czmq actor, for tests: zactor_new (zc_hub_actor, config).
-//  It signals 0 once started (1 when it could not, after logging why),
+//  Once zactor_new returns, it sends "0" when it started (or "1"
+//  when it could not, after logging why),
 //  answers "ENDPOINT" with the endpoint it bound last, and stops on
 //  "$TERM".
 void zc_hub_actor (zsock_t *pipe, void *config);

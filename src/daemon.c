@@ -213,12 +213,14 @@ zc_daemon_actor_start (zsock_t *pipe, zc_daemon_t *self, char **error,
         zc_error ("%s", *error? *error: "cannot start");
         free (*error);
         *error = NULL;
-        zsock_signal (pipe, 1);
+        zsock_signal (pipe, 0);         //  zactor_new waits for it
+        zstr_send (pipe, "1");
         return -1;
     }
     self->on_command = on_command;
     self->pipe = pipe;
     zloop_reader (self->loop, pipe, s_pipe_event, self);
     zsock_signal (pipe, 0);
+    zstr_send (pipe, "0");
     return 0;
 }

@@ -31,6 +31,8 @@
 #include "keys.h"
 #include "log.h"
 #include "routes.h"
+#include "testbed.h"
+#include "testing.h"
 #include "uplink.h"
 #include "wire.h"
 #include "zap.h"
@@ -635,10 +637,20 @@ s_is_routed (uint8_t type)
         || type == ZC_MSG_NOROUTE || type == ZC_MSG_PRESENCE;
 }
 
-//  Handles one message from a peer whose key is trusted; new_connection
-//  says it came on another connection than the peer's previous message.
+//  Answers a message on the connection it came on (which need not be the
+//  peer's route); destroys the answer.
 static void
-s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
+s_answer (zc_hub_t *self, zframe_t *arrival, zc_wire_t **msg_p)
+{
+    if (zc_wire_send (msg_p, self->router, arrival) != 0 && errno != EHOSTUNREACH)
+        self->count.dropped++;
+}
+
+//  Handles one message from a peer whose key is trusted, which came on
+//  connection 'arrival'; new_connection says that is another connection
+//  than the peer's route.
+static void
+s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, bool new_connection)
 {
     if (msg->type == ZC_MSG_HELLO && strcmp (msg->name, peer->link.name) != 0) {
         self->count.bad_hello++;
@@ -650,7 +662,7 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
         zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
         error->code = ZC_ERR_BAD_NAME;
         error->text = zsys_sprintf ("this key belongs to '%s', not '%s'", peer->link.name, msg->name);
-        s_send_to (self, peer, &error);
+        s_answer (self, arrival, &error);
         return;
     }
     if (msg->type == ZC_MSG_HELLO) {
@@ -671,13 +683,13 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, bool new_connection)
         zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
         error->code = ZC_ERR_NOT_HELLO;
         error->text = zc_strdup ("say HELLO first");
-        s_send_to (self, peer, &error);
+        s_answer (self, arrival, &error);
         return;
     }
     if (msg->type == ZC_MSG_PING && zlist_size (msg->to) == 0) {
         zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
         pong->id = msg->id;
-        s_send_to (self, peer, &pong);
+        s_answer (self, arrival, &pong);
     }
     else
     if (msg->type == ZC_MSG_ROUTES && peer->link.kind == S_LINK_HUB)
@@ -754,14 +766,19 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
         zmsg_destroy (&frames);
         return;
     }
-    //  Always answer on the connection the peer used last.
+    //  A connection becomes the peer's route only by a valid HELLO: one
+    //  whose HELLO was refused (a copy of the key claiming another name)
+    //  must never receive the peer's traffic. Until then answers to the
+    //  new connection go to it alone.
     bool new_connection = !peer->routing_id || !zframe_eq (peer->routing_id, routing_id);
-    if (new_connection) {
+    bool valid_hello = msg->type == ZC_MSG_HELLO && streq (msg->name, peer->link.name);
+    if (new_connection && (valid_hello || !peer->routing_id)) {
         zframe_destroy (&peer->routing_id);
         peer->routing_id = zframe_dup (routing_id);
     }
-    peer->last_heard = zclock_mono ();
-    s_handle (self, peer, msg, new_connection);
+    if (!new_connection || valid_hello)
+        peer->last_heard = zclock_mono ();
+    s_handle (self, peer, msg, routing_id, new_connection);
     zc_wire_destroy (&msg);
     zmsg_destroy (&frames);
 }
@@ -1081,4 +1098,144 @@ zc_hub_actor (zsock_t *pipe, void *config)
     if (zc_daemon_actor_start (pipe, self? self->daemon: NULL, &error, s_actor_command) == 0)
         zc_hub_loop (self);
     zc_hub_destroy (&self);
+}
+
+//  ---------------------------------------------------------------------
+//  Self-test: a hub in this process, and raw peers speaking the wire.
+
+//  Says HELLO as 'name' and waits for the hub's answer of 'type'.
+static zc_wire_t *
+s_test_hello (zsock_t *peer, const char *name, uint8_t type)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", name);
+    hello->flags |= ZC_FLAG_FULL;
+    zc_wire_send (&hello, peer, NULL);
+    //  Older directory updates may wait before the answer: skipped.
+    zc_wire_t *answer = zc_testbed_expect (peer, type, 5000);
+    while (answer && type == ZC_MSG_NODES && !(answer->flags & ZC_FLAG_FULL)) {
+        zc_wire_destroy (&answer);
+        answer = zc_testbed_expect (peer, type, 5000);
+    }
+    return answer;
+}
+
+//  Sends a REQ from 'peer' to 'target'; returns its ID.
+static zc_id_t
+s_test_req (zsock_t *peer, const char *target)
+{
+    zc_wire_t *req = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (req->to, (void *) target);
+    req->payload = zframe_new ("job", 3);
+    zc_id_t id = req->id;
+    zc_wire_send (&req, peer, NULL);
+    return id;
+}
+
+int
+zc_hub_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    zc_testbed_t *bed = zc_testbed_new ();
+    ZC_CHECK (bed != NULL);
+    if (!bed)
+        return ZC_TEST_END;
+    ZC_CHECK (zc_testbed_keygen (bed, NULL, "hub1", true) == 0);
+    ZC_CHECK (zc_testbed_keygen (bed, NULL, "n1", false) == 0);
+    ZC_CHECK (zc_testbed_keygen (bed, NULL, "n2", false) == 0);
+    const char *started = zc_testbed_hub (bed, "hub1", "zcnc/heartbeat = 0.2", "zcnc/peer_timeout = 3", NULL);
+    ZC_CHECK (started != NULL);
+    char *endpoint = zc_strdup (started? started: "tcp://127.0.0.1:1");
+    zsock_t *n1 = zc_testbed_peer (bed, NULL, "n1", "hub1", endpoint);
+    zsock_t *n2 = zc_testbed_peer (bed, NULL, "n2", "hub1", endpoint);
+    ZC_CHECK (n1 && n2);
+
+    //  Peers that say HELLO get the directory, and a job reaches its
+    //  target stamped with the origin's authenticated name.
+    zc_wire_t *msg = s_test_hello (n1, "n1", ZC_MSG_NODES);
+    ZC_CHECK (msg && (msg->flags & ZC_FLAG_FULL));
+    zc_wire_destroy (&msg);
+    msg = s_test_hello (n2, "n2", ZC_MSG_NODES);
+    ZC_CHECK (msg != NULL);
+    zc_wire_destroy (&msg);
+    zc_id_t id = s_test_req (n1, "n2");
+    msg = zc_testbed_expect (n2, ZC_MSG_REQ, 5000);
+    ZC_CHECK (msg && zc_id_equal (&msg->id, &id) && streq (msg->from, "n1"));
+    zc_wire_destroy (&msg);
+
+    //  A copy of n2's key claiming another name is refused, on its own
+    //  connection, and never becomes n2's route: every job for n2 keeps
+    //  reaching n2, each within a second.
+    zsock_t *impostor = zc_testbed_peer (bed, NULL, "n2", "hub1", endpoint);
+    msg = s_test_hello (impostor, "n3", ZC_MSG_ERROR);
+    ZC_CHECK (msg && msg->code == ZC_ERR_BAD_NAME && msg->text
+              && streq (msg->text, "this key belongs to 'n2', not 'n3'"));
+    zc_wire_destroy (&msg);
+    size_t arrived = 0;
+    for (int round = 0; round < 20; round++) {
+        zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+        strcpy (hello->name, "n3");
+        zc_wire_send (&hello, impostor, NULL);
+        id = s_test_req (n1, "n2");
+        msg = zc_testbed_expect (n2, ZC_MSG_REQ, 1000);
+        arrived += msg && zc_id_equal (&msg->id, &id);
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (arrived == 20);
+    ZC_CHECK ((msg = zc_testbed_expect (impostor, ZC_MSG_REQ, 300)) == NULL);
+    zc_wire_destroy (&msg);
+    zsock_destroy (&impostor);
+
+    //  Traffic before a HELLO is refused on that connection.
+    zsock_t *early = zc_testbed_peer (bed, NULL, "n1", "hub1", endpoint);
+    zc_wire_t *ping = zc_wire_new (ZC_MSG_PING);
+    zc_wire_send (&ping, early, NULL);
+    msg = zc_testbed_expect (early, ZC_MSG_PONG, 3000);
+    ZC_CHECK (msg != NULL);         //  n1 is online: its key may ping the hub
+    zc_wire_destroy (&msg);
+    zsock_destroy (&early);
+
+    //  A revoked key: once n2.cert is gone, jobs for n2 get a NOROUTE.
+    char *cert = zsys_sprintf ("%s/keys/n2.cert", zc_testbed_dir (bed));
+    char *moved = zsys_sprintf ("%s/n2.cert.revoked", zc_testbed_dir (bed));
+    ZC_CHECK (rename (cert, moved) == 0);
+    bool noroute = false;
+    for (int round = 0; round < 40 && !noroute; round++) {
+        s_test_req (n1, "n2");
+        msg = zc_testbed_expect (n1, ZC_MSG_NOROUTE, 200);
+        noroute = msg && zlist_size (msg->names) == 1 && streq (zlist_first (msg->names), "n2");
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (noroute);
+    ZC_CHECK (rename (moved, cert) == 0);
+
+    //  A restart on the same endpoint: the hub forgot everyone; peers that
+    //  say HELLO again are routed again.
+    zc_testbed_stop (bed, "hub1");
+    char *bind = zsys_sprintf ("hub/bind = %s", endpoint);
+    started = zc_testbed_hub (bed, "hub1", "zcnc/heartbeat = 0.2", "zcnc/peer_timeout = 3", bind, NULL);
+    ZC_CHECK (started != NULL);
+    s_test_req (n1, "n2");
+    msg = zc_testbed_expect (n1, ZC_MSG_ERROR, 5000);
+    ZC_CHECK (msg && msg->code == ZC_ERR_NOT_HELLO);
+    zc_wire_destroy (&msg);
+    msg = s_test_hello (n1, "n1", ZC_MSG_NODES);
+    zc_wire_destroy (&msg);
+    msg = s_test_hello (n2, "n2", ZC_MSG_NODES);
+    zc_wire_destroy (&msg);
+    id = s_test_req (n1, "n2");
+    msg = zc_testbed_expect (n2, ZC_MSG_REQ, 5000);
+    ZC_CHECK (msg && zc_id_equal (&msg->id, &id));
+    zc_wire_destroy (&msg);
+    if (verbose)
+        printf ("# hub: %zu of 20 jobs reached n2 beside an impostor\n", arrived);
+
+    free (bind);
+    free (moved);
+    free (cert);
+    zsock_destroy (&n1);
+    zsock_destroy (&n2);
+    free (endpoint);
+    zc_testbed_destroy (&bed);
+    return ZC_TEST_END;
 }

@@ -21,6 +21,7 @@
 #include "message.h"
 #include "readfolder.h"
 #include "routes.h"
+#include "hub.h"
 #include "directory.h"
 #include "delivery.h"
 #include "runner.h"
@@ -53,6 +54,7 @@ static struct {
     { "bulk", zc_bulk_test },
     { "seal", zc_seal_test },
     { "policy", zc_policy_test },
+    { "hub", zc_hub_test },
 };
 
 int

@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include "prelude.h"
 #include "zap.h"
+#include <errno.h>
 #include "keys.h"
 #include "log.h"
 #include "testing.h"
@@ -36,7 +37,14 @@ struct _zc_zap_t {
 zc_zap_t *
 zc_zap_new (void)
 {
+    //  A handler just destroyed in this process (a hub restarted in a
+    //  self-test) frees the endpoint only once libzmq has closed its
+    //  socket: try again for a moment.
     zsock_t *handler = zsock_new_rep ("@" S_ENDPOINT);
+    for (int tries = 0; !handler && zmq_errno () == EADDRINUSE && tries < 50; tries++) {
+        zclock_sleep (20);
+        handler = zsock_new_rep ("@" S_ENDPOINT);
+    }
     if (!handler) {
         zc_error ("cannot bind %s: %s (is another ZAP handler running in this process?)",
                   S_ENDPOINT, zmq_strerror (zmq_errno ()));
