@@ -28,6 +28,8 @@
 #include "readfolder.h"
 #include "runner.h"
 #include "seal.h"
+#include "testbed.h"
+#include "testing.h"
 #include "uplink.h"
 #include "wire.h"
 
@@ -694,4 +696,143 @@ zc_agent_actor (zsock_t *pipe, void *config)
     if (zc_daemon_actor_start (pipe, self? self->daemon: NULL, &error, NULL) == 0)
         zc_agent_loop (self);
     zc_agent_destroy (&self);
+}
+
+//  ---------------------------------------------------------------------
+//  Self-test: a hub and agents in this process (src/testbed.c).
+
+//  The first hub of a status answer is connected.
+static bool
+s_test_connected (json_t *status, void *arg)
+{
+    return json_is_true (json_object_get (json_array_get (json_object_get (status, "hubs"), 0),
+                                          "connected"));
+}
+
+//  The first hub of a status answer reports a problem containing 'arg'.
+static bool
+s_test_problem (json_t *status, void *arg)
+{
+    const char *problem = json_string_value (json_object_get (
+        json_array_get (json_object_get (status, "hubs"), 0), "problem"));
+    return problem && strstr (problem, arg);
+}
+
+//  Sends a job from 'origin' to 'target' running 'command', waiting for
+//  its result; returns the result's state (static), or "" when none came.
+static const char *
+s_test_job (zc_testbed_t *bed, const char *origin, const char *target, const char *command)
+{
+    static char state [32];
+    char *request = zsys_sprintf ("{\"to\": \"%s\", \"args\": [\"%s\"], \"wait\": 10, \"ack_timeout\": 1,"
+                                  " \"retry_wait\": 0.2}", target, command);
+    json_t *results = json_array ();
+    json_t *answer = zc_testbed_ask (bed, origin, request, 15000, results);
+    snprintf (state, sizeof state, "%s", json_string_value (json_object_get (json_array_get (results, 0),
+                                                                             "state"))?: "");
+    json_decref (answer);
+    json_decref (results);
+    free (request);
+    return state;
+}
+
+//  Copies keys/NAME.cert into DIR/KEYS.
+static int
+s_test_copy_cert (zc_testbed_t *bed, const char *name, const char *keys)
+{
+    char *command = zsys_sprintf ("cp '%s/keys/%s.cert' '%s/%s/'", zc_testbed_dir (bed), name,
+                                  zc_testbed_dir (bed), keys);
+    int rc = system (command);
+    free (command);
+    return rc;
+}
+
+int
+zc_agent_test (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    zc_testbed_t *bed = zc_testbed_new ();
+    ZC_CHECK (bed != NULL);
+    if (!bed)
+        return ZC_TEST_END;
+    //  keys: everything (the hub's and n1's); keys2: n2's pair and the
+    //  hub's cert only, so n1's cert arrives during the test.
+    ZC_CHECK (zc_testbed_keygen (bed, NULL, "hub1", true) == 0);
+    ZC_CHECK (zc_testbed_keygen (bed, NULL, "n1", false) == 0);
+    ZC_CHECK (zc_testbed_keygen (bed, "keys2", "n2", false) == 0);
+    ZC_CHECK (s_test_copy_cert (bed, "hub1", "keys2") == 0);
+    char *command = zsys_sprintf ("cp '%s/keys2/n2.cert' '%s/keys/'", zc_testbed_dir (bed), zc_testbed_dir (bed));
+    ZC_CHECK (system (command) == 0);
+    free (command);
+    const char *started = zc_testbed_hub (bed, "hub1", "zcnc/heartbeat = 0.2", "zcnc/peer_timeout = 3", NULL);
+    ZC_CHECK (started != NULL);
+    char *endpoint = zc_strdup (started? started: "tcp://127.0.0.1:1");
+    ZC_CHECK (zc_testbed_agent (bed, "n1", NULL, "hub1", endpoint, "zcnc/heartbeat = 0.2",
+                                "zcnc/peer_timeout = 3", NULL) == 0);
+    ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
+                                "zcnc/peer_timeout = 3", NULL) == 0);
+    ZC_CHECK (zc_testbed_until (bed, "n1", s_test_connected, NULL, 10000));
+    ZC_CHECK (zc_testbed_until (bed, "n2", s_test_connected, NULL, 10000));
+
+    //  n1's cert put into n2's keys just now: its job runs at once
+    //  (the cert is looked for before the origin is refused).
+    ZC_CHECK (s_test_copy_cert (bed, "n1", "keys2") == 0);
+    ZC_CHECK_STR (s_test_job (bed, "n1", "n2", "echo hi"), "done");
+
+    //  A hub's name is refused at once, saying why.
+    json_t *answer = zc_testbed_ask (bed, "n1", "{\"to\": \"hub1\", \"args\": [\"true\"]}", 5000, NULL);
+    ZC_CHECK_STR (json_string_value (json_object_get (answer, "error")),
+                  "hub1 is a hub: hubs relay jobs and run none (target an agent)");
+    ZC_CHECK_STR (json_string_value (json_object_get (answer, "code")), "usage");
+    json_decref (answer);
+
+    //  A job for a target that restarts: it waits, and runs once n2 is back.
+    zc_testbed_stop (bed, "n2");
+    answer = zc_testbed_ask (bed, "n1", "{\"to\": \"n2\", \"args\": [\"true\"]}", 5000, NULL);
+    char *job_id = zc_strdup (json_string_value (json_object_get (json_array_get (
+        json_object_get (answer, "ids"), 0), "id"))?: "none");
+    json_decref (answer);
+    ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
+                                "zcnc/peer_timeout = 3", NULL) == 0);
+    char *request = zsys_sprintf ("{\"op\": \"jobs\", \"id\": \"%s\"}", job_id);
+    bool done = false;
+    for (int round = 0; round < 150 && !done; round++) {
+        answer = zc_testbed_ask (bed, "n1", request, 2000, NULL);
+        const char *state = json_string_value (json_object_get (json_array_get (
+            json_object_get (answer, "jobs"), 0), "state"));
+        done = state && streq (state, "done");
+        json_decref (answer);
+        if (!done)
+            zclock_sleep (100);
+    }
+    ZC_CHECK (done);
+    free (request);
+    free (job_id);
+
+    //  n1's cert taken away from n2 (revoked): its jobs are denied.
+    char *cert = zsys_sprintf ("%s/keys2/n1.cert", zc_testbed_dir (bed));
+    ZC_CHECK (unlink (cert) == 0);
+    free (cert);
+    bool denied = false;
+    //  (n2 sees it go at its next look at the keys directory: each second.)
+    for (int round = 0; round < 20 && !denied; round++) {
+        denied = streq (s_test_job (bed, "n1", "n2", "true"), "denied");
+        if (!denied)
+            zclock_sleep (200);
+    }
+    ZC_CHECK (denied);
+
+    //  An agent that pinned another key for its hub says why it cannot
+    //  connect.
+    ZC_CHECK (zc_testbed_keygen (bed, "keys3", "n3", false) == 0);
+    ZC_CHECK (zc_testbed_keygen (bed, "keys3", "hub1", true) == 0);      //  not the hub's key
+    ZC_CHECK (zc_testbed_agent (bed, "n3", "keys3", "hub1", endpoint, "zcnc/reconnect = 0.05",
+                                "zcnc/reconnect_max = 0.05", NULL) == 0);
+    ZC_CHECK (zc_testbed_until (bed, "n3", s_test_problem,
+                                "closes every connection before the CURVE handshake completes", 10000));
+    if (verbose)
+        printf ("# agent: jobs through an in-process hub\n");
+    free (endpoint);
+    zc_testbed_destroy (&bed);
+    return ZC_TEST_END;
 }

@@ -22,6 +22,7 @@
 #include "readfolder.h"
 #include "routes.h"
 #include "hub.h"
+#include "agent.h"
 #include "directory.h"
 #include "delivery.h"
 #include "runner.h"
@@ -55,6 +56,7 @@ static struct {
     { "seal", zc_seal_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
+    { "agent", zc_agent_test },
 };
 
 int
