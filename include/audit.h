@@ -8,7 +8,9 @@
     cancelled; at the target: received, started, finished, delivered
     (the origin stored the result), refused. Without an open log, events
     are dropped. Lines are buffered and written by zc_audit_flush, which
-    the agent calls after each commit of its store (and at close).
+    the agent calls after each commit of its store (and at close). The
+    log is per thread: an agent's loop runs on one (the self-tests run
+    several agents in one process, each on its own thread).
 */
 #ifndef ZC_AUDIT_H
 #define ZC_AUDIT_H
