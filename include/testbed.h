@@ -44,9 +44,27 @@ json_t *zc_testbed_ask (zc_testbed_t *self, const char *name, const char *reques
                         int timeout_ms, json_t *more);
 //  Polls agent NAME's status until 'test' holds of it or timeout_ms
 //  pass. True when it held.
-typedef bool (zc_testbed_check_fn) (json_t *status, void *arg);
+typedef bool (zc_testbed_check_fn) (json_t *answer, void *arg);
 bool zc_testbed_until (zc_testbed_t *self, const char *name, zc_testbed_check_fn *test,
                        void *arg, int timeout_ms);
+
+//  Sends a job from agent 'origin' to the target expression 'to' running
+//  'command', and waits up to 'wait_secs' for its results. Returns the
+//  results (jobs objects, new; empty when none came), never NULL.
+json_t *zc_testbed_run (zc_testbed_t *self, const char *origin, const char *to, const char *command,
+                        int wait_secs);
+//  Sends a job as above without waiting. Returns its first job ID (new),
+//  or NULL when the agent refused it.
+char *zc_testbed_submit (zc_testbed_t *self, const char *origin, const char *to, const char *command);
+//  The state of job 'id' sent from 'origin' ("" when none), polled until
+//  it is 'state' or timeout_ms pass. True when it is.
+bool zc_testbed_job_until (zc_testbed_t *self, const char *origin, const char *id, const char *state,
+                           int timeout_ms);
+//  Polls agent NAME's directory until every node of 'names' (comma-
+//  separated) is online (or, with 'online' false, known and offline), for
+//  at most timeout_ms. True when they were.
+bool zc_testbed_nodes_until (zc_testbed_t *self, const char *name, const char *names, bool online,
+                             int timeout_ms);
 
 //  A raw peer: a DEALER with the CURVE key pair KEYS/KEY (DIR/keys when
 //  NULL), the server key of hub HUB pinned, connected to 'endpoint'.
@@ -57,4 +75,8 @@ zc_wire_t *zc_testbed_recv (zsock_t *peer, int timeout_ms);
 //  The next message of 'type' within timeout_ms, skipping others
 //  (heartbeat answers, directory updates), or NULL.
 zc_wire_t *zc_testbed_expect (zsock_t *peer, uint8_t type, int timeout_ms);
+
+//  Whole meshes in one process (src/meshtest.c): hubs chained, agents on
+//  each, through the testbed.
+int zc_mesh_test (bool verbose);
 #endif

@@ -45,6 +45,7 @@ typedef enum {
     ZC_MSG_UNSUB,           //  reserved
     ZC_MSG_PING,            //  to a node (or, with no target, to the hub)
     ZC_MSG_PONG,
+    ZC_MSG_BYE,             //  peer -> hub: leaving (a clean exit): offline now
     ZC_MSG_TYPE_COUNT
 } zc_msg_type_t;
 

@@ -1,10 +1,12 @@
 /*  zap.h — the hub's ZAP handler (RFC 27) over an in-memory keyring.
 
-    Owns a REP socket bound to inproc://zeromq.zap.01; must exist before the
-    hub binds its CURVE sockets. It accepts a CURVE client only if its key
-    is in the keyring, and answers with User-Id = the client's Z85 public
-    key, so every later message can be looked up again in the current
-    keyring (a revoked key stops at once).
+    Answers libzmq's questions about the handshakes of the CURVE sockets
+    whose ZAP domain is 'domain' (zsock_set_zap_domain); must exist before
+    the hub binds them. Several handlers may share a process (zap.c).
+    It accepts a CURVE client only if its key is in the keyring, and
+    answers with User-Id = the client's Z85 public key, so every later
+    message can be looked up again in the current keyring (a revoked key
+    stops at once).
 */
 #ifndef ZC_ZAP_H
 #define ZC_ZAP_H
@@ -13,8 +15,10 @@
 
 typedef struct _zc_zap_t zc_zap_t;
 
-zc_zap_t *zc_zap_new (void);
+//  NULL when libzmq's ZAP endpoint is taken by something else.
+zc_zap_t *zc_zap_new (const char *domain);
 void zc_zap_destroy (zc_zap_t **self_p);
+//  The socket to poll for requests; it belongs to self.
 zsock_t *zc_zap_socket (zc_zap_t *self);
 //  Reads and answers one ZAP request against 'keyring'. Returns 0, or -1
 //  when the request was malformed (it is answered with status 500).

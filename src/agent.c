@@ -724,15 +724,10 @@ static const char *
 s_test_job (zc_testbed_t *bed, const char *origin, const char *target, const char *command)
 {
     static char state [32];
-    char *request = zsys_sprintf ("{\"to\": \"%s\", \"args\": [\"%s\"], \"wait\": 10, \"ack_timeout\": 1,"
-                                  " \"retry_wait\": 0.2}", target, command);
-    json_t *results = json_array ();
-    json_t *answer = zc_testbed_ask (bed, origin, request, 15000, results);
+    json_t *results = zc_testbed_run (bed, origin, target, command, 10);
     snprintf (state, sizeof state, "%s", json_string_value (json_object_get (json_array_get (results, 0),
                                                                              "state"))?: "");
-    json_decref (answer);
     json_decref (results);
-    free (request);
     return state;
 }
 
@@ -788,25 +783,11 @@ zc_agent_test (bool verbose)
 
     //  A job for a target that restarts: it waits, and runs once n2 is back.
     zc_testbed_stop (bed, "n2");
-    answer = zc_testbed_ask (bed, "n1", "{\"to\": \"n2\", \"args\": [\"true\"]}", 5000, NULL);
-    char *job_id = zc_strdup (json_string_value (json_object_get (json_array_get (
-        json_object_get (answer, "ids"), 0), "id"))?: "none");
-    json_decref (answer);
+    char *job_id = zc_testbed_submit (bed, "n1", "n2", "true");
+    ZC_CHECK (job_id != NULL);
     ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
                                 "zcnc/peer_timeout = 3", NULL) == 0);
-    char *request = zsys_sprintf ("{\"op\": \"jobs\", \"id\": \"%s\"}", job_id);
-    bool done = false;
-    for (int round = 0; round < 150 && !done; round++) {
-        answer = zc_testbed_ask (bed, "n1", request, 2000, NULL);
-        const char *state = json_string_value (json_object_get (json_array_get (
-            json_object_get (answer, "jobs"), 0), "state"));
-        done = state && streq (state, "done");
-        json_decref (answer);
-        if (!done)
-            zclock_sleep (100);
-    }
-    ZC_CHECK (done);
-    free (request);
+    ZC_CHECK (job_id && zc_testbed_job_until (bed, "n1", job_id, "done", 15000));
     free (job_id);
 
     //  n1's cert taken away from n2 (revoked): its jobs are denied.

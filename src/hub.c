@@ -529,6 +529,14 @@ s_forward (zc_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
 //  to the first live uplink, unless the message came down from one; the
 //  rest get a NOROUTE (not for NOROUTE and PRESENCE themselves).
 //  'arrival' is the link it came in on, NULL for the hub's own messages.
+//  True when the sender of 'msg' waits for its absent targets (and is
+//  told when they appear).
+static bool
+s_waits (zc_wire_t *msg)
+{
+    return msg->type != ZC_MSG_NOROUTE && msg->type != ZC_MSG_PRESENCE && *msg->from;
+}
+
 static void
 s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
 {
@@ -544,8 +552,14 @@ s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
         //  Never back out of the hub link it came in on (an agent may
         //  send a job to itself).
         s_link_t *link = zc_routes_best (self->routes, target, NULL);
-        if (!link || (link == arrival && link->kind != S_LINK_AGENT))
+        if (!link || (link == arrival && link->kind != S_LINK_AGENT)) {
             link = parent && &parent->link != arrival? &parent->link: NULL;
+            //  Up to the parent, which answers NOROUTE when it knows no
+            //  better; but the name may appear below us while the parent
+            //  is out of reach: then we tell the sender ourselves.
+            if (link && s_waits (msg))
+                s_add_waiter (self, target, msg->from);
+        }
         if (link)
             zlist_append (s_hop_for (hops, link)->targets, target);
         else
@@ -567,7 +581,7 @@ s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
         zlist_destroy (&hop->targets);
         free (hop);
     }
-    if (zlist_size (absent) && msg->type != ZC_MSG_NOROUTE && msg->type != ZC_MSG_PRESENCE && *msg->from)
+    if (zlist_size (absent) && s_waits (msg))
         s_noroute (self, msg->from, &msg->id, absent);
     zlist_destroy (&absent);
     zlist_destroy (&hops);
@@ -675,6 +689,13 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, boo
             zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
             s_send_to (self, peer, &pong);
         }
+        return;
+    }
+    if (msg->type == ZC_MSG_BYE) {
+        //  Only from its route: a copy of the key on another connection
+        //  cannot take the peer offline.
+        if (peer->online && !new_connection)
+            s_peer_offline (self, peer, "clean exit");
         return;
     }
     if (!peer->online) {
@@ -1012,7 +1033,7 @@ zc_hub_new (zc_config_t *config, char **error)
         goto failed;
     //  The ZAP handler must exist before the CURVE socket binds: without
     //  one, libzmq accepts any client key.
-    self->zap = zc_zap_new ();
+    self->zap = zc_zap_new (config->name);
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->zap || !self->router) {
         zc_fail (error, "cannot create the hub's sockets: %s", zmq_strerror (zmq_errno ()));
@@ -1020,6 +1041,7 @@ zc_hub_new (zc_config_t *config, char **error)
     }
     zcert_apply (self->cert, self->router);
     zsock_set_curve_server (self->router, 1);
+    zsock_set_zap_domain (self->router, config->name);
     zsock_set_router_mandatory (self->router, 1);
     zc_uplink_tune (self->router, config);
     if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0)
@@ -1184,7 +1206,29 @@ zc_hub_test (bool verbose)
     ZC_CHECK (arrived == 20);
     ZC_CHECK ((msg = zc_testbed_expect (impostor, ZC_MSG_REQ, 300)) == NULL);
     zc_wire_destroy (&msg);
+
+    //  A BYE on the impostor's connection changes nothing; n2's own takes
+    //  n2 offline at once (a job for it gets a NOROUTE), until its HELLO.
+    zc_wire_t *bye = zc_wire_new (ZC_MSG_BYE);
+    zc_wire_send (&bye, impostor, NULL);
+    id = s_test_req (n1, "n2");
+    msg = zc_testbed_expect (n2, ZC_MSG_REQ, 1000);
+    ZC_CHECK (msg && zc_id_equal (&msg->id, &id));
+    zc_wire_destroy (&msg);
     zsock_destroy (&impostor);
+    bye = zc_wire_new (ZC_MSG_BYE);
+    zc_wire_send (&bye, n2, NULL);
+    s_test_req (n1, "n2");
+    msg = zc_testbed_expect (n1, ZC_MSG_NOROUTE, 1000);
+    ZC_CHECK (msg && zlist_size (msg->names) == 1 && streq (zlist_first (msg->names), "n2"));
+    zc_wire_destroy (&msg);
+    msg = s_test_hello (n2, "n2", ZC_MSG_NODES);
+    ZC_CHECK (msg != NULL);
+    zc_wire_destroy (&msg);
+    id = s_test_req (n1, "n2");
+    msg = zc_testbed_expect (n2, ZC_MSG_REQ, 1000);
+    ZC_CHECK (msg && zc_id_equal (&msg->id, &id));
+    zc_wire_destroy (&msg);
 
     //  Traffic before a HELLO is refused on that connection.
     zsock_t *early = zc_testbed_peer (bed, NULL, "n1", "hub1", endpoint);

@@ -28,6 +28,7 @@
 #include "runner.h"
 #include "store.h"
 #include "policy.h"
+#include "testbed.h"
 
 static struct {
     const char *name;
@@ -57,6 +58,7 @@ static struct {
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },
+    { "mesh", zc_mesh_test },
 };
 
 int

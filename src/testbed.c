@@ -8,7 +8,7 @@
 #include "keys.h"
 #include "log.h"
 
-#define S_MAX_DAEMONS 8
+#define S_MAX_DAEMONS 12
 
 typedef struct {
     char name [ZC_NAME_SIZE];
@@ -250,21 +250,122 @@ zc_testbed_ask (zc_testbed_t *self, const char *name, const char *request, int t
     return answer;
 }
 
-bool
-zc_testbed_until (zc_testbed_t *self, const char *name, zc_testbed_check_fn *test, void *arg,
-                  int timeout_ms)
+//  Asks agent NAME 'request' until 'test' holds of the answer or
+//  timeout_ms pass. True when it held.
+static bool
+s_ask_until (zc_testbed_t *self, const char *name, const char *request, zc_testbed_check_fn *test,
+             void *arg, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     for (;;) {
-        json_t *status = zc_testbed_ask (self, name, "{\"op\": \"status\"}", 1000, NULL);
-        bool held = status && test (status, arg);
-        json_decref (status);
+        json_t *answer = zc_testbed_ask (self, name, request, 1000, NULL);
+        bool held = answer && test (answer, arg);
+        json_decref (answer);
         if (held)
             return true;
         if (zclock_mono () >= deadline)
             return false;
         zclock_sleep (20);
     }
+}
+
+bool
+zc_testbed_until (zc_testbed_t *self, const char *name, zc_testbed_check_fn *test, void *arg,
+                  int timeout_ms)
+{
+    return s_ask_until (self, name, "{\"op\": \"status\"}", test, arg, timeout_ms);
+}
+
+json_t *
+zc_testbed_run (zc_testbed_t *self, const char *origin, const char *to, const char *command,
+                int wait_secs)
+{
+    json_t *request = json_pack ("{s:s, s:[s], s:i, s:i, s:f}", "to", to, "args", command,
+                                 "wait", wait_secs, "ack_timeout", 1, "retry_wait", 0.2);
+    char *text = json_dumps (request, JSON_COMPACT);
+    json_t *answers = json_array ();
+    json_decref (zc_testbed_ask (self, origin, text, wait_secs * 1000 + 5000, answers));
+    //  The results, without the end line.
+    json_t *results = json_array ();
+    size_t index;
+    json_t *answer;
+    json_array_foreach (answers, index, answer)
+        if (json_object_get (answer, "state"))
+            json_array_append (results, answer);
+    json_decref (answers);
+    free (text);
+    json_decref (request);
+    return results;
+}
+
+char *
+zc_testbed_submit (zc_testbed_t *self, const char *origin, const char *to, const char *command)
+{
+    json_t *request = json_pack ("{s:s, s:[s], s:i, s:f}", "to", to, "args", command,
+                                 "ack_timeout", 1, "retry_wait", 0.2);
+    char *text = json_dumps (request, JSON_COMPACT);
+    json_t *answer = zc_testbed_ask (self, origin, text, 5000, NULL);
+    const char *id = json_string_value (json_object_get (json_array_get (
+        json_object_get (answer, "ids"), 0), "id"));
+    char *copy = id? zc_strdup (id): NULL;
+    json_decref (answer);
+    free (text);
+    json_decref (request);
+    return copy;
+}
+
+//  The state of the one job in a jobs answer is arg.
+static bool
+s_job_is (json_t *answer, void *arg)
+{
+    const char *state = json_string_value (json_object_get (json_array_get (
+        json_object_get (answer, "jobs"), 0), "state"));
+    return state && streq (state, arg);
+}
+
+bool
+zc_testbed_job_until (zc_testbed_t *self, const char *origin, const char *id, const char *state,
+                      int timeout_ms)
+{
+    char *request = zsys_sprintf ("{\"op\": \"jobs\", \"id\": \"%s\"}", id);
+    bool reached = s_ask_until (self, origin, request, s_job_is, (void *) state, timeout_ms);
+    free (request);
+    return reached;
+}
+
+typedef struct {
+    const char *names;          //  comma-separated
+    bool online;
+} s_nodes_query_t;
+
+//  True when the directory in a nodes answer has every name asked for in
+//  the state asked for.
+static bool
+s_nodes_are (json_t *answer, void *arg)
+{
+    s_nodes_query_t *query = arg;
+    json_t *nodes = json_object_get (answer, "nodes");
+    char *list = zc_strdup (query->names), *rest = list;
+    bool all = true;
+    for (char *name = strsep (&rest, ","); name && all; name = strsep (&rest, ",")) {
+        bool found = false;
+        size_t index;
+        json_t *node;
+        json_array_foreach (nodes, index, node)
+            if (streq (json_string_value (json_object_get (node, "name"))?: "", name))
+                found = json_is_true (json_object_get (node, "online")) == query->online;
+        all = found;
+    }
+    free (list);
+    return all;
+}
+
+bool
+zc_testbed_nodes_until (zc_testbed_t *self, const char *name, const char *names, bool online,
+                        int timeout_ms)
+{
+    s_nodes_query_t query = { names, online };
+    return s_ask_until (self, name, "{\"op\": \"nodes\"}", s_nodes_are, &query, timeout_ms);
 }
 
 zsock_t *

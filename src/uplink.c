@@ -9,6 +9,7 @@
 #define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
 #define S_REDIAL_MAX_MS     60000
 #define S_UNSHAKEN_MAX      3       //  connections closed before a handshake, then it is a problem
+#define S_BYE_LINGER_MS     500     //  how long a closing link may take to send its BYE
 
 struct _zc_uplink_t {
     zloop_t *loop;
@@ -275,6 +276,13 @@ zc_uplink_destroy (zc_uplink_t **self_p)
             zloop_reader_end (self->loop, self->dealer);
         if (self->monitor)
             zloop_reader_end (self->loop, self->monitor);
+        if (self->up) {
+            //  A clean exit: the hub takes us offline at once instead of
+            //  after peer_timeout. What is queued before it still goes.
+            zc_wire_t *bye = zc_wire_new (ZC_MSG_BYE);
+            zc_wire_send (&bye, self->dealer, NULL);
+            zsock_set_linger (self->dealer, S_BYE_LINGER_MS);
+        }
         zsock_destroy (&self->monitor);
         zsock_destroy (&self->dealer);
         free (self);

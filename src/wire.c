@@ -21,7 +21,7 @@
 static const char *s_type_names [ZC_MSG_TYPE_COUNT] = {
     NULL, "HELLO", "NODES", "ROUTES", "PRESENCE", "REQ", "ACK", "NOROUTE",
     "STARTED", "REPLY", "STREAM", "CANCEL", "ERROR", "PUB", "SUB", "UNSUB",
-    "PING", "PONG"
+    "PING", "PONG", "BYE"
 };
 
 //  The name of a message type, or "UNKNOWN" for a value outside the enum.

@@ -6,6 +6,14 @@
     handshake. czmq's zauth is not used: its zcertstore trusts files in
     subdirectories and aborts on duplicate keys (see NOTES).
 
+    libzmq has one ZAP endpoint per context, and czmq one context per
+    process, while several hubs may share a process (the in-process
+    tests). So a switch thread owns the endpoint, and each hub's handler
+    is a DEALER connected to the switch under the hub's ZAP domain (its
+    name, which the hub sets on its CURVE sockets): the switch hands each
+    request to the handler of its domain, and answers 400 itself when
+    there is none. The switch lives while any handler does.
+
     Request:  version "1.0", request id, domain, address, identity,
               mechanism, credentials (CURVE: the client's 32-byte key)
     Reply:    version, request id, status code, status text, user id,
@@ -13,6 +21,7 @@
 */
 #include <czmq.h>
 #include <ftw.h>
+#include <pthread.h>
 #include "prelude.h"
 #include "zap.h"
 #include <errno.h>
@@ -21,45 +30,188 @@
 #include "testing.h"
 
 #define S_ENDPOINT "inproc://zeromq.zap.01"
+#define S_HANDLERS "inproc://zc-zap-handlers"   //  where the handlers connect
 #define S_LOG_WINDOW (10 * 60 * 1000)   //  msecs between repeats of a refusal line
 #define S_LOG_MAX 1000                  //  refusals remembered per window
 
 struct _zc_zap_t {
-    zsock_t *handler;           //  REP bound to S_ENDPOINT
+    zsock_t *handler;           //  DEALER connected to the switch, our domain its routing id
     uint64_t refused;           //  handshakes answered 400
     zhashx_t *logged;           //  "address key" refusals logged this window
     int64_t window_end;         //  when 'logged' is next cleared
     zhashx_t *suspended;        //  Z85 key -> until when (monotonic ms, in the pointer)
 };
 
-//  Binds the ZAP endpoint. Returns NULL (and logs why) when it cannot,
-//  e.g. when another ZAP handler already exists in this process.
-zc_zap_t *
-zc_zap_new (void)
+//  ---------------------------------------------------------------------
+//  The switch: one per process, while any handler lives.
+
+static pthread_mutex_t s_switch_lock = PTHREAD_MUTEX_INITIALIZER;
+static zactor_t *s_switch;
+static size_t s_switch_users;
+
+//  An answer to a request no handler takes: [routing id][delimiter]
+//  version, request id, status, text, user id, metadata.
+static void
+s_switch_refuse (zsock_t *frontend, zmsg_t **request_p)
 {
-    //  A handler just destroyed in this process (a hub restarted in a
-    //  self-test) frees the endpoint only once libzmq has closed its
-    //  socket: try again for a moment.
-    zsock_t *handler = zsock_new_rep ("@" S_ENDPOINT);
-    for (int tries = 0; !handler && zmq_errno () == EADDRINUSE && tries < 50; tries++) {
-        zclock_sleep (20);
-        handler = zsock_new_rep ("@" S_ENDPOINT);
+    zmsg_t *request = *request_p;
+    zmsg_t *reply = zmsg_new ();
+    zframe_t *frame = zmsg_first (request);
+    for (int index = 0; index < 4; index++) {
+        zframe_t *copy = frame? zframe_dup (frame): zframe_new_empty ();
+        zmsg_append (reply, &copy);
+        frame = zmsg_next (request);
     }
-    if (!handler) {
+    zmsg_addstr (reply, "400");
+    zmsg_addstr (reply, "no ZAP handler for this domain");
+    zmsg_addstr (reply, "");
+    zmsg_addmem (reply, NULL, 0);
+    zmsg_send (&reply, frontend);
+    zmsg_destroy (request_p);
+}
+
+//  A message from a handler: its hello (one frame after its routing id),
+//  dropped, or an answer, passed on without the routing id.
+static void
+s_switch_answer (zsock_t *frontend, zmsg_t **msg_p)
+{
+    zframe_t *domain = zmsg_pop (*msg_p);
+    zframe_destroy (&domain);
+    if (zmsg_size (*msg_p) > 1)
+        zmsg_send (msg_p, frontend);
+    zmsg_destroy (msg_p);
+}
+
+//  Handles what the handlers sent, without waiting.
+static void
+s_switch_drain (zsock_t *backend, zsock_t *frontend)
+{
+    while (zsock_events (backend) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv (backend);
+        if (!msg)
+            break;
+        s_switch_answer (frontend, &msg);
+    }
+}
+
+//  The switch thread. Requests from libzmq come as [routing id][delimiter]
+//  [version][request id][domain]...; they go to the handler whose routing
+//  id is the domain, and its answer goes back the same way.
+static void
+s_switch_actor (zsock_t *pipe, void *args)
+{
+    //  A switch just destroyed in this process (the last hub stopped and a
+    //  new one starts) frees the endpoint only once libzmq has closed its
+    //  socket: try again for a moment.
+    zsock_t *frontend = zsock_new_router ("@" S_ENDPOINT);
+    for (int tries = 0; !frontend && zmq_errno () == EADDRINUSE && tries < 50; tries++) {
+        zclock_sleep (20);
+        frontend = zsock_new_router ("@" S_ENDPOINT);
+    }
+    zsock_t *backend = zsock_new (ZMQ_ROUTER);
+    zsock_set_router_mandatory (backend, 1);
+    zsock_set_router_handover (backend, 1);     //  a hub restarted under its name
+    if (!frontend || zsock_bind (backend, S_HANDLERS) != 0) {
         zc_error ("cannot bind %s: %s (is another ZAP handler running in this process?)",
                   S_ENDPOINT, zmq_strerror (zmq_errno ()));
-        return NULL;
+        zsock_destroy (&frontend);
+        zsock_destroy (&backend);
+        zsock_signal (pipe, 0);         //  zactor_new waits for this
+        zstr_send (pipe, "1");          //  and s_switch_join for this
+        return;
     }
+    zsock_signal (pipe, 0);
+    zstr_send (pipe, "0");
+    zpoller_t *poller = zpoller_new (pipe, frontend, backend, NULL);
+    for (;;) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == pipe || !which)
+            break;              //  $TERM, or interrupted
+        if (which == frontend)
+            //  Handlers that connected meanwhile said hello: read it first,
+            //  so that their routing ids are known.
+            s_switch_drain (backend, frontend);
+        zmsg_t *msg = zmsg_recv (which);
+        if (!msg)
+            break;
+        if (which == frontend) {
+            //  The domain is the fifth frame.
+            zframe_t *domain = zmsg_first (msg);
+            for (int index = 0; domain && index < 4; index++)
+                domain = zmsg_next (msg);
+            zframe_t *route = domain? zframe_dup (domain): NULL;
+            if (route && zmsg_prepend (msg, &route) == 0) {
+                zmsg_t *copy = zmsg_dup (msg);
+                if (zmsg_send (&copy, backend) == 0) {
+                    zmsg_destroy (&msg);
+                    continue;
+                }
+                zmsg_destroy (&copy);
+                zframe_t *first = zmsg_pop (msg);
+                zframe_destroy (&first);
+            }
+            zframe_destroy (&route);
+            s_switch_refuse (frontend, &msg);
+        }
+        else
+            s_switch_answer (frontend, &msg);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&frontend);
+    zsock_destroy (&backend);
+}
+
+//  Starts the switch for a new handler. 0, or -1 when it cannot run.
+static int
+s_switch_join (void)
+{
+    pthread_mutex_lock (&s_switch_lock);
+    if (!s_switch) {
+        s_switch = zactor_new (s_switch_actor, NULL);
+        char *status = zstr_recv (s_switch);
+        if (!status || !streq (status, "0"))
+            zactor_destroy (&s_switch);
+        zstr_free (&status);
+    }
+    if (s_switch)
+        s_switch_users++;
+    int rc = s_switch? 0: -1;
+    pthread_mutex_unlock (&s_switch_lock);
+    return rc;
+}
+
+//  A handler is gone; so is the switch with the last one.
+static void
+s_switch_leave (void)
+{
+    pthread_mutex_lock (&s_switch_lock);
+    if (s_switch_users && --s_switch_users == 0)
+        zactor_destroy (&s_switch);
+    pthread_mutex_unlock (&s_switch_lock);
+}
+
+//  ---------------------------------------------------------------------
+//  A handler
+
+zc_zap_t *
+zc_zap_new (const char *domain)
+{
+    assert (domain && *domain);
+    if (s_switch_join () != 0)
+        return NULL;
     zc_zap_t *self = zc_calloc (1, sizeof *self);
-    assert (self);
-    self->handler = handler;
+    self->handler = zsock_new (ZMQ_DEALER);
+    zsock_set_identity (self->handler, domain);
+    zsock_connect (self->handler, S_HANDLERS);
+    zstr_send (self->handler, "HELLO");        //  so that the switch knows us
     self->logged = zhashx_new ();
     self->suspended = zhashx_new ();
     return self;
 }
 
-//  Unbinds the endpoint: from then on libzmq accepts every CURVE key, so
-//  destroy the ZAP handler only after the sockets it guards.
+//  From then on the switch refuses the domain's handshakes (no handler),
+//  and once no handler is left libzmq accepts every CURVE key: destroy
+//  the ZAP handler only after the sockets it guards.
 void
 zc_zap_destroy (zc_zap_t **self_p)
 {
@@ -71,6 +223,7 @@ zc_zap_destroy (zc_zap_t **self_p)
         zhashx_destroy (&self->suspended);
         free (self);
         *self_p = NULL;
+        s_switch_leave ();
     }
 }
 
@@ -135,6 +288,15 @@ zc_zap_handle (zc_zap_t *self, zc_keyring_t *keyring)
     zmsg_t *request = zmsg_recv (self->handler);
     if (!request)
         return -1;              //  interrupted; there is nothing to answer
+    //  The route back: the frames up to the empty delimiter.
+    zmsg_t *reply = zmsg_new ();
+    while (zmsg_size (request)) {
+        zframe_t *route = zmsg_pop (request);
+        bool delimiter = zframe_size (route) == 0;
+        zmsg_append (reply, &route);
+        if (delimiter)
+            break;
+    }
     //  Frames by position; zmsg_next wraps around, so stop at its NULL.
     zframe_t *frame [7] = { NULL };
     size_t frames = zmsg_size (request), count = 0;
@@ -188,8 +350,7 @@ zc_zap_handle (zc_zap_t *self, zc_keyring_t *keyring)
     if (rc == -1)
         zc_warn ("malformed ZAP request (%zu frames); answered 500", frames);
 
-    //  A REP socket must answer whatever it read, or it reads no more.
-    zmsg_t *reply = zmsg_new ();
+    //  libzmq waits for an answer to whatever it asked.
     zmsg_addstr (reply, "1.0");
     zframe_t *copy = request_id? zframe_dup (request_id): zframe_new_empty ();
     zmsg_append (reply, &copy);
@@ -222,6 +383,12 @@ s_exchange (zc_zap_t *zap, zc_keyring_t *keyring, zsock_t *client,
             zmsg_t **request_p, char *status)
 {
     zmsg_send (request_p, client);
+    status [0] = 0;
+    zpoller_t *poller = zpoller_new (zc_zap_socket (zap), NULL);
+    bool asked = zpoller_wait (poller, 2000) != NULL;
+    zpoller_destroy (&poller);
+    if (!asked)
+        return -2;              //  the switch did not hand the request on
     int rc = zc_zap_handle (zap, keyring);
     zmsg_t *reply = zmsg_recv (client);
     status [0] = 0;
@@ -236,14 +403,16 @@ s_exchange (zc_zap_t *zap, zc_keyring_t *keyring, zsock_t *client,
     return rc;
 }
 
-//  A ZAP request as libzmq would send it; 'key' may be NULL (no credential).
+//  A ZAP request as libzmq would send it for the hub whose ZAP domain is
+//  'domain'; 'key' may be NULL (no credential).
 static zmsg_t *
-s_request (const char *version, const char *mechanism, const uint8_t *key, size_t key_size)
+s_request (const char *domain, const char *version, const char *mechanism, const uint8_t *key,
+           size_t key_size)
 {
     zmsg_t *request = zmsg_new ();
     zmsg_addstr (request, version);
     zmsg_addstr (request, "7");
-    zmsg_addstr (request, "");
+    zmsg_addstr (request, domain);
     zmsg_addstr (request, "192.0.2.1");
     zmsg_addstr (request, "");
     zmsg_addstr (request, mechanism);
@@ -292,62 +461,87 @@ zc_zap_test (bool verbose)
     ZC_CHECK (zc_key_load (path, &n2, NULL) == 0);
     zstr_free (&path);
 
-    zc_zap_t *zap = zc_zap_new ();
+    zc_zap_t *zap = zc_zap_new ("hub1");
     ZC_CHECK (zap);
     if (!zap)
         goto done;
-    zc_zap_t *second = zc_zap_new ();   //  the endpoint is taken
-    ZC_CHECK (second == NULL);
     ZC_CHECK (zc_zap_refused (zap) == 0);
 
     //  Hand-made requests: trusted, untrusted, other mechanism, malformed.
     zsock_t *raw = zsock_new_req (">" S_ENDPOINT);
     assert (raw);
     char status [4];
-    zmsg_t *request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    zmsg_t *request = s_request ("hub1", "1.0", "CURVE", n1->public_key, 32);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "200");
-    request = s_request ("1.0", "CURVE", n2.public_key, 32);
+    request = s_request ("hub1", "1.0", "CURVE", n2.public_key, 32);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "400");
-    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    request = s_request ("hub1", "1.0", "CURVE", n1->public_key, 32);
     ZC_CHECK (s_exchange (zap, NULL, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "400");
-    request = s_request ("1.0", "PLAIN", (const uint8_t *) "user", 4);
+    request = s_request ("hub1", "1.0", "PLAIN", (const uint8_t *) "user", 4);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "400");
-    request = s_request ("1.0", "NULL", NULL, 0);
+    request = s_request ("hub1", "1.0", "NULL", NULL, 0);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "400");
     ZC_CHECK (zc_zap_refused (zap) == 4);
-    request = s_request ("2.0", "CURVE", n1->public_key, 32);
+    request = s_request ("hub1", "2.0", "CURVE", n1->public_key, 32);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
     ZC_CHECK_STR (status, "500");
-    request = s_request ("1.0", "CURVE", n1->public_key, 31);
+    request = s_request ("hub1", "1.0", "CURVE", n1->public_key, 31);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
     ZC_CHECK_STR (status, "500");
-    request = s_request ("1.0", "CURVE", NULL, 0);
+    request = s_request ("hub1", "1.0", "CURVE", NULL, 0);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
     ZC_CHECK_STR (status, "500");
-    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    request = s_request ("hub1", "1.0", "CURVE", n1->public_key, 32);
     zmsg_addstr (request, "extra");
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
     ZC_CHECK_STR (status, "500");
-    request = zmsg_new ();
-    zmsg_addstr (request, "1.0");
-    ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == -1);
-    ZC_CHECK_STR (status, "500");
     ZC_CHECK (zc_zap_refused (zap) == 4);
+
+    //  Another hub in this process has a handler of its own, asked about
+    //  its domain only; a domain nobody handles (or no domain) is refused
+    //  by the switch.
+    zc_zap_t *second = zc_zap_new ("hub2");
+    ZC_CHECK (second != NULL);
+    request = s_request ("hub2", "1.0", "CURVE", n1->public_key, 32);
+    ZC_CHECK (s_exchange (second, NULL, raw, &request, status) == 0);
+    ZC_CHECK_STR (status, "400");
+    ZC_CHECK (zc_zap_refused (second) == 1 && zc_zap_refused (zap) == 4);
+    zc_zap_destroy (&second);
+    zsock_set_rcvtimeo (raw, 2000);
+    for (int round = 0; round < 2; round++) {
+        if (round == 0)
+            request = s_request ("hub9", "1.0", "CURVE", n1->public_key, 32);
+        else {
+            request = zmsg_new ();
+            zmsg_addstr (request, "1.0");
+        }
+        zmsg_send (&request, raw);
+        zmsg_t *reply = zmsg_recv (raw);
+        char *code = NULL;
+        if (reply && zmsg_size (reply) == 6) {
+            zmsg_first (reply);
+            zmsg_next (reply);
+            code = zframe_strdup (zmsg_next (reply));
+        }
+        ZC_CHECK_STR (code, "400");
+        zstr_free (&code);
+        zmsg_destroy (&reply);
+    }
     //  A suspended key is refused until its time is up.
     zc_zap_suspend (zap, n1->public_txt, zclock_mono () + 60000);
     ZC_CHECK (zc_zap_suspended (zap, n1->public_txt));
-    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    request = s_request ("hub1", "1.0", "CURVE", n1->public_key, 32);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "400");
     ZC_CHECK (zc_zap_refused (zap) == 5);
     zc_zap_suspend (zap, n1->public_txt, zclock_mono () - 1);
     ZC_CHECK (!zc_zap_suspended (zap, n1->public_txt));
-    request = s_request ("1.0", "CURVE", n1->public_key, 32);
+    request = s_request ("hub1", "1.0", "CURVE", n1->public_key, 32);
     ZC_CHECK (s_exchange (zap, keyring, raw, &request, status) == 0);
     ZC_CHECK_STR (status, "200");
     zsock_destroy (&raw);
@@ -359,6 +553,7 @@ zc_zap_test (bool verbose)
     zsock_t *server = zsock_new (ZMQ_ROUTER);
     assert (server);
     zsock_set_curve_server (server, 1);
+    zsock_set_zap_domain (server, "hub1");
     zcert_apply (server_cert, server);
     int port = zsock_bind (server, "tcp://127.0.0.1:*");
     ZC_CHECK (port > 0);

@@ -72,8 +72,9 @@ test_expect_success 'the job it was running is reported interrupted to its origi
 	wait_for job_state_is n1 "$(cat id)" interrupted
 '
 
-test_expect_success 'the hub reports a stopped agent offline within peer_timeout' '
-	WAIT_TRIES=100 wait_for "! nodes_online n1 n2" &&
+test_expect_success 'a stopped agent says BYE: the hub takes it offline at once' '
+	grep "node n2 is offline (clean exit)" hub1.log &&
+	WAIT_TRIES=10 wait_for "! nodes_online n1 n2" &&
 	zcnc_as n1 nodes --json >out &&
 	grep "\"name\":\"n2\",\"online\":false" out
 '
@@ -91,6 +92,11 @@ test_expect_success 'clients exit 125 when the agent died and left its socket fi
 	test -S n3/zcnc.sock &&
 	test_expect_code 125 zcnc_as n3 status 2>err &&
 	grep "cannot connect to the agent socket" err
+'
+
+test_expect_success 'the hub reports a killed agent offline within peer_timeout' '
+	WAIT_TRIES=60 wait_for "! nodes_online n1 n3" &&
+	grep "node n3 is offline (no heartbeat)" hub1.log
 '
 
 test_expect_success 'an agent restarted after SIGKILL replaces its stale socket file' '

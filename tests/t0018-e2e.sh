@@ -77,13 +77,13 @@ test_expect_success 'a job from an origin the target has no cert for is denied (
 '
 
 test_expect_success 'a hub key cannot originate jobs' '
-	forge hubx n1 "touch $SCRATCH/marker-hubx" >out;
+	forge hubx n1 "touch $SCRATCH/marker-hubx" --wait 0 >out;
 	wait_for grep -q "refused job .* from hubx: origin hubx is a hub; hubs never originate jobs" n1.log &&
 	test ! -e marker-hubx
 '
 
 test_expect_success 'a hub link cannot pass a job off as another origin'\''s' '
-	forge hubx n1 "touch $SCRATCH/marker-posed" --origin n2 >out;
+	forge hubx n1 "touch $SCRATCH/marker-posed" --origin n2 --wait 0 >out;
 	wait_for grep -q "refused job .* from n2: bad authenticator: the job was altered on its way or was not made by n2" n1.log &&
 	test ! -e marker-posed
 '
@@ -203,7 +203,7 @@ test_expect_success 'agents with e2e off exchange jobs in clear; an agent with e
 '
 
 test_expect_success 'an agent with e2e off still refuses jobs from hubs and unknown origins' '
-	forge hubx p1 "touch $SCRATCH/marker-hub-clear" --plain >out;
+	forge hubx p1 "touch $SCRATCH/marker-hub-clear" --plain --wait 0 >out;
 	wait_for grep -q "refused job .* from hubx: origin hubx is a hub; hubs never originate jobs" p1.log &&
 	test ! -e marker-hub-clear
 '

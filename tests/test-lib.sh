@@ -73,6 +73,14 @@ skip_all () {
 
 test -x "$ZCNC" || bail_out "no zcnc at $ZCNC (build it, or set ZCNC_BUILD)"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is needed to check JSON"
+# The interpreter itself, found once: a version manager's python3 (pyenv's
+# shim) is a script that costs 0.4 s per call on some machines, and the
+# tests call python3 hundreds of times.
+ZC_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+test -x "$ZC_PYTHON" || ZC_PYTHON=$(command -v python3)
+python3 () {
+	"$ZC_PYTHON" "$@"
+}
 
 SCRATCH=$(mktemp -d /tmp/zcnc-test.XXXXXX) || bail_out "cannot create a scratch directory"
 KEYS=$SCRATCH/keys

@@ -2,7 +2,7 @@
     the security tests.
 
         zc-forge [--origin O] [--created SECS] [--expire SECS] [--plain]
-                 [--resend N] ENDPOINT HUB_CERT KEYS_DIR NAME TARGET COMMAND
+                 [--resend N] [--wait SECS] ENDPOINT HUB_CERT KEYS_DIR NAME TARGET COMMAND
 
     Connects to the hub at ENDPOINT as NAME (KEYS_DIR/NAME.cert_secret; an
     agent key, or a hub key, which the hub takes for a child hub), says
@@ -16,7 +16,9 @@
         --expire SECS   the job's expire (default 86400)
         --plain         no authenticator at all
         --resend N      sends the same bytes N times, 1 s apart
-    Then waits 5 s for the job's REPLY and prints it as
+        --wait SECS     how long to wait for the REPLY (default 5; 0 when
+                        the test expects none and looks elsewhere)
+    Then waits SECS for the job's REPLY and prints it as
     "REPLY state=STATE error=TEXT" (or "REPLY not authentic: REASON"),
     or "no REPLY". Exit 0 when a REPLY came, 1 when none, 2 on bad usage,
     3 when NAME's keys cannot be loaded.
@@ -30,10 +32,9 @@
 #include "wire.h"
 
 #define S_HANDSHAKE_MS  5000
-#define S_ANSWER_MS     5000
 
 static const char *s_usage =
-    "usage: zc-forge [--origin O] [--created SECS] [--expire SECS] [--plain] [--resend N]\n"
+    "usage: zc-forge [--origin O] [--created SECS] [--expire SECS] [--plain] [--resend N] [--wait SECS]\n"
     "                ENDPOINT HUB_CERT KEYS_DIR NAME TARGET COMMAND\n";
 
 //  Waits until the dealer's connection completed its handshake (a HELLO
@@ -61,10 +62,10 @@ s_hello (zsock_t *dealer, const char *name)
 //  Prints the REPLY for 'id' if one comes in time. 0 when one came.
 static int
 s_await_reply (zsock_t *dealer, zc_seal_t *seal, const zc_id_t *id, const char *origin,
-               const char *target)
+               const char *target, int64_t wait_ms)
 {
     zpoller_t *poller = zpoller_new (dealer, NULL);
-    int64_t deadline = zclock_mono () + S_ANSWER_MS;
+    int64_t deadline = zclock_mono () + wait_ms;
     int status = 1;
     while (status && zclock_mono () < deadline) {
         if (!zpoller_wait (poller, (int) (deadline - zclock_mono ())))
@@ -108,11 +109,13 @@ main (int argc, char *argv [])
         { "expire", required_argument, NULL, 'e' },
         { "plain", no_argument, NULL, 'p' },
         { "resend", required_argument, NULL, 'r' },
+        { "wait", required_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 }
     };
     const char *origin = NULL;
     double created = 0;
     long expire = 86400, resend = 1;
+    double wait = 5;
     bool plain = false;
     int option;
     while ((option = getopt_long (argc, argv, "", options, NULL)) != -1) {
@@ -122,12 +125,13 @@ main (int argc, char *argv [])
             case 'e': expire = strtol (optarg, NULL, 10); break;
             case 'p': plain = true; break;
             case 'r': resend = strtol (optarg, NULL, 10); break;
+            case 'w': wait = strtod (optarg, NULL); break;
             default:
                 fputs (s_usage, stderr);
                 return 2;
         }
     }
-    if (argc - optind != 6 || resend < 1 || expire < 0) {
+    if (argc - optind != 6 || resend < 1 || expire < 0 || !(wait >= 0 && wait <= 600)) {
         fputs (s_usage, stderr);
         return 2;
     }
@@ -202,7 +206,7 @@ main (int argc, char *argv [])
                 zmsg_send (&copy, dealer);
             }
             zmsg_destroy (&bytes);
-            status = s_await_reply (dealer, seal, &id, origin, target);
+            status = s_await_reply (dealer, seal, &id, origin, target, (int64_t) (wait * 1000));
         }
         zsock_destroy (&dealer);
     }
