@@ -49,10 +49,10 @@ wait_jobs_final () {
 # jobs take ~3 s, ~16.5 kB crossing towards the site and ~12 kB back.
 sat_timers="zcnc/heartbeat = 1"
 sat_timeout="zcnc/peer_timeout = 10"
-# ZCNC_BIG_RESULT (default 100000; `make check-slow`: 300000) is the size
-# of the large result in bytes: 12.5 s of the link at 8000 bytes/s, seven
+# ZCNC_BIG_RESULT (default 60000; `make check-slow`: 300000) is the size
+# of the large result in bytes: 7.5 s of the link at 8000 bytes/s, four
 # chunks, so that a small job is sent while it crosses.
-big_result=${ZCNC_BIG_RESULT:-100000}
+big_result=${ZCNC_BIG_RESULT:-60000}
 
 test_expect_success 'setup: central and site, the uplink through the proxy, 3 site agents' '
 	make_keys --hub central site &&
