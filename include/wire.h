@@ -70,6 +70,7 @@ typedef enum {
 #define ZC_ERR_BAD_NAME     1       //  HELLO claimed a name its key is not bound to
 #define ZC_ERR_MALFORMED    2
 #define ZC_ERR_NOT_HELLO    3       //  traffic before a valid HELLO
+#define ZC_ERR_DUPLICATE    4       //  the name is connected already, on another live connection
 #define ZC_ERR_JOB_EVENT    100     //  origin -> error_node: a job failed or expired (text: JSON)
 
 typedef struct {

@@ -45,6 +45,7 @@
 #define S_STRIKES_MAX        100        //  malformed messages from one key ...
 #define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
 #define S_SUSPEND_MS         60000      //  ... keep it out this long
+#define S_DUPLICATE_LOG_MS   60000      //  a name connected twice is logged this often
 
 
 //  A neighbour routes point at: an agent or a downstream hub on the
@@ -63,6 +64,8 @@ typedef struct {
     s_link_t link;              //  first: a peer is a link
     char public_txt [41];
     zframe_t *routing_id;       //  current route back to it
+    char address [64];          //  where that connection comes from ("" when unknown)
+    int64_t duplicate_logged;   //  monotonic ms a second connection was last logged
     uint64_t last_heard;        //  monotonic ms
     bool online;                //  said HELLO: it is routed to
     uint32_t strikes;           //  malformed messages since strikes_since
@@ -96,7 +99,7 @@ struct _zc_hub_t {
     bool started;               //  zc_hub_new succeeded (the stop line is logged)
     struct {
         uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped,
-                 suspended;
+                 suspended, duplicate;
     } count;
 };
 
@@ -727,6 +730,43 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, boo
 
 static void s_router_message (zc_hub_t *self, zmsg_t *frames);
 
+//  True while a peer's route is a live connection: heard from within
+//  peer_timeout and, asked about a HELLO (a peer restarted after a kill
+//  says HELLO on its new connection), still there: a send to a
+//  connection that closed, as a killed process's does at once, fails.
+static bool
+s_route_alive (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg)
+{
+    if (!peer->routing_id
+    ||  zclock_mono () - peer->last_heard > (uint64_t) (self->config->peer_timeout * 1000))
+        return false;
+    if (msg->type != ZC_MSG_HELLO)
+        return true;
+    zc_wire_t *probe = zc_wire_new (ZC_MSG_PING);       //  link-local: peers ignore it
+    return zc_wire_send (&probe, self->router, peer->routing_id) == 0 || errno != EHOSTUNREACH;
+}
+
+//  Refuses a message that came on another connection than the live one
+//  of its peer, logging both addresses once per peer and minute.
+static void
+s_refuse_duplicate (zc_hub_t *self, s_peer_t *peer, zframe_t *first, zframe_t *arrival, zc_wire_t *msg)
+{
+    self->count.duplicate++;
+    int64_t now = zclock_mono ();
+    if (!peer->duplicate_logged || now - peer->duplicate_logged >= S_DUPLICATE_LOG_MS) {
+        peer->duplicate_logged = now;
+        const char *address = zframe_meta (first, "Peer-Address");
+        zc_warn ("%s is already connected from %s; refused another connection with its key from %s:"
+                 " a copied key or a cloned host? (logged once a minute)", peer->link.name,
+                 *peer->address? peer->address: "an unknown address", address? address: "an unknown address");
+    }
+    zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
+    error->code = ZC_ERR_DUPLICATE;
+    error->text = zsys_sprintf ("%s is already connected from %s: a copied key or a cloned host?",
+                                peer->link.name, *peer->address? peer->address: "another address");
+    s_answer (self, arrival, &error);
+}
+
 //  Takes what has arrived, up to a batch per turn of the loop.
 static int
 s_router_event (zloop_t *loop, zsock_t *router, void *arg)
@@ -793,9 +833,20 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
     //  new connection go to it alone.
     bool new_connection = !peer->routing_id || !zframe_eq (peer->routing_id, routing_id);
     bool valid_hello = msg->type == ZC_MSG_HELLO && streq (msg->name, peer->link.name);
+    bool bad_hello = msg->type == ZC_MSG_HELLO && !valid_hello;
+    if (new_connection && peer->online && !bad_hello && s_route_alive (self, peer, msg)) {
+        //  One connection per name: a second one (a copied key, a cloned
+        //  host) is refused while the first lives.
+        s_refuse_duplicate (self, peer, first, routing_id, msg);
+        zc_wire_destroy (&msg);
+        zmsg_destroy (&frames);
+        return;
+    }
     if (new_connection && (valid_hello || !peer->routing_id)) {
         zframe_destroy (&peer->routing_id);
         peer->routing_id = zframe_dup (routing_id);
+        const char *address = zframe_meta (first, "Peer-Address");
+        snprintf (peer->address, sizeof peer->address, "%s", address? address: "");
     }
     if (!new_connection || valid_hello)
         peer->last_heard = zclock_mono ();
@@ -1075,10 +1126,10 @@ zc_hub_destroy (zc_hub_t **self_p)
     if (self->started)
         zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
                  ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64
-                 ", from suspended keys %" PRIu64 ")",
+                 ", from suspended keys %" PRIu64 ", second connections refused %" PRIu64 ")",
                  self->config->name, self->count.forwarded, self->count.noroute, self->count.malformed,
                  self->count.unknown_key, self->count.bad_hello, self->count.dropped,
-                 self->count.suspended);
+                 self->count.suspended, self->count.duplicate);
     for (size_t index = 0; index < sizeof self->timers / sizeof self->timers [0]; index++)
         if (self->timers [index] != -1)
             zloop_timer_end (self->loop, self->timers [index]);
@@ -1230,14 +1281,47 @@ zc_hub_test (bool verbose)
     ZC_CHECK (msg && zc_id_equal (&msg->id, &id));
     zc_wire_destroy (&msg);
 
-    //  Traffic before a HELLO is refused on that connection.
-    zsock_t *early = zc_testbed_peer (bed, NULL, "n1", "hub1", endpoint);
+    //  One connection per name: while n1's lives, another with its key
+    //  (a copied key, a cloned host) is refused, whatever it sends, and
+    //  jobs for n1 keep reaching the first.
+    zsock_t *second = zc_testbed_peer (bed, NULL, "n1", "hub1", endpoint);
     zc_wire_t *ping = zc_wire_new (ZC_MSG_PING);
-    zc_wire_send (&ping, early, NULL);
-    msg = zc_testbed_expect (early, ZC_MSG_PONG, 3000);
-    ZC_CHECK (msg != NULL);         //  n1 is online: its key may ping the hub
+    zc_wire_send (&ping, second, NULL);
+    msg = zc_testbed_expect (second, ZC_MSG_ERROR, 3000);
+    ZC_CHECK (msg && msg->code == ZC_ERR_DUPLICATE && msg->text
+              && strstr (msg->text, "n1 is already connected from "));
     zc_wire_destroy (&msg);
-    zsock_destroy (&early);
+    msg = s_test_hello (second, "n1", ZC_MSG_ERROR);
+    ZC_CHECK (msg && msg->code == ZC_ERR_DUPLICATE);
+    zc_wire_destroy (&msg);
+    arrived = 0;
+    for (int round = 0; round < 20; round++) {
+        id = s_test_req (n2, "n1");
+        msg = zc_testbed_expect (n1, ZC_MSG_REQ, 1000);
+        arrived += msg && zc_id_equal (&msg->id, &id);
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (arrived == 20);
+    ZC_CHECK ((msg = zc_testbed_expect (second, ZC_MSG_REQ, 300)) == NULL);
+    zc_wire_destroy (&msg);
+    //  Once the first connection is gone (a killed process's closes at
+    //  once), the next HELLO takes over.
+    zsock_destroy (&n1);
+    bool took_over = false;
+    for (int round = 0; round < 20 && !took_over; round++) {
+        zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+        strcpy (hello->name, "n1");
+        zc_wire_send (&hello, second, NULL);
+        msg = zc_testbed_expect (second, ZC_MSG_NODES, 250);
+        took_over = msg != NULL;
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (took_over);
+    n1 = second;
+    id = s_test_req (n2, "n1");
+    msg = zc_testbed_expect (n1, ZC_MSG_REQ, 1000);
+    ZC_CHECK (msg && zc_id_equal (&msg->id, &id));
+    zc_wire_destroy (&msg);
 
     //  A revoked key: once n2.cert is gone, jobs for n2 get a NOROUTE.
     char *cert = zsys_sprintf ("%s/keys/n2.cert", zc_testbed_dir (bed));

@@ -82,10 +82,16 @@ s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
             s_send_hello (self);
         }
         else
-        if (msg->type == ZC_MSG_ERROR && !*msg->from && msg->code < 32
-        &&  !(self->logged_codes & (1u << msg->code))) {
-            self->logged_codes |= 1u << msg->code;      //  once per code, not per heartbeat
-            zc_error ("hub %s refused us: %s", self->hub.name, msg->text? msg->text: "?");
+        if (msg->type == ZC_MSG_ERROR && !*msg->from && msg->code < 32) {
+            if (msg->code == ZC_ERR_DUPLICATE)
+                //  Another process holds our name at this hub: we are
+                //  not connected until it goes (status says why).
+                snprintf (self->problem, sizeof self->problem, "hub %s refused this connection: %s",
+                          self->hub.name, msg->text? msg->text: "?");
+            if (!(self->logged_codes & (1u << msg->code))) {
+                self->logged_codes |= 1u << msg->code;      //  once per code, not per heartbeat
+                zc_error ("hub %s refused us: %s", self->hub.name, msg->text? msg->text: "?");
+            }
         }
         self->on_message (self, msg, self->arg);
         zc_wire_destroy (&msg);
@@ -316,6 +322,8 @@ zc_uplink_set_up (zc_uplink_t *self)
         return;
     zc_info ("connected to hub %s at %s", self->hub.name, self->hub.endpoint);
     self->up = true;
+    self->problem [0] = 0;
+    self->logged_codes = 0;         //  a refusal that comes back is logged again
     if (self->on_state)
         self->on_state (self, true, self->arg);
 }

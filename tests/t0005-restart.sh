@@ -114,4 +114,32 @@ test_expect_success 'an agent restarted at once after SIGKILL rejoins the mesh' 
 	test_cmp expect out
 '
 
+# n2copy runs with n2's key and name (a cloned host), its own data
+# directory and socket.
+test_expect_success 'a second agent with the key of a live one is refused and logged; 50 of 50 jobs run on the first' '
+	write_config n2copy.cfg -- "zcnc/name = n2" "zcnc/keys = $KEYS" "zcnc/data = $SCRATCH/n2copy" \
+		"zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" "agent/hub = hub1@$(hub_endpoint hub1)" \
+		"agent/workdir = $SCRATCH/n2copy" &&
+	zc_start n2copy agent &&
+	wait_for "grep -q \"n2 is already connected from .*; refused another connection with its key from \" hub1.log" &&
+	wait_for "grep -q \"hub hub1 refused us: n2 is already connected from \" n2copy.log" &&
+	for i in $(seq 1 50); do echo "{\"to\": \"n2\", \"args\": [\"echo $i >>dup.marker\"]}"; done >dup.json &&
+	zcnc_as n1 send -w -t 30 dup.json >out &&
+	test_line_count = 50 n2/dup.marker &&
+	test ! -e n2copy/dup.marker
+'
+
+test_expect_success 'its status says why it is not connected' '
+	zcnc_as n2copy status --json >out &&
+	test_json out "not J[\"hubs\"][0][\"connected\"] and \"refused this connection: n2 is already connected from\" in J[\"hubs\"][0][\"problem\"]"
+'
+
+test_expect_success 'once the first is killed, the second takes over within peer_timeout' '
+	kill_agent n2 &&
+	WAIT_TRIES=30 wait_for agent_connected n2copy &&
+	zcnc_as n1 trigger -t 10 n2:pwd >out &&
+	echo "$SCRATCH/n2copy" >expect &&
+	test_cmp expect out
+'
+
 test_done
