@@ -3,22 +3,37 @@
 
     The server checks each peer's credentials (SO_PEERCRED): root, the
     agent's own user, and, with a socket group, members of that group.
-    Lines are handed to the owner one at a time; while a connection is
-    held (a request still being answered), further lines wait, so answers
-    always come in request order.
+    Requests are handed to the owner parsed, one at a time; while a
+    connection is held (a request still being answered), further lines
+    wait, so answers always come in request order.
+
+    Bounded under abuse: a connection may always buffer a request line
+    of up to ZC_JSONL_SMALL_LINE bytes; what clients buffer beyond that,
+    all together, is limited to ZC_JSONL_INPUT_BUDGET, and one line to
+    ZC_JSONL_MAX_LINE. A client over a bound gets one error line and is
+    closed; its partial line is never parsed. Lines longer than
+    ZC_JSONL_SMALL_LINE are parsed on a thread of their own, so that a
+    large request never holds the loop that answers the others. At most
+    ZC_JSONL_MAX_CLIENTS connections are open at once.
 */
 #ifndef ZC_JSONL_H
 #define ZC_JSONL_H
 #include <czmq.h>
 #include <jansson.h>
 
-#define ZC_JSONL_MAX_LINE (64u << 20)     //  bytes in one request line
+#define ZC_JSONL_MAX_LINE       (64u << 20)     //  bytes in one request line
+#define ZC_JSONL_SMALL_LINE     (1u << 20)      //  bytes any connection may buffer
+#define ZC_JSONL_INPUT_BUDGET   (96u << 20)     //  bytes beyond that, all clients together
+#define ZC_JSONL_MAX_CLIENTS    256
 
 typedef struct _zc_jsonl_t zc_jsonl_t;
 typedef struct _zc_jsonl_conn_t zc_jsonl_conn_t;
 
-//  A complete line (without its newline, NUL-terminated) arrived.
-typedef void (zc_jsonl_line_fn) (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg);
+//  A request line arrived: 'request' is its JSON value (the callee may
+//  keep a reference), or NULL when the line is not JSON, and then
+//  'error' says why. 'size' is the line's length in bytes.
+typedef void (zc_jsonl_line_fn) (zc_jsonl_conn_t *conn, json_t *request, const char *error,
+                                 size_t size, void *arg);
 //  The connection is going away; forget every reference to it.
 typedef void (zc_jsonl_close_fn) (zc_jsonl_conn_t *conn, void *arg);
 
@@ -31,7 +46,9 @@ zc_jsonl_t *zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
 void zc_jsonl_destroy (zc_jsonl_t **self_p);
 
 //  Queues one object as a line; never blocks. A client that does not read
-//  and lets more than 64 MiB pile up is disconnected.
+//  and lets more than 64 MiB pile up is disconnected. An object that
+//  cannot be written as JSON (nested too deep) is answered with an
+//  error line instead.
 void zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object);
 //  The same in two steps, so that many answers leave in one write:
 //  queue them, then flush (a queued line leaves at the latest when the

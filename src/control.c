@@ -15,6 +15,8 @@
 #include "target.h"
 #include "uplink.h"
 
+#define S_MAX_OP_LINE   65536u      //  bytes in an {"op": ...} request (a message may be larger)
+
 //  A socket request waiting for results ("wait": SECS).
 typedef struct {
     zc_jsonl_conn_t *conn;
@@ -522,25 +524,27 @@ static const struct {
 #define S_OP_COUNT (sizeof s_ops / sizeof s_ops [0])
 
 static void
-s_on_line (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg)
+s_on_line (zc_jsonl_conn_t *conn, json_t *request, const char *error, size_t size, void *arg)
 {
     zc_control_t *self = arg;
     zc_jsonl_set_data (conn, self);
-    json_error_t parse_error;
-    json_t *request = json_loadb (line, size, JSON_REJECT_DUPLICATES, &parse_error);
     if (!json_is_object (request)) {
-        char *text = zsys_sprintf ("malformed JSON request: %s",
-                                   request? "not an object": parse_error.text);
+        char *text = zsys_sprintf ("malformed JSON request: %s", request? "not an object": error);
         s_answer_error (self, conn, NULL, text, "usage", NULL);
         free (text);
-        json_decref (request);
         return;
     }
     json_t *tag = json_object_get (request, "tag");
     json_t *op = json_object_get (request, "op");
     if (!op) {
         s_request_message (self, conn, request, tag);
-        json_decref (request);
+        return;
+    }
+    if (size > S_MAX_OP_LINE) {
+        char *text = zsys_sprintf ("an op request may be at most %u bytes (this one has %zu)",
+                                   S_MAX_OP_LINE, size);
+        s_answer_error (self, conn, tag, text, "usage", "op");
+        free (text);
         return;
     }
     const char *name = json_string_value (op);
@@ -558,7 +562,6 @@ s_on_line (zc_jsonl_conn_t *conn, char *line, size_t size, void *arg)
         s_answer_error (self, conn, tag, text, "usage", "op");
         free (text);
     }
-    json_decref (request);
 }
 
 //  A client went away: forget its answers, waits and pings.

@@ -16,6 +16,7 @@
 #include "log.h"
 
 #define S_MAX_PENDING_OUTPUT (64u << 20)
+#define S_READ_MAX  (256u << 10)     //  bytes read from one client per turn
 
 struct _zc_jsonl_conn_t {
     zc_jsonl_t *server;
@@ -24,7 +25,12 @@ struct _zc_jsonl_conn_t {
     bool polling_out;           //  ZMQ_POLLOUT registered
     bool held;
     bool closing;               //  peer closed its side: flush and go
+    bool parsing;               //  a line of ours is on the parser thread
+    bool gone;                  //  closed while parsing: freed when the parse returns
     char *in;  size_t in_size, in_max;      //  bytes not yet split into lines
+    size_t in_scanned;          //  of which scanned for a newline already
+    size_t parse_size;          //  bytes of the line on the parser thread
+    size_t excess;              //  bytes counted against the input budget
     char *out; size_t out_size, out_max, out_sent;
     void *data;
 };
@@ -38,13 +44,41 @@ struct _zc_jsonl_t {
     zmq_pollitem_t item;
     int epfd;
     zlist_t *conns;
+    zactor_t *parser;           //  parses the large lines
+    size_t parsing;             //  lines on it
+    size_t excess;              //  bytes buffered beyond ZC_JSONL_SMALL_LINE, all clients
     zc_jsonl_line_fn *on_line;
     zc_jsonl_close_fn *on_close;
     void *arg;
 };
 
+//  The parser thread: takes ("PARSE", conn, line, size), answers (conn,
+//  value, error text) and frees the line. Pointers only cross the pipe:
+//  the line and the value change owner with them.
+static void
+s_parser_actor (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    for (;;) {
+        char *command = NULL;
+        void *conn = NULL, *line = NULL;
+        uint64_t size = 0;
+        if (zsock_recv (pipe, "sp8p", &command, &conn, &size, &line) == -1)
+            break;
+        bool parse = command && streq (command, "PARSE");
+        zstr_free (&command);
+        if (!parse)
+            break;              //  $TERM
+        json_error_t error;
+        json_t *value = json_loadb (line, size, JSON_REJECT_DUPLICATES, &error);
+        free (line);
+        zsock_send (pipe, "pps", conn, value, value? "": error.text);
+    }
+}
+
 static int s_accept (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+static int s_parsed (zloop_t *loop, zsock_t *parser, void *arg);
 
 //  The listening socket and every connection sit in one epoll set, and
 //  only that set's descriptor is polled by the zloop. Registering and
@@ -151,9 +185,32 @@ zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
     }
     self->item = (zmq_pollitem_t) { .fd = self->epfd, .events = ZMQ_POLLIN };
     zloop_poller (loop, &self->item, s_epoll_event, self);
+    self->parser = zactor_new (s_parser_actor, NULL);
+    zloop_reader (loop, (zsock_t *) self->parser, s_parsed, self);
     return self;
 }
 
+//  Counts the bytes a connection holds beyond ZC_JSONL_SMALL_LINE (its
+//  buffer and the line it has on the parser) against the input budget.
+static void
+s_conn_account (zc_jsonl_conn_t *conn)
+{
+    size_t held = conn->in_size + conn->parse_size;
+    size_t excess = held > ZC_JSONL_SMALL_LINE? held - ZC_JSONL_SMALL_LINE: 0;
+    conn->server->excess = conn->server->excess - conn->excess + excess;
+    conn->excess = excess;
+}
+
+static void
+s_conn_free (zc_jsonl_conn_t *conn)
+{
+    free (conn->in);
+    free (conn->out);
+    free (conn);
+}
+
+//  Closes a connection. One whose line is still on the parser is freed
+//  when the parse comes back.
 static void
 s_conn_destroy (zc_jsonl_conn_t *conn)
 {
@@ -162,9 +219,12 @@ s_conn_destroy (zc_jsonl_conn_t *conn)
     epoll_ctl (server->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
     zlist_remove (server->conns, conn);
     close (conn->fd);
-    free (conn->in);
-    free (conn->out);
-    free (conn);
+    conn->in_size = 0;
+    s_conn_account (conn);
+    if (conn->parsing)
+        conn->gone = true;
+    else
+        s_conn_free (conn);
 }
 
 void
@@ -175,6 +235,11 @@ zc_jsonl_destroy (zc_jsonl_t **self_p)
         while (zlist_size (self->conns))
             s_conn_destroy (zlist_first (self->conns));
         zlist_destroy (&self->conns);
+        //  What is on the parser comes back, to be freed.
+        zloop_reader_end (self->loop, (zsock_t *) self->parser);
+        while (self->parsing)
+            s_parsed (self->loop, (zsock_t *) self->parser, self);
+        zactor_destroy (&self->parser);
         zloop_poller_end (self->loop, &self->item);
         close (self->epfd);
         close (self->fd);
@@ -219,6 +284,14 @@ s_accept (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     int fd = accept4 (self->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd == -1)
         return 0;
+    if (zlist_size (self->conns) >= ZC_JSONL_MAX_CLIENTS) {
+        static const char refusal [] =
+            "{\"error\":\"too many clients (at most 256 at once); try again later\",\"code\":\"full\"}\n";
+        if (send (fd, refusal, sizeof refusal - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            zc_debug ("socket: could not tell a client there are too many");
+        close (fd);
+        return 0;
+    }
     struct ucred cred = { 0 };
     if (!s_peer_allowed (self, fd, &cred)) {
         zc_warn ("socket: refused a client with uid %u gid %u (not this user or socket_group)",
@@ -242,8 +315,9 @@ s_conn_watch (zc_jsonl_conn_t *conn)
 {
     //  A finished connection asks for POLLOUT, which fires at once, so it
     //  is closed from the poll loop and never under its owner's feet.
-    bool want_out = conn->out_size > conn->out_sent || (conn->closing && !conn->held);
-    short events = (conn->held || conn->closing? 0: ZMQ_POLLIN) | (want_out? ZMQ_POLLOUT: 0);
+    bool waiting = conn->held || conn->parsing;
+    bool want_out = conn->out_size > conn->out_sent || (conn->closing && !waiting);
+    short events = (waiting || conn->closing? 0: ZMQ_POLLIN) | (want_out? ZMQ_POLLOUT: 0);
     if (events == conn->item.events)
         return;
     conn->item.events = events;
@@ -252,28 +326,104 @@ s_conn_watch (zc_jsonl_conn_t *conn)
     epoll_ctl (conn->server->epfd, EPOLL_CTL_MOD, conn->fd, &ev);
 }
 
-//  Hands complete lines to the owner until the connection is held.
-//  Connections are only destroyed from the poll loop, never inside the
-//  owner's callbacks.
+//  Hands complete lines to the owner until the connection is held: small
+//  ones parsed here, large ones through the parser thread (the connection
+//  waits for it). Connections are only destroyed from the poll loop,
+//  never inside the owner's callbacks.
 static void
 s_conn_deliver (zc_jsonl_conn_t *conn)
 {
-    while (!conn->held) {
-        char *newline = memchr (conn->in, '\n', conn->in_size);
-        if (!newline)
+    while (!conn->held && !conn->parsing) {
+        char *newline = memchr (conn->in + conn->in_scanned, '\n', conn->in_size - conn->in_scanned);
+        if (!newline) {
+            conn->in_scanned = conn->in_size;
             break;
+        }
         size_t size = newline - conn->in;
-        *newline = 0;
-        char *line = zc_malloc (size + 1);
-        memcpy (line, conn->in, size + 1);
-        memmove (conn->in, newline + 1, conn->in_size - size - 1);
-        conn->in_size -= size + 1;
+        size_t rest = conn->in_size - size - 1;
+        char *line;
+        if (size > ZC_JSONL_SMALL_LINE) {
+            //  A large line keeps its buffer (no copy of many MB); what
+            //  follows it moves to a new one.
+            line = conn->in;
+            conn->in_max = rest + 65536 * 2;
+            conn->in = zc_malloc (conn->in_max);
+            memcpy (conn->in, newline + 1, rest);
+        }
+        else {
+            line = zc_malloc (size + 1);
+            memcpy (line, conn->in, size);
+            memmove (conn->in, newline + 1, rest);
+        }
+        line [size] = 0;
+        conn->in_size = rest;
+        conn->in_scanned = 0;
         if (size && line [size - 1] == '\r')
             line [--size] = 0;
-        if (size)
-            conn->server->on_line (conn, line, size, conn->server->arg);
+        if (size > ZC_JSONL_SMALL_LINE) {
+            conn->parsing = true;
+            conn->parse_size = size;
+            conn->server->parsing++;
+            zsock_send (conn->server->parser, "sp8p", "PARSE", conn, (uint64_t) size, line);
+            s_conn_account (conn);
+            break;
+        }
+        if (size) {
+            json_error_t error;
+            json_t *request = json_loadb (line, size, JSON_REJECT_DUPLICATES, &error);
+            conn->server->on_line (conn, request, request? NULL: error.text, size, conn->server->arg);
+            json_decref (request);
+        }
         free (line);
     }
+    if (conn->in_max > 4 * ZC_JSONL_SMALL_LINE && conn->in_size < ZC_JSONL_SMALL_LINE) {
+        conn->in_max = conn->in_size + 65536 * 2;       //  give back what a large line took
+        conn->in = zc_realloc (conn->in, conn->in_max);
+    }
+    s_conn_account (conn);
+}
+
+//  A large line came back from the parser thread.
+static int
+s_parsed (zloop_t *loop, zsock_t *parser, void *arg)
+{
+    zc_jsonl_t *self = arg;
+    zc_jsonl_conn_t *conn = NULL;
+    json_t *request = NULL;
+    char *error = NULL;
+    if (zsock_recv (parser, "pps", &conn, &request, &error) == -1 || !conn)
+        return 0;
+    self->parsing--;
+    conn->parsing = false;
+    size_t size = conn->parse_size;
+    conn->parse_size = 0;
+    if (conn->gone)
+        s_conn_free (conn);
+    else {
+        s_conn_account (conn);
+        self->on_line (conn, request, request? NULL: error, size, self->arg);
+        s_conn_deliver (conn);
+        s_conn_watch (conn);
+    }
+    json_decref (request);
+    zstr_free (&error);
+    return 0;
+}
+
+//  Answers a client that went over a bound, drops what it sent, and
+//  closes it once the answer is out. Its partial line is never parsed.
+static void
+s_conn_refuse (zc_jsonl_conn_t *conn, const char *text, const char *code)
+{
+    json_t *answer = json_pack ("{s:s, s:s}", "error", text, "code", code);
+    conn->held = false;
+    zc_jsonl_send (conn, answer);
+    json_decref (answer);
+    conn->in_size = conn->in_scanned = conn->in_max = 0;
+    free (conn->in);
+    conn->in = NULL;
+    conn->closing = true;
+    s_conn_account (conn);
 }
 
 //  Writes as much queued output as the socket takes. -1 on a dead peer.
@@ -299,31 +449,42 @@ s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         s_conn_destroy (conn);
         return 0;
     }
-    if (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
+    if ((item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !conn->closing) {
         if (conn->in_max - conn->in_size < 65536) {
             conn->in_max = conn->in_max? conn->in_max * 2: 65536 * 2;
             conn->in = zc_realloc (conn->in, conn->in_max);
         }
-        ssize_t rc = recv (conn->fd, conn->in + conn->in_size, conn->in_max - conn->in_size - 1, 0);
+        //  A bounded read per turn: one client's flood never holds the
+        //  loop (copying 20 MB out of the kernel takes 60 ms).
+        size_t room = conn->in_max - conn->in_size - 1;
+        ssize_t rc = recv (conn->fd, conn->in + conn->in_size, room < S_READ_MAX? room: S_READ_MAX, 0);
         if (rc == 0 || (rc == -1 && errno != EAGAIN && errno != EINTR)) {
             //  The peer finished writing: answer what it asked, then go.
             conn->closing = true;
-            if (conn->in_size && !memchr (conn->in, '\n', conn->in_size))
+            if (conn->in_size && conn->in [conn->in_size - 1] != '\n')
                 conn->in [conn->in_size++] = '\n';      //  a last line without newline
         }
         else
         if (rc > 0)
             conn->in_size += rc;
-        s_conn_deliver (conn);
-        if (!conn->held && conn->in_size > ZC_JSONL_MAX_LINE) {
-            json_t *answer = json_pack ("{s:s, s:s}", "error", "request line too long", "code", "usage");
-            zc_jsonl_send (conn, answer);
-            json_decref (answer);
-            conn->in_size = 0;
-            conn->closing = true;
+        s_conn_account (conn);
+        zc_jsonl_t *server = conn->server;
+        //  (Complete lines are handed on as they come, and none is read
+        //  while the connection waits: what is buffered is one line.)
+        if (conn->in_size > ZC_JSONL_MAX_LINE)
+            s_conn_refuse (conn, "request line longer than 67108864 bytes (64 MiB)", "usage");
+        else
+        if (conn->excess && server->excess > ZC_JSONL_INPUT_BUDGET) {
+            char text [200];
+            snprintf (text, sizeof text, "the agent holds %zu MiB of large requests from its clients"
+                      " (at most %u MiB); send this one again later", server->excess >> 20,
+                      ZC_JSONL_INPUT_BUDGET >> 20);
+            s_conn_refuse (conn, text, "full");
         }
+        else
+            s_conn_deliver (conn);
     }
-    if (conn->closing && !conn->held && conn->out_size == conn->out_sent) {
+    if (conn->closing && !conn->held && !conn->parsing && conn->out_size == conn->out_sent) {
         s_conn_destroy (conn);
         return 0;
     }
@@ -336,9 +497,13 @@ zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
 {
     size_t before = conn->out_size;
     if (zc_jsonout_append (object, &conn->out, &conn->out_size, &conn->out_max) != 0) {
-        zc_error ("socket: an answer could not be written as JSON; dropped");
+        //  A client still gets an answer: say why there is no other.
+        zc_warn ("socket: an answer could not be written as JSON (nested too deep?); answered with an error");
         conn->out_size = before;
-        return;
+        json_t *error = json_pack ("{s:s, s:s}", "error", "the answer could not be written as JSON"
+                                   " (a value nested too deep, such as the request's tag?)", "code", "internal");
+        zc_jsonout_append (error, &conn->out, &conn->out_size, &conn->out_max);
+        json_decref (error);
     }
     if (conn->out_size + 1 > S_MAX_PENDING_OUTPUT) {
         zc_warn ("socket: a client stopped reading its answers; disconnecting it");
