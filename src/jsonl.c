@@ -397,10 +397,10 @@ s_parsed (zloop_t *loop, zsock_t *parser, void *arg)
     conn->parsing = false;
     size_t size = conn->parse_size;
     conn->parse_size = 0;
+    s_conn_account (conn);
     if (conn->gone)
         s_conn_free (conn);
     else {
-        s_conn_account (conn);
         self->on_line (conn, request, request? NULL: error, size, self->arg);
         s_conn_deliver (conn);
         s_conn_watch (conn);
