@@ -41,6 +41,9 @@ typedef struct {
     //  hub
     zlist_t *binds;             //  of char *, endpoints as written
     zlist_t *uplinks;           //  of zc_peer_addr_t *
+    size_t peer_budget;         //  bytes held for one agent (default 4 MiB)
+    size_t hub_link_budget;     //  ... for one hub link, either way (default 32 MiB)
+    size_t total_budget;        //  ... for all of them (default 256 MiB)
     //  agent
     zlist_t *hubs;              //  of zc_peer_addr_t *
     char *socket;               //  default DATA/zcnc.sock

@@ -17,6 +17,7 @@
 #include <czmq.h>
 #include "config.h"
 #include "wire.h"
+#include "flow.h"
 
 typedef struct _zc_uplink_t zc_uplink_t;
 
@@ -27,20 +28,23 @@ typedef void (zc_uplink_message_fn) (zc_uplink_t *uplink, zc_wire_t *msg, void *
 typedef void (zc_uplink_state_fn) (zc_uplink_t *uplink, bool up, void *arg);
 
 //  Dials 'hub'. 'key' names the config key for error messages ("agent/hub").
-//  NULL with *error when the hub's cert cannot be read or the endpoint
-//  not dialled.
+//  What we send goes through a flow (flow.h) that may hold 'budget'
+//  bytes within 'pool' (or NULL). NULL with *error when the hub's cert
+//  cannot be read or the endpoint not dialled.
 zc_uplink_t *zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
                             const zc_peer_addr_t *hub, const char *key,
+                            size_t budget, zc_flow_pool_t *pool,
                             zc_uplink_message_fn *on_message, zc_uplink_state_fn *on_state,
                             void *arg, char **error);
 void zc_uplink_destroy (zc_uplink_t **self_p);
 
-//  Sends a message and destroys it. -1 when the link is down (only HELLO
-//  goes out then) or the socket would not take it.
+//  Sends a message and destroys it (a bulk chunk may wait its turn in the
+//  flow). -1 when the link is down (only HELLO goes out then), the flow
+//  refused it (errno ENOBUFS) or the socket would not take it.
 int zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p);
-//  The same for a message already encoded (a hub relaying); destroys
-//  *frames_p either way.
-int zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p);
+//  The same for a message already encoded (a hub relaying; 'bulk' says
+//  it is a chunk); destroys *frames_p either way.
+int zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p, bool bulk);
 //  The hub answered our HELLO with what makes the link usable.
 void zc_uplink_set_up (zc_uplink_t *self);
 bool zc_uplink_is_up (zc_uplink_t *self);
@@ -59,4 +63,6 @@ void zc_uplink_seed_random (void);
 const char *zc_uplink_problem (zc_uplink_t *self);
 //  Malformed messages received from this hub.
 uint64_t zc_uplink_malformed (zc_uplink_t *self);
+//  What we send to it: in flight, queued, refused.
+zc_flow_t *zc_uplink_flow (zc_uplink_t *self);
 #endif

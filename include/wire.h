@@ -18,10 +18,14 @@
 #include "job.h"
 
 #define ZC_WIRE_SIGNATURE 0xC5
-#define ZC_WIRE_VERSION   2             //  2: the payload shares the header's frame
+#define ZC_WIRE_VERSION   3             //  2: the payload shares the header's frame;
+                                        //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
+//  A REQ or REPLY whose payload is larger travels in chunks (bulk.h) of
+//  at most this many bytes of it.
+#define ZC_WIRE_MAX_WHOLE   (16u << 10)
 //  A hub path ("via"): at most ZC_PATH_MAX_HUBS hub names joined by '>'
 //  (a message crosses at most ZC_WIRE_HOPS - 1 hubs).
 #define ZC_PATH_MAX_HUBS    (ZC_WIRE_HOPS - 1)
@@ -46,19 +50,21 @@ typedef enum {
     ZC_MSG_PING,            //  to a node (or, with no target, to the hub)
     ZC_MSG_PONG,
     ZC_MSG_BYE,             //  peer -> hub: leaving (a clean exit): offline now
+    ZC_MSG_CREDIT,          //  link-local: a flow-control mark, or its echo (flow.h)
     ZC_MSG_TYPE_COUNT
 } zc_msg_type_t;
 
 //  Flags.
 #define ZC_FLAG_FULL  0x01          //  NODES, ROUTES: the whole table, not a delta;
                                     //  HELLO: please answer with the whole directory
+#define ZC_FLAG_ECHO  0x01          //  CREDIT: the answer to the peer's mark (flow.h)
 //  REQ, ACK, STARTED, REPLY about a job in a relay's custody (relay_via);
 //  'names' then holds the other party:
 #define ZC_FLAG_CUSTODY 0x02        //  between origin and relay: the final targets
 #define ZC_FLAG_RELAYED 0x04        //  between relay and target: the origin
 #define ZC_FLAG_MORE    0x10        //  ROUTES flagged FULL: more of the table follows
-#define ZC_FLAG_CHUNK   0x08        //  REPLY: a chunk of a large one; ACK: how much
-                                    //  of it arrived (src/bulk.c)
+#define ZC_FLAG_CHUNK   0x08        //  REQ, REPLY: a chunk of a large one; ACK: how
+                                    //  much of it arrived (src/bulk.c)
 #define ZC_FLAG_TAGS    0x40        //  REQ: a 16-byte tag per target follows the header
                                     //  fields (src/seal.c: a job for several targets)
 #define ZC_FLAG_REFUSED 0x20        //  REPLY: the target refused a copy of the job
@@ -86,6 +92,7 @@ typedef struct {
     uint8_t online;             //  PRESENCE
     zlist_t *names;             //  NOROUTE, PRESENCE; CUSTODY, RELAYED (char *, autofree)
     uint16_t code;              //  ERROR
+    uint64_t credit;            //  CREDIT: the mark's serial number
     char *text;                 //  ERROR (malloc'd)
     zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, ACK (optional); NULL when absent
     zhashx_t *tags;             //  REQ flagged TAGS: target name -> its tag; NULL otherwise
@@ -103,6 +110,9 @@ const uint8_t *zc_wire_tag (zc_wire_t *self, const char *name);
 //  A new empty message of a type with a fresh ID and full hop limit.
 zc_wire_t *zc_wire_new (zc_msg_type_t type);
 void zc_wire_destroy (zc_wire_t **self_p);
+//  A copy of every field but the payload; with 'only', addressed to that
+//  one target (and, for a tagged REQ, carrying only its tag).
+zc_wire_t *zc_wire_dup_header (zc_wire_t *self, const char *only);
 
 //  Encodes into a new zmsg of one frame (header, then the payload if
 //  any, copied); self is unchanged.
@@ -115,6 +125,9 @@ zc_wire_t *zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason);
 //  Returns 0, or -1 when the socket would not take it (errno kept).
 int zc_wire_send (zc_wire_t **self_p, zsock_t *sock, zframe_t *routing_id);
 const char *zc_wire_type_name (uint8_t type);
+//  True for a chunk of a large REQ or REPLY: bulk, which links let small
+//  messages pass (flow.h).
+bool zc_wire_is_bulk (const zc_wire_t *self);
 
 //  Payload codecs. Each encoder returns a new frame; each decoder returns
 //  0 or -1 on malformed input, leaving outputs NULL on failure.
@@ -182,17 +195,18 @@ int zc_wire_task_record_peek (const void *data, size_t size, zc_task_record_t *r
 zframe_t *zc_wire_node_record (const zc_node_entry_t *entry);
 int zc_wire_node_record_decode (zframe_t *frame, zc_node_entry_t *entry);
 
-//  The payload of a REPLY flagged CHUNK (bulk.h): [u32 offset][u32 total]
+//  The payload of a REQ or REPLY flagged CHUNK (bulk.h): [u32 offset][u32 total]
 //  and 'size' bytes of the whole payload from 'offset'. Decoding points
 //  *bytes into the frame; -1 (fields zeroed) when it is too short for
 //  the two counts. The caller checks the counts against each other.
 zframe_t *zc_wire_chunk_payload (size_t offset, size_t total, const uint8_t *bytes, size_t size);
 int zc_wire_chunk_payload_decode (zframe_t *frame, size_t *offset, size_t *total,
                                   const uint8_t **bytes, size_t *size);
-//  The payload of an ACK flagged CHUNK: the u32 count of bytes held in a
-//  row. -1 unless it is exactly that.
-zframe_t *zc_wire_count_payload (size_t count);
-int zc_wire_count_payload_decode (zframe_t *frame, size_t *count);
+//  The payload of an ACK flagged CHUNK: the type of the chunked message
+//  (REQ or REPLY) and the u32 count of bytes held in a row. -1 unless it
+//  is exactly that.
+zframe_t *zc_wire_count_payload (uint8_t type, size_t count);
+int zc_wire_count_payload_decode (zframe_t *frame, uint8_t *type, size_t *count);
 
 //  How a module hands a message to the hub link: destroys it either
 //  way; -1 when the link would not take it (it is down).

@@ -4,7 +4,7 @@
 
     One thread, one zloop: hub traffic, socket clients, job processes and
     timers are all events in it, so a slow job never blocks anything.
-    The outbox (delivery.c), the runner (runner.c), large REPLYs (bulk.c)
+    The outbox (delivery.c), the runner (runner.c), large messages (bulk.c)
     and the socket protocol (control.c) do the work; this file dispatches
     events to them and owns their lifecycle. The store is committed by
     commit.c before anything that depends on a change leaves the process.
@@ -49,7 +49,7 @@ struct _zc_agent_t {
     //  The links to our hubs (zc_uplink_t), in the order configured.
     //  Messages go out on the first that is up.
     zlist_t *uplinks;
-    zc_bulk_t *bulk;            //  large REPLYs in chunks, both ways
+    zc_bulk_t *bulk;            //  large REQs and REPLYs in chunks, both ways
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
     zc_exec_context_t *exec_context;
@@ -59,6 +59,10 @@ struct _zc_agent_t {
     int timers [2];
     uint64_t malformed;
 };
+
+//  What an agent's link to a hub may hold, in flight and queued (flow.h):
+//  room for the chunks of a few large messages at once (bulk.h).
+#define S_LINK_BUDGET (32u << 20)
 
 //  ---------------------------------------------------------------------
 //  Sending to the hub
@@ -75,7 +79,7 @@ s_live_uplink (zc_agent_t *self)
 
 //  Sends a message to a hub; destroyed either way. -1 when no link is up
 //  (the caller keeps the job queued and its timers try again). A large
-//  REPLY goes in chunks (src/bulk.c).
+//  REQ or REPLY goes in chunks (src/bulk.c).
 static int
 s_send (zc_wire_t **msg_p, void *arg)
 {
@@ -266,7 +270,7 @@ static void
 s_on_ack (zc_agent_t *self, zc_wire_t *msg)
 {
     if (msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED))
-        //  A large REPLY on its way for the job is not needed any more.
+        //  A large message on its way for the job is not needed any more.
         zc_bulk_forget (self->bulk, &msg->id, msg->from, zlist_first (msg->names));
     if (msg->flags & ZC_FLAG_CUSTODY) {
         //  Between an origin and a relay, about the targets named.
@@ -317,15 +321,15 @@ s_on_ping (zc_agent_t *self, zc_wire_t *msg)
 
 static void s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg);
 
-//  A part of a large REPLY, or how much of ours arrived; a REPLY whose
-//  last part came is handled as if it had come whole.
+//  A part of a large REQ or REPLY, or how much of ours arrived; a
+//  message whose last part came is handled as if it had come whole.
 static void
 s_on_chunk (zc_agent_t *self, zc_uplink_t *uplink, zc_wire_t *msg)
 {
     if (msg->type == ZC_MSG_ACK)
         zc_bulk_on_ack (self->bulk, msg);
     else
-    if (msg->type == ZC_MSG_REPLY) {
+    if (msg->type == ZC_MSG_REPLY || msg->type == ZC_MSG_REQ) {
         bool malformed;
         zc_wire_t *whole = zc_bulk_on_chunk (self->bulk, msg, &malformed);
         self->malformed += malformed;
@@ -561,7 +565,7 @@ s_connect (zc_agent_t *self, char **error)
     zc_config_t *config = self->config;
     for (zc_peer_addr_t *hub = zlist_first (config->hubs); hub; hub = zlist_next (config->hubs)) {
         zc_uplink_t *uplink = zc_uplink_new (self->loop, config, self->cert, hub, "agent/hub",
-                                             s_on_hub_message, s_uplink_state, self, error);
+                                             S_LINK_BUDGET, NULL, s_on_hub_message, s_uplink_state, self, error);
         if (!uplink)
             return -1;
         zlist_append (self->uplinks, uplink);

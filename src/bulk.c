@@ -1,23 +1,27 @@
-/*  bulk.c — large REPLYs in chunks (see bulk.h). */
+/*  bulk.c — large REQs and REPLYs in chunks (see bulk.h). */
 #include "prelude.h"
 #include "bulk.h"
 #include "log.h"
 #include "testing.h"
 
-#define S_KEY_MAX   (ZC_ULID_LEN + 1 + 64 + 1 + 64 + 1)
-#define S_WANTED_MS 60000       //  a transfer its owner stopped resending is dropped
+#define S_KEY_MAX   (ZC_ULID_LEN + 3 + 64 + 1 + 64 + 1)
+#define S_WANTED_MS 150000      //  a transfer its owner stopped resending is dropped
 
-//  A large REPLY going out.
+//  A large message going out.
 typedef struct {
-    zc_wire_t *header;          //  the REPLY without its payload
+    char peer [ZC_NAME_SIZE];   //  where it goes
+    zc_wire_t *header;          //  the message without its payload
     zframe_t *payload;
+    uint64_t serial;            //  the order transfers were taken in
+    bool active;                //  false: waits for a transfer to the same peer to end
     size_t acked;               //  bytes the receiver holds in a row
     size_t sent;                //  bytes sent so far (from acked on)
+    size_t going_back_to;       //  after a gap, sent again from acked up to here; 0: none
     uint64_t progress_ms;       //  monotonic ms of the last progress
-    uint64_t wanted_ms;         //  monotonic ms its owner last sent the REPLY
+    uint64_t wanted_ms;         //  monotonic ms its owner last sent the message
 } s_out_t;
 
-//  A large REPLY coming in.
+//  A large message coming in.
 typedef struct {
     zc_wire_t *header;          //  as the first chunk had it, unflagged, no payload
     uint8_t *data;              //  NULL once complete: then chunks are answered "all there"
@@ -28,9 +32,10 @@ typedef struct {
 struct _zc_bulk_t {
     zc_link_send_fn *send;
     void *arg;
-    zhashx_t *outgoing;         //  "ULID>peer" -> s_out_t (owned)
-    zhashx_t *incoming;         //  "ULID<peer" -> s_in_t (owned)
+    zhashx_t *outgoing;         //  "ULID:T>peer" -> s_out_t (owned)
+    zhashx_t *incoming;         //  "ULID:T<peer" -> s_in_t (owned)
     size_t incoming_bytes;
+    uint64_t serial;
 };
 
 static void
@@ -85,30 +90,18 @@ s_party (zc_wire_t *msg)
     return (msg->flags & (ZC_FLAG_CUSTODY | ZC_FLAG_RELAYED))? zlist_first (msg->names): NULL;
 }
 
-//  "ULID>peer" for a transfer out, "ULID<peer" for one in; about a job in
-//  custody, with the other party ("ULID>peer/s1"): a relay sends one
-//  REPLY per target with the same ID to the same origin.
+//  "ULID:Q>peer" for a REQ going out, "ULID:R<peer" for a REPLY coming
+//  in; about a job in custody, with the other party ("ULID:R>peer/s1"):
+//  a relay sends one REPLY per target with the same ID to the same
+//  origin. The type keeps apart a job an agent sends itself and its
+//  result.
 static void
-s_key (const zc_id_t *id, char direction, const char *peer, const char *party, char key [S_KEY_MAX])
+s_key (uint8_t type, const zc_id_t *id, char direction, const char *peer, const char *party,
+       char key [S_KEY_MAX])
 {
     zc_id_to_ulid (id, key);
-    snprintf (key + ZC_ULID_LEN, S_KEY_MAX - ZC_ULID_LEN, "%c%s%s%s", direction, peer,
-              party? "/": "", party? party: "");
-}
-
-//  A copy of a REPLY's header: type, ID, flags, targets, names.
-static zc_wire_t *
-s_header_of (zc_wire_t *msg)
-{
-    zc_wire_t *copy = zc_wire_new (msg->type);
-    copy->id = msg->id;
-    copy->flags = msg->flags;
-    snprintf (copy->from, sizeof copy->from, "%s", msg->from);
-    for (char *name = zlist_first (msg->to); name; name = zlist_next (msg->to))
-        zlist_append (copy->to, name);
-    for (char *name = zlist_first (msg->names); name; name = zlist_next (msg->names))
-        zlist_append (copy->names, name);
-    return copy;
+    snprintf (key + ZC_ULID_LEN, S_KEY_MAX - ZC_ULID_LEN, ":%c%c%s%s%s",
+              type == ZC_MSG_REQ? 'Q': 'R', direction, peer, party? "/": "", party? party: "");
 }
 
 //  Sends the chunk at 'offset'. 0, or -1 when the link refused it.
@@ -117,90 +110,181 @@ s_send_chunk (zc_bulk_t *self, s_out_t *out, size_t offset)
 {
     size_t total = zframe_size (out->payload);
     size_t size = total - offset < ZC_BULK_CHUNK? total - offset: ZC_BULK_CHUNK;
-    zc_wire_t *chunk = s_header_of (out->header);
+    zc_wire_t *chunk = zc_wire_dup_header (out->header, NULL);
     chunk->from [0] = 0;
     chunk->flags |= ZC_FLAG_CHUNK;
     chunk->payload = zc_wire_chunk_payload (offset, total, zframe_data (out->payload) + offset, size);
     return self->send (&chunk, self->arg);
 }
 
-//  Sends what the window allows. -1 when the link refused a chunk.
+//  Sends what the window allows. -1 when the link refused a chunk: the
+//  transfer then goes on from the receiver's count when it stalls.
 static int
 s_pump (zc_bulk_t *self, s_out_t *out)
 {
     size_t total = zframe_size (out->payload);
     while (out->sent < total && out->sent - out->acked < ZC_BULK_WINDOW * ZC_BULK_CHUNK) {
-        if (s_send_chunk (self, out, out->sent) != 0)
+        if (s_send_chunk (self, out, out->sent) != 0) {
+            out->sent = out->acked;
             return -1;
+        }
         out->sent += total - out->sent < ZC_BULK_CHUNK? total - out->sent: ZC_BULK_CHUNK;
     }
     return 0;
+}
+
+//  Transfers under way to 'peer'.
+static size_t
+s_active_to (zc_bulk_t *self, const char *peer)
+{
+    size_t count = 0;
+    for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing))
+        count += out->active && streq (out->peer, peer);
+    return count;
+}
+
+//  Starts a transfer: from the start, or from where the receiver stands.
+static int
+s_start (zc_bulk_t *self, s_out_t *out, uint64_t now)
+{
+    out->active = true;
+    out->sent = out->acked;
+    out->going_back_to = 0;
+    out->progress_ms = now;
+    return s_pump (self, out);
+}
+
+//  Starts the transfers to 'peer' that waited their turn, oldest first.
+static void
+s_start_waiting (zc_bulk_t *self, const char *peer, uint64_t now)
+{
+    while (s_active_to (self, peer) < ZC_BULK_PARALLEL) {
+        s_out_t *next = NULL;
+        for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing))
+            if (!out->active && streq (out->peer, peer) && (!next || out->serial < next->serial))
+                next = out;
+        if (!next)
+            return;
+        s_start (self, next, now);
+    }
+}
+
+//  Ends a transfer going out, and lets the next one to its peer go.
+static void
+s_end (zc_bulk_t *self, const char *key, uint64_t now)
+{
+    s_out_t *out = zhashx_lookup (self->outgoing, key);
+    if (!out)
+        return;
+    char peer [ZC_NAME_SIZE];
+    snprintf (peer, sizeof peer, "%s", out->peer);
+    zhashx_delete (self->outgoing, key);
+    s_start_waiting (self, peer, now);
+}
+
+//  Takes one message for one target.
+static int
+s_take (zc_bulk_t *self, zc_wire_t **msg_p, uint64_t now)
+{
+    zc_wire_t *msg = *msg_p;
+    const char *peer = zlist_first (msg->to);
+    char key [S_KEY_MAX];
+    s_key (msg->type, &msg->id, '>', peer, s_party (msg), key);
+    s_out_t *out = zhashx_lookup (self->outgoing, key);
+    if (out) {
+        //  The owner sends it again: a transfer on its way, or waiting
+        //  its turn, goes on as it is; a stalled one goes again from
+        //  where the receiver stands.
+        zc_wire_destroy (msg_p);
+        out->wanted_ms = now;
+        if (out->active && now - out->progress_ms >= ZC_BULK_STALL_MS)
+            s_start (self, out, now);
+        return 1;
+    }
+    out = zc_calloc (1, sizeof *out);
+    snprintf (out->peer, sizeof out->peer, "%s", peer);
+    out->payload = msg->payload;
+    msg->payload = NULL;
+    out->header = msg;
+    *msg_p = NULL;
+    out->wanted_ms = now;
+    out->serial = ++self->serial;
+    zhashx_insert (self->outgoing, key, out);
+    if (s_active_to (self, peer) >= ZC_BULK_PARALLEL)
+        return 1;                       //  waits its turn
+    if (s_start (self, out, now) != 0 && out->acked == 0) {
+        zhashx_delete (self->outgoing, key);
+        return 0;                       //  the link is down: the owner keeps it
+    }
+    return 1;
 }
 
 int
 zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
 {
     zc_wire_t *msg = *msg_p;
-    if (msg->type != ZC_MSG_REPLY || (msg->flags & ZC_FLAG_CHUNK) || !msg->payload
-    ||  zframe_size (msg->payload) <= ZC_BULK_CHUNK || zlist_size (msg->to) != 1)
+    if ((msg->type != ZC_MSG_REQ && msg->type != ZC_MSG_REPLY) || (msg->flags & ZC_FLAG_CHUNK)
+    ||  !msg->payload || zframe_size (msg->payload) <= ZC_BULK_CHUNK || zlist_size (msg->to) == 0)
         return -1;
-    char key [S_KEY_MAX];
-    s_key (&msg->id, '>', zlist_first (msg->to), s_party (msg), key);
-    s_out_t *out = zhashx_lookup (self->outgoing, key);
     uint64_t now = zclock_mono ();
-    if (out)
-        out->wanted_ms = now;
-    if (out && now - out->progress_ms < ZC_BULK_STALL_MS) {
-        zc_wire_destroy (msg_p);        //  a resend of a transfer on its way
-        return 1;
+    if (zlist_size (msg->to) == 1)
+        return s_take (self, msg_p, now);
+    //  A job for several targets: a transfer to each (a hub cannot fan
+    //  out chunks, since each target answers for its own).
+    int taken = 0;
+    for (char *target = zlist_first (msg->to); target; target = zlist_next (msg->to)) {
+        zc_wire_t *part = zc_wire_dup_header (msg, target);
+        part->payload = zframe_dup (msg->payload);
+        if (s_take (self, &part, now) == 1)
+            taken = 1;
     }
-    if (!out) {
-        out = zc_calloc (1, sizeof *out);
-        out->payload = msg->payload;
-        msg->payload = NULL;
-        out->header = msg;
-        out->wanted_ms = now;
-        zhashx_insert (self->outgoing, key, out);
-    }
-    else
-        zc_wire_destroy (msg_p);        //  stalled: go again from where the receiver stands
-    *msg_p = NULL;
-    out->sent = out->acked;
-    out->progress_ms = now;
-    if (s_pump (self, out) != 0) {
-        zhashx_delete (self->outgoing, key);
-        return 0;
-    }
-    return 1;
+    zc_wire_destroy (msg_p);
+    return taken;
 }
 
 void
 zc_bulk_on_ack (zc_bulk_t *self, zc_wire_t *ack)
 {
-    char key [S_KEY_MAX];
-    s_key (&ack->id, '>', ack->from, s_party (ack), key);
-    s_out_t *out = zhashx_lookup (self->outgoing, key);
+    uint8_t type;
     size_t have;
-    if (!out || zc_wire_count_payload_decode (ack->payload, &have) != 0)
+    if (zc_wire_count_payload_decode (ack->payload, &type, &have) != 0)
+        return;
+    char key [S_KEY_MAX];
+    s_key (type, &ack->id, '>', ack->from, s_party (ack), key);
+    s_out_t *out = zhashx_lookup (self->outgoing, key);
+    if (!out || !out->active)
         return;
     size_t total = zframe_size (out->payload);
+    uint64_t now = zclock_mono ();
     if (have > total)
         return;                         //  nonsense
+    if (have == total) {
+        s_end (self, key, now);         //  the message's own ACK ends the job
+        return;
+    }
     if (have < out->acked) {
         //  The receiver lost what it had (it restarted, or forgot an idle
         //  transfer): start over from where it stands.
         out->acked = out->sent = have;
+        out->going_back_to = 0;
     }
-    if (have > out->acked)
-        out->progress_ms = zclock_mono ();
-    out->acked = have;
-    if (out->sent < have)
-        out->sent = have;
-    if (have == total)
-        zhashx_delete (self->outgoing, key);    //  the REPLY's own ACK ends the job
     else
-    if (s_pump (self, out) != 0)
-        out->sent = out->acked;         //  the link is down: the stall timer goes again
+    if (have > out->acked) {
+        out->progress_ms = now;
+        out->acked = have;
+        if (out->sent < have)
+            out->sent = have;
+        if (out->going_back_to && have >= out->going_back_to)
+            out->going_back_to = 0;
+    }
+    else
+    if (out->sent > have && !out->going_back_to) {
+        //  No progress while more is on its way: a chunk was lost (a
+        //  hub over its budget refused it). Go back once to the gap.
+        out->going_back_to = out->sent;
+        out->sent = have;
+    }
+    s_pump (self, out);
 }
 
 //  Answers a chunk: the bytes we hold in a row.
@@ -213,7 +297,7 @@ s_ack_chunk (zc_bulk_t *self, zc_wire_t *chunk, size_t have)
     zlist_append (ack->to, chunk->from);
     for (char *name = zlist_first (chunk->names); name; name = zlist_next (chunk->names))
         zlist_append (ack->names, name);
-    ack->payload = zc_wire_count_payload (have);
+    ack->payload = zc_wire_count_payload (chunk->type, have);
     self->send (&ack, self->arg);
 }
 
@@ -223,18 +307,20 @@ zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
     *malformed = false;
     size_t offset, total, size;
     const uint8_t *bytes;
-    if (zc_wire_chunk_payload_decode (chunk->payload, &offset, &total, &bytes, &size) != 0
+    if ((chunk->type != ZC_MSG_REQ && chunk->type != ZC_MSG_REPLY)
+    ||  zc_wire_chunk_payload_decode (chunk->payload, &offset, &total, &bytes, &size) != 0
     ||  total <= ZC_BULK_CHUNK || total > ZC_WIRE_MAX_PAYLOAD
-    ||  size > ZC_BULK_CHUNK || offset > total || size > total - offset || !*chunk->from) {
+    ||  size > ZC_BULK_CHUNK || offset > total || size > total - offset || !*chunk->from
+    ||  zlist_size (chunk->to) != 1) {
         *malformed = true;
         return NULL;
     }
     char key [S_KEY_MAX];
-    s_key (&chunk->id, '<', chunk->from, s_party (chunk), key);
+    s_key (chunk->type, &chunk->id, '<', chunk->from, s_party (chunk), key);
     s_in_t *in = zhashx_lookup (self->incoming, key);
     if (in && in->total != total) {
         if (in->data)
-            self->incoming_bytes -= in->total;      //  another REPLY: start over
+            self->incoming_bytes -= in->total;      //  another message: start over
         zhashx_delete (self->incoming, key);
         in = NULL;
     }
@@ -251,18 +337,14 @@ zc_bulk_on_chunk (zc_bulk_t *self, zc_wire_t *chunk, bool *malformed)
         }
         in = zc_calloc (1, sizeof *in);
         in->data = zc_malloc (total);
-        if (!in->data) {
-            free (in);
-            return NULL;
-        }
         in->total = total;
-        in->header = s_header_of (chunk);
+        in->header = zc_wire_dup_header (chunk, NULL);
         in->header->flags &= (uint8_t) ~ZC_FLAG_CHUNK;
         zhashx_insert (self->incoming, key, in);
         self->incoming_bytes += total;
     }
     in->heard_ms = zclock_mono ();
-    if (offset == in->have) {           //  in order; anything else is a repeat
+    if (offset == in->have) {           //  in order; anything else is a repeat or past a gap
         memcpy (in->data + in->have, bytes, size);
         in->have += size;
     }
@@ -284,8 +366,11 @@ void
 zc_bulk_forget (zc_bulk_t *self, const zc_id_t *id, const char *peer, const char *party)
 {
     char key [S_KEY_MAX];
-    s_key (id, '>', peer, party, key);
-    zhashx_delete (self->outgoing, key);
+    uint64_t now = zclock_mono ();
+    s_key (ZC_MSG_REQ, id, '>', peer, party, key);
+    s_end (self, key, now);
+    s_key (ZC_MSG_REPLY, id, '>', peer, party, key);
+    s_end (self, key, now);
 }
 
 void
@@ -295,17 +380,14 @@ zc_bulk_tick (zc_bulk_t *self, uint64_t now)
     zlist_autofree (gone);
     for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing)) {
         if (now - out->wanted_ms >= S_WANTED_MS)
-            //  Its owner stopped sending the REPLY (it was ACKed, or given up).
+            //  Its owner stopped sending it (it was ACKed, or given up).
             zlist_append (gone, (void *) zhashx_cursor (self->outgoing));
         else
-        if (now - out->progress_ms >= ZC_BULK_STALL_MS) {
-            out->sent = out->acked;
-            out->progress_ms = now;
-            s_pump (self, out);
-        }
+        if (out->active && now - out->progress_ms >= ZC_BULK_STALL_MS)
+            s_start (self, out, now);
     }
     for (const char *key = zlist_first (gone); key; key = zlist_next (gone))
-        zhashx_delete (self->outgoing, key);
+        s_end (self, key, now);
     zlist_purge (gone);
     for (s_in_t *in = zhashx_first (self->incoming); in; in = zhashx_next (self->incoming))
         if (now - in->heard_ms >= ZC_BULK_IDLE_MS) {
@@ -374,7 +456,7 @@ zc_bulk_test (bool verbose)
     zframe_t *expected = zframe_dup (reply->payload);
     zc_id_t id = reply->id;
     ZC_CHECK (zc_bulk_send (target, &reply) == 1 && reply == NULL);
-    ZC_CHECK (zlist_size (to_origin) == ZC_BULK_WINDOW && zc_bulk_sending (target) == 1);
+    ZC_CHECK (zlist_size (to_origin) == 6 && zc_bulk_sending (target) == 1);
     zc_wire_t *whole = NULL;
     int rounds = 0;
     while (zlist_size (to_origin) && rounds++ < 100) {
@@ -432,10 +514,13 @@ zc_bulk_test (bool verbose)
     fake_ack->id = id2;
     fake_ack->flags = ZC_FLAG_CHUNK;
     strcpy (fake_ack->from, "o1");
-    fake_ack->payload = zc_wire_count_payload (2 * ZC_BULK_CHUNK);
+    fake_ack->payload = zc_wire_count_payload (ZC_MSG_REPLY, 2 * ZC_BULK_CHUNK);
     zc_bulk_on_ack (target, fake_ack);
     zc_wire_destroy (&fake_ack);
-    ZC_CHECK (zlist_size (to_origin) == ZC_BULK_WINDOW);
+    ZC_CHECK (zlist_size (to_origin) == 0);        //  all was sent already
+    //  No progress for a while: the rest goes again from there.
+    zc_bulk_tick (target, zclock_mono () + ZC_BULK_STALL_MS);
+    ZC_CHECK (zlist_size (to_origin) == 4);
     while ((msg = zlist_pop (to_origin)) && rounds++ < 200) {
         strcpy (msg->from, "t1");
         bool bad = true;
@@ -487,6 +572,7 @@ zc_bulk_test (bool verbose)
         zc_wire_t *chunk = zc_wire_new (ZC_MSG_REPLY);
         chunk->flags = ZC_FLAG_CHUNK;
         strcpy (chunk->from, "t1");
+        zlist_append (chunk->to, "o1");
         uint8_t *zeros = zc_calloc (1, bad [index].size);
         chunk->payload = zc_wire_chunk_payload (bad [index].offset, bad [index].total, zeros,
                                                 bad [index].size);
@@ -499,11 +585,98 @@ zc_bulk_test (bool verbose)
     zc_wire_t *late = zc_wire_new (ZC_MSG_REPLY);
     late->flags = ZC_FLAG_CHUNK;
     strcpy (late->from, "t1");
+    zlist_append (late->to, "o1");
     late->payload = zc_wire_chunk_payload (ZC_BULK_CHUNK, 3 * ZC_BULK_CHUNK, (const uint8_t *) "0123456789", 10);
     bool malformed = true;
     ZC_CHECK (zc_bulk_on_chunk (origin, late, &malformed) == NULL && !malformed);
     ZC_CHECK (zc_bulk_receiving (origin) == 0);
     zc_wire_destroy (&late);
+
+    //  A REQ for three targets: a transfer to each, with its own tag;
+    //  two go at once to one peer, the third waits its turn.
+    zc_wire_t *req = zc_wire_new (ZC_MSG_REQ);
+    req->flags = ZC_FLAG_TAGS;
+    req->method = 1;
+    uint8_t tag [ZC_WIRE_TAG_SIZE] = { 0 };
+    const char *targets [] = { "a", "b", "c" };
+    for (int index = 0; index < 3; index++) {
+        zlist_append (req->to, (void *) targets [index]);
+        tag [0] = (uint8_t) index;
+        zc_wire_set_tag (req, targets [index], tag);
+    }
+    req->payload = zframe_dup (expected);
+    ZC_CHECK (zc_bulk_send (target, &req) == 1 && !req && zc_bulk_sending (target) == 3);
+    size_t per_target [3] = { 0 };
+    while ((msg = zlist_pop (to_origin))) {
+        ZC_CHECK (msg->type == ZC_MSG_REQ && zlist_size (msg->to) == 1 && msg->method == 1);
+        for (int index = 0; index < 3; index++)
+            if (streq (zlist_first (msg->to), targets [index])) {
+                per_target [index]++;
+                const uint8_t *own = zc_wire_tag (msg, targets [index]);
+                ZC_CHECK (own && own [0] == index && zhashx_size (msg->tags) == 1);
+            }
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (per_target [0] == 6 && per_target [1] == 6 && per_target [2] == 6);
+    //  Targets are different peers: all three went. To one peer, three
+    //  jobs: the third waits until one of the first two ends.
+    zc_bulk_forget (target, &id, "a", NULL);
+    zc_wire_t *jobs [3];
+    for (int index = 0; index < 3; index++) {
+        jobs [index] = zc_wire_new (ZC_MSG_REQ);
+        zlist_append (jobs [index]->to, "p");
+        jobs [index]->payload = zframe_dup (expected);
+    }
+    zc_id_t first_id = jobs [0]->id, third_id = jobs [2]->id;
+    for (int index = 0; index < 3; index++)
+        ZC_CHECK (zc_bulk_send (target, &jobs [index]) == 1);
+    size_t third_chunks = 0;
+    while ((msg = zlist_pop (to_origin))) {
+        third_chunks += zc_id_equal (&msg->id, &third_id);
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (third_chunks == 0);
+    zc_bulk_forget (target, &first_id, "p", NULL);  //  its ACK came
+    while ((msg = zlist_pop (to_origin))) {
+        third_chunks += zc_id_equal (&msg->id, &third_id);
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (third_chunks == 6);
+
+    //  A lost chunk: the receiver's answer to the next one shows no
+    //  progress, and the sender goes back to the gap once.
+    zc_bulk_t *receiver = zc_bulk_new (s_test_send, to_target);
+    req = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (req->to, "q");
+    req->payload = zframe_dup (expected);
+    ZC_CHECK (zc_bulk_send (target, &req) == 1);
+    zc_wire_t *lost = zlist_pop (to_origin);
+    zc_wire_destroy (&lost);
+    whole = NULL;
+    rounds = 0;
+    while ((msg = zlist_pop (to_origin)) && rounds++ < 100) {
+        strcpy (msg->from, "t1");
+        bool broken = true;
+        zc_wire_t *done = zc_bulk_on_chunk (receiver, msg, &broken);
+        ZC_CHECK (!broken);
+        if (done)
+            whole = done;
+        zc_wire_destroy (&msg);
+        zc_wire_t *ack;
+        while ((ack = zlist_pop (to_target))) {
+            strcpy (ack->from, "q");
+            zc_bulk_on_ack (target, ack);
+            zc_wire_destroy (&ack);
+        }
+    }
+    zc_wire_destroy (&msg);
+    ZC_CHECK (whole && whole->type == ZC_MSG_REQ && zframe_eq (whole->payload, expected));
+    zc_wire_destroy (&whole);
+    zc_bulk_destroy (&receiver);
+    while ((msg = zlist_pop (to_origin)))
+        zc_wire_destroy (&msg);
+    zc_bulk_destroy (&target);
+    target = zc_bulk_new (s_test_send, to_origin);
 
     //  With the link down the REPLY is not taken on.
     zc_bulk_t *down = zc_bulk_new (s_test_send, NULL);

@@ -63,6 +63,10 @@ static const s_key_t s_keys [] = {
     { "zcnc/tcp_keepalive", S_SECONDS, S_FIELD (tcp_keepalive), false, 0, 7200 },
     { "hub/bind",           S_BIND,    S_FIELD (binds),        true,  0,   0 },
     { "hub/uplink",         S_PEER,    S_FIELD (uplinks),      true,  0,   0 },
+    //  what a hub holds for one agent, one hub link, all links (flow.h)
+    { "hub/peer_budget",    S_BYTES,   S_FIELD (peer_budget),  false, 262144, 1073741824 },
+    { "hub/hub_link_budget", S_BYTES,  S_FIELD (hub_link_budget), false, 262144, 4294967296.0 },
+    { "hub/total_budget",   S_BYTES,   S_FIELD (total_budget), false, 1048576, 68719476736.0 },
     { "agent/hub",          S_PEER,    S_FIELD (hubs),         true,  0,   0 },
     { "agent/socket",       S_PATH,    S_FIELD (socket),       false, 0,   0 },
     { "agent/socket_group", S_GROUP,   S_FIELD (socket_group), false, 0,   0 },
@@ -679,6 +683,9 @@ s_config_new (const char *path)
     self->tcp_keepalive = 0;
     self->queue_max_jobs = 100000;
     self->queue_max_bytes = 1ull << 30;
+    self->peer_budget = 4u << 20;
+    self->hub_link_budget = 32u << 20;
+    self->total_budget = 256u << 20;
     self->binds = zlist_new ();
     self->uplinks = zlist_new ();
     self->hubs = zlist_new ();

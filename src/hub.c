@@ -28,6 +28,7 @@
 #include "hub.h"
 #include "daemon.h"
 #include "directory.h"
+#include "flow.h"
 #include "keys.h"
 #include "log.h"
 #include "routes.h"
@@ -46,6 +47,8 @@
 #define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
 #define S_SUSPEND_MS         60000      //  ... keep it out this long
 #define S_DUPLICATE_LOG_MS   60000      //  a name connected twice is logged this often
+#define S_BUDGET_LOG_MS      60000      //  a peer over its budget is logged this often
+#define S_MAX_FRAME          (1u << 20) //  bytes a peer may send in one message (v3: large ones are chunked)
 
 
 //  A neighbour routes point at: an agent or a downstream hub on the
@@ -62,6 +65,10 @@ typedef struct {
 //  A peer on the ROUTER, keyed by its CURVE public key.
 typedef struct {
     s_link_t link;              //  first: a peer is a link
+    zc_hub_t *hub;
+    zc_flow_t *flow;            //  what we send it: bulk behind small messages, its budget
+    int64_t budget_logged;      //  monotonic ms its budget was last logged full
+    bool refusing;              //  over its budget: wake the waiters when it drains
     char public_txt [41];
     zframe_t *routing_id;       //  current route back to it
     char address [64];          //  where that connection comes from ("" when unknown)
@@ -78,6 +85,7 @@ typedef struct {
     s_link_t link;              //  first; kind S_LINK_UPLINK
     zc_uplink_t *uplink;
     zc_hub_t *hub;
+    int64_t budget_logged;      //  monotonic ms its budget was last logged full
 } s_parent_t;
 
 struct _zc_hub_t {
@@ -95,11 +103,12 @@ struct _zc_hub_t {
     zhashx_t *waiters;          //  absent name -> zlist of origin names
     zlistx_t *waited;           //  the names in waiters, oldest first
     zhashx_t *logged;           //  "reason:key" already logged once
+    zc_flow_pool_t pool;        //  what all links hold (total_budget)
     int timers [2];
     bool started;               //  zc_hub_new succeeded (the stop line is logged)
     struct {
         uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped,
-                 suspended, duplicate;
+                 suspended, duplicate, over_budget;
     } count;
 };
 
@@ -107,6 +116,7 @@ static void
 s_peer_destroy (void **item)
 {
     s_peer_t *peer = *item;
+    zc_flow_destroy (&peer->flow);
     zframe_destroy (&peer->routing_id);
     zhashx_destroy (&peer->link.full_seen);
     free (peer);
@@ -134,28 +144,82 @@ s_log_once (zc_hub_t *self, const char *what, const char *line)
 //  ---------------------------------------------------------------------
 //  Sending
 
+//  The flow's way out to a peer: its current connection.
+static int
+s_peer_sink (zmsg_t **frames_p, void *arg)
+{
+    s_peer_t *peer = arg;
+    zmsg_pushmem (*frames_p, zframe_data (peer->routing_id), zframe_size (peer->routing_id));
+    if (zmsg_send (frames_p, peer->hub->router) == 0)
+        return 0;
+    int error = errno;
+    zmsg_destroy (frames_p);
+    if (error == EHOSTUNREACH)
+        peer->last_heard = 0;
+    errno = error;
+    return -1;
+}
+
+//  A link would not take a message: over its budget (counted, logged
+//  once a minute per link: its sender retries), or gone.
+static void
+s_refused (zc_hub_t *self, s_link_t *link)
+{
+    int error = errno;
+    if (error != ENOBUFS) {
+        if (error != EHOSTUNREACH)
+            self->count.dropped++;
+        return;
+    }
+    self->count.over_budget++;
+    if (link->kind != S_LINK_UPLINK)
+        ((s_peer_t *) link)->refusing = true;
+    zc_flow_t *flow = link->kind == S_LINK_UPLINK? zc_uplink_flow (((s_parent_t *) link)->uplink)
+                    : ((s_peer_t *) link)->flow;
+    int64_t *logged = link->kind == S_LINK_UPLINK? &((s_parent_t *) link)->budget_logged
+                    : &((s_peer_t *) link)->budget_logged;
+    int64_t now = zclock_mono ();
+    if (*logged && now - *logged < S_BUDGET_LOG_MS) {
+        errno = error;
+        return;
+    }
+    *logged = now;
+    bool pool_full = self->pool.held + ZC_WIRE_MAX_WHOLE > self->pool.limit / 8 * 7;
+    zc_warn ("%s %s is not taking messages fast enough: %zu bytes on their way to it, %zu queued;"
+             " messages for it are refused over %s (senders retry; logged once a minute)",
+             link->kind == S_LINK_AGENT? "node": "hub", link->name, zc_flow_in_flight (flow),
+             zc_flow_queued (flow), pool_full? "the hub's total_budget"
+             : link->kind == S_LINK_AGENT? "peer_budget": "hub_link_budget");
+    errno = error;
+}
+
+//  Sends encoded frames (no routing id) over a link through its flow;
+//  destroys them. 0, or -1 when the link would not take them.
+static int
+s_send_frames (zc_hub_t *self, s_link_t *link, zmsg_t **frames_p, bool bulk)
+{
+    int rc = link->kind == S_LINK_UPLINK
+           ? zc_uplink_send_frames (((s_parent_t *) link)->uplink, frames_p, bulk)
+           : zc_flow_send (((s_peer_t *) link)->flow, frames_p, bulk, zclock_mono ());
+    if (rc != 0)
+        s_refused (self, link);
+    return rc;
+}
+
 //  Sends a message over a link and destroys it. Returns 0, or -1 when
 //  the link would not take it: a vanished peer is then marked silent, so
 //  the next heartbeat check takes it offline (never freed under a
-//  caller's feet); a full queue loses the message, which its sender
-//  retries.
+//  caller's feet); a link over its budget loses the message, which its
+//  sender retries.
 static int
 s_send_link (zc_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
 {
-    if (link->kind == S_LINK_UPLINK) {
-        if (zc_uplink_send (((s_parent_t *) link)->uplink, msg_p) == 0)
-            return 0;
-        self->count.dropped++;
+    bool bulk = zc_wire_is_bulk (*msg_p);
+    zmsg_t *frames = zc_wire_encode (*msg_p);
+    zc_wire_destroy (msg_p);
+    if (!frames)
         return -1;
-    }
-    s_peer_t *peer = (s_peer_t *) link;
-    if (zc_wire_send (msg_p, self->router, peer->routing_id) == 0)
-        return 0;
-    if (errno == EHOSTUNREACH)
-        peer->last_heard = 0;
-    else
-        self->count.dropped++;
-    return -1;
+    return s_send_frames (self, link, &frames, bulk);
 }
 
 static int
@@ -502,26 +566,7 @@ s_forward (zc_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
     msg->to = original;
     if (!frames)
         return -1;
-    int rc;
-    if (link->kind == S_LINK_UPLINK) {
-        rc = zc_uplink_send_frames (((s_parent_t *) link)->uplink, &frames);
-        if (rc != 0)
-            self->count.dropped++;
-    }
-    else {
-        s_peer_t *peer = (s_peer_t *) link;
-        zmsg_pushmem (frames, zframe_data (peer->routing_id), zframe_size (peer->routing_id));
-        rc = zmsg_send (&frames, self->router);
-        if (rc != 0) {
-            int error = errno;
-            zmsg_destroy (&frames);
-            errno = error;
-            if (errno == EHOSTUNREACH)
-                peer->last_heard = 0;
-            else
-                self->count.dropped++;
-        }
-    }
+    int rc = s_send_frames (self, link, &frames, zc_wire_is_bulk (msg));
     if (rc == 0)
         self->count.forwarded++;
     return rc;
@@ -574,7 +619,11 @@ s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
             for (char *target = zlist_first (hop->targets); target; target = zlist_next (hop->targets)) {
                 zlist_t *one = zlist_new ();
                 zlist_append (one, target);
-                if (s_forward (self, msg, hop->link, one) != 0 && errno == EHOSTUNREACH)
+                //  Gone, or over its budget: the origin is told NOROUTE
+                //  and waits without spending its retries (a chunk is
+                //  the transfer's business: bulk.h).
+                if (s_forward (self, msg, hop->link, one) != 0
+                &&  (errno == EHOSTUNREACH || (errno == ENOBUFS && !zc_wire_is_bulk (msg))))
                     zlist_append (absent, target);
                 zlist_destroy (&one);
             }
@@ -663,12 +712,38 @@ s_answer (zc_hub_t *self, zframe_t *arrival, zc_wire_t **msg_p)
         self->count.dropped++;
 }
 
+//  A flow-control mark from a peer (echoed at once, on the connection
+//  it came on) or the echo of one of ours (only from its route). A peer
+//  that drained below half its budget wakes who waited for it.
+static void
+s_on_credit (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, bool new_connection)
+{
+    if (!(msg->flags & ZC_FLAG_ECHO)) {
+        zc_wire_t *echo = zc_flow_echo_of (msg);
+        s_answer (self, arrival, &echo);
+        return;
+    }
+    if (new_connection)
+        return;
+    zc_flow_on_echo (peer->flow, msg->credit, zclock_mono ());
+    size_t budget = peer->link.kind == S_LINK_HUB? self->config->hub_link_budget: self->config->peer_budget;
+    if (peer->refusing && zc_flow_in_flight (peer->flow) + zc_flow_queued (peer->flow) < budget / 2) {
+        peer->refusing = false;
+        if (peer->online && peer->link.kind == S_LINK_AGENT)
+            s_wake_waiters (self, peer->link.name);
+    }
+}
+
 //  Handles one message from a peer whose key is trusted, which came on
 //  connection 'arrival'; new_connection says that is another connection
 //  than the peer's route.
 static void
 s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, bool new_connection)
 {
+    if (msg->type == ZC_MSG_CREDIT) {
+        s_on_credit (self, peer, msg, arrival, new_connection);
+        return;
+    }
     if (msg->type == ZC_MSG_HELLO && strcmp (msg->name, peer->link.name) != 0) {
         self->count.bad_hello++;
         char what [160], line [300];
@@ -806,6 +881,9 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
     if (!peer) {
         peer = zc_calloc (1, sizeof *peer);
         peer->link.kind = key->role == ZC_KEY_HUB? S_LINK_HUB: S_LINK_AGENT;
+        peer->hub = self;
+        peer->flow = zc_flow_new (peer->link.kind == S_LINK_HUB? self->config->hub_link_budget
+                                  : self->config->peer_budget, &self->pool, s_peer_sink, peer);
         snprintf (peer->link.name, sizeof peer->link.name, "%s", key->name);
         snprintf (peer->public_txt, sizeof peer->public_txt, "%s", key->public_txt);
         zhashx_insert (self->peers, peer->public_txt, peer);
@@ -845,6 +923,7 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
     if (new_connection && (valid_hello || !peer->routing_id)) {
         zframe_destroy (&peer->routing_id);
         peer->routing_id = zframe_dup (routing_id);
+        zc_flow_reset (peer->flow);     //  nothing of ours is on the new connection
         const char *address = zframe_meta (first, "Peer-Address");
         snprintf (peer->address, sizeof peer->address, "%s", address? address: "");
     }
@@ -914,7 +993,7 @@ s_dial_parents (zc_hub_t *self, char **error)
         parent->hub = self;
         zlist_append (self->parents, parent);
         parent->uplink = zc_uplink_new (self->loop, config, self->cert, addr, "hub/uplink",
-                                        s_on_parent_message, s_on_parent_state, parent, error);
+                                        config->hub_link_budget, &self->pool, s_on_parent_message, s_on_parent_state, parent, error);
         if (!parent->uplink)
             return -1;
     }
@@ -958,6 +1037,9 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     for (s_peer_t *peer = zlist_first (silent); peer; peer = zlist_next (silent))
         s_peer_offline (self, peer, "no heartbeat");
     zlist_destroy (&silent);
+    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
+        if (peer->routing_id)
+            zc_flow_tick (peer->flow, now);
     //  Nodes offline for forget_after leave the directory (routes
     //  advertised by other hubs can add names without bound otherwise).
     zlist_t *forgotten = zc_directory_forget (self->directory, s_wall_seconds (),
@@ -1079,6 +1161,7 @@ zc_hub_new (zc_config_t *config, char **error)
     self->waited = zlistx_new ();
     zlistx_set_destructor (self->waited, (zlistx_destructor_fn *) zstr_free);
     self->logged = zhashx_new ();
+    self->pool.limit = config->total_budget;
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, NULL, self, error);
     if (!self->daemon || !(self->cert = zc_key_load_own (config->keys, config->name, error)))
         goto failed;
@@ -1095,6 +1178,9 @@ zc_hub_new (zc_config_t *config, char **error)
     zsock_set_zap_domain (self->router, config->name);
     zsock_set_router_mandatory (self->router, 1);
     zc_uplink_tune (self->router, config);
+    //  Large messages travel in chunks (wire version 3): a peer that
+    //  sends a larger frame is cut off by libzmq before it is buffered.
+    zsock_set_maxmsgsize (self->router, S_MAX_FRAME);
     if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0)
         goto failed;
     zloop_reader (self->loop, self->router, s_router_event, self);
@@ -1126,10 +1212,11 @@ zc_hub_destroy (zc_hub_t **self_p)
     if (self->started)
         zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
                  ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64
-                 ", from suspended keys %" PRIu64 ", second connections refused %" PRIu64 ")",
+                 ", from suspended keys %" PRIu64 ", second connections refused %" PRIu64
+                 ", refused over a budget %" PRIu64 ")",
                  self->config->name, self->count.forwarded, self->count.noroute, self->count.malformed,
                  self->count.unknown_key, self->count.bad_hello, self->count.dropped,
-                 self->count.suspended, self->count.duplicate);
+                 self->count.suspended, self->count.duplicate, self->count.over_budget);
     for (size_t index = 0; index < sizeof self->timers / sizeof self->timers [0]; index++)
         if (self->timers [index] != -1)
             zloop_timer_end (self->loop, self->timers [index]);

@@ -7,6 +7,7 @@
 #include "zpl.h"
 #include "audit.h"
 #include "bulk.h"
+#include "flow.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -53,6 +54,7 @@ static struct {
     { "audit", zc_audit_test },
     { "jsonout", zc_jsonout_test },
     { "routes", zc_routes_test },
+    { "flow", zc_flow_test },
     { "bulk", zc_bulk_test },
     { "seal", zc_seal_test },
     { "policy", zc_policy_test },

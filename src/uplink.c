@@ -2,6 +2,7 @@
 #include <sodium.h>
 #include "prelude.h"
 #include "uplink.h"
+#include "flow.h"
 #include "keys.h"
 #include "log.h"
 
@@ -17,6 +18,7 @@ struct _zc_uplink_t {
     zc_peer_addr_t hub;             //  name and endpoint (endpoint borrowed from the config)
     zsock_t *dealer;
     zsock_t *monitor;
+    zc_flow_t *flow;                //  what we send: bulk behind small messages, a budget
     int timer_id;
     bool up;                        //  the hub answered our HELLO
     bool refused_logged;
@@ -44,6 +46,33 @@ s_set_down (zc_uplink_t *self, const char *why)
         self->on_state (self, false, self->arg);
 }
 
+//  The flow's way out: the DEALER.
+static int
+s_sink (zmsg_t **frames_p, void *arg)
+{
+    zc_uplink_t *self = arg;
+    if (zmsg_send (frames_p, self->dealer) == 0)
+        return 0;
+    int saved = errno;
+    zmsg_destroy (frames_p);
+    errno = saved;
+    return -1;
+}
+
+//  Sends a message through the flow; destroys it.
+static int
+s_send (zc_uplink_t *self, zc_wire_t **msg_p)
+{
+    bool bulk = zc_wire_is_bulk (*msg_p);
+    zmsg_t *frames = zc_wire_encode (*msg_p);
+    zc_wire_destroy (msg_p);
+    if (!frames) {
+        errno = EINVAL;
+        return -1;
+    }
+    return zc_flow_send (self->flow, &frames, bulk, zclock_mono ());
+}
+
 static void
 s_send_hello (zc_uplink_t *self)
 {
@@ -52,7 +81,19 @@ s_send_hello (zc_uplink_t *self)
     //  Until the hub has answered with what it knows, ask for all of it.
     if (!self->up)
         hello->flags |= ZC_FLAG_FULL;
-    zc_wire_send (&hello, self->dealer, NULL);
+    s_send (self, &hello);
+}
+
+//  A flow-control mark from the hub (we echo it) or the echo of ours.
+static void
+s_on_credit (zc_uplink_t *self, zc_wire_t *msg)
+{
+    if (msg->flags & ZC_FLAG_ECHO)
+        zc_flow_on_echo (self->flow, msg->credit, zclock_mono ());
+    else {
+        zc_wire_t *echo = zc_flow_echo_of (msg);
+        zc_wire_send (&echo, self->dealer, NULL);
+    }
 }
 
 //  Takes what has arrived, up to a batch per turn of the loop.
@@ -73,6 +114,11 @@ s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
         if (!msg) {
             self->malformed++;
             zc_warn ("dropped a malformed message from hub %s: %s", self->hub.name, reason? reason: "?");
+            continue;
+        }
+        if (msg->type == ZC_MSG_CREDIT) {
+            s_on_credit (self, msg);
+            zc_wire_destroy (&msg);
             continue;
         }
         if (msg->type == ZC_MSG_ERROR && msg->code == ZC_ERR_NOT_HELLO) {
@@ -121,6 +167,7 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
         self->handshaken = true;
         self->unshaken = 0;
         self->problem [0] = 0;
+        zc_flow_reset (self->flow);     //  a new connection: nothing of ours is on it
         s_send_hello (self);
     }
     else
@@ -168,6 +215,7 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     if (self->up && zclock_mono () - self->last_heard > self->config->peer_timeout * 1000)
         s_set_down (self, "the hub is silent");
     s_send_hello (self);
+    zc_flow_tick (self->flow, zclock_mono ());
     return 0;
 }
 
@@ -249,11 +297,12 @@ s_dial (zc_uplink_t *self, zcert_t *cert, const char *key, char **error)
 
 zc_uplink_t *
 zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
-               const zc_peer_addr_t *hub, const char *key,
+               const zc_peer_addr_t *hub, const char *key, size_t budget, zc_flow_pool_t *pool,
                zc_uplink_message_fn *on_message, zc_uplink_state_fn *on_state,
                void *arg, char **error)
 {
     zc_uplink_t *self = zc_calloc (1, sizeof *self);
+    self->flow = zc_flow_new (budget, pool, s_sink, self);
     self->loop = loop;
     self->config = config;
     self->hub = *hub;
@@ -291,6 +340,7 @@ zc_uplink_destroy (zc_uplink_t **self_p)
         }
         zsock_destroy (&self->monitor);
         zsock_destroy (&self->dealer);
+        zc_flow_destroy (&self->flow);
         free (self);
         *self_p = NULL;
     }
@@ -303,16 +353,17 @@ zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p)
         zc_wire_destroy (msg_p);
         return -1;
     }
-    return zc_wire_send (msg_p, self->dealer, NULL);
+    return s_send (self, msg_p);
 }
 
 int
-zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p)
+zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p, bool bulk)
 {
-    if (self->up && zmsg_send (frames_p, self->dealer) == 0)
-        return 0;
-    zmsg_destroy (frames_p);
-    return -1;
+    if (!self->up) {
+        zmsg_destroy (frames_p);
+        return -1;
+    }
+    return zc_flow_send (self->flow, frames_p, bulk, zclock_mono ());
 }
 
 void
@@ -324,6 +375,7 @@ zc_uplink_set_up (zc_uplink_t *self)
     self->up = true;
     self->problem [0] = 0;
     self->logged_codes = 0;         //  a refusal that comes back is logged again
+    zc_flow_pump (self->flow, zclock_mono ());
     if (self->on_state)
         self->on_state (self, true, self->arg);
 }
@@ -356,4 +408,10 @@ uint64_t
 zc_uplink_malformed (zc_uplink_t *self)
 {
     return self->malformed;
+}
+
+zc_flow_t *
+zc_uplink_flow (zc_uplink_t *self)
+{
+    return self->flow;
 }

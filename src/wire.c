@@ -21,7 +21,7 @@
 static const char *s_type_names [ZC_MSG_TYPE_COUNT] = {
     NULL, "HELLO", "NODES", "ROUTES", "PRESENCE", "REQ", "ACK", "NOROUTE",
     "STARTED", "REPLY", "STREAM", "CANCEL", "ERROR", "PUB", "SUB", "UNSUB",
-    "PING", "PONG", "BYE"
+    "PING", "PONG", "BYE", "CREDIT"
 };
 
 //  The name of a message type, or "UNKNOWN" for a value outside the enum.
@@ -29,6 +29,22 @@ const char *
 zc_wire_type_name (uint8_t type)
 {
     return type > 0 && type < ZC_MSG_TYPE_COUNT? s_type_names [type]: "UNKNOWN";
+}
+
+bool
+zc_wire_is_bulk (const zc_wire_t *self)
+{
+    return (self->type == ZC_MSG_REQ || self->type == ZC_MSG_REPLY) && (self->flags & ZC_FLAG_CHUNK);
+}
+
+//  True when a REQ or REPLY payload of 'size' bytes must travel in
+//  chunks (or, flagged CHUNK, is larger than one chunk and its counts).
+static bool
+s_whole_too_large (uint8_t type, uint8_t flags, size_t size)
+{
+    if (type != ZC_MSG_REQ && type != ZC_MSG_REPLY)
+        return false;
+    return size > ZC_WIRE_MAX_WHOLE + ((flags & ZC_FLAG_CHUNK)? 8: 0);
 }
 
 //  True for the types whose message always carries a payload.
@@ -405,6 +421,36 @@ zc_wire_tag (zc_wire_t *self, const char *name)
     return self->tags? zhashx_lookup (self->tags, name): NULL;
 }
 
+zc_wire_t *
+zc_wire_dup_header (zc_wire_t *self, const char *only)
+{
+    zc_wire_t *copy = s_wire_alloc ((zc_msg_type_t) self->type);
+    copy->id = self->id;
+    copy->flags = self->flags;
+    copy->hops = self->hops;
+    snprintf (copy->from, sizeof copy->from, "%s", self->from);
+    if (only)
+        zlist_append (copy->to, (void *) only);
+    else
+        for (char *name = zlist_first (self->to); name; name = zlist_next (self->to))
+            zlist_append (copy->to, name);
+    for (char *name = zlist_first (self->names); name; name = zlist_next (self->names))
+        zlist_append (copy->names, name);
+    snprintf (copy->name, sizeof copy->name, "%s", self->name);
+    copy->method = self->method;
+    copy->method_timeout = self->method_timeout;
+    copy->expire = self->expire;
+    copy->online = self->online;
+    copy->code = self->code;
+    copy->credit = self->credit;
+    copy->text = self->text? zc_strdup (self->text): NULL;
+    zlist_t *tagged = s_tagged_names (copy);
+    for (char *name = zlist_first (tagged); name && self->tags; name = zlist_next (tagged))
+        if (zc_wire_tag (self, name))
+            zc_wire_set_tag (copy, name, zc_wire_tag (self, name));
+    return copy;
+}
+
 void
 zc_wire_destroy (zc_wire_t **self_p)
 {
@@ -435,6 +481,8 @@ zc_wire_encode (zc_wire_t *self)
         s_fail (&writer, self->payload? "this type has no payload": "payload missing");
     if (self->payload && zframe_size (self->payload) > ZC_WIRE_MAX_PAYLOAD)
         s_fail (&writer, "payload larger than 64 MiB");
+    if (self->payload && s_whole_too_large (self->type, self->flags, zframe_size (self->payload)))
+        s_fail (&writer, "a payload over 16 KiB not in chunks");
 
     uint8_t fixed [5] = { ZC_WIRE_SIGNATURE, ZC_WIRE_VERSION, self->type, self->flags, self->hops };
     s_put (&writer, fixed, sizeof fixed);
@@ -468,6 +516,9 @@ zc_wire_encode (zc_wire_t *self)
             s_put_blob (&writer, self->text, length, 2);
             break;
         }
+        case ZC_MSG_CREDIT:
+            s_put_uint (&writer, self->credit, 8);
+            break;
         default:
             break;
     }
@@ -573,6 +624,9 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
             self->code = (uint16_t) s_get_uint (&reader, 2, "bad ERROR fields");
             self->text = s_get_string (&reader, 2, ZC_WIRE_MAX_TEXT, "bad ERROR text");
             break;
+        case ZC_MSG_CREDIT:
+            self->credit = s_get_uint (&reader, 8, "truncated CREDIT count");
+            break;
         default:
             break;
     }
@@ -599,6 +653,8 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
         s_bad (&reader, "trailing bytes in header");
     if (!reader.problem && with_payload && rest > ZC_WIRE_MAX_PAYLOAD)
         s_bad (&reader, "payload larger than 64 MiB");
+    if (!reader.problem && s_whole_too_large (self->type, self->flags, rest))
+        s_bad (&reader, "a payload over 16 KiB not in chunks");
     if (!reader.problem && with_payload) {
         self->payload = zframe_new (reader.data + reader.pos, rest);
         if (!self->payload)
@@ -1092,20 +1148,24 @@ zc_wire_chunk_payload_decode (zframe_t *frame, size_t *offset, size_t *total,
 }
 
 zframe_t *
-zc_wire_count_payload (size_t count)
+zc_wire_count_payload (uint8_t type, size_t count)
 {
-    zframe_t *frame = zframe_new (NULL, 4);
-    s_put_u32_at (zframe_data (frame), count);
+    zframe_t *frame = zframe_new (NULL, 5);
+    zframe_data (frame) [0] = type;
+    s_put_u32_at (zframe_data (frame) + 1, count);
     return frame;
 }
 
 int
-zc_wire_count_payload_decode (zframe_t *frame, size_t *count)
+zc_wire_count_payload_decode (zframe_t *frame, uint8_t *type, size_t *count)
 {
+    *type = 0;
     *count = 0;
-    if (!frame || zframe_size (frame) != 4)
+    if (!frame || zframe_size (frame) != 5
+    ||  (zframe_data (frame) [0] != ZC_MSG_REQ && zframe_data (frame) [0] != ZC_MSG_REPLY))
         return -1;
-    *count = s_get_u32_at (zframe_data (frame));
+    *type = zframe_data (frame) [0];
+    *count = s_get_u32_at (zframe_data (frame) + 1);
     return 0;
 }
 
@@ -1562,7 +1622,7 @@ zc_wire_test (bool verbose)
     zlist_append (wire->to, "n1");
     zmsg_t *msg = zc_wire_encode (wire);
     const uint8_t ping [] = {
-        0xC5, 2, ZC_MSG_PING, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, ZC_WIRE_VERSION, ZC_MSG_PING, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         0, 0, 1, 2, 'n', '1' };
     ZC_CHECK (msg && zmsg_size (msg) == 1);
     ZC_CHECK (msg && s_frame_is (zmsg_first (msg), ping, sizeof ping));
@@ -1575,10 +1635,10 @@ zc_wire_test (bool verbose)
     wire->payload = zframe_new ("p", 1);
     msg = zc_wire_encode (wire);
     const uint8_t req [] = {
-        0xC5, 2, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, ZC_WIRE_VERSION, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         1, 'h', 0, 1, 2, 'n', '1', 1, 1, 2, 3, 4, 0, 1, 0x51, 0x80 };
     const uint8_t req_and_payload [] = {
-        0xC5, 2, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, ZC_WIRE_VERSION, ZC_MSG_REQ, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         1, 'h', 0, 1, 2, 'n', '1', 1, 1, 2, 3, 4, 0, 1, 0x51, 0x80, 'p' };
     ZC_CHECK (msg && zmsg_size (msg) == 1);
     ZC_CHECK (msg && s_frame_is (zmsg_first (msg), req_and_payload, sizeof req_and_payload));
@@ -1670,7 +1730,7 @@ zc_wire_test (bool verbose)
     //  Specific malformed headers. 'good' is a valid HELLO from "" to
     //  "n1" named "a".
     uint8_t good [] = {
-        0xC5, 2, ZC_MSG_HELLO, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, ZC_WIRE_VERSION, ZC_MSG_HELLO, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         0, 0, 1, 2, 'n', '1', 1, 'a' };
     uint8_t bad [sizeof good + 8];
     ZC_CHECK_STR (s_decode_reason (good, sizeof good, NULL, 0, false), "ok");
@@ -1684,7 +1744,9 @@ zc_wire_test (bool verbose)
     memcpy (bad, good, sizeof good);
     bad [1] = 1;                                    //  version 1: payload in a second frame
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unsupported version");
-    bad [1] = 2;
+    bad [1] = 2;                                    //  version 2: no CREDIT, whole large payloads
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unsupported version");
+    bad [1] = ZC_WIRE_VERSION;
     bad [2] = 0;
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "unknown type");
     bad [2] = ZC_MSG_TYPE_COUNT;
@@ -1727,7 +1789,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK_STR (s_decode_reason (error, 28 + 1024, NULL, 0, false), "ok");
     //  PRESENCE online must be 0 or 1.
     uint8_t presence [] = {
-        0xC5, 2, ZC_MSG_PRESENCE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        0xC5, ZC_WIRE_VERSION, ZC_MSG_PRESENCE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         0, 0, 0, 1, 0, 1, 2, 'n', '2' };
     ZC_CHECK_STR (s_decode_reason (presence, sizeof presence, NULL, 0, false), "ok");
     presence [24] = 2;
@@ -1735,7 +1797,7 @@ zc_wire_test (bool verbose)
     //  A payload over 64 MiB.
     zframe_t *frame;
     uint8_t nodes_header [] = {
-        0xC5, 2, ZC_MSG_NODES, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0 };
+        0xC5, ZC_WIRE_VERSION, ZC_MSG_NODES, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0, 0, 0 };
     ZC_CHECK_STR (s_decode_reason (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true), "ok");
     frame = zframe_new (NULL, sizeof nodes_header + ZC_WIRE_MAX_PAYLOAD + 1);
     memcpy (zframe_data (frame), nodes_header, sizeof nodes_header);
@@ -1745,6 +1807,82 @@ zc_wire_test (bool verbose)
     ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
     ZC_CHECK_STR (reason, "payload larger than 64 MiB");
     zmsg_destroy (&msg);
+    //  A REQ or REPLY payload over 16 KiB travels in chunks; a chunk holds
+    //  at most 16 KiB and its two counts.
+    for (int chunked = 0; chunked < 2; chunked++) {
+        zc_wire_t *large = zc_wire_new (ZC_MSG_REPLY);
+        zlist_append (large->to, "o1");
+        large->flags = chunked? ZC_FLAG_CHUNK: 0;
+        size_t limit = ZC_WIRE_MAX_WHOLE + (chunked? 8: 0);
+        large->payload = zframe_new (NULL, limit);
+        memset (zframe_data (large->payload), 0, limit);
+        msg = zc_wire_encode (large);
+        ZC_CHECK (msg != NULL);
+        zc_wire_t *back = msg? zc_wire_decode (msg, zmsg_first (msg), &reason): NULL;
+        ZC_CHECK (back && zframe_size (back->payload) == limit);
+        zc_wire_destroy (&back);
+        zmsg_destroy (&msg);
+        zframe_destroy (&large->payload);
+        large->payload = zframe_new (NULL, limit + 1);
+        memset (zframe_data (large->payload), 0, limit + 1);
+        ZC_CHECK (zc_wire_encode (large) == NULL);
+        //  What a version-2 peer (or a hostile one) would send: the
+        //  header of a small one, then too many bytes.
+        zframe_destroy (&large->payload);
+        large->payload = zframe_new ("0123456789", 10);
+        msg = zc_wire_encode (large);
+        zframe_t *small = zmsg_pop (msg);
+        zmsg_destroy (&msg);
+        uint8_t *bytes = zc_calloc (1, limit + 1);
+        msg = s_msg_of (zframe_data (small), zframe_size (small) - 10, bytes, limit + 1, true);
+        free (bytes);
+        zframe_destroy (&small);
+        ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+        ZC_CHECK_STR (reason, "a payload over 16 KiB not in chunks");
+        zmsg_destroy (&msg);
+        zc_wire_destroy (&large);
+    }
+    //  CREDIT: a 64-bit count, nothing after it.
+    zc_wire_t *credit = zc_wire_new (ZC_MSG_CREDIT);
+    credit->credit = 0x0102030405060708ull;
+    msg = zc_wire_encode (credit);
+    zc_wire_destroy (&credit);
+    credit = msg? zc_wire_decode (msg, zmsg_first (msg), &reason): NULL;
+    ZC_CHECK (credit && credit->credit == 0x0102030405060708ull);
+    zc_wire_destroy (&credit);
+    if (msg) {
+        zframe_t *whole = zmsg_pop (msg);
+        zmsg_destroy (&msg);
+        msg = s_msg_of (zframe_data (whole), zframe_size (whole) - 1, NULL, 0, false);
+        ZC_CHECK (zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+        ZC_CHECK_STR (reason, "truncated CREDIT count");
+        zmsg_destroy (&msg);
+        zframe_destroy (&whole);
+    }
+    //  A copy of a tagged REQ's header for one of its targets keeps only
+    //  that target's tag.
+    zc_wire_t *tagged = zc_wire_new (ZC_MSG_REQ);
+    tagged->flags = ZC_FLAG_TAGS;
+    tagged->method = 1;
+    tagged->method_timeout = 30;
+    tagged->expire = 600;
+    uint8_t tag_a [ZC_WIRE_TAG_SIZE], tag_b [ZC_WIRE_TAG_SIZE];
+    memset (tag_a, 0xA, sizeof tag_a);
+    memset (tag_b, 0xB, sizeof tag_b);
+    zlist_append (tagged->to, "a");
+    zlist_append (tagged->to, "b");
+    zc_wire_set_tag (tagged, "a", tag_a);
+    zc_wire_set_tag (tagged, "b", tag_b);
+    zc_wire_t *one = zc_wire_dup_header (tagged, "b");
+    ZC_CHECK (zlist_size (one->to) == 1 && streq (zlist_first (one->to), "b"));
+    ZC_CHECK (zc_wire_tag (one, "b") && memcmp (zc_wire_tag (one, "b"), tag_b, sizeof tag_b) == 0);
+    ZC_CHECK (!zc_wire_tag (one, "a"));
+    ZC_CHECK (one->method == 1 && one->method_timeout == 30 && one->expire == 600 && zc_id_equal (&one->id, &tagged->id));
+    msg = zc_wire_encode (one);
+    ZC_CHECK (msg == NULL);                         //  a REQ needs its payload
+    zc_wire_destroy (&one);
+    zc_wire_destroy (&tagged);
+
     //  Two frames, a frame not in the message, no frame.
     msg = s_msg_of (nodes_header, sizeof nodes_header, (const uint8_t *) "", 0, true);
     zmsg_addstr (msg, "extra");
