@@ -73,12 +73,14 @@ cpu_ms () {
 
 #  Starts hub1 ($zcnc, keys in $dir/keys) on a free port of 127.0.0.1 and
 #  sets hub_pid and endpoint; fails when it writes no endpoints in 10 s.
+#  ($hub_peer_timeout, when set, is the hub's peer_timeout.)
 start_hub1 () {
     cat >"$dir/hub1.cfg" <<EOF
 zcnc
     name = hub1
     keys = $dir/keys
     data = $dir/hub1
+${hub_peer_timeout:+    peer_timeout = $hub_peer_timeout}
 hub
     bind = tcp://127.0.0.1:*
 EOF

@@ -1,5 +1,7 @@
 #!/bin/sh
 test_description='the fuzz targets replay their corpora and regression inputs'
+# Before test-lib.sh moves into the scratch directory: $0 may be relative.
+: "${ZCNC_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
 . "$(dirname "$0")/test-lib.sh"
 
 # Each target of FUZZ_TARGETS (make check passes them; by hand, every
@@ -8,7 +10,6 @@ test_description='the fuzz targets replay their corpora and regression inputs'
 # and tests/fuzz/regress/TARGET (inputs that once crashed it), under
 # valgrind when there is one, so that a bad access fails as a crash does.
 
-: "${ZCNC_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
 FUZZ=$ZCNC_SRC/tests/fuzz
 if test -z "$ZCNC_FUZZ_TARGETS"; then
 	for source in "$FUZZ"/fuzz_*.c; do

@@ -15,6 +15,11 @@
         zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             one frame of BYTES bytes, after a HELLO (a hub's sockets refuse
             messages over 64 MiB: the connection is dropped).
+        zc-rawsend --flood-self BYTES [--hold SECS] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
+            a HELLO, then chunks of large REQs to itself (16 KiB each,
+            transfers of 10 MB) until BYTES were sent, never reading what
+            comes back; then keeps the connection open SECS (default 5)
+            before it exits 0: a peer that stops reading its own traffic.
         zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             one well-formed HELLO claiming NAME.
         zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
@@ -41,7 +46,8 @@ static const char *s_usage =
     "usage: zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT\n"
     "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
-    "       zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
+    "       zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
+    "       zc-rawsend --flood-self BYTES [--hold SECS] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
 
 //  xorshift64*: the same garbage on every libc, for a given seed.
 static uint64_t s_state = 0x9E3779B97F4A7C15ull;
@@ -449,11 +455,52 @@ s_big (zsock_t *dealer, const char *own_name, size_t size)
     return taken? 0: 1;
 }
 
+//  --flood-self: a HELLO, then 'bytes' of REQ chunks to ourselves, never
+//  reading; the connection stays 'hold' seconds.
+static int
+s_flood_self (zsock_t *dealer, const char *own_name, size_t bytes, long hold)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", own_name);
+    zc_wire_send (&hello, dealer, NULL);
+    const size_t transfer = 10000000;
+    uint8_t *chunk_bytes = zc_calloc (1, ZC_WIRE_MAX_WHOLE);
+    size_t sent = 0, messages = 0;
+    zc_wire_t *header = NULL;
+    bool going = true;
+    for (size_t offset = 0; going && sent < bytes; offset = (offset + ZC_WIRE_MAX_WHOLE) % transfer) {
+        if (offset == 0) {
+            zc_wire_destroy (&header);
+            header = zc_wire_new (ZC_MSG_REQ);      //  a new transfer, a new ID
+            header->method = 1;
+            header->flags = ZC_FLAG_CHUNK;
+            zlist_append (header->to, (void *) own_name);
+        }
+        zc_wire_t *chunk = zc_wire_dup_header (header, NULL);
+        size_t size = transfer - offset < ZC_WIRE_MAX_WHOLE? transfer - offset: ZC_WIRE_MAX_WHOLE;
+        chunk->payload = zc_wire_chunk_payload (offset, transfer, chunk_bytes, size);
+        zmsg_t *msg = zc_wire_encode (chunk);
+        zc_wire_destroy (&chunk);
+        size_t ignored = 0;
+        going = s_send (dealer, &msg, &ignored);
+        sent += size;
+        messages++;
+    }
+    zc_wire_destroy (&header);
+    free (chunk_bytes);
+    fprintf (stderr, "zc-rawsend: sent %zu chunks (%zu bytes) to itself%s; holding %ld s\n", messages,
+             sent, going? "": " (then the socket stopped taking them)", hold);
+    zclock_sleep ((int) hold * 1000);
+    return 0;
+}
+
 int
 main (int argc, char *argv [])
 {
     static struct option options [] = {
         { "big", required_argument, NULL, 'B' },
+        { "flood-self", required_argument, NULL, 'F' },
+        { "hold", required_argument, NULL, 'W' },
         { "hello", required_argument, NULL, 'H' },
         { "ping", no_argument, NULL, 'P' },
         { "seed", required_argument, NULL, 's' },
@@ -462,11 +509,13 @@ main (int argc, char *argv [])
     };
     const char *hello = NULL, *target = NULL;
     bool ping = false;
-    long big = 0;
+    long big = 0, flood = 0, hold = 5;
     int option;
     while ((option = getopt_long (argc, argv, "s:t:", options, NULL)) != -1) {
         switch (option) {
             case 'B': big = strtol (optarg, NULL, 10); break;
+            case 'F': flood = strtol (optarg, NULL, 10); break;
+            case 'W': hold = strtol (optarg, NULL, 10); break;
             case 'H': hello = optarg; break;
             case 'P': ping = true; break;
             case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
@@ -477,13 +526,14 @@ main (int argc, char *argv [])
         }
     }
     bool probe = hello || ping;
-    if ((hello && ping) || big < 0 || (big && (probe || target))
-    ||  argc - optind != (probe || big? 3: 4)) {
+    int modes = (probe? 1: 0) + (big? 1: 0) + (flood? 1: 0);
+    if ((hello && ping) || big < 0 || flood < 0 || hold < 0 || modes > 1 || (modes && target)
+    ||  argc - optind != (modes? 3: 4)) {
         fputs (s_usage, stderr);
         return 2;
     }
     const char *endpoint = argv [optind];
-    long count = probe || big? 0: strtol (argv [optind + 3], NULL, 10);
+    long count = modes? 0: strtol (argv [optind + 3], NULL, 10);
     zsys_init ();
     zsys_handler_set (NULL);
     zcert_t *server = zcert_load (argv [optind + 1]);
@@ -527,6 +577,9 @@ main (int argc, char *argv [])
                 status = 1;
             }
         }
+        else
+        if (flood)
+            status = handshake == 1? s_flood_self (dealer, own_name? own_name: "", (size_t) flood, hold): 1;
         else
         if (big)
             status = handshake == 1? s_big (dealer, own_name? own_name: "", (size_t) big): 1;
