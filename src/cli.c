@@ -691,10 +691,17 @@ zc_cli_status (int argc, char *argv [])
         printf ("name:     %s\n", json_string_value (json_object_get (answer, "name")));
         size_t index;
         json_t *hub;
-        json_array_foreach (json_object_get (answer, "hubs"), index, hub)
+        json_array_foreach (json_object_get (answer, "hubs"), index, hub) {
             printf ("hub:      %s %s (%s)\n", json_string_value (json_object_get (hub, "name")),
                     json_string_value (json_object_get (hub, "endpoint")),
                     json_is_true (json_object_get (hub, "connected"))? "connected": "not connected");
+            json_t *sending = json_object_get (hub, "sending");
+            printf ("sending:  %" JSON_INTEGER_FORMAT " bytes on their way, %" JSON_INTEGER_FORMAT
+                    " queued, %" JSON_INTEGER_FORMAT " messages refused over the budget\n",
+                    json_integer_value (json_object_get (sending, "in_flight")),
+                    json_integer_value (json_object_get (sending, "queued")),
+                    json_integer_value (json_object_get (sending, "refused")));
+        }
         printf ("queued:   %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "queued")));
         printf ("inflight: %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "inflight")));
         printf ("running:  %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "running")));

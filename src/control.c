@@ -411,6 +411,10 @@ s_op_status (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t 
         const char *problem = zc_uplink_problem (uplink);
         if (problem)
             json_object_set_new (hub, "problem", json_string (problem));
+        zc_flow_t *flow = zc_uplink_flow (uplink);
+        json_object_set_new (hub, "sending", json_pack ("{s:I, s:I, s:I, s:I}",
+            "in_flight", (json_int_t) zc_flow_in_flight (flow), "queued", (json_int_t) zc_flow_queued (flow),
+            "window", (json_int_t) zc_flow_window (flow), "refused", (json_int_t) zc_flow_refused (flow)));
         json_array_append_new (hubs, hub);
     }
     s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I}",

@@ -126,6 +126,10 @@ test_expect_success 'through a 64 kbit/s link, a small job behind a 1 MiB output
 	say "# small job answered in $took ms behind a 1 MiB output at 64 kbit/s" &&
 	test $took -lt 10000 &&
 	! job_state_is n1 $(cat large.id) done &&
+	zcnc_as n4 status --json >status.json &&
+	test_json status.json "J[\"hubs\"][0][\"sending\"][\"queued\"] > 0 and J[\"hubs\"][0][\"sending\"][\"window\"] <= 65536" &&
+	zcnc_as n4 status >status.txt &&
+	grep "^sending:  [0-9]* bytes on their way, [1-9][0-9]* queued, 0 messages refused over the budget$" status.txt &&
 	proxy_ctl sat "rate 0" &&
 	WAIT_TRIES=600 wait_for job_state_is n1 $(cat large.id) done &&
 	test "$(stdout_size n1 $(cat large.id))" = 1048576
