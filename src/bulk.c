@@ -433,6 +433,35 @@ s_test_send (zc_wire_t **msg_p, void *arg)
     return 0;
 }
 
+//  Carries chunks from 'sender' (as stamped by a hub: from 'from') to
+//  'receiver' and its answers back (from 'to'), until nothing moves; the
+//  whole message the receiver completed, or NULL. *broken counts
+//  chunks the receiver found malformed.
+static zc_wire_t *
+s_test_carry (zc_bulk_t *sender, zlist_t *chunks, const char *from, zc_bulk_t *receiver,
+              zlist_t *answers, const char *to, int *broken)
+{
+    zc_wire_t *whole = NULL, *msg;
+    for (int rounds = 0; rounds < 200 && (msg = zlist_pop (chunks)); rounds++) {
+        strcpy (msg->from, from);
+        bool malformed = false;
+        zc_wire_t *done = zc_bulk_on_chunk (receiver, msg, &malformed);
+        *broken += malformed;
+        if (done) {
+            zc_wire_destroy (&whole);
+            whole = done;
+        }
+        zc_wire_destroy (&msg);
+        zc_wire_t *ack;
+        while ((ack = zlist_pop (answers))) {
+            strcpy (ack->from, to);
+            zc_bulk_on_ack (sender, ack);
+            zc_wire_destroy (&ack);
+        }
+    }
+    return whole;
+}
+
 int
 zc_bulk_test (bool verbose)
 {
@@ -508,8 +537,6 @@ zc_bulk_test (bool verbose)
     //  transfer starts over and completes.
     ZC_CHECK (zc_bulk_sending (target) == 1);
     zc_bulk_t *fresh = zc_bulk_new (s_test_send, to_target);
-    whole = NULL;
-    rounds = 0;
     //  The old receiver had said it held two chunks; the next ones reach
     //  the new one.
     zc_wire_t *fake_ack = zc_wire_new (ZC_MSG_ACK);
@@ -523,22 +550,9 @@ zc_bulk_test (bool verbose)
     //  No progress for a while: the rest goes again from there.
     zc_bulk_tick (target, zclock_mono () + ZC_BULK_STALL_MS);
     ZC_CHECK (zlist_size (to_origin) == 4);
-    while ((msg = zlist_pop (to_origin)) && rounds++ < 200) {
-        strcpy (msg->from, "t1");
-        bool bad = true;
-        zc_wire_t *done = zc_bulk_on_chunk (fresh, msg, &bad);
-        ZC_CHECK (!bad);
-        if (done)
-            whole = done;
-        zc_wire_destroy (&msg);
-        zc_wire_t *ack;
-        while ((ack = zlist_pop (to_target))) {
-            strcpy (ack->from, "o1");
-            zc_bulk_on_ack (target, ack);
-            zc_wire_destroy (&ack);
-        }
-    }
-    zc_wire_destroy (&msg);
+    int broken = 0;
+    whole = s_test_carry (target, to_origin, "t1", fresh, to_target, "o1", &broken);
+    ZC_CHECK (broken == 0);
     ZC_CHECK (whole && zframe_eq (whole->payload, expected));
     zc_wire_destroy (&whole);
     ZC_CHECK (zc_bulk_sending (target) == 0);
@@ -654,24 +668,8 @@ zc_bulk_test (bool verbose)
     ZC_CHECK (zc_bulk_send (target, &req) == 1);
     zc_wire_t *lost = zlist_pop (to_origin);
     zc_wire_destroy (&lost);
-    whole = NULL;
-    rounds = 0;
-    while ((msg = zlist_pop (to_origin)) && rounds++ < 100) {
-        strcpy (msg->from, "t1");
-        bool broken = true;
-        zc_wire_t *done = zc_bulk_on_chunk (receiver, msg, &broken);
-        ZC_CHECK (!broken);
-        if (done)
-            whole = done;
-        zc_wire_destroy (&msg);
-        zc_wire_t *ack;
-        while ((ack = zlist_pop (to_target))) {
-            strcpy (ack->from, "q");
-            zc_bulk_on_ack (target, ack);
-            zc_wire_destroy (&ack);
-        }
-    }
-    zc_wire_destroy (&msg);
+    whole = s_test_carry (target, to_origin, "t1", receiver, to_target, "q", &broken);
+    ZC_CHECK (broken == 0);
     ZC_CHECK (whole && whole->type == ZC_MSG_REQ && zframe_eq (whole->payload, expected));
     zc_wire_destroy (&whole);
     zc_bulk_destroy (&receiver);

@@ -993,7 +993,8 @@ s_dial_parents (zc_hub_t *self, char **error)
         parent->hub = self;
         zlist_append (self->parents, parent);
         parent->uplink = zc_uplink_new (self->loop, config, self->cert, addr, "hub/uplink",
-                                        config->hub_link_budget, &self->pool, s_on_parent_message, s_on_parent_state, parent, error);
+                                        config->hub_link_budget, &self->pool,
+                                        s_on_parent_message, s_on_parent_state, parent, error);
         if (!parent->uplink)
             return -1;
     }
