@@ -22,8 +22,9 @@
     follows the link's queueing delay (the round trip of a mark against
     the lowest seen lately): it grows while that delay stays under
     ZC_FLOW_TARGET_MS and halves above twice that, down to one chunk in
-    flight. On loopback it opens wide; on a 64 kbit/s link it settles at
-    one or two chunks.
+    flight and up to half the budget (so small messages keep room). On
+    loopback it opens wide; on a 64 kbit/s link it settles at one or two
+    chunks.
 
     The budget bounds what the link holds, in flight and queued: a bulk
     chunk that would pass it is refused, and so is any message once the

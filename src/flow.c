@@ -206,8 +206,11 @@ s_adapt (zc_flow_t *self, uint64_t rtt, uint64_t now)
         base = self->base_before;
     uint64_t delay = rtt - base;
     if (delay < ZC_FLOW_TARGET_MS) {
+        //  At most half the budget: small messages keep room on a link
+        //  full of bulk.
         size_t step = self->window / 4 < S_MIN_WINDOW? S_MIN_WINDOW: self->window / 4;
-        self->window = self->window + step > self->budget? self->budget: self->window + step;
+        size_t most = self->budget / 2;
+        self->window = self->window + step > most? most: self->window + step;
     }
     else
     if (delay > 2 * ZC_FLOW_TARGET_MS)
@@ -392,6 +395,21 @@ zc_flow_test (bool verbose)
     for (int round = 0; round < 20 && (zc_flow_queued (flow) || zc_flow_in_flight (flow)); round++)
         zc_flow_on_echo (flow, sink.last_mark, now + 2);
     ZC_CHECK (zc_flow_queued (flow) == 0 && sink.messages == 11);
+    //  However fast the link, bulk never fills the budget: small
+    //  messages keep room.
+    for (int round = 0; round < 100; round++) {
+        for (int index = 0; index < 8; index++)
+            s_test_send (flow, chunk, true, now);
+        zc_flow_on_echo (flow, sink.last_mark, now + 2);
+    }
+    ZC_CHECK (zc_flow_window (flow) == (1u << 20) / 2);
+    for (int index = 0; index < 60; index++)
+        s_test_send (flow, chunk, true, now);
+    frames = s_test_message (100);
+    ZC_CHECK (zc_flow_send (flow, &frames, false, now) == 0);
+    for (int round = 0; round < 200 && (zc_flow_queued (flow) || zc_flow_in_flight (flow)); round++)
+        zc_flow_on_echo (flow, sink.last_mark, now + 2);
+    ZC_CHECK (zc_flow_queued (flow) == 0 && zc_flow_in_flight (flow) == 0);
     ZC_CHECK (zc_flow_in_flight (flow) == 0 && pool.held == 0);
     //  An echo of a mark it does not know changes nothing.
     s_test_send (flow, chunk, true, now);
