@@ -565,7 +565,8 @@ s_connect (zc_agent_t *self, char **error)
     zc_config_t *config = self->config;
     for (zc_peer_addr_t *hub = zlist_first (config->hubs); hub; hub = zlist_next (config->hubs)) {
         zc_uplink_t *uplink = zc_uplink_new (self->loop, config, self->cert, hub, "agent/hub",
-                                             S_LINK_BUDGET, NULL, s_on_hub_message, s_uplink_state, self, error);
+                                             S_LINK_BUDGET, NULL,
+                                             s_on_hub_message, s_uplink_state, self, error);
         if (!uplink)
             return -1;
         zlist_append (self->uplinks, uplink);

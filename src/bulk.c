@@ -602,7 +602,8 @@ zc_bulk_test (bool verbose)
     late->flags = ZC_FLAG_CHUNK;
     strcpy (late->from, "t1");
     zlist_append (late->to, "o1");
-    late->payload = zc_wire_chunk_payload (ZC_BULK_CHUNK, 3 * ZC_BULK_CHUNK, (const uint8_t *) "0123456789", 10);
+    late->payload = zc_wire_chunk_payload (ZC_BULK_CHUNK, 3 * ZC_BULK_CHUNK,
+                                           (const uint8_t *) "0123456789", 10);
     bool malformed = true;
     ZC_CHECK (zc_bulk_on_chunk (origin, late, &malformed) == NULL && !malformed);
     ZC_CHECK (zc_bulk_receiving (origin) == 0);
