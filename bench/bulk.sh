@@ -20,7 +20,11 @@
 #                  (`wc -c`, a job carries at most 64 MiB), submitted one
 #                  after the other; from the first submit until all 8
 #                  results are in at n1 (each must print 62500000): MB/s,
-#                  and the daemons' CPU time;
+#                  and the daemons' CPU time; then the delivery through
+#                  the hub apart from submitting: for each job, from its
+#                  first "sent" to its "acked" (the target stored it) in
+#                  n1's audit log: MB/s of the median, the median and the
+#                  shortest, and from the first send of all to the last ACK;
 #    slowconsumer  n2 frozen (SIGSTOP) once online, the hub's peer_timeout
 #                  600 s ($ZCNC_BENCH_HUB_PEER_TIMEOUT) so n2 stays online
 #                  there; N jobs of 10 MB stdin
@@ -181,6 +185,40 @@ rss_peak () {
     awk -v from="$1" -v to="$2" '$1 >= from && $1 <= to && $2 > peak { peak = $2 } END { print peak + 0 }' "$dir/rss"
 }
 
+#  From n1's audit log, for each job ID given (in that order) with both
+#  lines: "job ID SECONDS" from its first "sent" to its first "acked"; then
+#  "all FIRST LAST": the first of those sends and the last of those ACKs,
+#  in seconds since the epoch (UTC). A line's key is the job ID, or the job
+#  ID, '.' and the target. delivery_times "ID..."
+delivery_times () {
+    awk -v ids="$1" '
+        #  "2026-12-06T06:33:29.990Z" in seconds since the epoch.
+        function stamp (s,    y, m, d, era, yoe, doy, doe) {
+            y = substr(s, 1, 4) + 0; m = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0
+            if (m <= 2) y--
+            era = int(y / 400); yoe = y - era * 400
+            doy = int((153 * (m > 2? m - 3: m + 9) + 2) / 5) + d - 1
+            doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+            return (era * 146097 + doe - 719468) * 86400 + substr(s, 12, 2) * 3600 + substr(s, 15, 2) * 60 + substr(s, 18, 6)
+        }
+        BEGIN { n = split(ids, id, " "); for (i = 1; i <= n; i++) sub(/\..*/, "", id[i]) }
+        $2 == "sent" || $2 == "acked" {
+            key = $3; sub(/\..*/, "", key)
+            if ($2 == "sent" && !(key in sent)) sent[key] = stamp($1)
+            if ($2 == "acked" && !(key in acked)) acked[key] = stamp($1)
+        }
+        END {
+            for (i = 1; i <= n; i++) {
+                k = id[i]
+                if (!(k in sent) || !(k in acked)) continue
+                printf "job %s %.3f\n", k, acked[k] - sent[k]
+                if (first == "" || sent[k] < first) first = sent[k]
+                if (last == "" || acked[k] > last) last = acked[k]
+            }
+            if (first != "") printf "all %.3f %.3f\n", first, last
+        }' "$dir/n1/audit.log" 2>/dev/null
+}
+
 #  Megabytes (10^6) of a number of kB (2^10 bytes).
 mb () {
     calc "$1 * 1024 / 1000000"
@@ -314,6 +352,22 @@ throughput)
     set -- $cpu_before $cpu_after
     echo "  CPU time over it: hub $(calc "($4 - $1) / 1000") s, n1 $(calc "($5 - $2) / 1000") s, n2 $(calc "($6 - $3) / 1000") s"
     echo "  n1: $(n1_sends)"
+    #  (n1 flushes its audit log at each commit: the ACK lines are in it
+    #  once the results are stored.)
+    delivery_times "$ids" >"$dir/delivery"
+    count=$(awk '$1 == "job" { n++ } END { print n + 0 }' "$dir/delivery")
+    if [ "$count" -gt 0 ]; then
+        med=$(awk '$1 == "job" { print $3 }' "$dir/delivery" | sort -n |
+            awk '{ v[NR] = $1 } END { print (NR % 2)? v[(NR + 1) / 2]: (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+        min=$(awk '$1 == "job" { print $3 }' "$dir/delivery" | sort -n | head -n 1)
+        echo "bulk_delivery            $(calc "62.5 / $med") MB/s: 62.5 MB per job from first send to the target's ACK (median of $count: $(calc "$med") s; min $(calc "$min") s)"
+        set -- $(awk '$1 == "all" { print $2, $3 }' "$dir/delivery")
+        echo "  all $count: first send to last ACK $(calc "$2 - $1") s ($(calc "62.5 * $count / ($2 - $1)") MB/s); per job (s, in submit order):$(awk '$1 == "job" { printf " %.1f", $3 }' "$dir/delivery")"
+    else
+        echo "bulk_delivery            no job with both a \"sent\" and an \"acked\" line in n1's audit log"
+        status=1
+    fi
+    [ "$count" -eq 8 ] || { echo "bench: bulk_delivery: $count of 8 jobs with both lines in n1's audit log" >&2; status=1; }
     mesh_down
     ;;
 slowconsumer)
