@@ -72,19 +72,6 @@ pids=
 
 . "$(dirname "$0")/lib.sh"
 
-#  Stops one process started here and drops it from $pids.
-stop_one () {
-    kill "$1" 2>/dev/null
-    tries=0
-    while kill -0 "$1" 2>/dev/null && [ $tries -lt 50 ]; do
-        sleep 0.1
-        tries=$((tries + 1))
-    done
-    kill -9 "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    forget "$1"
-}
-
 #  Seconds since the epoch, with nanoseconds.
 now () {
     date +%s.%N

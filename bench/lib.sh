@@ -36,6 +36,19 @@ forget () {
     pids=$rest
 }
 
+#  Stops one process started here and drops it from $pids.
+stop_one () {
+    kill "$1" 2>/dev/null
+    tries=0
+    while kill -0 "$1" 2>/dev/null && [ $tries -lt 50 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    forget "$1"
+}
+
 #  Waits up to 10 s (or $wait_tenths tenths) for a command to succeed.
 wait_for () {
     tries=0

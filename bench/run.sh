@@ -58,19 +58,6 @@ pids=
 
 . "$(dirname "$0")/lib.sh"
 
-#  Stops one process started here and drops it from $pids.
-stop_one () {
-    kill "$1" 2>/dev/null
-    tries=0
-    while kill -0 "$1" 2>/dev/null && [ $tries -lt 50 ]; do
-        sleep 0.1
-        tries=$((tries + 1))
-    done
-    kill -9 "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    forget "$1"
-}
-
 mkdir "$dir/keys"
 "$zcnc" keygen --hub hub1 -d "$dir/keys" >/dev/null &&
 "$zcnc" keygen n1 -d "$dir/keys" >/dev/null &&
