@@ -1109,6 +1109,8 @@ zc_config_test (bool verbose)
         "    bind = 'tcp://[::1]:7711'\n"
         "    bind = ipc:///tmp/zcnc.ipc\n"
         "    uplink = hub0@tcp://10.0.0.1:7710\n"
+        "    peer_budget = 1048576\n"
+        "    total_budget = 1073741824\n"
         "hub\n"
         "    uplink = root@tcp://[fe80::1%eth0]:1\n"
         "agent\n"
@@ -1124,6 +1126,8 @@ zc_config_test (bool verbose)
         ZC_CHECK (config->handshake == 20 && config->reconnect == 1 && config->reconnect_max == 60);
         ZC_CHECK (config->tcp_keepalive == 30);
         ZC_CHECK (config->max_output == 1024);
+        ZC_CHECK (config->peer_budget == 1048576 && config->total_budget == 1073741824);
+        ZC_CHECK (config->hub_link_budget == 32u << 20);
         const char *binds [] = { "tcp://*:7710", "tcp://127.0.0.1:*", "tcp://[::1]:7711",
                                  "ipc:///tmp/zcnc.ipc" };
         ZC_CHECK (zlist_size (config->binds) == 4);
@@ -1212,6 +1216,10 @@ zc_config_test (bool verbose)
           ":7: hub/uplink: bad name 'ALL' in 'ALL@tcp://h:1' (" S_NAME_RULE ")" },
         { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    uplink = h@tcp://*:1\n",
           ":7: hub/uplink: bad endpoint 'tcp://*:1' (HOST * is only for binding; give the host to connect to)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    peer_budget = 1000\n",
+          ":7: hub/peer_budget: 1000 is out of range (expected bytes from 262144 to 1073741824)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    total_budget = lots\n",
+          ":7: hub/total_budget: bad value 'lots' (expected a number of bytes from 1048576 to 68719476736)" },
         { ZC_ROLE_AGENT, "agent\n    hub = h1@tcp://h:*\n",
           ":6: agent/hub: bad endpoint 'tcp://h:*' (PORT * is only for binding; give the port number to connect to)" },
         { ZC_ROLE_AGENT, "agent\n    hub = @tcp://h:1\n",

@@ -84,7 +84,7 @@ test_expect_success 'a key that sends chunks to itself and never reads: the hub 
 
 test_expect_success 'a stopped peer while another sends it 10 MB jobs: the hub stays bounded, the jobs wait and run once each' '
 	start_hub hubs "zcnc/peer_timeout = 600" &&
-	start_agent s1 hubs &&
+	start_agent s1 hubs "agent/queue_max_bytes = 4000000000" &&
 	start_agent s2 hubs "zcnc/peer_timeout = 600" &&
 	wait_for nodes_online s1 s2 &&
 	kill -STOP $(daemon_pid s2) &&
