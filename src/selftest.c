@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "bulk.h"
 #include "flow.h"
+#include "subject.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -55,6 +56,7 @@ static struct {
     { "jsonout", zc_jsonout_test },
     { "routes", zc_routes_test },
     { "flow", zc_flow_test },
+    { "subject", zc_subject_test },
     { "bulk", zc_bulk_test },
     { "seal", zc_seal_test },
     { "policy", zc_policy_test },
