@@ -6,7 +6,8 @@
     sends a mark (a CREDIT message, link-local, with a serial number)
     after it; the receiving end echoes each mark back at once (CREDIT
     flagged ECHO), so an echo says the peer has taken everything sent
-    before its mark. What was sent after the last echoed mark sits in
+    before its mark (serials are random, so a peer cannot echo a mark it
+    has not read). What was sent after the last echoed mark sits in
     ZeroMQ's queues, the kernel's buffers, a slow link or a peer that
     stopped reading: bytes in flight. A mark goes after the first bulk
     chunk sent while none is out, after each quarter window of bulk,
@@ -21,7 +22,8 @@
     behind no more than the window of bulk on this hop. The window
     follows the link's queueing delay (the round trip of a mark against
     the lowest seen lately): it grows while that delay stays under
-    ZC_FLOW_TARGET_MS and halves above twice that, down to one chunk in
+    ZC_FLOW_TARGET_MS and the window was what held bulk back (an idle
+    link's window stays as it is), and halves above twice that, down to one chunk in
     flight and up to half the budget (so small messages keep room). On
     loopback it opens wide; on a 64 kbit/s link it settles at one or two
     chunks.
@@ -30,7 +32,10 @@
     chunk that would pass it is refused, and so is any message once the
     bytes in flight alone pass it (the peer is not reading). A pool,
     shared by the links of one process, bounds their sum the same way
-    (bulk may use 7/8 of it, so small messages keep room). Refused
+    (bulk may use 7/8 of it, so small messages keep room); when it is
+    full, small messages are refused only on links with more than
+    ZC_FLOW_MIN_BUDGET in flight, so links that keep up keep their
+    heartbeats. Refused
     messages are counted; their senders retry (doc/PROTOCOL.md).
 
     On a new connection nothing is in flight any more; what is queued

@@ -182,9 +182,12 @@ s_end (zc_bulk_t *self, const char *key, uint64_t now)
     s_start_waiting (self, peer, now);
 }
 
-//  Takes one message for one target.
+//  Takes one message for one target: 1. When its first chunks do not
+//  leave, it is dropped (0: the owner keeps it queued) or, with 'keep'
+//  (one target of several), kept waiting for the tick to start it again
+//  (2).
 static int
-s_take (zc_bulk_t *self, zc_wire_t **msg_p, uint64_t now)
+s_take (zc_bulk_t *self, zc_wire_t **msg_p, bool keep, uint64_t now)
 {
     zc_wire_t *msg = *msg_p;
     const char *peer = zlist_first (msg->to);
@@ -212,7 +215,11 @@ s_take (zc_bulk_t *self, zc_wire_t **msg_p, uint64_t now)
     zhashx_insert (self->outgoing, key, out);
     if (s_active_to (self, peer) >= ZC_BULK_PARALLEL)
         return 1;                       //  waits its turn
-    if (s_start (self, out, now) != 0 && out->acked == 0) {
+    if (s_start (self, out, now) != 0) {
+        if (keep) {
+            out->active = false;
+            return 2;
+        }
         zhashx_delete (self->outgoing, key);
         return 0;                       //  the link is down: the owner keeps it
     }
@@ -228,18 +235,30 @@ zc_bulk_send (zc_bulk_t *self, zc_wire_t **msg_p)
         return -1;
     uint64_t now = zclock_mono ();
     if (zlist_size (msg->to) == 1)
-        return s_take (self, msg_p, now);
+        return s_take (self, msg_p, false, now);
     //  A job for several targets: a transfer to each (a hub cannot fan
     //  out chunks, since each target answers for its own).
-    int taken = 0;
+    //  When none of them leaves, the link is down: the owner keeps the
+    //  job; else those that did not leave wait for the tick.
+    bool any = false;
+    zlist_t *kept = zlist_new ();
+    zlist_autofree (kept);
     for (char *target = zlist_first (msg->to); target; target = zlist_next (msg->to)) {
         zc_wire_t *part = zc_wire_dup_header (msg, target);
         part->payload = zframe_dup (msg->payload);
-        if (s_take (self, &part, now) == 1)
-            taken = 1;
+        char key [S_KEY_MAX];
+        s_key (part->type, &part->id, '>', target, s_party (part), key);
+        int taken = s_take (self, &part, true, now);
+        if (taken == 1)
+            any = true;
+        else
+            zlist_append (kept, key);
     }
+    for (const char *key = zlist_first (kept); key && !any; key = zlist_next (kept))
+        zhashx_delete (self->outgoing, key);
+    zlist_destroy (&kept);
     zc_wire_destroy (msg_p);
-    return taken;
+    return any? 1: 0;
 }
 
 void
@@ -378,6 +397,7 @@ zc_bulk_tick (zc_bulk_t *self, uint64_t now)
 {
     zlist_t *gone = zlist_new ();
     zlist_autofree (gone);
+    zlist_comparefn (gone, (zlist_compare_fn *) strcmp);
     //  'now' may be a moment older than what was stamped since (the
     //  owner resends before it ticks us).
     for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing)) {
@@ -390,6 +410,14 @@ zc_bulk_tick (zc_bulk_t *self, uint64_t now)
     }
     for (const char *key = zlist_first (gone); key; key = zlist_next (gone))
         s_end (self, key, now);
+    zlist_purge (gone);
+    //  Transfers waiting while their peer has room (their first chunks
+    //  did not leave) start again.
+    for (s_out_t *out = zhashx_first (self->outgoing); out; out = zhashx_next (self->outgoing))
+        if (!out->active && !zlist_exists (gone, out->peer))
+            zlist_append (gone, out->peer);
+    for (const char *peer = zlist_first (gone); peer; peer = zlist_next (gone))
+        s_start_waiting (self, peer, now);
     zlist_purge (gone);
     for (s_in_t *in = zhashx_first (self->incoming); in; in = zhashx_next (self->incoming))
         if (now > in->heard_ms && now - in->heard_ms >= ZC_BULK_IDLE_MS) {
@@ -431,6 +459,19 @@ s_test_send (zc_wire_t **msg_p, void *arg)
     zlist_append (sent, *msg_p);
     *msg_p = NULL;
     return 0;
+}
+
+//  A link that refuses what goes to 's_test_refused' (when set).
+static const char *s_test_refused;
+
+static int
+s_test_send_picky (zc_wire_t **msg_p, void *arg)
+{
+    if (s_test_refused && streq (zlist_first ((*msg_p)->to), s_test_refused)) {
+        zc_wire_destroy (msg_p);
+        return -1;
+    }
+    return s_test_send (msg_p, arg);
 }
 
 //  Carries chunks from 'sender' (as stamped by a hub: from 'from') to
@@ -692,6 +733,40 @@ zc_bulk_test (bool verbose)
     ZC_CHECK (zc_bulk_sending (target) == sending);
     while ((msg = zlist_pop (to_origin)))
         zc_wire_destroy (&msg);
+
+    //  A job for two targets whose second is refused at first: the job
+    //  counts as sent, and the refused transfer starts on a later tick.
+    zc_bulk_t *picky = zc_bulk_new (s_test_send_picky, to_origin);
+    s_test_refused = "y";
+    req = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (req->to, "x");
+    zlist_append (req->to, "y");
+    req->payload = zframe_dup (expected);
+    ZC_CHECK (zc_bulk_send (picky, &req) == 1 && zc_bulk_sending (picky) == 2);
+    size_t to_y = 0;
+    while ((msg = zlist_pop (to_origin))) {
+        to_y += streq (zlist_first (msg->to), "y");
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (to_y == 0);
+    s_test_refused = NULL;
+    zc_bulk_tick (picky, zclock_mono ());
+    while ((msg = zlist_pop (to_origin))) {
+        to_y += streq (zlist_first (msg->to), "y");
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (to_y == 6);
+    //  Both refused: the link is down, the owner keeps the job.
+    s_test_refused = "z";
+    req = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (req->to, "z");
+    zlist_append (req->to, "z2");
+    req->payload = zframe_dup (expected);
+    zc_bulk_t *down_too = zc_bulk_new (s_test_send, NULL);
+    ZC_CHECK (zc_bulk_send (down_too, &req) == 0 && zc_bulk_sending (down_too) == 0);
+    zc_bulk_destroy (&down_too);
+    s_test_refused = NULL;
+    zc_bulk_destroy (&picky);
 
     //  With the link down the REPLY is not taken on.
     zc_bulk_t *down = zc_bulk_new (s_test_send, NULL);

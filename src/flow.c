@@ -1,5 +1,6 @@
 /*  flow.c — flow control on one link (see flow.h). */
 #include <errno.h>
+#include <sodium.h>
 #include "prelude.h"
 #include "flow.h"
 #include "testing.h"
@@ -16,6 +17,7 @@ typedef struct {
     uint64_t serial;
     uint64_t end, bulk_end;
     uint64_t at_ms;
+    bool limited;               //  bulk was held back by the window when it left
 } s_mark_t;
 
 struct _zc_flow_t {
@@ -27,7 +29,8 @@ struct _zc_flow_t {
     uint64_t sent, acked;           //  bytes handed to the socket, and known arrived
     uint64_t bulk_sent, bulk_acked; //  the same for bulk chunks only
     uint64_t marked, bulk_marked;   //  the counts when the latest mark left
-    uint64_t serial;                //  of the latest mark
+    uint64_t serial;                //  of the latest mark (random: a peer cannot echo
+                                    //  a mark it has not read)
     s_mark_t marks [S_MAX_MARKS];   //  a ring of the marks out, oldest first
     size_t mark_first, mark_count;
     zlist_t *queue;                 //  zmsg_t waiting for the window (owned)
@@ -86,7 +89,8 @@ s_mark (zc_flow_t *self, uint64_t now)
     if (self->mark_count == S_MAX_MARKS)
         return;
     zc_wire_t *mark = zc_wire_new (ZC_MSG_CREDIT);
-    mark->credit = ++self->serial;
+    randombytes_buf (&self->serial, sizeof self->serial);
+    mark->credit = self->serial;
     zmsg_t *frames = zc_wire_encode (mark);
     zc_wire_destroy (&mark);
     size_t bytes = zmsg_content_size (frames);
@@ -98,6 +102,8 @@ s_mark (zc_flow_t *self, uint64_t now)
         out->end = self->sent;
         out->bulk_end = self->bulk_sent;
         out->at_ms = now;
+        out->limited = zlist_size (self->queue) > 0
+                    || self->bulk_sent - self->bulk_acked >= self->window / 2;
         self->mark_count++;
         self->marked = self->sent;
         self->bulk_marked = self->bulk_sent;
@@ -154,7 +160,9 @@ zc_flow_send (zc_flow_t *self, zmsg_t **frames_p, bool bulk, uint64_t now)
         //  stopped reading (or a full pool) stops them.
         if (in_flight && in_flight + bytes > self->budget)
             return s_refuse (self, frames_p, false);
-        if (pool && pool->held && pool->held + bytes > pool->limit)
+        //  A full pool stops only links that are behind themselves: one
+        //  that keeps up gets its heartbeats and answers through.
+        if (pool && pool->held + bytes > pool->limit && in_flight > ZC_FLOW_MIN_BUDGET)
             return s_refuse (self, frames_p, true);
         return s_sink (self, frames_p, bytes, false, now);
     }
@@ -192,7 +200,7 @@ zc_flow_pump (zc_flow_t *self, uint64_t now)
 //  The window follows the queueing delay: the round trip of a mark
 //  above the lowest one seen in this epoch or the last.
 static void
-s_adapt (zc_flow_t *self, uint64_t rtt, uint64_t now)
+s_adapt (zc_flow_t *self, uint64_t rtt, bool limited, uint64_t now)
 {
     if (now > self->epoch_ms && now - self->epoch_ms >= S_BASE_EPOCH_MS) {
         self->base_before = self->base_now;
@@ -205,7 +213,9 @@ s_adapt (zc_flow_t *self, uint64_t rtt, uint64_t now)
     if (self->base_before && self->base_before < base)
         base = self->base_before;
     uint64_t delay = rtt - base;
-    if (delay < ZC_FLOW_TARGET_MS) {
+    if (delay < ZC_FLOW_TARGET_MS && limited) {
+        //  Only a window that held bulk back grows: an idle link's quick
+        //  marks say nothing about how much it can carry.
         //  At most half the budget: small messages keep room on a link
         //  full of bulk.
         size_t step = self->window / 4 < S_MIN_WINDOW? S_MIN_WINDOW: self->window / 4;
@@ -235,7 +245,7 @@ zc_flow_on_echo (zc_flow_t *self, uint64_t serial, uint64_t now)
     if (mark.bulk_end > self->bulk_acked)
         self->bulk_acked = mark.bulk_end;
     s_pool_update (self, before);
-    s_adapt (self, now > mark.at_ms? now - mark.at_ms: 0, now);
+    s_adapt (self, now > mark.at_ms? now - mark.at_ms: 0, mark.limited, now);
     zc_flow_pump (self, now);
     if (self->mark_count == 0 && self->bulk_sent > self->bulk_acked)
         s_mark (self, now);         //  bulk still out: keep one mark behind it
@@ -398,7 +408,7 @@ zc_flow_test (bool verbose)
     //  However fast the link, bulk never fills the budget: small
     //  messages keep room.
     for (int round = 0; round < 100; round++) {
-        for (int index = 0; index < 8; index++)
+        for (int index = 0; index < 40; index++)
             s_test_send (flow, chunk, true, now);
         zc_flow_on_echo (flow, sink.last_mark, now + 2);
     }
@@ -519,6 +529,40 @@ zc_flow_test (bool verbose)
     ZC_CHECK (echo->type == ZC_MSG_CREDIT && echo->flags == ZC_FLAG_ECHO && echo->credit == 42);
     zc_wire_destroy (&echo);
     zc_wire_destroy (&mark);
+
+    //  Quick echoes on a link without bulk do not open its window: a
+    //  burst after a quiet spell starts small.
+    s_test_sink_t quiet_sink = { 0 };
+    zc_flow_t *quiet = zc_flow_new (4u << 20, NULL, s_test_sink, &quiet_sink);
+    for (int beat = 0; beat < 40; beat++) {
+        s_test_send (quiet, 100, false, now);
+        zc_flow_tick (quiet, now);
+        zc_flow_on_echo (quiet, quiet_sink.last_mark, now + 5);
+        now += 2000;
+    }
+    ZC_CHECK (quiet_sink.marks >= 40 && zc_flow_window (quiet) == S_START_WINDOW);
+    //  Marks are random: an echo of a guessed next serial does nothing.
+    s_test_send (quiet, chunk, true, now);
+    ZC_CHECK (zc_flow_in_flight (quiet) > 0);
+    zc_flow_on_echo (quiet, quiet_sink.last_mark + 1, now + 1);
+    ZC_CHECK (zc_flow_in_flight (quiet) > 0);
+    zc_flow_destroy (&quiet);
+
+    //  A full pool refuses small messages only to links that are behind.
+    zc_flow_pool_t small_pool = { .limit = 1u << 20 };
+    s_test_sink_t stuck_sink = { 0 }, live_sink = { 0 };
+    zc_flow_t *stuck = zc_flow_new (4u << 20, &small_pool, s_test_sink, &stuck_sink);
+    zc_flow_t *live = zc_flow_new (4u << 20, &small_pool, s_test_sink, &live_sink);
+    for (int index = 0; index < 80; index++)
+        s_test_send (stuck, chunk, false, now);     //  never echoed
+    ZC_CHECK (small_pool.held > small_pool.limit - chunk);
+    frames = s_test_message (chunk);
+    ZC_CHECK (zc_flow_send (stuck, &frames, false, now) == -1 && errno == ENOBUFS);
+    frames = s_test_message (chunk);
+    ZC_CHECK (zc_flow_send (live, &frames, false, now) == 0);
+    zc_flow_destroy (&stuck);
+    zc_flow_destroy (&live);
+    ZC_CHECK (small_pool.held == 0);
 
     //  A sink that fails: the message is not counted as sent.
     sink.fail = true;

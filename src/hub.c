@@ -48,7 +48,8 @@
 #define S_SUSPEND_MS         60000      //  ... keep it out this long
 #define S_DUPLICATE_LOG_MS   60000      //  a name connected twice is logged this often
 #define S_BUDGET_LOG_MS      60000      //  a peer over its budget is logged this often
-#define S_MAX_FRAME          (1u << 20) //  bytes a peer may send in one message (v3: large ones are chunked)
+#define S_MAX_FRAME          (8u << 20) //  bytes a peer may send in one message: large payloads are
+                                        //  chunked (v3); this leaves room for a REQ to 200,000 targets
 
 
 //  A neighbour routes point at: an agent or a downstream hub on the
@@ -217,8 +218,10 @@ s_send_link (zc_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
     bool bulk = zc_wire_is_bulk (*msg_p);
     zmsg_t *frames = zc_wire_encode (*msg_p);
     zc_wire_destroy (msg_p);
-    if (!frames)
+    if (!frames) {
+        errno = EINVAL;
         return -1;
+    }
     return s_send_frames (self, link, &frames, bulk);
 }
 
@@ -520,16 +523,23 @@ s_peer_online (zc_hub_t *self, s_peer_t *peer)
     }
 }
 
-//  Forgets a peer: its routes go, and with an agent its directory entry
-//  goes offline. 'why' is logged.
+//  Takes a peer offline: its routes go, and with an agent its directory
+//  entry goes offline. 'why' is logged.
 static void
-s_peer_offline (zc_hub_t *self, s_peer_t *peer, const char *why)
+s_peer_withdraw (zc_hub_t *self, s_peer_t *peer, const char *why)
 {
     if (peer->online)
         zc_info ("%s %s is offline (%s)", peer->link.kind == S_LINK_HUB? "hub": "node",
                  peer->link.name, why);
     zc_routes_drop_link (self->routes, &peer->link);
     s_routes_changed (self);
+}
+
+//  The same, and the peer is forgotten (freed).
+static void
+s_peer_offline (zc_hub_t *self, s_peer_t *peer, const char *why)
+{
+    s_peer_withdraw (self, peer, why);
     zhashx_delete (self->peers, peer->public_txt);
 }
 
@@ -564,8 +574,10 @@ s_forward (zc_hub_t *self, zc_wire_t *msg, s_link_t *link, zlist_t *targets)
     msg->to = targets;
     zmsg_t *frames = zc_wire_encode (msg);
     msg->to = original;
-    if (!frames)
+    if (!frames) {
+        errno = EINVAL;
         return -1;
+    }
     int rc = s_send_frames (self, link, &frames, zc_wire_is_bulk (msg));
     if (rc == 0)
         self->count.forwarded++;
@@ -620,10 +632,10 @@ s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
                 zlist_t *one = zlist_new ();
                 zlist_append (one, target);
                 //  Gone, or over its budget: the origin is told NOROUTE
-                //  and waits without spending its retries (a chunk is
-                //  the transfer's business: bulk.h).
+                //  and waits without spending its retries (a chunk or a
+                //  chunk's ACK is the transfer's business: bulk.h).
                 if (s_forward (self, msg, hop->link, one) != 0
-                &&  (errno == EHOSTUNREACH || (errno == ENOBUFS && !zc_wire_is_bulk (msg))))
+                &&  (errno == EHOSTUNREACH || (errno == ENOBUFS && !(msg->flags & ZC_FLAG_CHUNK))))
                     zlist_append (absent, target);
                 zlist_destroy (&one);
             }
@@ -658,9 +670,14 @@ s_strike (zc_hub_t *self, s_peer_t *peer)
     zc_zap_suspend (self->zap, peer->public_txt, peer->suspended_until);
     zc_warn ("suspended the key of %s for %d s: more than %d malformed messages in %d s",
              peer->link.name, S_SUSPEND_MS / 1000, S_STRIKES_MAX, S_STRIKES_WINDOW_MS / 1000);
-    if (peer->online)
-        s_peer_offline (self, peer, "suspended");
+    //  Offline, but kept: its suspension is in it, and the next frame on
+    //  its connection must find it (a peer offline is freed otherwise).
     peer->strikes = 0;
+    if (peer->online) {
+        s_peer_withdraw (self, peer, "suspended");
+        peer->online = false;
+        zc_flow_clear (peer->flow);
+    }
 }
 
 static zc_hub_tap_fn *s_tap;
@@ -1033,8 +1050,8 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     uint64_t limit = (uint64_t) (self->config->peer_timeout * 1000);
     zlist_t *silent = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (now - peer->last_heard > limit)
-            zlist_append (silent, peer);
+        if (now - peer->last_heard > limit && peer->suspended_until <= (int64_t) now)
+            zlist_append (silent, peer);        //  a suspended one is kept until its time is up
     for (s_peer_t *peer = zlist_first (silent); peer; peer = zlist_next (silent))
         s_peer_offline (self, peer, "no heartbeat");
     zlist_destroy (&silent);

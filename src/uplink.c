@@ -1,4 +1,5 @@
 /*  uplink.c — a connection dialled out to one hub (see uplink.h). */
+#include <errno.h>
 #include <sodium.h>
 #include "prelude.h"
 #include "uplink.h"
@@ -215,7 +216,8 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     if (self->up && zclock_mono () - self->last_heard > self->config->peer_timeout * 1000)
         s_set_down (self, "the hub is silent");
     s_send_hello (self);
-    zc_flow_tick (self->flow, zclock_mono ());
+    if (self->up)
+        zc_flow_tick (self->flow, zclock_mono ());  //  queued chunks wait for the link
     return 0;
 }
 
@@ -351,6 +353,7 @@ zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p)
 {
     if (!self->up && (*msg_p)->type != ZC_MSG_HELLO) {
         zc_wire_destroy (msg_p);
+        errno = ENOTCONN;
         return -1;
     }
     return s_send (self, msg_p);
@@ -361,6 +364,7 @@ zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p, bool bulk)
 {
     if (!self->up) {
         zmsg_destroy (frames_p);
+        errno = ENOTCONN;
         return -1;
     }
     return zc_flow_send (self->flow, frames_p, bulk, zclock_mono ());
