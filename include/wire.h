@@ -117,6 +117,9 @@ zc_wire_t *zc_wire_dup_header (zc_wire_t *self, const char *only);
 //  Encodes into a new zmsg of one frame (header, then the payload if
 //  any, copied); self is unchanged.
 zmsg_t *zc_wire_encode (zc_wire_t *self);
+//  Encodes *self_p and destroys it; *bulk says whether it was a chunk
+//  (zc_wire_is_bulk). NULL (errno EINVAL) when it could not be encoded.
+zmsg_t *zc_wire_encode_take (zc_wire_t **self_p, bool *bulk);
 //  Decodes the frame 'first' of msg, which must be its last (the frames
 //  before it, e.g. a ROUTER's routing id, are not looked at). NULL when
 //  malformed; *reason (optional) gets a static description for the log.

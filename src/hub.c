@@ -215,14 +215,9 @@ s_send_frames (zc_hub_t *self, s_link_t *link, zmsg_t **frames_p, bool bulk)
 static int
 s_send_link (zc_hub_t *self, s_link_t *link, zc_wire_t **msg_p)
 {
-    bool bulk = zc_wire_is_bulk (*msg_p);
-    zmsg_t *frames = zc_wire_encode (*msg_p);
-    zc_wire_destroy (msg_p);
-    if (!frames) {
-        errno = EINVAL;
-        return -1;
-    }
-    return s_send_frames (self, link, &frames, bulk);
+    bool bulk;
+    zmsg_t *frames = zc_wire_encode_take (msg_p, &bulk);
+    return frames? s_send_frames (self, link, &frames, bulk): -1;
 }
 
 static int

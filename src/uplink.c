@@ -64,14 +64,9 @@ s_sink (zmsg_t **frames_p, void *arg)
 static int
 s_send (zc_uplink_t *self, zc_wire_t **msg_p)
 {
-    bool bulk = zc_wire_is_bulk (*msg_p);
-    zmsg_t *frames = zc_wire_encode (*msg_p);
-    zc_wire_destroy (msg_p);
-    if (!frames) {
-        errno = EINVAL;
-        return -1;
-    }
-    return zc_flow_send (self->flow, &frames, bulk, zclock_mono ());
+    bool bulk;
+    zmsg_t *frames = zc_wire_encode_take (msg_p, &bulk);
+    return frames? zc_flow_send (self->flow, &frames, bulk, zclock_mono ()): -1;
 }
 
 static void

@@ -667,6 +667,17 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
     return self;
 }
 
+zmsg_t *
+zc_wire_encode_take (zc_wire_t **self_p, bool *bulk)
+{
+    *bulk = zc_wire_is_bulk (*self_p);
+    zmsg_t *msg = zc_wire_encode (*self_p);
+    zc_wire_destroy (self_p);
+    if (!msg)
+        errno = EINVAL;
+    return msg;
+}
+
 //  Encodes *self_p and sends it on sock, after a copy of routing_id when
 //  given; destroys *self_p in every case. Returns 0, or -1 when it could
 //  not be encoded (errno EINVAL) or the socket refused it (errno as
