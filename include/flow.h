@@ -23,8 +23,9 @@
     follows the link's queueing delay (the round trip of a mark against
     the lowest seen lately): it grows while that delay stays under
     ZC_FLOW_TARGET_MS and the window was what held bulk back (an idle
-    link's window stays as it is), and halves above twice that, down to one chunk in
-    flight and up to half the budget (so small messages keep room). On
+    link's window stays as it is), and halves above twice that, down to
+    one chunk in flight and up to half the budget (so small messages
+    keep room). On
     loopback it opens wide; on a 64 kbit/s link it settles at one or two
     chunks.
 
@@ -54,7 +55,6 @@
 typedef struct {
     size_t limit;
     size_t held;
-    uint64_t refused;           //  messages refused because of the pool
 } zc_flow_pool_t;
 
 typedef struct _zc_flow_t zc_flow_t;
