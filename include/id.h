@@ -19,7 +19,8 @@
 
 typedef struct { uint8_t bytes [ZC_ID_SIZE]; } zc_id_t;
 
-//  A fresh ID stamped with the current wall-clock time.
+//  A fresh ID stamped with the current wall-clock time; a thread's IDs
+//  sort in the order it made them.
 void zc_id_generate (zc_id_t *id);
 //  The creation time in milliseconds since the epoch.
 uint64_t zc_id_time_ms (const zc_id_t *id);

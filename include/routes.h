@@ -23,6 +23,9 @@ typedef struct _zc_routes_t zc_routes_t;
 //  'self_name' is this hub's name, for the loop check.
 zc_routes_t *zc_routes_new (const char *self_name);
 void zc_routes_destroy (zc_routes_t **self_p);
+//  Keys need not be node names from now on (any C string: a hub's
+//  interest, src/hubsub.c); paths are checked as ever.
+void zc_routes_allow_any_key (zc_routes_t *self);
 
 //  Sets the route to 'name' through 'link' (replacing that link's
 //  previous route to it). Returns 0, or -1 when the path is refused (a

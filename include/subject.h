@@ -52,6 +52,13 @@ zlist_t *zc_interest_remove_owner (zc_interest_t *self, const char *owner);
 //  the list; its strings are the owners' names). Lists returned here
 //  compare their items as strings (zlist_exists).
 zlist_t *zc_interest_match (zc_interest_t *self, const char *subject);
+//  Calls fn for every (pattern, owner) whose pattern matches 'subject'
+//  (an owner once per pattern it subscribed), in no particular order;
+//  fn must not change the table.
+typedef void (zc_interest_match_fn) (const char *pattern, const char *owner, void *arg);
+void zc_interest_each_match (zc_interest_t *self, const char *subject, zc_interest_match_fn *fn, void *arg);
+//  True when 'owner' subscribes to 'pattern'.
+bool zc_interest_has (zc_interest_t *self, const char *pattern, const char *owner);
 //  The patterns subscribed by anyone (the caller destroys the list): what
 //  a hub tells a neighbour that comes up.
 zlist_t *zc_interest_patterns (zc_interest_t *self);

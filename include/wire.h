@@ -18,8 +18,9 @@
 #include "job.h"
 
 #define ZC_WIRE_SIGNATURE 0xC5
-#define ZC_WIRE_VERSION   3             //  2: the payload shares the header's frame;
-                                        //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB
+#define ZC_WIRE_VERSION   4             //  2: the payload shares the header's frame;
+                                        //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB;
+                                        //  4: PUB, SUB, UNSUB, INTEREST
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
@@ -30,6 +31,9 @@
 //  (a message crosses at most ZC_WIRE_HOPS - 1 hubs).
 #define ZC_PATH_MAX_HUBS    (ZC_WIRE_HOPS - 1)
 #define ZC_VIA_MAX          (ZC_PATH_MAX_HUBS * ZC_NAME_SIZE)  //  bytes
+//  A PUB's subject, a SUB's pattern: at most this many bytes (subject.h
+//  checks the rest).
+#define ZC_WIRE_MAX_SUBJECT 256
 
 typedef enum {
     ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically
@@ -44,25 +48,27 @@ typedef enum {
     ZC_MSG_STREAM,          //  target -> origin: an output chunk (reserved)
     ZC_MSG_CANCEL,          //  origin -> target (reserved)
     ZC_MSG_ERROR,           //  hub -> peer: a refusal with a code and text
-    ZC_MSG_PUB,             //  reserved
-    ZC_MSG_SUB,             //  reserved
-    ZC_MSG_UNSUB,           //  reserved
+    ZC_MSG_PUB,             //  a publication on a subject (payload: pub envelope)
+    ZC_MSG_SUB,             //  agent -> hub: patterns it subscribes to
+    ZC_MSG_UNSUB,           //  agent -> hub: patterns it no longer subscribes to
     ZC_MSG_PING,            //  to a node (or, with no target, to the hub)
     ZC_MSG_PONG,
     ZC_MSG_BYE,             //  peer -> hub: leaving (a clean exit): offline now
     ZC_MSG_CREDIT,          //  link-local: a flow-control mark, or its echo (flow.h)
+    ZC_MSG_INTEREST,        //  hub <-> hub: which hubs want which patterns (payload)
     ZC_MSG_TYPE_COUNT
 } zc_msg_type_t;
 
 //  Flags.
-#define ZC_FLAG_FULL  0x01          //  NODES, ROUTES: the whole table, not a delta;
+#define ZC_FLAG_FULL  0x01          //  NODES, ROUTES, INTEREST: the whole table, not a delta;
+                                    //  SUB: all the sender subscribes to (the rest goes);
                                     //  HELLO: please answer with the whole directory
 #define ZC_FLAG_ECHO  0x01          //  CREDIT: the answer to the peer's mark (flow.h)
 //  REQ, ACK, STARTED, REPLY about a job in a relay's custody (relay_via);
 //  'names' then holds the other party:
 #define ZC_FLAG_CUSTODY 0x02        //  between origin and relay: the final targets
 #define ZC_FLAG_RELAYED 0x04        //  between relay and target: the origin
-#define ZC_FLAG_MORE    0x10        //  ROUTES flagged FULL: more of the table follows
+#define ZC_FLAG_MORE    0x10        //  ROUTES, INTEREST flagged FULL: more of the table follows
 #define ZC_FLAG_CHUNK   0x08        //  REQ, REPLY: a chunk of a large one; ACK: how
                                     //  much of it arrived (src/bulk.c)
 #define ZC_FLAG_TAGS    0x40        //  REQ: a 16-byte tag per target follows the header
@@ -77,6 +83,7 @@ typedef enum {
 #define ZC_ERR_MALFORMED    2
 #define ZC_ERR_NOT_HELLO    3       //  traffic before a valid HELLO
 #define ZC_ERR_DUPLICATE    4       //  the name is connected already, on another live connection
+#define ZC_ERR_REFUSED      5       //  a PUB, SUB or UNSUB the hub does not take (text: why)
 #define ZC_ERR_JOB_EVENT    100     //  origin -> error_node: a job failed or expired (text: JSON)
 
 typedef struct {
@@ -93,8 +100,12 @@ typedef struct {
     zlist_t *names;             //  NOROUTE, PRESENCE; CUSTODY, RELAYED (char *, autofree)
     uint16_t code;              //  ERROR
     uint64_t credit;            //  CREDIT: the mark's serial number
+    char *subject;              //  PUB: the subject (malloc'd)
+    uint32_t retain;            //  PUB: s the hubs keep it (0: not kept)
+    zlist_t *patterns;          //  SUB, UNSUB (char *, autofree)
     char *text;                 //  ERROR (malloc'd)
-    zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, ACK (optional); NULL when absent
+    zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, PUB, INTEREST, ACK (optional);
+                                //  NULL when absent
     zhashx_t *tags;             //  REQ flagged TAGS: target name -> its tag; NULL otherwise
 } zc_wire_t;
 
@@ -154,6 +165,42 @@ typedef struct {
 } zc_node_entry_t;
 zframe_t *zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count);
 int zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t *count);
+
+//  SUB and UNSUB: at most this many patterns in one message.
+#define ZC_WIRE_MAX_PATTERNS 1024
+
+//  INTEREST (hub <-> hub): hub 'hub' wants what matches 'pattern', and
+//  is reached through the hub path 'via' (which ends with it), or no
+//  longer (online false).
+typedef struct {
+    char hub [ZC_NAME_SIZE];
+    char pattern [ZC_WIRE_MAX_SUBJECT + 1];
+    bool online;
+    char via [ZC_VIA_MAX];
+} zc_interest_entry_t;
+zframe_t *zc_wire_interest_payload (const zc_interest_entry_t *entries, size_t count);
+int zc_wire_interest_payload_decode (zframe_t *frame, zc_interest_entry_t **entries, size_t *count);
+
+//  PUB: the publisher's envelope (src/pubseal.c: mode and signature) and
+//  its items, the messages it publishes at once on that subject (each a
+//  zframe_t, possibly empty). Encoded at most ZC_WIRE_MAX_WHOLE bytes.
+#define ZC_WIRE_PUB_SIGNATURE 64
+#define ZC_WIRE_MAX_ITEMS     1024
+typedef struct {
+    uint8_t mode;                           //  0 unsigned, 1 signed (src/pubseal.c)
+    uint8_t signature [ZC_WIRE_PUB_SIGNATURE];  //  when signed
+    zlist_t *items;                         //  zframe_t (owned)
+    const uint8_t *covered;                 //  decoded: the bytes the signature covers
+    size_t covered_size;                    //  (in the decoded frame)
+} zc_pub_payload_t;
+//  Encodes the items after the mode (and signature); the covered bytes
+//  are the items' encoding, which zc_wire_pub_items gives alone.
+zframe_t *zc_wire_pub_payload (const zc_pub_payload_t *payload);
+zframe_t *zc_wire_pub_items (zlist_t *items);
+//  Decodes into *payload (items a new list the caller destroys with
+//  zc_wire_pub_payload_clear); 'covered' points into 'frame'.
+int zc_wire_pub_payload_decode (zframe_t *frame, zc_pub_payload_t *payload);
+void zc_wire_pub_payload_clear (zc_pub_payload_t *payload);
 
 //  Storage records: what the agent's store keeps, in the same careful
 //  codec. Frames in a record are owned by whoever holds the record.

@@ -21,6 +21,7 @@
     which origins wait for which absent names.
 */
 #include <errno.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "daemon.h"
 #include "directory.h"
 #include "flow.h"
+#include "hubsub.h"
 #include "keys.h"
 #include "log.h"
 #include "routes.h"
@@ -76,6 +78,7 @@ typedef struct {
     int64_t duplicate_logged;   //  monotonic ms a second connection was last logged
     uint64_t last_heard;        //  monotonic ms
     bool online;                //  said HELLO: it is routed to
+    bool link_lost;             //  a send found its connection closed
     uint32_t strikes;           //  malformed messages since strikes_since
     int64_t strikes_since;      //  monotonic ms
     int64_t suspended_until;    //  monotonic ms; its traffic is dropped until then
@@ -99,6 +102,7 @@ struct _zc_hub_t {
     zhashx_t *peers;            //  public key -> s_peer_t (owned)
     zlist_t *parents;           //  s_parent_t (owned), in the order configured
     zc_routes_t *routes;
+    zc_hubsub_t *hubsub;        //  pub/sub: interest, PUBs, retained messages
     zhashx_t *advertise;        //  names whose route changed since the last ROUTES
     zc_directory_t *directory;  //  what agents are told (NODES)
     zhashx_t *waiters;          //  absent name -> zlist of origin names
@@ -109,7 +113,7 @@ struct _zc_hub_t {
     bool started;               //  zc_hub_new succeeded (the stop line is logged)
     struct {
         uint64_t malformed, unknown_key, bad_hello, not_hello, noroute, forwarded, dropped,
-                 suspended, duplicate, over_budget;
+                 suspended, duplicate, over_budget, refused;
     } count;
 };
 
@@ -155,8 +159,10 @@ s_peer_sink (zmsg_t **frames_p, void *arg)
         return 0;
     int error = errno;
     zmsg_destroy (frames_p);
-    if (error == EHOSTUNREACH)
+    if (error == EHOSTUNREACH) {
         peer->last_heard = 0;
+        peer->link_lost = true;
+    }
     errno = error;
     return -1;
 }
@@ -500,15 +506,32 @@ s_send_directory (zc_hub_t *self, s_peer_t *peer)
 
 //  A peer said HELLO: an agent becomes a route and gets the directory; a
 //  downstream hub gets our routes.
+//  Publishes $sys.online.NAME or $sys.offline.NAME for one of our agents.
+static void
+s_presence (zc_hub_t *self, s_peer_t *peer, bool online, const char *reason)
+{
+    char subject [ZC_NAME_SIZE + 16], data [ZC_NAME_SIZE * 2 + 200];
+    snprintf (subject, sizeof subject, "$sys.%s.%s", online? "online": "offline", peer->link.name);
+    snprintf (data, sizeof data, "{\"node\":\"%s\",\"hub\":\"%s\",\"online\":%s,\"reason\":\"%s\"}",
+              peer->link.name, self->config->name, online? "true": "false", reason);
+    zc_hubsub_publish (self->hubsub, subject, data);
+}
+
 static void
 s_peer_online (zc_hub_t *self, s_peer_t *peer)
 {
+    bool was_online = peer->online;
     if (!peer->online)
         zc_info ("%s %s is online", peer->link.kind == S_LINK_HUB? "hub": "node", peer->link.name);
     peer->online = true;
-    if (peer->link.kind == S_LINK_HUB)
+    peer->link_lost = false;
+    if (peer->link.kind == S_LINK_HUB) {
         s_send_full_routes (self, &peer->link);
+        zc_hubsub_hub_up (self->hubsub, &peer->link);
+    }
     else {
+        if (!was_online)
+            s_presence (self, peer, true, "connected");
         zc_routes_set (self->routes, peer->link.name, &peer->link, "");
         s_routes_changed (self);
         s_send_directory (self, peer);
@@ -528,6 +551,13 @@ s_peer_withdraw (zc_hub_t *self, s_peer_t *peer, const char *why)
                  peer->link.name, why);
     zc_routes_drop_link (self->routes, &peer->link);
     s_routes_changed (self);
+    if (peer->link.kind == S_LINK_HUB)
+        zc_hubsub_hub_down (self->hubsub, &peer->link);
+    else {
+        zc_hubsub_agent_gone (self->hubsub, peer->link.name);
+        if (peer->online)
+            s_presence (self, peer, false, why);
+    }
 }
 
 //  The same, and the peer is forgotten (freed).
@@ -746,6 +776,53 @@ s_on_credit (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, 
     }
 }
 
+static bool
+s_is_pubsub (uint8_t type)
+{
+    return type == ZC_MSG_PUB || type == ZC_MSG_SUB || type == ZC_MSG_UNSUB || type == ZC_MSG_INTEREST;
+}
+
+//  A PUB, SUB, UNSUB or INTEREST from a link: SUB and UNSUB only from
+//  agents, INTEREST only from hubs. What is refused is counted, logged
+//  once per reason and link, and an agent is told why.
+static void
+s_on_pubsub (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
+{
+    bool from_hub = from->kind != S_LINK_AGENT;
+    const char *problem = NULL;
+    if (msg->type == ZC_MSG_INTEREST) {
+        if (from_hub)
+            zc_hubsub_on_interest (self->hubsub, from, msg);
+        else
+            problem = "INTEREST is for hubs";
+    }
+    else
+    if (msg->type == ZC_MSG_PUB) {
+        if (!from_hub)
+            snprintf (msg->from, sizeof msg->from, "%s", from->name);
+        zc_hubsub_on_pub (self->hubsub, from, from_hub, msg, &problem);
+    }
+    else
+    if (from_hub)
+        problem = "SUB and UNSUB are for nodes";
+    else
+        zc_hubsub_on_subscribe (self->hubsub, from, msg, &problem);
+    if (!problem)
+        return;
+    self->count.refused++;
+    char what [200], line [400];
+    snprintf (what, sizeof what, "pubsub:%s:%s", from->name, problem);
+    snprintf (line, sizeof line, "refused a %s from %s: %s (logged once per reason)",
+              zc_wire_type_name (msg->type), from->name, problem);
+    s_log_once (self, what, line);
+    if (from_hub)
+        return;
+    zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
+    error->code = ZC_ERR_REFUSED;
+    error->text = zsys_sprintf ("%s refused: %s", zc_wire_type_name (msg->type), problem);
+    s_send_link (self, from, &error);
+}
+
 //  Handles one message from a peer whose key is trusted, which came on
 //  connection 'arrival'; new_connection says that is another connection
 //  than the peer's route.
@@ -805,6 +882,9 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, boo
     else
     if (msg->type == ZC_MSG_ROUTES && peer->link.kind == S_LINK_HUB)
         s_on_routes (self, &peer->link, msg);
+    else
+    if (s_is_pubsub (msg->type))
+        s_on_pubsub (self, &peer->link, msg);
     else
     if (s_is_routed (msg->type)
     &&  (peer->link.kind == S_LINK_HUB || (msg->type != ZC_MSG_NOROUTE && msg->type != ZC_MSG_PRESENCE)))
@@ -962,14 +1042,19 @@ s_on_parent_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         if (!full && !was_up)
             return;                             //  stale changes from a link we gave up
         s_on_routes (self, &parent->link, msg);
-        if (full && last && was_up)
+        if (full && last && was_up) {
             //  The parent lost track of us (it dropped us, or restarted)
             //  and starts over: so do we.
             s_send_full_routes (self, &parent->link);
+            zc_hubsub_hub_up (self->hubsub, &parent->link);
+        }
         else
         if (full && last)
             zc_uplink_set_up (uplink);          //  the parent answered our HELLO
     }
+    else
+    if (s_is_pubsub (msg->type))
+        s_on_pubsub (self, &parent->link, msg);
     else
     if (s_is_routed (msg->type) && zlist_size (msg->to))
         s_relay (self, &parent->link, msg);
@@ -985,11 +1070,14 @@ s_on_parent_state (zc_uplink_t *uplink, bool up, void *arg)
 {
     s_parent_t *parent = arg;
     zc_hub_t *self = parent->hub;
-    if (up)
+    if (up) {
         s_send_full_routes (self, &parent->link);
+        zc_hubsub_hub_up (self->hubsub, &parent->link);
+    }
     else {
         zc_routes_drop_link (self->routes, &parent->link);
         s_routes_changed (self);
+        zc_hubsub_hub_down (self->hubsub, &parent->link);
     }
 }
 
@@ -1043,12 +1131,23 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     zc_hub_t *self = arg;
     uint64_t now = zclock_mono ();
     uint64_t limit = (uint64_t) (self->config->peer_timeout * 1000);
+    //  A peer missing two heartbeats is asked whether its connection is
+    //  still there: a killed process's closed at once.
+    uint64_t quiet = (uint64_t) (self->config->heartbeat * 2000);
+    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
+        if (peer->online && peer->routing_id && now - peer->last_heard > quiet) {
+            zc_wire_t *probe = zc_wire_new (ZC_MSG_PING);       //  link-local: peers ignore it
+            if (zc_wire_send (&probe, self->router, peer->routing_id) != 0 && errno == EHOSTUNREACH) {
+                peer->link_lost = true;
+                peer->last_heard = 0;
+            }
+        }
     zlist_t *silent = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
         if (now - peer->last_heard > limit && peer->suspended_until <= (int64_t) now)
             zlist_append (silent, peer);        //  a suspended one is kept until its time is up
     for (s_peer_t *peer = zlist_first (silent); peer; peer = zlist_next (silent))
-        s_peer_offline (self, peer, "no heartbeat");
+        s_peer_offline (self, peer, peer->link_lost? "link lost": "heartbeat timeout");
     zlist_destroy (&silent);
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
         if (peer->routing_id)
@@ -1068,6 +1167,7 @@ static int
 s_directory_timer (zloop_t *loop, int timer_id, void *arg)
 {
     zc_hub_t *self = arg;
+    zc_hubsub_tick (self->hubsub, zclock_mono ());
     zlist_t *neighbours = s_neighbour_hubs (self);
     for (s_link_t *hub = zlist_first (neighbours); hub; hub = zlist_next (neighbours))
         if (hub->routes_lost) {
@@ -1124,6 +1224,37 @@ s_keys_changed (void *arg)
     zlist_destroy (&revoked);
 }
 
+//  ---------------------------------------------------------------------
+//  What pub/sub needs of the links (hubsub.h)
+
+static int
+s_hubsub_send (void *link, zmsg_t **frames_p, void *arg)
+{
+    return s_send_frames ((zc_hub_t *) arg, link, frames_p, false);
+}
+
+static zlist_t *
+s_hubsub_hubs (void *arg)
+{
+    return s_neighbour_hubs ((zc_hub_t *) arg);
+}
+
+static const char *
+s_hubsub_name (void *link, void *arg)
+{
+    return ((s_link_t *) link)->name;
+}
+
+//  An agent connected here: the link of its route with the empty path.
+static void *
+s_hubsub_agent (const char *name, void *arg)
+{
+    zc_hub_t *self = arg;
+    const char *path;
+    s_link_t *link = zc_routes_best (self->routes, name, &path);
+    return link && link->kind == S_LINK_AGENT && !*path? link: NULL;
+}
+
 //  Binds every configured endpoint and writes the bound ones, one per
 //  line, to DATA/endpoints (replaced atomically). 0, or -1 with *error.
 static int
@@ -1176,8 +1307,13 @@ zc_hub_new (zc_config_t *config, char **error)
     self->logged = zhashx_new ();
     self->pool.limit = config->total_budget;
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, NULL, self, error);
-    if (!self->daemon || !(self->cert = zc_key_load_own (config->keys, config->name, error)))
+    uint8_t sign_secret [64];
+    if (!self->daemon
+    ||  !(self->cert = zc_key_load_own_signing (config->keys, config->name, sign_secret, error)))
         goto failed;
+    zc_hubsub_links_t links = { s_hubsub_send, s_hubsub_hubs, s_hubsub_name, s_hubsub_agent, self };
+    self->hubsub = zc_hubsub_new (config->name, sign_secret, &links);
+    sodium_memzero (sign_secret, sizeof sign_secret);
     //  The ZAP handler must exist before the CURVE socket binds: without
     //  one, libzmq accepts any client key.
     self->zap = zc_zap_new (config->name);
@@ -1222,14 +1358,20 @@ zc_hub_destroy (zc_hub_t **self_p)
     zc_hub_t *self = *self_p;
     if (!self)
         return;
-    if (self->started)
+    if (self->started) {
+        zc_hubsub_stats_t pubsub = zc_hubsub_stats (self->hubsub);
         zc_info ("hub %s stopped (forwarded %" PRIu64 ", noroute %" PRIu64 ", malformed %" PRIu64
                  ", unknown key %" PRIu64 ", bad hello %" PRIu64 ", dropped %" PRIu64
                  ", from suspended keys %" PRIu64 ", second connections refused %" PRIu64
-                 ", refused over a budget %" PRIu64 ")",
+                 ", refused over a budget %" PRIu64 "; published %" PRIu64 ", delivered %" PRIu64
+                 ", passed to hubs %" PRIu64 ", publications lost %" PRIu64
+                 ", pub/sub refused %" PRIu64 ", retained %" PRIu64 ")",
                  self->config->name, self->count.forwarded, self->count.noroute, self->count.malformed,
                  self->count.unknown_key, self->count.bad_hello, self->count.dropped,
-                 self->count.suspended, self->count.duplicate, self->count.over_budget);
+                 self->count.suspended, self->count.duplicate, self->count.over_budget,
+                 pubsub.published, pubsub.delivered, pubsub.forwarded, pubsub.lost,
+                 self->count.refused, pubsub.retained);
+    }
     for (size_t index = 0; index < sizeof self->timers / sizeof self->timers [0]; index++)
         if (self->timers [index] != -1)
             zloop_timer_end (self->loop, self->timers [index]);
@@ -1238,6 +1380,7 @@ zc_hub_destroy (zc_hub_t **self_p)
     zc_zap_destroy (&self->zap);
     zhashx_destroy (&self->peers);
     zc_routes_destroy (&self->routes);
+    zc_hubsub_destroy (&self->hubsub);
     zhashx_destroy (&self->advertise);
     zhashx_destroy (&self->waiters);
     zlistx_destroy (&self->waited);

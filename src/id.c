@@ -70,16 +70,32 @@ s_random_bytes (uint8_t *out, size_t size)
     s_pool_used += size;
 }
 
-//  Fills id with the current wall-clock milliseconds and 80 random bits.
+//  Fills id with the current wall-clock milliseconds and 80 random bits;
+//  within one millisecond (or while the clock is behind the last ID) a
+//  thread's IDs count up from the last one instead, so that they sort in
+//  the order they were made.
 void
 zc_id_generate (zc_id_t *id)
 {
+    static _Thread_local zc_id_t last;
+    static _Thread_local uint64_t last_ms;
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
     uint64_t ms = (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
+    if (last_ms && ms <= last_ms) {
+        *id = last;
+        for (int index = ZC_ID_SIZE - 1; index >= 0; index--)
+            if (++id->bytes [index] != 0)
+                break;                  //  no carry (into the time, when it does)
+        last = *id;
+        last_ms = zc_id_time_ms (id);
+        return;
+    }
     for (int index = 0; index < 6; index++)
         id->bytes [index] = (uint8_t) (ms >> (8 * (5 - index)));
     s_random_bytes (id->bytes + 6, ZC_ID_SIZE - 6);
+    last = *id;
+    last_ms = ms;
 }
 
 //  The 48-bit timestamp of the ID: milliseconds since the epoch.
@@ -219,6 +235,10 @@ zc_id_test (bool verbose)
     zc_id_t many [1000];     //  more than two refills of the pool
     for (int index = 0; index < 1000; index++)
         zc_id_generate (&many [index]);
+    int unordered = 0;
+    for (int index = 1; index < 1000; index++)
+        unordered += memcmp (many [index - 1].bytes, many [index].bytes, ZC_ID_SIZE) >= 0;
+    ZC_CHECK (unordered == 0);
     int duplicates = 0;
     for (int index = 0; index < 1000; index++)
         for (int other = index + 1; other < 1000; other++)

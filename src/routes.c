@@ -20,6 +20,7 @@ typedef struct {
 
 struct _zc_routes_t {
     char self_name [ZC_NAME_MAX + 1];
+    bool any_key;               //  keys need not be node names
     zhashx_t *entries;          //  name -> s_entry_t (owned)
     zhashx_t *changed;          //  names whose best route may have changed
 };
@@ -114,11 +115,17 @@ s_mark (zc_routes_t *self, const char *name)
     zhashx_update (self->changed, name, (void *) 1);
 }
 
+void
+zc_routes_allow_any_key (zc_routes_t *self)
+{
+    self->any_key = true;
+}
+
 int
 zc_routes_set (zc_routes_t *self, const char *name, void *link, const char *path)
 {
     int hubs = s_path_hubs (self, path);
-    if (hubs < 0 || !zc_name_valid (name))
+    if (hubs < 0 || (!self->any_key && !zc_name_valid (name)))
         return -1;
     s_entry_t *entry = zhashx_lookup (self->entries, name);
     if (!entry) {

@@ -9,6 +9,8 @@
 #include "bulk.h"
 #include "flow.h"
 #include "subject.h"
+#include "pubseal.h"
+#include "hubsub.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -59,6 +61,8 @@ static struct {
     { "subject", zc_subject_test },
     { "bulk", zc_bulk_test },
     { "seal", zc_seal_test },
+    { "pubseal", zc_pubseal_test },
+    { "hubsub", zc_hubsub_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },

@@ -176,22 +176,47 @@ zc_interest_remove_owner (zc_interest_t *self, const char *owner)
     return gone;
 }
 
+void
+zc_interest_each_match (zc_interest_t *self, const char *subject, zc_interest_match_fn *fn, void *arg)
+{
+    for (zhashx_t *owners = zhashx_first (self->patterns); owners; owners = zhashx_next (self->patterns)) {
+        const char *pattern = zhashx_cursor (self->patterns);
+        if (!zc_subject_matches (pattern, subject))
+            continue;
+        for (void *count = zhashx_first (owners); count; count = zhashx_next (owners))
+            fn (pattern, (const char *) zhashx_cursor (owners), arg);
+    }
+}
+
+typedef struct {
+    zlist_t *matched;
+    zhashx_t *seen;
+} s_match_t;
+
+static void
+s_collect (const char *pattern, const char *owner, void *arg)
+{
+    s_match_t *match = arg;
+    if (zhashx_insert (match->seen, owner, (void *) 1) == 0)
+        zlist_append (match->matched, (void *) owner);
+}
+
 zlist_t *
 zc_interest_match (zc_interest_t *self, const char *subject)
 {
-    zlist_t *matched = zlist_new ();
-    zlist_autofree (matched);
-    zlist_comparefn (matched, (zlist_compare_fn *) strcmp);
-    for (zhashx_t *owners = zhashx_first (self->patterns); owners; owners = zhashx_next (self->patterns)) {
-        if (!zc_subject_matches ((const char *) zhashx_cursor (self->patterns), subject))
-            continue;
-        for (void *count = zhashx_first (owners); count; count = zhashx_next (owners)) {
-            const char *owner = zhashx_cursor (owners);
-            if (!zlist_exists (matched, (void *) owner))
-                zlist_append (matched, (void *) owner);
-        }
-    }
-    return matched;
+    s_match_t match = { zlist_new (), zhashx_new () };
+    zlist_autofree (match.matched);
+    zlist_comparefn (match.matched, (zlist_compare_fn *) strcmp);
+    zc_interest_each_match (self, subject, s_collect, &match);
+    zhashx_destroy (&match.seen);
+    return match.matched;
+}
+
+bool
+zc_interest_has (zc_interest_t *self, const char *pattern, const char *owner)
+{
+    zhashx_t *owners = zhashx_lookup (self->patterns, pattern);
+    return owners && zhashx_lookup (owners, owner);
 }
 
 zlist_t *

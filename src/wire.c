@@ -9,6 +9,7 @@
 */
 #include "prelude.h"
 #include "wire.h"
+#include "subject.h"
 #include "log.h"
 #include "target.h"
 #include "testing.h"
@@ -21,7 +22,7 @@
 static const char *s_type_names [ZC_MSG_TYPE_COUNT] = {
     NULL, "HELLO", "NODES", "ROUTES", "PRESENCE", "REQ", "ACK", "NOROUTE",
     "STARTED", "REPLY", "STREAM", "CANCEL", "ERROR", "PUB", "SUB", "UNSUB",
-    "PING", "PONG", "BYE", "CREDIT"
+    "PING", "PONG", "BYE", "CREDIT", "INTEREST"
 };
 
 //  The name of a message type, or "UNKNOWN" for a value outside the enum.
@@ -42,6 +43,8 @@ zc_wire_is_bulk (const zc_wire_t *self)
 static bool
 s_whole_too_large (uint8_t type, uint8_t flags, size_t size)
 {
+    if (type == ZC_MSG_PUB)
+        return size > ZC_WIRE_MAX_WHOLE;
     if (type != ZC_MSG_REQ && type != ZC_MSG_REPLY)
         return false;
     return size > ZC_WIRE_MAX_WHOLE + ((flags & ZC_FLAG_CHUNK)? 8: 0);
@@ -52,7 +55,7 @@ static bool
 s_has_payload (uint8_t type)
 {
     return type == ZC_MSG_REQ || type == ZC_MSG_REPLY || type == ZC_MSG_NODES
-        || type == ZC_MSG_ROUTES;
+        || type == ZC_MSG_ROUTES || type == ZC_MSG_PUB || type == ZC_MSG_INTEREST;
 }
 
 //  True for a message about a job in custody (flag CUSTODY or RELAYED):
@@ -178,6 +181,22 @@ s_put_blob (s_writer_t *writer, const void *bytes, size_t size, int width)
         s_fail (writer, "field too long");
     s_put_uint (writer, size, width);
     s_put (writer, bytes, size);
+}
+
+//  Appends a u16 count and the patterns of a list (each a u16 length and
+//  its bytes; valid patterns, subject.h).
+static void
+s_put_patterns (s_writer_t *writer, zlist_t *list)
+{
+    if (zlist_size (list) > ZC_WIRE_MAX_PATTERNS)
+        s_fail (writer, "more than 1024 patterns");
+    s_put_uint (writer, zlist_size (list), 2);
+    for (const char *pattern = zlist_first (list); pattern; pattern = zlist_next (list)) {
+        if (zc_subject_check (pattern, true, NULL) != 0)
+            s_fail (writer, "invalid pattern");
+        else
+            s_put_blob (writer, pattern, strlen (pattern), 2);
+    }
 }
 
 //  The writer's bytes as a new frame, or NULL (logged) when it failed.
@@ -333,6 +352,25 @@ s_get_string (s_reader_t *reader, int width, size_t max, const char *problem)
     return string;
 }
 
+//  Reads a u16 count and that many patterns (at most ZC_WIRE_MAX_PATTERNS,
+//  each valid) into 'list'.
+static void
+s_get_patterns (s_reader_t *reader, zlist_t *list, const char *problem)
+{
+    size_t count = s_get_uint (reader, 2, problem);
+    if (count > ZC_WIRE_MAX_PATTERNS)
+        s_bad (reader, problem);
+    for (size_t index = 0; index < count && !reader->problem; index++) {
+        char *pattern = s_get_string (reader, 2, ZC_WIRE_MAX_SUBJECT, problem);
+        if (pattern && zc_subject_check (pattern, true, NULL) != 0)
+            s_bad (reader, problem);
+        else
+        if (pattern)
+            zlist_append (list, pattern);
+        free (pattern);
+    }
+}
+
 //  Reads a u32 length and that many bytes into a malloc'd copy (NULL when
 //  empty). Returns 0, or -1 (problem set).
 static int
@@ -373,12 +411,14 @@ s_wire_alloc (zc_msg_type_t type)
     self->hops = ZC_WIRE_HOPS;
     self->to = zlist_new ();
     self->names = zlist_new ();
-    if (!self->to || !self->names) {
+    self->patterns = zlist_new ();
+    if (!self->to || !self->names || !self->patterns) {
         zc_wire_destroy (&self);
         return NULL;
     }
     zlist_autofree (self->to);
     zlist_autofree (self->names);
+    zlist_autofree (self->patterns);
     return self;
 }
 
@@ -444,6 +484,10 @@ zc_wire_dup_header (zc_wire_t *self, const char *only)
     copy->code = self->code;
     copy->credit = self->credit;
     copy->text = self->text? zc_strdup (self->text): NULL;
+    copy->subject = self->subject? zc_strdup (self->subject): NULL;
+    copy->retain = self->retain;
+    for (char *pattern = zlist_first (self->patterns); pattern; pattern = zlist_next (self->patterns))
+        zlist_append (copy->patterns, pattern);
     zlist_t *tagged = s_tagged_names (copy);
     for (char *name = zlist_first (tagged); name && self->tags; name = zlist_next (tagged))
         if (zc_wire_tag (self, name))
@@ -458,7 +502,9 @@ zc_wire_destroy (zc_wire_t **self_p)
         zc_wire_t *self = *self_p;
         zlist_destroy (&self->to);
         zlist_destroy (&self->names);
+        zlist_destroy (&self->patterns);
         free (self->text);
+        free (self->subject);
         zframe_destroy (&self->payload);
         zhashx_destroy (&self->tags);
         free (self);
@@ -518,6 +564,17 @@ zc_wire_encode (zc_wire_t *self)
         }
         case ZC_MSG_CREDIT:
             s_put_uint (&writer, self->credit, 8);
+            break;
+        case ZC_MSG_PUB:
+            if (!self->subject || zc_subject_check (self->subject, false, NULL) != 0)
+                s_fail (&writer, "invalid subject");
+            else
+                s_put_blob (&writer, self->subject, strlen (self->subject), 2);
+            s_put_uint (&writer, self->retain, 4);
+            break;
+        case ZC_MSG_SUB:
+        case ZC_MSG_UNSUB:
+            s_put_patterns (&writer, self->patterns);
             break;
         default:
             break;
@@ -626,6 +683,16 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
             break;
         case ZC_MSG_CREDIT:
             self->credit = s_get_uint (&reader, 8, "truncated CREDIT count");
+            break;
+        case ZC_MSG_PUB:
+            self->subject = s_get_string (&reader, 2, ZC_WIRE_MAX_SUBJECT, "bad PUB subject");
+            if (self->subject && zc_subject_check (self->subject, false, NULL) != 0)
+                s_bad (&reader, "bad PUB subject");
+            self->retain = (uint32_t) s_get_uint (&reader, 4, "truncated PUB fields");
+            break;
+        case ZC_MSG_SUB:
+        case ZC_MSG_UNSUB:
+            s_get_patterns (&reader, self->patterns, "bad patterns");
             break;
         default:
             break;
@@ -1082,6 +1149,163 @@ zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t
     return 0;
 }
 
+//  The INTEREST payload: u16 count, then per entry online (u8), the hub's
+//  name, the pattern (u16 length + bytes) and the hub path (like NODES).
+//  Returns a new frame, or NULL (logged) when an entry is invalid.
+zframe_t *
+zc_wire_interest_payload (const zc_interest_entry_t *entries, size_t count)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    if (count > 0xFFFF)
+        s_fail (&writer, "too many entries");
+    s_put_uint (&writer, count, 2);
+    for (size_t index = 0; index < count && !writer.problem; index++) {
+        const zc_interest_entry_t *entry = &entries [index];
+        s_put_uint (&writer, entry->online? 1: 0, 1);
+        s_put_name (&writer, entry->hub, false);
+        if (zc_subject_check (entry->pattern, true, NULL) != 0)
+            s_fail (&writer, "invalid pattern");
+        s_put_blob (&writer, entry->pattern, strlen (entry->pattern), 2);
+        s_put_path (&writer, entry->via);
+    }
+    return s_writer_frame (&writer, "INTEREST payload");
+}
+
+//  Decodes an INTEREST payload: 0 with *entries malloc'd (NULL when
+//  *count is 0), or -1 with both cleared.
+int
+zc_wire_interest_payload_decode (zframe_t *frame, zc_interest_entry_t **entries, size_t *count)
+{
+    *entries = NULL;
+    *count = 0;
+    if (!frame)
+        return -1;
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    size_t total = s_get_uint (&reader, 2, "truncated");
+    //  The smallest entry is 6 bytes: check before allocating.
+    if (total > (reader.size - reader.pos) / 6)
+        s_bad (&reader, "count larger than the frame");
+    zc_interest_entry_t *array = NULL;
+    if (!reader.problem && total > 0)
+        array = zc_calloc (total, sizeof (zc_interest_entry_t));
+    for (size_t index = 0; index < total && !reader.problem; index++) {
+        zc_interest_entry_t *entry = &array [index];
+        uint64_t online = s_get_uint (&reader, 1, "truncated");
+        if (online > 1)
+            s_bad (&reader, "online not 0 or 1");
+        entry->online = online == 1;
+        s_get_name (&reader, entry->hub, false, "bad hub name");
+        char *pattern = s_get_string (&reader, 2, ZC_WIRE_MAX_SUBJECT, "bad pattern");
+        if (pattern && zc_subject_check (pattern, true, NULL) != 0)
+            s_bad (&reader, "bad pattern");
+        else
+        if (pattern)
+            snprintf (entry->pattern, sizeof entry->pattern, "%s", pattern);
+        free (pattern);
+        s_get_path (&reader, entry->via, "bad via");
+    }
+    if (!reader.problem && reader.pos != reader.size)
+        s_bad (&reader, "trailing bytes");
+    if (reader.problem) {
+        free (array);
+        return -1;
+    }
+    *entries = array;
+    *count = total;
+    return 0;
+}
+
+//  A PUB's items: u16 count, then each a u32 length and its bytes.
+static void
+s_put_items (s_writer_t *writer, zlist_t *items)
+{
+    size_t count = items? zlist_size (items): 0;
+    if (count == 0 || count > ZC_WIRE_MAX_ITEMS)
+        s_fail (writer, "a PUB carries 1 to 1024 items");
+    s_put_uint (writer, count, 2);
+    for (zframe_t *item = count? zlist_first (items): NULL; item; item = zlist_next (items))
+        s_put_blob (writer, zframe_data (item), zframe_size (item), 4);
+}
+
+zframe_t *
+zc_wire_pub_items (zlist_t *items)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    s_put_items (&writer, items);
+    return s_writer_frame (&writer, "PUB items");
+}
+
+//  The PUB payload: mode (u8), with mode 1 the 64-byte signature, then
+//  the items. NULL (logged) with no item, too many, an unknown mode or
+//  more than ZC_WIRE_MAX_WHOLE bytes in all.
+zframe_t *
+zc_wire_pub_payload (const zc_pub_payload_t *payload)
+{
+    s_writer_t writer = { NULL, 0, 0, NULL };
+    if (payload->mode > 1)
+        s_fail (&writer, "unknown PUB mode");
+    s_put_uint (&writer, payload->mode, 1);
+    if (payload->mode == 1)
+        s_put (&writer, payload->signature, ZC_WIRE_PUB_SIGNATURE);
+    s_put_items (&writer, payload->items);
+    if (writer.size > ZC_WIRE_MAX_WHOLE)
+        s_fail (&writer, "a PUB payload over 16 KiB");
+    return s_writer_frame (&writer, "PUB payload");
+}
+
+int
+zc_wire_pub_payload_decode (zframe_t *frame, zc_pub_payload_t *payload)
+{
+    memset (payload, 0, sizeof *payload);
+    if (!frame)
+        return -1;
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    if (zframe_size (frame) > ZC_WIRE_MAX_WHOLE)
+        s_bad (&reader, "larger than 16 KiB");
+    payload->mode = (uint8_t) s_get_uint (&reader, 1, "truncated");
+    if (payload->mode > 1)
+        s_bad (&reader, "unknown mode");
+    if (payload->mode == 1) {
+        const uint8_t *signature = s_get (&reader, ZC_WIRE_PUB_SIGNATURE, "truncated signature");
+        if (signature)
+            memcpy (payload->signature, signature, ZC_WIRE_PUB_SIGNATURE);
+    }
+    payload->covered = reader.data + reader.pos;
+    payload->covered_size = reader.size - reader.pos;
+    size_t count = s_get_uint (&reader, 2, "truncated");
+    if (!reader.problem && (count == 0 || count > ZC_WIRE_MAX_ITEMS))
+        s_bad (&reader, "item count not 1 to 1024");
+    payload->items = zlist_new ();
+    for (size_t index = 0; index < count && !reader.problem; index++) {
+        size_t size = s_get_uint (&reader, 4, "truncated");
+        const uint8_t *bytes = s_get (&reader, size, "truncated item");
+        if (bytes)
+            zlist_append (payload->items, zframe_new (bytes, size));
+    }
+    if (!reader.problem && reader.pos != reader.size)
+        s_bad (&reader, "trailing bytes");
+    if (reader.problem) {
+        zc_wire_pub_payload_clear (payload);
+        return -1;
+    }
+    return 0;
+}
+
+void
+zc_wire_pub_payload_clear (zc_pub_payload_t *payload)
+{
+    if (payload->items) {
+        zframe_t *item;
+        while ((item = zlist_pop (payload->items)))
+            zframe_destroy (&item);
+        zlist_destroy (&payload->items);
+    }
+    payload->covered = NULL;
+    payload->covered_size = 0;
+}
+
 //  The ACK payload for 'count' more job IDs, 16 bytes each. Returns a new
 //  frame, or NULL (logged) when count is 0 or above ZC_WIRE_MAX_ACK_IDS.
 zframe_t *
@@ -1255,6 +1479,14 @@ s_sample (uint8_t type)
         self->code = ZC_ERR_BAD_NAME;
         self->text = zc_strdup ("name web-1 is not bound to this key");
     }
+    if (type == ZC_MSG_PUB) {
+        self->subject = zc_strdup ("logs.web-1.nginx");
+        self->retain = 3600;
+    }
+    if (type == ZC_MSG_SUB || type == ZC_MSG_UNSUB) {
+        zlist_append (self->patterns, "logs.*.nginx");
+        zlist_append (self->patterns, "$sys.online.>");
+    }
     if (s_has_payload (type))
         self->payload = zframe_new ("\x00\x01payload", 9);
     return self;
@@ -1369,6 +1601,28 @@ s_check_payload_decoders (zframe_t *frame)
     }
     else
         mismatches += entries != NULL || count != 0;
+    zc_interest_entry_t *interest;
+    if (zc_wire_interest_payload_decode (frame, &interest, &count) == 0) {
+        zframe_t *again = zc_wire_interest_payload (interest, count);
+        mismatches += !zframe_eq (again, frame);
+        zframe_destroy (&again);
+        free (interest);
+    }
+    else
+        mismatches += interest != NULL || count != 0;
+    zc_pub_payload_t pub;
+    if (zc_wire_pub_payload_decode (frame, &pub) == 0) {
+        zframe_t *again = zc_wire_pub_payload (&pub);
+        mismatches += !zframe_eq (again, frame);
+        zframe_t *items = zc_wire_pub_items (pub.items);
+        mismatches += !items || zframe_size (items) != pub.covered_size
+                    || memcmp (zframe_data (items), pub.covered, pub.covered_size) != 0;
+        zframe_destroy (&items);
+        zframe_destroy (&again);
+        zc_wire_pub_payload_clear (&pub);
+    }
+    else
+        mismatches += pub.items != NULL;
     return mismatches;
 }
 
@@ -1603,11 +1857,135 @@ s_test_relay (void)
     return ZC_TEST_END;
 }
 
+//  An INTEREST payload of two entries.
+static zframe_t *
+s_sample_interest_payload (void)
+{
+    zc_interest_entry_t entries [2] = {
+        { .hub = "site1", .pattern = "logs.>", .online = true, .via = "hub0>site1" },
+        { .hub = "hub0", .pattern = "$sys.online.*", .online = false, .via = "" }
+    };
+    return zc_wire_interest_payload (entries, 2);
+}
+
+//  A signed PUB payload of two items, one empty.
+static zframe_t *
+s_sample_pub_payload (void)
+{
+    zc_pub_payload_t payload = { .mode = 1, .items = zlist_new () };
+    memset (payload.signature, 0x5A, sizeof payload.signature);
+    zlist_append (payload.items, zframe_new ("hello", 5));
+    zlist_append (payload.items, zframe_new (NULL, 0));
+    zframe_t *frame = zc_wire_pub_payload (&payload);
+    zc_wire_pub_payload_clear (&payload);
+    return frame;
+}
+
+//  PUB, SUB, UNSUB and INTEREST: their fields and payloads, and what is
+//  refused.
+static int
+s_test_pubsub (void)
+{
+    ZC_TEST_BEGIN;
+    //  INTEREST entries round-trip; a bad pattern is refused both ways.
+    zframe_t *frame = s_sample_interest_payload ();
+    zc_interest_entry_t *entries = NULL;
+    size_t count = 0;
+    ZC_CHECK (frame && zc_wire_interest_payload_decode (frame, &entries, &count) == 0 && count == 2);
+    ZC_CHECK (entries && streq (entries [0].hub, "site1") && streq (entries [0].pattern, "logs.>")
+           && entries [0].online && streq (entries [0].via, "hub0>site1"));
+    ZC_CHECK (entries && streq (entries [1].pattern, "$sys.online.*") && !entries [1].online
+           && streq (entries [1].via, ""));
+    if (entries) {
+        strcpy (entries [1].pattern, "a.>.b");
+        ZC_CHECK (zc_wire_interest_payload (entries, 2) == NULL);
+    }
+    free (entries);
+    for (size_t cut = 0; frame && cut < zframe_size (frame); cut++) {
+        zframe_t *truncated = zframe_new (zframe_data (frame), cut);
+        ZC_CHECK (zc_wire_interest_payload_decode (truncated, &entries, &count) == -1 && !entries);
+        zframe_destroy (&truncated);
+    }
+    zframe_destroy (&frame);
+
+    //  A PUB payload: the signature, the items, and the bytes it covers.
+    frame = s_sample_pub_payload ();
+    zc_pub_payload_t pub;
+    ZC_CHECK (frame && zc_wire_pub_payload_decode (frame, &pub) == 0);
+    ZC_CHECK (pub.mode == 1 && pub.signature [0] == 0x5A && zlist_size (pub.items) == 2);
+    ZC_CHECK (pub.covered == zframe_data (frame) + 1 + ZC_WIRE_PUB_SIGNATURE
+           && pub.covered_size == zframe_size (frame) - 1 - ZC_WIRE_PUB_SIGNATURE);
+    zframe_t *first = pub.items? zlist_first (pub.items): NULL;
+    ZC_CHECK (first && zframe_streq (first, "hello"));
+    zc_wire_pub_payload_clear (&pub);
+    for (size_t cut = 0; frame && cut < zframe_size (frame); cut++) {
+        zframe_t *truncated = zframe_new (zframe_data (frame), cut);
+        ZC_CHECK (zc_wire_pub_payload_decode (truncated, &pub) == -1 && !pub.items);
+        zframe_destroy (&truncated);
+    }
+    zframe_destroy (&frame);
+    //  No items, an unknown mode, over 16 KiB: refused.
+    pub = (zc_pub_payload_t) { .mode = 0, .items = zlist_new () };
+    ZC_CHECK (zc_wire_pub_payload (&pub) == NULL);
+    zlist_append (pub.items, zframe_new (NULL, ZC_WIRE_MAX_WHOLE));
+    ZC_CHECK (zc_wire_pub_payload (&pub) == NULL);
+    zc_wire_pub_payload_clear (&pub);
+    pub = (zc_pub_payload_t) { .mode = 2, .items = zlist_new () };
+    zlist_append (pub.items, zframe_new ("x", 1));
+    ZC_CHECK (zc_wire_pub_payload (&pub) == NULL);
+    zc_wire_pub_payload_clear (&pub);
+    uint8_t unknown_mode [] = { 2, 0, 1, 0, 0, 0, 1, 'x' };
+    frame = zframe_new (unknown_mode, sizeof unknown_mode);
+    ZC_CHECK (zc_wire_pub_payload_decode (frame, &pub) == -1);
+    unknown_mode [0] = 0;
+    zframe_reset (frame, unknown_mode, sizeof unknown_mode);
+    ZC_CHECK (zc_wire_pub_payload_decode (frame, &pub) == 0 && pub.mode == 0 && zlist_size (pub.items) == 1);
+    zc_wire_pub_payload_clear (&pub);
+    zframe_destroy (&frame);
+
+    //  A PUB's subject must be a valid one, without wildcards; a SUB's
+    //  patterns valid patterns, at most 1024.
+    zc_wire_t *wire = zc_wire_new (ZC_MSG_PUB);
+    wire->subject = zc_strdup ("a.*.c");
+    wire->payload = s_sample_pub_payload ();
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    free (wire->subject);
+    wire->subject = zc_strdup ("a.b.c");
+    zmsg_t *msg = zc_wire_encode (wire);
+    ZC_CHECK (msg != NULL);
+    //  The same bytes with a wildcard in the subject are refused.
+    uint8_t *bytes = msg? zframe_data (zmsg_first (msg)): NULL;
+    uint8_t *at = bytes? memmem (bytes, zframe_size (zmsg_first (msg)), "a.b.c", 5): NULL;
+    if (at)
+        at [2] = '*';
+    const char *reason = NULL;
+    ZC_CHECK (msg && zc_wire_decode (msg, zmsg_first (msg), &reason) == NULL);
+    ZC_CHECK (reason && streq (reason, "bad PUB subject"));
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+    wire = zc_wire_new (ZC_MSG_SUB);
+    zlist_append (wire->patterns, "a..b");
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    zlist_purge (wire->patterns);
+    for (int index = 0; index <= ZC_WIRE_MAX_PATTERNS; index++)
+        zlist_append (wire->patterns, "a.b");
+    ZC_CHECK (zc_wire_encode (wire) == NULL);
+    free (zlist_pop (wire->patterns));
+    msg = zc_wire_encode (wire);
+    zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    ZC_CHECK (got && zlist_size (got->patterns) == ZC_WIRE_MAX_PATTERNS);
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    zc_wire_destroy (&wire);
+    return ZC_TEST_END;
+}
+
 int
 zc_wire_test (bool verbose)
 {
     ZC_TEST_BEGIN;
     ZC_CHECK (s_test_records () == 0);
+    ZC_CHECK (s_test_pubsub () == 0);
     ZC_CHECK (s_test_ack_ids () == 0);
     ZC_CHECK (s_test_relay () == 0);
     ZC_CHECK (s_test_tags () == 0);
@@ -1686,6 +2064,9 @@ zc_wire_test (bool verbose)
                 ZC_CHECK_STR (got->text, sent->text);
             else
                 ZC_CHECK (got->text == NULL);
+            ZC_CHECK (got->retain == sent->retain && s_lists_equal (got->patterns, sent->patterns));
+            ZC_CHECK ((!got->subject && !sent->subject)
+                   || (got->subject && sent->subject && streq (got->subject, sent->subject)));
             ZC_CHECK (s_has_payload (type)? zframe_eq (got->payload, sent->payload): !got->payload);
         }
         zc_wire_destroy (&got);
@@ -2148,7 +2529,7 @@ zc_wire_test (bool verbose)
 
     //  Mutations of valid encodings never crash a decoder, and whatever
     //  still decodes encodes back to exactly the same bytes.
-    zframe_t *seeds [ZC_MSG_TYPE_COUNT + 3] [2];
+    zframe_t *seeds [ZC_MSG_TYPE_COUNT + 5] [2];
     size_t seed_count = 0;
     for (uint8_t type = 1; type < ZC_MSG_TYPE_COUNT; type++) {
         zc_wire_t *sample = s_sample (type);
@@ -2168,6 +2549,10 @@ zc_wire_test (bool verbose)
     seeds [seed_count++] [1] = zframe_new (result_payload, sizeof result_payload);
     seeds [seed_count] [0] = zframe_new (nodes_header, sizeof nodes_header);
     seeds [seed_count++] [1] = zc_wire_nodes_payload (entries, 2);
+    seeds [seed_count] [0] = zframe_new (nodes_header, sizeof nodes_header);
+    seeds [seed_count++] [1] = s_sample_interest_payload ();
+    seeds [seed_count] [0] = zframe_new (nodes_header, sizeof nodes_header);
+    seeds [seed_count++] [1] = s_sample_pub_payload ();
     uint64_t state = 0x5EED5EED12345678ULL;
     int decoded = 0, mismatches = 0;
     for (int iteration = 0; iteration < 20000; iteration++) {

@@ -7,7 +7,7 @@
 
     Build and run (from the top of the tree):
       clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -Iinclude \
-          tests/fuzz/fuzz_wire.c src/wire.c src/id.c src/target.c \
+          tests/fuzz/fuzz_wire.c src/wire.c src/subject.c src/id.c src/target.c \
           src/job.c src/log.c -lczmq -lzmq -lsodium -o fuzz_wire
       ./fuzz_wire -max_total_time=60 [CORPUS_DIR]
 */
@@ -57,6 +57,20 @@ s_payload_decoders (zframe_t *frame)
         s_require_same (again, frame);
         zframe_destroy (&again);
         free (entries);
+    }
+    zc_interest_entry_t *interest;
+    if (zc_wire_interest_payload_decode (frame, &interest, &count) == 0) {
+        zframe_t *again = zc_wire_interest_payload (interest, count);
+        s_require_same (again, frame);
+        zframe_destroy (&again);
+        free (interest);
+    }
+    zc_pub_payload_t pub;
+    if (zc_wire_pub_payload_decode (frame, &pub) == 0) {
+        zframe_t *again = zc_wire_pub_payload (&pub);
+        s_require_same (again, frame);
+        zframe_destroy (&again);
+        zc_wire_pub_payload_clear (&pub);
     }
 }
 
