@@ -1,5 +1,5 @@
 /*  cli.h — the client commands (trigger, nodes, ping, status, jobs,
-    keygen). Each takes the arguments after its name and returns the
+    keygen; pub and sub in clisub.c). Each takes the arguments after its name and returns the
     process exit status of SPEC.md.
 */
 #ifndef ZC_CLI_H
@@ -19,4 +19,22 @@ int zc_cli_status (int argc, char *argv []);
 int zc_cli_jobs (int argc, char *argv []);
 int zc_cli_queue (int argc, char *argv []);
 int zc_cli_keygen (int argc, char *argv []);
+int zc_cli_pub (int argc, char *argv []);
+int zc_cli_sub (int argc, char *argv []);
+
+//  For the commands' files (cli.c, clisub.c).
+#include <jansson.h>
+#include "client.h"
+//  Prints "zcnc: MESSAGE" and the usage on stderr.
+void zc_cli_usage_error (const char *usage, const char *format, ...);
+//  A number of seconds for -t, or -1 when it is not one.
+double zc_cli_seconds (const char *text);
+//  Connects to the agent of the config (-c FILE, $ZCNC_CONFIG, the
+//  default); NULL after printing why.
+zc_client_t *zc_cli_connect (const char *config_option);
+//  Sends a request and reads its first answer; NULL after printing why.
+json_t *zc_cli_request (zc_client_t *client, json_t *request, int timeout_ms);
+//  Prints an {"error": ...} answer and returns its exit status (0 when
+//  the answer is not an error).
+int zc_cli_answer_error (json_t *answer, const char *context);
 #endif

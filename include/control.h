@@ -17,6 +17,7 @@
 #include "delivery.h"
 #include "directory.h"
 #include "message.h"
+#include "pubsub.h"
 #include "runner.h"
 #include "wire.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     zc_directory_t *directory;
     zc_daemon_t *daemon;        //  its keyring tells which names are hubs
     zlist_t *uplinks;           //  zc_uplink_t, for status
+    zc_pubsub_t *pubsub;
     zc_link_send_fn *send;      //  pings leave here
     void *send_arg;
 } zc_control_parts_t;

@@ -114,5 +114,12 @@ uint64_t zc_exec_start_ticks (zc_exec_t *self);
 //  'start_ticks'. Returns how many processes were signalled.
 int zc_exec_kill_leftovers (pid_t pgid, uint64_t start_ticks);
 
+//  Runs argv (a program on PATH) in the foreground with the caller's
+//  stdio and environment, each "NAME=VALUE" of 'env' (NULL-terminated,
+//  or NULL) replacing its namesake, and waits for it. Returns its exit
+//  status (128 + N when killed by signal N), or -1 with errno when it
+//  could not be started. (The CLI's `sub -- COMMAND`.)
+int zc_exec_foreground (char *const argv [], char *const env []);
+
 int zc_exec_test (bool verbose);
 #endif

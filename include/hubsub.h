@@ -26,7 +26,8 @@
     it starts to subscribe to, and a neighbour hub all of them when the
     link comes up. A retained message whose one item is empty clears the
     subject (kept as a marker for its retain time, so an older copy does
-    not come back; not delivered).
+    not come back; agents subscribed get it, to forget their copy; a
+    later subscriber does not).
 
     Links are the hub's (agents, downstream hubs, uplinks); this module
     sees them as pointers and uses the hub's callbacks to send.

@@ -55,6 +55,8 @@ void zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object);
 //  connection is next polled).
 void zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object);
 void zc_jsonl_flush (zc_jsonl_conn_t *conn);
+//  Bytes queued for the client that it has not read yet.
+size_t zc_jsonl_unsent (zc_jsonl_conn_t *conn);
 //  While held, no further lines are delivered; releasing delivers the
 //  lines that waited.
 void zc_jsonl_hold (zc_jsonl_conn_t *conn, bool hold);

@@ -6,6 +6,7 @@
 #ifndef ZC_LOG_H
 #define ZC_LOG_H
 #include <stdbool.h>
+#include <stddef.h>
 
 void zc_log_init (const char *tag, bool verbose);
 void zc_debug (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
@@ -15,4 +16,15 @@ void zc_error (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 //  For functions that report problems through a 'char **error': sets
 //  *error (when error is not NULL) to a malloc'd message. Returns -1.
 int zc_fail (char **error, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+//  Warnings logged once per distinct 'what' (a reason and who caused it),
+//  so that a peer that keeps misbehaving cannot flood the log. Remembers
+//  at most 'max' of them; past that, new ones are logged every time.
+typedef struct _zc_log_once_t zc_log_once_t;
+zc_log_once_t *zc_log_once_new (size_t max);
+void zc_log_once_destroy (zc_log_once_t **self_p);
+//  Forgets what was logged (after a change that makes it news again).
+void zc_log_once_reset (zc_log_once_t *self);
+void zc_warn_once (zc_log_once_t *self, const char *what, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 #endif

@@ -23,6 +23,7 @@ typedef enum {
     ZC_TABLE_OUTBOX,            //  jobs sent from here: job ID -> job record
     ZC_TABLE_INBOX,             //  jobs received: ULID.origin -> task record
     ZC_TABLE_DIRECTORY,         //  node name -> directory entry
+    ZC_TABLE_RETAINED,          //  hash of a subject -> a retained message published here
     ZC_TABLE_COUNT
 } zc_table_t;
 

@@ -25,6 +25,7 @@
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
+#include "pubsub.h"
 #include "readfolder.h"
 #include "runner.h"
 #include "seal.h"
@@ -52,6 +53,7 @@ struct _zc_agent_t {
     zc_bulk_t *bulk;            //  large REQs and REPLYs in chunks, both ways
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
+    zc_pubsub_t *pubsub;        //  subscriptions and publications
     zc_exec_context_t *exec_context;
     zc_control_t *control;      //  the socket
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
@@ -357,6 +359,7 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         case ZC_MSG_STARTED:  zc_delivery_on_ack (self->delivery, &msg->id, msg->from); break;
         case ZC_MSG_REPLY:    zc_delivery_on_reply_message (self->delivery, msg); break;
         case ZC_MSG_PING:     s_on_ping (self, msg); break;
+        case ZC_MSG_PUB:      zc_pubsub_on_pub (self->pubsub, msg); break;
         case ZC_MSG_PONG:
             if (*msg->from)
                 zc_control_on_pong (self->control, msg);
@@ -365,6 +368,9 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             //  The hub's own refusals are the uplink's business.
             if (msg->code == ZC_ERR_JOB_EVENT && *msg->from)
                 s_on_job_event (self, msg);
+            else
+            if (msg->code == ZC_ERR_REFUSED && !*msg->from)
+                zc_warn ("hub %s: %s", zc_uplink_name (uplink), msg->text? msg->text: "refused");
             break;
         default:
             zc_debug ("ignored %s from the hub", zc_wire_type_name (msg->type));
@@ -378,11 +384,65 @@ static void
 s_uplink_state (zc_uplink_t *uplink, bool up, void *arg)
 {
     zc_agent_t *self = arg;
+    if (up)
+        zc_pubsub_link_up (self->pubsub, uplink);
     zc_uplink_t *live = s_live_uplink (self);
     if ((up && live == uplink) || (!up && live)) {
         zc_delivery_link_up (self->delivery);
         zc_runner_link_up (self->runner);
     }
+}
+
+//  ---------------------------------------------------------------------
+//  What pub/sub needs (pubsub.h)
+
+static int
+s_pubsub_send_to (void *uplink, zc_wire_t **msg_p, void *arg)
+{
+    return zc_uplink_send (uplink, msg_p);
+}
+
+static zlist_t *
+s_pubsub_uplinks (void *arg)
+{
+    zc_agent_t *self = arg;
+    zlist_t *up = zlist_new ();
+    for (zc_uplink_t *uplink = zlist_first (self->uplinks); uplink; uplink = zlist_next (self->uplinks))
+        if (zc_uplink_is_up (uplink))
+            zlist_append (up, uplink);
+    return up;
+}
+
+static zc_keyring_t *
+s_pubsub_keyring (void *arg)
+{
+    return zc_daemon_keyring (((zc_agent_t *) arg)->daemon);
+}
+
+static void
+s_pubsub_answer (zc_jsonl_conn_t *conn, json_t *event, void *arg)
+{
+    zc_commit_answer (((zc_agent_t *) arg)->commit, conn, event, false);
+}
+
+static size_t
+s_pubsub_backlog (zc_jsonl_conn_t *conn, void *arg)
+{
+    return zc_jsonl_unsent (conn);
+}
+
+//  With a policy, a message runs a subscriber's command only when a rule
+//  allows its publisher method "sub" with the subject.
+static bool
+s_pubsub_may_run (const char *from, const char *subject, char *reason, size_t size, void *arg)
+{
+    zc_agent_t *self = arg;
+    if (!self->policy)
+        return true;
+    zc_policy_verdict_t verdict;
+    zc_policy_check (self->policy, from, "sub", subject, &verdict);
+    snprintf (reason, size, "%s", verdict.reason);
+    return verdict.allowed;
 }
 
 //  ---------------------------------------------------------------------
@@ -483,18 +543,17 @@ s_readfolder_submit (json_t *object, char **error, void *arg)
 //  ---------------------------------------------------------------------
 //  Start and stop
 
-//  Our keys and the seal made of them. 0, or -1 with *error.
+//  Our keys and the seal made of them; the signing key in sign_secret
+//  (the caller wipes it). 0, or -1 with *error.
 static int
-s_load_keys (zc_agent_t *self, char **error)
+s_load_keys (zc_agent_t *self, uint8_t sign_secret [64], char **error)
 {
     const zc_config_t *config = self->config;
-    uint8_t sign_secret [64];
     self->cert = zc_key_load_own_signing (config->keys, config->name, sign_secret, error);
     if (!self->cert)
         return -1;
     self->seal = zc_seal_new (config->name, zcert_secret_key (self->cert), sign_secret,
                               zc_daemon_keyring (self->daemon), config->e2e);
-    sodium_memzero (sign_secret, sizeof sign_secret);
     zc_seal_set_refresh (self->seal, s_keys_refresh, self);
     if (!config->e2e)
         zc_warn ("%s: agent/e2e is off: jobs and results from here travel in clear and unauthenticated"
@@ -582,7 +641,7 @@ s_listen (zc_agent_t *self, char **error)
     zc_control_parts_t parts = {
         .config = config, .loop = self->loop, .commit = self->commit, .delivery = self->delivery,
         .runner = self->runner, .directory = self->directory, .daemon = self->daemon,
-        .uplinks = self->uplinks, .send = s_send, .send_arg = self };
+        .uplinks = self->uplinks, .pubsub = self->pubsub, .send = s_send, .send_arg = self };
     char *problem = NULL;
     self->control = zc_control_new (&parts, &problem);
     if (!self->control) {
@@ -612,8 +671,9 @@ zc_agent_new (zc_config_t *config, char **error)
     self->uplinks = zlist_new ();
     self->timers [0] = self->timers [1] = -1;
     char *problem = NULL;
+    uint8_t sign_secret [64];
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, s_hangup, self, error);
-    if (!self->daemon || s_load_keys (self, error) != 0)
+    if (!self->daemon || s_load_keys (self, sign_secret, error) != 0)
         goto failed;
     if (config->policy && !(self->policy = zc_policy_load (config->policy, &problem))) {
         zc_fail (error, "%s: agent/policy: %s", config->path, problem);
@@ -625,6 +685,10 @@ zc_agent_new (zc_config_t *config, char **error)
     self->commit = zc_commit_new (self->loop, self->store, s_send, self);
     zc_commit_on_done (self->commit, s_committed, self);
     s_start_jobs (self);
+    zc_pubsub_links_t links = { s_send, s_pubsub_send_to, s_pubsub_uplinks, s_pubsub_keyring,
+                                s_pubsub_answer, s_pubsub_backlog, s_pubsub_may_run, self };
+    self->pubsub = zc_pubsub_new (config->name, sign_secret, self->store, &links);
+    sodium_memzero (sign_secret, sizeof sign_secret);
     if (s_connect (self, error) != 0 || s_listen (self, error) != 0)
         goto failed;
     self->timers [0] = zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
@@ -633,6 +697,7 @@ zc_agent_new (zc_config_t *config, char **error)
              zlist_size (self->uplinks), config->socket);
     return self;
 failed:
+    sodium_memzero (sign_secret, sizeof sign_secret);
     zc_agent_destroy (&self);
     return NULL;
 }
@@ -665,6 +730,7 @@ zc_agent_destroy (zc_agent_t **self_p)
     //  still running are killed with their process groups and recorded
     //  as interrupted; the last batch is committed.
     zc_control_destroy (&self->control);
+    zc_pubsub_destroy (&self->pubsub);
     zc_runner_destroy (&self->runner);
     zc_exec_context_destroy (&self->exec_context);
     zc_delivery_destroy (&self->delivery);

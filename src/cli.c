@@ -22,8 +22,8 @@
 //  Margin over a server-side wait before the client gives up on the agent.
 #define S_CLIENT_MARGIN_MS 10000
 
-static void
-s_usage_error (const char *usage, const char *format, ...)
+void
+zc_cli_usage_error (const char *usage, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -34,8 +34,8 @@ s_usage_error (const char *usage, const char *format, ...)
 }
 
 //  Parses a number of seconds for -t. -1 when it is not one.
-static double
-s_seconds (const char *text)
+double
+zc_cli_seconds (const char *text)
 {
     char *end;
     double value = strtod (text, &end);
@@ -46,8 +46,8 @@ s_seconds (const char *text)
 
 //  Connects to the agent named by the config (-c FILE / $ZCNC_CONFIG /
 //  the default). NULL after printing why.
-static zc_client_t *
-s_connect (const char *config_option)
+zc_client_t *
+zc_cli_connect (const char *config_option)
 {
     const char *path = zc_config_path (config_option, ZC_ROLE_CLIENT);
     char *error = NULL;
@@ -67,8 +67,8 @@ s_connect (const char *config_option)
 }
 
 //  Sends a request and reads its first answer. NULL after printing why.
-static json_t *
-s_request (zc_client_t *client, json_t *request, int timeout_ms)
+json_t *
+zc_cli_request (zc_client_t *client, json_t *request, int timeout_ms)
 {
     if (zc_client_send (client, request) != 0) {
         fprintf (stderr, "zcnc: cannot write to the agent socket\n");
@@ -87,8 +87,8 @@ s_request (zc_client_t *client, json_t *request, int timeout_ms)
 //  An {"error": ...} answer: prints it (after 'context' and a colon when
 //  context is not NULL) and returns the exit status for its code; 0 when
 //  the answer is not an error.
-static int
-s_answer_error (json_t *answer, const char *context)
+int
+zc_cli_answer_error (json_t *answer, const char *context)
 {
     const char *error = json_string_value (json_object_get (answer, "error"));
     if (!error)
@@ -285,8 +285,8 @@ zc_cli_trigger (int argc, char *argv [])
             case 'c': config = optarg; break;
             case 'j': as_json = true; break;
             case 't':
-                if ((timeout = s_seconds (optarg)) < 0) {
-                    s_usage_error (s_trigger_usage, "-t wants a number of seconds, not '%s'", optarg);
+                if ((timeout = zc_cli_seconds (optarg)) < 0) {
+                    zc_cli_usage_error (s_trigger_usage, "-t wants a number of seconds, not '%s'", optarg);
                     return ZC_EXIT_USAGE;
                 }
                 break;
@@ -299,7 +299,7 @@ zc_cli_trigger (int argc, char *argv [])
         }
     }
     if (optind >= argc) {
-        s_usage_error (s_trigger_usage, "trigger needs TARGET:COMMAND");
+        zc_cli_usage_error (s_trigger_usage, "trigger needs TARGET:COMMAND");
         return ZC_EXIT_USAGE;
     }
     //  Words after the first are joined with spaces, as ssh does.
@@ -311,7 +311,7 @@ zc_cli_trigger (int argc, char *argv [])
     }
     char *colon = strchr (spec, ':');
     if (!colon || colon == spec || !colon [1]) {
-        s_usage_error (s_trigger_usage, "'%s' is not TARGET:COMMAND", spec);
+        zc_cli_usage_error (s_trigger_usage, "'%s' is not TARGET:COMMAND", spec);
         free (spec);
         return ZC_EXIT_USAGE;
     }
@@ -319,7 +319,7 @@ zc_cli_trigger (int argc, char *argv [])
     const char *target = spec, *command = colon + 1;
     bool raw = zc_target_is_single (target);
 
-    zc_client_t *client = s_connect (config);
+    zc_client_t *client = zc_cli_connect (config);
     if (!client) {
         free (spec);
         return ZC_EXIT_ZCNC;
@@ -327,9 +327,9 @@ zc_cli_trigger (int argc, char *argv [])
     json_t *request = json_pack ("{s:s, s:s, s:[s]}", "to", target, "method", "exec", "args", command);
     if (!async)
         json_object_set_new (request, "wait", json_real (timeout));
-    json_t *answer = s_request (client, request, S_CLIENT_MARGIN_MS);
+    json_t *answer = zc_cli_request (client, request, S_CLIENT_MARGIN_MS);
     json_decref (request);
-    int status = answer? s_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
     if (status) {
         json_decref (answer);
         zc_client_destroy (&client);
@@ -444,8 +444,8 @@ zc_cli_send (int argc, char *argv [])
             case 'c': config = optarg; break;
             case 'w': wait = true; break;
             case 't':
-                if ((timeout = s_seconds (optarg)) < 0) {
-                    s_usage_error (s_send_usage, "-t wants a number of seconds, not '%s'", optarg);
+                if ((timeout = zc_cli_seconds (optarg)) < 0) {
+                    zc_cli_usage_error (s_send_usage, "-t wants a number of seconds, not '%s'", optarg);
                     return ZC_EXIT_USAGE;
                 }
                 timeout_given = true;
@@ -459,11 +459,11 @@ zc_cli_send (int argc, char *argv [])
         }
     }
     if (optind + 1 < argc) {
-        s_usage_error (s_send_usage, "send takes at most one FILE");
+        zc_cli_usage_error (s_send_usage, "send takes at most one FILE");
         return ZC_EXIT_USAGE;
     }
     if (timeout_given && !wait) {
-        s_usage_error (s_send_usage, "-t is how long -w waits; give -w too");
+        zc_cli_usage_error (s_send_usage, "-t is how long -w waits; give -w too");
         return ZC_EXIT_USAGE;
     }
     //  The whole input is read and split before anything is sent, so an
@@ -481,7 +481,7 @@ zc_cli_send (int argc, char *argv [])
         free (error);
         return ZC_EXIT_USAGE;
     }
-    zc_client_t *client = s_connect (config);
+    zc_client_t *client = zc_cli_connect (config);
     if (!client) {
         json_decref (messages);
         return ZC_EXIT_ZCNC;
@@ -502,12 +502,12 @@ zc_cli_send (int argc, char *argv [])
         }
         if (wait)
             json_object_set_new (message, "wait", json_real (timeout));
-        json_t *answer = s_request (client, message, S_CLIENT_MARGIN_MS);
+        json_t *answer = zc_cli_request (client, message, S_CLIENT_MARGIN_MS);
         if (!answer) {
             status = ZC_EXIT_ZCNC;
             break;
         }
-        int answer_status = s_answer_error (answer, context);
+        int answer_status = zc_cli_answer_error (answer, context);
         if (answer_status) {
             json_decref (answer);
             status = s_worse (status, answer_status);
@@ -566,14 +566,14 @@ s_query_options (int argc, char *argv [], const char *usage,
             case 'c': *config = optarg; break;
             case 'j':
                 if (!as_json) {
-                    s_usage_error (usage, "this command has no --json");
+                    zc_cli_usage_error (usage, "this command has no --json");
                     return ZC_EXIT_USAGE;
                 }
                 *as_json = true;
                 break;
             case 't':
-                if (!timeout || (*timeout = s_seconds (optarg)) <= 0) {
-                    s_usage_error (usage, "-t wants a positive number of seconds");
+                if (!timeout || (*timeout = zc_cli_seconds (optarg)) <= 0) {
+                    zc_cli_usage_error (usage, "-t wants a positive number of seconds");
                     return ZC_EXIT_USAGE;
                 }
                 break;
@@ -592,16 +592,16 @@ s_query_options (int argc, char *argv [], const char *usage,
 static json_t *
 s_simple_op (const char *config, json_t *request, int timeout_ms, int *status)
 {
-    zc_client_t *client = s_connect (config);
+    zc_client_t *client = zc_cli_connect (config);
     *status = ZC_EXIT_ZCNC;
     if (!client) {
         json_decref (request);
         return NULL;
     }
-    json_t *answer = s_request (client, request, timeout_ms);
+    json_t *answer = zc_cli_request (client, request, timeout_ms);
     json_decref (request);
     zc_client_destroy (&client);
-    if (answer && (*status = s_answer_error (answer, NULL)) != 0) {
+    if (answer && (*status = zc_cli_answer_error (answer, NULL)) != 0) {
         json_decref (answer);
         return NULL;
     }
@@ -641,7 +641,7 @@ zc_cli_nodes (int argc, char *argv [])
     if (status >= 0)
         return status;
     if (optind < argc) {
-        s_usage_error (usage, "nodes takes no arguments");
+        zc_cli_usage_error (usage, "nodes takes no arguments");
         return ZC_EXIT_USAGE;
     }
     json_t *answer = s_simple_op (config, json_pack ("{s:s}", "op", "nodes"), S_CLIENT_MARGIN_MS, &status);
@@ -676,7 +676,7 @@ zc_cli_status (int argc, char *argv [])
     if (status >= 0)
         return status;
     if (optind < argc) {
-        s_usage_error (usage, "status takes no arguments");
+        zc_cli_usage_error (usage, "status takes no arguments");
         return ZC_EXIT_USAGE;
     }
     json_t *answer = s_simple_op (config, json_pack ("{s:s}", "op", "status"), S_CLIENT_MARGIN_MS, &status);
@@ -721,12 +721,12 @@ zc_cli_ping (int argc, char *argv [])
     if (status >= 0)
         return status;
     if (optind + 1 != argc) {
-        s_usage_error (usage, "ping needs exactly one NODE");
+        zc_cli_usage_error (usage, "ping needs exactly one NODE");
         return ZC_EXIT_USAGE;
     }
     const char *node = argv [optind];
     if (!zc_name_valid (node)) {
-        s_usage_error (usage, "'%s' is not a node name", node);
+        zc_cli_usage_error (usage, "'%s' is not a node name", node);
         return ZC_EXIT_USAGE;
     }
     json_t *request = json_pack ("{s:s, s:s, s:f}", "op", "ping", "node", node, "timeout", timeout);
@@ -775,7 +775,7 @@ zc_cli_jobs (int argc, char *argv [])
     if (status >= 0)
         return status;
     if (optind + 1 < argc) {
-        s_usage_error (usage, "jobs takes at most one ID");
+        zc_cli_usage_error (usage, "jobs takes at most one ID");
         return ZC_EXIT_USAGE;
     }
     json_t *request = json_pack ("{s:s}", "op", "jobs");
@@ -838,8 +838,8 @@ zc_cli_queue (int argc, char *argv [])
             case 'c': config = optarg; break;
             case 'j': as_json = true; break;
             case 'o':
-                if ((older_than = s_seconds (optarg)) < 0) {
-                    s_usage_error (usage, "--older-than wants a number of seconds, not '%s'", optarg);
+                if ((older_than = zc_cli_seconds (optarg)) < 0) {
+                    zc_cli_usage_error (usage, "--older-than wants a number of seconds, not '%s'", optarg);
                     return ZC_EXIT_USAGE;
                 }
                 break;
@@ -864,7 +864,7 @@ zc_cli_queue (int argc, char *argv [])
         request = json_pack ("{s:s, s:s, s:f}", "op", "queue", "action", "purge",
                              "older_than", older_than < 0? 0: older_than);
     else {
-        s_usage_error (usage, action? "bad arguments for queue %s": "queue needs list, cancel ID or purge",
+        zc_cli_usage_error (usage, action? "bad arguments for queue %s": "queue needs list, cancel ID or purge",
                        action);
         return ZC_EXIT_USAGE;
     }
@@ -915,12 +915,12 @@ zc_cli_keygen (int argc, char *argv [])
         }
     }
     if (optind + 1 != argc) {
-        s_usage_error (usage, "keygen needs exactly one NAME");
+        zc_cli_usage_error (usage, "keygen needs exactly one NAME");
         return ZC_EXIT_USAGE;
     }
     const char *name = argv [optind];
     if (!zc_name_valid (name)) {
-        s_usage_error (usage, "'%s' is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]{0,63}, not ALL)", name);
+        zc_cli_usage_error (usage, "'%s' is not a valid name ([A-Za-z0-9][A-Za-z0-9._-]{0,63}, not ALL)", name);
         return ZC_EXIT_USAGE;
     }
     char *error = NULL;

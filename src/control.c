@@ -7,6 +7,7 @@
     line is read from it until the wait ends.
 */
 #include <time.h>
+#include <sodium.h>
 #include "prelude.h"
 #include "control.h"
 #include "jsonl.h"
@@ -417,10 +418,11 @@ s_op_status (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t 
             "window", (json_int_t) zc_flow_window (flow), "refused", (json_int_t) zc_flow_refused (flow)));
         json_array_append_new (hubs, hub);
     }
-    s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I}",
+    s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I, s:o}",
         "name", self->parts.config->name, "hubs", hubs, "queued", (json_int_t) queued,
         "inflight", (json_int_t) inflight, "running", (json_int_t) running,
-        "nodes", (json_int_t) zc_directory_size (self->parts.directory)));
+        "nodes", (json_int_t) zc_directory_size (self->parts.directory),
+        "pubsub", zc_pubsub_status (self->parts.pubsub)));
 }
 
 //  {"op": "jobs"} or {"op": "jobs", "id": ID}
@@ -513,6 +515,127 @@ s_op_ping (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *t
     self->parts.send (&msg, self->parts.send_arg);
 }
 
+//  A boolean field, absent = false. -1 (answered) when it is not one.
+static int
+s_bool_field (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag,
+              const char *name, bool *value)
+{
+    json_t *field = json_object_get (request, name);
+    *value = field && json_is_true (field);
+    if (!field || json_is_boolean (field))
+        return 0;
+    char *text = zsys_sprintf ("\"%s\" must be true or false", name);
+    s_answer_error (self, conn, tag, text, "usage", name);
+    free (text);
+    return -1;
+}
+
+//  {"op": "pub", "subject": S, "data": TEXT | "data_b64": B64,
+//   "retain": SECS, "unsigned": BOOL}
+static void
+s_op_pub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    const char *subject = json_string_value (json_object_get (request, "subject"));
+    json_t *data = json_object_get (request, "data"), *data_b64 = json_object_get (request, "data_b64");
+    json_t *retain = json_object_get (request, "retain");
+    bool unsigned_;
+    if (!subject) {
+        s_answer_error (self, conn, tag, "pub needs \"subject\": a subject", "usage", "subject");
+        return;
+    }
+    if ((data && !json_is_string (data)) || (data_b64 && !json_is_string (data_b64)) || (data && data_b64)) {
+        s_answer_error (self, conn, tag, "pub takes \"data\" (a string) or \"data_b64\", not both",
+                        "usage", data? "data": "data_b64");
+        return;
+    }
+    if (retain && (!json_is_integer (retain) || json_integer_value (retain) < 0
+                   || json_integer_value (retain) > 365 * 86400)) {
+        s_answer_error (self, conn, tag, "\"retain\" must be whole seconds, at most a year",
+                        "usage", "retain");
+        return;
+    }
+    if (s_bool_field (self, conn, request, tag, "unsigned", &unsigned_) != 0)
+        return;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    if (data_b64) {
+        const char *text = json_string_value (data_b64);
+        size_t length = strlen (text);
+        bytes = zc_malloc (length + 1);
+        if (sodium_base642bin (bytes, length + 1, text, length, NULL, &size, NULL,
+                               sodium_base64_VARIANT_ORIGINAL) != 0) {
+            free (bytes);
+            s_answer_error (self, conn, tag, "\"data_b64\" is not base64", "usage", "data_b64");
+            return;
+        }
+    }
+    else
+    if (data) {
+        size = json_string_length (data);
+        bytes = zc_malloc (size + 1);
+        memcpy (bytes, json_string_value (data), size);
+    }
+    zc_id_t id;
+    char *error = NULL;
+    const char *code = NULL;
+    uint32_t seconds = retain? (uint32_t) json_integer_value (retain): 0;
+    int rc = zc_pubsub_publish (self->parts.pubsub, subject, bytes, size, seconds, unsigned_, &id,
+                                &error, &code);
+    free (bytes);
+    if (rc != 0) {
+        s_answer_error (self, conn, tag, error, code, streq (code, "usage")? "subject": NULL);
+        free (error);
+        return;
+    }
+    char ulid [ZC_ULID_LEN + 1];
+    zc_id_to_ulid (&id, ulid);
+    //  A retained message is promised once it is stored.
+    s_answer_as (self, conn, tag, json_pack ("{s:s, s:s}", "id", ulid, "subject", subject), seconds > 0);
+}
+
+//  {"op": "sub", "subject": PATTERN, "from": GLOB, "verified": BOOL,
+//   "command": BOOL}: answered {"subscribed": PATTERN}, then a line per
+//  message (pubsub.h) until the connection closes or "unsub".
+static void
+s_op_sub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    zc_pubsub_filter_t filter = {
+        .pattern = json_string_value (json_object_get (request, "subject")),
+        .from = json_string_value (json_object_get (request, "from"))
+    };
+    if (!filter.pattern) {
+        s_answer_error (self, conn, tag, "sub needs \"subject\": a subject or pattern", "usage", "subject");
+        return;
+    }
+    if (json_object_get (request, "from") && !filter.from) {
+        s_answer_error (self, conn, tag, "\"from\" must be a glob of node names", "usage", "from");
+        return;
+    }
+    if (s_bool_field (self, conn, request, tag, "verified", &filter.verified) != 0
+    ||  s_bool_field (self, conn, request, tag, "command", &filter.command) != 0)
+        return;
+    char *error = NULL;
+    //  The answer goes first: what the subscription gets follows it.
+    s_answer (self, conn, tag, json_pack ("{s:s}", "subscribed", filter.pattern));
+    if (zc_pubsub_subscribe (self->parts.pubsub, conn, &filter, tag, &error) != 0) {
+        s_answer_error (self, conn, tag, error, "usage", "subject");
+        free (error);
+    }
+}
+
+//  {"op": "unsub", "subject": PATTERN}
+static void
+s_op_unsub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    const char *pattern = json_string_value (json_object_get (request, "subject"));
+    if (!pattern) {
+        s_answer_error (self, conn, tag, "unsub needs \"subject\": what was subscribed", "usage", "subject");
+        return;
+    }
+    size_t count = zc_pubsub_unsubscribe (self->parts.pubsub, conn, pattern);
+    s_answer (self, conn, tag, json_pack ("{s:I}", "unsubscribed", (json_int_t) count));
+}
+
 //  The ops. A new op is a function and a row here (and zcnc(1)).
 typedef void (s_op_fn) (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag);
 static const struct {
@@ -524,6 +647,9 @@ static const struct {
     { "jobs", s_op_jobs },
     { "ping", s_op_ping },
     { "queue", s_op_queue },
+    { "pub", s_op_pub },
+    { "sub", s_op_sub },
+    { "unsub", s_op_unsub },
 };
 #define S_OP_COUNT (sizeof s_ops / sizeof s_ops [0])
 
@@ -574,6 +700,7 @@ s_on_close (zc_jsonl_conn_t *conn, void *arg)
 {
     zc_control_t *self = arg;
     zc_commit_forget (self->parts.commit, conn);
+    zc_pubsub_conn_closed (self->parts.pubsub, conn);
     zlist_t *gone = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits))
         if (wait->conn == conn)

@@ -1059,6 +1059,49 @@ zc_exec_kill_leftovers (pid_t pgid, uint64_t start_ticks)
 //  --------------------------------------------------------------------------
 //  Self-test
 
+//  ---------------------------------------------------------------------
+//  A command in the foreground (the CLI's `sub -- COMMAND`)
+
+extern char **environ;
+
+int
+zc_exec_foreground (char *const argv [], char *const env [])
+{
+    //  The caller's environment, with each NAME=VALUE of env replacing
+    //  its namesake.
+    size_t own = 0, added = 0;
+    while (environ [own])
+        own++;
+    while (env && env [added])
+        added++;
+    char **merged = zc_calloc (own + added + 1, sizeof *merged);
+    size_t count = 0;
+    for (size_t index = 0; index < own; index++) {
+        bool replaced = false;
+        for (size_t other = 0; other < added && !replaced; other++) {
+            const char *equals = strchr (env [other], '=');
+            size_t length = equals? (size_t) (equals - env [other]) + 1: strlen (env [other]);
+            replaced = strncmp (environ [index], env [other], length) == 0;
+        }
+        if (!replaced)
+            merged [count++] = environ [index];
+    }
+    for (size_t other = 0; other < added; other++)
+        merged [count++] = env [other];
+    pid_t pid;
+    int rc = posix_spawnp (&pid, argv [0], NULL, NULL, argv, merged);
+    free (merged);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    int status;
+    while (waitpid (pid, &status, 0) == -1)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED (status)? WEXITSTATUS (status): 128 + WTERMSIG (status);
+}
+
 #include <sys/resource.h>
 #include "testing.h"
 
@@ -1453,6 +1496,24 @@ s_test_contexts (bool verbose, const char *dir)
 int
 zc_exec_test (bool verbose)
 {
+    //  A foreground command sees the variables it is given, over the
+    //  caller's own; its exit status and a signal come back.
+    {
+        ZC_TEST_BEGIN;
+        setenv ("ZC_EXEC_TEST_OWN", "kept", 1);
+        setenv ("ZC_EXEC_TEST_OVER", "old", 1);
+        char *argv [] = { "/bin/sh", "-c", "test \"$ZC_EXEC_TEST_OWN.$ZC_EXEC_TEST_OVER\" = kept.new && exit 7", NULL };
+        char *env [] = { "ZC_EXEC_TEST_OVER=new", NULL };
+        ZC_CHECK (zc_exec_foreground (argv, env) == 7);
+        char *killed [] = { "/bin/sh", "-c", "kill -TERM $$", NULL };
+        ZC_CHECK (zc_exec_foreground (killed, NULL) == 128 + SIGTERM);
+        char *missing [] = { "/nonexistent/zc-exec-test", NULL };
+        ZC_CHECK (zc_exec_foreground (missing, NULL) == -1 && errno == ENOENT);
+        unsetenv ("ZC_EXEC_TEST_OWN");
+        unsetenv ("ZC_EXEC_TEST_OVER");
+        if (zc_test_failures_)
+            return -1;
+    }
     ZC_TEST_BEGIN;
     char dir [] = "/tmp/zc-exec-test-XXXXXX";
     ZC_CHECK (mkdtemp (dir));

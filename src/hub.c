@@ -107,7 +107,7 @@ struct _zc_hub_t {
     zc_directory_t *directory;  //  what agents are told (NODES)
     zhashx_t *waiters;          //  absent name -> zlist of origin names
     zlistx_t *waited;           //  the names in waiters, oldest first
-    zhashx_t *logged;           //  "reason:key" already logged once
+    zc_log_once_t *logged;      //  "reason:key" already logged once
     zc_flow_pool_t pool;        //  what all links hold (total_budget)
     int timers [2];
     bool started;               //  zc_hub_new succeeded (the stop line is logged)
@@ -132,18 +132,6 @@ static uint64_t
 s_wall_seconds (void)
 {
     return (uint64_t) time (NULL);
-}
-
-//  Logs a line once per distinct 'what' (a reason and a key), so a peer
-//  that keeps misbehaving cannot flood the log.
-static void
-s_log_once (zc_hub_t *self, const char *what, const char *line)
-{
-    if (zhashx_lookup (self->logged, what))
-        return;
-    if (zhashx_size (self->logged) < 10000)
-        zhashx_insert (self->logged, what, (void *) 1);
-    zc_warn ("%s", line);
 }
 
 //  ---------------------------------------------------------------------
@@ -468,7 +456,7 @@ s_on_routes (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
             snprintf (what, sizeof what, "route:%s:%s", from->name, entry->name);
             snprintf (line, sizeof line, "refused the route to %s via %s from hub %s (a loop, or not through it)",
                       entry->name, entry->via, from->name);
-            s_log_once (self, what, line);
+            zc_warn_once (self->logged, what, "%s", line);
             zc_routes_withdraw (self->routes, entry->name, from);
         }
         else
@@ -814,7 +802,7 @@ s_on_pubsub (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
     snprintf (what, sizeof what, "pubsub:%s:%s", from->name, problem);
     snprintf (line, sizeof line, "refused a %s from %s: %s (logged once per reason)",
               zc_wire_type_name (msg->type), from->name, problem);
-    s_log_once (self, what, line);
+    zc_warn_once (self->logged, what, "%s", line);
     if (from_hub)
         return;
     zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
@@ -839,7 +827,7 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, boo
         snprintf (what, sizeof what, "hello:%s:%s", peer->public_txt, msg->name);
         snprintf (line, sizeof line, "refused HELLO from the key of %s claiming to be '%s'",
                   peer->link.name, msg->name);
-        s_log_once (self, what, line);
+        zc_warn_once (self->logged, what, "%s", line);
         zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
         error->code = ZC_ERR_BAD_NAME;
         error->text = zsys_sprintf ("this key belongs to '%s', not '%s'", peer->link.name, msg->name);
@@ -965,7 +953,7 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
         snprintf (what, sizeof what, "key:%s", user_id? user_id: "-");
         snprintf (line, sizeof line, "dropped traffic from key %s: not in %s (revoked?)",
                   user_id? user_id: "(none)", self->config->keys);
-        s_log_once (self, what, line);
+        zc_warn_once (self->logged, what, "%s", line);
         zmsg_destroy (&frames);
         return;
     }
@@ -992,7 +980,7 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
         snprintf (what, sizeof what, "malformed:%s", key->public_txt);
         snprintf (line, sizeof line, "dropped a malformed message from %s: %s (logged once per key)",
                   key->name, reason? reason: "?");
-        s_log_once (self, what, line);
+        zc_warn_once (self->logged, what, "%s", line);
         s_strike (self, peer);
         zmsg_destroy (&frames);
         return;
@@ -1214,7 +1202,7 @@ static void
 s_keys_changed (void *arg)
 {
     zc_hub_t *self = arg;
-    zhashx_purge (self->logged);
+    zc_log_once_reset (self->logged);
     zlist_t *revoked = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
         if (!zc_keyring_by_public (zc_daemon_keyring (self->daemon), peer->public_txt))
@@ -1304,7 +1292,7 @@ zc_hub_new (zc_config_t *config, char **error)
     zhashx_set_destructor (self->waiters, (zhashx_destructor_fn *) zlist_destroy);
     self->waited = zlistx_new ();
     zlistx_set_destructor (self->waited, (zlistx_destructor_fn *) zstr_free);
-    self->logged = zhashx_new ();
+    self->logged = zc_log_once_new (10000);
     self->pool.limit = config->total_budget;
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, NULL, self, error);
     uint8_t sign_secret [64];
@@ -1384,7 +1372,7 @@ zc_hub_destroy (zc_hub_t **self_p)
     zhashx_destroy (&self->advertise);
     zhashx_destroy (&self->waiters);
     zlistx_destroy (&self->waited);
-    zhashx_destroy (&self->logged);
+    zc_log_once_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zcert_destroy (&self->cert);
     zc_daemon_destroy (&self->daemon);

@@ -46,7 +46,7 @@ struct _zc_hubsub_t {
     zhashx_t *lost;             //  links an INTEREST was lost to: they get a FULL
     zhashx_t *retained;         //  subject -> s_retained_t
     size_t retained_bytes;
-    zhashx_t *logged;           //  what was logged once
+    zc_log_once_t *logged;      //  what was logged once
     zc_hubsub_stats_t stats;
 };
 
@@ -90,7 +90,7 @@ zc_hubsub_new (const char *name, const uint8_t *sign_secret, const zc_hubsub_lin
     self->lost = zhashx_new ();
     self->retained = zhashx_new ();
     zhashx_set_destructor (self->retained, s_retained_destroy);
-    self->logged = zhashx_new ();
+    self->logged = zc_log_once_new (S_MAX_LOGGED);
     return self;
 }
 
@@ -109,21 +109,10 @@ zc_hubsub_destroy (zc_hubsub_t **self_p)
         zhashx_destroy (&self->full_seen);
         zhashx_destroy (&self->lost);
         zhashx_destroy (&self->retained);
-        zhashx_destroy (&self->logged);
+        zc_log_once_destroy (&self->logged);
         free (self);
         *self_p = NULL;
     }
-}
-
-//  Logs a line once per distinct 'what'.
-static void
-s_log_once (zc_hubsub_t *self, const char *what, const char *line)
-{
-    if (zhashx_lookup (self->logged, what))
-        return;
-    if (zhashx_size (self->logged) < S_MAX_LOGGED)
-        zhashx_insert (self->logged, what, (void *) 1);
-    zc_warn ("%s", line);
 }
 
 //  A link as a hash key.
@@ -284,7 +273,7 @@ zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
             snprintf (line, sizeof line, "refused interest in %s for hub %s via %s from hub %s"
                       " (the path does not go from it to that hub)", entry->pattern, entry->hub,
                       entry->via, from);
-            s_log_once (self, what, line);
+            zc_warn_once (self->logged, what, "%s", line);
             zc_routes_withdraw (self->routes, key, hub);
         }
         else
@@ -309,13 +298,15 @@ zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
         s_interest_changed (self);
 }
 
-//  Sends an agent the retained messages that match 'pattern'.
+//  Sends an agent the retained messages that match 'pattern', and the
+//  clears (so that it forgets a copy it kept while it could not hear of
+//  them).
 static void
 s_send_retained (zc_hubsub_t *self, void *agent, const char *pattern, int64_t now)
 {
     for (s_retained_t *retained = zhashx_first (self->retained); retained;
          retained = zhashx_next (self->retained)) {
-        if (retained->clear || retained->expires <= now
+        if (retained->expires <= now
         ||  !zc_subject_matches (pattern, retained->msg->subject))
             continue;
         zc_wire_t *copy = s_pub_copy (retained->msg);
@@ -327,9 +318,10 @@ s_send_retained (zc_hubsub_t *self, void *agent, const char *pattern, int64_t no
     }
 }
 
-//  One more pattern of an agent's. -1 when it has too many.
+//  One more pattern of an agent's: 1 when it is new, 0 when it had it,
+//  -1 when it has too many.
 static int
-s_agent_add (zc_hubsub_t *self, void *agent, const char *name, zhashx_t *set, const char *pattern)
+s_agent_add (zc_hubsub_t *self, const char *name, zhashx_t *set, const char *pattern)
 {
     if (zhashx_lookup (set, pattern))
         return 0;
@@ -341,8 +333,7 @@ s_agent_add (zc_hubsub_t *self, void *agent, const char *name, zhashx_t *set, co
         snprintf (key, sizeof key, "%s %s", self->name, pattern);
         zc_routes_set (self->routes, key, &self->own, "");
     }
-    s_send_retained (self, agent, pattern, zclock_mono ());
-    return 0;
+    return 1;
 }
 
 static void
@@ -384,9 +375,17 @@ zc_hubsub_on_subscribe (zc_hubsub_t *self, void *agent, zc_wire_t *msg, const ch
             zlistx_destroy (&old);
             zhashx_destroy (&wanted);
         }
-        for (const char *pattern = zlist_first (msg->patterns); pattern && rc == 0;
-             pattern = zlist_next (msg->patterns))
-            rc = s_agent_add (self, agent, name, set, pattern);
+        //  The retained messages of a new pattern go to the agent; with
+        //  FULL (a link came back), of every pattern: it may have missed
+        //  some meanwhile, and drops those it has (by ID).
+        bool full = (msg->flags & ZC_FLAG_FULL) != 0;
+        for (const char *pattern = zlist_first (msg->patterns); pattern && rc >= 0;
+             pattern = zlist_next (msg->patterns)) {
+            rc = s_agent_add (self, name, set, pattern);
+            if (rc > 0 || (rc == 0 && full))
+                s_send_retained (self, agent, pattern, zclock_mono ());
+        }
+        rc = rc < 0? -1: 0;
     }
     if (zhashx_size (set) == 0)
         zhashx_delete (self->agents, name);
@@ -565,7 +564,7 @@ s_retained_in (zc_hubsub_t *self, void *arrival, zc_wire_t *msg, const char **pr
     if (!known && (zhashx_size (self->retained) >= S_MAX_RETAINED
                 || self->retained_bytes + bytes > S_MAX_RETAINED_BYTES)) {
         self->stats.refused++;
-        s_log_once (self, "retained:full", "cannot retain more messages (10000 subjects or 64 MiB):"
+        zc_warn_once (self->logged, "retained:full", "cannot retain more messages (10000 subjects or 64 MiB):"
                     " new retained subjects are delivered but not kept (logged once)");
         if (!clear)
             s_deliver_local (self, msg);
@@ -591,8 +590,8 @@ s_retained_in (zc_hubsub_t *self, void *arrival, zc_wire_t *msg, const char **pr
             self->stats.lost++;
     }
     zlist_destroy (&hubs);
-    if (!clear)
-        s_deliver_local (self, msg);
+    //  A clear goes to the agents too: they forget what they kept of it.
+    s_deliver_local (self, msg);
     return 0;
 }
 
@@ -1011,13 +1010,15 @@ zc_hubsub_test (bool verbose)
     ZC_CHECK (s_test_got (d1, ""));
     s_test_connect (&d, "d", &b, "b");
     ZC_CHECK (s_test_got (d1, "upload.done=v2"));
+    ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_SUB, false, "upload.done") == 0);
+    ZC_CHECK (s_test_got (d1, ""));                     //  it has them
     ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_SUB, true, "upload.done") == 0);
-    ZC_CHECK (s_test_got (d1, ""));
+    ZC_CHECK (s_test_got (d1, "upload.done=v2"));       //  a link came back: all again
     ZC_CHECK (s_test_publish (&a, a1, "upload.done", "", 3600) == NULL);
-    ZC_CHECK (s_test_got (d1, ""));                     //  a clear is not delivered
+    ZC_CHECK (s_test_got (d1, "upload.done="));         //  a clear, for the agent's cache
     ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_UNSUB, false, "upload.done") == 0);
     ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_SUB, false, "upload.done") == 0);
-    ZC_CHECK (s_test_got (d1, ""));
+    ZC_CHECK (s_test_got (d1, "upload.done="));         //  only the clear
     //  Retained messages expire.
     zc_hubsub_tick (d.sub, zclock_mono () + 3601 * 1000);
     ZC_CHECK (zc_hubsub_stats (d.sub).retained == 0);

@@ -529,6 +529,12 @@ zc_jsonl_flush (zc_jsonl_conn_t *conn)
     s_conn_watch (conn);
 }
 
+size_t
+zc_jsonl_unsent (zc_jsonl_conn_t *conn)
+{
+    return conn->out_size - conn->out_sent;
+}
+
 void
 zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object)
 {

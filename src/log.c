@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <czmq.h>
 #include "log.h"
 
 static const char *s_tag = "zcnc";
@@ -67,4 +68,49 @@ zc_fail (char **error, const char *format, ...)
         va_end (args);
     }
     return -1;
+}
+
+struct _zc_log_once_t {
+    zhashx_t *logged;
+    size_t max;
+};
+
+zc_log_once_t *
+zc_log_once_new (size_t max)
+{
+    zc_log_once_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->logged = zhashx_new ();
+    self->max = max;
+    return self;
+}
+
+void
+zc_log_once_destroy (zc_log_once_t **self_p)
+{
+    if (*self_p) {
+        zhashx_destroy (&(*self_p)->logged);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+zc_log_once_reset (zc_log_once_t *self)
+{
+    zhashx_purge (self->logged);
+}
+
+void
+zc_warn_once (zc_log_once_t *self, const char *what, const char *format, ...)
+{
+    if (zhashx_lookup (self->logged, what))
+        return;
+    if (zhashx_size (self->logged) < self->max)
+        zhashx_insert (self->logged, what, (void *) 1);
+    va_list args;
+    va_start (args, format);
+    s_log ("warn", format, args);
+    va_end (args);
 }

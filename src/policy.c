@@ -26,6 +26,22 @@
 #define S_LINE_MAX  4096            //  bytes in a line, without its newline
 #define S_RULES_MAX 10000
 #define S_RULE_FORM "a rule is: allow|deny FROM METHOD [COMMAND]"
+//  Besides the job methods, "sub": may FROM's messages on a subject
+//  (COMMAND) run a subscriber's command here (zcnc sub -- COMMAND).
+#define S_METHOD_SUB ZC_METHOD_COUNT
+
+static const char *
+s_method_name (int method)
+{
+    return method == S_METHOD_SUB? "sub": zc_method_name ((zc_method_t) method);
+}
+
+//  A method's number, or 0 when it is not one.
+static int
+s_method_parse (const char *name)
+{
+    return strcmp (name, "sub") == 0? S_METHOD_SUB: (int) zc_method_parse (name);
+}
 
 typedef struct {
     bool allow;
@@ -212,9 +228,8 @@ s_method_list (char *buffer, size_t size)
 {
     size_t used = 0;
     buffer [0] = 0;
-    for (int method = 1; method < ZC_METHOD_COUNT && used < size; method++)
-        used += snprintf (buffer + used, size - used, "%s%s",
-                          method > 1? ", ": "", zc_method_name ((zc_method_t) method));
+    for (int method = 1; method <= S_METHOD_SUB && used < size; method++)
+        used += snprintf (buffer + used, size - used, "%s%s", method > 1? ", ": "", s_method_name (method));
     return buffer;
 }
 
@@ -262,15 +277,15 @@ s_parse_line (zc_policy_t *self, char *line, int number, char **error)
         if (problem)
             return zc_fail (error, "%s:%d: bad METHOD pattern '%s' (%s)",
                            origin, number, method, problem);
-        for (int index = 1; index < ZC_METHOD_COUNT; index++)
-            if (fnmatch (method, zc_method_name ((zc_method_t) index), 0) == 0)
+        for (int index = 1; index <= S_METHOD_SUB; index++)
+            if (fnmatch (method, s_method_name (index), 0) == 0)
                 methods |= 1u << index;
         if (!methods)
             return zc_fail (error, "%s:%d: METHOD '%s' matches no method (one of %s)",
                            origin, number, method, s_method_list (methods_text, sizeof methods_text));
     }
     else {
-        zc_method_t known = zc_method_parse (method);
+        int known = s_method_parse (method);
         if (!known)
             return zc_fail (error, "%s:%d: unknown method '%s' (one of %s)",
                            origin, number, method, s_method_list (methods_text, sizeof methods_text));
@@ -453,7 +468,7 @@ zc_policy_check (zc_policy_t *self, const char *origin, const char *method,
     assert (origin);
     assert (method);
     assert (verdict);
-    zc_method_t known = zc_method_parse (method);
+    int known = s_method_parse (method);
     unsigned bit = known? 1u << known: 0;
     for (size_t index = 0; index < self->count; index++) {
         s_rule_t *rule = &self->rules [index];
@@ -503,7 +518,7 @@ s_expect (zc_policy_t *policy, const char *origin, const char *method,
     return -1;
 }
 
-#define S_ONE_OF "(one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)"
+#define S_ONE_OF "(one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel, sub)"
 
 //  The meaning of a COMMAND pattern, said the slow way: by recursion.
 static bool

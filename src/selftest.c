@@ -11,6 +11,7 @@
 #include "subject.h"
 #include "pubseal.h"
 #include "hubsub.h"
+#include "pubsub.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -63,6 +64,7 @@ static struct {
     { "seal", zc_seal_test },
     { "pubseal", zc_pubseal_test },
     { "hubsub", zc_hubsub_test },
+    { "pubsub", zc_pubsub_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },

@@ -28,6 +28,9 @@ static const char *s_usage =
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
     "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
     "  zcnc status  [-c FILE] [--json]\n"
+    "  zcnc pub     [-c FILE] [--retain SECS] [--unsigned] SUBJECT [DATA|-]\n"
+    "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
+    "               [-- COMMAND ARGS...]\n"
     "other:\n"
     "  zcnc --help | --version\n"
     "\n"
@@ -159,6 +162,10 @@ main (int argc, char *argv [])
         return zc_cli_queue (argc, argv);
     if (streq (command, "status"))
         return zc_cli_status (argc, argv);
+    if (streq (command, "pub"))
+        return zc_cli_pub (argc, argv);
+    if (streq (command, "sub"))
+        return zc_cli_sub (argc, argv);
     if (streq (command, "-h") || streq (command, "--help") || streq (command, "help")) {
         fputs (s_usage, stdout);
         return 0;

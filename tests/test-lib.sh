@@ -291,7 +291,7 @@ with open(sys.argv[1]) as f:
         except ValueError as e:
             sys.exit("test_json: %s:%d is not JSON (%s): %r" % (sys.argv[1], number, e, line))
 J = L[0] if L else None
-if not eval("(" + sys.argv[2] + ")", {"L": L, "J": J}):
+if not eval("(" + sys.argv[2] + ")", {"L": L, "J": J, "json": json}):
     sys.stderr.write("test_json: false: %s\n" % sys.argv[2])
     sys.stderr.writelines(json.dumps(v) + "\n" for v in L)
     sys.exit(1)
