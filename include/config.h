@@ -54,6 +54,11 @@ typedef struct {
     double results_ttl;         //  s a sent job's result is kept (default 7 days)
     size_t queue_max_jobs;      //  outbox cap: jobs not final (default 100000)
     size_t queue_max_bytes;     //  outbox cap: their payload bytes (default 1 GiB)
+    zlist_t *follow;            //  of char *: "PATH SUBJECT" (follow =)
+    size_t follow_spool;        //  bytes of followed lines kept for collectors (64 MiB)
+    zlist_t *collect;           //  of char *: "SUBJECT FILE" (collect =)
+    bool directory_always;      //  subscribe to the node directory from the start
+                                //  (default: from the first client that needs it)
     //  agent: how jobs run (zcnc.conf(5): run_as_user ... pass_env)
     char *run_as_user, *run_as_group;   //  as written; NULL when absent
     char *workdir;              //  NULL: the job user's home if it exists, else /

@@ -23,6 +23,15 @@
 
 typedef struct _zc_control_t zc_control_t;
 
+//  The node directory on demand: an agent subscribes to it (at its hubs)
+//  from the first request that needs it, a glob, ALL or "nodes", unless
+//  its config says always; then it keeps it.
+typedef struct {
+    bool wanted;                //  subscribed (the config, or a client needed it)
+    bool ready;                 //  it came since, or was stored from before
+    uint64_t messages;          //  directory messages received (NODES)
+} zc_directory_use_t;
+
 //  What the ops work on, all borrowed from the agent.
 typedef struct {
     const zc_config_t *config;
@@ -34,6 +43,12 @@ typedef struct {
     zc_daemon_t *daemon;        //  its keyring tells which names are hubs
     zlist_t *uplinks;           //  zc_uplink_t, for status
     zc_pubsub_t *pubsub;
+    const zc_directory_use_t *directory_use;
+    //  Asks for the directory: true when it is here, false when it is on
+    //  its way (zc_control_directory_ready says when it came).
+    bool (*want_directory) (void *arg);
+    //  More for status: an object whose fields are added (taken).
+    json_t *(*status_extra) (void *arg);
     zc_link_send_fn *send;      //  pings leave here
     void *send_arg;
 } zc_control_parts_t;
@@ -47,7 +62,8 @@ void zc_control_destroy (zc_control_t **self_p);
 //  once; promised after the next commit). Returns the job IDs (a new
 //  list, in target order) with *targets and *unknown filled, or NULL
 //  with *error malloc'd and *code the socket's error code (usage,
-//  nomatch or full). Also for the drop folder.
+//  nomatch or full; "later" when the expression needs the node
+//  directory, which is on its way). Also for the drop folder.
 zlist_t *zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
                             zlist_t **unknown, char **error, const char **code);
 
@@ -56,6 +72,10 @@ zlist_t *zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t *
 void zc_control_job_final (zc_control_t *self, const char *job_id);
 void zc_control_on_pong (zc_control_t *self, zc_wire_t *msg);
 void zc_control_on_noroute (zc_control_t *self, zc_wire_t *msg);
+
+//  The node directory came (after want_directory): the requests that
+//  waited for it go on.
+void zc_control_directory_ready (zc_control_t *self);
 
 //  Jobs accepted from clients and the drop folder.
 uint64_t zc_control_submitted (zc_control_t *self);

@@ -29,10 +29,11 @@ void zc_hub_destroy (zc_hub_t **self_p);
 void zc_hub_actor (zsock_t *pipe, void *config);
 
 //  For test tools only (tests/zc-testhub, a hub that misbehaves on
-//  purpose): called with every message the hub relays, once it stamped
-//  the sender and before it routes it; it may change the message. A
-//  message it returns is routed too, right after, as if it had come the
-//  same way, and then destroyed.
+//  purpose): called with every message the hub relays, and every PUB it
+//  takes, once it stamped the sender and before it routes it (or pub/sub
+//  takes it); it may change the message. A message it returns is routed
+//  (taken) too, right after, as if it had come the same way, and then
+//  destroyed.
 typedef zc_wire_t *(zc_hub_tap_fn) (zc_wire_t *msg);
 void zc_hub_set_tap (zc_hub_tap_fn *tap);
 

@@ -70,6 +70,8 @@ void zc_hubsub_destroy (zc_hubsub_t **self_p);
 //  A SUB or UNSUB from an agent. -1 with *problem (static) when refused
 //  (more patterns than an agent may have).
 int zc_hubsub_on_subscribe (zc_hubsub_t *self, void *agent, zc_wire_t *msg, const char **problem);
+//  True when agent 'agent' subscribes to exactly 'pattern'.
+bool zc_hubsub_agent_has (zc_hubsub_t *self, const char *agent, const char *pattern);
 //  An agent went offline: its interest goes.
 void zc_hubsub_agent_gone (zc_hubsub_t *self, const char *agent);
 

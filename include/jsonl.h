@@ -58,7 +58,8 @@ void zc_jsonl_flush (zc_jsonl_conn_t *conn);
 //  Bytes queued for the client that it has not read yet.
 size_t zc_jsonl_unsent (zc_jsonl_conn_t *conn);
 //  While held, no further lines are delivered; releasing delivers the
-//  lines that waited.
+//  lines that waited. Holds count: each hold (true) needs its release
+//  (false), so that two owners may hold a connection at once.
 void zc_jsonl_hold (zc_jsonl_conn_t *conn, bool hold);
 //  Owner data for a connection.
 void zc_jsonl_set_data (zc_jsonl_conn_t *conn, void *data);

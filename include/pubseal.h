@@ -7,7 +7,8 @@
     subject and the items. Hubs stamp the authenticated name as 'from'
     and forward the payload as it is; a subscriber that holds the
     publisher's cert checks the signature, so no hub or relay can forge a
-    message, alter one, or pass it off as another publisher's. The retain
+    message, alter one, or pass it off as another publisher's (the
+    subject and a log stream's numbers are covered too). The retain
     time is not covered: hubs count it down as they keep the message.
 
     A subscriber tells three cases apart: verified (signed, and the
@@ -29,11 +30,12 @@ typedef enum {
 } zc_pub_auth_t;
 
 //  The payload of a PUB with these items (zframe_t, borrowed), signed
-//  with 'sign_secret' (64 bytes) as 'from' for message 'id' on 'subject',
-//  or unsigned when sign_secret is NULL. NULL (logged) when the items do
-//  not fit one PUB (wire.h).
+//  with 'sign_secret' (64 bytes) as 'from' for message 'id' on 'subject'
+//  (and 'seq', its log stream number, or 0), or unsigned when
+//  sign_secret is NULL. NULL (logged) when the items do not fit one PUB
+//  (wire.h).
 zframe_t *zc_pubseal_make (const uint8_t *sign_secret, const zc_id_t *id, const char *from,
-                           const char *subject, zlist_t *items);
+                           const char *subject, uint64_t seq, zlist_t *items);
 
 //  Opens a received PUB (from stamped by the hubs): its items (a new list
 //  of zframe_t the caller destroys with zc_pubseal_items_destroy) and how

@@ -53,6 +53,9 @@ typedef struct {
     //  'subject'? NULL: no policy, yes. 'reason' gets why not.
     bool (*may_run) (const char *from, const char *subject, char *reason, size_t size, void *arg);
     void *arg;
+    //  The loop whose turn a batch of publications waits for the end of;
+    //  NULL: each goes at once.
+    zloop_t *loop;
 } zc_pubsub_links_t;
 
 //  'name' is this agent's; 'sign_secret' (64 bytes, copied) signs what it
@@ -67,8 +70,13 @@ void zc_pubsub_destroy (zc_pubsub_t **self_p);
 //  *code (a socket error code) when refused: a bad subject, "$sys.",
 //  too large, no hub connected (a plain publish is not queued), too many
 //  retained subjects. A retained one is stored (answer after the commit).
+//  Plain publications of one turn of the loop on one subject leave
+//  together at its end, as one PUB (they share its ID); a link that will
+//  not take it loses them (counted as "unsent").
 int zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t size,
                        uint32_t retain, bool unsigned_, zc_id_t *id, char **error, const char **code);
+//  Sends the publications waiting for the end of the turn now.
+void zc_pubsub_flush (zc_pubsub_t *self);
 
 typedef struct {
     const char *pattern;
@@ -80,6 +88,21 @@ typedef struct {
 //  NULL). -1 with *error (malloc'd) when refused.
 int zc_pubsub_subscribe (zc_pubsub_t *self, zc_jsonl_conn_t *conn, const zc_pubsub_filter_t *filter,
                          json_t *tag, char **error);
+//  The agent itself subscribes to 'pattern', for good (the node
+//  directory); its messages are the owner's business, not a client's.
+void zc_pubsub_keep (zc_pubsub_t *self, const char *pattern);
+//  The agent itself takes the messages that match 'pattern' (a
+//  collector): 'fn' gets each one that is not forged, with its items
+//  (borrowed), also one it had already (a log stream sent again: the
+//  handler acknowledges it again).
+#include "pubseal.h"
+typedef void (zc_pubsub_handler_fn) (zc_wire_t *msg, zlist_t *items, zc_pub_auth_t auth, void *arg);
+void zc_pubsub_handle (zc_pubsub_t *self, const char *pattern, zc_pubsub_handler_fn *fn, void *arg);
+//  The handlers with this 'arg' go (their patterns stay subscribed).
+void zc_pubsub_unhandle (zc_pubsub_t *self, void *arg);
+//  The JSON line of one item of a message (a pub/sub message object,
+//  zcnc(1)); 'index' is the item's place, for a log stream's number.
+json_t *zc_pubsub_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth);
 //  Ends a connection's subscriptions to 'pattern'; returns how many.
 size_t zc_pubsub_unsubscribe (zc_pubsub_t *self, zc_jsonl_conn_t *conn, const char *pattern);
 //  A connection went away.

@@ -24,6 +24,9 @@ typedef enum {
     ZC_TABLE_INBOX,             //  jobs received: ULID.origin -> task record
     ZC_TABLE_DIRECTORY,         //  node name -> directory entry
     ZC_TABLE_RETAINED,          //  hash of a subject -> a retained message published here
+    ZC_TABLE_STATE,             //  what the agent decided and keeps: "directory" -> "wanted",
+                                //  where it follows files, what its collectors stored
+    ZC_TABLE_SPOOL,             //  lines of followed files not yet stored by a collector
     ZC_TABLE_COUNT
 } zc_table_t;
 

@@ -24,6 +24,9 @@
 #define ZC_SUBJECT_MAX          256     //  bytes of a subject or pattern
 #define ZC_SUBJECT_MAX_TOKENS   16
 #define ZC_SUBJECT_SYSTEM       "$sys"  //  the first token of the hubs' subjects
+//  An agent that subscribes to this exact pattern gets the node directory
+//  (NODES messages) from its hub; others get none.
+#define ZC_SUBJECT_DIRECTORY    "$sys.nodes"
 
 //  0 when 'text' is a valid subject to publish on (no wildcard) or, with
 //  'pattern', a valid pattern to subscribe to; -1 with *problem (static

@@ -56,6 +56,7 @@ typedef enum {
     ZC_MSG_BYE,             //  peer -> hub: leaving (a clean exit): offline now
     ZC_MSG_CREDIT,          //  link-local: a flow-control mark, or its echo (flow.h)
     ZC_MSG_INTEREST,        //  hub <-> hub: which hubs want which patterns (payload)
+    ZC_MSG_STORED,          //  collector -> publisher: a log stream stored up to 'seq'
     ZC_MSG_TYPE_COUNT
 } zc_msg_type_t;
 
@@ -100,8 +101,10 @@ typedef struct {
     zlist_t *names;             //  NOROUTE, PRESENCE; CUSTODY, RELAYED (char *, autofree)
     uint16_t code;              //  ERROR
     uint64_t credit;            //  CREDIT: the mark's serial number
-    char *subject;              //  PUB: the subject (malloc'd)
+    char *subject;              //  PUB, STORED: the subject (malloc'd)
     uint32_t retain;            //  PUB: s the hubs keep it (0: not kept)
+    uint64_t seq;               //  PUB: the first item's number in its log stream (0:
+                                //  not a stream); STORED: the last one stored
     zlist_t *patterns;          //  SUB, UNSUB (char *, autofree)
     char *text;                 //  ERROR (malloc'd)
     zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, PUB, INTEREST, ACK (optional);

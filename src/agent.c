@@ -21,7 +21,9 @@
 #include "daemon.h"
 #include "delivery.h"
 #include "directory.h"
+#include "collect.h"
 #include "exec.h"
+#include "follow.h"
 #include "keys.h"
 #include "log.h"
 #include "policy.h"
@@ -29,6 +31,7 @@
 #include "readfolder.h"
 #include "runner.h"
 #include "seal.h"
+#include "subject.h"
 #include "testbed.h"
 #include "testing.h"
 #include "uplink.h"
@@ -54,8 +57,11 @@ struct _zc_agent_t {
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
     zc_pubsub_t *pubsub;        //  subscriptions and publications
+    zc_follow_t *follow;        //  files followed (log shipping), or NULL
+    zc_collect_t *collect;      //  subjects written to files, or NULL
     zc_exec_context_t *exec_context;
     zc_control_t *control;      //  the socket
+    zc_directory_use_t directory_use;   //  the node directory: subscribed, here
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     FILE *errors;               //  DATA/errors.log: error events from other agents
     int timers [2];
@@ -236,8 +242,46 @@ s_on_nodes (zc_agent_t *self, zc_uplink_t *uplink, zc_wire_t *msg)
         zc_directory_update (self->directory, &entries [index]);
     free (entries);
     s_directory_save (self);
-    if (msg->flags & ZC_FLAG_FULL)
-        zc_uplink_set_up (uplink);      //  the hub answered our HELLO
+    self->directory_use.messages++;
+    if ((msg->flags & ZC_FLAG_FULL) && !self->directory_use.ready) {
+        self->directory_use.ready = true;
+        zc_control_directory_ready (self->control);
+    }
+}
+
+//  Subscribes to the node directory at our hubs, for good (a client
+//  needed it, or the config says always; the store keeps the decision).
+static void
+s_subscribe_directory (zc_agent_t *self)
+{
+    self->directory_use.wanted = true;
+    zc_pubsub_keep (self->pubsub, ZC_SUBJECT_DIRECTORY);
+    zc_store_put (self->store, ZC_TABLE_STATE, "directory", "wanted", 6);
+}
+
+//  The control socket's question: is the directory here? (It is asked
+//  for when not.)
+static bool
+s_want_directory (void *arg)
+{
+    zc_agent_t *self = arg;
+    if (self->directory_use.ready)
+        return true;
+    if (!self->directory_use.wanted) {
+        zc_info ("a client needs the node directory: subscribed to it at the hubs");
+        s_subscribe_directory (self);
+    }
+    return false;
+}
+
+//  A stored decision to keep the directory.
+static int
+s_load_state (const char *key, const void *value, size_t size, void *arg)
+{
+    zc_agent_t *self = arg;
+    if (streq (key, "directory"))
+        self->directory_use.wanted = true;
+    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -360,9 +404,16 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         case ZC_MSG_REPLY:    zc_delivery_on_reply_message (self->delivery, msg); break;
         case ZC_MSG_PING:     s_on_ping (self, msg); break;
         case ZC_MSG_PUB:      zc_pubsub_on_pub (self->pubsub, msg); break;
+        case ZC_MSG_STORED:
+            if (self->follow && msg->subject)
+                zc_follow_on_stored (self->follow, msg->subject, msg->seq, zclock_mono ());
+            break;
         case ZC_MSG_PONG:
             if (*msg->from)
                 zc_control_on_pong (self->control, msg);
+            else
+            if (msg->flags & ZC_FLAG_FULL)
+                zc_uplink_set_up (uplink);      //  the hub answered our HELLO
             break;
         case ZC_MSG_ERROR:
             //  The hub's own refusals are the uplink's business.
@@ -390,6 +441,8 @@ s_uplink_state (zc_uplink_t *uplink, bool up, void *arg)
     if ((up && live == uplink) || (!up && live)) {
         zc_delivery_link_up (self->delivery);
         zc_runner_link_up (self->runner);
+        if (self->follow)
+            zc_follow_link_up (self->follow);
     }
 }
 
@@ -429,6 +482,26 @@ static size_t
 s_pubsub_backlog (zc_jsonl_conn_t *conn, void *arg)
 {
     return zc_jsonl_unsent (conn);
+}
+
+//  A collector's STORED leaves once what it says is committed.
+static void
+s_collect_send (zc_wire_t **msg_p, void *arg)
+{
+    zc_commit_send (((zc_agent_t *) arg)->commit, msg_p);
+}
+
+//  What status shows of log shipping.
+static json_t *
+s_status_extra (void *arg)
+{
+    zc_agent_t *self = arg;
+    json_t *extra = json_object ();
+    if (self->follow)
+        json_object_set_new (extra, "follow", zc_follow_status (self->follow));
+    if (self->collect)
+        json_object_set_new (extra, "collect", zc_collect_status (self->collect));
+    return extra;
 }
 
 //  With a policy, a message runs a subscriber's command only when a rule
@@ -471,6 +544,8 @@ s_tick_timer (zloop_t *loop, int timer_id, void *arg)
     zc_bulk_tick (self->bulk, now);
     if (s_live_uplink (self))
         zc_runner_tick (self->runner, now);
+    if (self->follow)
+        zc_follow_tick (self->follow, (int64_t) now, s_live_uplink (self) != NULL);
     return 0;
 }
 
@@ -532,7 +607,7 @@ s_readfolder_submit (json_t *object, char **error, void *arg)
     zlist_t *targets = NULL, *unknown = NULL;
     const char *code;
     zlist_t *job_ids = zc_control_submit (self->control, message, &targets, &unknown, error, &code);
-    int rc = job_ids? 0: streq (code, "full")? 1: -1;
+    int rc = job_ids? 0: streq (code, "full") || streq (code, "later")? 1: -1;
     zlist_destroy (&job_ids);
     zlist_destroy (&targets);
     zlist_destroy (&unknown);
@@ -641,7 +716,9 @@ s_listen (zc_agent_t *self, char **error)
     zc_control_parts_t parts = {
         .config = config, .loop = self->loop, .commit = self->commit, .delivery = self->delivery,
         .runner = self->runner, .directory = self->directory, .daemon = self->daemon,
-        .uplinks = self->uplinks, .pubsub = self->pubsub, .send = s_send, .send_arg = self };
+        .uplinks = self->uplinks, .pubsub = self->pubsub, .directory_use = &self->directory_use,
+        .want_directory = s_want_directory, .status_extra = s_status_extra,
+        .send = s_send, .send_arg = self };
     char *problem = NULL;
     self->control = zc_control_new (&parts, &problem);
     if (!self->control) {
@@ -686,9 +763,35 @@ zc_agent_new (zc_config_t *config, char **error)
     zc_commit_on_done (self->commit, s_committed, self);
     s_start_jobs (self);
     zc_pubsub_links_t links = { s_send, s_pubsub_send_to, s_pubsub_uplinks, s_pubsub_keyring,
-                                s_pubsub_answer, s_pubsub_backlog, s_pubsub_may_run, self };
+                                s_pubsub_answer, s_pubsub_backlog, s_pubsub_may_run, self, self->loop };
     self->pubsub = zc_pubsub_new (config->name, sign_secret, self->store, &links);
     sodium_memzero (sign_secret, sizeof sign_secret);
+    //  The directory: kept since a client needed it, or always.
+    zc_store_each (self->store, ZC_TABLE_STATE, s_load_state, self);
+    if (self->directory_use.wanted || config->directory_always) {
+        s_subscribe_directory (self);
+        self->directory_use.ready = true;       //  what was stored, until the hub sends it
+    }
+    //  Log shipping: files followed, subjects collected.
+    if (zlist_size (config->follow)) {
+        uint8_t secret [64];
+        zcert_t *cert = zc_key_load_own_signing (config->keys, config->name, secret, error);
+        if (!cert)
+            goto failed;
+        zcert_destroy (&cert);
+        self->follow = zc_follow_new (self->store, config->follow, config->follow_spool, config->name,
+                                      secret, s_send, self);
+        sodium_memzero (secret, sizeof secret);
+    }
+    if (zlist_size (config->collect)) {
+        self->collect = zc_collect_new (self->store, config->collect, self->pubsub, s_collect_send,
+                                        self, &problem);
+        if (!self->collect) {
+            zc_fail (error, "%s: agent/collect: %s", config->path, problem);
+            free (problem);
+            goto failed;
+        }
+    }
     if (s_connect (self, error) != 0 || s_listen (self, error) != 0)
         goto failed;
     self->timers [0] = zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
@@ -730,6 +833,8 @@ zc_agent_destroy (zc_agent_t **self_p)
     //  still running are killed with their process groups and recorded
     //  as interrupted; the last batch is committed.
     zc_control_destroy (&self->control);
+    zc_collect_destroy (&self->collect);
+    zc_follow_destroy (&self->follow);
     zc_pubsub_destroy (&self->pubsub);
     zc_runner_destroy (&self->runner);
     zc_exec_context_destroy (&self->exec_context);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "subject.h"
 #include <sys/un.h>
 #include <unistd.h>
 #include "prelude.h"
@@ -37,7 +38,10 @@ typedef enum {
     S_SEARCH_PATH,      //  absolute directories separated by ':' (PATH)
     S_ENV,              //  NAME=VALUE, appended to a list
     S_ENV_NAME,         //  NAME of an environment variable, appended to a list
-    S_SWITCH            //  on or off
+    S_SWITCH,           //  on or off
+    S_DIRECTORY_MODE,   //  on_demand or always (a bool: always)
+    S_FOLLOW,           //  PATH SUBJECT, appended to a list
+    S_COLLECT           //  SUBJECT FILE (SUBJECT may be a pattern), appended to a list
 } s_kind_t;
 
 typedef struct {
@@ -87,6 +91,10 @@ static const s_key_t s_keys [] = {
     { "agent/env",          S_ENV,     S_FIELD (job_env),      true,  0,   0 },
     { "agent/pass_env",     S_ENV_NAME, S_FIELD (pass_env),    true,  0,   0 },
     { "agent/e2e",          S_SWITCH,  S_FIELD (e2e),          false, 0,   0 },
+    { "agent/directory",    S_DIRECTORY_MODE, S_FIELD (directory_always), false, 0, 0 },
+    { "agent/follow",       S_FOLLOW,  S_FIELD (follow),       true,  0,   0 },
+    { "agent/follow_spool", S_BYTES,   S_FIELD (follow_spool), false, 65536, 68719476736.0 },
+    { "agent/collect",      S_COLLECT, S_FIELD (collect),      true,  0,   0 },
 };
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
 
@@ -362,6 +370,44 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **pr
             if (!streq (value, "on") && !streq (value, "off"))
                 return zc_fail (problem, "bad value '%s' (expected on or off)", value);
             *(bool *) field = streq (value, "on");
+            return 0;
+        case S_FOLLOW:
+        case S_COLLECT: {
+            //  PATH SUBJECT (the path may hold spaces: the last word is
+            //  the subject) or SUBJECT FILE (the first word).
+            bool follow = key->kind == S_FOLLOW;
+            const char *space = follow? strrchr (value, ' '): strchr (value, ' ');
+            if (!space)
+                return zc_fail (problem, "bad value '%s' (expected %s)", value,
+                                follow? "PATH SUBJECT, e.g. /var/log/syslog logs.web1.syslog"
+                                      : "SUBJECT FILE, e.g. logs.> /var/log/zcnc/logs.jsonl");
+            char *path = follow? zsys_sprintf ("%.*s", (int) (space - value), value): zc_strdup (space + 1);
+            char *subject = follow? zc_strdup (space + 1): zsys_sprintf ("%.*s", (int) (space - value), value);
+            const char *what = NULL;
+            int rc = 0;
+            if (*path != '/')
+                rc = zc_fail (problem, "'%s' is not an absolute path", path);
+            else
+            if (zc_subject_check (subject, !follow, &what) != 0)
+                rc = zc_fail (problem, "bad subject '%s': %s", subject, what);
+            else
+            if (follow && zc_subject_is_system (subject))
+                rc = zc_fail (problem, "subjects under $sys. are the hubs' (use another subject)");
+            zlist_t *list = *(zlist_t **) field;
+            for (const char *other = zlist_first (list); other && rc == 0 && follow; other = zlist_next (list))
+                if (streq (strrchr (other, ' ') + 1, subject))
+                    rc = zc_fail (problem, "another follow line publishes on %s already (one file per subject)",
+                                  subject);
+            free (path);
+            free (subject);
+            if (rc == 0 && zlist_append (list, (char *) value))
+                rc = zc_fail (problem, "out of memory");
+            return rc;
+        }
+        case S_DIRECTORY_MODE:
+            if (!streq (value, "on_demand") && !streq (value, "always"))
+                return zc_fail (problem, "bad value '%s' (expected on_demand or always)", value);
+            *(bool *) field = streq (value, "always");
             return 0;
         case S_SECONDS: {
             double seconds;
@@ -691,11 +737,16 @@ s_config_new (const char *path)
     self->hubs = zlist_new ();
     self->job_env = zlist_new ();
     self->pass_env = zlist_new ();
+    self->follow = zlist_new ();
+    self->collect = zlist_new ();
+    self->follow_spool = 64u << 20;
     if (!self->path || !self->binds || !self->uplinks || !self->hubs
     ||  !self->job_env || !self->pass_env) {
         zc_config_destroy (&self);
         return NULL;
     }
+    zlist_autofree (self->follow);
+    zlist_autofree (self->collect);
     zlist_autofree (self->binds);
     zlist_autofree (self->job_env);
     zlist_autofree (self->pass_env);
@@ -797,6 +848,8 @@ zc_config_destroy (zc_config_t **self_p)
         free (self->job_path);
         zlist_destroy (&self->job_env);
         zlist_destroy (&self->pass_env);
+        zlist_destroy (&self->follow);
+        zlist_destroy (&self->collect);
         free (self->job_groups);
         free (self->job_user);
         free (self->job_home);
@@ -947,6 +1000,16 @@ s_test_job_keys (const char *dir, bool verbose)
         { "    run_as_user = root\n    run_as_user = root\n",
           ":8: agent/run_as_user: repeated (first set on line 7; keep one)" },
         { "    e2e = no\n", ":7: agent/e2e: bad value 'no' (expected on or off)" },
+        { "    directory = yes\n", ":7: agent/directory: bad value 'yes' (expected on_demand or always)" },
+        { "    follow = /var/log/syslog\n",
+          ":7: agent/follow: bad value '/var/log/syslog' (expected PATH SUBJECT, e.g. /var/log/syslog logs.web1.syslog)" },
+        { "    follow = var/log logs.x\n", ":7: agent/follow: 'var/log' is not an absolute path" },
+        { "    follow = /var/log logs.*\n", ":7: agent/follow: bad subject 'logs.*': a wildcard in a subject to publish on" },
+        { "    follow = /var/log $sys.x\n", ":7: agent/follow: subjects under $sys. are the hubs' (use another subject)" },
+        { "    follow = /a logs.x\n    follow = /b logs.x\n",
+          ":8: agent/follow: another follow line publishes on logs.x already (one file per subject)" },
+        { "    collect = logs.> log.jsonl\n", ":7: agent/collect: 'log.jsonl' is not an absolute path" },
+        { "    follow_spool = 100\n", ":7: agent/follow_spool: 100 is out of range (expected bytes from 65536 to 68719476736)" },
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
         snprintf (text, sizeof text, "%s%s", head, bad [index].body);

@@ -17,6 +17,14 @@
 #include "uplink.h"
 
 #define S_MAX_OP_LINE   65536u      //  bytes in an {"op": ...} request (a message may be larger)
+#define S_DIRECTORY_WAIT_MS 5000    //  a request that needs the directory waits this long for it
+
+//  A request that waits for the node directory.
+typedef struct {
+    zc_jsonl_conn_t *conn;
+    json_t *request;
+    size_t size;
+} s_deferred_t;
 
 //  A socket request waiting for results ("wait": SECS).
 typedef struct {
@@ -41,8 +49,13 @@ struct _zc_control_t {
     zc_jsonl_t *server;
     zlist_t *waits;             //  s_wait_t
     zlist_t *pings;             //  s_ping_t
+    zlist_t *deferred;          //  s_deferred_t: requests waiting for the directory
+    int deferred_timer;         //  or -1
+    bool resuming;              //  running them: the directory is what it is
     uint64_t submitted;
 };
+
+static void s_on_line (zc_jsonl_conn_t *conn, json_t *request, const char *error, size_t size, void *arg);
 
 //  ---------------------------------------------------------------------
 //  Answers
@@ -228,6 +241,77 @@ s_is_hub (zc_control_t *self, const char *name)
     return found;
 }
 
+//  True when a target expression needs the directory: a glob or ALL.
+static bool
+s_needs_directory (const char *expression)
+{
+    if (strpbrk (expression, "*?["))
+        return true;
+    const char *all = strstr (expression, "ALL");
+    for (; all; all = strstr (all + 1, "ALL")) {
+        bool starts = all == expression || all [-1] == ',' || all [-1] == ' ';
+        bool ends = all [3] == 0 || all [3] == ',' || all [3] == ' ';
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+//  True when the directory is here for a request; otherwise asks for it
+//  and keeps the request (holding its connection) until it comes or
+//  S_DIRECTORY_WAIT_MS pass.
+static int s_deferred_timeout (zloop_t *loop, int timer_id, void *arg);
+
+static bool
+s_directory_or_defer (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, size_t size)
+{
+    if (self->resuming || self->parts.want_directory (self->parts.send_arg))
+        return true;
+    s_deferred_t *deferred = zc_calloc (1, sizeof *deferred);
+    deferred->conn = conn;
+    deferred->request = json_incref (request);
+    deferred->size = size;
+    zlist_append (self->deferred, deferred);
+    zc_jsonl_hold (conn, true);
+    if (self->deferred_timer == -1)
+        self->deferred_timer = zloop_timer (self->parts.loop, S_DIRECTORY_WAIT_MS, 1, s_deferred_timeout, self);
+    return false;
+}
+
+//  The requests that waited for the directory go on, with what there is.
+static void
+s_resume_deferred (zc_control_t *self)
+{
+    if (self->deferred_timer != -1)
+        zloop_timer_end (self->parts.loop, self->deferred_timer);
+    self->deferred_timer = -1;
+    self->resuming = true;
+    s_deferred_t *deferred;
+    while ((deferred = zlist_pop (self->deferred))) {
+        s_on_line (deferred->conn, deferred->request, NULL, deferred->size, self);
+        zc_jsonl_hold (deferred->conn, false);
+        json_decref (deferred->request);
+        free (deferred);
+    }
+    self->resuming = false;
+}
+
+static int
+s_deferred_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_control_t *self = arg;
+    self->deferred_timer = -1;          //  a one-shot timer is gone once it fired
+    s_resume_deferred (self);
+    return 0;
+}
+
+void
+zc_control_directory_ready (zc_control_t *self)
+{
+    if (zlist_size (self->deferred))
+        s_resume_deferred (self);
+}
+
 //  Names the resolver can see: the directory, and this node itself.
 static zlist_t *
 s_known_names (zc_control_t *self)
@@ -246,6 +330,12 @@ zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
     //  One exact name, the common case, needs no list of every known node.
     zlist_t *known = NULL;
     int rc = 0;
+    if (!self->resuming && s_needs_directory (message->to)
+    &&  !self->parts.want_directory (self->parts.send_arg)) {
+        *code = "later";
+        *error = zc_strdup ("the node directory is on its way (this node just subscribed to it)");
+        return NULL;
+    }
     if (zc_target_is_single (message->to)) {
         *targets = zlist_new ();
         zlist_autofree (*targets);
@@ -274,6 +364,10 @@ zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
             *error = zsys_sprintf ("%s is a hub: hubs relay jobs and run none (target an agent)", name);
             return NULL;
         }
+    //  Without the directory an exact name is not known to be absent:
+    //  the hubs say so (the job waits for it either way).
+    if (!self->parts.directory_use->wanted)
+        zlist_purge (*unknown);
     zlist_t *job_ids = zc_delivery_submit (self->parts.delivery, message, *targets, error);
     if (!job_ids) {
         *code = "full";
@@ -359,6 +453,10 @@ s_request_message (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, j
         free (error);
         return;
     }
+    if (s_needs_directory (message->to) && !s_directory_or_defer (self, conn, request, 0)) {
+        zc_message_destroy (&message);
+        return;
+    }
     zlist_t *targets = NULL, *unknown = NULL;
     const char *code;
     zlist_t *job_ids = zc_control_submit (self, message, &targets, &unknown, &error, &code);
@@ -382,6 +480,8 @@ s_request_message (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, j
 static void
 s_op_nodes (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
 {
+    if (!s_directory_or_defer (self, conn, request, 0))
+        return;
     size_t count;
     zc_node_entry_t *entries = zc_directory_entries (self->parts.directory, &count);
     json_t *nodes = json_array ();
@@ -418,11 +518,18 @@ s_op_status (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t 
             "window", (json_int_t) zc_flow_window (flow), "refused", (json_int_t) zc_flow_refused (flow)));
         json_array_append_new (hubs, hub);
     }
-    s_answer (self, conn, tag, json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I, s:o}",
+    json_t *status = json_pack ("{s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:o}",
         "name", self->parts.config->name, "hubs", hubs, "queued", (json_int_t) queued,
         "inflight", (json_int_t) inflight, "running", (json_int_t) running,
         "nodes", (json_int_t) zc_directory_size (self->parts.directory),
-        "pubsub", zc_pubsub_status (self->parts.pubsub)));
+        "directory", json_pack ("{s:b, s:I}", "subscribed", self->parts.directory_use->wanted,
+                                "messages", (json_int_t) self->parts.directory_use->messages),
+        "pubsub", zc_pubsub_status (self->parts.pubsub));
+    json_t *extra = self->parts.status_extra? self->parts.status_extra (self->parts.send_arg): NULL;
+    if (extra)
+        json_object_update (status, extra);
+    json_decref (extra);
+    s_answer (self, conn, tag, status);
 }
 
 //  {"op": "jobs"} or {"op": "jobs", "id": ID}
@@ -701,6 +808,14 @@ s_on_close (zc_jsonl_conn_t *conn, void *arg)
     zc_control_t *self = arg;
     zc_commit_forget (self->parts.commit, conn);
     zc_pubsub_conn_closed (self->parts.pubsub, conn);
+    for (s_deferred_t *deferred = zlist_first (self->deferred); deferred;
+         deferred = zlist_next (self->deferred))
+        if (deferred->conn == conn) {
+            zlist_remove (self->deferred, deferred);
+            json_decref (deferred->request);
+            free (deferred);
+            break;                      //  one at most: it held the connection
+        }
     zlist_t *gone = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits))
         if (wait->conn == conn)
@@ -726,6 +841,8 @@ zc_control_new (const zc_control_parts_t *parts, char **error)
     self->parts = *parts;
     self->waits = zlist_new ();
     self->pings = zlist_new ();
+    self->deferred = zlist_new ();
+    self->deferred_timer = -1;
     self->server = zc_jsonl_new (parts->loop, parts->config->socket, parts->config->socket_group,
                                  s_on_line, s_on_close, self, error);
     if (!self->server)
@@ -743,6 +860,9 @@ zc_control_destroy (zc_control_t **self_p)
     zc_jsonl_destroy (&self->server);
     zlist_destroy (&self->waits);
     zlist_destroy (&self->pings);
+    if (self->deferred_timer != -1)
+        zloop_timer_end (self->parts.loop, self->deferred_timer);
+    zlist_destroy (&self->deferred);
     free (self);
     *self_p = NULL;
 }

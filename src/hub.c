@@ -9,9 +9,9 @@
     Routing is by name, through a table (src/routes.c) of the links each
     name is reachable through: an agent connected here, a downstream hub,
     or an uplink (a parent hub this hub dials). Hubs tell each other what
-    they reach with ROUTES messages, in both directions, so every agent's
-    directory holds every node; a hub never advertises a route back to the
-    link it learned it from. A message goes out once per next hop with the
+    they reach with ROUTES messages, in both directions, so every hub's
+    directory holds every node (agents that subscribe to it get it); a
+    hub never advertises a route back to the link it learned it from. A message goes out once per next hop with the
     targets behind that hop (one copy per agent at the last hub), never
     back out of the link it came in on; names nobody advertised go to the
     first live uplink, and a hub without one answers NOROUTE and remembers
@@ -34,6 +34,7 @@
 #include "keys.h"
 #include "log.h"
 #include "routes.h"
+#include "subject.h"
 #include "testbed.h"
 #include "testing.h"
 #include "uplink.h"
@@ -492,8 +493,9 @@ s_send_directory (zc_hub_t *self, s_peer_t *peer)
     s_send_to (self, peer, &msg);
 }
 
-//  A peer said HELLO: an agent becomes a route and gets the directory; a
-//  downstream hub gets our routes.
+//  A peer said HELLO: an agent becomes a route and is welcomed (a PONG
+//  flagged FULL: its link is up; it gets the directory when it subscribes
+//  to it); a downstream hub gets our routes.
 //  Publishes $sys.online.NAME or $sys.offline.NAME for one of our agents.
 static void
 s_presence (zc_hub_t *self, s_peer_t *peer, bool online, const char *reason)
@@ -522,7 +524,9 @@ s_peer_online (zc_hub_t *self, s_peer_t *peer)
             s_presence (self, peer, true, "connected");
         zc_routes_set (self->routes, peer->link.name, &peer->link, "");
         s_routes_changed (self);
-        s_send_directory (self, peer);
+        zc_wire_t *welcome = zc_wire_new (ZC_MSG_PONG);
+        welcome->flags |= ZC_FLAG_FULL;
+        s_send_to (self, peer, &welcome);
         //  Also when its route did not change: a send to it may have
         //  failed on a connection that died meanwhile.
         s_wake_waiters (self, peer->link.name);
@@ -730,7 +734,7 @@ s_is_routed (uint8_t type)
     return type == ZC_MSG_REQ || type == ZC_MSG_ACK || type == ZC_MSG_STARTED
         || type == ZC_MSG_REPLY || type == ZC_MSG_PONG || type == ZC_MSG_STREAM
         || type == ZC_MSG_CANCEL || type == ZC_MSG_ERROR || type == ZC_MSG_PING
-        || type == ZC_MSG_NOROUTE || type == ZC_MSG_PRESENCE;
+        || type == ZC_MSG_NOROUTE || type == ZC_MSG_PRESENCE || type == ZC_MSG_STORED;
 }
 
 //  Answers a message on the connection it came on (which need not be the
@@ -788,13 +792,25 @@ s_on_pubsub (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
     if (msg->type == ZC_MSG_PUB) {
         if (!from_hub)
             snprintf (msg->from, sizeof msg->from, "%s", from->name);
+        //  A test tool's tap (zc_hub_set_tap) sees PUBs too.
+        zc_wire_t *extra = s_tap? s_tap (msg): NULL;
         zc_hubsub_on_pub (self->hubsub, from, from_hub, msg, &problem);
+        if (extra && !problem)
+            zc_hubsub_on_pub (self->hubsub, from, from_hub, extra, &problem);
+        zc_wire_destroy (&extra);
     }
     else
     if (from_hub)
         problem = "SUB and UNSUB are for nodes";
-    else
+    else {
+        //  The directory goes to agents that subscribe to it: all of it
+        //  when they start to, or say all they subscribe to again.
+        bool had = zc_hubsub_agent_has (self->hubsub, from->name, ZC_SUBJECT_DIRECTORY);
         zc_hubsub_on_subscribe (self->hubsub, from, msg, &problem);
+        if (zc_hubsub_agent_has (self->hubsub, from->name, ZC_SUBJECT_DIRECTORY)
+        &&  (!had || (msg->flags & ZC_FLAG_FULL)))
+            s_send_directory (self, (s_peer_t *) from);
+    }
     if (!problem)
         return;
     self->count.refused++;
@@ -837,7 +853,7 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, boo
     if (msg->type == ZC_MSG_HELLO) {
         //  A HELLO on a new connection is a fresh join (the peer may
         //  have restarted within peer_timeout), and one that asks for it
-        //  (the peer thought us gone) gets the directory or routes too.
+        //  (the peer thought us gone) is welcomed again, or gets the routes.
         if (!peer->online || new_connection || (msg->flags & ZC_FLAG_FULL))
             s_peer_online (self, peer);
         else {
@@ -1184,7 +1200,8 @@ s_directory_timer (zloop_t *loop, int timer_id, void *arg)
     free (changes);
     zlist_t *agents = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (peer->online && peer->link.kind == S_LINK_AGENT)
+        if (peer->online && peer->link.kind == S_LINK_AGENT
+        &&  zc_hubsub_agent_has (self->hubsub, peer->link.name, ZC_SUBJECT_DIRECTORY))
             zlist_append (agents, peer);
     for (s_peer_t *peer = zlist_first (agents); peer; peer = zlist_next (agents)) {
         zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
@@ -1415,6 +1432,18 @@ s_test_hello (zsock_t *peer, const char *name, uint8_t type)
     snprintf (hello->name, sizeof hello->name, "%s", name);
     hello->flags |= ZC_FLAG_FULL;
     zc_wire_send (&hello, peer, NULL);
+    if (type == ZC_MSG_NODES) {
+        //  Welcomed, an agent gets the directory when it subscribes to it.
+        zc_wire_t *welcome = zc_testbed_expect (peer, ZC_MSG_PONG, 5000);
+        bool welcomed = welcome && (welcome->flags & ZC_FLAG_FULL);
+        zc_wire_destroy (&welcome);
+        if (!welcomed)
+            return NULL;
+        zc_wire_t *sub = zc_wire_new (ZC_MSG_SUB);
+        sub->flags |= ZC_FLAG_FULL;
+        zlist_append (sub->patterns, ZC_SUBJECT_DIRECTORY);
+        zc_wire_send (&sub, peer, NULL);
+    }
     //  Older directory updates may wait before the answer: skipped.
     zc_wire_t *answer = zc_testbed_expect (peer, type, 5000);
     while (answer && type == ZC_MSG_NODES && !(answer->flags & ZC_FLAG_FULL)) {
@@ -1546,8 +1575,8 @@ zc_hub_test (bool verbose)
         zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
         strcpy (hello->name, "n1");
         zc_wire_send (&hello, second, NULL);
-        msg = zc_testbed_expect (second, ZC_MSG_NODES, 250);
-        took_over = msg != NULL;
+        msg = zc_testbed_expect (second, ZC_MSG_PONG, 250);
+        took_over = msg && (msg->flags & ZC_FLAG_FULL);     //  welcomed
         zc_wire_destroy (&msg);
     }
     ZC_CHECK (took_over);

@@ -397,6 +397,13 @@ zc_hubsub_on_subscribe (zc_hubsub_t *self, void *agent, zc_wire_t *msg, const ch
     return rc;
 }
 
+bool
+zc_hubsub_agent_has (zc_hubsub_t *self, const char *agent, const char *pattern)
+{
+    zhashx_t *set = zhashx_lookup (self->agents, agent);
+    return set && zhashx_lookup (set, pattern);
+}
+
 void
 zc_hubsub_agent_gone (zc_hubsub_t *self, const char *agent)
 {
@@ -641,7 +648,7 @@ zc_hubsub_publish (zc_hubsub_t *self, const char *subject, const char *data)
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
     msg->payload = zc_pubseal_make (self->signs? self->sign_secret: NULL, &msg->id, self->name,
-                                    subject, items);
+                                    subject, 0, items);
     zc_pubseal_items_destroy (&items);
     if (msg->payload) {
         self->stats.published++;
@@ -889,7 +896,7 @@ s_test_publish (s_test_hub_t *hub, s_test_link_t *from, const char *subject, con
     msg->retain = retain;
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (NULL, &msg->id, from->name, subject, items);
+    msg->payload = zc_pubseal_make (NULL, &msg->id, from->name, subject, 0, items);
     zc_pubseal_items_destroy (&items);
     const char *problem = NULL;
     zc_hubsub_on_pub (hub->sub, from, false, msg, &problem);

@@ -23,7 +23,7 @@ struct _zc_jsonl_conn_t {
     int fd;
     zmq_pollitem_t item;
     bool polling_out;           //  ZMQ_POLLOUT registered
-    bool held;
+    int held;                   //  holds not released yet (zc_jsonl_hold)
     bool closing;               //  peer closed its side: flush and go
     bool parsing;               //  a line of ours is on the parser thread
     bool gone;                  //  closed while parsing: freed when the parse returns
@@ -416,7 +416,7 @@ static void
 s_conn_refuse (zc_jsonl_conn_t *conn, const char *text, const char *code)
 {
     json_t *answer = json_pack ("{s:s, s:s}", "error", text, "code", code);
-    conn->held = false;
+    conn->held = 0;
     zc_jsonl_send (conn, answer);
     json_decref (answer);
     conn->in_size = conn->in_scanned = conn->in_max = 0;
@@ -509,7 +509,7 @@ zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
         zc_warn ("socket: a client stopped reading its answers; disconnecting it");
         conn->out_size = conn->out_sent = 0;
         conn->closing = true;
-        conn->held = false;
+        conn->held = 0;
         s_conn_watch (conn);
         return;
     }
@@ -545,10 +545,10 @@ zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object)
 void
 zc_jsonl_hold (zc_jsonl_conn_t *conn, bool hold)
 {
-    if (conn->held == hold)
-        return;
-    conn->held = hold;
-    if (!hold)
+    if (hold)
+        conn->held++;
+    else
+    if (conn->held > 0 && --conn->held == 0)
         s_conn_deliver (conn);
     s_conn_watch (conn);
 }

@@ -2,7 +2,7 @@
 
     The signed bytes, never sent as such, are
 
-        "zcnc-pub-1\0" id(16) u8+from u16+subject items
+        "zcnc-pub-1\0" id(16) u8+from u16+subject seq(u64) items
 
     where items is the payload's item list exactly as sent (wire.h:
     zc_wire_pub_items), so a subscriber verifies the bytes it received
@@ -19,11 +19,11 @@
 
 //  The bytes a signature covers (a new buffer of *size bytes).
 static uint8_t *
-s_signed_bytes (const zc_id_t *id, const char *from, const char *subject,
+s_signed_bytes (const zc_id_t *id, const char *from, const char *subject, uint64_t seq,
                 const uint8_t *items, size_t items_size, size_t *size)
 {
     size_t from_size = strlen (from), subject_size = strlen (subject);
-    *size = sizeof S_LABEL + ZC_ID_SIZE + 1 + from_size + 2 + subject_size + items_size;
+    *size = sizeof S_LABEL + ZC_ID_SIZE + 1 + from_size + 2 + subject_size + 8 + items_size;
     uint8_t *bytes = zc_malloc (*size), *at = bytes;
     memcpy (at, S_LABEL, sizeof S_LABEL);
     at += sizeof S_LABEL;
@@ -36,13 +36,15 @@ s_signed_bytes (const zc_id_t *id, const char *from, const char *subject,
     *at++ = (uint8_t) subject_size;
     memcpy (at, subject, subject_size);
     at += subject_size;
+    for (int index = 0; index < 8; index++)
+        *at++ = (uint8_t) (seq >> (56 - 8 * index));
     memcpy (at, items, items_size);
     return bytes;
 }
 
 zframe_t *
 zc_pubseal_make (const uint8_t *sign_secret, const zc_id_t *id, const char *from,
-                 const char *subject, zlist_t *items)
+                 const char *subject, uint64_t seq, zlist_t *items)
 {
     zc_pub_payload_t payload = { .mode = sign_secret? 1: 0, .items = items };
     if (sign_secret) {
@@ -50,7 +52,7 @@ zc_pubseal_make (const uint8_t *sign_secret, const zc_id_t *id, const char *from
         if (!encoded)
             return NULL;
         size_t size;
-        uint8_t *bytes = s_signed_bytes (id, from, subject, zframe_data (encoded),
+        uint8_t *bytes = s_signed_bytes (id, from, subject, seq, zframe_data (encoded),
                                          zframe_size (encoded), &size);
         crypto_sign_detached (payload.signature, NULL, bytes, size, sign_secret);
         free (bytes);
@@ -81,8 +83,8 @@ zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zlist_t **items,
     else
     if (key) {
         size_t size;
-        uint8_t *bytes = s_signed_bytes (&msg->id, msg->from, msg->subject, payload.covered,
-                                         payload.covered_size, &size);
+        uint8_t *bytes = s_signed_bytes (&msg->id, msg->from, msg->subject, msg->seq,
+                                         payload.covered, payload.covered_size, &size);
         int rc = crypto_sign_verify_detached (payload.signature, bytes, size, key->sign_key);
         free (bytes);
         if (rc != 0) {
@@ -126,7 +128,7 @@ s_test_pub (const uint8_t *secret, const char *from, const char *subject, const 
     msg->subject = zc_strdup (subject);
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (secret, &msg->id, from, subject, items);
+    msg->payload = zc_pubseal_make (secret, &msg->id, from, subject, 0, items);
     zc_pubseal_items_destroy (&items);
     return msg;
 }
@@ -195,6 +197,11 @@ zc_pubseal_test (bool verbose)
     free (msg->subject);
     msg->subject = zc_strdup ("build.done");
     zc_id_generate (&msg->id);
+    s_test_open (keyring, msg, result, sizeof result);
+    ZC_CHECK_STR (result, "bad signature (forged or altered on the way)");
+    zc_wire_destroy (&msg);
+    msg = s_test_pub (pub1, "pub1", "build.done", "v1.2");
+    msg->seq = 7;                               //  a log stream's numbers are covered
     s_test_open (keyring, msg, result, sizeof result);
     ZC_CHECK_STR (result, "bad signature (forged or altered on the way)");
     zc_wire_destroy (&msg);

@@ -20,6 +20,11 @@
 #define S_SEEN          4096        //  message IDs remembered against duplicates
 #define S_KEPT_MAX      1024        //  retained messages received, kept for later subscribers
 #define S_MAX_LOGGED    1000
+#define S_MAX_STREAMS   10000       //  log streams whose last line delivered is remembered
+//  Plain publications of one turn of the loop on one subject go in one
+//  PUB, under one signature (one check at each subscriber): at most this
+//  many bytes of items, and ZC_WIRE_MAX_ITEMS items.
+#define S_BATCH_BYTES   (ZC_WIRE_MAX_WHOLE - 128)
 
 typedef struct {
     zc_jsonl_conn_t *conn;
@@ -35,6 +40,12 @@ typedef struct {
     int64_t expires;            //  monotonic ms
 } s_kept_t;
 
+typedef struct {
+    char *pattern;
+    zc_pubsub_handler_fn *fn;
+    void *arg;
+} s_handler_t;
+
 struct _zc_pubsub_t {
     char name [ZC_NAME_SIZE];
     uint8_t sign_secret [64];
@@ -47,9 +58,16 @@ struct _zc_pubsub_t {
     size_t seen_next;
     zhashx_t *kept;             //  subject -> s_kept_t: retained messages received
     zhashx_t *retained;         //  subject -> 1: retained messages we published (stored)
+    zlist_t *handlers;          //  s_handler_t: the agent's own (collectors)
+    zc_wire_t *batch;           //  plain publications waiting for the end of the turn, or NULL
+    zlist_t *batch_items;       //  their items (zframe_t)
+    size_t batch_bytes;
+    bool batch_unsigned;
+    int batch_timer;            //  -1 when none
+    zhashx_t *streams;          //  "FROM SUBJECT" -> the last line delivered to clients
     zc_log_once_t *logged;      //  what was logged once
     struct {
-        uint64_t delivered, dropped, denied, forged, published, duplicates;
+        uint64_t delivered, dropped, denied, forged, published, duplicates, unsent;
     } count;
 };
 
@@ -116,6 +134,9 @@ zc_pubsub_new (const char *name, const uint8_t *sign_secret, zc_store_t *store,
     self->kept = zhashx_new ();
     zhashx_set_destructor (self->kept, s_kept_destroy);
     self->retained = zhashx_new ();
+    self->handlers = zlist_new ();
+    self->batch_timer = -1;
+    self->streams = zhashx_new ();
     self->logged = zc_log_once_new (S_MAX_LOGGED);
     if (store)
         zc_store_each (store, ZC_TABLE_RETAINED, s_load_retained, self);
@@ -135,7 +156,15 @@ zc_pubsub_destroy (zc_pubsub_t **self_p)
         zhashx_destroy (&self->patterns);
         zhashx_destroy (&self->seen);
         zhashx_destroy (&self->kept);
+        zc_pubsub_flush (self);
         zhashx_destroy (&self->retained);
+        s_handler_t *handler;
+        while ((handler = zlist_pop (self->handlers))) {
+            free (handler->pattern);
+            free (handler);
+        }
+        zlist_destroy (&self->handlers);
+        zhashx_destroy (&self->streams);
         zc_log_once_destroy (&self->logged);
         free (self);
         *self_p = NULL;
@@ -157,6 +186,60 @@ s_tell_hubs (zc_pubsub_t *self, uint8_t type, const char *pattern)
 
 //  ---------------------------------------------------------------------
 //  Publishing
+
+void
+zc_pubsub_flush (zc_pubsub_t *self)
+{
+    if (self->batch_timer != -1 && self->links.loop)
+        zloop_timer_end (self->links.loop, self->batch_timer);
+    self->batch_timer = -1;
+    if (!self->batch)
+        return;
+    zc_wire_t *msg = self->batch;
+    self->batch = NULL;
+    msg->payload = zc_pubseal_make (self->batch_unsigned? NULL: self->sign_secret, &msg->id,
+                                    self->name, msg->subject, 0, self->batch_items);
+    zc_pubseal_items_destroy (&self->batch_items);
+    self->batch_bytes = 0;
+    if (!msg->payload || self->links.send (&msg, self->links.arg) != 0)
+        self->count.unsent++;
+    zc_wire_destroy (&msg);
+}
+
+static int
+s_batch_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_pubsub_t *self = arg;
+    self->batch_timer = -1;         //  a one-shot timer is gone once it fired
+    zc_pubsub_flush (self);
+    return 0;
+}
+
+//  A plain publication joins the batch of this turn (a new one when the
+//  subject or signing differs, or it is full); its message ID in *id.
+static void
+s_batch_add (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t size, bool unsigned_,
+             zc_id_t *id)
+{
+    if (self->batch && (strcmp (self->batch->subject, subject) != 0 || self->batch_unsigned != unsigned_
+                     || self->batch_bytes + size + 4 > S_BATCH_BYTES
+                     || zlist_size (self->batch_items) >= ZC_WIRE_MAX_ITEMS))
+        zc_pubsub_flush (self);
+    if (!self->batch) {
+        self->batch = zc_wire_new (ZC_MSG_PUB);
+        self->batch->subject = zc_strdup (subject);
+        self->batch_items = zlist_new ();
+        self->batch_unsigned = unsigned_;
+    }
+    zlist_append (self->batch_items, zframe_new (data, size));
+    self->batch_bytes += size + 4;
+    *id = self->batch->id;
+    if (!self->links.loop)
+        zc_pubsub_flush (self);
+    else
+    if (self->batch_timer == -1)
+        self->batch_timer = zloop_timer (self->links.loop, 0, 1, s_batch_timer, self);
+}
 
 int
 zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t size,
@@ -184,16 +267,31 @@ zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, 
         *code = "full";
         return -1;
     }
+    if (!retain) {
+        zlist_t *up = self->links.uplinks (self->links.arg);
+        bool connected = zlist_size (up) > 0;
+        zlist_destroy (&up);
+        if (!connected) {
+            *error = zc_strdup ("no hub connected: not published");
+            *code = "internal";
+            return -1;
+        }
+        s_batch_add (self, subject, data, size, unsigned_, id);
+        self->count.published++;
+        return 0;
+    }
+    //  A retained one goes alone (its hubs keep the last per subject).
+    zc_pubsub_flush (self);
     zc_wire_t *msg = zc_wire_new (ZC_MSG_PUB);
     msg->subject = zc_strdup (subject);
     msg->retain = retain;
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, size));
     msg->payload = zc_pubseal_make (unsigned_? NULL: self->sign_secret, &msg->id, self->name,
-                                    subject, items);
+                                    subject, 0, items);
     zc_pubseal_items_destroy (&items);
     *id = msg->id;
-    if (retain) {
+    {
         //  Kept until it expires, and given to every hub that comes up.
         char key [33];
         s_retained_key (subject, key);
@@ -215,14 +313,6 @@ zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, 
         self->links.send (&msg, self->links.arg);     //  or when a hub comes up
         return 0;
     }
-    if (self->links.send (&msg, self->links.arg) != 0) {
-        *error = zc_strdup (errno == ENOBUFS? "the link to the hub is full: not published"
-                                            : "no hub connected: not published");
-        *code = errno == ENOBUFS? "full": "internal";
-        return -1;
-    }
-    self->count.published++;
-    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -264,6 +354,15 @@ zc_pubsub_subscribe (zc_pubsub_t *self, zc_jsonl_conn_t *conn, const zc_pubsub_f
         if (kept->expires > now && zc_subject_matches (sub->pattern, kept->msg->subject))
             s_deliver (self, kept->msg, sub);
     return 0;
+}
+
+void
+zc_pubsub_keep (zc_pubsub_t *self, const char *pattern)
+{
+    size_t count = (size_t) zhashx_lookup (self->patterns, pattern);
+    zhashx_update (self->patterns, pattern, (void *) (count + 1));
+    if (count == 0)
+        s_tell_hubs (self, ZC_MSG_SUB, pattern);
 }
 
 static void
@@ -336,9 +435,34 @@ s_seen (zc_pubsub_t *self, const zc_id_t *id)
     return false;
 }
 
-//  The JSON line of one item for one subscription.
-static json_t *
-s_event (zc_wire_t *msg, zframe_t *item, zc_pub_auth_t auth, s_sub_t *sub)
+void
+zc_pubsub_handle (zc_pubsub_t *self, const char *pattern, zc_pubsub_handler_fn *fn, void *arg)
+{
+    s_handler_t *handler = zc_calloc (1, sizeof *handler);
+    handler->pattern = zc_strdup (pattern);
+    handler->fn = fn;
+    handler->arg = arg;
+    zlist_append (self->handlers, handler);
+    zc_pubsub_keep (self, pattern);
+}
+
+void
+zc_pubsub_unhandle (zc_pubsub_t *self, void *arg)
+{
+    zlist_t *gone = zlist_new ();
+    for (s_handler_t *handler = zlist_first (self->handlers); handler; handler = zlist_next (self->handlers))
+        if (handler->arg == arg)
+            zlist_append (gone, handler);
+    for (s_handler_t *handler = zlist_first (gone); handler; handler = zlist_next (gone)) {
+        zlist_remove (self->handlers, handler);
+        free (handler->pattern);
+        free (handler);
+    }
+    zlist_destroy (&gone);
+}
+
+json_t *
+zc_pubsub_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth)
 {
     json_t *event = json_pack ("{s:s, s:s, s:f, s:s, s:b}", "subject", msg->subject, "from", msg->from,
                                "time", (double) zc_id_time_ms (&msg->id) / 1000.0,
@@ -357,6 +481,16 @@ s_event (zc_wire_t *msg, zframe_t *item, zc_pub_auth_t auth, s_sub_t *sub)
     char ulid [ZC_ULID_LEN + 1];
     zc_id_to_ulid (&msg->id, ulid);
     json_object_set_new (event, "id", json_string (ulid));
+    if (msg->seq)
+        json_object_set_new (event, "seq", json_integer ((json_int_t) (msg->seq + index)));
+    return event;
+}
+
+//  The JSON line of one item for one subscription.
+static json_t *
+s_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth, s_sub_t *sub)
+{
+    json_t *event = zc_pubsub_event (msg, item, index, auth);
     if (sub->dropped)
         json_object_set_new (event, "dropped", json_integer ((json_int_t) sub->dropped));
     if (sub->tag)
@@ -403,16 +537,39 @@ s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
         zc_warn_once (self->logged, what, "%s", line);
         return;
     }
+    //  The agent's own handlers get it all, also lines they had.
+    for (s_handler_t *handler = only? NULL: zlist_first (self->handlers); handler;
+         handler = zlist_next (self->handlers))
+        if (zc_subject_matches (handler->pattern, msg->subject))
+            handler->fn (msg, items, auth, handler->arg);
+    //  Clients get a log stream's lines once, however often it is sent
+    //  (a publisher sends what no collector stored again).
+    size_t skip = 0;
+    char stream [ZC_NAME_SIZE + ZC_WIRE_MAX_SUBJECT + 2];
+    if (msg->seq && !only) {
+        snprintf (stream, sizeof stream, "%s %s", msg->from, msg->subject);
+        uint64_t last = (uint64_t) (uintptr_t) zhashx_lookup (self->streams, stream);
+        uint64_t end = msg->seq + zlist_size (items) - 1;
+        skip = last >= msg->seq? (size_t) ((last < end? last: end) - msg->seq + 1): 0;
+        if (end > last) {
+            if (!last && zhashx_size (self->streams) >= S_MAX_STREAMS)
+                zhashx_purge (self->streams);
+            zhashx_update (self->streams, stream, (void *) (uintptr_t) end);
+        }
+    }
     for (s_sub_t *sub = only? only: zlist_first (self->subs); sub; sub = only? NULL: zlist_next (self->subs)) {
         if (!s_takes (self, sub, msg, auth))
             continue;
-        for (zframe_t *item = zlist_first (items); item; item = zlist_next (items)) {
+        size_t index = 0;
+        for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
+            if (index < skip)
+                continue;
             if (self->links.backlog (sub->conn, self->links.arg) > ZC_PUBSUB_BACKLOG) {
                 sub->dropped++;
                 self->count.dropped++;
                 continue;
             }
-            self->links.answer (sub->conn, s_event (msg, item, auth, sub), self->links.arg);
+            self->links.answer (sub->conn, s_event (msg, item, index, auth, sub), self->links.arg);
             sub->delivered++;
             self->count.delivered++;
         }
@@ -539,7 +696,7 @@ zc_pubsub_link_up (zc_pubsub_t *self, void *uplink)
 json_t *
 zc_pubsub_status (zc_pubsub_t *self)
 {
-    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    return json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "subscriptions", (json_int_t) zlist_size (self->subs),
         "patterns", (json_int_t) zhashx_size (self->patterns),
         "delivered", (json_int_t) self->count.delivered,
@@ -547,6 +704,7 @@ zc_pubsub_status (zc_pubsub_t *self)
         "denied", (json_int_t) self->count.denied,
         "forged", (json_int_t) self->count.forged,
         "published", (json_int_t) self->count.published,
+        "unsent", (json_int_t) self->count.unsent,
         "retained", (json_int_t) zhashx_size (self->retained));
 }
 
@@ -665,7 +823,7 @@ s_test_pub (const uint8_t *secret, const char *from, const char *subject, const 
     msg->retain = retain;
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (secret, &msg->id, from, subject, items);
+    msg->payload = zc_pubseal_make (secret, &msg->id, from, subject, 0, items);
     zc_pubseal_items_destroy (&items);
     return msg;
 }
@@ -698,7 +856,7 @@ zc_pubsub_test (bool verbose)
     zc_store_t *store = zc_store_open (store_dir, false, &error);
     ZC_CHECK (store != NULL);
     zc_pubsub_links_t links = { s_test_send, s_test_send_to, s_test_uplinks, s_test_keyring,
-                                s_test_answer, s_test_backlog, s_test_may_run, &test };
+                                s_test_answer, s_test_backlog, s_test_may_run, &test, NULL };
     zc_pubsub_t *self = zc_pubsub_new ("me", mine, store, &links);
     zc_jsonl_conn_t *one = (zc_jsonl_conn_t *) 1, *two = (zc_jsonl_conn_t *) 2;
 
@@ -732,6 +890,27 @@ zc_pubsub_test (bool verbose)
         zc_pubseal_items_destroy (&items);
     }
     S_CHECK_TEXT (s_test_sent (&test), "PUB a.b");
+
+    //  Publications of one turn on one subject leave as one PUB at its
+    //  end, under one signature; another subject starts another.
+    links.loop = zloop_new ();
+    zc_pubsub_t *batching = zc_pubsub_new ("me", mine, store, &links);
+    zc_id_t ids [4];
+    for (int index = 0; index < 3; index++)
+        ZC_CHECK (zc_pubsub_publish (batching, "a.b", (const uint8_t *) "x", 1, 0, false, &ids [index],
+                                     &error, &code) == 0);
+    ZC_CHECK (zlist_size (test.sent) == 0 && zc_id_equal (&ids [0], &ids [2]));
+    ZC_CHECK (zc_pubsub_publish (batching, "a.c", (const uint8_t *) "y", 1, 0, false, &ids [3],
+                                 &error, &code) == 0);
+    zc_wire_t *batch = zlist_first (test.sent);
+    zc_pub_payload_t batch_payload;
+    ZC_CHECK (batch && zc_wire_pub_payload_decode (batch->payload, &batch_payload) == 0
+           && zlist_size (batch_payload.items) == 3 && batch_payload.mode == 1);
+    zc_wire_pub_payload_clear (&batch_payload);
+    zc_pubsub_flush (batching);
+    S_CHECK_TEXT (s_test_sent (&test), "PUB a.b; PUB a.c");
+    zc_pubsub_destroy (&batching);
+    zloop_destroy (&links.loop);
 
     //  Subscribing: one SUB per pattern however many clients, UNSUB with
     //  the last; a link that comes up gets them all (FULL).

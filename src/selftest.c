@@ -12,6 +12,8 @@
 #include "pubseal.h"
 #include "hubsub.h"
 #include "pubsub.h"
+#include "follow.h"
+#include "collect.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -65,6 +67,8 @@ static struct {
     { "pubseal", zc_pubseal_test },
     { "hubsub", zc_hubsub_test },
     { "pubsub", zc_pubsub_test },
+    { "follow", zc_follow_test },
+    { "collect", zc_collect_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },

@@ -22,7 +22,7 @@
 static const char *s_type_names [ZC_MSG_TYPE_COUNT] = {
     NULL, "HELLO", "NODES", "ROUTES", "PRESENCE", "REQ", "ACK", "NOROUTE",
     "STARTED", "REPLY", "STREAM", "CANCEL", "ERROR", "PUB", "SUB", "UNSUB",
-    "PING", "PONG", "BYE", "CREDIT", "INTEREST"
+    "PING", "PONG", "BYE", "CREDIT", "INTEREST", "STORED"
 };
 
 //  The name of a message type, or "UNKNOWN" for a value outside the enum.
@@ -486,6 +486,7 @@ zc_wire_dup_header (zc_wire_t *self, const char *only)
     copy->text = self->text? zc_strdup (self->text): NULL;
     copy->subject = self->subject? zc_strdup (self->subject): NULL;
     copy->retain = self->retain;
+    copy->seq = self->seq;
     for (char *pattern = zlist_first (self->patterns); pattern; pattern = zlist_next (self->patterns))
         zlist_append (copy->patterns, pattern);
     zlist_t *tagged = s_tagged_names (copy);
@@ -571,6 +572,14 @@ zc_wire_encode (zc_wire_t *self)
             else
                 s_put_blob (&writer, self->subject, strlen (self->subject), 2);
             s_put_uint (&writer, self->retain, 4);
+            s_put_uint (&writer, self->seq, 8);
+            break;
+        case ZC_MSG_STORED:
+            if (!self->subject || zc_subject_check (self->subject, false, NULL) != 0)
+                s_fail (&writer, "invalid subject");
+            else
+                s_put_blob (&writer, self->subject, strlen (self->subject), 2);
+            s_put_uint (&writer, self->seq, 8);
             break;
         case ZC_MSG_SUB:
         case ZC_MSG_UNSUB:
@@ -689,6 +698,13 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
             if (self->subject && zc_subject_check (self->subject, false, NULL) != 0)
                 s_bad (&reader, "bad PUB subject");
             self->retain = (uint32_t) s_get_uint (&reader, 4, "truncated PUB fields");
+            self->seq = s_get_uint (&reader, 8, "truncated PUB fields");
+            break;
+        case ZC_MSG_STORED:
+            self->subject = s_get_string (&reader, 2, ZC_WIRE_MAX_SUBJECT, "bad STORED subject");
+            if (self->subject && zc_subject_check (self->subject, false, NULL) != 0)
+                s_bad (&reader, "bad STORED subject");
+            self->seq = s_get_uint (&reader, 8, "truncated STORED fields");
             break;
         case ZC_MSG_SUB:
         case ZC_MSG_UNSUB:
@@ -1479,9 +1495,10 @@ s_sample (uint8_t type)
         self->code = ZC_ERR_BAD_NAME;
         self->text = zc_strdup ("name web-1 is not bound to this key");
     }
-    if (type == ZC_MSG_PUB) {
+    if (type == ZC_MSG_PUB || type == ZC_MSG_STORED) {
         self->subject = zc_strdup ("logs.web-1.nginx");
-        self->retain = 3600;
+        self->retain = type == ZC_MSG_PUB? 3600: 0;
+        self->seq = 1234567890123ull;
     }
     if (type == ZC_MSG_SUB || type == ZC_MSG_UNSUB) {
         zlist_append (self->patterns, "logs.*.nginx");
@@ -2065,6 +2082,7 @@ zc_wire_test (bool verbose)
             else
                 ZC_CHECK (got->text == NULL);
             ZC_CHECK (got->retain == sent->retain && s_lists_equal (got->patterns, sent->patterns));
+            ZC_CHECK (got->seq == sent->seq);
             ZC_CHECK ((!got->subject && !sent->subject)
                    || (got->subject && sent->subject && streq (got->subject, sent->subject)));
             ZC_CHECK (s_has_payload (type)? zframe_eq (got->payload, sent->payload): !got->payload);

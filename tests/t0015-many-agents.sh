@@ -160,6 +160,24 @@ test_expect_success "a trigger ALL from one agent reaches all $N" '
 	test_cmp expect sorted
 '
 
+test_expect_success "agents that only ran jobs got no directory message; the console that used ALL did, and keeps it across its restart" '
+	for name in $(agent_names | sed 1d); do
+		zcnc_as $name status --json || return 1
+	done >statuses &&
+	test_line_count = $((N - 1)) statuses &&
+	test_json statuses "all(s[\"directory\"] == {\"subscribed\": False, \"messages\": 0} for s in L)" &&
+	zcnc_as n001 status --json >console &&
+	test_json console "J[\"directory\"][\"subscribed\"] and J[\"directory\"][\"messages\"] > 0" &&
+	stop_agent n001 &&
+	zc_start n001 agent &&
+	zc_wait_started n001 "agent_connected n001" &&
+	zcnc_as n001 status --json >console &&
+	test_json console "J[\"directory\"][\"subscribed\"]" &&
+	WAIT_TRIES=300 wait_for all_online n001 &&
+	zcnc_as n001 trigger -t 60 "n*:echo again" >out &&
+	test $(grep -c ": again\$" out) = $N
+'
+
 test_expect_success "a hub chained below learns all $N names, in batches of 100, and routes to them" '
 	make_keys --hub hub2 &&
 	make_keys far &&

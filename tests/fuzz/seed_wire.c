@@ -379,6 +379,48 @@ main (int argc, char *argv [])
     wire->payload = zc_wire_count_payload (ZC_MSG_REPLY, ZC_BULK_CHUNK);
     s_message ("ack-chunk", &wire);
 
+    //  Version 4: pub/sub.
+    zlist_t *items = zlist_new ();
+    zlist_append (items, zframe_new ("a line", 6));
+    zlist_append (items, zframe_new ("", 0));
+    zc_pub_payload_t pub = { .mode = 1, .items = items };
+    memset (pub.signature, 7, sizeof pub.signature);
+    wire = zc_wire_new (ZC_MSG_PUB);
+    strcpy (wire->from, "n1");
+    wire->subject = strdup ("logs.n1.app");
+    wire->retain = 60;
+    wire->seq = 41;
+    wire->payload = zc_wire_pub_payload (&pub);
+    s_message ("pub", &wire);
+    wire = zc_wire_new (ZC_MSG_PUB);
+    strcpy (wire->from, "h1");
+    zlist_append (wire->to, "h2");
+    wire->subject = strdup ("$sys.online.n1");
+    pub.mode = 0;
+    wire->payload = zc_wire_pub_payload (&pub);
+    s_message ("pub-hubs", &wire);
+    wire = zc_wire_new (ZC_MSG_SUB);
+    wire->flags = ZC_FLAG_FULL;
+    zlist_append (wire->patterns, "logs.*.app");
+    zlist_append (wire->patterns, "$sys.nodes");
+    s_message ("sub", &wire);
+    wire = zc_wire_new (ZC_MSG_UNSUB);
+    zlist_append (wire->patterns, "a.>");
+    s_message ("unsub", &wire);
+    zc_interest_entry_t interest [2] = {
+        { .hub = "h3", .pattern = "logs.>", .online = true, .via = "h2>h3" },
+        { .hub = "h2", .pattern = "a.*", .online = false, .via = "" }
+    };
+    wire = zc_wire_new (ZC_MSG_INTEREST);
+    wire->flags = ZC_FLAG_FULL | ZC_FLAG_MORE;
+    wire->payload = zc_wire_interest_payload (interest, 2);
+    s_message ("interest", &wire);
+    wire = zc_wire_new (ZC_MSG_STORED);
+    zlist_append (wire->to, "n1");
+    wire->subject = strdup ("logs.n1.app");
+    wire->seq = 1000;
+    s_message ("stored", &wire);
+
     zframe_t *payload = zc_wire_req_payload (args, (const uint8_t *) "", 0);
     s_payload ("payload-req", &payload);
     payload = zc_wire_result_payload (result);
@@ -387,6 +429,15 @@ main (int argc, char *argv [])
     s_payload ("payload-ack", &payload);
     payload = zc_wire_nodes_payload (entries, 2);
     s_payload ("payload-nodes", &payload);
+    payload = zc_wire_interest_payload (interest, 2);
+    s_payload ("payload-interest", &payload);
+    pub.mode = 1;
+    payload = zc_wire_pub_payload (&pub);
+    s_payload ("payload-pub", &payload);
+    zframe_t *item;
+    while ((item = zlist_pop (items)))
+        zframe_destroy (&item);
+    zlist_destroy (&items);
 
     zlist_destroy (&args);
     zc_result_destroy (&result);
