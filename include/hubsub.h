@@ -75,8 +75,9 @@ bool zc_hubsub_agent_has (zc_hubsub_t *self, const char *agent, const char *patt
 //  An agent went offline: its interest goes.
 void zc_hubsub_agent_gone (zc_hubsub_t *self, const char *agent);
 
-//  An INTEREST from a neighbour hub.
-void zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg);
+//  An INTEREST from a neighbour hub. -1 when its payload is malformed
+//  (the caller counts and logs it).
+int zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg);
 //  A neighbour hub came up (it gets all interest and retained messages)
 //  or went (the interest learned through it goes).
 void zc_hubsub_hub_up (zc_hubsub_t *self, void *hub);

@@ -783,9 +783,15 @@ s_on_pubsub (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
     bool from_hub = from->kind != S_LINK_AGENT;
     const char *problem = NULL;
     if (msg->type == ZC_MSG_INTEREST) {
-        if (from_hub)
-            zc_hubsub_on_interest (self->hubsub, from, msg);
-        else
+        if (from_hub && zc_hubsub_on_interest (self->hubsub, from, msg) != 0) {
+            self->count.malformed++;
+            char what [80];
+            snprintf (what, sizeof what, "interest:%s", from->name);
+            zc_warn_once (self->logged, what, "dropped a malformed INTEREST from hub %s (logged once per hub)",
+                          from->name);
+            return;
+        }
+        if (!from_hub)
             problem = "INTEREST is for hubs";
     }
     else
@@ -816,8 +822,9 @@ s_on_pubsub (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
     self->count.refused++;
     char what [200], line [400];
     snprintf (what, sizeof what, "pubsub:%s:%s", from->name, problem);
-    snprintf (line, sizeof line, "refused a %s from %s: %s (logged once per reason)",
-              zc_wire_type_name (msg->type), from->name, problem);
+    const char *type = zc_wire_type_name (msg->type);
+    snprintf (line, sizeof line, "refused %s %s from %s: %s (logged once per reason)",
+              strchr ("AEIOU", type [0])? "an": "a", type, from->name, problem);
     zc_warn_once (self->logged, what, "%s", line);
     if (from_hub)
         return;
@@ -1232,10 +1239,18 @@ s_keys_changed (void *arg)
 //  ---------------------------------------------------------------------
 //  What pub/sub needs of the links (hubsub.h)
 
+//  A copy pub/sub sends: what a link will not take is pub/sub's to count
+//  (lost), but a budget refused is the hub's to count and log.
 static int
 s_hubsub_send (void *link, zmsg_t **frames_p, void *arg)
 {
-    return s_send_frames ((zc_hub_t *) arg, link, frames_p, false);
+    s_link_t *to = link;
+    int rc = to->kind == S_LINK_UPLINK
+           ? zc_uplink_send_frames (((s_parent_t *) to)->uplink, frames_p, false)
+           : zc_flow_send (((s_peer_t *) to)->flow, frames_p, false, zclock_mono ());
+    if (rc != 0 && errno == ENOBUFS)
+        s_refused ((zc_hub_t *) arg, to);
+    return rc;
 }
 
 static zlist_t *
@@ -1332,6 +1347,10 @@ zc_hub_new (zc_config_t *config, char **error)
     zsock_set_zap_domain (self->router, config->name);
     zsock_set_router_mandatory (self->router, 1);
     zc_uplink_tune (self->router, config);
+    //  What may wait for one peer is bounded in bytes (flow.h), well
+    //  below this many messages; libzmq's default (1000) would drop small
+    //  ones (a burst of PUBs) long before.
+    zsock_set_sndhwm (self->router, 100000);
     //  Large messages travel in chunks (wire version 3): a peer that
     //  sends a larger frame is cut off by libzmq before it is buffered.
     zsock_set_maxmsgsize (self->router, S_MAX_FRAME);

@@ -235,17 +235,14 @@ s_send_full (zc_hubsub_t *self, void *to)
     zlist_destroy (&keys);
 }
 
-void
+int
 zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
 {
     const char *from = self->links.name (hub, self->links.arg);
     zc_interest_entry_t *entries = NULL;
     size_t count = 0;
-    if (zc_wire_interest_payload_decode (msg->payload, &entries, &count) != 0) {
-        self->stats.refused++;
-        zc_warn ("dropped a malformed INTEREST from hub %s", from);
-        return;
-    }
+    if (zc_wire_interest_payload_decode (msg->payload, &entries, &count) != 0)
+        return -1;
     bool full = (msg->flags & ZC_FLAG_FULL) != 0, more = full && (msg->flags & ZC_FLAG_MORE);
     char link [32];
     s_link_key (hub, link);
@@ -296,6 +293,7 @@ zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
     }
     if (!more)
         s_interest_changed (self);
+    return 0;
 }
 
 //  Sends an agent the retained messages that match 'pattern', and the
@@ -618,6 +616,15 @@ zc_hubsub_on_pub (zc_hubsub_t *self, void *arrival, bool from_hub, zc_wire_t *ms
     else
     if (from_hub && !msg->retain && zlist_size (msg->to) == 0)
         *problem = "a PUB from a hub without target hubs";
+    else
+    if (!from_hub && !msg->retain) {
+        //  Checked where it enters (a retained one when it is kept): no
+        //  subscriber gets one it cannot open.
+        zc_pub_payload_t payload;
+        if (zc_wire_pub_payload_decode (msg->payload, &payload) != 0)
+            *problem = "a PUB whose payload is malformed";
+        zc_wire_pub_payload_clear (&payload);
+    }
     if (*problem) {
         self->stats.refused++;
         return -1;

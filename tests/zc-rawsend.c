@@ -24,10 +24,30 @@
             one well-formed HELLO claiming NAME.
         zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             one PING for the hub, without any HELLO first.
+        zc-rawsend --pubsub ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
+            a valid HELLO under the cert's name, then PUB, SUB, UNSUB and
+            INTEREST frames built by hand (the encoder refuses them):
+            malformed ones (a subject with a wildcard, over 256 bytes or
+            cut short, a pattern count over 1024, truncated fields, a PUB
+            payload over 16 KiB, ...); well-formed ones the hub refuses,
+            chosen by the cert's role: from an agent, a PUB under $sys.,
+            a PUB naming targets, a PUB whose payload does not decode (on
+            test.garbage), INTEREST; from a hub, SUB, UNSUB, a PUB
+            without a publisher or without targets, a retained PUB whose
+            payload does not decode; and, from an agent, one the hub
+            passes on: an unsigned PUB on test.spoof whose 'from' claims
+            "someone-else".
+            Prints on stdout "malformed N", "refused N" and "passed N"
+            (what it sent of each), then, after reading answers for 3 s,
+            each ERROR that came ("error CODE: TEXT") and "errors N".
+        zc-rawsend --bad-interest COUNT ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
+            a valid HELLO, then COUNT INTERESTs whose payloads do not
+            decode (a hub's cert: from an agent they are refused first).
 
     The handshake's outcome goes to stderr ("handshake succeeded" or
     "handshake refused"). Garbage mode exits 0 once everything was handed
-    to the socket (or the socket stopped taking messages). --hello and
+    to the socket (or the socket stopped taking messages); --pubsub and
+    --bad-interest exit 0 when the socket took everything. --hello and
     --ping print what came back ("error CODE: TEXT", or "got TYPE") and
     exit 0 when an ERROR came, 1 when none came within 3 s. Usage errors
     exit 2, certs that cannot be loaded 3.
@@ -46,6 +66,8 @@ static const char *s_usage =
     "usage: zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT\n"
     "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
+    "       zc-rawsend --pubsub ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
+    "       zc-rawsend --bad-interest COUNT ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --flood-self BYTES [--hold SECS] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n";
 
@@ -494,6 +516,350 @@ s_flood_self (zsock_t *dealer, const char *own_name, size_t bytes, long hold)
     return 0;
 }
 
+//  --pubsub: frames built byte by byte, for the PUB, SUB, UNSUB and
+//  INTEREST layouts of doc/PROTOCOL.md.
+typedef struct {
+    byte *data;
+    size_t size;
+} s_bytes_t;
+
+#define S_BYTES_MAX (64u << 10)
+
+static void
+s_put_bytes (s_bytes_t *out, const void *bytes, size_t size)
+{
+    assert (out->size + size <= S_BYTES_MAX);
+    memcpy (out->data + out->size, bytes, size);
+    out->size += size;
+}
+
+static void
+s_put_int (s_bytes_t *out, uint64_t value, int width)
+{
+    for (int index = width - 1; index >= 0; index--) {
+        byte octet = (byte) (value >> (8 * index));
+        s_put_bytes (out, &octet, 1);
+    }
+}
+
+//  A string with a length of 'width' bytes in front.
+static void
+s_put_text (s_bytes_t *out, const char *text, int width)
+{
+    s_put_int (out, strlen (text), width);
+    s_put_bytes (out, text, strlen (text));
+}
+
+//  A new buffer holding the fixed header, 'from' (a name or "") and a
+//  target list of 'to' (NULL: none).
+static s_bytes_t
+s_start (uint8_t type, uint8_t flags, const char *from, const char *to)
+{
+    s_bytes_t out = { zc_calloc (1, S_BYTES_MAX), 0 };
+    out.size = s_put_fixed (out.data, type);
+    out.data [3] = flags;
+    s_put_text (&out, from, 1);
+    s_put_int (&out, to? 1: 0, 2);
+    if (to)
+        s_put_text (&out, to, 1);
+    return out;
+}
+
+//  A valid unsigned PUB payload of one item.
+static void
+s_put_unsigned_payload (s_bytes_t *out, const char *data)
+{
+    s_put_int (out, 0, 1);              //  mode 0: unsigned
+    s_put_int (out, 1, 2);              //  one item
+    s_put_text (out, data, 4);
+}
+
+//  Appends a message of the buffer (freed) to 'list'.
+static void
+s_finish (zlist_t *list, s_bytes_t *out)
+{
+    zmsg_t *msg = zmsg_new ();
+    s_append (msg, out->data, out->size);
+    zlist_append (list, msg);
+    free (out->data);
+    out->data = NULL;
+}
+
+//  A PUB header with a subject given as bytes (any: it may be invalid),
+//  retain 0, then a valid payload.
+static void
+s_pub_with_subject (zlist_t *list, const char *subject)
+{
+    s_bytes_t out = s_start (ZC_MSG_PUB, 0, "", NULL);
+    s_put_text (&out, subject, 2);
+    s_put_int (&out, 0, 4);
+    s_put_unsigned_payload (&out, "x");
+    s_finish (list, &out);
+}
+
+//  PUB, SUB, UNSUB and INTEREST frames the decoder must call malformed,
+//  whoever sends them.
+static zlist_t *
+s_pubsub_malformed (void)
+{
+    zlist_t *list = zlist_new ();
+    char long_subject [300];
+    //  Subjects: wildcards, an empty token, 257 bytes, a NUL inside.
+    s_pub_with_subject (list, "logs.*.nginx");
+    s_pub_with_subject (list, "logs.>");
+    s_pub_with_subject (list, "a..b");
+    memset (long_subject, 'a', sizeof long_subject);
+    for (size_t index = 10; index < 257; index += 11)
+        long_subject [index] = '.';
+    long_subject [257] = 0;
+    s_pub_with_subject (list, long_subject);
+    s_bytes_t out = s_start (ZC_MSG_PUB, 0, "", NULL);
+    s_put_bytes (&out, (byte []) { 0, 3, 'a', 0, 'b' }, 5);
+    s_put_int (&out, 0, 4);
+    s_put_unsigned_payload (&out, "x");
+    s_finish (list, &out);
+    //  A subject claiming 300 bytes in a frame that ends after 5.
+    out = s_start (ZC_MSG_PUB, 0, "", NULL);
+    s_put_int (&out, 300, 2);
+    s_put_bytes (&out, "a.b.c", 5);
+    s_finish (list, &out);
+    //  A subject, then the frame ends inside 'retain'.
+    out = s_start (ZC_MSG_PUB, 0, "", NULL);
+    s_put_text (&out, "a.b", 2);
+    s_put_int (&out, 0, 2);
+    s_finish (list, &out);
+    //  A valid header and a payload over 16 KiB.
+    out = s_start (ZC_MSG_PUB, 0, "", NULL);
+    s_put_text (&out, "test.big", 2);
+    s_put_int (&out, 0, 4);
+    s_put_int (&out, 0, 1);
+    s_put_int (&out, 1, 2);
+    s_put_int (&out, 17000, 4);
+    out.size += 17000;                  //  zeros
+    s_finish (list, &out);
+    //  SUB: 1025 patterns (each valid), one over 1024.
+    out = s_start (ZC_MSG_SUB, 0, "", NULL);
+    s_put_int (&out, 1025, 2);
+    for (int index = 0; index < 1025; index++)
+        s_put_text (&out, "a", 2);
+    s_finish (list, &out);
+    //  SUB: two patterns announced, one present.
+    out = s_start (ZC_MSG_SUB, 0, "", NULL);
+    s_put_int (&out, 2, 2);
+    s_put_text (&out, "a.b", 2);
+    s_finish (list, &out);
+    //  SUB: an empty pattern, one of 257 bytes, and an invalid one.
+    out = s_start (ZC_MSG_SUB, 0, "", NULL);
+    s_put_int (&out, 1, 2);
+    s_put_text (&out, "", 2);
+    s_finish (list, &out);
+    out = s_start (ZC_MSG_SUB, 0, "", NULL);
+    s_put_int (&out, 1, 2);
+    s_put_text (&out, long_subject, 2);
+    s_finish (list, &out);
+    out = s_start (ZC_MSG_SUB, 0, "", NULL);
+    s_put_int (&out, 1, 2);
+    s_put_text (&out, "a.>.b", 2);
+    s_finish (list, &out);
+    //  SUB: a valid pattern and a byte after it.
+    out = s_start (ZC_MSG_SUB, 0, "", NULL);
+    s_put_int (&out, 1, 2);
+    s_put_text (&out, "a.b", 2);
+    s_put_int (&out, 0, 1);
+    s_finish (list, &out);
+    //  UNSUB: 65535 patterns announced, none present; one byte of a
+    //  length; no count at all.
+    out = s_start (ZC_MSG_UNSUB, 0, "", NULL);
+    s_put_int (&out, 65535, 2);
+    s_finish (list, &out);
+    out = s_start (ZC_MSG_UNSUB, 0, "", NULL);
+    s_put_int (&out, 1, 2);
+    s_put_int (&out, 0, 1);
+    s_finish (list, &out);
+    out = s_start (ZC_MSG_UNSUB, 0, "", NULL);
+    s_finish (list, &out);
+    //  INTEREST whose 'from' is not a name (its payload is opaque to
+    //  the header decoder).
+    out = s_start (ZC_MSG_INTEREST, 0, "../x", NULL);
+    s_put_int (&out, 0, 2);
+    s_finish (list, &out);
+    return list;
+}
+
+//  A well-formed PUB, encoded by the wire module (so that its header
+//  follows wire.c's layout), with 'payload' (taken) as its payload:
+//  hubs do not look inside a payload, so it may be any bytes.
+static void
+s_encoded_pub (zlist_t *list, const char *from, const char *to, const char *subject,
+               uint32_t retain, zframe_t *payload)
+{
+    zc_wire_t *wire = zc_wire_new (ZC_MSG_PUB);
+    snprintf (wire->from, sizeof wire->from, "%s", from);
+    if (to)
+        zlist_append (wire->to, (void *) to);
+    wire->subject = zc_strdup (subject);
+    wire->retain = retain;
+    wire->payload = payload;
+    zmsg_t *msg = zc_wire_encode (wire);
+    zc_wire_destroy (&wire);
+    assert (msg);
+    zlist_append (list, msg);
+}
+
+//  A valid unsigned PUB payload of one item.
+static zframe_t *
+s_unsigned_payload (const char *data)
+{
+    zc_pub_payload_t payload = { .mode = 0, .items = zlist_new () };
+    zframe_t *item = zframe_new (data, strlen (data));
+    zlist_append (payload.items, item);
+    zframe_t *frame = zc_wire_pub_payload (&payload);
+    zframe_destroy (&item);
+    zlist_destroy (&payload.items);
+    return frame;
+}
+
+//  A well-formed SUB or UNSUB of one pattern.
+static void
+s_encoded_sub (zlist_t *list, zc_msg_type_t type, const char *pattern)
+{
+    zc_wire_t *wire = zc_wire_new (type);
+    zlist_append (wire->patterns, (void *) pattern);
+    zmsg_t *msg = zc_wire_encode (wire);
+    zc_wire_destroy (&wire);
+    assert (msg);
+    zlist_append (list, msg);
+}
+
+//  Well-formed frames a hub refuses from an agent ('from_hub' false) or
+//  from a hub.
+static zlist_t *
+s_pubsub_refused (bool from_hub)
+{
+    zlist_t *list = zlist_new ();
+    if (!from_hub) {
+        //  Under $sys.: only hubs publish there. A PUB naming targets.
+        s_encoded_pub (list, "", NULL, "$sys.online.someone-else", 0, s_unsigned_payload ("x"));
+        s_encoded_pub (list, "", "hub1", "test.targeted", 0, s_unsigned_payload ("x"));
+        //  A payload no subscriber could open (mode 7): refused where it enters.
+        s_encoded_pub (list, "", NULL, "test.garbage", 0,
+                       s_bytes_frame ((byte []) { 7, 0, 1, 0, 0, 0, 1, 'g' }, 8));
+        //  INTEREST, with a valid payload and with garbage: for hubs only.
+        s_bytes_t out = s_start (ZC_MSG_INTEREST, 0, "", NULL);
+        s_put_int (&out, 1, 2);
+        s_put_int (&out, 1, 1);
+        s_put_text (&out, "someone-else", 1);
+        s_put_text (&out, "test.>", 2);
+        s_put_int (&out, 1, 1);
+        s_put_text (&out, "someone-else", 1);
+        s_finish (list, &out);
+        out = s_start (ZC_MSG_INTEREST, 0, "", NULL);
+        s_put_bytes (&out, (byte []) { 0xFF, 0xFF, 1 }, 3);
+        s_finish (list, &out);
+        return list;
+    }
+    //  SUB and UNSUB: for nodes only.
+    s_encoded_sub (list, ZC_MSG_SUB, "test.>");
+    s_encoded_sub (list, ZC_MSG_UNSUB, "test.>");
+    //  A PUB without its publisher, one without targets (not retained),
+    //  a retained one whose payload does not decode.
+    s_encoded_pub (list, "", "hub1", "test.anonymous", 0, s_unsigned_payload ("x"));
+    s_encoded_pub (list, "someone-else", NULL, "test.nowhere", 0, s_unsigned_payload ("x"));
+    s_encoded_pub (list, "someone-else", NULL, "test.garbage.retained", 60,
+                   s_bytes_frame ((byte []) { 7, 0xFF }, 2));
+    return list;
+}
+
+//  Well-formed PUBs from an agent the hub passes on to subscribers.
+static zlist_t *
+s_pubsub_passed (void)
+{
+    zlist_t *list = zlist_new ();
+    //  An unsigned one claiming another publisher: the hub stamps ours.
+    s_encoded_pub (list, "someone-else", NULL, "test.spoof", 0, s_unsigned_payload ("spoofed"));
+    return list;
+}
+
+//  Sends a list, counting what was taken; false once the socket stopped.
+static size_t
+s_send_counted (zsock_t *dealer, zlist_t **list_p, bool *going)
+{
+    size_t sent = 0;
+    zmsg_t *msg;
+    while ((msg = zlist_pop (*list_p))) {
+        if (*going)
+            *going = s_send (dealer, &msg, &sent);
+        else
+            zmsg_destroy (&msg);
+    }
+    zlist_destroy (list_p);
+    return sent;
+}
+
+static int
+s_pubsub (zsock_t *dealer, const char *own_name, bool from_hub)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", own_name);
+    if (zc_wire_send (&hello, dealer, NULL) != 0) {
+        fprintf (stderr, "zc-rawsend: cannot say HELLO as '%s'\n", own_name);
+        return 1;
+    }
+    bool going = true;
+    zlist_t *malformed = s_pubsub_malformed ();
+    zlist_t *refused = s_pubsub_refused (from_hub);
+    zlist_t *passed = from_hub? zlist_new (): s_pubsub_passed ();
+    size_t malformed_sent = s_send_counted (dealer, &malformed, &going);
+    size_t refused_sent = s_send_counted (dealer, &refused, &going);
+    size_t passed_sent = s_send_counted (dealer, &passed, &going);
+    printf ("malformed %zu\nrefused %zu\npassed %zu\n", malformed_sent, refused_sent, passed_sent);
+    fflush (stdout);
+    //  What comes back: the ERRORs, and a count of the rest.
+    size_t errors = 0, others = 0;
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    int64_t deadline = zclock_mono () + S_ANSWER_MS;
+    while (zclock_mono () < deadline && zpoller_wait (poller, (int) (deadline - zclock_mono ()))) {
+        zmsg_t *frames = zmsg_recv (dealer);
+        zc_wire_t *msg = frames? zc_wire_decode (frames, zmsg_first (frames), NULL): NULL;
+        if (msg && msg->type == ZC_MSG_ERROR) {
+            printf ("error %u: %s\n", msg->code, msg->text? msg->text: "");
+            errors++;
+        }
+        else
+            others++;
+        zc_wire_destroy (&msg);
+        zmsg_destroy (&frames);
+    }
+    zpoller_destroy (&poller);
+    printf ("errors %zu\n", errors);
+    fprintf (stderr, "zc-rawsend: %zu other messages came back%s\n", others,
+             going? "": " (the socket stopped taking messages)");
+    return going? 0: 1;
+}
+
+//  --bad-interest: a HELLO, then 'count' INTERESTs whose payloads
+//  claim more entries than they hold.
+static int
+s_bad_interest (zsock_t *dealer, const char *own_name, long count)
+{
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "%s", own_name);
+    if (zc_wire_send (&hello, dealer, NULL) != 0) {
+        fprintf (stderr, "zc-rawsend: cannot say HELLO as '%s'\n", own_name);
+        return 1;
+    }
+    zlist_t *list = zlist_new ();
+    for (long index = 0; index < count; index++) {
+        s_bytes_t out = s_start (ZC_MSG_INTEREST, 0, "", NULL);
+        s_put_bytes (&out, (byte []) { 0, 2, 1, 1, 'x' }, 5);
+        s_finish (list, &out);
+    }
+    bool going = true;
+    size_t sent = s_send_counted (dealer, &list, &going);
+    printf ("bad-interest %zu\n", sent);
+    return going? 0: 1;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -503,13 +869,15 @@ main (int argc, char *argv [])
         { "hold", required_argument, NULL, 'W' },
         { "hello", required_argument, NULL, 'H' },
         { "ping", no_argument, NULL, 'P' },
+        { "pubsub", no_argument, NULL, 'U' },
+        { "bad-interest", required_argument, NULL, 'I' },
         { "seed", required_argument, NULL, 's' },
         { "target", required_argument, NULL, 't' },
         { NULL, 0, NULL, 0 }
     };
     const char *hello = NULL, *target = NULL;
-    bool ping = false;
-    long big = 0, flood = 0, hold = 5;
+    bool ping = false, pubsub = false;
+    long big = 0, flood = 0, hold = 5, bad_interest = 0;
     int option;
     while ((option = getopt_long (argc, argv, "s:t:", options, NULL)) != -1) {
         switch (option) {
@@ -518,6 +886,8 @@ main (int argc, char *argv [])
             case 'W': hold = strtol (optarg, NULL, 10); break;
             case 'H': hello = optarg; break;
             case 'P': ping = true; break;
+            case 'U': pubsub = true; break;
+            case 'I': bad_interest = strtol (optarg, NULL, 10); break;
             case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
             case 't': target = optarg; break;
             default:
@@ -526,8 +896,8 @@ main (int argc, char *argv [])
         }
     }
     bool probe = hello || ping;
-    int modes = (probe? 1: 0) + (big? 1: 0) + (flood? 1: 0);
-    if ((hello && ping) || big < 0 || flood < 0 || hold < 0 || modes > 1 || (modes && target)
+    int modes = (probe? 1: 0) + (big? 1: 0) + (flood? 1: 0) + (pubsub? 1: 0) + (bad_interest? 1: 0);
+    if ((hello && ping) || big < 0 || flood < 0 || hold < 0 || bad_interest < 0 || modes > 1 || (modes && target)
     ||  argc - optind != (modes? 3: 4)) {
         fputs (s_usage, stderr);
         return 2;
@@ -576,6 +946,14 @@ main (int argc, char *argv [])
                 zc_wire_destroy (&msg);
                 status = 1;
             }
+        }
+        else
+        if (bad_interest)
+            status = handshake == 1? s_bad_interest (dealer, own_name? own_name: "", bad_interest): 1;
+        else
+        if (pubsub) {
+            const char *role = zcert_meta (client, "role");
+            status = handshake == 1? s_pubsub (dealer, own_name? own_name: "", role && streq (role, "hub")): 1;
         }
         else
         if (flood)

@@ -11,6 +11,12 @@
                                 REQ's payload: a hub altering jobs
         ZC_TESTHUB_FLIP=reply   the same to every REPLY: a hub altering
                                 results
+        ZC_TESTHUB_FLIP=pub     the same to every PUB it takes (from its
+                                agents or from other hubs): a hub
+                                altering publications
+        ZC_TESTHUB_FROM=NAME    rewrites the publisher ('from') of every
+                                PUB it takes to NAME: a hub passing a
+                                publication off as another node's
         ZC_TESTHUB_REPLAY=1     keeps a copy of the first REQ and relays it
                                 again, byte for byte, along with the next
                                 REQ: a hub replaying a job later
@@ -27,7 +33,8 @@
 #include "wire.h"
 
 static FILE *s_dump;
-static bool s_flip, s_flip_replies, s_replay, s_forge_first;
+static bool s_flip, s_flip_replies, s_flip_pubs, s_replay, s_forge_first;
+static const char *s_pub_from;      //  the publisher PUBs are given
 static zc_wire_t *s_kept;           //  the REQ to replay
 static bool s_replayed;
 
@@ -45,6 +52,15 @@ s_tap (zc_wire_t *msg)
     if (s_flip_replies && msg->type == ZC_MSG_REPLY && msg->payload && zframe_size (msg->payload)) {
         zframe_data (msg->payload) [zframe_size (msg->payload) - 1] ^= 0x01;
         fprintf (stderr, "testhub: flipped a bit of a REPLY payload from %s\n", msg->from);
+    }
+    if (s_flip_pubs && msg->type == ZC_MSG_PUB && msg->payload && zframe_size (msg->payload)) {
+        zframe_data (msg->payload) [zframe_size (msg->payload) - 1] ^= 0x01;
+        fprintf (stderr, "testhub: flipped a bit of a PUB payload on %s from %s\n", msg->subject, msg->from);
+    }
+    if (s_pub_from && msg->type == ZC_MSG_PUB) {
+        fprintf (stderr, "testhub: a PUB on %s from %s now claims to be from %s\n", msg->subject,
+                 msg->from, s_pub_from);
+        snprintf (msg->from, sizeof msg->from, "%s", s_pub_from);
     }
     if (msg->type != ZC_MSG_REQ)
         return NULL;
@@ -92,8 +108,10 @@ main (int argc, char *argv [])
         return 1;
     }
     const char *flip = getenv ("ZC_TESTHUB_FLIP");
-    s_flip = flip && strcmp (flip, "reply") != 0;
+    s_flip = flip && strcmp (flip, "reply") != 0 && strcmp (flip, "pub") != 0;
     s_flip_replies = flip && strcmp (flip, "reply") == 0;
+    s_flip_pubs = flip && strcmp (flip, "pub") == 0;
+    s_pub_from = getenv ("ZC_TESTHUB_FROM");
     s_replay = getenv ("ZC_TESTHUB_REPLAY") != NULL;
     s_forge_first = getenv ("ZC_TESTHUB_FORGE_FIRST") != NULL;
     char *error = NULL;
