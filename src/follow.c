@@ -661,7 +661,7 @@ zc_follow_test (bool verbose)
     hundred [101] = 0;
     for (int index = 0; index < 1000; index++)
         s_test_append (path, hundred);
-    s_test_cycle (follow, store, &test, now);
+    free (s_test_cycle (follow, store, &test, now));
     status = zc_follow_status (follow);
     json_t *stream = json_array_get (status, 0);
     ZC_CHECK (json_integer_value (json_object_get (stream, "dropped")) > 300
