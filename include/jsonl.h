@@ -45,15 +45,16 @@ zc_jsonl_t *zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
 //  Closes every connection (calling on_close) and removes the socket file.
 void zc_jsonl_destroy (zc_jsonl_t **self_p);
 
-//  Queues one object as a line; never blocks. A client that does not read
-//  and lets more than 64 MiB pile up is disconnected. An object that
-//  cannot be written as JSON (nested too deep) is answered with an
-//  error line instead.
+//  Queues one object as a line; never blocks. The lines queued on a
+//  connection in one turn of the loop leave together at its end, in one
+//  write where the socket takes them. A client that does not read and
+//  lets more than 64 MiB pile up is disconnected. An object that cannot
+//  be written as JSON (nested too deep) is answered with an error line
+//  instead.
 void zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object);
-//  The same in two steps, so that many answers leave in one write:
-//  queue them, then flush (a queued line leaves at the latest when the
-//  connection is next polled).
+//  The same (kept for callers that queue several, then flush).
 void zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object);
+//  Writes what is queued now.
 void zc_jsonl_flush (zc_jsonl_conn_t *conn);
 //  Bytes queued for the client that it has not read yet.
 size_t zc_jsonl_unsent (zc_jsonl_conn_t *conn);

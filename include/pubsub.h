@@ -27,7 +27,7 @@
 #include "store.h"
 #include "wire.h"
 
-#define ZC_PUBSUB_BACKLOG       (256u << 10)    //  unsent bytes a subscriber may have
+#define ZC_PUBSUB_BACKLOG       (1u << 20)      //  unsent bytes a subscriber may have
 #define ZC_PUBSUB_MAX_SUBS      4096            //  subscriptions of all clients
 #define ZC_PUBSUB_MAX_RETAINED  1024            //  subjects this agent retains
 #define ZC_PUBSUB_MAX_DATA      (ZC_WIRE_MAX_WHOLE - 512)   //  bytes of one message

@@ -32,6 +32,7 @@ struct _zc_jsonl_conn_t {
     size_t parse_size;          //  bytes of the line on the parser thread
     size_t excess;              //  bytes counted against the input budget
     char *out; size_t out_size, out_max, out_sent;
+    bool dirty;                 //  lines queued this turn: written at its end
     void *data;
 };
 
@@ -44,6 +45,8 @@ struct _zc_jsonl_t {
     zmq_pollitem_t item;
     int epfd;
     zlist_t *conns;
+    zlist_t *dirty;             //  connections with lines queued this turn
+    int flush_timer;            //  writes them at the end of the turn; -1 when none
     zactor_t *parser;           //  parses the large lines
     size_t parsing;             //  lines on it
     size_t excess;              //  bytes buffered beyond ZC_JSONL_SMALL_LINE, all clients
@@ -167,6 +170,8 @@ zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
     self->group = gid;
     self->have_group = group != NULL;
     self->conns = zlist_new ();
+    self->dirty = zlist_new ();
+    self->flush_timer = -1;
     self->on_line = on_line;
     self->on_close = on_close;
     self->arg = arg;
@@ -218,6 +223,9 @@ s_conn_destroy (zc_jsonl_conn_t *conn)
     server->on_close (conn, server->arg);
     epoll_ctl (server->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
     zlist_remove (server->conns, conn);
+    if (conn->dirty)
+        zlist_remove (server->dirty, conn);
+    conn->dirty = false;
     close (conn->fd);
     conn->in_size = 0;
     s_conn_account (conn);
@@ -235,6 +243,9 @@ zc_jsonl_destroy (zc_jsonl_t **self_p)
         while (zlist_size (self->conns))
             s_conn_destroy (zlist_first (self->conns));
         zlist_destroy (&self->conns);
+        if (self->flush_timer != -1)
+            zloop_timer_end (self->loop, self->flush_timer);
+        zlist_destroy (&self->dirty);
         //  What is on the parser comes back, to be freed.
         zloop_reader_end (self->loop, (zsock_t *) self->parser);
         while (self->parsing)
@@ -492,6 +503,22 @@ s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+//  The end of a turn of the loop: every connection a line was queued on
+//  gets all of its lines in one write, and asks for POLLOUT only when
+//  the socket did not take them all.
+static int
+s_flush_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_jsonl_t *server = arg;
+    server->flush_timer = -1;           //  a one-shot timer is gone once it fired
+    zc_jsonl_conn_t *conn;
+    while ((conn = zlist_pop (server->dirty))) {
+        conn->dirty = false;
+        zc_jsonl_flush (conn);
+    }
+    return 0;
+}
+
 void
 zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
 {
@@ -518,7 +545,13 @@ zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
         conn->out = zc_realloc (conn->out, conn->out_max);
     }
     conn->out [conn->out_size++] = '\n';
-    s_conn_watch (conn);
+    zc_jsonl_t *server = conn->server;
+    if (!conn->dirty) {
+        conn->dirty = true;
+        zlist_append (server->dirty, conn);
+    }
+    if (server->flush_timer == -1)
+        server->flush_timer = zloop_timer (server->loop, 0, 1, s_flush_timer, server);
 }
 
 void
@@ -539,7 +572,6 @@ void
 zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object)
 {
     zc_jsonl_queue (conn, object);
-    zc_jsonl_flush (conn);
 }
 
 void
