@@ -22,12 +22,12 @@
     Retained messages (retain > 0) are kept by every hub: they are
     flooded to all hubs, a hub keeping the newest per subject (by message
     ID, which starts with its time) and passing on only what was new to
-    it. A hub gives an agent the retained messages that match a pattern
-    it starts to subscribe to, and a neighbour hub all of them when the
-    link comes up. A retained message whose one item is empty clears the
-    subject (kept as a marker for its retain time, so an older copy does
-    not come back; agents subscribed get it, to forget their copy; a
-    later subscriber does not).
+    it. A hub gives an agent the retained messages (and clears) that
+    match a pattern it starts to subscribe to, and a neighbour hub all of
+    them when the link comes up. A retained message flagged CLEAR clears
+    the subject: it is kept as a marker for its retain time, so that an
+    older copy does not come back, and agents get it to forget their
+    copy (never delivered to a client).
 
     Links are the hub's (agents, downstream hubs, uplinks); this module
     sees them as pointers and uses the hub's callbacks to send.

@@ -13,7 +13,9 @@
 
     A subscriber tells three cases apart: verified (signed, and the
     signature checks with the cert it holds), unsigned (published with
-    signing off), and unknown (signed by a name it has no cert for).
+    signing off: nothing proves who made it, a hub may have), and unknown
+    (signed by a name it has no cert for). Only verified messages run a
+    subscriber's command or enter a collector's log stream.
     A signature that does not check, or a "$sys." subject from a name
     whose cert is not a hub's, is a forgery: the message is refused.
 */
@@ -29,13 +31,12 @@ typedef enum {
     ZC_PUB_UNKNOWN              //  signed by a publisher whose cert is not here
 } zc_pub_auth_t;
 
-//  The payload of a PUB with these items (zframe_t, borrowed), signed
-//  with 'sign_secret' (64 bytes) as 'from' for message 'id' on 'subject'
-//  (and 'seq', its log stream number, or 0), or unsigned when
-//  sign_secret is NULL. NULL (logged) when the items do not fit one PUB
-//  (wire.h).
-zframe_t *zc_pubseal_make (const uint8_t *sign_secret, const zc_id_t *id, const char *from,
-                           const char *subject, uint64_t seq, zlist_t *items);
+//  The payload of PUB 'msg' (its ID, subject, seq and flags CLEAR and GAP
+//  are covered) with these items (zframe_t, borrowed), signed with
+//  'sign_secret' (64 bytes) as 'from', or unsigned when sign_secret is
+//  NULL. NULL (logged) when the items do not fit one PUB (wire.h).
+zframe_t *zc_pubseal_make (const uint8_t *sign_secret, const zc_wire_t *msg, const char *from,
+                           zlist_t *items);
 
 //  Opens a received PUB (from stamped by the hubs): its items (a new list
 //  of zframe_t the caller destroys with zc_pubseal_items_destroy) and how

@@ -65,16 +65,20 @@ zc_pubsub_t *zc_pubsub_new (const char *name, const uint8_t *sign_secret, zc_sto
 void zc_pubsub_destroy (zc_pubsub_t **self_p);
 
 //  Publishes 'size' bytes on 'subject', kept at the hubs for 'retain' s
-//  (0: not kept; with size 0 it clears the subject), signed unless
-//  'unsigned_'. Returns 0 with *id set, or -1 with *error (malloc'd) and
+//  (0: not kept), signed unless ZC_PUBSUB_UNSIGNED is in 'options'; with
+//  ZC_PUBSUB_CLEAR, clears the subject's retained message instead (kept
+//  as a marker for 'retain' s, a day when 0). Returns 0 with *id set, or -1 with *error (malloc'd) and
 //  *code (a socket error code) when refused: a bad subject, "$sys.",
 //  too large, no hub connected (a plain publish is not queued), too many
 //  retained subjects. A retained one is stored (answer after the commit).
 //  Plain publications of one turn of the loop on one subject leave
 //  together at its end, as one PUB (they share its ID); a link that will
 //  not take it loses them (counted as "unsent").
+#define ZC_PUBSUB_UNSIGNED      1       //  options: not signed
+#define ZC_PUBSUB_CLEAR         2       //  a retained clear of the subject (no data)
+#define ZC_PUBSUB_CLEAR_RETAIN  86400   //  s a clear is kept when no retain is given
 int zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t size,
-                       uint32_t retain, bool unsigned_, zc_id_t *id, char **error, const char **code);
+                       uint32_t retain, unsigned options, zc_id_t *id, char **error, const char **code);
 //  Sends the publications waiting for the end of the turn now.
 void zc_pubsub_flush (zc_pubsub_t *self);
 

@@ -74,6 +74,9 @@ typedef enum {
                                     //  much of it arrived (src/bulk.c)
 #define ZC_FLAG_TAGS    0x40        //  REQ: a 16-byte tag per target follows the header
                                     //  fields (src/seal.c: a job for several targets)
+#define ZC_FLAG_CLEAR   0x20        //  PUB: a retained one that clears its subject
+#define ZC_FLAG_GAP     0x01        //  PUB of a log stream: the lines before 'seq' are gone
+                                    //  (dropped at the publisher): a collector goes on from it
 #define ZC_FLAG_REFUSED 0x20        //  REPLY: the target refused a copy of the job
                                     //  it could not authenticate (a later result of
                                     //  the job replaces this one); covered by the

@@ -412,6 +412,14 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             if (*msg->from)
                 zc_control_on_pong (self->control, msg);
             else
+            if ((msg->flags & ZC_FLAG_FULL) && zc_uplink_is_up (uplink)) {
+                //  Welcomed again while up: the hub forgot us without the
+                //  connection dropping; it gets what it needs to know again.
+                zc_pubsub_link_up (self->pubsub, uplink);
+                if (self->follow)
+                    zc_follow_link_up (self->follow);
+            }
+            else
             if (msg->flags & ZC_FLAG_FULL)
                 zc_uplink_set_up (uplink);      //  the hub answered our HELLO
             break;

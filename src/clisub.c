@@ -48,8 +48,10 @@ s_read_stdin (size_t max, size_t *size)
 int
 zc_cli_pub (int argc, char *argv [])
 {
-    static const char *usage = "zcnc pub [-c FILE] [--retain SECS] [--unsigned] SUBJECT [DATA|-]";
+    static const char *usage = "zcnc pub [-c FILE] [--retain SECS] [--unsigned] SUBJECT [DATA|-]\n"
+                               "       zcnc pub [-c FILE] --clear [--retain SECS] SUBJECT";
     static struct option options [] = {
+        { "clear", no_argument, NULL, 'C' },
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { "retain", required_argument, NULL, 'r' },
@@ -58,13 +60,14 @@ zc_cli_pub (int argc, char *argv [])
     };
     const char *config = NULL;
     double retain = 0;
-    bool unsigned_ = false;
+    bool unsigned_ = false, clear = false;
     int option;
     optind = 1;
     while ((option = getopt_long (argc, argv, "+c:h", options, NULL)) != -1) {
         switch (option) {
             case 'c': config = optarg; break;
             case 'u': unsigned_ = true; break;
+            case 'C': clear = true; break;
             case 'r':
                 retain = zc_cli_seconds (optarg);
                 if (retain < 1 || retain != (double) (long) retain || retain > 365 * 86400) {
@@ -80,8 +83,9 @@ zc_cli_pub (int argc, char *argv [])
                 return ZC_EXIT_USAGE;
         }
     }
-    if (optind >= argc || argc - optind > 2) {
-        zc_cli_usage_error (usage, "pub needs a SUBJECT and at most one DATA");
+    if (optind >= argc || argc - optind > (clear? 1: 2)) {
+        zc_cli_usage_error (usage, clear? "pub --clear needs a SUBJECT and no DATA"
+                                         : "pub needs a SUBJECT and at most one DATA");
         return ZC_EXIT_USAGE;
     }
     const char *subject = argv [optind];
@@ -91,10 +95,15 @@ zc_cli_pub (int argc, char *argv [])
     if (streq (text, "-") && !(data = s_read_stdin (ZC_PUBSUB_MAX_DATA, &size)))
         return ZC_EXIT_ZCNC;
     json_t *request = json_pack ("{s:s, s:s, s:b}", "op", "pub", "subject", subject, "unsigned", unsigned_);
+    if (clear)
+        json_object_set_new (request, "clear", json_true ());
     if (retain > 0)
         json_object_set_new (request, "retain", json_integer ((json_int_t) retain));
     const char *bytes = data? data: text;
-    json_t *string = json_stringn (bytes, size);
+    json_t *string = clear? NULL: json_stringn (bytes, size);
+    if (clear)
+        ;
+    else
     if (string)
         json_object_set_new (request, "data", string);
     else {

@@ -27,18 +27,23 @@ struct _zc_collect_t {
     zc_pubsub_t *pubsub;
     zlist_t *targets;           //  s_target_t
     zhashx_t *last;             //  state key -> (void *) last number written
+    zc_log_once_t *logged;
     zc_collect_send_fn *send;
     void *arg;
 };
 
 static void
-s_state_key (s_target_t *target, const char *from, const char *subject, char key [32])
+s_state_key (s_target_t *target, const char *from, const char *subject, uint64_t seq, char key [32])
 {
+    //  A stream's numbers start at a random epoch (bits 40 and up): a
+    //  publisher that lost its state starts a stream of its own.
+    uint8_t epoch [3] = { (uint8_t) (seq >> 56), (uint8_t) (seq >> 48), (uint8_t) (seq >> 40) };
     crypto_generichash_state state;
     crypto_generichash_init (&state, NULL, 0, 8);
     crypto_generichash_update (&state, (const uint8_t *) target->path, strlen (target->path) + 1);
     crypto_generichash_update (&state, (const uint8_t *) from, strlen (from) + 1);
-    crypto_generichash_update (&state, (const uint8_t *) subject, strlen (subject));
+    crypto_generichash_update (&state, (const uint8_t *) subject, strlen (subject) + 1);
+    crypto_generichash_update (&state, epoch, sizeof epoch);
     uint8_t hash [8];
     crypto_generichash_final (&state, hash, sizeof hash);
     char hex [17];
@@ -87,9 +92,33 @@ s_on_message (zc_wire_t *msg, zlist_t *items, zc_pub_auth_t auth, void *arg)
     zc_collect_t *self = target->owner;
     char key [32];
     uint64_t last = 0;
+    if (msg->seq && auth != ZC_PUB_VERIFIED) {
+        //  A log stream's numbers decide what is written and forgotten at
+        //  its publisher: only its own, checked, count.
+        char what [ZC_NAME_SIZE + 32];
+        snprintf (what, sizeof what, "unverified:%s", msg->from);
+        zc_log_once_t *once = self->logged;
+        zc_warn_once (once, what, "collect: lines of %s from %s dropped: not verified (%s; is %s.cert"
+                      " in the keys directory?) (logged once per publisher)", msg->subject, msg->from,
+                      zc_pubseal_auth_name (auth), msg->from);
+        target->skipped += zlist_size (items);
+        return;
+    }
     if (msg->seq) {
-        s_state_key (target, msg->from, msg->subject, key);
+        s_state_key (target, msg->from, msg->subject, msg->seq, key);
         last = s_last (self, key);
+        if (last && msg->seq > last + 1 && !(msg->flags & ZC_FLAG_GAP)) {
+            //  Lines between are on their way, or were lost on it: the
+            //  publisher is asked for them again (it sends from what is
+            //  stored), unless it says they are gone.
+            target->skipped += zlist_size (items);
+            zc_wire_t *stored = zc_wire_new (ZC_MSG_STORED);
+            zlist_append (stored->to, msg->from);
+            stored->subject = zc_strdup (msg->subject);
+            stored->seq = last;
+            self->send (&stored, self->arg);
+            return;
+        }
     }
     size_t index = 0, fresh = 0;
     for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
@@ -133,6 +162,7 @@ zc_collect_new (zc_store_t *store, zlist_t *collects, zc_pubsub_t *pubsub,
     self->pubsub = pubsub;
     self->targets = zlist_new ();
     self->last = zhashx_new ();
+    self->logged = zc_log_once_new (1000);
     self->send = send;
     self->arg = arg;
     for (const char *line = zlist_first (collects); line; line = zlist_next (collects)) {
@@ -177,6 +207,7 @@ zc_collect_destroy (zc_collect_t **self_p)
         }
         zlist_destroy (&self->targets);
         zhashx_destroy (&self->last);
+        zc_log_once_destroy (&self->logged);
         free (self);
         *self_p = NULL;
     }
@@ -215,10 +246,13 @@ s_test_uplinks (void *arg)
     return zlist_new ();
 }
 
+static zc_keyring_t *s_test_ring;          //  n1's cert
+static uint8_t s_test_secret [64];          //  n1's signing key
+
 static zc_keyring_t *
 s_test_keyring (void *arg)
 {
-    return NULL;
+    return s_test_ring;
 }
 
 static void
@@ -255,7 +289,7 @@ s_test_line (const char *from, const char *subject, uint64_t seq, const char *fi
     zlist_append (items, zframe_new (first, strlen (first)));
     if (second)
         zlist_append (items, zframe_new (second, strlen (second)));
-    msg->payload = zc_pubseal_make (NULL, &msg->id, from, subject, seq, items);
+    msg->payload = zc_pubseal_make (s_test_secret, msg, from, items);
     zc_pubseal_items_destroy (&items);
     return msg;
 }
@@ -270,6 +304,12 @@ zc_collect_test (bool verbose)
     snprintf (store_dir, sizeof store_dir, "%s/store", dir);
     snprintf (file, sizeof file, "%s/logs.jsonl", dir);
     zc_store_t *store = zc_store_open (store_dir, false, &error);
+    char keys [300];
+    snprintf (keys, sizeof keys, "%s/keys", dir);
+    ZC_CHECK (zc_keygen (keys, "n1", false, &error) == 0);
+    zcert_t *cert = zc_key_load_own_signing (keys, "n1", s_test_secret, &error);
+    zcert_destroy (&cert);
+    s_test_ring = zc_keyring_load (keys, &error);
     uint8_t secret [64], public_key [32];
     crypto_sign_keypair (public_key, secret);
     zc_pubsub_links_t links = { s_test_send, s_test_send_to, s_test_uplinks, s_test_keyring,
@@ -310,6 +350,23 @@ zc_collect_test (bool verbose)
     json_t *status = zc_collect_status (collect);
     ZC_CHECK (json_integer_value (json_object_get (json_array_get (status, 0), "skipped")) == 1);
     json_decref (status);
+    //  Line 5 before 4: not written, and 4 asked for again (STORED 3);
+    //  flagged GAP (4 is gone at the publisher), written.
+    zlist_purge (stored);
+    msg = s_test_line ("n1", "logs.app", 5, "five", NULL);
+    zc_pubsub_on_pub (pubsub, msg);
+    zc_wire_destroy (&msg);
+    ZC_CHECK_STR ((char *) zlist_first (stored), "n1 logs.app 3");
+    msg = s_test_line ("n1", "logs.app", 5, "five", NULL);
+    msg->flags |= ZC_FLAG_GAP;
+    zframe_destroy (&msg->payload);
+    zlist_t *five = zlist_new ();
+    zlist_append (five, zframe_new ("five", 4));
+    msg->payload = zc_pubseal_make (s_test_secret, msg, "n1", five);
+    zc_pubseal_items_destroy (&five);
+    zc_pubsub_on_pub (pubsub, msg);
+    zc_wire_destroy (&msg);
+    ZC_CHECK_STR ((char *) zlist_last (stored), "n1 logs.app 5");
     FILE *input = fopen (file, "r");
     char text [4000] = "";
     size_t size = input? fread (text, 1, sizeof text - 1, input): 0;
@@ -317,11 +374,11 @@ zc_collect_test (bool verbose)
     if (input)
         fclose (input);
     ZC_CHECK (strstr (text, "\"data\":\"one\"") && strstr (text, "\"seq\":3")
-           && strstr (text, "\"data\":\"plain\""));
+           && strstr (text, "\"data\":\"plain\"") && strstr (text, "\"seq\":5"));
     int lines = 0;
     for (char *at = text; (at = strchr (at, '\n')); at++)
         lines++;
-    ZC_CHECK (lines == 4);
+    ZC_CHECK (lines == 5);
     //  A file that cannot be opened is said at once.
     zlist_purge (collects);
     zlist_append (collects, "logs.> /nonexistent/dir/x.jsonl");
@@ -329,8 +386,17 @@ zc_collect_test (bool verbose)
     ZC_CHECK (!bad && error && strstr (error, "cannot open /nonexistent/dir/x.jsonl for appending"));
     zstr_free (&error);
 
+    //  A stream line nobody can check is not written.
+    msg = s_test_line ("n1", "logs.app", 6, "six", NULL);
+    snprintf (msg->from, sizeof msg->from, "n2");
+    zc_pubsub_on_pub (pubsub, msg);
+    zc_wire_destroy (&msg);
+    ZC_CHECK_STR ((char *) zlist_last (stored), "n1 logs.app 5");
+
     zc_collect_destroy (&collect);
     zc_pubsub_destroy (&pubsub);
+    zc_keyring_destroy (&s_test_ring);
+    sodium_memzero (s_test_secret, sizeof s_test_secret);
     zc_store_close (&store);
     zlist_destroy (&collects);
     zlist_destroy (&stored);

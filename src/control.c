@@ -661,8 +661,14 @@ s_op_pub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *ta
                         "usage", "retain");
         return;
     }
-    if (s_bool_field (self, conn, request, tag, "unsigned", &unsigned_) != 0)
+    bool clear;
+    if (s_bool_field (self, conn, request, tag, "unsigned", &unsigned_) != 0
+    ||  s_bool_field (self, conn, request, tag, "clear", &clear) != 0)
         return;
+    if (clear && (data || data_b64)) {
+        s_answer_error (self, conn, tag, "a clear carries no data", "usage", data? "data": "data_b64");
+        return;
+    }
     uint8_t *bytes = NULL;
     size_t size = 0;
     if (data_b64) {
@@ -686,7 +692,10 @@ s_op_pub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *ta
     char *error = NULL;
     const char *code = NULL;
     uint32_t seconds = retain? (uint32_t) json_integer_value (retain): 0;
-    int rc = zc_pubsub_publish (self->parts.pubsub, subject, bytes, size, seconds, unsigned_, &id,
+    unsigned options = (unsigned_? ZC_PUBSUB_UNSIGNED: 0) | (clear? ZC_PUBSUB_CLEAR: 0);
+    if (clear && !seconds)
+        seconds = ZC_PUBSUB_CLEAR_RETAIN;
+    int rc = zc_pubsub_publish (self->parts.pubsub, subject, bytes, size, seconds, options, &id,
                                 &error, &code);
     free (bytes);
     if (rc != 0) {

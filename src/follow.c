@@ -39,11 +39,13 @@ typedef struct {
     uint64_t first;                 //  the oldest line spooled (next when none)
     uint64_t stored;                //  the last line a collector stored
     uint64_t sent;                  //  the last line sent since the link came up
+    uint64_t sent_max;              //  the last line sent since the agent started
     uint64_t dropped, unsaid;       //  lines dropped, and not said yet
     uint16_t *sizes;                //  ring: sizes of lines first .. next - 1
     size_t sizes_head, sizes_cap;
     int64_t progress, resend_ms;    //  when 'stored' last moved; the wait before resending
     int64_t drop_logged;
+    bool not_regular_logged;
     bool dirty;                     //  the state record must be written
 } s_stream_t;
 
@@ -103,8 +105,10 @@ s_line_key (s_stream_t *stream, uint64_t number, char key [40])
 static void
 s_save_state (zc_follow_t *self, s_stream_t *stream)
 {
-    uint64_t fields [S_STATE_FIELDS] = { stream->dev, stream->ino, stream->offset, stream->next,
-                                         stream->stored, stream->dropped };
+    //  The position saved is the start of the line not complete yet: it
+    //  is read again after a restart.
+    uint64_t fields [S_STATE_FIELDS] = { stream->dev, stream->ino, stream->offset - stream->partial_size,
+                                         stream->next, stream->stored, stream->dropped };
     uint8_t bytes [S_STATE_FIELDS * 8];
     for (int field = 0; field < S_STATE_FIELDS; field++)
         for (int index = 0; index < 8; index++)
@@ -156,8 +160,14 @@ s_load_line (const char *key, const void *value, size_t size, void *arg)
     if (number != stream->next) {
         zc_warn ("spool: line %" PRIu64 " of %s missing; the stream goes on from %" PRIu64,
                  stream->next, stream->subject, number);
-        while (s_count (stream))
-            scan->self->spooled -= s_sizes_pop (stream), stream->first++;
+        //  What comes before the gap goes too (counted, and out of the store).
+        char old [40];
+        while (s_count (stream)) {
+            s_line_key (stream, stream->first, old);
+            zc_store_del (scan->self->store, ZC_TABLE_SPOOL, old);
+            scan->self->spooled -= s_sizes_pop (stream);
+            stream->first++;
+        }
         stream->first = stream->next = number;
     }
     s_sizes_push (stream, (uint16_t) size);
@@ -243,13 +253,20 @@ s_drain (zc_follow_t *self, s_stream_t *stream, size_t limit)
 static void
 s_open (s_stream_t *stream, bool at_end)
 {
-    int fd = open (stream->path, O_RDONLY | O_CLOEXEC);
+    //  Never blocking (a FIFO put in the file's place would hold the
+    //  agent), and only a regular file.
+    int fd = open (stream->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
-    if (fd < 0 || fstat (fd, &st) != 0) {
+    if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+        if (fd >= 0 && !stream->not_regular_logged) {
+            zc_warn ("follow %s: not a regular file; not read (logged once)", stream->path);
+            stream->not_regular_logged = true;
+        }
         if (fd >= 0)
             close (fd);
         return;
     }
+    stream->not_regular_logged = false;
     stream->fd = fd;
     stream->dev = (uint64_t) st.st_dev;
     stream->ino = (uint64_t) st.st_ino;
@@ -265,7 +282,7 @@ static void
 s_read (zc_follow_t *self, s_stream_t *stream)
 {
     struct stat named;
-    bool exists = stat (stream->path, &named) == 0;
+    bool exists = stat (stream->path, &named) == 0 && S_ISREG (named.st_mode);
     if (stream->fd >= 0) {
         struct stat open_st;
         if (fstat (stream->fd, &open_st) == 0 && (uint64_t) open_st.st_size < stream->offset) {
@@ -319,12 +336,14 @@ s_batch_line (const char *key, const void *value, size_t size, void *arg)
 }
 
 static int
-s_publish (zc_follow_t *self, const char *subject, uint64_t seq, zlist_t *items)
+s_publish (zc_follow_t *self, const char *subject, uint64_t seq, bool gap, zlist_t *items)
 {
     zc_wire_t *msg = zc_wire_new (ZC_MSG_PUB);
     msg->subject = zc_strdup (subject);
     msg->seq = seq;
-    msg->payload = zc_pubseal_make (self->sign_secret, &msg->id, self->name, subject, seq, items);
+    if (gap)
+        msg->flags |= ZC_FLAG_GAP;
+    msg->payload = zc_pubseal_make (self->sign_secret, msg, self->name, items);
     if (!msg->payload) {
         zc_wire_destroy (&msg);
         return -1;
@@ -351,13 +370,17 @@ s_send_stream (zc_follow_t *self, s_stream_t *stream, int64_t now)
         s_line_key (stream, batch.expected, key);
         zc_store_scan (self->store, ZC_TABLE_SPOOL, key, S_MAX_ITEMS, s_batch_line, &batch);
         size_t count = zlist_size (batch.items);
-        int rc = count? s_publish (self, stream->subject, stream->sent + 1, batch.items): -1;
+        //  The first line after lines dropped (and never stored) says so.
+        bool gap = stream->sent == floor && floor > stream->stored;
+        int rc = count? s_publish (self, stream->subject, stream->sent + 1, gap, batch.items): -1;
         zc_pubseal_items_destroy (&batch.items);
         if (rc != 0)
             break;                  //  not committed yet, or the link would not take it
         if (stream->sent == floor)
             stream->progress = now;
         stream->sent += count;
+        if (stream->sent > stream->sent_max)
+            stream->sent_max = stream->sent;
     }
 }
 
@@ -389,7 +412,10 @@ zc_follow_new (zc_store_t *store, zlist_t *follows, size_t spool_max, const char
                             strlen (stream->subject), NULL, 0);
         sodium_bin2hex (stream->key, sizeof stream->key, hash, sizeof hash);
         stream->fd = -1;
-        stream->next = stream->first = 1;
+        //  A new stream's numbers start at a random epoch (22 bits, shifted
+        //  by 40, so numbers fit a signed 64-bit JSON integer): collectors
+        //  tell it from one that lost its state.
+        stream->next = stream->first = (uint64_t) randombytes_uniform (1u << 22) << 40 | 1;
         stream->resend_ms = S_RESEND_MS;
         char key [32];
         snprintf (key, sizeof key, "follow:%s", stream->key);
@@ -483,8 +509,14 @@ zc_follow_on_stored (zc_follow_t *self, const char *subject, uint64_t seq, int64
         stream = zlist_next (self->streams);
     if (!stream)
         return;
+    //  Never past what was sent: what a collector cannot have had stays.
     if (seq > stream->next - 1)
         seq = stream->next - 1;
+    if (seq > stream->sent_max) {
+        zc_debug ("follow %s: a STORED for line %" PRIu64 ", not sent since the start (up to %" PRIu64 ")",
+                  stream->path, seq, stream->sent_max);
+        seq = stream->sent_max;
+    }
     if (seq <= stream->stored)
         return;
     char key [40];
@@ -517,7 +549,8 @@ zc_follow_status (zc_follow_t *self)
 
 typedef struct {
     bool up;
-    zlist_t *sent;              //  "SEQ:item,item" per PUB (autofree)
+    zlist_t *sent;              //  "SEQ:item,item" per PUB (autofree), SEQ from the epoch
+    uint64_t base;              //  the stream's epoch: its numbers start after it
 } s_test_t;
 
 static int
@@ -529,7 +562,9 @@ s_test_send (zc_wire_t **msg_p, void *arg)
     zc_pub_payload_t payload;
     if (test->up && zc_wire_pub_payload_decode (msg->payload, &payload) == 0) {
         char line [65536];
-        int size = snprintf (line, sizeof line, "%" PRIu64 ":", msg->seq);
+        if (msg->seq && !test->base)
+            test->base = msg->seq >> 40 << 40;
+        int size = snprintf (line, sizeof line, "%" PRIu64 ":", msg->seq? msg->seq - test->base: 0);
         for (zframe_t *item = zlist_first (payload.items); item && size < 60000; item = zlist_next (payload.items))
             size += snprintf (line + size, sizeof line - size, "%s%.*s", line [size - 1] != ':'? ",": "",
                               (int) (zframe_size (item) < 40? zframe_size (item): 40), (char *) zframe_data (item));
@@ -616,10 +651,10 @@ zc_follow_test (bool verbose)
     s_test_append (path, "ial\n");
     S_CHECK_SENT (s_test_cycle (follow, store, &test, now), "3:partial");
     //  Stored by a collector: gone from the spool.
-    zc_follow_on_stored (follow, "logs.app", 3, now);
+    zc_follow_on_stored (follow, "logs.app", test.base + 3, now);
     json_t *status = zc_follow_status (follow);
     ZC_CHECK (json_integer_value (json_object_get (json_array_get (status, 0), "spooled")) == 0
-           && json_integer_value (json_object_get (json_array_get (status, 0), "stored")) == 3);
+           && (uint64_t) json_integer_value (json_object_get (json_array_get (status, 0), "stored")) == test.base + 3);
     json_decref (status);
     //  Rotated by rename: the old file is read to its end, then the new.
     ZC_CHECK (rename (path, rotated) == 0);
@@ -648,7 +683,7 @@ zc_follow_test (bool verbose)
     follow = zc_follow_new (store, follows, 1 << 20, "n1", secret, s_test_send, &test);
     zc_follow_link_up (follow);
     S_CHECK_SENT (s_test_cycle (follow, store, &test, now), "4:c,d,e,f,g; 9:h");
-    zc_follow_on_stored (follow, "logs.app", 9, now);
+    zc_follow_on_stored (follow, "logs.app", test.base + 9, now);
     S_CHECK_SENT (s_test_cycle (follow, store, &test, now + 10 * S_RESEND_MS), "");
     zc_follow_destroy (&follow);
 

@@ -502,6 +502,11 @@ s_presence (zc_hub_t *self, s_peer_t *peer, bool online, const char *reason)
 {
     char subject [ZC_NAME_SIZE + 16], data [ZC_NAME_SIZE * 2 + 200];
     snprintf (subject, sizeof subject, "$sys.%s.%s", online? "online": "offline", peer->link.name);
+    if (zc_subject_check (subject, false, NULL) != 0) {
+        //  A name such as "a..b" or "web." makes no subject.
+        zc_debug ("no presence for %s: its name is not a subject's tokens", peer->link.name);
+        return;
+    }
     snprintf (data, sizeof data, "{\"node\":\"%s\",\"hub\":\"%s\",\"online\":%s,\"reason\":\"%s\"}",
               peer->link.name, self->config->name, online? "true": "false", reason);
     zc_hubsub_publish (self->hubsub, subject, data);
@@ -1064,8 +1069,10 @@ s_on_parent_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             zc_uplink_set_up (uplink);          //  the parent answered our HELLO
     }
     else
-    if (s_is_pubsub (msg->type))
-        s_on_pubsub (self, &parent->link, msg);
+    if (s_is_pubsub (msg->type)) {
+        if (zc_uplink_is_up (uplink))       //  not stale news from a link we gave up
+            s_on_pubsub (self, &parent->link, msg);
+    }
     else
     if (s_is_routed (msg->type) && zlist_size (msg->to))
         s_relay (self, &parent->link, msg);
@@ -1351,6 +1358,10 @@ zc_hub_new (zc_config_t *config, char **error)
     //  below this many messages; libzmq's default (1000) would drop small
     //  ones (a burst of PUBs) long before.
     zsock_set_sndhwm (self->router, 100000);
+    //  A silent peer is the hub's to find (heartbeat timeout, after
+    //  peer_timeout); libzmq's own check closes its connection later, so
+    //  a closed connection means the peer's end went (link lost).
+    zsock_set_heartbeat_timeout (self->router, (int) (config->peer_timeout * 2000));
     //  Large messages travel in chunks (wire version 3): a peer that
     //  sends a larger frame is cut off by libzmq before it is buffered.
     zsock_set_maxmsgsize (self->router, S_MAX_FRAME);

@@ -22,6 +22,8 @@
 #define S_INTEREST_BATCH      100           //  entries per INTEREST message
 #define S_KEY_SIZE            (ZC_NAME_SIZE + ZC_WIRE_MAX_SUBJECT + 1)
 #define S_MAX_LOGGED          10000
+#define S_MAX_RETAIN_SECONDS  (365 * 86400)     //  what a retained message may ask for
+#define S_MAX_SKEW_MS         (300 * 1000)      //  how far ahead a publisher's clock may be
 
 typedef struct {
     zc_wire_t *msg;             //  as it came, without targets
@@ -561,13 +563,12 @@ s_retained_in (zc_hubsub_t *self, void *arrival, zc_wire_t *msg, const char **pr
         *problem = "malformed PUB payload";
         return -1;
     }
-    zframe_t *first = zlist_first (payload.items);
-    bool clear = zlist_size (payload.items) == 1 && zframe_size (first) == 0;
     zc_wire_pub_payload_clear (&payload);
+    bool clear = (msg->flags & ZC_FLAG_CLEAR) != 0;
     size_t bytes = zframe_size (msg->payload) + strlen (msg->subject) + sizeof (s_retained_t)
                  + sizeof (zc_wire_t);
-    if (!known && (zhashx_size (self->retained) >= S_MAX_RETAINED
-                || self->retained_bytes + bytes > S_MAX_RETAINED_BYTES)) {
+    if ((!known && zhashx_size (self->retained) >= S_MAX_RETAINED)
+    ||  self->retained_bytes - (known? known->bytes: 0) + bytes > S_MAX_RETAINED_BYTES) {
         self->stats.refused++;
         zc_warn_once (self->logged, "retained:full", "cannot retain more messages (10000 subjects or 64 MiB):"
                     " new retained subjects are delivered but not kept (logged once)");
@@ -617,6 +618,12 @@ zc_hubsub_on_pub (zc_hubsub_t *self, void *arrival, bool from_hub, zc_wire_t *ms
     if (from_hub && !msg->retain && zlist_size (msg->to) == 0)
         *problem = "a PUB from a hub without target hubs";
     else
+    if (!from_hub && msg->retain > S_MAX_RETAIN_SECONDS)
+        *problem = "a retained PUB kept longer than a year";
+    else
+    if (!from_hub && msg->retain && zc_id_time_ms (&msg->id) > (uint64_t) zclock_time () + S_MAX_SKEW_MS)
+        *problem = "a retained PUB from the future (is the publisher's clock right?)";
+    else
     if (!from_hub && !msg->retain) {
         //  Checked where it enters (a retained one when it is kept): no
         //  subscriber gets one it cannot open.
@@ -654,8 +661,7 @@ zc_hubsub_publish (zc_hubsub_t *self, const char *subject, const char *data)
     msg->subject = zc_strdup (subject);
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (self->signs? self->sign_secret: NULL, &msg->id, self->name,
-                                    subject, 0, items);
+    msg->payload = zc_pubseal_make (self->signs? self->sign_secret: NULL, msg, self->name, items);
     zc_pubseal_items_destroy (&items);
     if (msg->payload) {
         self->stats.published++;
@@ -891,8 +897,8 @@ s_test_subscribe (s_test_hub_t *hub, s_test_link_t *agent, uint8_t type, bool fu
     return rc;
 }
 
-//  Publishes 'data' on 'subject' as agent 'from' of 'hub'; the problem
-//  or NULL.
+//  Publishes 'data' on 'subject' as agent 'from' of 'hub' (NULL: a
+//  clear); the problem or NULL.
 static const char *
 s_test_publish (s_test_hub_t *hub, s_test_link_t *from, const char *subject, const char *data,
                 uint32_t retain)
@@ -901,9 +907,13 @@ s_test_publish (s_test_hub_t *hub, s_test_link_t *from, const char *subject, con
     snprintf (msg->from, sizeof msg->from, "%s", from->name);
     msg->subject = zc_strdup (subject);
     msg->retain = retain;
+    if (!data) {
+        msg->flags |= ZC_FLAG_CLEAR;
+        data = "";
+    }
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (NULL, &msg->id, from->name, subject, 0, items);
+    msg->payload = zc_pubseal_make (NULL, msg, from->name, items);
     zc_pubseal_items_destroy (&items);
     const char *problem = NULL;
     zc_hubsub_on_pub (hub->sub, from, false, msg, &problem);
@@ -1028,7 +1038,7 @@ zc_hubsub_test (bool verbose)
     ZC_CHECK (s_test_got (d1, ""));                     //  it has them
     ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_SUB, true, "upload.done") == 0);
     ZC_CHECK (s_test_got (d1, "upload.done=v2"));       //  a link came back: all again
-    ZC_CHECK (s_test_publish (&a, a1, "upload.done", "", 3600) == NULL);
+    ZC_CHECK (s_test_publish (&a, a1, "upload.done", NULL, 3600) == NULL);
     ZC_CHECK (s_test_got (d1, "upload.done="));         //  a clear, for the agent's cache
     ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_UNSUB, false, "upload.done") == 0);
     ZC_CHECK (s_test_subscribe (&d, d1, ZC_MSG_SUB, false, "upload.done") == 0);

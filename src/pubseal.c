@@ -2,7 +2,9 @@
 
     The signed bytes, never sent as such, are
 
-        "zcnc-pub-1\0" id(16) u8+from u16+subject seq(u64) items
+        "zcnc-pub-1\0" id(16) u8+from u16+subject seq(u64) flags(u8) items
+
+    where flags are the message's CLEAR and GAP bits (wire.h).
 
     where items is the payload's item list exactly as sent (wire.h:
     zc_wire_pub_items), so a subscriber verifies the bytes it received
@@ -18,12 +20,19 @@
 #define S_LABEL "zcnc-pub-1"
 
 //  The bytes a signature covers (a new buffer of *size bytes).
+//  The flags a signature covers: CLEAR and GAP.
+static uint8_t
+s_marks (const zc_wire_t *msg)
+{
+    return msg->flags & (ZC_FLAG_CLEAR | ZC_FLAG_GAP);
+}
+
 static uint8_t *
-s_signed_bytes (const zc_id_t *id, const char *from, const char *subject, uint64_t seq,
+s_signed_bytes (const zc_id_t *id, const char *from, const char *subject, uint64_t seq, uint8_t marks,
                 const uint8_t *items, size_t items_size, size_t *size)
 {
     size_t from_size = strlen (from), subject_size = strlen (subject);
-    *size = sizeof S_LABEL + ZC_ID_SIZE + 1 + from_size + 2 + subject_size + 8 + items_size;
+    *size = sizeof S_LABEL + ZC_ID_SIZE + 1 + from_size + 2 + subject_size + 8 + 1 + items_size;
     uint8_t *bytes = zc_malloc (*size), *at = bytes;
     memcpy (at, S_LABEL, sizeof S_LABEL);
     at += sizeof S_LABEL;
@@ -38,13 +47,13 @@ s_signed_bytes (const zc_id_t *id, const char *from, const char *subject, uint64
     at += subject_size;
     for (int index = 0; index < 8; index++)
         *at++ = (uint8_t) (seq >> (56 - 8 * index));
+    *at++ = marks;
     memcpy (at, items, items_size);
     return bytes;
 }
 
 zframe_t *
-zc_pubseal_make (const uint8_t *sign_secret, const zc_id_t *id, const char *from,
-                 const char *subject, uint64_t seq, zlist_t *items)
+zc_pubseal_make (const uint8_t *sign_secret, const zc_wire_t *msg, const char *from, zlist_t *items)
 {
     zc_pub_payload_t payload = { .mode = sign_secret? 1: 0, .items = items };
     if (sign_secret) {
@@ -52,8 +61,8 @@ zc_pubseal_make (const uint8_t *sign_secret, const zc_id_t *id, const char *from
         if (!encoded)
             return NULL;
         size_t size;
-        uint8_t *bytes = s_signed_bytes (id, from, subject, seq, zframe_data (encoded),
-                                         zframe_size (encoded), &size);
+        uint8_t *bytes = s_signed_bytes (&msg->id, from, msg->subject, msg->seq, s_marks (msg),
+                                         zframe_data (encoded), zframe_size (encoded), &size);
         crypto_sign_detached (payload.signature, NULL, bytes, size, sign_secret);
         free (bytes);
         zframe_destroy (&encoded);
@@ -83,7 +92,7 @@ zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zlist_t **items,
     else
     if (key) {
         size_t size;
-        uint8_t *bytes = s_signed_bytes (&msg->id, msg->from, msg->subject, msg->seq,
+        uint8_t *bytes = s_signed_bytes (&msg->id, msg->from, msg->subject, msg->seq, s_marks (msg),
                                          payload.covered, payload.covered_size, &size);
         int rc = crypto_sign_verify_detached (payload.signature, bytes, size, key->sign_key);
         free (bytes);
@@ -128,7 +137,7 @@ s_test_pub (const uint8_t *secret, const char *from, const char *subject, const 
     msg->subject = zc_strdup (subject);
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (secret, &msg->id, from, subject, 0, items);
+    msg->payload = zc_pubseal_make (secret, msg, from, items);
     zc_pubseal_items_destroy (&items);
     return msg;
 }
@@ -211,10 +220,15 @@ zc_pubseal_test (bool verbose)
     s_test_open (keyring, msg, result, sizeof result);
     ZC_CHECK_STR (result, "bad signature (forged or altered on the way)");
     zc_wire_destroy (&msg);
-    //  Unsigned; signed by a name without a cert here.
-    msg = s_test_pub (NULL, "pub1", "build.done", "plain");
+    //  Unsigned, from a name without a cert here and from one with; signed
+    //  by a name without a cert here.
+    msg = s_test_pub (NULL, "other", "build.done", "plain");
     s_test_open (keyring, msg, result, sizeof result);
     ZC_CHECK_STR (result, "unsigned:plain");
+    zc_wire_destroy (&msg);
+    msg = s_test_pub (NULL, "pub1", "build.done", "plain");
+    s_test_open (keyring, msg, result, sizeof result);
+    ZC_CHECK_STR (result, "unsigned:plain");            //  marked: any hub could have made it
     zc_wire_destroy (&msg);
     msg = s_test_pub (stranger, "stranger", "build.done", "who");
     s_test_open (keyring, msg, result, sizeof result);

@@ -109,11 +109,14 @@ s_load_retained (const char *key, const void *value, size_t size, void *arg)
     zc_pubsub_t *self = arg;
     if (size <= 8)
         return 0;
+    uint64_t expires = 0;
+    for (int index = 0; index < 8; index++)
+        expires = expires << 8 | ((const uint8_t *) value) [index];
     zmsg_t *frames = zmsg_new ();
     zmsg_addmem (frames, (const uint8_t *) value + 8, size - 8);
     zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), NULL);
     if (msg && msg->subject)
-        zhashx_update (self->retained, msg->subject, (void *) 1);
+        zhashx_update (self->retained, msg->subject, (void *) (uintptr_t) expires);
     zc_wire_destroy (&msg);
     zmsg_destroy (&frames);
     return 0;
@@ -187,6 +190,25 @@ s_tell_hubs (zc_pubsub_t *self, uint8_t type, const char *pattern)
 //  ---------------------------------------------------------------------
 //  Publishing
 
+//  Forgets the retained messages published here that expired.
+static void
+s_prune_retained (zc_pubsub_t *self)
+{
+    uint64_t now = zc_wall_ms ();
+    zlist_t *expired = zlist_new ();
+    zlist_autofree (expired);
+    for (void *expires = zhashx_first (self->retained); expires; expires = zhashx_next (self->retained))
+        if ((uint64_t) (uintptr_t) expires <= now)
+            zlist_append (expired, (void *) zhashx_cursor (self->retained));
+    for (const char *subject = zlist_first (expired); subject; subject = zlist_next (expired)) {
+        char key [33];
+        s_retained_key (subject, key);
+        zc_store_del (self->store, ZC_TABLE_RETAINED, key);
+        zhashx_delete (self->retained, subject);
+    }
+    zlist_destroy (&expired);
+}
+
 void
 zc_pubsub_flush (zc_pubsub_t *self)
 {
@@ -197,8 +219,8 @@ zc_pubsub_flush (zc_pubsub_t *self)
         return;
     zc_wire_t *msg = self->batch;
     self->batch = NULL;
-    msg->payload = zc_pubseal_make (self->batch_unsigned? NULL: self->sign_secret, &msg->id,
-                                    self->name, msg->subject, 0, self->batch_items);
+    msg->payload = zc_pubseal_make (self->batch_unsigned? NULL: self->sign_secret, msg, self->name,
+                                    self->batch_items);
     zc_pubseal_items_destroy (&self->batch_items);
     self->batch_bytes = 0;
     if (!msg->payload || self->links.send (&msg, self->links.arg) != 0)
@@ -243,8 +265,14 @@ s_batch_add (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t
 
 int
 zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t size,
-                   uint32_t retain, bool unsigned_, zc_id_t *id, char **error, const char **code)
+                   uint32_t retain, unsigned options, zc_id_t *id, char **error, const char **code)
 {
+    bool unsigned_ = (options & ZC_PUBSUB_UNSIGNED) != 0, clear = (options & ZC_PUBSUB_CLEAR) != 0;
+    if (clear) {
+        size = 0;                       //  a clear says nothing
+        if (!retain)
+            retain = ZC_PUBSUB_CLEAR_RETAIN;
+    }
     const char *problem = NULL;
     *code = "usage";
     if (zc_subject_check (subject, false, &problem) != 0) {
@@ -261,9 +289,12 @@ zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, 
         return -1;
     }
     if (retain && !zhashx_lookup (self->retained, subject)
+    &&  zhashx_size (self->retained) >= ZC_PUBSUB_MAX_RETAINED)
+        s_prune_retained (self);
+    if (retain && !zhashx_lookup (self->retained, subject)
     &&  zhashx_size (self->retained) >= ZC_PUBSUB_MAX_RETAINED) {
-        *error = zsys_sprintf ("this node retains %u subjects already: clear one first"
-                               " (an empty message with --retain)", ZC_PUBSUB_MAX_RETAINED);
+        *error = zsys_sprintf ("this node retains %u subjects already: let one expire first",
+                               ZC_PUBSUB_MAX_RETAINED);
         *code = "full";
         return -1;
     }
@@ -285,10 +316,11 @@ zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, 
     zc_wire_t *msg = zc_wire_new (ZC_MSG_PUB);
     msg->subject = zc_strdup (subject);
     msg->retain = retain;
+    if (clear)
+        msg->flags |= ZC_FLAG_CLEAR;
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, size));
-    msg->payload = zc_pubseal_make (unsigned_? NULL: self->sign_secret, &msg->id, self->name,
-                                    subject, 0, items);
+    msg->payload = zc_pubseal_make (unsigned_? NULL: self->sign_secret, msg, self->name, items);
     zc_pubseal_items_destroy (&items);
     *id = msg->id;
     {
@@ -306,7 +338,7 @@ zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, 
             memcpy (stored + 8, zframe_data (frame), zframe_size (frame));
             zc_store_put (self->store, ZC_TABLE_RETAINED, key, stored, stored_size);
             free (stored);
-            zhashx_update (self->retained, subject, (void *) 1);
+            zhashx_update (self->retained, subject, (void *) (uintptr_t) expires);
         }
         zmsg_destroy (&frames);
         self->count.published++;
@@ -545,9 +577,9 @@ s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
     //  Clients get a log stream's lines once, however often it is sent
     //  (a publisher sends what no collector stored again).
     size_t skip = 0;
-    char stream [ZC_NAME_SIZE + ZC_WIRE_MAX_SUBJECT + 2];
+    char stream [ZC_NAME_SIZE + ZC_WIRE_MAX_SUBJECT + 24];
     if (msg->seq && !only) {
-        snprintf (stream, sizeof stream, "%s %s", msg->from, msg->subject);
+        snprintf (stream, sizeof stream, "%s %s %" PRIu64, msg->from, msg->subject, msg->seq >> 40);
         uint64_t last = (uint64_t) (uintptr_t) zhashx_lookup (self->streams, stream);
         uint64_t end = msg->seq + zlist_size (items) - 1;
         skip = last >= msg->seq? (size_t) ((last < end? last: end) - msg->seq + 1): 0;
@@ -587,9 +619,8 @@ s_keep (zc_pubsub_t *self, zc_wire_t *msg)
     zc_pub_payload_t payload;
     if (zc_wire_pub_payload_decode (msg->payload, &payload) != 0)
         return true;                    //  malformed: s_deliver says so
-    zframe_t *first = zlist_first (payload.items);
-    bool clear = zlist_size (payload.items) == 1 && zframe_size (first) == 0;
     zc_wire_pub_payload_clear (&payload);
+    bool clear = (msg->flags & ZC_FLAG_CLEAR) != 0;
     s_kept_t *known = zhashx_lookup (self->kept, msg->subject);
     if (known && memcmp (known->msg->id.bytes, msg->id.bytes, ZC_ID_SIZE) >= 0)
         return false;                   //  we have it, or a newer one
@@ -623,8 +654,11 @@ zc_pubsub_on_pub (zc_pubsub_t *self, zc_wire_t *msg)
 {
     if (!msg->subject)
         return;
-    bool news = !msg->retain || s_keep (self, msg);
-    if (s_seen (self, &msg->id) || !news) {
+    //  A retained message is news when it is newer than the copy kept
+    //  (the hubs send it again to a client that subscribes again); any
+    //  other, when its ID was not seen (it came from another hub too).
+    bool news = msg->retain? s_keep (self, msg): !s_seen (self, &msg->id);
+    if (!news) {
         self->count.duplicates++;
         return;
     }
@@ -821,9 +855,13 @@ s_test_pub (const uint8_t *secret, const char *from, const char *subject, const 
     snprintf (msg->from, sizeof msg->from, "%s", from);
     msg->subject = zc_strdup (subject);
     msg->retain = retain;
+    if (!data) {
+        msg->flags |= ZC_FLAG_CLEAR;        //  NULL: a clear
+        data = "";
+    }
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new (data, strlen (data)));
-    msg->payload = zc_pubseal_make (secret, &msg->id, from, subject, 0, items);
+    msg->payload = zc_pubseal_make (secret, msg, from, items);
     zc_pubseal_items_destroy (&items);
     return msg;
 }
@@ -949,7 +987,7 @@ zc_pubsub_test (bool verbose)
     msg = s_test_pub (stranger, "pub2", "logs.db", "line3", 0);
     zc_pubsub_on_pub (self, msg);
     zc_wire_destroy (&msg);
-    msg = s_test_pub (NULL, "pub1", "logs.db", "line4", 0);
+    msg = s_test_pub (NULL, "pub3", "logs.db", "line4", 0);
     zc_pubsub_on_pub (self, msg);
     zc_wire_destroy (&msg);
     S_CHECK_TEXT (s_test_lines (&test), "1 logs.db line3 unknown; 2 logs.db line3 unknown; "
@@ -996,7 +1034,7 @@ zc_pubsub_test (bool verbose)
     filter = (zc_pubsub_filter_t) { .pattern = "logs.flag" };
     ZC_CHECK (zc_pubsub_subscribe (self, four, &filter, NULL, &error) == 0);
     S_CHECK_TEXT (s_test_lines (&test), "4 logs.flag up verified");
-    msg = s_test_pub (pub1, "pub1", "logs.flag", "", 60);
+    msg = s_test_pub (pub1, "pub1", "logs.flag", NULL, 60);
     zc_pubsub_on_pub (self, msg);
     zc_wire_destroy (&msg);
     S_CHECK_TEXT (s_test_lines (&test), "");

@@ -29,6 +29,7 @@ static const char *s_usage =
     "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
     "  zcnc status  [-c FILE] [--json]\n"
     "  zcnc pub     [-c FILE] [--retain SECS] [--unsigned] SUBJECT [DATA|-]\n"
+    "  zcnc pub     [-c FILE] --clear [--retain SECS] SUBJECT\n"
     "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
     "               [-- COMMAND ARGS...]\n"
     "other:\n"

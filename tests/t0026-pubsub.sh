@@ -114,11 +114,17 @@ test_expect_success 'the semaphore, pub first: a later sub anywhere gets the ret
 	test_json out "J[\"data\"] == \"v7\" and J[\"retained\"] is True"
 '
 
-test_expect_success 'an empty retained message clears the subject' '
-	zcnc_as a1 pub --retain 60 build.done &&
+test_expect_success 'pub --clear clears the subject; a retained message without data is one like any other' '
+	zcnc_as a1 pub --clear build.done &&
 	sleep 0.5 &&
 	test_expect_code 1 zcnc_as a3 sub -t 1 build.done >out &&
-	test_must_fail test -s out
+	test_must_fail test -s out &&
+	test_expect_code 2 zcnc_as a1 pub --clear build.done data 2>err &&
+	grep "pub --clear needs a SUBJECT and no DATA" err &&
+	zcnc_as a1 pub --retain 60 build.done &&
+	zcnc_as a3 sub -o -t 10 build.done >out &&
+	echo "build.done: " >expect &&
+	test_cmp expect out
 '
 
 test_expect_success 'sub -t with no message exits 1; -- COMMAND gets ZCNC_SUBJECT, ZCNC_FROM, ZCNC_DATA' '
@@ -184,11 +190,12 @@ test_expect_success 'presence: online, clean exit, killed, and a blackholed link
 
 test_expect_success 'a retained message survives a restart of its hub: the publisher gives it back' '
 	make_keys --hub hx && make_keys x1 x2 &&
-	start_hub hx "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" &&
+	port=$(pick_port) &&
+	start_hub hx "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" "hub/bind = tcp://127.0.0.1:$port" &&
 	start_agent x1 hx &&
 	zcnc_as x1 pub --retain 600 deploy.ready yes &&
 	stop_hub hx &&
-	start_hub hx "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" "hub/bind = $(hub_endpoint hx)" &&
+	start_hub hx "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" "hub/bind = tcp://127.0.0.1:$port" &&
 	start_agent x2 hx &&
 	zcnc_as x2 sub -o -t 10 deploy.ready >out &&
 	echo "deploy.ready: yes" >expect &&
