@@ -685,7 +685,28 @@ zc_follow_test (bool verbose)
     S_CHECK_SENT (s_test_cycle (follow, store, &test, now), "4:c,d,e,f,g; 9:h");
     zc_follow_on_stored (follow, "logs.app", test.base + 9, now);
     S_CHECK_SENT (s_test_cycle (follow, store, &test, now + 10 * S_RESEND_MS), "");
+    //  Half a line when it stops: read again, whole, after the restart.
+    s_test_append (path, "first half ");
+    S_CHECK_SENT (s_test_cycle (follow, store, &test, now), "");
     zc_follow_destroy (&follow);
+    s_test_append (path, "second half\n");
+    follow = zc_follow_new (store, follows, 1 << 20, "n1", secret, s_test_send, &test);
+    zc_follow_link_up (follow);
+    S_CHECK_SENT (s_test_cycle (follow, store, &test, now), "10:first half second half");
+    zc_follow_on_stored (follow, "logs.app", test.base + 10, now);
+    zc_follow_destroy (&follow);
+    //  A FIFO in the file's place is not opened (it would block the agent).
+    char fifo [320];
+    snprintf (fifo, sizeof fifo, "%s/fifo", dir);
+    ZC_CHECK (mkfifo (fifo, 0600) == 0);
+    zlist_t *fifos = zlist_new ();
+    zlist_autofree (fifos);
+    snprintf (line, sizeof line, "%s logs.fifo", fifo);
+    zlist_append (fifos, line);
+    zc_follow_t *blocked = zc_follow_new (store, fifos, 1 << 20, "n1", secret, s_test_send, &test);
+    S_CHECK_SENT (s_test_cycle (blocked, store, &test, now), "");
+    zc_follow_destroy (&blocked);
+    zlist_destroy (&fifos);
 
     //  A full spool: the oldest lines go, and that is said.
     follow = zc_follow_new (store, follows, 65536, "n1", secret, s_test_send, &test);

@@ -110,6 +110,8 @@ test_expect_success 'the semaphore, pub first: a later sub anywhere gets the ret
 	zcnc_as a3 sub -o -t 10 build.done >out &&
 	echo "build.done: v7" >expect &&
 	test_cmp expect out &&
+	zcnc_as a3 sub -o -t 10 build.done >out &&
+	test_cmp expect out &&
 	zcnc_as a2 sub -o -t 10 --json build.done >out &&
 	test_json out "J[\"data\"] == \"v7\" and J[\"retained\"] is True"
 '
