@@ -8,39 +8,6 @@ test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/
 # the proxy, so that the bytes crossing h2 -> h3 are counted ("down").
 # Agents: a1 on h1; a2 on h2; a3 and b3 on h3.
 
-# start_sub NAME AGENT ARGS...: `zcnc sub ARGS` of AGENT in the
-# background, its output in NAME.out and errors in NAME.err, its PID in
-# NAME.sub (and stopped at the end like a daemon).
-start_sub () {
-	local name=$1 agent=$2 pid
-	shift 2
-	zcnc_as "$agent" sub "$@" >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err" </dev/null &
-	pid=$!
-	echo "$pid" >"$SCRATCH/$name.sub"
-	zc_pids="$zc_pids $pid"
-}
-
-# stop_sub NAME: stops a background sub (SIGTERM), waits for it.
-stop_sub () {
-	local pid
-	pid=$(cat "$SCRATCH/$1.sub") &&
-	kill "$pid" 2>/dev/null
-	zc_wait_gone "$pid" 50
-	zc_forget_pid "$pid"
-}
-
-# sub_ended NAME: true once the background sub NAME exited; its status
-# in NAME.status.
-sub_ended () {
-	! zc_alive "$(cat "$SCRATCH/$1.sub")"
-}
-
-# reach AGENT SUBJECT NAME: publishes probes from AGENT on SUBJECT until
-# the sub NAME printed one: its interest has reached AGENT's hub.
-reach () {
-	WAIT_TRIES=50 wait_for "zcnc_as $1 pub '$2' probe >/dev/null && grep -q probe '$SCRATCH/$3.out'"
-}
-
 test_expect_success 'setup: three chained hubs, the lower link through a proxy, four agents' '
 	make_keys --hub h1 h2 h3 &&
 	make_keys a1 a2 a3 b3 a4 a5 a6 &&

@@ -27,32 +27,7 @@ done
 ZCNC_SLOW_MESSAGES=${ZCNC_SLOW_MESSAGES:-100000}
 ZCNC_RSS_BOUND_KB=${ZCNC_RSS_BOUND_KB:-102400}
 
-# start_sub NAME AGENT ARGS...: `zcnc sub ARGS` of AGENT in the
-# background, its output in NAME.out and errors in NAME.err, its PID in
-# NAME.sub (and stopped at the end like a daemon).
-start_sub () {
-	local name=$1 agent=$2 pid
-	shift 2
-	zcnc_as "$agent" sub "$@" >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err" </dev/null &
-	pid=$!
-	echo "$pid" >"$SCRATCH/$name.sub"
-	zc_pids="$zc_pids $pid"
-}
-
-# stop_sub NAME: stops a background sub (SIGTERM), waits for it.
-stop_sub () {
-	local pid
-	pid=$(cat "$SCRATCH/$1.sub") &&
-	kill "$pid" 2>/dev/null
-	zc_wait_gone "$pid" 50
-	zc_forget_pid "$pid"
-}
-
-# reach AGENT SUBJECT NAME: publishes probes from AGENT on SUBJECT until
-# the sub NAME printed one: its interest has reached AGENT's hub.
-reach () {
-	WAIT_TRIES=50 wait_for "zcnc_as $1 pub '$2' probe >/dev/null && grep -q probe '$SCRATCH/$3.out'"
-}
+# start_sub, stop_sub and reach are in test-lib.sh.
 
 # pubsub_figure AGENT KEY: one figure of the pubsub object of AGENT's
 # status.

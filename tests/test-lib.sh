@@ -614,6 +614,41 @@ count_lines () {
 }
 
 # --------------------------------------------------------------------------
+# Pub/sub (t0026-t0028)
+
+# start_sub NAME AGENT ARGS...: `zcnc sub ARGS` of AGENT in the
+# background, its output in NAME.out and errors in NAME.err, its PID in
+# NAME.sub (and stopped at the end like a daemon).
+start_sub () {
+	local name=$1 agent=$2 pid
+	shift 2
+	zcnc_as "$agent" sub "$@" >"$SCRATCH/$name.out" 2>"$SCRATCH/$name.err" </dev/null &
+	pid=$!
+	echo "$pid" >"$SCRATCH/$name.sub"
+	zc_pids="$zc_pids $pid"
+}
+
+# stop_sub NAME: stops a background sub (SIGTERM), waits for it.
+stop_sub () {
+	local pid
+	pid=$(cat "$SCRATCH/$1.sub") &&
+	kill "$pid" 2>/dev/null
+	zc_wait_gone "$pid" 50
+	zc_forget_pid "$pid"
+}
+
+# sub_ended NAME: true once the background sub NAME exited.
+sub_ended () {
+	! zc_alive "$(cat "$SCRATCH/$1.sub")"
+}
+
+# reach AGENT SUBJECT NAME: publishes probes from AGENT on SUBJECT until
+# the sub NAME printed one: its interest has reached AGENT's hub.
+reach () {
+	WAIT_TRIES=50 wait_for "zcnc_as $1 pub '$2' probe >/dev/null && grep -q probe '$SCRATCH/$3.out'"
+}
+
+# --------------------------------------------------------------------------
 # The fault-injecting proxy (tests/zc-proxy, doc/zc-proxy.md)
 
 # start_proxy NAME ARGS...: starts zc-proxy on a free port of 127.0.0.1,
