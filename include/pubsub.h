@@ -87,6 +87,7 @@ typedef struct {
     const char *from;           //  a glob of publishers, or NULL for any
     bool verified;              //  only messages whose signature was checked here
     bool command;               //  it runs a command per message: verified, and the policy
+    bool batch;                 //  a line per publication batch ("data": [...]), not per message
 } zc_pubsub_filter_t;
 //  Subscribes a connection; its messages are answered with 'tag' (may be
 //  NULL). -1 with *error (malloc'd) when refused.

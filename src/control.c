@@ -637,6 +637,57 @@ s_bool_field (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t
     return -1;
 }
 
+//  {"op": "pub", "subject": S, "data": [TEXT, ...], "unsigned": BOOL}:
+//  several messages at once, not retained (they leave in one PUB when
+//  they fit); answered {"id", "subject", "count"}.
+#define S_MAX_PUB_MANY 1024
+static void
+s_op_pub_many (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag,
+               const char *subject, json_t *data)
+{
+    bool unsigned_, clear;
+    if (s_bool_field (self, conn, request, tag, "unsigned", &unsigned_) != 0
+    ||  s_bool_field (self, conn, request, tag, "clear", &clear) != 0)
+        return;
+    if (json_object_get (request, "retain") || json_object_get (request, "data_b64") || clear) {
+        s_answer_error (self, conn, tag, "several messages at once are plain ones: no \"retain\","
+                        " \"clear\" or \"data_b64\"", "usage", "data");
+        return;
+    }
+    size_t count = json_array_size (data), index;
+    json_t *item;
+    json_array_foreach (data, index, item)
+        if (!json_is_string (item))
+            break;
+    if (count == 0 || count > S_MAX_PUB_MANY || index < count) {
+        s_answer_error (self, conn, tag, "\"data\" must be 1 to 1024 strings", "usage", "data");
+        return;
+    }
+    zc_id_t id = { { 0 } }, each;
+    json_array_foreach (data, index, item) {
+        char *error = NULL;
+        const char *code = NULL;
+        if (zc_pubsub_publish (self->parts.pubsub, subject, (const uint8_t *) json_string_value (item),
+                               json_string_length (item), 0, unsigned_? ZC_PUBSUB_UNSIGNED: 0, &each,
+                               &error, &code) != 0) {
+            //  Refused for all (a bad subject, no hub) or for this one (too
+            //  large): the ones before it are published.
+            char *text = zsys_sprintf ("message %zu of %zu: %s (those before it are published)",
+                                       index + 1, count, error);
+            s_answer_error (self, conn, tag, text, code, "data");
+            free (text);
+            free (error);
+            return;
+        }
+        if (index == 0)
+            id = each;
+    }
+    char ulid [ZC_ULID_LEN + 1];
+    zc_id_to_ulid (&id, ulid);
+    s_answer (self, conn, tag, json_pack ("{s:s, s:s, s:I}", "id", ulid, "subject", subject,
+                                          "count", (json_int_t) count));
+}
+
 //  {"op": "pub", "subject": S, "data": TEXT | "data_b64": B64,
 //   "retain": SECS, "unsigned": BOOL}
 static void
@@ -650,9 +701,13 @@ s_op_pub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *ta
         s_answer_error (self, conn, tag, "pub needs \"subject\": a subject", "usage", "subject");
         return;
     }
+    if (json_is_array (data)) {
+        s_op_pub_many (self, conn, request, tag, subject, data);
+        return;
+    }
     if ((data && !json_is_string (data)) || (data_b64 && !json_is_string (data_b64)) || (data && data_b64)) {
-        s_answer_error (self, conn, tag, "pub takes \"data\" (a string) or \"data_b64\", not both",
-                        "usage", data? "data": "data_b64");
+        s_answer_error (self, conn, tag, "pub takes \"data\" (a string, or an array of them) or"
+                        " \"data_b64\", not both", "usage", data? "data": "data_b64");
         return;
     }
     if (retain && (!json_is_integer (retain) || json_integer_value (retain) < 0
@@ -728,7 +783,8 @@ s_op_sub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *ta
         return;
     }
     if (s_bool_field (self, conn, request, tag, "verified", &filter.verified) != 0
-    ||  s_bool_field (self, conn, request, tag, "command", &filter.command) != 0)
+    ||  s_bool_field (self, conn, request, tag, "command", &filter.command) != 0
+    ||  s_bool_field (self, conn, request, tag, "batch", &filter.batch) != 0)
         return;
     char *error = NULL;
     //  The answer goes first: what the subscription gets follows it.

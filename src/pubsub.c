@@ -30,7 +30,7 @@ typedef struct {
     zc_jsonl_conn_t *conn;
     char *pattern;
     char *from;                 //  a glob, or NULL
-    bool verified, command;
+    bool verified, command, batch;
     json_t *tag;
     uint64_t delivered, dropped, denied;
 } s_sub_t;
@@ -373,6 +373,7 @@ zc_pubsub_subscribe (zc_pubsub_t *self, zc_jsonl_conn_t *conn, const zc_pubsub_f
     sub->from = filter->from && *filter->from? zc_strdup (filter->from): NULL;
     sub->verified = filter->verified || filter->command;
     sub->command = filter->command;
+    sub->batch = filter->batch;
     sub->tag = tag? json_incref (tag): NULL;
     zlist_append (self->subs, sub);
     size_t count = (size_t) zhashx_lookup (self->patterns, sub->pattern);
@@ -530,6 +531,65 @@ s_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth, s_sub
     return event;
 }
 
+//  A subscription in batches gets one line for a message's items (from
+//  'skip' on): "data" (or "data_b64", when one is not UTF-8) an array.
+static void
+s_deliver_batch (zc_pubsub_t *self, s_sub_t *sub, zc_wire_t *msg, zlist_t *items, size_t skip,
+                 zc_pub_auth_t auth)
+{
+    size_t count = zlist_size (items) > skip? zlist_size (items) - skip: 0;
+    if (count == 0)
+        return;
+    if (self->links.backlog (sub->conn, self->links.arg) > ZC_PUBSUB_BACKLOG) {
+        sub->dropped += count;
+        self->count.dropped += count;
+        return;
+    }
+    json_t *texts = json_array (), *encoded = NULL;
+    size_t index = 0;
+    for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
+        if (index < skip)
+            continue;
+        json_t *text = texts? json_stringn ((const char *) zframe_data (item), zframe_size (item)): NULL;
+        if (text)
+            json_array_append_new (texts, text);
+        else
+        if (texts) {
+            json_decref (texts);
+            texts = NULL;
+        }
+    }
+    if (!texts) {
+        encoded = json_array ();
+        index = 0;
+        for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
+            if (index < skip)
+                continue;
+            size_t size = sodium_base64_encoded_len (zframe_size (item), sodium_base64_VARIANT_ORIGINAL);
+            char *base64 = zc_malloc (size);
+            sodium_bin2base64 (base64, size, zframe_data (item), zframe_size (item),
+                               sodium_base64_VARIANT_ORIGINAL);
+            json_array_append_new (encoded, json_string (base64));
+            free (base64);
+        }
+    }
+    char ulid [ZC_ULID_LEN + 1];
+    zc_id_to_ulid (&msg->id, ulid);
+    json_t *event = json_pack ("{s:s, s:s, s:f, s:s, s:b, s:s}", "subject", msg->subject, "from", msg->from,
+                               "time", (double) zc_id_time_ms (&msg->id) / 1000.0,
+                               "auth", zc_pubseal_auth_name (auth), "retained", msg->retain > 0, "id", ulid);
+    json_object_set_new (event, texts? "data": "data_b64", texts? texts: encoded);
+    if (msg->seq)
+        json_object_set_new (event, "seq", json_integer ((json_int_t) (msg->seq + skip)));
+    if (sub->dropped)
+        json_object_set_new (event, "dropped", json_integer ((json_int_t) sub->dropped));
+    if (sub->tag)
+        json_object_set (event, "tag", sub->tag);
+    self->links.answer (sub->conn, event, self->links.arg);
+    sub->delivered += count;
+    self->count.delivered += count;
+}
+
 //  True when 'sub' takes a message from 'from' on 'subject' authenticated so.
 static bool
 s_takes (zc_pubsub_t *self, s_sub_t *sub, zc_wire_t *msg, zc_pub_auth_t auth)
@@ -592,6 +652,10 @@ s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
     for (s_sub_t *sub = only? only: zlist_first (self->subs); sub; sub = only? NULL: zlist_next (self->subs)) {
         if (!s_takes (self, sub, msg, auth))
             continue;
+        if (sub->batch) {
+            s_deliver_batch (self, sub, msg, items, skip, auth);
+            continue;
+        }
         size_t index = 0;
         for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
             if (index < skip)

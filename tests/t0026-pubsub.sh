@@ -129,6 +129,48 @@ test_expect_success '--from takes only those publishers' '
 	! grep by-a1 "$SCRATCH/from.out"
 '
 
+# pub_many.py SUB_SOCKET PUB_SOCKET: subscribes in batches on one agent,
+# publishes 5 messages in one request on another until they come.
+cat >"$SCRATCH/pub_many.py" <<'EOF'
+import json, socket, sys, time
+sub = socket.socket (socket.AF_UNIX, socket.SOCK_STREAM)
+sub.connect (sys.argv[1])
+sub.sendall (b'{"op":"sub","subject":"many.at.once","batch":true}\n')
+sub.settimeout (0.3)
+buffered, lines = b"", []
+def more ():
+    global buffered
+    try:
+        buffered += sub.recv (65536)
+    except socket.timeout:
+        pass
+    while b"\n" in buffered:
+        line, buffered = buffered.split (b"\n", 1)
+        lines.append (json.loads (line))
+more ()
+assert lines.pop (0) == {"subscribed": "many.at.once"}, lines
+got, answers = [], []
+deadline = time.time () + 15
+while time.time () < deadline and len (got) < 5:
+    pub = socket.socket (socket.AF_UNIX, socket.SOCK_STREAM)
+    pub.connect (sys.argv[2])
+    request = {"op": "pub", "subject": "many.at.once", "data": ["m%d" % i for i in range (5)]}
+    pub.sendall ((json.dumps (request) + "\n").encode ())
+    answers.append (json.loads (pub.makefile ().readline ()))
+    pub.close ()
+    more ()
+    if lines:
+        got = lines.pop (0)["data"]
+assert answers[-1].get ("count") == 5 and answers[-1].get ("subject") == "many.at.once", answers
+assert got == ["m0", "m1", "m2", "m3", "m4"], got
+EOF
+
+test_expect_success 'several messages in one pub request; a subscription in batches gets a line per publication' '
+	python3 "$SCRATCH/pub_many.py" "$SCRATCH/a3/zcnc.sock" "$SCRATCH/a1/zcnc.sock" &&
+	echo "{\"op\":\"pub\",\"subject\":\"x.y\",\"data\":[\"a\",2]}" | sock_talk "$SCRATCH/a1/zcnc.sock" 1 >out &&
+	test_json out "J[\"code\"] == \"usage\" and J[\"error\"] == \"\\\"data\\\" must be 1 to 1024 strings\""
+'
+
 test_expect_success 'presence: online, clean exit, killed, and a blackholed link, each with its reason, across the chain' '
 	start_sub presence a1 --json "\$sys.>" &&
 	sleep 1 &&
