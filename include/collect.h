@@ -28,6 +28,10 @@ zc_collect_t *zc_collect_new (zc_store_t *store, zlist_t *collects, zc_pubsub_t 
                               zc_collect_send_fn *send, void *arg, char **error);
 void zc_collect_destroy (zc_collect_t **self_p);
 
+//  Opens every file again (SIGHUP: after logrotate moved them). A file
+//  that cannot be opened keeps the old one, logged.
+void zc_collect_reopen (zc_collect_t *self);
+
 //  For status: [{"subject","file","written","skipped"}].
 json_t *zc_collect_status (zc_collect_t *self);
 

@@ -62,6 +62,7 @@ struct _zc_agent_t {
     zc_exec_context_t *exec_context;
     zc_control_t *control;      //  the socket
     zc_directory_use_t directory_use;   //  the node directory: subscribed, here
+    zc_log_once_t *logged;      //  warnings logged once
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     FILE *errors;               //  DATA/errors.log: error events from other agents
     int timers [2];
@@ -428,8 +429,12 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             if (msg->code == ZC_ERR_JOB_EVENT && *msg->from)
                 s_on_job_event (self, msg);
             else
-            if (msg->code == ZC_ERR_REFUSED && !*msg->from)
-                zc_warn ("hub %s: %s", zc_uplink_name (uplink), msg->text? msg->text: "refused");
+            if (msg->code == ZC_ERR_REFUSED && !*msg->from) {
+                char what [ZC_NAME_SIZE + 1100];
+                snprintf (what, sizeof what, "%s:%s", zc_uplink_name (uplink), msg->text? msg->text: "");
+                zc_warn_once (self->logged, what, "hub %s: %s (logged once)", zc_uplink_name (uplink),
+                              msg->text? msg->text: "refused");
+            }
             break;
         default:
             zc_debug ("ignored %s from the hub", zc_wire_type_name (msg->type));
@@ -579,12 +584,15 @@ s_keys_refresh (const char *name, void *arg)
     return zc_daemon_refresh (self->daemon, name);
 }
 
-//  SIGHUP: the policy file is read again; a broken one leaves the old
-//  rules on. (The keys are read again by the daemon module.)
+//  SIGHUP: collectors open their files again (logrotate), and the policy
+//  file is read again; a broken one leaves the old rules on. (The keys
+//  are read again by the daemon module.)
 static void
 s_hangup (void *arg)
 {
     zc_agent_t *self = arg;
+    if (self->collect)
+        zc_collect_reopen (self->collect);
     if (!self->config->policy)
         return;
     char *error = NULL;
@@ -754,6 +762,7 @@ zc_agent_new (zc_config_t *config, char **error)
     self->config = config;
     self->loop = zloop_new ();
     self->uplinks = zlist_new ();
+    self->logged = zc_log_once_new (1000);
     self->timers [0] = self->timers [1] = -1;
     char *problem = NULL;
     uint8_t sign_secret [64];
@@ -862,6 +871,7 @@ zc_agent_destroy (zc_agent_t **self_p)
     zlist_destroy (&self->uplinks);
     zc_seal_destroy (&self->seal);
     zc_policy_destroy (&self->policy);
+    zc_log_once_destroy (&self->logged);
     zcert_destroy (&self->cert);
     zc_daemon_destroy (&self->daemon);
     zloop_destroy (&self->loop);

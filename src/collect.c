@@ -153,6 +153,17 @@ s_on_message (zc_wire_t *msg, zlist_t *items, zc_pub_auth_t auth, void *arg)
     self->send (&stored, self->arg);
 }
 
+//  Opens a file for appending (created mode 0640); NULL with errno.
+static FILE *
+s_open_append (const char *path)
+{
+    int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    FILE *file = fd >= 0? fdopen (fd, "a"): NULL;
+    if (!file && fd >= 0)
+        close (fd);
+    return file;
+}
+
 zc_collect_t *
 zc_collect_new (zc_store_t *store, zlist_t *collects, zc_pubsub_t *pubsub,
                 zc_collect_send_fn *send, void *arg, char **error)
@@ -175,13 +186,10 @@ zc_collect_new (zc_store_t *store, zlist_t *collects, zc_pubsub_t *pubsub,
         target->pattern [space - line] = 0;
         target->path = zc_strdup (space + 1);
         zlist_append (self->targets, target);
-        int fd = open (target->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-        target->file = fd >= 0? fdopen (fd, "a"): NULL;
+        target->file = s_open_append (target->path);
         if (!target->file) {
             zc_fail (error, "collect %s: cannot open %s for appending: %s", target->pattern,
                      target->path, strerror (errno));
-            if (fd >= 0)
-                close (fd);
             zc_collect_destroy (&self);
             return NULL;
         }
@@ -210,6 +218,21 @@ zc_collect_destroy (zc_collect_t **self_p)
         zc_log_once_destroy (&self->logged);
         free (self);
         *self_p = NULL;
+    }
+}
+
+void
+zc_collect_reopen (zc_collect_t *self)
+{
+    for (s_target_t *target = zlist_first (self->targets); target; target = zlist_next (self->targets)) {
+        FILE *file = s_open_append (target->path);
+        if (!file) {
+            zc_error ("collect %s: cannot open %s again: %s; writing on to the old one",
+                      target->pattern, target->path, strerror (errno));
+            continue;
+        }
+        fclose (target->file);
+        target->file = file;
     }
 }
 

@@ -142,4 +142,13 @@ test_expect_success 'the collector counts what it wrote and skipped' '
 		and J[\"collect\"][0][\"file\"].endswith(\"collected.jsonl\")"
 '
 
+test_expect_success 'after logrotate moved its file, SIGHUP makes the collector write a new one' '
+	mv "$SCRATCH/collected.jsonl" "$SCRATCH/collected.jsonl.1" &&
+	kill -HUP "$(daemon_pid central)" &&
+	sleep 0.5 &&
+	echo "after the rotation" >>"$SCRATCH/app.log" &&
+	WAIT_TRIES=100 wait_for "collected logs.n1.app | grep -q \"after the rotation\"" &&
+	! grep -q "after the rotation" "$SCRATCH/collected.jsonl.1"
+'
+
 test_done
