@@ -3,9 +3,11 @@
     MQTT (libmosquitto) when this program was built with them.
 
     usage: bench-pubsub zcnc-throughput --pub SOCKET --sub SOCKET [--unsigned]
-                                        [--window N] [COMMON]
+                                        [--window N] [--pub-batch K] [--sub-batch]
+                                        [COMMON]
            bench-pubsub zcnc-fanout --pub SOCKET --sub SOCKET [--sub SOCKET ...]
-                                    [--per-conn N] [--unsigned] [COMMON]
+                                    [--per-conn N] [--unsigned] [--sub-batch]
+                                    [COMMON]
            bench-pubsub nats-throughput --url URL [--ca FILE] [COMMON]
            bench-pubsub nats-fanout --url URL [--ca FILE] [--conns N]
                                     [--threads N] [COMMON]
@@ -31,8 +33,13 @@
     publishes one message at a time); a request the agent refuses (its
     link to the hub full) is counted as refused and not sent again. The
     subscriber is a client of another agent's socket with one
-    {"op":"sub"}; the agent tells it in "dropped" what its 256 KiB
-    backlog lost. NATS: natsConnection_Publish on one connection, an
+    {"op":"sub"}; the agent tells it in "dropped" what its 1 MiB
+    backlog lost. With --pub-batch K each request publishes K messages
+    ({"op":"pub","data":[...]}, answered with their "count"; the last
+    request may hold fewer), and --window counts requests, not messages.
+    With --sub-batch the subscription asks for "batch":true: a line per
+    publication batch the agent received, its messages in a "data"
+    array (counted one by one, as single lines are). NATS: natsConnection_Publish on one connection, an
     asynchronous subscription on another (libnats' default pending
     limits: what they drop is counted). MQTT: QoS 0, libmosquitto's
     threaded network loop on both clients.
@@ -44,7 +51,9 @@
     the copies that did not come within --timeout (5) seconds. zcnc: the
     subscriptions are spread evenly over the agents given with --sub,
     --per-conn (1) subscriptions on each socket connection (so 1000
-    connections by default: as many `zcnc sub` processes would hold).
+    connections by default: as many `zcnc sub` processes would hold);
+    --sub-batch subscribes with "batch":true (a line per publication
+    batch, here one message each).
     NATS: --conns (10) connections, the subscriptions spread evenly
     over them, delivered by libnats' global delivery pool of --threads (1)
     threads (one thread per subscription, libnats' default, would be 1000
@@ -68,6 +77,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +104,9 @@
 #define S_RUN_LIMIT_MS      300000      //  and in any case after this
 #define S_INTEREST_MS       20000       //  probes until the interest is in place
 #define S_ROUND_GAP_MS      10          //  pause between fan-out rounds
+#define S_MAX_PUB_BATCH     1024        //  messages in one pub request
+#define S_MAX_REQUEST       65536       //  bytes of a request line, its newline included
+#define S_TP_SUBJECT        "bench.tp.%d"
 
 typedef struct {
     const char *label;
@@ -105,7 +118,8 @@ typedef struct {
     const char *sub_sockets [S_MAX_SOCKETS];
     int sub_socket_count;
     int window, per_conn;
-    bool unsigned_;
+    int pub_batch;              //  messages per pub request ("data":[...]), 0: one as "data":"..."
+    bool unsigned_, sub_batch;
     //  NATS, MQTT
     const char *url, *ca;
     int conns, threads, port;
@@ -236,16 +250,30 @@ s_throughput_row (const s_args_t *args)
     }
     qsort (s_results, s_result_count, sizeof s_results [0], s_result_compare);
     s_result_t *median = &s_results [(s_result_count - 1) / 2];
-    char runs [96] = "", refusals [64] = "";
+    char runs [96] = "", refusals [64] = "", batches [96] = "";
+    if (args->pub_batch)
+        snprintf (batches, sizeof batches, "%d msgs per request, at most %d requests in flight; ",
+                  args->pub_batch, args->window);
     if (s_result_count > 1)
         snprintf (runs, sizeof runs, "median of %d runs (%.0f-%.0f); ", s_result_count,
                   s_results [0].rate, s_results [s_result_count - 1].rate);
     if (median->refused)
         snprintf (refusals, sizeof refusals, ", %zu more refused by the agent", median->refused);
-    printf ("row\tthroughput, 1 pub -> 1 sub, %zu B\t%s\t%.0f msgs/s\t%sreceived %zu of %zu sent,"
-            " lost %zu (%.1f %%)%s; publisher %.0f msgs/s\n", args->size, args->label, median->rate, runs,
-            median->received, median->sent, median->lost,
-            median->sent? 100.0 * median->lost / median->sent: 0.0, refusals, median->publish_rate);
+    //  The median run's losses need not be the others': all runs' too,
+    //  when some run lost messages.
+    size_t all_lost = 0, all_sent = 0;
+    for (int index = 0; index < s_result_count; index++) {
+        all_lost += s_results [index].lost;
+        all_sent += s_results [index].sent;
+    }
+    char overall [96] = "";
+    if (s_result_count > 1 && all_lost)
+        snprintf (overall, sizeof overall, "; all %d runs lost %zu of %zu (%.1f %%)", s_result_count,
+                  all_lost, all_sent, 100.0 * all_lost / all_sent);
+    printf ("row\tthroughput, 1 pub -> 1 sub, %zu B\t%s\t%.0f msgs/s\t%s%sreceived %zu of %zu sent,"
+            " lost %zu (%.1f %%)%s%s; publisher %.0f msgs/s\n", args->size, args->label, median->rate, batches,
+            runs, median->received, median->sent, median->lost,
+            median->sent? 100.0 * median->lost / median->sent: 0.0, refusals, overall, median->publish_rate);
 }
 
 //  ---------------------------------------------------------------------
@@ -507,6 +535,102 @@ s_line_dropped (const char *line)
     return dropped? strtoull (dropped + 10, NULL, 10): 0;
 }
 
+//  The first 'needle' in [start, end), or NULL.
+static const char *
+s_find (const char *start, const char *end, const char *needle)
+{
+    size_t length = strlen (needle);
+    while (end - start >= (ptrdiff_t) length) {
+        const char *found = memchr (start, needle [0], (size_t) (end - start) - length + 1);
+        if (!found)
+            return NULL;
+        if (memcmp (found, needle, length) == 0)
+            return found;
+        start = found + 1;
+    }
+    return NULL;
+}
+
+//  The data of a message line in a "batch":true subscription: "data" (or
+//  "data_b64") is an array of strings. Read item by item, in place,
+//  without a JSON parser; escapes are left as they are (ours have none,
+//  and an item with one is not ours: counted as foreign).
+typedef struct {
+    const char *line, *end;
+    const char *key;            //  where "data" starts
+    const char *next;           //  the rest of the array
+    const char *after;          //  past the array, once read to its end
+    bool b64;                   //  "data_b64": the items are base64
+} s_items_t;
+
+//  Finds a line's data array. false when the line has none (an answer,
+//  an error, or a message line of a subscription without "batch").
+static bool
+s_items_start (s_items_t *self, const char *line, size_t size)
+{
+    memset (self, 0, sizeof *self);
+    self->line = line;
+    self->end = line + size;
+    const char *key = s_find (line, self->end, "\"data\":");
+    const char *value = key? key + 7: NULL;
+    if (!key && (key = s_find (line, self->end, "\"data_b64\":"))) {
+        value = key + 11;
+        self->b64 = true;
+    }
+    while (value && value < self->end && *value == ' ')
+        value++;
+    if (!value || value == self->end || *value != '[')
+        return false;
+    self->key = key;
+    self->next = value + 1;
+    return true;
+}
+
+//  The next item of the array: *data and *size its bytes between the
+//  quotes. false at the end of the array (or of a broken line).
+static bool
+s_items_next (s_items_t *self, const char **data, size_t *size)
+{
+    const char *cursor = self->next;
+    while (cursor < self->end && (*cursor == ' ' || *cursor == ','))
+        cursor++;
+    if (cursor == self->end || *cursor != '"') {
+        self->after = cursor < self->end? cursor + 1: self->end;
+        self->next = self->end;
+        return false;
+    }
+    const char *start = ++cursor;
+    while (true) {
+        const char *quote = memchr (cursor, '"', (size_t) (self->end - cursor));
+        if (!quote) {
+            self->after = self->next = self->end;
+            return false;
+        }
+        //  A quote after an odd number of backslashes is in the string.
+        size_t backslashes = 0;
+        while (quote - backslashes > start && quote [-1 - (ptrdiff_t) backslashes] == '\\')
+            backslashes++;
+        cursor = quote + 1;
+        if (backslashes % 2 == 0) {
+            *data = start;
+            *size = (size_t) (quote - start);
+            self->next = cursor;
+            return true;
+        }
+    }
+}
+
+//  The "dropped" count of a line whose array was read to its end: looked
+//  for before the array and after it only (not through the data).
+static uint64_t
+s_items_dropped (const s_items_t *self)
+{
+    const char *dropped = s_find (self->line, self->key, "\"dropped\":");
+    if (!dropped && self->after)
+        dropped = s_find (self->after, self->end, "\"dropped\":");
+    return dropped? strtoull (dropped + 10, NULL, 10): 0;
+}
+
 //  Prints the first few unexpected lines.
 static void
 s_unexpected (const char *what, const char *line)
@@ -593,6 +717,31 @@ s_pub_request (char *buffer, size_t size, const char *subject, const char *data,
     return length > 0 && (size_t) length < size? (size_t) length: 0;
 }
 
+//  A pub request line of 'count' messages (data 'm' and the sequence
+//  numbers from 'first', 'msg_size' bytes each) in one "data" array.
+//  Its length, or 0 when it does not fit in 'size'.
+static size_t
+s_pub_batch_request (char *buffer, size_t size, const char *subject, size_t first, size_t count,
+                     size_t msg_size, bool unsigned_)
+{
+    int head = snprintf (buffer, size, "{\"op\":\"pub\",\"subject\":\"%s\",\"data\":[", subject);
+    const char *tail = unsigned_? "],\"unsigned\":true}\n": "]}\n";
+    size_t tail_size = strlen (tail);
+    if (head <= 0 || (size_t) head + count * (msg_size + 3) + tail_size > size)
+        return 0;
+    char *cursor = buffer + head;
+    for (size_t index = 0; index < count; index++) {
+        if (index)
+            *cursor++ = ',';
+        *cursor++ = '"';
+        s_message (cursor, msg_size, 'm', first + index);
+        cursor += msg_size;
+        *cursor++ = '"';
+    }
+    memcpy (cursor, tail, tail_size);
+    return (size_t) (cursor - buffer) + tail_size;
+}
+
 //  ---------------------------------------------------------------------
 //  zcnc throughput
 
@@ -600,16 +749,54 @@ typedef struct {
     s_sink_t sink;
     size_t subscribed;
     size_t probes;              //  probe messages the subscriber got
-    size_t answered, accepted, refused, failed;
+    size_t answered;            //  requests answered
+    size_t accepted, refused;   //  messages in them
+    size_t failed;              //  requests
+    size_t miscounted;          //  batches answered with another "count"
     double answered_ms;         //  when the last answer came
     size_t pending;             //  answers to skip (probes')
+    size_t count, per_request;  //  messages in all, in each request
+    bool sub_batch;             //  lines with a "data" array
     bool done;
 } s_zcnc_tp_t;
+
+//  A line of a "batch":true subscription: each item counted.
+static void
+s_zcnc_tp_sub_batch_line (s_zcnc_tp_t *self, char *line, size_t size)
+{
+    s_items_t items;
+    if (!s_items_start (&items, line, size)) {
+        if (strstr (line, "\"subscribed\""))
+            self->subscribed++;
+        else
+            s_unexpected ("subscriber", line);
+        return;
+    }
+    if (items.b64)
+        s_unexpected ("subscriber (data not UTF-8, counted as foreign)", line);
+    const char *data;
+    size_t data_size;
+    while (s_items_next (&items, &data, &data_size))
+        if (data_size == 5 && memcmp (data, "probe", 5) == 0)
+            self->probes++;
+        else
+        if (items.b64)
+            self->sink.foreign++;
+        else
+            s_sink_take (&self->sink, data, data_size);
+    uint64_t dropped = s_items_dropped (&items);
+    if (dropped > self->sink.dropped)
+        self->sink.dropped = dropped;
+}
 
 static void
 s_zcnc_tp_sub_line (s_conn_t *conn, char *line, size_t size, void *arg)
 {
     s_zcnc_tp_t *self = arg;
+    if (self->sub_batch) {
+        s_zcnc_tp_sub_batch_line (self, line, size);
+        return;
+    }
     size_t data_size;
     const char *data = s_line_data (line, &data_size);
     if (data) {
@@ -636,16 +823,37 @@ s_zcnc_tp_pub_line (s_conn_t *conn, char *line, size_t size, void *arg)
         self->pending--;
         return;
     }
-    self->answered++;
+    //  Request i holds messages i * per_request on (the last one fewer).
+    size_t first = self->answered++ * self->per_request;
+    size_t messages = first < self->count? self->count - first: 0;
+    if (messages > self->per_request)
+        messages = self->per_request;
     self->answered_ms = s_now_ms ();
-    if (!strstr (line, "\"error\""))
-        self->accepted++;
-    else
-    if (strstr (line, "\"code\":\"full\""))
-        self->refused++;
+    if (!strstr (line, "\"error\"")) {
+        self->accepted += messages;
+        if (self->per_request > 1) {
+            const char *count = strstr (line, "\"count\":");
+            if (!count || strtoull (count + 8, NULL, 10) != messages) {
+                self->miscounted++;
+                s_unexpected ("publisher (not the request's count)", line);
+            }
+        }
+    }
     else {
-        self->failed++;
-        s_unexpected ("publisher", line);
+        //  A request of several is refused from its message N on ("message
+        //  N of M: ..."): those before it were published.
+        const char *which = self->per_request > 1? strstr (line, "message "): NULL;
+        size_t before = which? strtoull (which + 8, NULL, 10): 0;
+        if (before > 0 && before <= messages) {
+            self->accepted += before - 1;
+            messages -= before - 1;
+        }
+        if (strstr (line, "\"code\":\"full\""))
+            self->refused += messages;
+        else {
+            self->failed++;
+            s_unexpected ("publisher", line);
+        }
     }
 }
 
@@ -686,15 +894,21 @@ s_zcnc_throughput (const s_args_t *args)
     s_zcnc_tp_t self;
     memset (&self, 0, sizeof self);
     s_sink_init (&self.sink, args->count);
+    self.count = args->count;
+    self.per_request = args->pub_batch? (size_t) args->pub_batch: 1;
+    self.sub_batch = args->sub_batch;
+    size_t requests = (args->count + self.per_request - 1) / self.per_request;
     int rc = 1;
     s_poller_t poller = { .fd = epoll_create1 (EPOLL_CLOEXEC) };
     s_conn_t *pub = s_conn_new (args->pub_socket, s_zcnc_tp_pub_line, &self);
     s_conn_t *sub = s_conn_new (args->sub_sockets [0], s_zcnc_tp_sub_line, &self);
     char subject [64], line [S_MAX_SIZE + 256], *data = malloc (args->size + 1);
-    snprintf (subject, sizeof subject, "bench.tp.%d", (int) getpid ());
+    char *request = args->pub_batch? malloc (S_MAX_REQUEST): NULL;
+    snprintf (subject, sizeof subject, S_TP_SUBJECT, (int) getpid ());
     if (!pub || !sub || s_poller_add (&poller, pub) || s_poller_add (&poller, sub))
         goto out;
-    int length = snprintf (line, sizeof line, "{\"op\":\"sub\",\"subject\":\"%s\"}\n", subject);
+    int length = snprintf (line, sizeof line, "{\"op\":\"sub\",\"subject\":\"%s\"%s}\n", subject,
+                           args->sub_batch? ",\"batch\":true": "");
     s_conn_queue (sub, line, (size_t) length);
     bool subscribed = false;
     if (s_poller_flush (&poller, sub) != 0)
@@ -710,20 +924,38 @@ s_zcnc_throughput (const s_args_t *args)
     if (s_zcnc_interest (&poller, pub, subject, &self.probes, &self.pending, 1) != 0)
         goto out;
 
-    //  Pipelined publishing, at most 'window' unanswered, while the
-    //  subscriber is read.
-    size_t next = 0;
+    //  Pipelined publishing, at most 'window' requests unanswered, while
+    //  the subscriber is read; at most 256 messages queued at a time (or
+    //  one request of more).
+    size_t next = 0, sent = 0;
     double first_ms = s_now_ms (), limit = first_ms + S_RUN_LIMIT_MS;
     while (true) {
-        size_t batch = 0;
-        while (next < args->count && next - self.answered < (size_t) args->window && batch++ < 256) {
-            s_message (data, args->size, 'm', next++);
-            s_conn_queue (pub, line, s_pub_request (line, sizeof line, subject, data, args->unsigned_));
+        size_t queued = 0;
+        while (sent < requests && sent - self.answered < (size_t) args->window && queued < 256) {
+            if (args->pub_batch) {
+                size_t messages = args->count - next < self.per_request? args->count - next: self.per_request;
+                size_t size = s_pub_batch_request (request, S_MAX_REQUEST, subject, next, messages,
+                                                   args->size, args->unsigned_);
+                if (size == 0) {
+                    fprintf (stderr, "bench-pubsub: %zu messages of %zu bytes make a request over %d bytes\n",
+                             messages, args->size, S_MAX_REQUEST);
+                    goto out;
+                }
+                s_conn_queue (pub, request, size);
+                next += messages;
+                queued += messages;
+            }
+            else {
+                s_message (data, args->size, 'm', next++);
+                s_conn_queue (pub, line, s_pub_request (line, sizeof line, subject, data, args->unsigned_));
+                queued++;
+            }
+            sent++;
         }
         if (s_poller_flush (&poller, pub) != 0 || s_poller_run (&poller, 10) != 0)
             goto out;
         double now = s_now_ms ();
-        if (self.answered == args->count) {
+        if (self.answered == requests) {
             double latest = self.sink.last_ms > self.answered_ms? self.sink.last_ms: self.answered_ms;
             if (self.sink.received >= self.accepted || now - latest > S_IDLE_MS)
                 break;
@@ -736,12 +968,16 @@ s_zcnc_throughput (const s_args_t *args)
     s_throughput_report (args, &self.sink, self.accepted, self.refused, first_ms, self.answered_ms, NULL);
     if (self.failed)
         fprintf (stderr, "bench-pubsub: %zu publications failed\n", self.failed);
-    rc = self.failed || self.sink.received == 0? 1: 0;
+    if (self.miscounted)
+        fprintf (stderr, "bench-pubsub: %zu pub requests answered with another count than they held\n",
+                 self.miscounted);
+    rc = self.failed || self.miscounted || self.sink.received == 0? 1: 0;
 out:
     s_conn_destroy (&pub);
     s_conn_destroy (&sub);
     close (poller.fd);
     free (data);
+    free (request);
     s_sink_fini (&self.sink);
     return rc;
 }
@@ -754,6 +990,7 @@ typedef struct {
     size_t subscribed;
     size_t answers;             //  to the publisher
     size_t failed;
+    bool sub_batch;             //  lines with a "data" array
     bool done;
 } s_zcnc_fan_t;
 
@@ -761,6 +998,18 @@ static void
 s_zcnc_fan_sub_line (s_conn_t *conn, char *line, size_t size, void *arg)
 {
     s_zcnc_fan_t *self = arg;
+    s_items_t items;
+    if (self->sub_batch && s_items_start (&items, line, size)) {
+        const char *data;
+        size_t data_size;
+        while (s_items_next (&items, &data, &data_size))
+            s_fan_take (&self->fan, data, data_size);
+        self->done = self->fan.got >= self->fan.expected;
+        uint64_t dropped = s_items_dropped (&items);
+        if (dropped > self->fan.dropped)
+            self->fan.dropped = dropped;
+        return;
+    }
     size_t data_size;
     const char *data = s_line_data (line, &data_size);
     if (data) {
@@ -796,6 +1045,7 @@ s_zcnc_fanout (const s_args_t *args)
     s_zcnc_fan_t self;
     memset (&self, 0, sizeof self);
     s_fan_init (&self.fan, (size_t) args->subs);
+    self.sub_batch = args->sub_batch;
     int rc = 1;
     s_poller_t poller = { .fd = epoll_create1 (EPOLL_CLOEXEC) };
     int agents = args->sub_socket_count;
@@ -804,7 +1054,8 @@ s_zcnc_fanout (const s_args_t *args)
     s_conn_t *pub = s_conn_new (args->pub_socket, s_zcnc_fan_pub_line, &self);
     char subject [64], line [S_MAX_SIZE + 256], *data = malloc (args->size + 1);
     snprintf (subject, sizeof subject, "bench.fan.%d", (int) getpid ());
-    int length = snprintf (line, sizeof line, "{\"op\":\"sub\",\"subject\":\"%s\"}\n", subject);
+    int length = snprintf (line, sizeof line, "{\"op\":\"sub\",\"subject\":\"%s\"%s}\n", subject,
+                           args->sub_batch? ",\"batch\":true": "");
     if (!pub || s_poller_add (&poller, pub))
         goto out;
     //  Agent a holds subscriptions a, a + agents, ...: spread evenly.
@@ -890,8 +1141,9 @@ s_zcnc_fanout (const s_args_t *args)
             rounds.missing += self.fan.expected - self.fan.got;
     }
     char arrangement [160];
-    snprintf (arrangement, sizeof arrangement, "%d agents, %d socket connections, %d subscription%s each",
-              agents, conn_count, args->per_conn, args->per_conn == 1? "": "s");
+    snprintf (arrangement, sizeof arrangement, "%d agents, %d socket connections, %d subscription%s each%s",
+              agents, conn_count, args->per_conn, args->per_conn == 1? "": "s",
+              args->sub_batch? ", \"batch\":true": "");
     s_fan_report (args, &rounds, &self.fan, arrangement);
     rc = self.failed || self.fan.errors? 1: 0;
 out_rounds:
@@ -1484,9 +1736,10 @@ static void
 s_usage (void)
 {
     fprintf (stderr,
-        "usage: bench-pubsub zcnc-throughput --pub SOCKET --sub SOCKET [--unsigned] [--window N] [COMMON]\n"
+        "usage: bench-pubsub zcnc-throughput --pub SOCKET --sub SOCKET [--unsigned] [--window N]\n"
+        "                                    [--pub-batch K] [--sub-batch] [COMMON]\n"
         "       bench-pubsub zcnc-fanout --pub SOCKET --sub SOCKET [--sub SOCKET ...] [--per-conn N]\n"
-        "                                [--unsigned] [COMMON]\n"
+        "                                [--unsigned] [--sub-batch] [COMMON]\n"
         "       bench-pubsub nats-throughput --url URL [--ca FILE] [COMMON]\n"
         "       bench-pubsub nats-fanout --url URL [--ca FILE] [--conns N] [--threads N] [COMMON]\n"
         "       bench-pubsub mqtt-throughput --port PORT [COMMON]\n"
@@ -1516,10 +1769,12 @@ main (int argc, char *argv [])
         { "per-conn", required_argument, NULL, 'e' },
         { "port",     required_argument, NULL, 'P' },
         { "pub",      required_argument, NULL, 'p' },
+        { "pub-batch", required_argument, NULL, 'B' },
         { "rounds",   required_argument, NULL, 'r' },
         { "runs",     required_argument, NULL, 'R' },
         { "size",     required_argument, NULL, 'z' },
         { "sub",      required_argument, NULL, 's' },
+        { "sub-batch", no_argument,      NULL, 'b' },
         { "subs",     required_argument, NULL, 'S' },
         { "threads",  required_argument, NULL, 'T' },
         { "timeout",  required_argument, NULL, 't' },
@@ -1540,6 +1795,8 @@ main (int argc, char *argv [])
             case 'e': args.per_conn = atoi (optarg); break;
             case 'P': args.port = atoi (optarg); break;
             case 'p': args.pub_socket = optarg; break;
+            case 'B': args.pub_batch = atoi (optarg); break;
+            case 'b': args.sub_batch = true; break;
             case 'r': args.rounds = atoi (optarg); break;
             case 'R': args.runs = atoi (optarg); break;
             case 'z': args.size = (size_t) atol (optarg); break;
@@ -1562,9 +1819,23 @@ main (int argc, char *argv [])
     if (optind < argc || args.count < 1 || args.count > 100000000 || args.size < 16
     ||  args.size > S_MAX_SIZE || args.subs < 1 || args.rounds < 1 || args.warmup < 0
     ||  args.timeout_s < 1 || args.window < 1 || args.per_conn < 1 || args.conns < 1
-    ||  args.threads < 1 || args.runs < 1 || args.runs > S_MAX_RUNS) {
+    ||  args.threads < 1 || args.runs < 1 || args.runs > S_MAX_RUNS
+    ||  args.pub_batch < 0 || args.pub_batch > S_MAX_PUB_BATCH) {
         s_usage ();
         return 2;
+    }
+    if (args.pub_batch) {
+        //  The longest request: the subject with the largest PID.
+        char subject [64], *request = malloc (S_MAX_REQUEST);
+        snprintf (subject, sizeof subject, S_TP_SUBJECT, 2147483647);
+        size_t size = s_pub_batch_request (request, S_MAX_REQUEST, subject, 0, (size_t) args.pub_batch,
+                                           args.size, true);
+        free (request);
+        if (size == 0) {
+            fprintf (stderr, "bench-pubsub: %d messages of %zu bytes make a pub request over %d bytes\n",
+                     args.pub_batch, args.size, S_MAX_REQUEST);
+            return 2;
+        }
     }
     signal (SIGPIPE, SIG_IGN);
     //  A fan-out holds a connection per subscription (zcnc by default,

@@ -22,14 +22,20 @@
 #                median): zcnc signed (the default) and --unsigned (p1's
 #                socket -> hub -> s1's socket), pipelined (1000 requests
 #                in flight), then both with one request in flight (a
-#                tenth of the messages); NATS, NATS over TLS, MQTT QoS 0;
-#                with the servers' CPU time per message (from /proc);
+#                tenth of the messages), then both batched: requests of
+#                $ZCNC_BENCH_PUB_BATCH messages ("data":[...]), at most
+#                1000 / that many of them in flight (at least 4), to a
+#                "batch":true subscription (a line per publication
+#                batch); NATS, NATS over TLS, MQTT QoS 0; with the
+#                servers' CPU time per message (from /proc);
 #    fanout      one message to $ZCNC_BENCH_FANOUT_SUBS subscriptions,
 #                $ZCNC_BENCH_FANOUT_ROUNDS rounds: zcnc signed and unsigned
 #                with the subscriptions spread over f1..fN, one per socket
-#                connection, and zcnc signed with all of an agent's on one
-#                connection; NATS and NATS over TLS with them spread over
-#                10 connections; MQTT QoS 0 with a client connection per
+#                connection, zcnc signed with all of an agent's on one
+#                connection, and zcnc signed with a connection per
+#                subscription again, each with "batch":true; NATS and
+#                NATS over TLS with them spread over 10 connections;
+#                MQTT QoS 0 with a client connection per
 #                subscription (an MQTT client gets one copy per message).
 #  Prints the date, the source tree's commit, the machine and the
 #  versions first, the figures as they come, the hub's counters, and one
@@ -41,6 +47,8 @@
 #  ZCNC_BENCH_PUBS (messages per throughput run, default 100000);
 #  ZCNC_BENCH_PUBSUB_RUNS (runs per throughput figure, default 3);
 #  ZCNC_BENCH_PUB_SIZE (bytes per message, default 100);
+#  ZCNC_BENCH_PUB_BATCH (messages per request in the batched zcnc rows,
+#  default 100, at most 1024 and a request line of at most 64 KiB);
 #  ZCNC_BENCH_FANOUT_SUBS (default 1000), ZCNC_BENCH_FANOUT_AGENTS
 #  (agents f1..fN holding them, default 10), ZCNC_BENCH_FANOUT_ROUNDS
 #  (default 50); ZCNC_BENCH_PERF=1 records the hub, p1 and s1 with
@@ -54,6 +62,7 @@ build=${1:-}
 parts=${ZCNC_BENCH_PUBSUB:-throughput fanout}
 count=${ZCNC_BENCH_PUBS:-100000}
 size=${ZCNC_BENCH_PUB_SIZE:-100}
+pub_batch=${ZCNC_BENCH_PUB_BATCH:-100}
 subs=${ZCNC_BENCH_FANOUT_SUBS:-1000}
 fan_agents=${ZCNC_BENCH_FANOUT_AGENTS:-10}
 rounds=${ZCNC_BENCH_FANOUT_ROUNDS:-50}
@@ -69,13 +78,18 @@ for part in $parts; do
         *) echo "bench: unknown part '$part' in ZCNC_BENCH_PUBSUB (throughput, fanout)" >&2; exit 2 ;;
     esac
 done
-for value in "$count" "$size" "$subs" "$fan_agents" "$rounds" "$runs"; do
+for value in "$count" "$size" "$pub_batch" "$subs" "$fan_agents" "$rounds" "$runs"; do
     case $value in
         ''|*[!0-9]*|0) echo "bench: the ZCNC_BENCH_PUB* and ZCNC_BENCH_FANOUT_* settings are whole numbers >= 1 ('$value' is not)" >&2; exit 2 ;;
     esac
 done
 [ "$fan_agents" -le 60 ] || { echo "bench: ZCNC_BENCH_FANOUT_AGENTS is at most 60" >&2; exit 2; }
 [ "$runs" -le 32 ] || { echo "bench: ZCNC_BENCH_PUBSUB_RUNS is at most 32" >&2; exit 2; }
+[ "$pub_batch" -le 1024 ] || { echo "bench: ZCNC_BENCH_PUB_BATCH is at most 1024" >&2; exit 2; }
+#  Batched requests in flight: about as many messages as the pipelined
+#  rows' 1000 requests, and at least 4 requests.
+batch_window=$(( (1000 + pub_batch - 1) / pub_batch ))
+[ "$batch_window" -ge 4 ] || batch_window=4
 build=$(cd "$build" && pwd)
 zcnc=$build/zcnc
 bp=$build/bench/bench-pubsub
@@ -313,11 +327,15 @@ throughput)
     echo "== throughput: one publisher -> one subscriber through one broker, $count messages of $size bytes"
     common="--count $count --size $size --runs $runs"
     #  Pipelined (the agent batches what one turn of its loop takes), then
-    #  one request at a time (a tenth of the messages: a round trip each).
-    for variant in signed unsigned "signed, 1 in flight" "unsigned, 1 in flight"; do
+    #  one request at a time (a tenth of the messages: a round trip each),
+    #  then batched (requests of $pub_batch messages to a "batch":true
+    #  subscription, as a NATS client writes many messages at once).
+    for variant in signed unsigned "signed, 1 in flight" "unsigned, 1 in flight" \
+                   "signed, batched" "unsigned, batched"; do
         flag= n=$count window=1000
         case $variant in unsigned*) flag=--unsigned ;; esac
         case $variant in *flight) window=1 n=$(( count / 10 > 1000? count / 10: 1000 )) ;; esac
+        case $variant in *batched) window=$batch_window flag="$flag --pub-batch $pub_batch --sub-batch" ;; esac
         run=cpu_per_message
         [ "$variant" = signed ] && run="profiled cpu_per_message"
         $run "zcnc $variant" "$((n * runs))" hub="$hub_pid" p1="$p1_pid" s1="$s1_pid" -- \
@@ -359,10 +377,11 @@ fanout)
         eval "fan_pids=\"\$fan_pids,\$${name}_pid\""
     done
     fan_pids=${fan_pids#,}
-    for variant in signed unsigned "signed, 1 conn/agent"; do
+    for variant in signed unsigned "signed, 1 conn/agent" "signed, batch subs"; do
         flag= per_conn=1
         [ "$variant" = unsigned ] && flag=--unsigned
         case $variant in *agent) per_conn=$per_agent ;; esac
+        case $variant in *subs) flag=--sub-batch ;; esac
         cpu_per_message "zcnc $variant" "$n" hub="$hub_pid" p1="$p1_pid" "f1..f$fan_agents"="$fan_pids" -- \
             bench zcnc-fanout --label "zcnc $variant" $flag --per-conn "$per_conn" \
                 --pub "$dir/p1/zcnc.sock" $fan_sockets $common ||

@@ -16,6 +16,7 @@
 #include "log.h"
 
 #define S_MAX_PENDING_OUTPUT (64u << 20)
+#define S_WRITE_EARLY   (64u << 10)  //  queued bytes written at once, not at the end of the turn
 #define S_READ_MAX  (256u << 10)     //  bytes read from one client per turn
 
 struct _zc_jsonl_conn_t {
@@ -546,6 +547,12 @@ zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
     }
     conn->out [conn->out_size++] = '\n';
     zc_jsonl_t *server = conn->server;
+    if (conn->out_size - conn->out_sent >= S_WRITE_EARLY) {
+        //  A turn that queues a lot (a burst of messages) writes as it
+        //  goes: what the client has not read is then what is unsent.
+        zc_jsonl_flush (conn);
+        return;
+    }
     if (!conn->dirty) {
         conn->dirty = true;
         zlist_append (server->dirty, conn);
