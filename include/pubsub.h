@@ -79,6 +79,12 @@ void zc_pubsub_destroy (zc_pubsub_t **self_p);
 #define ZC_PUBSUB_CLEAR_RETAIN  86400   //  s a clear is kept when no retain is given
 int zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, size_t size,
                        uint32_t retain, unsigned options, zc_id_t *id, char **error, const char **code);
+//  The same for 'count' plain messages at once (the subject checked
+//  once): *id is the first one's, *published how many were (those before
+//  one refused for its size).
+int zc_pubsub_publish_many (zc_pubsub_t *self, const char *subject, const char *const *datas,
+                            const size_t *sizes, size_t count, unsigned options, zc_id_t *id,
+                            size_t *published, char **error, const char **code);
 //  Sends the publications waiting for the end of the turn now.
 void zc_pubsub_flush (zc_pubsub_t *self);
 

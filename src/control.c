@@ -663,24 +663,27 @@ s_op_pub_many (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_
         s_answer_error (self, conn, tag, "\"data\" must be 1 to 1024 strings", "usage", "data");
         return;
     }
-    zc_id_t id = { { 0 } }, each;
+    const char *datas [S_MAX_PUB_MANY];
+    size_t sizes [S_MAX_PUB_MANY];
     json_array_foreach (data, index, item) {
-        char *error = NULL;
-        const char *code = NULL;
-        if (zc_pubsub_publish (self->parts.pubsub, subject, (const uint8_t *) json_string_value (item),
-                               json_string_length (item), 0, unsigned_? ZC_PUBSUB_UNSIGNED: 0, &each,
-                               &error, &code) != 0) {
-            //  Refused for all (a bad subject, no hub) or for this one (too
-            //  large): the ones before it are published.
-            char *text = zsys_sprintf ("message %zu of %zu: %s (those before it are published)",
-                                       index + 1, count, error);
-            s_answer_error (self, conn, tag, text, code, "data");
-            free (text);
-            free (error);
-            return;
-        }
-        if (index == 0)
-            id = each;
+        datas [index] = json_string_value (item);
+        sizes [index] = json_string_length (item);
+    }
+    zc_id_t id = { { 0 } };
+    size_t published = 0;
+    char *error = NULL;
+    const char *code = NULL;
+    if (zc_pubsub_publish_many (self->parts.pubsub, subject, datas, sizes, count,
+                                unsigned_? ZC_PUBSUB_UNSIGNED: 0, &id, &published, &error, &code) != 0) {
+        //  Refused for all (a bad subject, no hub) or from one on (too
+        //  large): the ones before it are published.
+        char *text = published? zsys_sprintf ("message %zu of %zu: %s (those before it are published)",
+                                              published + 1, count, error)
+                              : zc_strdup (error);
+        s_answer_error (self, conn, tag, text, code, published? "data": "subject");
+        free (text);
+        free (error);
+        return;
     }
     char ulid [ZC_ULID_LEN + 1];
     zc_id_to_ulid (&id, ulid);

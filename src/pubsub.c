@@ -347,6 +347,47 @@ zc_pubsub_publish (zc_pubsub_t *self, const char *subject, const uint8_t *data, 
     }
 }
 
+int
+zc_pubsub_publish_many (zc_pubsub_t *self, const char *subject, const char *const *datas,
+                        const size_t *sizes, size_t count, unsigned options, zc_id_t *id,
+                        size_t *published, char **error, const char **code)
+{
+    const char *problem = NULL;
+    *published = 0;
+    *code = "usage";
+    if (zc_subject_check (subject, false, &problem) != 0) {
+        *error = zsys_sprintf ("bad subject '%.300s': %s", subject, problem);
+        return -1;
+    }
+    if (zc_subject_is_system (subject)) {
+        *error = zc_strdup ("only hubs publish under $sys. (presence)");
+        return -1;
+    }
+    zlist_t *up = self->links.uplinks (self->links.arg);
+    bool connected = zlist_size (up) > 0;
+    zlist_destroy (&up);
+    if (!connected) {
+        *error = zc_strdup ("no hub connected: not published");
+        *code = "internal";
+        return -1;
+    }
+    for (size_t index = 0; index < count; index++) {
+        if (sizes [index] > ZC_PUBSUB_MAX_DATA) {
+            *error = zsys_sprintf ("a message may have at most %u bytes of data (this one has %zu)",
+                                   ZC_PUBSUB_MAX_DATA, sizes [index]);
+            return -1;
+        }
+        zc_id_t each;
+        s_batch_add (self, subject, (const uint8_t *) datas [index], sizes [index],
+                     (options & ZC_PUBSUB_UNSIGNED) != 0, &each);
+        if (index == 0)
+            *id = each;
+        self->count.published++;
+        (*published)++;
+    }
+    return 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Subscribing
 
