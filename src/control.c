@@ -24,6 +24,7 @@ typedef struct {
     zc_jsonl_conn_t *conn;
     json_t *request;
     size_t size;
+    int64_t deadline;           //  monotonic ms: it goes on then, with what there is
 } s_deferred_t;
 
 //  A socket request waiting for results ("wait": SECS).
@@ -271,6 +272,7 @@ s_directory_or_defer (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request
     deferred->conn = conn;
     deferred->request = json_incref (request);
     deferred->size = size;
+    deferred->deadline = zclock_mono () + S_DIRECTORY_WAIT_MS;
     zlist_append (self->deferred, deferred);
     zc_jsonl_hold (conn, true);
     if (self->deferred_timer == -1)
@@ -278,22 +280,35 @@ s_directory_or_defer (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request
     return false;
 }
 
-//  The requests that waited for the directory go on, with what there is.
+//  The requests that waited for the directory (all, or those whose wait
+//  is over) go on, with what there is; the timer is set for the next.
 static void
-s_resume_deferred (zc_control_t *self)
+s_resume_deferred (zc_control_t *self, bool all)
 {
     if (self->deferred_timer != -1)
         zloop_timer_end (self->parts.loop, self->deferred_timer);
     self->deferred_timer = -1;
+    int64_t now = zclock_mono ();
+    zlist_t *due = zlist_new ();
+    for (s_deferred_t *deferred = zlist_first (self->deferred); deferred;
+         deferred = zlist_next (self->deferred))
+        if (all || deferred->deadline <= now)
+            zlist_append (due, deferred);
     self->resuming = true;
-    s_deferred_t *deferred;
-    while ((deferred = zlist_pop (self->deferred))) {
+    for (s_deferred_t *deferred = zlist_first (due); deferred; deferred = zlist_next (due)) {
+        zlist_remove (self->deferred, deferred);
         s_on_line (deferred->conn, deferred->request, NULL, deferred->size, self);
         zc_jsonl_hold (deferred->conn, false);
         json_decref (deferred->request);
         free (deferred);
     }
     self->resuming = false;
+    zlist_destroy (&due);
+    s_deferred_t *next = zlist_first (self->deferred);     //  the oldest waits least
+    if (next)
+        self->deferred_timer = zloop_timer (self->parts.loop,
+                                            (size_t) (next->deadline > now? next->deadline - now: 1), 1,
+                                            s_deferred_timeout, self);
 }
 
 static int
@@ -301,7 +316,7 @@ s_deferred_timeout (zloop_t *loop, int timer_id, void *arg)
 {
     zc_control_t *self = arg;
     self->deferred_timer = -1;          //  a one-shot timer is gone once it fired
-    s_resume_deferred (self);
+    s_resume_deferred (self, false);
     return 0;
 }
 
@@ -309,7 +324,7 @@ void
 zc_control_directory_ready (zc_control_t *self)
 {
     if (zlist_size (self->deferred))
-        s_resume_deferred (self);
+        s_resume_deferred (self, true);
 }
 
 //  Names the resolver can see: the directory, and this node itself.

@@ -213,4 +213,21 @@ test_expect_success 'a retained message survives a restart of its hub: the publi
 	test_cmp expect out
 '
 
+test_expect_success 'without a hub, a first nodes waits 5 s for the directory, then answers with what there is' '
+	make_keys lonely &&
+	port=$(pick_port) &&
+	write_config "$SCRATCH/lonely.cfg" -- "zcnc/name = lonely" "zcnc/keys = $KEYS" "zcnc/data = $SCRATCH/lonely" \
+		"agent/hub = h1@tcp://127.0.0.1:$port" &&
+	zc_start lonely agent &&
+	zc_wait_started lonely "zcnc_as lonely status >/dev/null 2>&1" &&
+	start=$(now_ms) &&
+	zcnc_as lonely nodes --json >out &&
+	took=$(($(now_ms) - start)) &&
+	say "# the first nodes without a hub took $took ms" &&
+	test $took -ge 4500 && test $took -lt 10000 &&
+	test_must_fail test -s out &&
+	zcnc_as lonely status --json >status &&
+	test_json status "J[\"directory\"][\"subscribed\"] and J[\"directory\"][\"messages\"] == 0"
+'
+
 test_done
