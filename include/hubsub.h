@@ -78,6 +78,9 @@ void zc_hubsub_agent_gone (zc_hubsub_t *self, const char *agent);
 //  An INTEREST from a neighbour hub. -1 when its payload is malformed
 //  (the caller counts and logs it).
 int zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg);
+//  At most 'cap' entries through one neighbour hub (default 200,000;
+//  more are ignored, counted as refused and logged once).
+void zc_hubsub_set_interest_cap (zc_hubsub_t *self, size_t cap);
 //  A neighbour hub came up (it gets all interest and retained messages)
 //  or went (the interest learned through it goes).
 void zc_hubsub_hub_up (zc_hubsub_t *self, void *hub);

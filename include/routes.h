@@ -31,8 +31,11 @@ void zc_routes_allow_any_key (zc_routes_t *self);
 //  previous route to it). Returns 0, or -1 when the path is refused (a
 //  loop through this hub, too long, or not a path of names).
 int zc_routes_set (zc_routes_t *self, const char *name, void *link, const char *path);
-//  Withdraws the route to 'name' through 'link', if there is one.
-void zc_routes_withdraw (zc_routes_t *self, const char *name, void *link);
+//  Withdraws the route to 'name' through 'link', if there is one (true
+//  when there was).
+bool zc_routes_withdraw (zc_routes_t *self, const char *name, void *link);
+//  True when there is a route to 'name' through 'link'.
+bool zc_routes_has (zc_routes_t *self, const char *name, void *link);
 //  Withdraws every route through 'link' (a neighbour went away).
 void zc_routes_drop_link (zc_routes_t *self, void *link);
 

@@ -22,6 +22,7 @@
 #define S_INTEREST_BATCH      100           //  entries per INTEREST message
 #define S_KEY_SIZE            (ZC_NAME_SIZE + ZC_WIRE_MAX_SUBJECT + 1)
 #define S_MAX_LOGGED          10000
+#define S_MAX_LINK_INTEREST   200000            //  entries one neighbour hub may advertise
 #define S_MAX_RETAIN_SECONDS  (365 * 86400)     //  what a retained message may ask for
 #define S_MAX_SKEW_MS         (300 * 1000)      //  how far ahead a publisher's clock may be
 
@@ -46,6 +47,8 @@ struct _zc_hubsub_t {
     zhashx_t *advertise;        //  keys whose best route changed since the last tick
     zhashx_t *full_seen;        //  link -> keys, while a FULL comes in from it in batches
     zhashx_t *lost;             //  links an INTEREST was lost to: they get a FULL
+    zhashx_t *per_link;         //  link -> (void *) how many entries came through it
+    size_t link_cap;            //  at most this many (S_MAX_LINK_INTEREST)
     zhashx_t *retained;         //  subject -> s_retained_t
     size_t retained_bytes;
     zc_log_once_t *logged;      //  what was logged once
@@ -90,6 +93,8 @@ zc_hubsub_new (const char *name, const uint8_t *sign_secret, const zc_hubsub_lin
     self->full_seen = zhashx_new ();
     zhashx_set_destructor (self->full_seen, s_set_destroy);
     self->lost = zhashx_new ();
+    self->per_link = zhashx_new ();
+    self->link_cap = S_MAX_LINK_INTEREST;
     self->retained = zhashx_new ();
     zhashx_set_destructor (self->retained, s_retained_destroy);
     self->logged = zc_log_once_new (S_MAX_LOGGED);
@@ -110,6 +115,7 @@ zc_hubsub_destroy (zc_hubsub_t **self_p)
         zhashx_destroy (&self->advertise);
         zhashx_destroy (&self->full_seen);
         zhashx_destroy (&self->lost);
+        zhashx_destroy (&self->per_link);
         zhashx_destroy (&self->retained);
         zc_log_once_destroy (&self->logged);
         free (self);
@@ -237,6 +243,20 @@ s_send_full (zc_hubsub_t *self, void *to)
     zlist_destroy (&keys);
 }
 
+//  One entry less through a link, when one was withdrawn.
+static void
+s_less (size_t *held, bool withdrawn)
+{
+    if (withdrawn && *held)
+        (*held)--;
+}
+
+void
+zc_hubsub_set_interest_cap (zc_hubsub_t *self, size_t cap)
+{
+    self->link_cap = cap;
+}
+
 int
 zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
 {
@@ -254,12 +274,23 @@ zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
         zhashx_insert (self->full_seen, link, seen);
     }
     size_t prefix = strlen (from);
+    size_t held = (size_t) zhashx_lookup (self->per_link, link);
     for (size_t index = 0; index < count; index++) {
         zc_interest_entry_t *entry = &entries [index];
         char key [S_KEY_SIZE];
         snprintf (key, sizeof key, "%s %s", entry->hub, entry->pattern);
         if (!entry->online) {
-            zc_routes_withdraw (self->routes, key, hub);
+            s_less (&held, zc_routes_withdraw (self->routes, key, hub));
+            continue;
+        }
+        bool had = zc_routes_has (self->routes, key, hub);
+        if (!had && held >= self->link_cap) {
+            //  Bounded: a neighbour that advertises more is not followed.
+            self->stats.refused++;
+            char what [80];
+            snprintf (what, sizeof what, "interest-cap:%s", from);
+            zc_warn_once (self->logged, what, "hub %s advertises more than %zu interests; the rest are"
+                          " ignored (logged once)", from, self->link_cap);
             continue;
         }
         const char *last = strrchr (entry->via, '>');
@@ -273,26 +304,32 @@ zc_hubsub_on_interest (zc_hubsub_t *self, void *hub, zc_wire_t *msg)
                       " (the path does not go from it to that hub)", entry->pattern, entry->hub,
                       entry->via, from);
             zc_warn_once (self->logged, what, "%s", line);
-            zc_routes_withdraw (self->routes, key, hub);
+            s_less (&held, zc_routes_withdraw (self->routes, key, hub));
         }
         else
         if (zc_routes_set (self->routes, key, hub, entry->via) != 0)
             //  Through us (in a mesh with loops, our own interest comes
             //  back the long way), or too long: not a way to that hub.
-            zc_routes_withdraw (self->routes, key, hub);
-        else
-        if (full)
-            zhashx_update (seen, key, (void *) 1);
+            s_less (&held, zc_routes_withdraw (self->routes, key, hub));
+        else {
+            held += !had;
+            if (full)
+                zhashx_update (seen, key, (void *) 1);
+        }
     }
     free (entries);
     if (full && !more) {
         zlist_t *keys = zc_routes_names_via (self->routes, hub);
         for (const char *key = zlist_first (keys); key; key = zlist_next (keys))
             if (!zhashx_lookup (seen, key))
-                zc_routes_withdraw (self->routes, key, hub);
+                s_less (&held, zc_routes_withdraw (self->routes, key, hub));
         zlist_destroy (&keys);
         zhashx_delete (self->full_seen, link);
     }
+    if (held)
+        zhashx_update (self->per_link, link, (void *) held);
+    else
+        zhashx_delete (self->per_link, link);
     if (!more)
         s_interest_changed (self);
     return 0;
@@ -443,6 +480,7 @@ zc_hubsub_hub_down (zc_hubsub_t *self, void *hub)
     s_link_key (hub, link);
     zhashx_delete (self->full_seen, link);
     zhashx_delete (self->lost, link);
+    zhashx_delete (self->per_link, link);
     zc_routes_drop_link (self->routes, hub);
     s_interest_changed (self);
 }
@@ -947,6 +985,7 @@ zc_hubsub_test (bool verbose)
     s_test_hub_t *all [] = { &a, &b, &c };
     s_test_link_t *a1 = s_test_agent_add (&a, "a1"), *a2 = s_test_agent_add (&a, "a2");
     s_test_link_t *c1 = s_test_agent_add (&c, "c1");
+    s_test_link_t *b1 = s_test_agent_add (&b, "b1");
     s_test_link_t *c_subs [40];
     for (int index = 0; index < 40; index++) {
         char name [16];
@@ -1013,6 +1052,29 @@ zc_hubsub_test (bool verbose)
     s_test_disconnect (&b, bc);
     s_test_settle (all, 3);
     ZC_CHECK (zc_hubsub_remote_entries (a.sub) == 0);
+
+    //  A neighbour's interests are bounded: past the cap, ignored and
+    //  counted; a withdrawal makes room again.
+    zc_hubsub_set_interest_cap (a.sub, 3);
+    size_t refused_before = zc_hubsub_stats (a.sub).refused;
+    for (int index = 0; index < 5; index++) {
+        char pattern [32];
+        snprintf (pattern, sizeof pattern, "cap.%d", index);
+        ZC_CHECK (s_test_subscribe (&b, b1, ZC_MSG_SUB, false, pattern) == 0);
+    }
+    s_test_settle (all, 3);
+    ZC_CHECK (zc_hubsub_stats (a.sub).refused > refused_before);
+    ZC_CHECK (zc_hubsub_remote_entries (a.sub) == 3);
+    ZC_CHECK (s_test_subscribe (&b, b1, ZC_MSG_UNSUB, false, "cap.0") == 0);
+    s_test_settle (all, 3);
+    ZC_CHECK (zc_hubsub_remote_entries (a.sub) <= 3);
+    for (int index = 0; index < 5; index++) {
+        char pattern [32];
+        snprintf (pattern, sizeof pattern, "cap.%d", index);
+        s_test_subscribe (&b, b1, ZC_MSG_UNSUB, false, pattern);
+    }
+    s_test_settle (all, 3);
+    zc_hubsub_set_interest_cap (a.sub, S_MAX_LINK_INTEREST);
 
     //  Retained: kept by every hub, given to a later subscriber anywhere,
     //  the newest wins, an empty one clears.

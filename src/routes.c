@@ -146,15 +146,23 @@ zc_routes_set (zc_routes_t *self, const char *name, void *link, const char *path
     return 0;
 }
 
-void
+bool
 zc_routes_withdraw (zc_routes_t *self, const char *name, void *link)
 {
     s_entry_t *entry = zhashx_lookup (self->entries, name);
     s_route_t *route = entry? s_route_of (entry, link): NULL;
     if (!route)
-        return;
+        return false;
     zlistx_delete (entry->routes, zlistx_find (entry->routes, route));
     s_mark (self, name);
+    return true;
+}
+
+bool
+zc_routes_has (zc_routes_t *self, const char *name, void *link)
+{
+    s_entry_t *entry = zhashx_lookup (self->entries, name);
+    return entry && s_route_of (entry, link);
 }
 
 void
