@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='log shipping: followed files reach a collector in order, once each, across a blackholed link, rotation, truncation, a full spool and a restart'
+test_description='log shipping: followed files reach a collector in order, once each, across a blackholed link, rotation, truncation, a full spool and a restart; a FIFO is not followed'
 . "$(dirname "$0")/test-lib.sh"
 
 test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
@@ -48,9 +48,13 @@ test_expect_success 'setup: a hub, a collector, a follower of two files behind a
 	start_hub h1 "zcnc/heartbeat = 0.5" "zcnc/peer_timeout = 3" &&
 	start_agent central h1 "agent/collect = logs.> $SCRATCH/collected.jsonl" &&
 	start_proxy px --to "$(hub_endpoint h1 | sed "s|tcp://||")" &&
-	: >"$SCRATCH/app.log" && : >"$SCRATCH/b.log" &&
+	: >"$SCRATCH/app.log" && : >"$SCRATCH/b.log" && mkfifo "$SCRATCH/fifo" &&
 	start_follower n1 px "agent/follow = $SCRATCH/app.log logs.n1.app" \
-		"agent/follow = $SCRATCH/b.log logs.n1.b"
+		"agent/follow = $SCRATCH/b.log logs.n1.b" "agent/follow = $SCRATCH/fifo logs.n1.fifo"
+'
+
+test_expect_success 'a FIFO in a followed file'"'"'s place is left alone, said once (the agent came up: it did not block on it)' '
+	test "$(grep -c "follow $SCRATCH/fifo: not a regular file; not read (logged once)" n1.log)" = 1
 '
 
 test_expect_success 'new lines reach the collector in order' '
