@@ -52,8 +52,11 @@
 #  ZCNC_BENCH_FANOUT_SUBS (default 1000), ZCNC_BENCH_FANOUT_AGENTS
 #  (agents f1..fN holding them, default 10), ZCNC_BENCH_FANOUT_ROUNDS
 #  (default 50); ZCNC_BENCH_PERF=1 records the hub, p1 and s1 with
-#  `perf record -g` during the signed zcnc throughput and prints their
-#  top symbols.
+#  `perf record -g` during one zcnc throughput row and prints their top
+#  symbols: ZCNC_BENCH_PERF_ROW (default "signed"; e.g. "unsigned,
+#  batched"), their perf.data files copied into ZCNC_BENCH_PERF_KEEP
+#  (a directory) when set; ZCNC_BENCH_ROWS, a regular expression, keeps only the zcnc
+#  throughput rows it matches (default: all).
 #  Exit status: 0 once the figures are printed; 1 when the mesh did not
 #  come up or a zcnc measurement failed; 2 on a usage error.
 
@@ -67,6 +70,8 @@ subs=${ZCNC_BENCH_FANOUT_SUBS:-1000}
 fan_agents=${ZCNC_BENCH_FANOUT_AGENTS:-10}
 rounds=${ZCNC_BENCH_FANOUT_ROUNDS:-50}
 runs=${ZCNC_BENCH_PUBSUB_RUNS:-3}
+perf_row=${ZCNC_BENCH_PERF_ROW:-signed}
+row_filter=${ZCNC_BENCH_ROWS:-.}
 usage () {
     echo "usage: sh bench/pubsub.sh BUILD_DIR (with BUILD_DIR/zcnc and BUILD_DIR/bench/bench-pubsub built: make zcnc bench/bench-pubsub)" >&2
     exit 2
@@ -307,6 +312,7 @@ profiled () {
             echo "  perf, $node: top symbols (self, % of its samples)"
             perf report -i "$dir/perf.$node" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
                 grep -v '^#' | grep '%' | head -n 15 | sed 's/[ -]*$//; s/^/    /'
+            [ -n "${ZCNC_BENCH_PERF_KEEP:-}" ] && cp "$dir/perf.$node" "$ZCNC_BENCH_PERF_KEEP/"
         done
     fi
     return $rc
@@ -332,12 +338,13 @@ throughput)
     #  subscription, as a NATS client writes many messages at once).
     for variant in signed unsigned "signed, 1 in flight" "unsigned, 1 in flight" \
                    "signed, batched" "unsigned, batched"; do
+        echo "$variant" | grep -Eq -- "$row_filter" || continue
         flag= n=$count window=1000
         case $variant in unsigned*) flag=--unsigned ;; esac
         case $variant in *flight) window=1 n=$(( count / 10 > 1000? count / 10: 1000 )) ;; esac
         case $variant in *batched) window=$batch_window flag="$flag --pub-batch $pub_batch --sub-batch" ;; esac
         run=cpu_per_message
-        [ "$variant" = signed ] && run="profiled cpu_per_message"
+        [ "$variant" = "$perf_row" ] && run="profiled cpu_per_message"
         $run "zcnc $variant" "$((n * runs))" hub="$hub_pid" p1="$p1_pid" s1="$s1_pid" -- \
             bench zcnc-throughput --label "zcnc $variant" --pub "$dir/p1/zcnc.sock" --sub "$dir/s1/zcnc.sock" \
                 $flag --window $window --count $n --size "$size" --runs "$runs" ||

@@ -13,6 +13,7 @@
 #include "prelude.h"
 #include "jsonl.h"
 #include "jsonout.h"
+#include "jsonparse.h"
 #include "log.h"
 
 #define S_MAX_PENDING_OUTPUT (64u << 20)
@@ -73,10 +74,10 @@ s_parser_actor (zsock_t *pipe, void *args)
         zstr_free (&command);
         if (!parse)
             break;              //  $TERM
-        json_error_t error;
-        json_t *value = json_loadb (line, size, JSON_REJECT_DUPLICATES, &error);
+        char error [ZC_JSONPARSE_ERROR_SIZE];
+        json_t *value = zc_jsonparse (line, size, error);
         free (line);
-        zsock_send (pipe, "pps", conn, value, value? "": error.text);
+        zsock_send (pipe, "pps", conn, value, error);
     }
 }
 
@@ -381,9 +382,9 @@ s_conn_deliver (zc_jsonl_conn_t *conn)
             break;
         }
         if (size) {
-            json_error_t error;
-            json_t *request = json_loadb (line, size, JSON_REJECT_DUPLICATES, &error);
-            conn->server->on_line (conn, request, request? NULL: error.text, size, conn->server->arg);
+            char error [ZC_JSONPARSE_ERROR_SIZE];
+            json_t *request = zc_jsonparse (line, size, error);
+            conn->server->on_line (conn, request, request? NULL: error, size, conn->server->arg);
             json_decref (request);
         }
         free (line);

@@ -20,6 +20,7 @@
 #include "dirs.h"
 #include "id.h"
 #include "jsonout.h"
+#include "jsonparse.h"
 #include "target.h"
 #include "keys.h"
 #include "zap.h"
@@ -59,6 +60,7 @@ static struct {
     { "commit", zc_commit_test },
     { "audit", zc_audit_test },
     { "jsonout", zc_jsonout_test },
+    { "jsonparse", zc_jsonparse_test },
     { "routes", zc_routes_test },
     { "flow", zc_flow_test },
     { "subject", zc_subject_test },
