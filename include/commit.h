@@ -40,6 +40,9 @@ void zc_commit_send (zc_commit_t *self, zc_wire_t **msg_p);
 //  promises stored state; either way the answers to one client keep the
 //  order they were given in.
 void zc_commit_answer (zc_commit_t *self, zc_jsonl_conn_t *conn, json_t *answer, bool durable);
+//  The same for an answer whose line is written already (JSON, without
+//  its newline; copied), never durable.
+void zc_commit_answer_text (zc_commit_t *self, zc_jsonl_conn_t *conn, const char *text, size_t size);
 //  A client went away: what waited for it is dropped.
 void zc_commit_forget (zc_commit_t *self, zc_jsonl_conn_t *conn);
 //  Commits now and lets what waited go. 0, or -1 when the disk refused

@@ -54,6 +54,9 @@ void zc_jsonl_destroy (zc_jsonl_t **self_p);
 void zc_jsonl_send (zc_jsonl_conn_t *conn, json_t *object);
 //  The same (kept for callers that queue several, then flush).
 void zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object);
+//  The same for a line written already: 'size' bytes of JSON without
+//  the newline (copied).
+void zc_jsonl_queue_text (zc_jsonl_conn_t *conn, const char *text, size_t size);
 //  Writes what is queued now.
 void zc_jsonl_flush (zc_jsonl_conn_t *conn);
 //  Bytes queued for the client that it has not read yet.

@@ -20,6 +20,10 @@
 //  buffer then holds a partial text: reset *size to what it was).
 int zc_jsonout_append (const json_t *value, char **data, size_t *size, size_t *capacity);
 
+//  Appends a JSON string of the 'length' bytes at 'text' (UTF-8, which
+//  the caller checked), in quotes and escaped as above, to the same kind
+//  of buffer. Returns 0, or -1 with no memory.
+int zc_jsonout_string (const char *text, size_t length, char **data, size_t *size, size_t *capacity);
 //  The text as a new NUL-terminated string (the caller frees it), or NULL.
 char *zc_jsonout_text (const json_t *value);
 

@@ -10,6 +10,9 @@
     valid UTF-8 without NUL (raw or \u0000), integers that fit a
     json_int_t, reals that do not overflow a double, no key twice in an
     object, at most 2048 levels (every value counts one, as in jansson).
+    One difference: a NUL byte is refused wherever it is, where jansson
+    lets one pass right after a number or a literal ("[true\0]"): its
+    stream takes a NUL it puts back for the end of its buffer.
     Its error texts are its own: what was wrong and at which byte.
 */
 #ifndef ZC_JSONPARSE_H
@@ -24,5 +27,8 @@
 //  The value of the 'size' bytes at 'text' (need not end in NUL), or
 //  NULL with the reason in 'error' (ZC_JSONPARSE_ERROR_SIZE bytes).
 json_t *zc_jsonparse (const char *text, size_t size, char *error);
+//  True when the 'size' bytes at 'text' are valid UTF-8 by the same rules
+//  (NUL bytes allowed), so that jansson's json_stringn takes them.
+bool zc_jsonparse_utf8 (const char *text, size_t size);
 int zc_jsonparse_test (bool verbose);
 #endif

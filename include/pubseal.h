@@ -38,12 +38,14 @@ typedef enum {
 zframe_t *zc_pubseal_make (const uint8_t *sign_secret, const zc_wire_t *msg, const char *from,
                            zlist_t *items);
 
-//  Opens a received PUB (from stamped by the hubs): its items (a new list
-//  of zframe_t the caller destroys with zc_pubseal_items_destroy) and how
-//  it was authenticated against 'keyring'. -1 with *problem (static text)
-//  when it is malformed or forged.
-int zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zlist_t **items,
+//  Opens a received PUB (from stamped by the hubs): its items in
+//  opened->item and opened->count, pointing into msg->payload (the caller
+//  frees them with zc_wire_pub_payload_clear), and how it was
+//  authenticated against 'keyring'. -1 with *problem (static text) when
+//  it is malformed or forged (nothing to free then).
+int zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zc_pub_payload_t *opened,
                      zc_pub_auth_t *auth, const char **problem);
+//  Destroys a list of items (zframe_t) and its frames.
 void zc_pubseal_items_destroy (zlist_t **items_p);
 //  "verified", "unsigned", "unknown".
 const char *zc_pubseal_auth_name (zc_pub_auth_t auth);

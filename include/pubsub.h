@@ -44,9 +44,9 @@ typedef struct {
     zlist_t *(*uplinks) (void *arg);
     //  The trusted certs now.
     zc_keyring_t *(*keyring) (void *arg);
-    //  Sends a JSON line to a socket client (takes 'event'), after the
-    //  answers it waits for.
-    void (*answer) (zc_jsonl_conn_t *conn, json_t *event, void *arg);
+    //  Sends a JSON line ('size' bytes, no newline; copied) to a socket
+    //  client, after the answers it waits for.
+    void (*answer) (zc_jsonl_conn_t *conn, const char *line, size_t size, void *arg);
     //  Bytes a socket client has not read yet.
     size_t (*backlog) (zc_jsonl_conn_t *conn, void *arg);
     //  May 'from' trigger a subscription's command with a message on
@@ -107,13 +107,11 @@ void zc_pubsub_keep (zc_pubsub_t *self, const char *pattern);
 //  (borrowed), also one it had already (a log stream sent again: the
 //  handler acknowledges it again).
 #include "pubseal.h"
-typedef void (zc_pubsub_handler_fn) (zc_wire_t *msg, zlist_t *items, zc_pub_auth_t auth, void *arg);
+typedef void (zc_pubsub_handler_fn) (zc_wire_t *msg, const zc_pub_item_t *items, size_t count,
+                                     zc_pub_auth_t auth, void *arg);
 void zc_pubsub_handle (zc_pubsub_t *self, const char *pattern, zc_pubsub_handler_fn *fn, void *arg);
 //  The handlers with this 'arg' go (their patterns stay subscribed).
 void zc_pubsub_unhandle (zc_pubsub_t *self, void *arg);
-//  The JSON line of one item of a message (a pub/sub message object,
-//  zcnc(1)); 'index' is the item's place, for a log stream's number.
-json_t *zc_pubsub_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth);
 //  Ends a connection's subscriptions to 'pattern'; returns how many.
 size_t zc_pubsub_unsubscribe (zc_pubsub_t *self, zc_jsonl_conn_t *conn, const char *pattern);
 //  A connection went away.

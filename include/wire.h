@@ -188,14 +188,20 @@ zframe_t *zc_wire_interest_payload (const zc_interest_entry_t *entries, size_t c
 int zc_wire_interest_payload_decode (zframe_t *frame, zc_interest_entry_t **entries, size_t *count);
 
 //  PUB: the publisher's envelope (src/pubseal.c: mode and signature) and
-//  its items, the messages it publishes at once on that subject (each a
-//  zframe_t, possibly empty). Encoded at most ZC_WIRE_MAX_WHOLE bytes.
+//  its items, the messages it publishes at once on that subject (each
+//  possibly empty). Encoded at most ZC_WIRE_MAX_WHOLE bytes.
 #define ZC_WIRE_PUB_SIGNATURE 64
 #define ZC_WIRE_MAX_ITEMS     1024
 typedef struct {
+    const uint8_t *data;
+    size_t size;
+} zc_pub_item_t;
+typedef struct {
     uint8_t mode;                           //  0 unsigned, 1 signed (src/pubseal.c)
     uint8_t signature [ZC_WIRE_PUB_SIGNATURE];  //  when signed
-    zlist_t *items;                         //  zframe_t (owned)
+    zlist_t *items;                         //  to encode: zframe_t (owned), or NULL and then...
+    zc_pub_item_t *item;                    //  ...'count' items; decoded: these, pointing
+    size_t count;                           //  into the frame (the array owned)
     const uint8_t *covered;                 //  decoded: the bytes the signature covers
     size_t covered_size;                    //  (in the decoded frame)
 } zc_pub_payload_t;
@@ -203,9 +209,11 @@ typedef struct {
 //  are the items' encoding, which zc_wire_pub_items gives alone.
 zframe_t *zc_wire_pub_payload (const zc_pub_payload_t *payload);
 zframe_t *zc_wire_pub_items (zlist_t *items);
-//  Decodes into *payload (items a new list the caller destroys with
-//  zc_wire_pub_payload_clear); 'covered' points into 'frame'.
+//  Decodes into *payload: its items point into 'frame', which must
+//  outlive them; no copy is made (zc_wire_pub_payload_clear frees the
+//  array). 'covered' points into 'frame' too.
 int zc_wire_pub_payload_decode (zframe_t *frame, zc_pub_payload_t *payload);
+//  Frees the decoded array and the list to encode with its frames.
 void zc_wire_pub_payload_clear (zc_pub_payload_t *payload);
 
 //  Storage records: what the agent's store keeps, in the same careful

@@ -486,9 +486,9 @@ s_pubsub_keyring (void *arg)
 }
 
 static void
-s_pubsub_answer (zc_jsonl_conn_t *conn, json_t *event, void *arg)
+s_pubsub_answer (zc_jsonl_conn_t *conn, const char *line, size_t size, void *arg)
 {
-    zc_commit_answer (((zc_agent_t *) arg)->commit, conn, event, false);
+    zc_commit_answer_text (((zc_agent_t *) arg)->commit, conn, line, size);
 }
 
 static size_t

@@ -13,6 +13,8 @@ typedef struct {
     zc_wire_t *msg;
     zc_jsonl_conn_t *conn;
     json_t *answer;
+    char *text;                 //  or an answer's line, ready
+    size_t text_size;
     zc_id_t *more_ids;
     size_t more_count;
 } s_output_t;
@@ -68,6 +70,7 @@ s_output_destroy (s_output_t **output_p)
     s_output_t *output = *output_p;
     zc_wire_destroy (&output->msg);
     json_decref (output->answer);
+    free (output->text);
     free (output->more_ids);
     free (output);
     *output_p = NULL;
@@ -173,6 +176,20 @@ zc_commit_answer (zc_commit_t *self, zc_jsonl_conn_t *conn, json_t *answer, bool
 }
 
 void
+zc_commit_answer_text (zc_commit_t *self, zc_jsonl_conn_t *conn, const char *text, size_t size)
+{
+    if (s_queued_before (self, conn)) {
+        s_queue (self, NULL, conn, NULL);
+        s_output_t *output = zlist_last (self->outgoing);
+        output->text = zc_malloc (size? size: 1);
+        memcpy (output->text, text, size);
+        output->text_size = size;
+    }
+    else
+        zc_jsonl_queue_text (conn, text, size);
+}
+
+void
 zc_commit_forget (zc_commit_t *self, zc_jsonl_conn_t *conn)
 {
     zlist_t *gone = zlist_new ();
@@ -204,7 +221,10 @@ zc_commit_now (zc_commit_t *self)
         }
         else {
             //  Answers to one client leave together, in one write.
-            zc_jsonl_queue (output->conn, output->answer);
+            if (output->text)
+                zc_jsonl_queue_text (output->conn, output->text, output->text_size);
+            else
+                zc_jsonl_queue (output->conn, output->answer);
             s_output_t *next = zlist_first (self->outgoing);
             if (!next || next->conn != output->conn)
                 zc_jsonl_flush (output->conn);

@@ -565,9 +565,11 @@ s_test_send (zc_wire_t **msg_p, void *arg)
         if (msg->seq && !test->base)
             test->base = msg->seq >> 40 << 40;
         int size = snprintf (line, sizeof line, "%" PRIu64 ":", msg->seq? msg->seq - test->base: 0);
-        for (zframe_t *item = zlist_first (payload.items); item && size < 60000; item = zlist_next (payload.items))
+        for (size_t index = 0; index < payload.count && size < 60000; index++) {
+            const zc_pub_item_t *item = &payload.item [index];
             size += snprintf (line + size, sizeof line - size, "%s%.*s", line [size - 1] != ':'? ",": "",
-                              (int) (zframe_size (item) < 40? zframe_size (item): 40), (char *) zframe_data (item));
+                              (int) (item->size < 40? item->size: 40), (const char *) item->data);
+        }
         zlist_append (test->sent, line);
         zc_wire_pub_payload_clear (&payload);
         rc = 0;

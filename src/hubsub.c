@@ -817,16 +817,15 @@ s_test_send (void *link, zmsg_t **frames_p, void *arg)
             zc_hubsub_on_pub (to->peer->sub, to->back, true, msg, &problem);
     }
     else {
-        zlist_t *items;
+        zc_pub_payload_t opened;
         zc_pub_auth_t auth;
         const char *problem;
-        if (zc_pubseal_open (NULL, msg, &items, &auth, &problem) == 0) {
-            char *data = zframe_strdup (zlist_first (items));
+        if (zc_pubseal_open (NULL, msg, &opened, &auth, &problem) == 0) {
             char line [400];
-            snprintf (line, sizeof line, "%s=%s", msg->subject, data);
+            snprintf (line, sizeof line, "%s=%.*s", msg->subject, (int) opened.item [0].size,
+                      (const char *) opened.item [0].data);
             zlist_append (to->got, line);
-            free (data);
-            zc_pubseal_items_destroy (&items);
+            zc_wire_pub_payload_clear (&opened);
         }
     }
     zc_wire_destroy (&msg);

@@ -521,6 +521,8 @@ s_flush_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static void s_queued (zc_jsonl_conn_t *conn);
+
 void
 zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
 {
@@ -534,6 +536,28 @@ zc_jsonl_queue (zc_jsonl_conn_t *conn, json_t *object)
         zc_jsonout_append (error, &conn->out, &conn->out_size, &conn->out_max);
         json_decref (error);
     }
+    s_queued (conn);
+}
+
+void
+zc_jsonl_queue_text (zc_jsonl_conn_t *conn, const char *text, size_t size)
+{
+    if (size == 0)
+        return;                 //  no line
+    if (conn->out_size + size > conn->out_max) {
+        conn->out_max = (conn->out_size + size) * 2;
+        conn->out = zc_realloc (conn->out, conn->out_max);
+    }
+    memcpy (conn->out + conn->out_size, text, size);
+    conn->out_size += size;
+    s_queued (conn);
+}
+
+//  A line was appended to the connection's output: its newline, then
+//  written now or at the end of the turn.
+static void
+s_queued (zc_jsonl_conn_t *conn)
+{
     if (conn->out_size + 1 > S_MAX_PENDING_OUTPUT) {
         zc_warn ("socket: a client stopped reading its answers; disconnecting it");
         conn->out_size = conn->out_sent = 0;

@@ -207,6 +207,17 @@ zc_jsonout_text (const json_t *value)
     return out.data;
 }
 
+int
+zc_jsonout_string (const char *text, size_t length, char **data, size_t *size, size_t *capacity)
+{
+    s_out_t out = { *data, *size, *capacity, false };
+    s_put_string (&out, text, length);
+    *data = out.data;
+    *size = out.size;
+    *capacity = out.capacity;
+    return out.failed? -1: 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Self-test
 

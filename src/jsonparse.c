@@ -37,6 +37,8 @@ s_skip_space (s_parser_t *parser)
 static void
 s_scratch_put (s_parser_t *parser, const void *bytes, size_t length)
 {
+    if (length == 0)
+        return;
     if (parser->scratch_size + length > parser->scratch_capacity) {
         size_t capacity = parser->scratch_capacity? parser->scratch_capacity: 256;
         while (capacity < parser->scratch_size + length)
@@ -504,6 +506,23 @@ zc_jsonparse (const char *text, size_t size, char *error)
     return value;
 }
 
+bool
+zc_jsonparse_utf8 (const char *text, size_t size)
+{
+    const unsigned char *at = (const unsigned char *) text, *end = at + size;
+    while (at < end) {
+        if (*at < 0x80) {
+            at++;
+            continue;
+        }
+        size_t length = s_utf8_length (at, end);
+        if (!length)
+            return false;
+        at += length;
+    }
+    return true;
+}
+
 //  ---------------------------------------------------------------------
 //  Self-test
 
@@ -580,8 +599,12 @@ zc_jsonparse_test (bool verbose)
         ZC_CHECK (s_agrees (samples [index], strlen (samples [index])));
 
     //  NUL bytes in the input; sizes shorter than the text.
+    char error [ZC_JSONPARSE_ERROR_SIZE];
     ZC_CHECK (s_agrees ("[\"a\0b\"]", 7));
     ZC_CHECK (s_agrees ("[1]\0", 4));
+    ZC_CHECK (zc_jsonparse ("[true\0]", 7, error) == NULL);      //  jansson takes it (jsonparse.h)
+    ZC_CHECK (strcmp (error, "',' or ']' expected at byte 5") == 0);
+    ZC_CHECK (zc_jsonparse ("[1\0]", 4, error) == NULL);
     ZC_CHECK (s_agrees ("[1,2]", 3));
     ZC_CHECK (s_agrees ("[\"abc\"]", 4));
 
@@ -606,8 +629,17 @@ zc_jsonparse_test (bool verbose)
     ZC_CHECK (s_agrees (text, strlen (text)));
     free (text);
 
+    //  UTF-8 as json_stringn takes it.
+    const char *texts [] = { "", "plain", "nul\0inside", "\xc3\xa9\xf0\x9f\x98\x80", "\xc3", "\xff",
+                             "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ok\x80", NULL };
+    for (int index = 0; texts [index]; index++) {
+        size_t length = index == 2? 11: strlen (texts [index]);
+        json_t *string = json_stringn (texts [index], length);
+        ZC_CHECK (zc_jsonparse_utf8 (texts [index], length) == (string != NULL));
+        json_decref (string);
+    }
+
     //  The error says what and where.
-    char error [ZC_JSONPARSE_ERROR_SIZE];
     ZC_CHECK (zc_jsonparse ("{\"a\":[1,]}", 10, error) == NULL);
     ZC_CHECK (strcmp (error, "invalid value at byte 8") == 0);
     ZC_CHECK (zc_jsonparse ("{\"a\":1,\"a\":2}", 13, error) == NULL);

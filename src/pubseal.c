@@ -71,10 +71,10 @@ zc_pubseal_make (const uint8_t *sign_secret, const zc_wire_t *msg, const char *f
 }
 
 int
-zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zlist_t **items,
+zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zc_pub_payload_t *opened,
                  zc_pub_auth_t *auth, const char **problem)
 {
-    *items = NULL;
+    memset (opened, 0, sizeof *opened);
     *auth = ZC_PUB_UNKNOWN;
     zc_pub_payload_t payload;
     if (!msg->subject || !*msg->from || zc_wire_pub_payload_decode (msg->payload, &payload) != 0) {
@@ -103,8 +103,7 @@ zc_pubseal_open (zc_keyring_t *keyring, const zc_wire_t *msg, zlist_t **items,
         }
         *auth = ZC_PUB_VERIFIED;
     }
-    *items = payload.items;
-    payload.items = NULL;
+    *opened = payload;
     return 0;
 }
 
@@ -147,18 +146,16 @@ s_test_pub (const uint8_t *secret, const char *from, const char *subject, const 
 static void
 s_test_open (zc_keyring_t *keyring, zc_wire_t *msg, char *out, size_t size)
 {
-    zlist_t *items;
+    zc_pub_payload_t opened;
     zc_pub_auth_t auth;
     const char *problem = NULL;
-    if (zc_pubseal_open (keyring, msg, &items, &auth, &problem) != 0) {
+    if (zc_pubseal_open (keyring, msg, &opened, &auth, &problem) != 0) {
         snprintf (out, size, "%s", problem);
         return;
     }
-    zframe_t *first = zlist_first (items);
-    char *data = zframe_strdup (first);
-    snprintf (out, size, "%s:%s", zc_pubseal_auth_name (auth), data);
-    free (data);
-    zc_pubseal_items_destroy (&items);
+    snprintf (out, size, "%s:%.*s", zc_pubseal_auth_name (auth), (int) opened.item [0].size,
+              (const char *) opened.item [0].data);
+    zc_wire_pub_payload_clear (&opened);
 }
 
 int

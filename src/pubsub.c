@@ -14,6 +14,7 @@
 #include "job.h"
 #include "log.h"
 #include "pubseal.h"
+#include "publine.h"
 #include "subject.h"
 #include "testing.h"
 
@@ -535,100 +536,38 @@ zc_pubsub_unhandle (zc_pubsub_t *self, void *arg)
     zlist_destroy (&gone);
 }
 
-json_t *
-zc_pubsub_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth)
-{
-    json_t *event = json_pack ("{s:s, s:s, s:f, s:s, s:b}", "subject", msg->subject, "from", msg->from,
-                               "time", (double) zc_id_time_ms (&msg->id) / 1000.0,
-                               "auth", zc_pubseal_auth_name (auth), "retained", msg->retain > 0);
-    json_t *text = json_stringn ((const char *) zframe_data (item), zframe_size (item));
-    if (text)
-        json_object_set_new (event, "data", text);
-    else {
-        size_t size = sodium_base64_encoded_len (zframe_size (item), sodium_base64_VARIANT_ORIGINAL);
-        char *encoded = zc_malloc (size);
-        sodium_bin2base64 (encoded, size, zframe_data (item), zframe_size (item),
-                           sodium_base64_VARIANT_ORIGINAL);
-        json_object_set_new (event, "data_b64", json_string (encoded));
-        free (encoded);
-    }
-    char ulid [ZC_ULID_LEN + 1];
-    zc_id_to_ulid (&msg->id, ulid);
-    json_object_set_new (event, "id", json_string (ulid));
-    if (msg->seq)
-        json_object_set_new (event, "seq", json_integer ((json_int_t) (msg->seq + index)));
-    return event;
-}
-
-//  The JSON line of one item for one subscription.
-static json_t *
-s_event (zc_wire_t *msg, zframe_t *item, size_t index, zc_pub_auth_t auth, s_sub_t *sub)
-{
-    json_t *event = zc_pubsub_event (msg, item, index, auth);
-    if (sub->dropped)
-        json_object_set_new (event, "dropped", json_integer ((json_int_t) sub->dropped));
-    if (sub->tag)
-        json_object_set (event, "tag", sub->tag);
-    return event;
-}
-
 //  A subscription in batches gets one line for a message's items (from
-//  'skip' on): "data" (or "data_b64", when one is not UTF-8) an array.
+//  'skip' on), else a line per item; what a subscriber has not read
+//  beyond ZC_PUBSUB_BACKLOG is dropped and counted.
 static void
-s_deliver_batch (zc_pubsub_t *self, s_sub_t *sub, zc_wire_t *msg, zlist_t *items, size_t skip,
-                 zc_pub_auth_t auth)
+s_deliver_to (zc_pubsub_t *self, s_sub_t *sub, zc_publine_t *lines, size_t count, size_t skip)
 {
-    size_t count = zlist_size (items) > skip? zlist_size (items) - skip: 0;
-    if (count == 0)
+    if (skip >= count)
         return;
-    if (self->links.backlog (sub->conn, self->links.arg) > ZC_PUBSUB_BACKLOG) {
-        sub->dropped += count;
-        self->count.dropped += count;
+    size_t size;
+    if (sub->batch) {
+        if (self->links.backlog (sub->conn, self->links.arg) > ZC_PUBSUB_BACKLOG) {
+            sub->dropped += count - skip;
+            self->count.dropped += count - skip;
+            return;
+        }
+        const char *line = zc_publine_batch (lines, skip, sub->dropped, sub->tag, &size);
+        self->links.answer (sub->conn, line, size, self->links.arg);
+        sub->delivered += count - skip;
+        self->count.delivered += count - skip;
         return;
     }
-    json_t *texts = json_array (), *encoded = NULL;
-    size_t index = 0;
-    for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
-        if (index < skip)
+    for (size_t index = skip; index < count; index++) {
+        if (self->links.backlog (sub->conn, self->links.arg) > ZC_PUBSUB_BACKLOG) {
+            sub->dropped++;
+            self->count.dropped++;
             continue;
-        json_t *text = texts? json_stringn ((const char *) zframe_data (item), zframe_size (item)): NULL;
-        if (text)
-            json_array_append_new (texts, text);
-        else
-        if (texts) {
-            json_decref (texts);
-            texts = NULL;
         }
+        const char *line = zc_publine_item (lines, index, sub->dropped, sub->tag, &size);
+        self->links.answer (sub->conn, line, size, self->links.arg);
+        sub->delivered++;
+        self->count.delivered++;
     }
-    if (!texts) {
-        encoded = json_array ();
-        index = 0;
-        for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
-            if (index < skip)
-                continue;
-            size_t size = sodium_base64_encoded_len (zframe_size (item), sodium_base64_VARIANT_ORIGINAL);
-            char *base64 = zc_malloc (size);
-            sodium_bin2base64 (base64, size, zframe_data (item), zframe_size (item),
-                               sodium_base64_VARIANT_ORIGINAL);
-            json_array_append_new (encoded, json_string (base64));
-            free (base64);
-        }
-    }
-    char ulid [ZC_ULID_LEN + 1];
-    zc_id_to_ulid (&msg->id, ulid);
-    json_t *event = json_pack ("{s:s, s:s, s:f, s:s, s:b, s:s}", "subject", msg->subject, "from", msg->from,
-                               "time", (double) zc_id_time_ms (&msg->id) / 1000.0,
-                               "auth", zc_pubseal_auth_name (auth), "retained", msg->retain > 0, "id", ulid);
-    json_object_set_new (event, texts? "data": "data_b64", texts? texts: encoded);
-    if (msg->seq)
-        json_object_set_new (event, "seq", json_integer ((json_int_t) (msg->seq + skip)));
-    if (sub->dropped)
-        json_object_set_new (event, "dropped", json_integer ((json_int_t) sub->dropped));
-    if (sub->tag)
-        json_object_set (event, "tag", sub->tag);
-    self->links.answer (sub->conn, event, self->links.arg);
-    sub->delivered += count;
-    self->count.delivered += count;
 }
 
 //  True when 'sub' takes a message from 'from' on 'subject' authenticated so.
@@ -658,10 +597,10 @@ s_takes (zc_pubsub_t *self, s_sub_t *sub, zc_wire_t *msg, zc_pub_auth_t auth)
 static void
 s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
 {
-    zlist_t *items;
+    zc_pub_payload_t opened;
     zc_pub_auth_t auth;
     const char *problem;
-    if (zc_pubseal_open (self->links.keyring (self->links.arg), msg, &items, &auth, &problem) != 0) {
+    if (zc_pubseal_open (self->links.keyring (self->links.arg), msg, &opened, &auth, &problem) != 0) {
         self->count.forged++;
         char what [ZC_NAME_SIZE + 16], line [600];
         snprintf (what, sizeof what, "forged:%s", msg->from);
@@ -674,7 +613,7 @@ s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
     for (s_handler_t *handler = only? NULL: zlist_first (self->handlers); handler;
          handler = zlist_next (self->handlers))
         if (zc_subject_matches (handler->pattern, msg->subject))
-            handler->fn (msg, items, auth, handler->arg);
+            handler->fn (msg, opened.item, opened.count, auth, handler->arg);
     //  Clients get a log stream's lines once, however often it is sent
     //  (a publisher sends what no collector stored again).
     size_t skip = 0;
@@ -682,7 +621,7 @@ s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
     if (msg->seq && !only) {
         snprintf (stream, sizeof stream, "%s %s %" PRIu64, msg->from, msg->subject, msg->seq >> 40);
         uint64_t last = (uint64_t) (uintptr_t) zhashx_lookup (self->streams, stream);
-        uint64_t end = msg->seq + zlist_size (items) - 1;
+        uint64_t end = msg->seq + opened.count - 1;
         skip = last >= msg->seq? (size_t) ((last < end? last: end) - msg->seq + 1): 0;
         if (end > last) {
             if (!last && zhashx_size (self->streams) >= S_MAX_STREAMS)
@@ -690,28 +629,16 @@ s_deliver (zc_pubsub_t *self, zc_wire_t *msg, s_sub_t *only)
             zhashx_update (self->streams, stream, (void *) (uintptr_t) end);
         }
     }
+    zc_publine_t *lines = NULL;         //  written for the first subscriber that takes it
     for (s_sub_t *sub = only? only: zlist_first (self->subs); sub; sub = only? NULL: zlist_next (self->subs)) {
         if (!s_takes (self, sub, msg, auth))
             continue;
-        if (sub->batch) {
-            s_deliver_batch (self, sub, msg, items, skip, auth);
-            continue;
-        }
-        size_t index = 0;
-        for (zframe_t *item = zlist_first (items); item; item = zlist_next (items), index++) {
-            if (index < skip)
-                continue;
-            if (self->links.backlog (sub->conn, self->links.arg) > ZC_PUBSUB_BACKLOG) {
-                sub->dropped++;
-                self->count.dropped++;
-                continue;
-            }
-            self->links.answer (sub->conn, s_event (msg, item, index, auth, sub), self->links.arg);
-            sub->delivered++;
-            self->count.delivered++;
-        }
+        if (!lines)
+            lines = zc_publine_new (msg, opened.item, opened.count, auth);
+        s_deliver_to (self, sub, lines, opened.count, skip);
     }
-    zc_pubseal_items_destroy (&items);
+    zc_publine_destroy (&lines);
+    zc_wire_pub_payload_clear (&opened);
 }
 
 //  A retained message received: kept for later subscribers here, or, when
@@ -897,9 +824,10 @@ s_test_keyring (void *arg)
 }
 
 static void
-s_test_answer (zc_jsonl_conn_t *conn, json_t *event, void *arg)
+s_test_answer (zc_jsonl_conn_t *conn, const char *text, size_t size, void *arg)
 {
     s_test_t *test = arg;
+    json_t *event = json_loadb (text, size, JSON_REJECT_DUPLICATES, NULL);
     char line [300];
     json_t *dropped = json_object_get (event, "dropped");
     snprintf (line, sizeof line, "%zu %s %s %s%s", (size_t) conn,
@@ -1025,12 +953,12 @@ zc_pubsub_test (bool verbose)
     zc_wire_t *sent = zlist_first (test.sent);
     if (sent) {
         snprintf (sent->from, sizeof sent->from, "me");     //  as the hub stamps it
-        zlist_t *items;
+        zc_pub_payload_t opened;
         zc_pub_auth_t auth;
         const char *problem;
-        ZC_CHECK (zc_pubseal_open (test.keyring, sent, &items, &auth, &problem) == 0
+        ZC_CHECK (zc_pubseal_open (test.keyring, sent, &opened, &auth, &problem) == 0
                && auth == ZC_PUB_VERIFIED && zc_id_equal (&sent->id, &id));
-        zc_pubseal_items_destroy (&items);
+        zc_wire_pub_payload_clear (&opened);
     }
     S_CHECK_TEXT (s_test_sent (&test), "PUB a.b");
 
@@ -1048,7 +976,7 @@ zc_pubsub_test (bool verbose)
     zc_wire_t *batch = zlist_first (test.sent);
     zc_pub_payload_t batch_payload;
     ZC_CHECK (batch && zc_wire_pub_payload_decode (batch->payload, &batch_payload) == 0
-           && zlist_size (batch_payload.items) == 3 && batch_payload.mode == 1);
+           && batch_payload.count == 3 && batch_payload.mode == 1);
     zc_wire_pub_payload_clear (&batch_payload);
     zc_pubsub_flush (batching);
     S_CHECK_TEXT (s_test_sent (&test), "PUB a.b; PUB a.c");

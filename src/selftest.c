@@ -10,6 +10,7 @@
 #include "flow.h"
 #include "subject.h"
 #include "pubseal.h"
+#include "publine.h"
 #include "hubsub.h"
 #include "pubsub.h"
 #include "follow.h"
@@ -67,6 +68,7 @@ static struct {
     { "bulk", zc_bulk_test },
     { "seal", zc_seal_test },
     { "pubseal", zc_pubseal_test },
+    { "publine", zc_publine_test },
     { "hubsub", zc_hubsub_test },
     { "pubsub", zc_pubsub_test },
     { "follow", zc_follow_test },

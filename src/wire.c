@@ -1232,23 +1232,29 @@ zc_wire_interest_payload_decode (zframe_t *frame, zc_interest_entry_t **entries,
     return 0;
 }
 
-//  A PUB's items: u16 count, then each a u32 length and its bytes.
+//  A PUB's items: u16 count, then each a u32 length and its bytes; from
+//  a list of frames, or else from an array of 'count'.
 static void
-s_put_items (s_writer_t *writer, zlist_t *items)
+s_put_items (s_writer_t *writer, zlist_t *items, const zc_pub_item_t *item, size_t count)
 {
-    size_t count = items? zlist_size (items): 0;
+    if (items)
+        count = zlist_size (items);
     if (count == 0 || count > ZC_WIRE_MAX_ITEMS)
         s_fail (writer, "a PUB carries 1 to 1024 items");
     s_put_uint (writer, count, 2);
-    for (zframe_t *item = count? zlist_first (items): NULL; item; item = zlist_next (items))
-        s_put_blob (writer, zframe_data (item), zframe_size (item), 4);
+    if (items)
+        for (zframe_t *frame = count? zlist_first (items): NULL; frame; frame = zlist_next (items))
+            s_put_blob (writer, zframe_data (frame), zframe_size (frame), 4);
+    else
+        for (size_t index = 0; index < count; index++)
+            s_put_blob (writer, item [index].data, item [index].size, 4);
 }
 
 zframe_t *
 zc_wire_pub_items (zlist_t *items)
 {
     s_writer_t writer = { NULL, 0, 0, NULL };
-    s_put_items (&writer, items);
+    s_put_items (&writer, items, NULL, 0);
     return s_writer_frame (&writer, "PUB items");
 }
 
@@ -1264,7 +1270,7 @@ zc_wire_pub_payload (const zc_pub_payload_t *payload)
     s_put_uint (&writer, payload->mode, 1);
     if (payload->mode == 1)
         s_put (&writer, payload->signature, ZC_WIRE_PUB_SIGNATURE);
-    s_put_items (&writer, payload->items);
+    s_put_items (&writer, payload->items, payload->item, payload->count);
     if (writer.size > ZC_WIRE_MAX_WHOLE)
         s_fail (&writer, "a PUB payload over 16 KiB");
     return s_writer_frame (&writer, "PUB payload");
@@ -1293,13 +1299,13 @@ zc_wire_pub_payload_decode (zframe_t *frame, zc_pub_payload_t *payload)
     size_t count = s_get_uint (&reader, 2, "truncated");
     if (!reader.problem && (count == 0 || count > ZC_WIRE_MAX_ITEMS))
         s_bad (&reader, "item count not 1 to 1024");
-    payload->items = zlist_new ();
+    payload->item = reader.problem? NULL: zc_malloc (count * sizeof (zc_pub_item_t));
     for (size_t index = 0; index < count && !reader.problem; index++) {
         size_t size = s_get_uint (&reader, 4, "truncated");
         const uint8_t *bytes = s_get (&reader, size, "truncated item");
-        if (bytes)
-            zlist_append (payload->items, zframe_new (bytes, size));
+        payload->item [index] = (zc_pub_item_t) { bytes, size };
     }
+    payload->count = reader.problem? 0: count;
     if (!reader.problem && reader.pos != reader.size)
         s_bad (&reader, "trailing bytes");
     if (reader.problem) {
@@ -1318,6 +1324,9 @@ zc_wire_pub_payload_clear (zc_pub_payload_t *payload)
             zframe_destroy (&item);
         zlist_destroy (&payload->items);
     }
+    free (payload->item);
+    payload->item = NULL;
+    payload->count = 0;
     payload->covered = NULL;
     payload->covered_size = 0;
 }
@@ -1631,7 +1640,15 @@ s_check_payload_decoders (zframe_t *frame)
     if (zc_wire_pub_payload_decode (frame, &pub) == 0) {
         zframe_t *again = zc_wire_pub_payload (&pub);
         mismatches += !zframe_eq (again, frame);
-        zframe_t *items = zc_wire_pub_items (pub.items);
+        zlist_t *list = zlist_new ();
+        for (size_t index = 0; index < pub.count; index++)
+            zlist_append (list, zframe_new (pub.item [index].data, pub.item [index].size));
+        zframe_t *items = zc_wire_pub_items (list);
+        while (zlist_size (list)) {
+            zframe_t *item = zlist_pop (list);
+            zframe_destroy (&item);
+        }
+        zlist_destroy (&list);
         mismatches += !items || zframe_size (items) != pub.covered_size
                     || memcmp (zframe_data (items), pub.covered, pub.covered_size) != 0;
         zframe_destroy (&items);
@@ -1639,7 +1656,7 @@ s_check_payload_decoders (zframe_t *frame)
         zc_wire_pub_payload_clear (&pub);
     }
     else
-        mismatches += pub.items != NULL;
+        mismatches += pub.item != NULL || pub.count != 0;
     return mismatches;
 }
 
@@ -1929,15 +1946,16 @@ s_test_pubsub (void)
     frame = s_sample_pub_payload ();
     zc_pub_payload_t pub;
     ZC_CHECK (frame && zc_wire_pub_payload_decode (frame, &pub) == 0);
-    ZC_CHECK (pub.mode == 1 && pub.signature [0] == 0x5A && zlist_size (pub.items) == 2);
+    ZC_CHECK (pub.mode == 1 && pub.signature [0] == 0x5A && pub.count == 2 && !pub.items);
     ZC_CHECK (pub.covered == zframe_data (frame) + 1 + ZC_WIRE_PUB_SIGNATURE
            && pub.covered_size == zframe_size (frame) - 1 - ZC_WIRE_PUB_SIGNATURE);
-    zframe_t *first = pub.items? zlist_first (pub.items): NULL;
-    ZC_CHECK (first && zframe_streq (first, "hello"));
+    ZC_CHECK (pub.item && pub.item [0].size == 5 && memcmp (pub.item [0].data, "hello", 5) == 0
+           && pub.item [0].data == zframe_data (frame) + 1 + ZC_WIRE_PUB_SIGNATURE + 2 + 4
+           && pub.item [1].size == 0);
     zc_wire_pub_payload_clear (&pub);
     for (size_t cut = 0; frame && cut < zframe_size (frame); cut++) {
         zframe_t *truncated = zframe_new (zframe_data (frame), cut);
-        ZC_CHECK (zc_wire_pub_payload_decode (truncated, &pub) == -1 && !pub.items);
+        ZC_CHECK (zc_wire_pub_payload_decode (truncated, &pub) == -1 && !pub.item && !pub.count);
         zframe_destroy (&truncated);
     }
     zframe_destroy (&frame);
@@ -1956,7 +1974,11 @@ s_test_pubsub (void)
     ZC_CHECK (zc_wire_pub_payload_decode (frame, &pub) == -1);
     unknown_mode [0] = 0;
     zframe_reset (frame, unknown_mode, sizeof unknown_mode);
-    ZC_CHECK (zc_wire_pub_payload_decode (frame, &pub) == 0 && pub.mode == 0 && zlist_size (pub.items) == 1);
+    ZC_CHECK (zc_wire_pub_payload_decode (frame, &pub) == 0 && pub.mode == 0 && pub.count == 1);
+    //  Decoded items encode again (from the array) to the same bytes.
+    zframe_t *again = zc_wire_pub_payload (&pub);
+    ZC_CHECK (again && zframe_eq (again, frame));
+    zframe_destroy (&again);
     zc_wire_pub_payload_clear (&pub);
     zframe_destroy (&frame);
 

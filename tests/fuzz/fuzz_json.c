@@ -6,6 +6,9 @@
     Besides not crashing, the two must agree: both refuse the input (and
     ours says why), or both give equal values whose compact texts, in
     member order, are the same. A disagreement aborts: a finding.
+    The one known difference (jsonparse.h): jansson lets a NUL byte pass
+    right after a number or a literal, ours refuses every NUL byte; for
+    an input holding one, only that ours refuses it is checked.
 
     Build and run: `make fuzz FUZZ_TARGETS=fuzz_json` (tests/fuzz/README.md).
 */
@@ -22,6 +25,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     char error [ZC_JSONPARSE_ERROR_SIZE];
     json_t *ours = zc_jsonparse ((const char *) data, size, error);
+    if (memchr (data, 0, size)) {
+        if (ours || !*error)
+            abort ();
+        return 0;
+    }
     json_t *theirs = json_loadb ((const char *) data, size, JSON_REJECT_DUPLICATES, NULL);
     if (!ours != !theirs || (!ours && !*error))
         abort ();
