@@ -405,6 +405,13 @@ fanout)
         cpu_per_message "NATS TLS" "$n" nats-server="$nats_tls_pid" -- \
             bench nats-fanout --label "NATS TLS" --url "$nats_tls_url" --ca "$dir/tls.crt" $common ||
             echo "bench: the NATS TLS fan-out failed" >&2
+        #  As zcnc's first rows: a connection per subscription (as 1000
+        #  subscriber processes would hold; libnats reads each on a
+        #  thread of its own).
+        cpu_per_message "NATS TLS, 1 conn/sub" "$n" nats-server="$nats_tls_pid" -- \
+            bench nats-fanout --label "NATS TLS, 1 conn/sub" --url "$nats_tls_url" --ca "$dir/tls.crt" \
+                --conns "$subs" $common ||
+            echo "bench: the NATS TLS fan-out with a connection per subscription failed" >&2
     else
         skip "$fanout_figure" "NATS TLS" "$nats_tls_why"
     fi
