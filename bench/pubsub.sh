@@ -34,7 +34,8 @@
 #                connection, zcnc signed with all of an agent's on one
 #                connection, and zcnc signed with a connection per
 #                subscription again, each with "batch":true; NATS and
-#                NATS over TLS with them spread over 10 connections;
+#                NATS over TLS with them spread over 10 connections,
+#                NATS over TLS with a connection per subscription;
 #                MQTT QoS 0 with a client connection per
 #                subscription (an MQTT client gets one copy per message).
 #  Prints the date, the source tree's commit, the machine and the

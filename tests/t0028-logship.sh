@@ -155,4 +155,34 @@ test_expect_success 'after logrotate moved its file, SIGHUP makes the collector 
 	! grep -q "after the rotation" "$SCRATCH/collected.jsonl.1"
 '
 
+# blind_sees: writes a line to app.log and says whether the collector
+# without n1's cert has logged why it drops n1's lines.
+blind_sees () {
+	echo "a line blind cannot verify" >>"$SCRATCH/app.log"
+	grep -q "collect: lines of logs.n1.app from n1 dropped: not verified (unknown; is n1.cert in the keys directory?)" \
+		"$SCRATCH/blind.log"
+}
+
+test_expect_success 'a collector without the follower'"'"'s cert writes none of its lines, and says why' '
+	make_keys blind &&
+	mkdir "$SCRATCH/blind-keys" &&
+	cp "$KEYS"/* "$SCRATCH/blind-keys/" &&
+	rm "$SCRATCH/blind-keys/n1.cert" &&
+	start_agent blind h1 "zcnc/keys = $SCRATCH/blind-keys" "agent/collect = logs.n1.> $SCRATCH/blind.jsonl" &&
+	WAIT_TRIES=100 wait_for blind_sees &&
+	test ! -s "$SCRATCH/blind.jsonl" &&
+	zcnc_as blind status --json >status &&
+	test_json status "J[\"collect\"][0][\"written\"] == 0 and J[\"collect\"][0][\"skipped\"] >= 1" &&
+	test $(grep -c "not verified" "$SCRATCH/blind.log") = 1
+'
+
+test_expect_success 'a collector that cannot open its file again on SIGHUP writes on to the old one, and says why' '
+	mv "$SCRATCH/collected.jsonl" "$SCRATCH/collected.jsonl.2" &&
+	mkdir "$SCRATCH/collected.jsonl" &&
+	kill -HUP "$(daemon_pid central)" &&
+	WAIT_TRIES=50 wait_for "grep -q \"collect logs.>: cannot open $SCRATCH/collected.jsonl again: Is a directory; writing on to the old one\" \"$SCRATCH/central.log\"" &&
+	echo "after a failed reopen" >>"$SCRATCH/app.log" &&
+	WAIT_TRIES=100 wait_for "grep -q \"after a failed reopen\" \"$SCRATCH/collected.jsonl.2\""
+'
+
 test_done
