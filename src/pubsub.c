@@ -22,6 +22,7 @@
 #define S_KEPT_MAX      1024        //  retained messages received, kept for later subscribers
 #define S_MAX_LOGGED    1000
 #define S_MAX_STREAMS   10000       //  log streams whose last line delivered is remembered
+#define S_RESTORE_AGAIN_MS 500      //  a full link's refused retained messages go again after
 //  Plain publications of one turn of the loop on one subject go in one
 //  PUB, under one signature (one check at each subscriber): at most this
 //  many bytes of items, and ZC_WIRE_MAX_ITEMS items.
@@ -40,6 +41,20 @@ typedef struct {
     zc_wire_t *msg;
     int64_t expires;            //  monotonic ms
 } s_kept_t;
+
+//  Retained messages to give a hub again, from the key its link refused.
+typedef struct {
+    void *uplink;
+    char *from;
+} s_resume_t;
+
+static void
+s_resume_destroy (s_resume_t **resume_p)
+{
+    free ((*resume_p)->from);
+    free (*resume_p);
+    *resume_p = NULL;
+}
 
 typedef struct {
     char *pattern;
@@ -65,6 +80,8 @@ struct _zc_pubsub_t {
     size_t batch_bytes;
     bool batch_unsigned;
     int batch_timer;            //  -1 when none
+    zlist_t *restoring;         //  s_resume_t: retained messages a full link refused, to send again
+    int restore_timer;          //  -1 when none
     zhashx_t *streams;          //  "FROM SUBJECT" -> the last line delivered to clients
     zc_log_once_t *logged;      //  what was logged once
     struct {
@@ -140,6 +157,8 @@ zc_pubsub_new (const char *name, const uint8_t *sign_secret, zc_store_t *store,
     self->retained = zhashx_new ();
     self->handlers = zlist_new ();
     self->batch_timer = -1;
+    self->restoring = zlist_new ();
+    self->restore_timer = -1;
     self->streams = zhashx_new ();
     self->logged = zc_log_once_new (S_MAX_LOGGED);
     if (store)
@@ -169,6 +188,12 @@ zc_pubsub_destroy (zc_pubsub_t **self_p)
         }
         zlist_destroy (&self->handlers);
         zhashx_destroy (&self->streams);
+        if (self->restore_timer != -1 && self->links.loop)
+            zloop_timer_end (self->links.loop, self->restore_timer);
+        s_resume_t *resume;
+        while ((resume = zlist_pop (self->restoring)))
+            s_resume_destroy (&resume);
+        zlist_destroy (&self->restoring);
         zc_log_once_destroy (&self->logged);
         free (self);
         *self_p = NULL;
@@ -704,9 +729,11 @@ typedef struct {
     zc_pubsub_t *self;
     void *uplink;
     zlist_t *expired;
+    char *refused;              //  the key of the one the link refused, or NULL
 } s_restore_t;
 
-//  Gives a hub a retained message we published, or notes it expired.
+//  Gives a hub a retained message we published, or notes it expired;
+//  stops at one the link refuses (it is full: the rest follow later).
 static int
 s_restore (const char *key, const void *value, size_t size, void *arg)
 {
@@ -730,7 +757,58 @@ s_restore (const char *key, const void *value, size_t size, void *arg)
         return 0;
     }
     msg->retain = (uint32_t) ((expires - now + 999) / 1000);
-    restore->self->links.send_to (restore->uplink, &msg, restore->self->links.arg);
+    if (restore->self->links.send_to (restore->uplink, &msg, restore->self->links.arg) != 0) {
+        restore->refused = zc_strdup (key);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_restore_timer (zloop_t *loop, int timer_id, void *arg);
+
+//  Gives a hub the retained messages we published from key 'from' on
+//  (all, when NULL). What a full link refuses goes again after
+//  S_RESTORE_AGAIN_MS, from where it stopped, while the link stays up:
+//  a hub that restarted under many large retained messages gets them
+//  all, as fast as the link's budget lets them go.
+static void
+s_restore_from (zc_pubsub_t *self, void *uplink, const char *from)
+{
+    s_restore_t restore = { self, uplink, zlist_new (), NULL };
+    zlist_autofree (restore.expired);
+    zc_store_scan (self->store, ZC_TABLE_RETAINED, from, 0, s_restore, &restore);
+    for (const char *key = zlist_first (restore.expired); key; key = zlist_next (restore.expired))
+        zc_store_del (self->store, ZC_TABLE_RETAINED, key);
+    zlist_destroy (&restore.expired);
+    if (!restore.refused)
+        return;
+    s_resume_t *resume = zc_calloc (1, sizeof *resume);
+    resume->uplink = uplink;
+    resume->from = restore.refused;
+    zlist_append (self->restoring, resume);
+    if (self->restore_timer == -1 && self->links.loop)
+        self->restore_timer = zloop_timer (self->links.loop, S_RESTORE_AGAIN_MS, 1, s_restore_timer, self);
+}
+
+static int
+s_restore_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_pubsub_t *self = arg;
+    self->restore_timer = -1;
+    zlist_t *pending = self->restoring;
+    self->restoring = zlist_new ();
+    zlist_t *up = self->links.uplinks (self->links.arg);
+    s_resume_t *resume;
+    while ((resume = zlist_pop (pending))) {
+        bool still_up = false;
+        for (void *uplink = zlist_first (up); uplink; uplink = zlist_next (up))
+            still_up |= uplink == resume->uplink;
+        if (still_up)
+            s_restore_from (self, resume->uplink, resume->from);
+        s_resume_destroy (&resume);
+    }
+    zlist_destroy (&pending);
+    zlist_destroy (&up);
     return 0;
 }
 
@@ -751,12 +829,17 @@ zc_pubsub_link_up (zc_pubsub_t *self, void *uplink)
         first = false;
     }
     zlistx_destroy (&patterns);
-    s_restore_t restore = { self, uplink, zlist_new () };
-    zlist_autofree (restore.expired);
-    zc_store_each (self->store, ZC_TABLE_RETAINED, s_restore, &restore);
-    for (const char *key = zlist_first (restore.expired); key; key = zlist_next (restore.expired))
-        zc_store_del (self->store, ZC_TABLE_RETAINED, key);
-    zlist_destroy (&restore.expired);
+    //  A restore still pending on this link starts over.
+    zlist_t *others = zlist_new ();
+    s_resume_t *resume;
+    while ((resume = zlist_pop (self->restoring)))
+        if (resume->uplink == uplink)
+            s_resume_destroy (&resume);
+        else
+            zlist_append (others, resume);
+    zlist_destroy (&self->restoring);
+    self->restoring = others;
+    s_restore_from (self, uplink, NULL);
 }
 
 json_t *
@@ -785,6 +868,8 @@ typedef struct {
     size_t backlog;             //  what every client has not read
     zc_keyring_t *keyring;
     bool allow;                 //  the policy's verdict
+    bool full;                  //  the hub's link takes only 'room' more messages
+    size_t room;
 } s_test_t;
 
 static int
@@ -804,7 +889,20 @@ s_test_send (zc_wire_t **msg_p, void *arg)
 static int
 s_test_send_to (void *uplink, zc_wire_t **msg_p, void *arg)
 {
+    s_test_t *test = arg;
+    if (test->full && test->room == 0) {
+        zc_wire_destroy (msg_p);
+        errno = ENOBUFS;
+        return -1;
+    }
+    test->room -= test->full;
     return s_test_send (msg_p, arg);
+}
+
+static int
+s_test_loop_end (zloop_t *loop, int timer_id, void *arg)
+{
+    return -1;
 }
 
 static zlist_t *
@@ -1088,6 +1186,45 @@ zc_pubsub_test (bool verbose)
     status = zc_pubsub_status (self);
     ZC_CHECK (json_integer_value (json_object_get (status, "retained")) == 1);
     json_decref (status);
+
+    //  A link that is full part-way: what it refused goes half a second
+    //  later, from where it stopped, while the link is up (in the store's
+    //  order: by a hash of the subject).
+    ZC_CHECK (zc_pubsub_publish (self, "build.log", (const uint8_t *) "l", 1, 600, false, &id, &error, &code) == 0);
+    ZC_CHECK (zc_pubsub_publish (self, "build.tag", (const uint8_t *) "t", 1, 600, false, &id, &error, &code) == 0);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_pubsub_destroy (&self);
+    links.loop = zloop_new ();
+    self = zc_pubsub_new ("me", mine, store, &links);
+    free (s_test_sent (&test));
+    test.full = true;
+    test.room = 2;
+    zc_pubsub_link_up (self, &test);
+    S_CHECK_TEXT (s_test_sent (&test), "SUB FULL; PUB build.tag");
+    test.room = 1;
+    zloop_timer (links.loop, 700, 1, s_test_loop_end, NULL);
+    zloop_start (links.loop);
+    S_CHECK_TEXT (s_test_sent (&test), "PUB build.done");
+    test.full = false;
+    zloop_timer (links.loop, 700, 1, s_test_loop_end, NULL);
+    zloop_start (links.loop);
+    S_CHECK_TEXT (s_test_sent (&test), "PUB build.log");
+    //  Down meanwhile: nothing more; up again: all from the start.
+    test.full = true;
+    test.room = 1;
+    zc_pubsub_link_up (self, &test);
+    S_CHECK_TEXT (s_test_sent (&test), "SUB FULL");
+    test.hub_up = false;
+    zloop_timer (links.loop, 700, 1, s_test_loop_end, NULL);
+    zloop_start (links.loop);
+    S_CHECK_TEXT (s_test_sent (&test), "");
+    test.hub_up = true;
+    test.full = false;
+    zc_pubsub_link_up (self, &test);
+    S_CHECK_TEXT (s_test_sent (&test), "SUB FULL; PUB build.tag; PUB build.done; PUB build.log");
+    zc_pubsub_destroy (&self);
+    zloop_destroy (&links.loop);
+    self = zc_pubsub_new ("me", mine, store, &links);
 
     zc_pubsub_destroy (&self);
     zc_store_close (&store);
