@@ -90,7 +90,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #ifdef ZC_BENCH_NATS
-#   include <nats/nats.h>
+#   include "bench-nats.h"
 #endif
 #ifdef ZC_BENCH_MQTT
 #   include <mosquitto.h>
@@ -1169,32 +1169,7 @@ out:
 static natsConnection *
 s_nats_connect (const s_args_t *args, bool send_asap, bool global_delivery)
 {
-    natsOptions *options = NULL;
-    natsConnection *connection = NULL;
-    natsStatus status = natsOptions_Create (&options);
-    if (status == NATS_OK)
-        status = natsOptions_SetURL (options, args->url);
-    if (status == NATS_OK && args->ca) {
-        status = natsOptions_SetSecure (options, true);
-        if (status == NATS_OK)
-            status = natsOptions_LoadCATrustedCertificates (options, args->ca);
-        //  The certificate is for "localhost"; we connect to 127.0.0.1.
-        if (status == NATS_OK)
-            status = natsOptions_SetExpectedHostname (options, "localhost");
-    }
-    if (status == NATS_OK && send_asap)
-        status = natsOptions_SetSendAsap (options, true);
-    if (status == NATS_OK && global_delivery)
-        status = natsOptions_UseGlobalMessageDelivery (options, true);
-    if (status == NATS_OK)
-        status = natsConnection_Connect (&connection, options);
-    if (status != NATS_OK) {
-        fprintf (stderr, "bench-pubsub: cannot connect to NATS at %s: %s (%s)\n",
-                 args->url, natsStatus_GetText (status), nats_GetLastError (NULL));
-        connection = NULL;
-    }
-    natsOptions_Destroy (options);
-    return connection;
+    return s_nats_open ("bench-pubsub", args->url, args->ca, send_asap, global_delivery);
 }
 
 static void

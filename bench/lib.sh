@@ -120,3 +120,66 @@ start_agent () {
     pids="$pids $!"
     eval "${name}_pid=\$!"
 }
+
+#  ---------------------------------------------------------------------
+#  NATS beside zcnc (bench/pubsub.sh, bench/fleet.sh)
+
+#  Starts nats-server with config file CONF, its log in LOG; sets
+#  nats_pid and nats_port (read from the log). 1 when it did not listen
+#  within 10 s.
+start_nats () {
+    "$nats_server" -c "$1" 2>"$2" &
+    nats_pid=$!
+    pids="$pids $nats_pid"
+    nats_listening () {
+        grep -q 'Listening for client connections on' "$2"
+    }
+    wait_for nats_listening "$1" "$2" || return 1
+    nats_port=$(sed -n 's/.*Listening for client connections on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$2" | head -n 1)
+    [ -n "$nats_port" ]
+}
+
+#  start_nats_baselines [WHY_NOT]: nats-server twice on 127.0.0.1 (port
+#  -1: it picks a free one), plain and with TLS (a self-signed P-256
+#  certificate for localhost and 127.0.0.1, made with openssl in $dir:
+#  $dir/tls.crt, which clients trust). Sets nats_url, nats_plain_pid,
+#  nats_tls_url, nats_tls_pid and nats_version, or nats_why and
+#  nats_tls_why saying why one cannot run (WHY_NOT, when given, for both:
+#  the client side is missing).
+start_nats_baselines () {
+    nats_why=${1:-} nats_tls_why= nats_version=
+    #  Debian puts it in /usr/sbin, which a user's PATH may lack.
+    nats_server=$(command -v nats-server 2>/dev/null || { [ -x /usr/sbin/nats-server ] && echo /usr/sbin/nats-server; })
+    [ -n "$nats_why" ] || [ -n "$nats_server" ] || nats_why="nats-server not installed (apt-get install nats-server)"
+    if [ -n "$nats_why" ]; then
+        nats_tls_why=$nats_why
+        return
+    fi
+    nats_version=$("$nats_server" --version 2>&1 | head -n 1)
+    printf 'host: 127.0.0.1\nport: -1\n' >"$dir/nats.conf"
+    if start_nats "$dir/nats.conf" "$dir/nats.log"; then
+        nats_plain_pid=$nats_pid
+        nats_url=nats://127.0.0.1:$nats_port
+    else
+        nats_why="nats-server did not start (see its log above)"
+        tail -n 5 "$dir/nats.log"
+    fi
+    if ! command -v openssl >/dev/null 2>&1; then
+        nats_tls_why="openssl not installed (it makes the certificate)"
+    elif ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+            -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout "$dir/tls.key" -out "$dir/tls.crt" >"$dir/openssl.log" 2>&1; then
+        nats_tls_why="openssl could not make a certificate"
+        tail -n 5 "$dir/openssl.log"
+    else
+        printf 'host: 127.0.0.1\nport: -1\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' \
+            "$dir/tls.crt" "$dir/tls.key" >"$dir/nats-tls.conf"
+        if start_nats "$dir/nats-tls.conf" "$dir/nats-tls.log"; then
+            nats_tls_pid=$nats_pid
+            nats_tls_url=tls://127.0.0.1:$nats_port
+        else
+            nats_tls_why="nats-server with TLS did not start"
+            tail -n 5 "$dir/nats-tls.log"
+        fi
+    fi
+}

@@ -151,65 +151,18 @@ echo "mesh: p1, s1,$fan_names -> hub1 ($endpoint, CURVE); bench-pubsub built wit
 #  ---------------------------------------------------------------------
 #  The baselines' servers
 
-#  Debian puts both in /usr/sbin, which a user's PATH may lack.
-nats_server=$(command -v nats-server 2>/dev/null || { [ -x /usr/sbin/nats-server ] && echo /usr/sbin/nats-server; })
+#  Debian puts mosquitto in /usr/sbin, which a user's PATH may lack.
 mosquitto=$(command -v mosquitto 2>/dev/null || { [ -x /usr/sbin/mosquitto ] && echo /usr/sbin/mosquitto; })
-nats_why= nats_tls_why= mqtt_why=
+nats_why= mqtt_why=
 case " $features " in
-    *" nats "*) [ -n "$nats_server" ] || nats_why="nats-server not installed (apt-get install nats-server)" ;;
+    *" nats "*) ;;
     *) nats_why="bench-pubsub built without libnats (apt-get install libnats-dev, then make bench/bench-pubsub)" ;;
 esac
 case " $features " in
     *" mqtt "*) [ -n "$mosquitto" ] || mqtt_why="mosquitto not installed (apt-get install mosquitto)" ;;
     *) mqtt_why="bench-pubsub built without libmosquitto (apt-get install libmosquitto-dev, then make bench/bench-pubsub)" ;;
 esac
-
-#  Starts nats-server with config file CONF, its log in LOG; sets
-#  nats_pid and nats_port (read from the log). 1 when it did not listen
-#  within 10 s.
-start_nats () {
-    "$nats_server" -c "$1" 2>"$2" &
-    nats_pid=$!
-    pids="$pids $nats_pid"
-    nats_listening () {
-        grep -q 'Listening for client connections on' "$2"
-    }
-    wait_for nats_listening "$1" "$2" || return 1
-    nats_port=$(sed -n 's/.*Listening for client connections on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$2" | head -n 1)
-    [ -n "$nats_port" ]
-}
-nats_version=
-if [ -z "$nats_why" ]; then
-    nats_version=$("$nats_server" --version 2>&1 | head -n 1)
-    printf 'host: 127.0.0.1\nport: -1\n' >"$dir/nats.conf"
-    if start_nats "$dir/nats.conf" "$dir/nats.log"; then
-        nats_plain_pid=$nats_pid
-        nats_url=nats://127.0.0.1:$nats_port
-    else
-        nats_why="nats-server did not start (see its log above)"
-        tail -n 5 "$dir/nats.log"
-    fi
-    if ! command -v openssl >/dev/null 2>&1; then
-        nats_tls_why="openssl not installed (it makes the certificate)"
-    elif ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-            -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-            -keyout "$dir/tls.key" -out "$dir/tls.crt" >"$dir/openssl.log" 2>&1; then
-        nats_tls_why="openssl could not make a certificate"
-        tail -n 5 "$dir/openssl.log"
-    else
-        printf 'host: 127.0.0.1\nport: -1\ntls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' \
-            "$dir/tls.crt" "$dir/tls.key" >"$dir/nats-tls.conf"
-        if start_nats "$dir/nats-tls.conf" "$dir/nats-tls.log"; then
-            nats_tls_pid=$nats_pid
-            nats_tls_url=tls://127.0.0.1:$nats_port
-        else
-            nats_tls_why="nats-server with TLS did not start"
-            tail -n 5 "$dir/nats-tls.log"
-        fi
-    fi
-else
-    nats_tls_why=$nats_why
-fi
+start_nats_baselines "$nats_why"
 mqtt_version=
 if [ -z "$mqtt_why" ]; then
     mqtt_version=$("$mosquitto" -h 2>&1 | head -n 1)
