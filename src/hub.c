@@ -40,6 +40,7 @@
 #include "uplink.h"
 #include "wire.h"
 #include "zap.h"
+#include "zfd.h"
 
 #define S_MAX_WAITED_NAMES   10000      //  absent names remembered
 #define S_MAX_WAITERS        256        //  origins remembered per absent name
@@ -98,6 +99,7 @@ struct _zc_hub_t {
     zloop_t *loop;
     zsock_t *router;
     zc_zap_t *zap;
+    zc_zfd_t *zap_reader;       //  its socket, read when it has a request
     zc_daemon_t *daemon;        //  signals and the trusted keys
     zcert_t *cert;
     zhashx_t *peers;            //  public key -> s_peer_t (owned)
@@ -955,9 +957,9 @@ static int
 s_router_event (zloop_t *loop, zsock_t *router, void *arg)
 {
     zc_hub_t *self = arg;
+    //  Receives until none is left (the socket's receive timeout is 0):
+    //  asking its events before each would cost a system call each.
     for (int count = 0; count < S_RECV_BATCH; count++) {
-        if (count && !(zsock_events (router) & ZMQ_POLLIN))
-            break;
         zmsg_t *frames = zmsg_recv (router);
         if (!frames)
             break;
@@ -1345,6 +1347,8 @@ zc_hub_new (zc_config_t *config, char **error)
     //  one, libzmq accepts any client key.
     self->zap = zc_zap_new (config->name);
     self->router = zsock_new (ZMQ_ROUTER);
+    if (self->router)
+        zsock_set_rcvtimeo (self->router, 0);     //  read until none is left (s_router_event)
     if (!self->zap || !self->router) {
         zc_fail (error, "cannot create the hub's sockets: %s", zmq_strerror (zmq_errno ()));
         goto failed;
@@ -1368,7 +1372,7 @@ zc_hub_new (zc_config_t *config, char **error)
     if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0)
         goto failed;
     zloop_reader (self->loop, self->router, s_router_event, self);
-    zloop_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);
+    self->zap_reader = zc_zfd_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);
     self->timers [0] = zloop_timer (self->loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
     self->timers [1] = zloop_timer (self->loop, S_DIRECTORY_FLUSH_MS, 0, s_directory_timer, self);
     zc_info ("hub %s started with %zu trusted keys and %zu uplink(s)", config->name,
@@ -1412,6 +1416,7 @@ zc_hub_destroy (zc_hub_t **self_p)
             zloop_timer_end (self->loop, self->timers [index]);
     s_parents_destroy (self);
     zsock_destroy (&self->router);
+    zc_zfd_reader_end (self->loop, &self->zap_reader);
     zc_zap_destroy (&self->zap);
     zhashx_destroy (&self->peers);
     zc_routes_destroy (&self->routes);

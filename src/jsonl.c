@@ -192,8 +192,9 @@ zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
     }
     self->item = (zmq_pollitem_t) { .fd = self->epfd, .events = ZMQ_POLLIN };
     zloop_poller (loop, &self->item, s_epoll_event, self);
+    //  Read only while it parses: zloop asks a socket it reads for its
+    //  events on every turn, a system call each.
     self->parser = zactor_new (s_parser_actor, NULL);
-    zloop_reader (loop, (zsock_t *) self->parser, s_parsed, self);
     return self;
 }
 
@@ -249,7 +250,8 @@ zc_jsonl_destroy (zc_jsonl_t **self_p)
             zloop_timer_end (self->loop, self->flush_timer);
         zlist_destroy (&self->dirty);
         //  What is on the parser comes back, to be freed.
-        zloop_reader_end (self->loop, (zsock_t *) self->parser);
+        if (self->parsing)
+            zloop_reader_end (self->loop, (zsock_t *) self->parser);
         while (self->parsing)
             s_parsed (self->loop, (zsock_t *) self->parser, self);
         zactor_destroy (&self->parser);
@@ -376,7 +378,8 @@ s_conn_deliver (zc_jsonl_conn_t *conn)
         if (size > ZC_JSONL_SMALL_LINE) {
             conn->parsing = true;
             conn->parse_size = size;
-            conn->server->parsing++;
+            if (conn->server->parsing++ == 0)
+                zloop_reader (conn->server->loop, (zsock_t *) conn->server->parser, s_parsed, conn->server);
             zsock_send (conn->server->parser, "sp8p", "PARSE", conn, (uint64_t) size, line);
             s_conn_account (conn);
             break;
@@ -406,7 +409,8 @@ s_parsed (zloop_t *loop, zsock_t *parser, void *arg)
     char *error = NULL;
     if (zsock_recv (parser, "pps", &conn, &request, &error) == -1 || !conn)
         return 0;
-    self->parsing--;
+    if (--self->parsing == 0)
+        zloop_reader_end (self->loop, parser);
     conn->parsing = false;
     size_t size = conn->parse_size;
     conn->parse_size = 0;

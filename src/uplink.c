@@ -6,6 +6,7 @@
 #include "flow.h"
 #include "keys.h"
 #include "log.h"
+#include "zfd.h"
 
 #define S_RECV_BATCH        256     //  messages taken per turn of the loop
 #define S_REDIAL_MIN_MS     1000    //  first wait before dialling again after a refusal
@@ -19,6 +20,7 @@ struct _zc_uplink_t {
     zc_peer_addr_t hub;             //  name and endpoint (endpoint borrowed from the config)
     zsock_t *dealer;
     zsock_t *monitor;
+    zc_zfd_t *monitor_reader;   //  its events, read when there are some
     zc_flow_t *flow;                //  what we send: bulk behind small messages, a budget
     int timer_id;
     bool up;                        //  the hub answered our HELLO
@@ -97,9 +99,9 @@ static int
 s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
 {
     zc_uplink_t *self = arg;
+    //  Receives until none is left (the socket's receive timeout is 0):
+    //  asking its events before each would cost a system call each.
     for (int count = 0; count < S_RECV_BATCH; count++) {
-        if (count && !(zsock_events (dealer) & ZMQ_POLLIN))
-            break;
         zmsg_t *frames = zmsg_recv (dealer);
         if (!frames)
             break;
@@ -268,6 +270,8 @@ s_dial (zc_uplink_t *self, zcert_t *cert, const char *key, char **error)
     if (hub_key.role != ZC_KEY_HUB)
         zc_warn ("%s/%s.cert has role agent; expected a hub's cert", config->keys, self->hub.name);
     self->dealer = zsock_new (ZMQ_DEALER);
+    if (self->dealer)
+        zsock_set_rcvtimeo (self->dealer, 0);     //  read until none is left (s_dealer_event)
     self->monitor = zsock_new (ZMQ_PAIR);
     if (!self->dealer || !self->monitor) {
         *error = zsys_sprintf ("cannot create a socket: %s", zmq_strerror (zmq_errno ()));
@@ -312,7 +316,7 @@ zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
         return NULL;
     }
     zloop_reader (loop, self->dealer, s_dealer_event, self);
-    zloop_reader (loop, self->monitor, s_monitor_event, self);
+    self->monitor_reader = zc_zfd_reader (loop, self->monitor, s_monitor_event, self);
     self->timer_id = zloop_timer (loop, (size_t) (config->heartbeat * 1000), 0, s_heartbeat_timer, self);
     return self;
 }
@@ -326,8 +330,7 @@ zc_uplink_destroy (zc_uplink_t **self_p)
             zloop_timer_end (self->loop, self->timer_id);
         if (self->dealer)
             zloop_reader_end (self->loop, self->dealer);
-        if (self->monitor)
-            zloop_reader_end (self->loop, self->monitor);
+        zc_zfd_reader_end (self->loop, &self->monitor_reader);
         if (self->up) {
             //  A clean exit: the hub takes us offline at once instead of
             //  after peer_timeout. What is queued before it still goes.
