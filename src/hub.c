@@ -1362,10 +1362,13 @@ zc_hub_new (zc_config_t *config, char **error)
     //  below this many messages; libzmq's default (1000) would drop small
     //  ones (a burst of PUBs) long before.
     zsock_set_sndhwm (self->router, 100000);
-    //  A silent peer is the hub's to find (heartbeat timeout, after
-    //  peer_timeout); libzmq's own check closes its connection later, so
-    //  a closed connection means the peer's end went (link lost).
-    zsock_set_heartbeat_timeout (self->router, (int) (config->peer_timeout * 2000));
+    //  No ZeroMQ heartbeats from the hub: a silent peer is the hub's to
+    //  find (heartbeat timeout, after peer_timeout; a closed connection
+    //  means the peer's end went: link lost), and libzmq 4.3 keeps a
+    //  heartbeat's timers per connection in one list per I/O thread that
+    //  each cancel walks, which grows as the square of the agents.
+    //  Agents ping their hub (zc_uplink_tune); the hub answers those.
+    zsock_set_heartbeat_ivl (self->router, 0);
     //  Large messages travel in chunks (wire version 3): a peer that
     //  sends a larger frame is cut off by libzmq before it is buffered.
     zsock_set_maxmsgsize (self->router, S_MAX_FRAME);

@@ -231,7 +231,14 @@ zc_uplink_tune (zsock_t *sock, const zc_config_t *config)
     zsock_set_handshake_ivl (sock, (int) (config->handshake * 1000));
     zsock_set_heartbeat_ivl (sock, (int) (config->heartbeat * 1000));
     zsock_set_heartbeat_timeout (sock, (int) (config->peer_timeout * 1000));
-    zsock_set_heartbeat_ttl (sock, (int) (config->peer_timeout * 1000));
+    //  No time-to-live in our pings: a hub that gets one arms a timer for
+    //  the connection, and cancels it on whatever comes in next; libzmq
+    //  4.3 finds a timer to cancel by walking all of its I/O thread's, so
+    //  with thousands of agents the hub's I/O thread did little else
+    //  (tests/zc-sim, bench/README.md). The hub finds silent peers itself
+    //  (peer_timeout), and a connection that came back replaces one gone
+    //  silent (hub.c, s_route_alive).
+    zsock_set_heartbeat_ttl (sock, 0);
     //  libzmq waits the interval plus a random part of it before each
     //  new attempt: peers of a restarted hub do not all come at once.
     zsock_set_reconnect_ivl (sock, (int) (config->reconnect * 1000));
