@@ -25,6 +25,13 @@ typedef struct _zc_runner_t zc_runner_t;
 //  never let one run twice.
 zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
                             size_t max_output, double skew, zc_link_send_fn *send, void *arg);
+//  A REPLY's payload from node 'name': the result, sealed with 'seal' for
+//  the origin (not sealed when 'seal' is NULL) and, for a job that came
+//  through a relay, sealed again for that relay, which checks that it
+//  comes from us before it holds it for the origin; 'refused' marks the
+//  answer to a REQ that was not run. NULL when it cannot be encoded.
+zframe_t *zc_runner_reply_payload (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,
+                                   const char *relay, const zc_result_t *result, bool refused);
 //  From now on, every REQ is opened (and refused unless authentic) and
 //  every result sealed with 'seal' (borrowed). Without one, payloads are
 //  taken as they come (the module's self-test).

@@ -204,25 +204,22 @@ s_send_notice (zc_runner_t *self, zc_msg_type_t type, s_task_t *task)
     self->send (&msg, self->arg);
 }
 
-//  A REPLY's payload: the result, sealed for the origin, and, for a job
-//  that came through a relay, sealed again for that relay, which checks
-//  that it comes from us before it holds it for the origin.
-static zframe_t *
-s_reply_payload (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay,
-                 const zc_result_t *result, bool refused)
+zframe_t *
+zc_runner_reply_payload (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,
+                         const char *relay, const zc_result_t *result, bool refused)
 {
     zframe_t *payload = zc_wire_result_payload (result);
-    if (!self->seal || !payload)
+    if (!seal || !payload)
         return payload;
-    zc_seal_about_t about = { .id = id, .origin = origin, .target = self->name, .relay = relay,
+    zc_seal_about_t about = { .id = id, .origin = origin, .target = name, .relay = relay,
                               .method = refused };
-    zframe_t *envelope = zc_seal_reply (self->seal, &about, false, payload);
+    zframe_t *envelope = zc_seal_reply (seal, &about, false, payload);
     zframe_destroy (&payload);
     if (*relay) {
-        zc_seal_about_t hop = { .id = id, .origin = relay, .target = self->name, .relay = "",
+        zc_seal_about_t hop = { .id = id, .origin = relay, .target = name, .relay = "",
                                 .method = refused };
         zframe_t *inner = envelope;
-        envelope = zc_seal_reply (self->seal, &hop, false, inner);
+        envelope = zc_seal_reply (seal, &hop, false, inner);
         zframe_destroy (&inner);
     }
     return envelope;
@@ -234,7 +231,8 @@ s_send_reply (zc_runner_t *self, s_task_t *task)
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = task->id;
     s_address (msg, task);
-    msg->payload = s_reply_payload (self, &task->id, task->origin, task->relay, task->result, false);
+    msg->payload = zc_runner_reply_payload (self->seal, self->name, &task->id, task->origin, task->relay,
+                                            task->result, false);
     task->reply_next_try = s_now (self) + S_REPLY_RESEND_MS;
     self->send (&msg, self->arg);
 }
@@ -437,7 +435,7 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
     }
     else
         zlist_append (reply->to, (char *) origin);
-    reply->payload = s_reply_payload (self, &msg->id, origin, relay, result, true);
+    reply->payload = zc_runner_reply_payload (self->seal, self->name, &msg->id, origin, relay, result, true);
     zc_result_destroy (&result);
     self->send (&reply, self->arg);
 }

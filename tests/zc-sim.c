@@ -115,6 +115,7 @@
 #include "job.h"
 #include "keys.h"
 #include "log.h"
+#include "runner.h"
 #include "seal.h"
 #include "signals.h"
 #include "subject.h"
@@ -532,29 +533,6 @@ s_send_notice (s_task_t *task, zc_msg_type_t type)
     s_node_send (&msg, task->node);
 }
 
-//  A REPLY's payload: the result sealed for the origin and, through a
-//  relay, sealed again for the relay (as src/runner.c does: its helper
-//  is file-local there).
-static zframe_t *
-s_reply_payload (s_node_t *node, const zc_id_t *id, const char *origin, const char *relay,
-                 const zc_result_t *result, bool refused)
-{
-    zframe_t *payload = zc_wire_result_payload (result);
-    if (!payload)
-        return NULL;
-    zc_seal_about_t about = { .id = id, .origin = origin, .target = node->name, .relay = relay,
-                              .method = refused };
-    zframe_t *envelope = zc_seal_reply (node->seal, &about, false, payload);
-    zframe_destroy (&payload);
-    if (*relay) {
-        zc_seal_about_t hop = { .id = id, .origin = relay, .target = node->name, .relay = "",
-                                .method = refused };
-        zframe_t *inner = envelope;
-        envelope = zc_seal_reply (node->seal, &hop, false, inner);
-        zframe_destroy (&inner);
-    }
-    return envelope;
-}
 
 static void
 s_send_reply (s_task_t *task)
@@ -563,7 +541,8 @@ s_send_reply (s_task_t *task)
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = task->id;
     s_address (msg, task);
-    msg->payload = s_reply_payload (node, &task->id, task->origin, task->relay, task->result, false);
+    msg->payload = zc_runner_reply_payload (node->seal, node->name, &task->id, task->origin, task->relay,
+                                            task->result, false);
     if (task->reply_next_try)
         node->sim->stats.reply_resends++;
     else
@@ -761,7 +740,7 @@ s_refuse (s_node_t *node, zc_wire_t *msg, const char *origin, const char *relay,
     }
     else
         zlist_append (reply->to, (char *) origin);
-    reply->payload = s_reply_payload (node, &msg->id, origin, relay, result, true);
+    reply->payload = zc_runner_reply_payload (node->seal, node->name, &msg->id, origin, relay, result, true);
     zc_result_destroy (&result);
     s_node_send (&reply, node);
 }
