@@ -32,6 +32,10 @@ zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
 //  answer to a REQ that was not run. NULL when it cannot be encoded.
 zframe_t *zc_runner_reply_payload (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,
                                    const char *relay, const zc_result_t *result, bool refused);
+//  The REPLY (flagged REFUSED) that tells the origin, through 'relay' when
+//  not "", that its job 'id' was refused for 'reason' and never ran.
+zc_wire_t *zc_runner_refusal (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,
+                              const char *relay, const char *reason);
 //  From now on, every REQ is opened (and refused unless authentic) and
 //  every result sealed with 'seal' (borrowed). Without one, payloads are
 //  taken as they come (the module's self-test).

@@ -225,6 +225,29 @@ zc_runner_reply_payload (zc_seal_t *seal, const char *name, const zc_id_t *id, c
     return envelope;
 }
 
+zc_wire_t *
+zc_runner_refusal (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,
+                   const char *relay, const char *reason)
+{
+    zc_result_t *result = zc_result_new ();
+    result->state = ZC_STATE_DENIED;
+    result->finished_ms = zc_wall_ms ();        //  started_ms 0: never started, nor stored
+    result->error = zc_strdup (reason);
+    zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
+    reply->id = *id;
+    reply->flags |= ZC_FLAG_REFUSED;
+    if (*relay) {
+        zlist_append (reply->to, (char *) relay);
+        reply->flags |= ZC_FLAG_RELAYED;
+        zlist_append (reply->names, (char *) origin);
+    }
+    else
+        zlist_append (reply->to, (char *) origin);
+    reply->payload = zc_runner_reply_payload (seal, name, id, origin, relay, result, true);
+    zc_result_destroy (&result);
+    return reply;
+}
+
 static void
 s_send_reply (zc_runner_t *self, s_task_t *task)
 {
@@ -421,22 +444,7 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
         zhashx_insert (self->refusals_logged, origin, (void *) "");
     }
     zc_audit ("refused", job_id, origin, self->name, zc_method_name (msg->method), "reason=authentication");
-    zc_result_t *result = zc_result_new ();
-    result->state = ZC_STATE_DENIED;
-    result->finished_ms = zc_wall_ms ();        //  started_ms 0: never started, nor stored
-    result->error = zc_strdup (reason);
-    zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
-    reply->id = msg->id;
-    reply->flags |= ZC_FLAG_REFUSED;
-    if (*relay) {
-        zlist_append (reply->to, (char *) relay);
-        reply->flags |= ZC_FLAG_RELAYED;
-        zlist_append (reply->names, (char *) origin);
-    }
-    else
-        zlist_append (reply->to, (char *) origin);
-    reply->payload = zc_runner_reply_payload (self->seal, self->name, &msg->id, origin, relay, result, true);
-    zc_result_destroy (&result);
+    zc_wire_t *reply = zc_runner_refusal (self->seal, self->name, &msg->id, origin, relay, reason);
     self->send (&reply, self->arg);
 }
 

@@ -726,22 +726,7 @@ s_refuse (s_node_t *node, zc_wire_t *msg, const char *origin, const char *relay,
     zc_job_id_format (&msg->id, node->name, job_id);
     zc_warn_once (sim->logged, what, "refused job %s from %s%s%s: %s (logged once per origin)",
                   job_id, origin, *relay? " via ": "", relay, reason);
-    zc_result_t *result = zc_result_new ();
-    result->state = ZC_STATE_DENIED;
-    result->finished_ms = zc_wall_ms ();        //  started_ms 0: never started, nor kept
-    result->error = zc_strdup (reason);
-    zc_wire_t *reply = zc_wire_new (ZC_MSG_REPLY);
-    reply->id = msg->id;
-    reply->flags |= ZC_FLAG_REFUSED;
-    if (*relay) {
-        zlist_append (reply->to, (char *) relay);
-        reply->flags |= ZC_FLAG_RELAYED;
-        zlist_append (reply->names, (char *) origin);
-    }
-    else
-        zlist_append (reply->to, (char *) origin);
-    reply->payload = zc_runner_reply_payload (node->seal, node->name, &msg->id, origin, relay, result, true);
-    zc_result_destroy (&result);
+    zc_wire_t *reply = zc_runner_refusal (node->seal, node->name, &msg->id, origin, relay, reason);
     s_node_send (&reply, node);
 }
 
