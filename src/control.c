@@ -31,7 +31,8 @@ typedef struct {
 typedef struct {
     zc_jsonl_conn_t *conn;
     json_t *tag;                //  echoed, or NULL
-    zlist_t *pending;           //  job keys without a final result
+    zlistx_t *pending;          //  job keys without a final result, in order
+    zhashx_t *pending_index;    //  job key -> its handle in pending
     int timer_id;
 } s_wait_t;
 
@@ -101,7 +102,8 @@ s_wait_destroy (zc_control_t *self, s_wait_t **wait_p)
     if (wait->timer_id != -1)
         zloop_timer_end (self->parts.loop, wait->timer_id);
     zlist_remove (self->waits, wait);
-    zlist_destroy (&wait->pending);
+    zhashx_destroy (&wait->pending_index);
+    zlistx_destroy (&wait->pending);
     json_decref (wait->tag);
     free (wait);
     *wait_p = NULL;
@@ -112,7 +114,7 @@ static void
 s_wait_end (zc_control_t *self, s_wait_t *wait)
 {
     json_t *pending = json_array ();
-    for (char *key = zlist_first (wait->pending); key; key = zlist_next (wait->pending))
+    for (char *key = zlistx_first (wait->pending); key; key = zlistx_next (wait->pending))
         json_array_append_new (pending, json_string (key));
     s_answer (self, wait->conn, wait->tag, json_pack ("{s:b, s:o}", "end", 1, "pending", pending));
     zc_jsonl_hold (wait->conn, false);
@@ -134,16 +136,15 @@ zc_control_job_final (zc_control_t *self, const char *job_id)
     json_t *job = NULL;         //  built only when someone waits for it
     zlist_t *ended = zlist_new ();
     for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
-        char *key = zlist_first (wait->pending);
-        while (key && strcmp (key, job_id) != 0)
-            key = zlist_next (wait->pending);
-        if (!key)
+        void *handle = zhashx_lookup (wait->pending_index, job_id);
+        if (!handle)
             continue;
-        zlist_remove (wait->pending, key);     //  autofree: frees key
+        zhashx_delete (wait->pending_index, job_id);
+        zlistx_delete (wait->pending, handle);
         if (!job)
             job = zc_delivery_job_json (self->parts.delivery, job_id);
         s_answer (self, wait->conn, wait->tag, json_incref (job));
-        if (zlist_size (wait->pending) == 0)
+        if (zlistx_size (wait->pending) == 0)
             zlist_append (ended, wait);
     }
     json_decref (job);
@@ -434,14 +435,27 @@ s_wait_start (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *tag, zlist_t *j
     s_wait_t *wait = zc_calloc (1, sizeof *wait);
     wait->conn = conn;
     wait->tag = tag? json_incref (tag): NULL;
-    wait->pending = job_ids;
+    //  Indexed: a broadcast's wait holds thousands of keys, and each
+    //  final result looks its key up.
+    wait->pending = zlistx_new ();
+    zlistx_set_destructor (wait->pending, (zlistx_destructor_fn *) zstr_free);
+    wait->pending_index = zhashx_new ();
+    char *job_id;
+    while ((job_id = zlist_pop (job_ids))) {
+        if (zhashx_lookup (wait->pending_index, job_id)) {
+            free (job_id);
+            continue;
+        }
+        zhashx_insert (wait->pending_index, job_id, zlistx_add_end (wait->pending, job_id));
+    }
+    zlist_destroy (&job_ids);
     wait->timer_id = zloop_timer (self->parts.loop, (size_t) (seconds * 1000), 1, s_wait_timeout, wait);
     zlist_append (self->waits, wait);
     zc_jsonl_hold (conn, true);
     //  Jobs that ended already (refused as they left) are answered now.
     zlist_t *ended = zlist_new ();
     zlist_autofree (ended);
-    for (char *key = zlist_first (wait->pending); key; key = zlist_next (wait->pending))
+    for (char *key = zlistx_first (wait->pending); key; key = zlistx_next (wait->pending))
         if (zc_delivery_is_final (self->parts.delivery, key))
             zlist_append (ended, key);
     for (char *key = zlist_first (ended); key; key = zlist_next (ended))

@@ -5,6 +5,7 @@
 #include "prelude.h"
 #include "daemon.h"
 #include "dirs.h"
+#include "dirwatch.h"
 #include "log.h"
 #include "signals.h"
 #include "uplink.h"
@@ -18,6 +19,7 @@ struct _zc_daemon_t {
     zloop_t *loop;
     zc_keyring_t *keyring;
     uint64_t keys_stamp;        //  of the keys directory when it was read
+    zc_dirwatch_t *keys_watch;  //  says when to compare the stamp
     zc_daemon_fn *on_keys, *on_hangup;
     void *arg;
     zmq_pollitem_t signal_item;
@@ -104,7 +106,8 @@ static int
 s_keys_timer (zloop_t *loop, int timer_id, void *arg)
 {
     zc_daemon_t *self = arg;
-    if (zc_keyring_dir_stamp (self->config->keys) != self->keys_stamp)
+    if (zc_dirwatch_changed (self->keys_watch)
+    &&  zc_keyring_dir_stamp (self->config->keys) != self->keys_stamp)
         s_keys_reload (self, "keys directory changed");
     return 0;
 }
@@ -134,11 +137,16 @@ zc_daemon_new (zloop_t *loop, const zc_config_t *config, zc_daemon_fn *on_keys,
     if (zc_dirs_make (config->data, error) != 0)
         return NULL;
     //  The stamp before the reading: a change during it is seen next time.
+    zc_dirwatch_t *keys_watch = zc_dirwatch_new (config->keys);
+    zc_dirwatch_changed (keys_watch);
     uint64_t stamp = zc_keyring_dir_stamp (config->keys);
     zc_keyring_t *keyring = zc_keyring_load (config->keys, error);
-    if (!keyring)
+    if (!keyring) {
+        zc_dirwatch_destroy (&keys_watch);
         return NULL;
+    }
     zc_daemon_t *self = zc_calloc (1, sizeof *self);
+    self->keys_watch = keys_watch;
     self->config = config;
     self->loop = loop;
     self->keyring = keyring;
@@ -166,6 +174,7 @@ zc_daemon_destroy (zc_daemon_t **self_p)
     if (s_signal_fd != -1)
         zloop_poller_end (self->loop, &self->signal_item);
     zc_keyring_destroy (&self->keyring);
+    zc_dirwatch_destroy (&self->keys_watch);
     free (self);
     *self_p = NULL;
 }
@@ -183,7 +192,8 @@ zc_daemon_refresh (zc_daemon_t *self, const char *name)
     struct stat st;
     bool present = stat (path, &st) == 0;
     free (path);
-    if (!present || zc_keyring_dir_stamp (self->config->keys) == self->keys_stamp)
+    if (!present || !zc_dirwatch_changed (self->keys_watch)
+    ||  zc_keyring_dir_stamp (self->config->keys) == self->keys_stamp)
         return false;
     uint64_t before = self->keys_stamp;
     s_keys_reload (self, "a cert was added");

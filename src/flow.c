@@ -10,6 +10,12 @@
 #define S_BASE_EPOCH_MS 30000           //  the lowest round trip is forgotten after two of these
 #define S_MAX_MARKS     16              //  marks out at once
 #define S_MARK_LOST_MS  30000           //  a mark unanswered this long is taken as lost
+//  A link's own small traffic (a heartbeat and its answer) is marked on
+//  the heartbeat only once this much is unmarked, or it has waited this
+//  long: a mark and its echo per heartbeat each way were half of what an
+//  idle fleet sent.
+#define S_QUIET_MARK_BYTES  (4u << 10)
+#define S_QUIET_MARK_MS     20000
 
 //  A mark on its way: its serial, the counts of bytes sent (all, and
 //  bulk) when it left, and when.
@@ -29,6 +35,7 @@ struct _zc_flow_t {
     uint64_t sent, acked;           //  bytes handed to the socket, and known arrived
     uint64_t bulk_sent, bulk_acked; //  the same for bulk chunks only
     uint64_t marked, bulk_marked;   //  the counts when the latest mark left
+    uint64_t unacked_since;         //  when bytes went out with none in flight (0: none in flight)
     uint64_t serial;                //  of the latest mark (random: a peer cannot echo
                                     //  a mark it has not read)
     s_mark_t marks [S_MAX_MARKS];   //  a ring of the marks out, oldest first
@@ -117,6 +124,8 @@ s_sink (zc_flow_t *self, zmsg_t **frames_p, size_t bytes, bool bulk, uint64_t no
     size_t before = s_held (self);
     int rc = self->sink (frames_p, self->arg);
     if (rc == 0) {
+        if (self->sent == self->acked || !self->unacked_since)
+            self->unacked_since = now? now: 1;
         self->sent += bytes;
         if (bulk)
             self->bulk_sent += bytes;
@@ -241,6 +250,8 @@ zc_flow_on_echo (zc_flow_t *self, uint64_t serial, uint64_t now)
         self->acked = mark.end;
     if (mark.bulk_end > self->bulk_acked)
         self->bulk_acked = mark.bulk_end;
+    if (self->acked == self->sent)
+        self->unacked_since = 0;
     s_pool_update (self, before);
     s_adapt (self, now > mark.at_ms? now - mark.at_ms: 0, mark.limited, now);
     zc_flow_pump (self, now);
@@ -256,9 +267,13 @@ zc_flow_tick (zc_flow_t *self, uint64_t now)
         self->mark_first = (self->mark_first + 1) % S_MAX_MARKS;
         self->mark_count--;
     }
-    //  Bytes not known arrived and no mark out to tell (it was lost):
-    //  a new one, or the window would stay shut.
-    if (self->mark_count == 0 && self->sent > self->acked)
+    //  Bytes not known arrived and no mark out to tell (it was lost, or
+    //  none went): a new one, or the window would stay shut. A few small
+    //  messages wait for more, for a while.
+    uint64_t unacked = self->sent - self->acked;
+    bool quiet = unacked < S_QUIET_MARK_BYTES && self->bulk_sent == self->bulk_acked
+              && now < self->unacked_since + S_QUIET_MARK_MS;
+    if (self->mark_count == 0 && unacked && !quiet)
         s_mark (self, now);
     zc_flow_pump (self, now);
 }
@@ -281,6 +296,7 @@ zc_flow_reset (zc_flow_t *self)
     self->marked = self->sent;
     self->bulk_marked = self->bulk_sent;
     self->mark_first = self->mark_count = 0;
+    self->unacked_since = 0;
     s_pool_update (self, before);
 }
 
@@ -450,11 +466,15 @@ zc_flow_test (bool verbose)
     now += 600;
     zc_flow_on_echo (flow, sink.last_mark, now);
 
-    //  A mark lost (no echo for 30 s) is given up on the heartbeat, and
+    //  A few small bytes are marked on the heartbeat only after a while;
+    //  a mark lost (no echo for 30 s) is given up on the heartbeat, and
     //  unmarked bytes get a new one.
     s_test_send (flow, 100, false, now);
     uint64_t marks = sink.marks;
     zc_flow_tick (flow, now + 1);
+    ZC_CHECK (sink.marks == marks);
+    now += S_QUIET_MARK_MS;
+    zc_flow_tick (flow, now);
     ZC_CHECK (sink.marks == marks + 1);
     uint64_t lost = sink.last_mark;
     s_test_send (flow, 100, false, now);
@@ -463,6 +483,18 @@ zc_flow_test (bool verbose)
     zc_flow_tick (flow, now + 1 + S_MARK_LOST_MS);
     ZC_CHECK (sink.marks == marks + 2 && sink.last_mark != lost);
     zc_flow_on_echo (flow, sink.last_mark, now + 2 + S_MARK_LOST_MS);
+    ZC_CHECK (zc_flow_in_flight (flow) == 0);
+    now += 2 + S_MARK_LOST_MS;
+
+    //  Small messages worth S_QUIET_MARK_BYTES are marked on the next
+    //  heartbeat.
+    marks = sink.marks;
+    for (size_t sent = 0; sent < S_QUIET_MARK_BYTES; sent += 512)
+        s_test_send (flow, 512, false, now);
+    ZC_CHECK (sink.marks == marks);
+    zc_flow_tick (flow, now + 1);
+    ZC_CHECK (sink.marks == marks + 1);
+    zc_flow_on_echo (flow, sink.last_mark, now + 2);
     ZC_CHECK (zc_flow_in_flight (flow) == 0);
 
     //  A mark lost right after bulk (nothing sent since): the window
@@ -533,12 +565,24 @@ zc_flow_test (bool verbose)
     s_test_sink_t quiet_sink = { 0 };
     zc_flow_t *quiet = zc_flow_new (4u << 20, NULL, s_test_sink, &quiet_sink);
     for (int beat = 0; beat < 40; beat++) {
-        s_test_send (quiet, 100, false, now);
+        s_test_send (quiet, S_QUIET_MARK_BYTES, false, now);
         zc_flow_tick (quiet, now);
         zc_flow_on_echo (quiet, quiet_sink.last_mark, now + 5);
         now += 2000;
     }
     ZC_CHECK (quiet_sink.marks >= 40 && zc_flow_window (quiet) == S_START_WINDOW);
+    //  Heartbeats alone (a HELLO each 2 s) are marked once in
+    //  S_QUIET_MARK_MS.
+    uint64_t marks_before = quiet_sink.marks;
+    for (int beat = 0; beat < 40; beat++) {
+        s_test_send (quiet, 100, false, now);
+        zc_flow_tick (quiet, now);
+        if (quiet_sink.marks > marks_before)
+            zc_flow_on_echo (quiet, quiet_sink.last_mark, now + 5);
+        now += 2000;
+    }
+    ZC_CHECK (quiet_sink.marks - marks_before >= 3);
+    ZC_CHECK (quiet_sink.marks - marks_before <= 40 * 2000 / S_QUIET_MARK_MS + 1);
     //  Marks are random: an echo of a guessed next serial does nothing.
     s_test_send (quiet, chunk, true, now);
     ZC_CHECK (zc_flow_in_flight (quiet) > 0);

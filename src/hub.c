@@ -34,6 +34,7 @@
 #include "keys.h"
 #include "log.h"
 #include "routes.h"
+#include "waiters.h"
 #include "subject.h"
 #include "testbed.h"
 #include "testing.h"
@@ -43,9 +44,11 @@
 #include "zfd.h"
 
 #define S_MAX_WAITED_NAMES   10000      //  absent names remembered
-#define S_MAX_WAITERS        256        //  origins remembered per absent name
+#define S_MAX_WAITERS        200000     //  origins remembered, over all names
+#define S_WAKE_BYTES         1024       //  budget counted per origin woken
 #define S_DIRECTORY_FLUSH_MS 100        //  how often directory and route changes go out
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
+#define S_LISTEN_BACKLOG     4096       //  connections waiting to be accepted
 #define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message (~8 KB)
 #define S_STRIKES_MAX        100        //  malformed messages from one key ...
 #define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
@@ -73,7 +76,6 @@ typedef struct {
     zc_hub_t *hub;
     zc_flow_t *flow;            //  what we send it: bulk behind small messages, its budget
     int64_t budget_logged;      //  monotonic ms its budget was last logged full
-    bool refusing;              //  over its budget: wake the waiters when it drains
     char public_txt [41];
     zframe_t *routing_id;       //  current route back to it
     char address [64];          //  where that connection comes from ("" when unknown)
@@ -108,8 +110,7 @@ struct _zc_hub_t {
     zc_hubsub_t *hubsub;        //  pub/sub: interest, PUBs, retained messages
     zhashx_t *advertise;        //  names whose route changed since the last ROUTES
     zc_directory_t *directory;  //  what agents are told (NODES)
-    zhashx_t *waiters;          //  absent name -> zlist of origin names
-    zlistx_t *waited;           //  the names in waiters, oldest first
+    zc_waiters_t *waiters;      //  who waits for absent names
     zc_log_once_t *logged;      //  "reason:key" already logged once
     zc_flow_pool_t pool;        //  what all links hold (total_budget)
     int timers [2];
@@ -170,8 +171,6 @@ s_refused (zc_hub_t *self, s_link_t *link)
         return;
     }
     self->count.over_budget++;
-    if (link->kind != S_LINK_UPLINK)
-        ((s_peer_t *) link)->refusing = true;
     zc_flow_t *flow = link->kind == S_LINK_UPLINK? zc_uplink_flow (((s_parent_t *) link)->uplink)
                     : ((s_peer_t *) link)->flow;
     int64_t *logged = link->kind == S_LINK_UPLINK? &((s_parent_t *) link)->budget_logged
@@ -248,27 +247,25 @@ s_send_routed (zc_hub_t *self, zc_wire_t **msg_p)
 //  ---------------------------------------------------------------------
 //  Who waits for absent names
 
-//  Forgets who waits for 'name'.
-static void
-s_forget_waiters (zc_hub_t *self, const char *name)
-{
-    if (!zhashx_lookup (self->waiters, name))
-        return;
-    zhashx_delete (self->waiters, name);
-    for (char *waited = zlistx_first (self->waited); waited; waited = zlistx_next (self->waited))
-        if (streq (waited, name)) {
-            zlistx_delete (self->waited, zlistx_cursor (self->waited));
-            break;
-        }
-}
-
-//  Tells the origins that waited for 'name' that it is reachable now.
+//  Tells origins that wait for 'name' that it is reachable now: all of
+//  them, or, when it is a link of ours, as many as half its budget has
+//  room for (the rest as it drains: s_on_credit, the heartbeat).
 static void
 s_wake_waiters (zc_hub_t *self, const char *name)
 {
-    zlist_t *origins = zhashx_lookup (self->waiters, name);
-    if (!origins)
+    if (!zc_waiters_has (self->waiters, name))
         return;
+    size_t count = SIZE_MAX;
+    s_link_t *link = zc_routes_best (self->routes, name, NULL);
+    if (link && link->kind != S_LINK_UPLINK) {
+        s_peer_t *peer = (s_peer_t *) link;
+        size_t budget = link->kind == S_LINK_HUB? self->config->hub_link_budget: self->config->peer_budget;
+        size_t held = zc_flow_in_flight (peer->flow) + zc_flow_queued (peer->flow);
+        if (held >= budget / 2)
+            return;
+        count = (budget / 2 - held) / S_WAKE_BYTES + 1;
+    }
+    zlist_t *origins = zc_waiters_take (self->waiters, name, count);
     for (char *origin = zlist_first (origins); origin; origin = zlist_next (origins)) {
         zc_wire_t *msg = zc_wire_new (ZC_MSG_PRESENCE);
         msg->online = 1;
@@ -276,35 +273,15 @@ s_wake_waiters (zc_hub_t *self, const char *name)
         zlist_append (msg->names, (void *) name);
         s_send_routed (self, &msg);
     }
-    s_forget_waiters (self, name);
+    zlist_destroy (&origins);
 }
 
-//  Remembers that 'origin' waits for the absent 'name'. Bounded: past
-//  S_MAX_WAITED_NAMES the name waited for longest is forgotten, past
-//  S_MAX_WAITERS the origin that waits longest for this name (origins
-//  also try again on their own, see PROTOCOL.md).
+//  Remembers that 'origin' waits for the absent 'name' (bounded:
+//  waiters.h; origins also try again on their own, see PROTOCOL.md).
 static void
 s_add_waiter (zc_hub_t *self, const char *name, const char *origin)
 {
-    zlist_t *origins = zhashx_lookup (self->waiters, name);
-    if (!origins) {
-        if (zhashx_size (self->waiters) >= S_MAX_WAITED_NAMES) {
-            char *oldest = zlistx_first (self->waited);
-            s_forget_waiters (self, oldest);
-        }
-        origins = zlist_new ();
-        zlist_autofree (origins);
-        zlist_comparefn (origins, (zlist_compare_fn *) strcmp);
-        zhashx_insert (self->waiters, name, origins);
-        zlistx_add_end (self->waited, zc_strdup (name));
-    }
-    if (zlist_exists (origins, (void *) origin))
-        return;
-    if (zlist_size (origins) >= S_MAX_WAITERS) {
-        char *oldest = zlist_pop (origins);
-        free (oldest);
-    }
-    zlist_append (origins, (void *) origin);
+    zc_waiters_add (self->waiters, name, origin);
 }
 
 //  Sends a NOROUTE for 'names' of message 'id' back to its origin, and
@@ -755,7 +732,7 @@ s_answer (zc_hub_t *self, zframe_t *arrival, zc_wire_t **msg_p)
 
 //  A flow-control mark from a peer (echoed at once, on the connection
 //  it came on) or the echo of one of ours (only from its route). A peer
-//  that drained below half its budget wakes who waited for it.
+//  that drained below half its budget wakes some of who waited for it.
 static void
 s_on_credit (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, bool new_connection)
 {
@@ -767,12 +744,8 @@ s_on_credit (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, 
     if (new_connection)
         return;
     zc_flow_on_echo (peer->flow, msg->credit, zclock_mono ());
-    size_t budget = peer->link.kind == S_LINK_HUB? self->config->hub_link_budget: self->config->peer_budget;
-    if (peer->refusing && zc_flow_in_flight (peer->flow) + zc_flow_queued (peer->flow) < budget / 2) {
-        peer->refusing = false;
-        if (peer->online && peer->link.kind == S_LINK_AGENT)
-            s_wake_waiters (self, peer->link.name);
-    }
+    if (peer->online && peer->link.kind == S_LINK_AGENT)
+        s_wake_waiters (self, peer->link.name);
 }
 
 static bool
@@ -1172,6 +1145,13 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *arg)
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
         if (peer->routing_id)
             zc_flow_tick (peer->flow, now);
+    //  Origins still waiting for names that can be reached (woken a few
+    //  at a time as their links drain: s_wake_waiters).
+    zlist_t *waited = zc_waiters_names (self->waiters);
+    for (char *name = zlist_first (waited); name; name = zlist_next (waited))
+        if (zc_routes_best (self->routes, name, NULL))
+            s_wake_waiters (self, name);
+    zlist_destroy (&waited);
     //  Nodes offline for forget_after leave the directory (routes
     //  advertised by other hubs can add names without bound otherwise).
     zlist_t *forgotten = zc_directory_forget (self->directory, s_wall_seconds (),
@@ -1329,10 +1309,7 @@ zc_hub_new (zc_config_t *config, char **error)
     self->routes = zc_routes_new (config->name);
     self->advertise = zhashx_new ();
     self->directory = zc_directory_new ();
-    self->waiters = zhashx_new ();
-    zhashx_set_destructor (self->waiters, (zhashx_destructor_fn *) zlist_destroy);
-    self->waited = zlistx_new ();
-    zlistx_set_destructor (self->waited, (zlistx_destructor_fn *) zstr_free);
+    self->waiters = zc_waiters_new (S_MAX_WAITED_NAMES, S_MAX_WAITERS);
     self->logged = zc_log_once_new (10000);
     self->pool.limit = config->total_budget;
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, NULL, self, error);
@@ -1372,6 +1349,13 @@ zc_hub_new (zc_config_t *config, char **error)
     //  Large messages travel in chunks (wire version 3): a peer that
     //  sends a larger frame is cut off by libzmq before it is buffered.
     zsock_set_maxmsgsize (self->router, S_MAX_FRAME);
+    //  Connections waiting to be accepted. libzmq accepts one per turn
+    //  of its I/O thread, which is busy with handshakes when many peers
+    //  come at once (a restarted hub's): beyond libzmq's default of 100
+    //  the kernel dropped connections, and each such peer waited out its
+    //  handshake timeout (30 s) before dialling again. The kernel caps it
+    //  at net.core.somaxconn (4096 by default).
+    zsock_set_backlog (self->router, S_LISTEN_BACKLOG);
     if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0)
         goto failed;
     zloop_reader (self->loop, self->router, s_router_event, self);
@@ -1425,8 +1409,7 @@ zc_hub_destroy (zc_hub_t **self_p)
     zc_routes_destroy (&self->routes);
     zc_hubsub_destroy (&self->hubsub);
     zhashx_destroy (&self->advertise);
-    zhashx_destroy (&self->waiters);
-    zlistx_destroy (&self->waited);
+    zc_waiters_destroy (&self->waiters);
     zc_log_once_destroy (&self->logged);
     zc_directory_destroy (&self->directory);
     zcert_destroy (&self->cert);

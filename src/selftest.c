@@ -19,6 +19,7 @@
 #include "commit.h"
 #include "config.h"
 #include "dirs.h"
+#include "dirwatch.h"
 #include "id.h"
 #include "jsonout.h"
 #include "jsonparse.h"
@@ -30,6 +31,7 @@
 #include "message.h"
 #include "readfolder.h"
 #include "routes.h"
+#include "waiters.h"
 #include "hub.h"
 #include "agent.h"
 #include "directory.h"
@@ -46,6 +48,7 @@ static struct {
     { "zpl", zc_zpl_test },
     { "config", zc_config_test },
     { "dirs", zc_dirs_test },
+    { "dirwatch", zc_dirwatch_test },
     { "id", zc_id_test },
     { "target", zc_target_test },
     { "keys", zc_keys_test },
@@ -63,6 +66,7 @@ static struct {
     { "jsonout", zc_jsonout_test },
     { "jsonparse", zc_jsonparse_test },
     { "routes", zc_routes_test },
+    { "waiters", zc_waiters_test },
     { "flow", zc_flow_test },
     { "subject", zc_subject_test },
     { "bulk", zc_bulk_test },

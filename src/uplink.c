@@ -229,7 +229,15 @@ void
 zc_uplink_tune (zsock_t *sock, const zc_config_t *config)
 {
     zsock_set_handshake_ivl (sock, (int) (config->handshake * 1000));
-    zsock_set_heartbeat_ivl (sock, (int) (config->heartbeat * 1000));
+    //  libzmq's PINGs find a connection that died without a word (the
+    //  socket then dials again); our HELLOs each heartbeat keep the hub's
+    //  timer at bay. libzmq drops the connection when nothing came for
+    //  peer_timeout after a PING, and anything cancels that, so a PING
+    //  each half peer_timeout finds it as soon (peer_timeout to 1.5 x
+    //  it) for fewer messages than one per heartbeat.
+    double ping_interval = config->peer_timeout / 2 > config->heartbeat? config->peer_timeout / 2
+                                                                       : config->heartbeat;
+    zsock_set_heartbeat_ivl (sock, (int) (ping_interval * 1000));
     zsock_set_heartbeat_timeout (sock, (int) (config->peer_timeout * 1000));
     //  No time-to-live in our pings: a hub that gets one arms a timer for
     //  the connection, and cancels it on whatever comes in next; libzmq

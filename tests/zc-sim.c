@@ -1320,6 +1320,13 @@ s_node_dial (s_node_t *node)
     zcert_destroy (&cert);
     zsock_set_curve_serverkey (node->dealer, sim->hub_key.public_txt);
     zc_uplink_tune (node->dealer, sim->config);
+    //  The same PINGs go out as an agent's, but libzmq arms no timer per
+    //  PING: it cancels that timer on the next message in, and libzmq 4.3
+    //  finds a timer to cancel by walking all of its I/O thread's, which
+    //  with thousands of connections in one process took most of the
+    //  simulator's time (an agent has one). A silent hub is still found,
+    //  by peer_timeout, as an agent's link finds it.
+    zsock_set_heartbeat_timeout (node->dealer, 0);
     if (!sim->zmtp_heartbeats) {
         //  A diagnostic (--no-zmtp-heartbeats), not what an agent does.
         zsock_set_heartbeat_ivl (node->dealer, 0);
