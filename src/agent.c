@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <sodium.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "prelude.h"
 #include "agent.h"
 #include "audit.h"
@@ -1005,6 +1008,25 @@ zc_agent_test (bool verbose)
                                 "zcnc/reconnect_max = 0.05", NULL) == 0);
     ZC_CHECK (zc_testbed_until (bed, "n3", s_test_problem,
                                 "closes every connection before the CURVE handshake completes", 10000));
+
+    //  One whose hub takes the connection and never answers (too busy)
+    //  says so, not that the key is wrong.
+    int silent = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t address_size = sizeof address;
+    ZC_CHECK (silent != -1 && bind (silent, (struct sockaddr *) &address, sizeof address) == 0
+              && listen (silent, 16) == 0
+              && getsockname (silent, (struct sockaddr *) &address, &address_size) == 0);
+    char *silent_endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", ntohs (address.sin_port));
+    ZC_CHECK (zc_testbed_keygen (bed, "keys4", "n4", false) == 0);
+    ZC_CHECK (zc_testbed_keygen (bed, "keys4", "hub1", true) == 0);
+    ZC_CHECK (zc_testbed_agent (bed, "n4", "keys4", "hub1", silent_endpoint, "zcnc/handshake = 1",
+                                NULL) == 0);
+    ZC_CHECK (zc_testbed_until (bed, "n4", s_test_problem,
+                                "did not complete the CURVE handshake within 1 s: is it overloaded", 10000));
+    ZC_CHECK (!zc_testbed_until (bed, "n4", s_test_problem, "closes every connection", 1500));
+    free (silent_endpoint);
+    close (silent);
     if (verbose)
         printf ("# agent: jobs through an in-process hub\n");
     free (endpoint);

@@ -27,6 +27,8 @@ struct _zc_uplink_t {
     bool refused_logged;
     bool handshaken;                //  since the last TCP connect
     uint32_t unshaken;              //  connections in a row that closed before a handshake
+    uint64_t connected_at;          //  monotonic ms of the last TCP connect
+    bool slow_logged;               //  a handshake that timed out was logged
     char problem [300];             //  why we cannot connect, or ""
     uint32_t logged_codes;          //  ERROR codes from the hub already logged
     uint64_t last_heard;            //  monotonic ms of the last message from the hub
@@ -155,8 +157,10 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
     uint16_t number = 0;
     if (frame && zframe_size (frame) >= 2)
         memcpy (&number, zframe_data (frame), 2);      //  host order, per zmq_socket_monitor
-    if (number == ZMQ_EVENT_CONNECTED)
+    if (number == ZMQ_EVENT_CONNECTED) {
         self->handshaken = false;
+        self->connected_at = zclock_mono ();
+    }
     else
     if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         zc_debug ("handshake with hub %s done", self->hub.name);
@@ -164,6 +168,7 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
         self->refused_logged = false;
         self->handshaken = true;
         self->unshaken = 0;
+        self->slow_logged = false;
         self->problem [0] = 0;
         zc_flow_reset (self->flow);     //  a new connection: nothing of ours is on it
         s_send_hello (self);
@@ -172,8 +177,22 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
     if (number == ZMQ_EVENT_DISCONNECTED) {
         s_set_down (self, "connection lost; reconnecting");
         //  A CURVE server that cannot open our HELLO (it is not the key
-        //  we pinned) closes the connection without a word.
-        if (!self->handshaken && ++self->unshaken == S_UNSHAKEN_MAX) {
+        //  we pinned) closes the connection without a word, at once. A
+        //  handshake that ran out of time says something else: a hub too
+        //  busy to answer (thousands of peers dialling it at once) or a
+        //  link too slow.
+        uint64_t waited = zclock_mono () - self->connected_at;
+        bool timed_out = waited * 10 >= (uint64_t) (self->config->handshake * 9000);
+        if (!self->handshaken && timed_out) {
+            snprintf (self->problem, sizeof self->problem,
+                      "hub %s at %s did not complete the CURVE handshake within %g s: is it"
+                      " overloaded, or the link very slow?", self->hub.name, self->hub.endpoint,
+                      self->config->handshake);
+            if (!self->slow_logged)
+                zc_warn ("%s (dialling again)", self->problem);
+            self->slow_logged = true;
+        }
+        if (!self->handshaken && !timed_out && ++self->unshaken == S_UNSHAKEN_MAX) {
             snprintf (self->problem, sizeof self->problem,
                       "hub %s at %s closes every connection before the CURVE handshake completes:"
                       " it presents another key than the one pinned in %s/%s.cert, or it is not"
