@@ -86,6 +86,7 @@ typedef struct {
     uint32_t strikes;           //  malformed messages since strikes_since
     int64_t strikes_since;      //  monotonic ms
     int64_t suspended_until;    //  monotonic ms; its traffic is dropped until then
+    void *hub_handle;           //  a hub: in the hub's list of them
 } s_peer_t;
 
 //  A parent hub this hub dials (hub/uplink).
@@ -111,6 +112,7 @@ struct _zc_hub_t {
     zhashx_t *advertise;        //  names whose route changed since the last ROUTES
     zc_directory_t *directory;  //  what agents are told (NODES)
     zc_waiters_t *waiters;      //  who waits for absent names
+    zlistx_t *hub_peers;        //  the peers that are hubs (s_peer_t, also in peers)
     zc_log_once_t *logged;      //  "reason:key" already logged once
     zc_flow_pool_t pool;        //  what all links hold (total_budget)
     int timers [2];
@@ -125,6 +127,8 @@ static void
 s_peer_destroy (void **item)
 {
     s_peer_t *peer = *item;
+    if (peer->hub_handle)
+        zlistx_delete (peer->hub->hub_peers, peer->hub_handle);
     zc_flow_destroy (&peer->flow);
     zframe_destroy (&peer->routing_id);
     zhashx_destroy (&peer->link.full_seen);
@@ -386,8 +390,8 @@ static zlist_t *
 s_neighbour_hubs (zc_hub_t *self)
 {
     zlist_t *hubs = zlist_new ();
-    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (peer->online && peer->link.kind == S_LINK_HUB)
+    for (s_peer_t *peer = zlistx_first (self->hub_peers); peer; peer = zlistx_next (self->hub_peers))
+        if (peer->online)
             zlist_append (hubs, &peer->link);
     for (s_parent_t *parent = zlist_first (self->parents); parent; parent = zlist_next (self->parents))
         if (zc_uplink_is_up (parent->uplink))
@@ -608,6 +612,7 @@ s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
     msg->hops--;
     zlist_t *hops = zlist_new ();
     zlist_t *absent = zlist_new ();
+    zlist_t *one = zlist_new ();
     s_parent_t *parent = arrival && arrival->kind == S_LINK_UPLINK? NULL: s_live_parent (self);
     for (char *target = zlist_first (msg->to); target; target = zlist_next (msg->to)) {
         //  Never back out of the hub link it came in on (an agent may
@@ -621,33 +626,33 @@ s_route (zc_hub_t *self, s_link_t *arrival, zc_wire_t *msg)
             if (link && s_waits (msg))
                 s_add_waiter (self, target, msg->from);
         }
-        if (link)
-            zlist_append (s_hop_for (hops, link)->targets, target);
-        else
+        if (!link)
             zlist_append (absent, target);
-    }
-    s_hop_t *hop;
-    while ((hop = zlist_pop (hops))) {
-        if (hop->link->kind == S_LINK_AGENT) {
-            for (char *target = zlist_first (hop->targets); target; target = zlist_next (hop->targets)) {
-                zlist_t *one = zlist_new ();
-                zlist_append (one, target);
-                //  Gone, or over its budget: the origin is told NOROUTE
-                //  and waits without spending its retries (a chunk or a
-                //  chunk's ACK is the transfer's business: bulk.h).
-                if (s_forward (self, msg, hop->link, one) != 0
-                &&  (errno == EHOSTUNREACH || (errno == ENOBUFS && !(msg->flags & ZC_FLAG_CHUNK))))
-                    zlist_append (absent, target);
-                zlist_destroy (&one);
-            }
+        else
+        if (link->kind == S_LINK_AGENT) {
+            //  One copy per agent, at once (a broadcast reaches
+            //  thousands). Gone, or over its budget: the origin is told
+            //  NOROUTE and waits without spending its retries (a chunk
+            //  or a chunk's ACK is the transfer's business: bulk.h).
+            zlist_append (one, target);
+            if (s_forward (self, msg, link, one) != 0
+            &&  (errno == EHOSTUNREACH || (errno == ENOBUFS && !(msg->flags & ZC_FLAG_CHUNK))))
+                zlist_append (absent, target);
+            zlist_purge (one);
         }
         else
-            s_forward (self, msg, hop->link, hop->targets);
+            zlist_append (s_hop_for (hops, link)->targets, target);
+    }
+    //  One copy per hub link, with the targets behind it.
+    s_hop_t *hop;
+    while ((hop = zlist_pop (hops))) {
+        s_forward (self, msg, hop->link, hop->targets);
         zlist_destroy (&hop->targets);
         free (hop);
     }
     if (zlist_size (absent) && s_waits (msg))
         s_noroute (self, msg->from, &msg->id, absent);
+    zlist_destroy (&one);
     zlist_destroy (&absent);
     zlist_destroy (&hops);
 }
@@ -970,6 +975,8 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
         snprintf (peer->link.name, sizeof peer->link.name, "%s", key->name);
         snprintf (peer->public_txt, sizeof peer->public_txt, "%s", key->public_txt);
         zhashx_insert (self->peers, peer->public_txt, peer);
+        if (peer->link.kind == S_LINK_HUB)
+            peer->hub_handle = zlistx_add_end (self->hub_peers, peer);
     }
     if (peer->suspended_until > zclock_mono ()) {
         self->count.suspended++;
@@ -1310,6 +1317,7 @@ zc_hub_new (zc_config_t *config, char **error)
     self->advertise = zhashx_new ();
     self->directory = zc_directory_new ();
     self->waiters = zc_waiters_new (S_MAX_WAITED_NAMES, S_MAX_WAITERS);
+    self->hub_peers = zlistx_new ();
     self->logged = zc_log_once_new (10000);
     self->pool.limit = config->total_budget;
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, NULL, self, error);
@@ -1406,6 +1414,7 @@ zc_hub_destroy (zc_hub_t **self_p)
     zc_zfd_reader_end (self->loop, &self->zap_reader);
     zc_zap_destroy (&self->zap);
     zhashx_destroy (&self->peers);
+    zlistx_destroy (&self->hub_peers);
     zc_routes_destroy (&self->routes);
     zc_hubsub_destroy (&self->hubsub);
     zhashx_destroy (&self->advertise);
