@@ -11,7 +11,8 @@
 #                memory) and N DEALERs with their own keys, one message
 #                each: the ROUTER's RSS and private dirty memory per peer.
 #    join        hub1 on tcp://127.0.0.1:*, the origin agent n1 on it,
-#                then the simulators (two from 5,001 nodes: descriptors):
+#                then the simulators (one per ZCNC_BENCH_SIM_SPLIT nodes:
+#                each needs two descriptors per node):
 #                how long until each says "up N of N".
 #    memory      10 s after that, hub1's RSS and private dirty memory
 #                (/proc/PID/smaps_rollup) less its own with only n1, per
@@ -31,8 +32,11 @@
 #                again on the same endpoint; how long until every node is
 #                welcomed again, and until a broadcast ping from n1 has
 #                every result; the new hub's peak RSS (VmHWM) beside its
-#                RSS 10 s later; bytes it wrote (/proc/PID/io wchar) until
-#                all were up, and per node.
+#                RSS 10 s later; the bytes it sent until all were up,
+#                and per node beside the bare ROUTER's CURVE handshake
+#                (tcp_info's bytes_sent through ss; /proc/PID/io's wchar,
+#                also shown, counts write()s, its logs, not libzmq's
+#                send()s).
 #  Prints every figure as it comes, then the table: figure, value,
 #  baseline, ratio, issue 14's target, met (as bench/fleet.sh's; with
 #  ZCNC_BENCH_SIM_ROWS=FILE the rows also go to FILE, which fleet.sh
@@ -41,9 +45,9 @@
 #
 #  Environment: ZCNC_BENCH_SIM_N (the N list when none is given, default
 #  "1000 10000"), ZCNC_BENCH_SIM_RUNS (3), ZCNC_BENCH_SIM_FORK (1000; 0:
-#  no fork run), ZCNC_BENCH_SIM_ROWS. Needs about 2 descriptors per node
-#  under the hard RLIMIT_NOFILE in each simulator, and one per node in the
-#  hub. Exit status: 0 once the table is printed; 1 when the mesh did not
+#  no fork run), ZCNC_BENCH_SIM_SPLIT (nodes per simulator process, 5000:
+#  two descriptors each under the hard RLIMIT_NOFILE, 20,000 here; the
+#  hub needs one per node), ZCNC_BENCH_SIM_ROWS. Exit status: 0 once the table is printed; 1 when the mesh did not
 #  come up or a broadcast missed results (the table is printed still);
 #  2 on a usage error.
 
@@ -54,6 +58,7 @@ sizes=${*:-${ZCNC_BENCH_SIM_N:-1000 10000}}
 runs=${ZCNC_BENCH_SIM_RUNS:-3}
 fork_n=${ZCNC_BENCH_SIM_FORK:-1000}
 rows_file=${ZCNC_BENCH_SIM_ROWS:-}
+split=${ZCNC_BENCH_SIM_SPLIT:-5000}
 usage () {
     echo "usage: sh bench/fleet-sim.sh BUILD_DIR [N...] (with zcnc, tests/zc-sim and bench/bench-conns built: make bench)" >&2
     exit 2
@@ -62,7 +67,7 @@ usage () {
 for program in zcnc tests/zc-sim bench/bench-conns; do
     [ -x "$build/$program" ] || usage
 done
-for n in $sizes; do
+for n in $sizes $split; do
     case $n in ''|*[!0-9]*) usage ;; esac
     [ "$n" -ge 1 ] || usage
 done
@@ -72,13 +77,13 @@ sim=$build/tests/zc-sim
 conns=$build/bench/bench-conns
 latency=$build/bench/bench-latency
 dir=$(mktemp -d /tmp/zcnc-fleet-sim.XXXXXX) || exit 1
-pids=
+pids= d=$dir
 . "$(dirname "$0")/lib.sh"
 ulimit -n "$(ulimit -H -n)" 2>/dev/null
 largest=$(printf '%s\n' $sizes | sort -n | tail -n 1)
 status=0
 
-#  The logs of the current N ($d) on the way out.
+#  The logs of the current N ($d), then the table so far, and exit 1.
 fail () {
     echo "bench: $*" >&2
     for log in "$d"/*.log; do
@@ -86,19 +91,20 @@ fail () {
         echo "--- $log" >&2
         tail -n 20 "$log" >&2
     done
-    exit 1
+    status=1
+    finish
 }
 
 now_ms () {
     date +%s%3N
 }
+#  alive PID NAME: fails unless the process is still there.
+alive () {
+    kill -0 "$1" 2>/dev/null || fail "$2 (pid $1) has exited"
+}
 #  "RSS PRIVATE_DIRTY" of PID, in kB.
 memory_of () {
     awk '/^Rss:/ { rss = $2 } /^Private_Dirty:/ { dirty = $2 } END { print rss, dirty }' "/proc/$1/smaps_rollup"
-}
-#  CPU ticks (user + system) of PID.
-ticks_of () {
-    awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 #  The value of "KEY": in the JSON object LINE (numbers only).
 field () {
@@ -158,13 +164,11 @@ connected () {
     "$zcnc" status -c "$d/$1.cfg" --json | grep -q '"connected":true'
 }
 
-#  start_sims [OPTION...]: $n nodes against hub1 at $endpoint, in one
-#  simulator, or two from 5,001 nodes (each needs two descriptors per
-#  node); sets sim_pids and sim_count (processes), and writes
-#  $d/simK.out (stdout) and $d/simK.log.
+#  start_sims [OPTION...]: $n nodes against hub1 at $endpoint, in
+#  $sim_count simulators; sets sim_pids, and writes $d/simK.out (stdout)
+#  and $d/simK.log.
 start_sims () {
-    sim_pids= sim_count=1 first=1
-    [ "$n" -gt 5000 ] && sim_count=2
+    sim_pids= first=1
     k=1
     while [ $k -le $sim_count ]; do
         count=$((n / sim_count))
@@ -215,15 +219,19 @@ sim_status () {
     done
     grep '^{' "$d/sim$1.out" | tail -n 1
 }
-#  The sum of FIELD over every simulator's status now.
+#  sims_sum FIELD...: the sum of each FIELD over every simulator's
+#  status now, on one line.
 sims_sum () {
-    sum=0 k=1
+    k=1 lines=
     while [ $k -le $sim_count ]; do
-        value=$(field "$1" "$(sim_status $k)")
-        sum=$((sum + ${value:-0}))
+        lines="$lines$(sim_status $k)
+"
         k=$((k + 1))
     done
-    echo $sum
+    for name in "$@"; do
+        printf '%s' "$lines" | sed -n "s/.*\"$name\":\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { printf "%d ", s }'
+    done
+    echo
 }
 
 #  wait_directory AGENT COUNT: waits up to 30 s for AGENT's node
@@ -296,6 +304,17 @@ met () {
     awk -v v="$1" -v limit="$2" 'BEGIN { print v <= limit ? "yes" : "no" }'
 }
 
+#  Prints the table (and writes its rows to $rows_file) and exits.
+finish () {
+    echo
+    echo "== fleet with simulated nodes (issue 14): the table"
+    awk -F '\t' '{ for (i = 1; i <= NF; i++) if (length ($i) > w [i]) w [i] = length ($i); line [NR] = $0 }
+        END { for (n = 1; n <= NR; n++) { k = split (line [n], f, "\t"); out = "";
+              for (i = 1; i <= k; i++) out = out sprintf ("%-" w [i] "s  ", f [i]); sub (/ +$/, "", out); print out } }' "$table"
+    [ -n "$rows_file" ] && tail -n +2 "$table" >"$rows_file"
+    exit $status
+}
+
 echo "zcnc fleet with simulated nodes (issue 14): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "source tree: commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown) (BUILD_DIR may be older)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg), RLIMIT_NOFILE $(ulimit -n)"
@@ -303,6 +322,7 @@ echo "N: $sizes; $runs runs per broadcast figure"
 
 for n in $sizes; do
     d=$dir/$n
+    sim_count=$(((n + split - 1) / split))     #  processes, for the nodes and the DEALERs
     mkdir -p "$d/keys"
     echo
     echo "== $n nodes"
@@ -320,23 +340,26 @@ for n in $sizes; do
     pids="$pids $bare_pid"
     wait_for grep -q '^server_key ' "$d/bare.out" || fail "bench-conns router did not start"
     sleep 1
+    alive $bare_pid "bench-conns router"
     set -- $(memory_of $bare_pid)
     bare_rss0=$1 bare_dirty0=$2
     bare_endpoint=$(sed -n 's/^endpoint //p' "$d/bare.out")
     bare_key=$(sed -n 's/^server_key //p' "$d/bare.out")
-    dealer_pids= half=$n
-    [ "$n" -gt 5000 ] && half=$((n / 2))
-    for count in $half $((n - half)); do
-        [ "$count" -gt 0 ] || continue
+    dealer_pids= k=1
+    while [ $k -le $sim_count ]; do
+        count=$((n / sim_count))
+        [ $k -eq $sim_count ] && count=$((n - (sim_count - 1) * (n / sim_count)))
         "$conns" dealers "$bare_endpoint" "$bare_key" "$count" >/dev/null 2>>"$d/bare-dealers.log" &
         dealer_pids="$dealer_pids $!"
         pids="$pids $!"
+        k=$((k + 1))
     done
     wait_tenths=1200
     wait_for grep -q '^received ' "$d/bare.out" ||
         fail "the bare ROUTER did not get a message from each of $n DEALERs in 120 s"
     unset wait_tenths
     sleep 5
+    alive $bare_pid "bench-conns router"
     set -- $(tcp_bytes "${bare_endpoint##*:}")
     bare_sent=$(($1 / n))
     set -- $(memory_of $bare_pid)
@@ -350,6 +373,7 @@ for n in $sizes; do
     hub1_pid=$hub_pid endpoint=$hub_endpoint
     start_agent n1 hub1 "$endpoint"
     sleep 1
+    alive $hub1_pid hub1
     set -- $(memory_of $hub1_pid)
     hub_rss0=$1 hub_dirty0=$2
     echo "hub1 with n1: rss $hub_rss0 kB, private dirty $hub_dirty0 kB ($endpoint)"
@@ -363,15 +387,16 @@ for n in $sizes; do
     row "$n nodes: join (s)" "$join_s" "" "" "" ""
 
     sleep 10
+    alive $hub1_pid hub1
     set -- $(memory_of $hub1_pid)
     hub_rss=$(per "$1" "$hub_rss0" "$n") hub_dirty=$(per "$2" "$hub_dirty0" "$n")
     echo "memory: hub1 rss $1 kB, private dirty $2 kB: per node rss $hub_rss kB, private $hub_dirty kB (bare ROUTER: $bare_rss, $bare_dirty)"
     for pid in $sim_pids; do
         echo "  simulator $pid: rss/private dirty $(memory_of "$pid") kB"
     done
-    ticks=$(ticks_of $hub1_pid)
+    cpu0=$(cpu_ms $hub1_pid)
     sleep 10
-    hub_cpu=$(awk -v t="$(($(ticks_of $hub1_pid) - ticks))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t * 100 / hz / 10 }')
+    hub_cpu=$(calc "($(cpu_ms $hub1_pid) - $cpu0) / 100")      #  ms in 10 s, as %
     echo "idle: hub1 CPU $hub_cpu % over 10 s"
     row "$n nodes: hub RSS per node (kB)" "$hub_rss" "bare ROUTER, CURVE $bare_rss" "$(ratio "$hub_rss" "$bare_rss")" "<= 30 KB" "$(met "$hub_rss" 30)"
     row "$n nodes: hub private per node (kB)" "$hub_dirty" "bare ROUTER, CURVE $bare_dirty" "$(ratio "$hub_dirty" "$bare_dirty")" "" ""
@@ -407,6 +432,7 @@ for n in $sizes; do
             k=$((k + 1))
         done
         welcomed0=$(sims_sum welcomed)
+        welcomed0=${welcomed0% }
         echo "  before: hub1 wrote $(awk '/^wchar/ { print $2 }' /proc/$hub1_pid/io) bytes with write() (wchar)"
         kill -9 $hub1_pid
         wait $hub1_pid 2>/dev/null
@@ -418,7 +444,8 @@ for n in $sizes; do
         done
         hub1_pid=$hub_pid
         all_up () {
-            welcomed=$(sims_sum welcomed) up=$(sims_sum up)
+            set -- $(sims_sum up welcomed)
+            up=$1 welcomed=$2
             [ "$up" -eq "$n" ] && [ $((welcomed - welcomed0)) -ge "$n" ]
         }
         limit=$((restart + 120000)) storm_up=no
@@ -443,6 +470,7 @@ for n in $sizes; do
         storm_ping=$(calc "($(now_ms) - $restart) / 1000")$ping_ok
         echo "  a broadcast ping from n1 had every result $storm_ping s after the restart"
         sleep 10
+        alive $hub1_pid "the new hub1"
         steady=$(awk '/^VmRSS/ { print $2 }' /proc/$hub1_pid/status)
         peak=$(awk '/^VmHWM/ { print $2 }' /proc/$hub1_pid/status)
         echo "  the new hub: peak RSS $peak kB, RSS 10 s later $steady kB; $((storm_sent / n)) bytes sent per node until all were up"
@@ -464,9 +492,11 @@ for n in $sizes; do
         start_sims --fork
         wait_sims_up 300 "$start" || fail "the $n forking nodes were not all up in 300 s"
         forked0=$(sims_sum forked)
+        forked0=${forked0% }
         fan_out "trigger ALL:true, forking nodes, from n1" n1 $((n + 2)) trigger
         forkt=$median_ms
-        echo "  commands forked by the simulator(s): $(($(sims_sum forked) - forked0))"
+        forked=$(sims_sum forked)
+        echo "  commands forked by the simulator(s): $((${forked% } - forked0))"
         spawn=
         if [ -x "$latency" ]; then
             "$latency" --socket "$d/n1/zcnc.sock" --node n1 --count 200 >"$d/latency.out" 2>"$d/latency.log"
@@ -482,18 +512,14 @@ for n in $sizes; do
         fi
     fi
 
+    #  What went wrong, as the logs say (bench-conns logs only problems).
     for log in "$d"/*.log; do
-        lines=$(grep -c . "$log")
-        [ "$lines" -gt 0 ] && echo "  $(basename "$log"): $lines lines, e.g. $(grep -m 1 . "$log" | cut -c 1-200)"
+        lines=$(grep -c -E '\] (warn|error): |^bench-conns' "$log")
+        [ "$lines" -gt 0 ] || continue
+        echo "  $(basename "$log"): $lines warnings or errors, first: $(grep -m 1 -E '\] (warn|error): |^bench-conns' "$log" | cut -c 1-240)"
     done
     stop_all
     rm -rf "$d"
 done
 
-echo
-echo "== fleet with simulated nodes (issue 14): the table"
-awk -F '\t' '{ for (i = 1; i <= NF; i++) if (length ($i) > w [i]) w [i] = length ($i); line [NR] = $0 }
-    END { for (n = 1; n <= NR; n++) { k = split (line [n], f, "\t"); out = "";
-          for (i = 1; i <= k; i++) out = out sprintf ("%-" w [i] "s  ", f [i]); sub (/ +$/, "", out); print out } }' "$table"
-[ -n "$rows_file" ] && tail -n +2 "$table" >"$rows_file"
-exit $status
+finish

@@ -24,9 +24,14 @@
 #    memory      an idle agent (n3, started for it, 5 s after it is up):
 #                RSS and private memory (/proc/PID/smaps_rollup); the hub
 #                with its 3 agents.
-#  The fan-out to 1,000 and 10,000 nodes, the hub's memory per node and
-#  the reconnect storm need the node simulator (tests/zc-sim): their rows
-#  say so until it is built.
+#    fleet       with everything above stopped, bench/fleet-sim.sh: the
+#                node simulator (tests/zc-sim) holds 1,000 and 10,000
+#                nodes for the join, the hub's memory per node beside a
+#                bare ROUTER with CURVE (bench/bench-conns), broadcasts
+#                from an origin on the hub and one uplink away, exec
+#                with real forks, the reconnect storm; its rows end this
+#                table. Skipped with ZCNC_BENCH_SIM=0, or when tests/zc-sim
+#                or bench/bench-conns is not built (the rows say so).
 #  Prints the date, the commit, the machine, every figure as it comes,
 #  and the table: figure, zcnc, baseline, ratio, issue 14's target, met.
 #  Stops exactly the processes it started and removes its directory.
@@ -34,9 +39,12 @@
 #  Environment: ZCNC_BENCH_COUNT (round trips per latency figure, default
 #  1000), ZCNC_BENCH_RUNS (CLI processes, default 100), ZCNC_BENCH_RELAY
 #  (requests per relay figure, default 20000), ZCNC_BENCH_WINDOW (100),
-#  ZCNC_BENCH_JOBS (durable jobs, default 20000).
+#  ZCNC_BENCH_JOBS (durable jobs, default 20000), ZCNC_BENCH_SIM (1; 0:
+#  no simulated fleet) and fleet-sim.sh's own (ZCNC_BENCH_SIM_N, the
+#  node counts, "1000 10000"; ZCNC_BENCH_SIM_RUNS, ZCNC_BENCH_SIM_FORK).
 #  Exit status: 0 once the table is printed; 1 when the mesh did not come
-#  up or a zcnc measurement failed; 2 on a usage error.
+#  up or a zcnc measurement failed (fleet-sim.sh's included); 2 on a
+#  usage error.
 
 set -u
 build=${1:-}
@@ -157,6 +165,21 @@ echo "hub_with_3_agents          rss=${hub_rss}kB private=${hub_private}kB"
 
 stop_one "$hub_pid"
 
+#  The fleet of simulated nodes, alone on the machine: its own mesh.
+sim_why=
+if [ "${ZCNC_BENCH_SIM:-1}" = 0 ]; then
+    sim_why="ZCNC_BENCH_SIM=0"
+elif [ ! -x "$build/tests/zc-sim" ] || [ ! -x "$build/bench/bench-conns" ]; then
+    sim_why="needs tests/zc-sim and bench/bench-conns: make tests/zc-sim bench/bench-conns"
+else
+    stop_all
+    echo
+    echo "== fleet: simulated nodes (bench/fleet-sim.sh)"
+    ZCNC_BENCH_SIM_ROWS=$dir/sim-rows sh "$(dirname "$0")/fleet-sim.sh" "$build" ||
+        { echo "bench: bench/fleet-sim.sh failed" >&2; status=1; }
+    [ -s "$dir/sim-rows" ] || sim_why="bench/fleet-sim.sh measured nothing (see its output)"
+fi
+
 #  ---------------------------------------------------------------------
 #  The table
 
@@ -200,10 +223,13 @@ row "durable exec jobs/s, e2e" "${durable:--}" "20000 (target)" "$r" ">= 20,000"
 row "idle agent RSS (kB)" "$agent_rss" "8192 (target; Choria 11.5 MB)" "$(ratio "$agent_rss" 8192)" "<= 8 MB" "$(met "$(ratio "$agent_rss" 8192)" "<=" 1)"
 row "idle agent private (kB)" "$agent_private" "2048 (target)" "$(ratio "$agent_private" 2048)" "<= 2 MB" "$(met "$(ratio "$agent_private" 2048)" "<=" 1)"
 row "hub with 3 agents (kB)" "rss $hub_rss, private $hub_private" "" "" "" ""
-why="needs the node simulator (tests/zc-sim), not built yet"
-row "broadcast ping to 10,000 nodes" "-" "" "" "<= 1 s" "- ($why)"
-row "hub memory per node" "-" "bare ROUTER with CURVE ~39 KB" "" "<= 30 KB" "- ($why)"
-row "reconnect storm, 10,000 nodes" "-" "" "" "<= 30 s, peak RSS < 2x" "- ($why)"
+if [ -z "$sim_why" ]; then
+    cat "$dir/sim-rows" >>"$table"     #  fleet-sim.sh's rows, in the same columns
+else
+    row "broadcast ping to 10,000 nodes" "-" "" "" "<= 1 s" "- ($sim_why)"
+    row "hub memory per node" "-" "bare ROUTER with CURVE ~39 KB" "" "<= 30 KB" "- ($sim_why)"
+    row "reconnect storm, 10,000 nodes" "-" "" "" "<= 30 s, peak RSS < 2x" "- ($sim_why)"
+fi
 
 echo
 echo "== fleet (issue 14): the table"
