@@ -7,14 +7,17 @@
           for memory (sndhwm 100000, no ZeroMQ heartbeats, its backlog and
           largest message), no ZAP handler (libzmq then takes any client
           key), and prints "endpoint ENDPOINT" and "server_key KEY". It
-          reads messages and drops them; once EXPECT have come it prints
+          sends each message back; once EXPECT have come it prints
           "received EXPECT messages in S s". The caller reads its memory
           in /proc.
-      bench-conns dealers ENDPOINT SERVER_KEY N
+      bench-conns dealers ENDPOINT SERVER_KEY N [ROUNDS]
           Opens N DEALERs, each with its own fresh CURVE key pair, dials
           ENDPOINT with them, sends one small message on each, prints
-          "dialled N" and idles. Two descriptors a DEALER (its mailbox and
-          its connection): split a larger fleet over several processes.
+          "dialled N"; then ROUNDS times a message on each DEALER and its
+          echo back (libzmq's memory per connection grows with the
+          messages that went through it), prints "rounds ROUNDS done"
+          and idles. Two descriptors a DEALER (its mailbox and its
+          connection): split a larger fleet over several processes.
 
     Both run until SIGTERM or SIGINT. Exit status 0, 1 when they cannot
     start, 2 on a usage error.
@@ -56,7 +59,7 @@ s_router (long expect)
     long received = 0;
     zmsg_t *msg;
     while ((msg = zmsg_recv (router))) {
-        zmsg_destroy (&msg);
+        zmsg_send (&msg, router);
         if (++received == expect) {
             printf ("received %ld messages in %.2f s\n", received, (zclock_mono () - start) / 1000.0);
             fflush (stdout);
@@ -68,7 +71,7 @@ s_router (long expect)
 }
 
 static int
-s_dealers (const char *endpoint, const char *server_key, long count)
+s_dealers (const char *endpoint, const char *server_key, long count, long rounds)
 {
     struct rlimit limit;
     if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && (rlim_t) count * 2 + 64 > limit.rlim_cur) {
@@ -100,6 +103,20 @@ s_dealers (const char *endpoint, const char *server_key, long count)
     }
     printf ("dialled %ld\n", count);
     fflush (stdout);
+    //  The first echo, then a message and its echo per round and DEALER
+    //  (a HELLO and its answer, as an agent's heartbeat).
+    for (long round = 0; round <= rounds && !zsys_interrupted; round++) {
+        for (long index = 0; index < count && round > 0; index++)
+            zstr_send (dealers [index], "HELLO, about as long as an agent's heartbeat");
+        for (long index = 0; index < count && !zsys_interrupted; index++) {
+            char *echo = zstr_recv (dealers [index]);
+            zstr_free (&echo);
+        }
+    }
+    if (rounds && !zsys_interrupted) {
+        printf ("rounds %ld done\n", rounds);
+        fflush (stdout);
+    }
     while (!zsys_interrupted)
         pause ();
     for (long index = 0; index < count; index++)
@@ -111,12 +128,13 @@ s_dealers (const char *endpoint, const char *server_key, long count)
 int
 main (int argc, char **argv)
 {
-    long count = argc == 5? atol (argv [4]): 0;
+    long count = argc >= 5? atol (argv [4]): 0;
+    long rounds = argc == 6? atol (argv [5]): 0;
     bool router = argc >= 2 && argc <= 3 && streq (argv [1], "router");
-    bool dealers = argc == 5 && streq (argv [1], "dealers") && count > 0;
+    bool dealers = (argc == 5 || argc == 6) && streq (argv [1], "dealers") && count > 0 && rounds >= 0;
     if (!router && !dealers) {
         fprintf (stderr, "usage: bench-conns router [EXPECT]\n"
-                         "       bench-conns dealers ENDPOINT SERVER_KEY N\n");
+                         "       bench-conns dealers ENDPOINT SERVER_KEY N [ROUNDS]\n");
         return 2;
     }
     //  As many sockets as descriptors allow, and I/O threads as the
@@ -124,5 +142,5 @@ main (int argc, char **argv)
     zsys_set_max_sockets (0);
     if (dealers)
         zsys_set_io_threads (count / S_PER_IO_THREAD + 1 > 4? 4: (size_t) (count / S_PER_IO_THREAD + 1));
-    return router? s_router (argc == 3? atol (argv [2]): 0): s_dealers (argv [2], argv [3], count);
+    return router? s_router (argc == 3? atol (argv [2]): 0): s_dealers (argv [2], argv [3], count, rounds);
 }

@@ -43,6 +43,11 @@
 #  puts in its own table). Stops exactly the processes it started and
 #  removes its directory.
 #
+#    traffic     for the smallest N only: the bare ROUTER again after
+#                ZCNC_BENCH_SIM_ROUNDS (300) round trips per peer, and
+#                hub1 after as many broadcast pings from n1: libzmq's
+#                memory per connection grows with the messages that went
+#                through it.
 #  Environment: ZCNC_BENCH_SIM_N (the N list when none is given, default
 #  "1000 10000"), ZCNC_BENCH_SIM_RUNS (3), ZCNC_BENCH_SIM_FORK (1000; 0:
 #  no fork run), ZCNC_BENCH_SIM_SPLIT (nodes per simulator process, 5000:
@@ -81,6 +86,8 @@ pids= d=$dir
 . "$(dirname "$0")/lib.sh"
 ulimit -n "$(ulimit -H -n)" 2>/dev/null
 largest=$(printf '%s\n' $sizes | sort -n | tail -n 1)
+smallest=$(printf '%s\n' $sizes | sort -n | head -n 1)
+rounds=${ZCNC_BENCH_SIM_ROUNDS:-300}
 status=0
 
 #  The logs of the current N ($d), then the table so far, and exit 1.
@@ -365,9 +372,27 @@ for n in $sizes; do
     set -- $(memory_of $bare_pid)
     bare_rss=$(per "$1" "$bare_rss0" "$n") bare_dirty=$(per "$2" "$bare_dirty0" "$n")
     echo "bare ROUTER with CURVE, $n peers: $(sed -n 's/^received //p' "$d/bare.out"); rss ${1} kB (${bare_rss0} empty), private dirty ${2} kB (${bare_dirty0} empty): per peer rss ${bare_rss} kB, private ${bare_dirty} kB; $bare_sent bytes sent per peer (the CURVE handshake)"
-    for pid in $dealer_pids $bare_pid; do
+    for pid in $dealer_pids; do
         stop_one "$pid"
     done
+    if [ "$n" = "$smallest" ] && [ "$rounds" -gt 0 ]; then
+        #  libzmq's memory per connection grows with the messages that
+        #  went through it (its pipes' 16 KB chunks are touched as they
+        #  fill, and a spare is kept): the same after $rounds round trips.
+        "$conns" dealers "$bare_endpoint" "$bare_key" "$n" "$rounds" >"$d/bare-rounds.out" 2>>"$d/bare-dealers.log" &
+        rounds_pid=$!
+        pids="$pids $rounds_pid"
+        wait_tenths=3000
+        wait_for grep -q '^rounds ' "$d/bare-rounds.out" ||
+            fail "$n DEALERs did not finish $rounds round trips each with the bare ROUTER in 300 s"
+        unset wait_tenths
+        sleep 2
+        set -- $(memory_of $bare_pid)
+        bare_rss_busy=$(per "$1" "$bare_rss0" "$n") bare_dirty_busy=$(per "$2" "$bare_dirty0" "$n")
+        echo "bare ROUTER with CURVE, $n peers after $rounds round trips each: per peer rss ${bare_rss_busy} kB, private ${bare_dirty_busy} kB"
+        stop_one "$rounds_pid"
+    fi
+    stop_one "$bare_pid"
 
     start_hub hub1 'tcp://127.0.0.1:*' || fail "hub1 did not start"
     hub1_pid=$hub_pid endpoint=$hub_endpoint
@@ -410,6 +435,25 @@ for n in $sizes; do
     ping1=$median_ms
     row "$n nodes: trigger ALL:true (ms)" "$trigger1" "" "" "" ""
     row "$n nodes: broadcast ping (ms)" "$ping1" "" "" "<= 1 s" "$(met "$ping1" 1000)"
+
+    if [ "$n" = "$smallest" ] && [ "$rounds" -gt 0 ]; then
+        #  Each broadcast ping is a REQ, a REPLY and an ACK through each
+        #  node's connection: the hub after as many as the bare ROUTER's
+        #  round trips.
+        echo "memory after traffic: $rounds broadcast pings from n1"
+        i=1
+        while [ $i -le "$rounds" ]; do
+            echo '{"to":"ALL","method":"ping"}' | "$zcnc" send -c "$d/n1.cfg" -w -t 120 - >/dev/null 2>>"$d/rounds.err" ||
+                fail "broadcast $i of $rounds from n1 failed: $(tail -n 1 "$d/rounds.err")"
+            i=$((i + 1))
+        done
+        sleep 2
+        alive $hub1_pid hub1
+        set -- $(memory_of $hub1_pid)
+        hub_rss_busy=$(per "$1" "$hub_rss0" "$n") hub_dirty_busy=$(per "$2" "$hub_dirty0" "$n")
+        echo "memory: hub1 after $rounds broadcasts: per node rss $hub_rss_busy kB, private $hub_dirty_busy kB (bare ROUTER after $rounds round trips: $bare_rss_busy, $bare_dirty_busy)"
+        row "$n nodes: hub RSS per node after $rounds broadcasts (kB)" "$hub_rss_busy" "bare, $rounds round trips $bare_rss_busy" "$(ratio "$hub_rss_busy" "$bare_rss_busy")" "<= 30 KB" "$(met "$hub_rss_busy" 30)"
+    fi
 
     echo "fan-out from n2, on hub2 one uplink away"
     start_hub hub2 'tcp://127.0.0.1:*' "hub1@$endpoint" || fail "hub2 did not start"
