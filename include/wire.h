@@ -88,6 +88,7 @@ typedef enum {
 #define ZC_ERR_NOT_HELLO    3       //  traffic before a valid HELLO
 #define ZC_ERR_DUPLICATE    4       //  the name is connected already, on another live connection
 #define ZC_ERR_REFUSED      5       //  a PUB, SUB or UNSUB the hub does not take (text: why)
+#define ZC_ERR_VERSION      6       //  the message was of another wire version (text: both)
 #define ZC_ERR_JOB_EVENT    100     //  origin -> error_node: a job failed or expired (text: JSON)
 
 typedef struct {
@@ -141,6 +142,10 @@ zmsg_t *zc_wire_encode_take (zc_wire_t **self_p, bool *bulk);
 //  before it, e.g. a ROUTER's routing id, are not looked at). NULL when
 //  malformed; *reason (optional) gets a static description for the log.
 zc_wire_t *zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason);
+//  The wire version of a zcnc message that 'first' starts (its second
+//  byte, after the signature), or -1 when it does not start like one: a
+//  peer of another release is then told so, not that it sent garbage.
+int zc_wire_version_of (zframe_t *first);
 //  Sends and destroys *self_p on a socket, after 'routing_id' if non-NULL.
 //  Returns 0, or -1 when the socket would not take it (errno kept).
 int zc_wire_send (zc_wire_t **self_p, zsock_t *sock, zframe_t *routing_id);

@@ -930,6 +930,27 @@ s_refuse_duplicate (zc_hub_t *self, s_peer_t *peer, zframe_t *first, zframe_t *a
     s_answer (self, arrival, &error);
 }
 
+//  A peer of another release: its messages are refused, it is told why
+//  (an ERROR in our version: a later release of the peer can read it),
+//  and the hub logs it once per key and version. Not a strike: it did
+//  nothing wrong but run another release.
+static void
+s_refuse_version (zc_hub_t *self, s_peer_t *peer, zframe_t *arrival, int version)
+{
+    self->count.malformed++;
+    char what [80], line [300];
+    snprintf (what, sizeof what, "version:%d:%s", version, peer->public_txt);
+    snprintf (line, sizeof line, "%s speaks zcnc wire version %d, this hub version %d: its messages"
+              " are refused (run the same zcnc release on both; logged once per key)",
+              peer->link.name, version, ZC_WIRE_VERSION);
+    zc_warn_once (self->logged, what, "%s", line);
+    zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
+    error->code = ZC_ERR_VERSION;
+    error->text = zsys_sprintf ("this hub speaks zcnc wire version %d; your message was version %d:"
+                                " run the same zcnc release on both", ZC_WIRE_VERSION, version);
+    s_answer (self, arrival, &error);
+}
+
 //  Takes what has arrived, up to a batch per turn of the loop.
 static int
 s_router_event (zloop_t *loop, zsock_t *router, void *arg)
@@ -985,6 +1006,12 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
     }
     const char *reason = NULL;
     zc_wire_t *msg = zc_wire_decode (frames, first, &reason);
+    int version = msg? ZC_WIRE_VERSION: zc_wire_version_of (first);
+    if (!msg && version != -1 && version != ZC_WIRE_VERSION) {
+        s_refuse_version (self, peer, routing_id, version);
+        zmsg_destroy (&frames);
+        return;
+    }
     if (!msg) {
         char what [80], line [200];
         snprintf (what, sizeof what, "malformed:%s", key->public_txt);

@@ -110,7 +110,19 @@ s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
         self->last_heard = zclock_mono ();
         const char *reason = NULL;
         zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), &reason);
+        int version = msg? ZC_WIRE_VERSION: zc_wire_version_of (zmsg_first (frames));
         zmsg_destroy (&frames);
+        if (!msg && version != -1 && version != ZC_WIRE_VERSION) {
+            //  A hub of another release: what it sends cannot be read.
+            self->malformed++;
+            bool logged = strstr (self->problem, "speaks zcnc wire version") != NULL;
+            snprintf (self->problem, sizeof self->problem, "hub %s speaks zcnc wire version %d, this"
+                      " node version %d: run the same zcnc release on both", self->hub.name, version,
+                      ZC_WIRE_VERSION);
+            if (!logged)
+                zc_error ("%s", self->problem);
+            continue;
+        }
         if (!msg) {
             self->malformed++;
             zc_warn ("dropped a malformed message from hub %s: %s", self->hub.name, reason? reason: "?");

@@ -617,6 +617,14 @@ zc_wire_encode (zc_wire_t *self)
 //  Decodes the frame 'first' of msg, which must be its last; msg keeps its
 //  frames (only its cursor moves). Returns a new message the caller destroys, or NULL
 //  with *reason (if given) a static text for the log.
+int
+zc_wire_version_of (zframe_t *first)
+{
+    if (!first || zframe_size (first) < 2 || zframe_data (first) [0] != ZC_WIRE_SIGNATURE)
+        return -1;
+    return zframe_data (first) [1];
+}
+
 zc_wire_t *
 zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
 {

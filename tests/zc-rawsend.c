@@ -24,6 +24,8 @@
             one well-formed HELLO claiming NAME.
         zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             one PING for the hub, without any HELLO first.
+        --version V, with --hello or --ping: that message with wire
+            version V in its header, as a peer of another release sends.
         zc-rawsend --pubsub ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             a valid HELLO under the cert's name, then PUB, SUB, UNSUB and
             INTEREST frames built by hand (the encoder refuses them):
@@ -66,6 +68,7 @@ static const char *s_usage =
     "usage: zc-rawsend [-s SEED] [-t TARGET] ENDPOINT SERVER_CERT CLIENT_CERT_SECRET COUNT\n"
     "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
+    "       (--hello and --ping take --version V: that wire version in the header)\n"
     "       zc-rawsend --pubsub ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --bad-interest COUNT ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
@@ -351,9 +354,14 @@ s_handshake (zsock_t *monitor)
 //  "error CODE: TEXT" on stdout for an ERROR, "got TYPE" for anything
 //  else. Returns 0 when an ERROR came, else 1.
 static int
-s_probe (zsock_t *dealer, zc_wire_t *probe)
+s_probe (zsock_t *dealer, zc_wire_t *probe, int version)
 {
-    if (zc_wire_send (&probe, dealer, NULL) != 0) {
+    zmsg_t *encoded = zc_wire_encode (probe);
+    zc_wire_destroy (&probe);
+    if (encoded && version > 0)
+        zframe_data (zmsg_first (encoded)) [1] = (byte) version;      //  a peer of another release
+    if (!encoded || zmsg_send (&encoded, dealer) != 0) {
+        zmsg_destroy (&encoded);
         fprintf (stderr, "zc-rawsend: cannot send (is the name valid?)\n");
         return 1;
     }
@@ -869,6 +877,7 @@ main (int argc, char *argv [])
         { "hold", required_argument, NULL, 'W' },
         { "hello", required_argument, NULL, 'H' },
         { "ping", no_argument, NULL, 'P' },
+        { "version", required_argument, NULL, 'V' },
         { "pubsub", no_argument, NULL, 'U' },
         { "bad-interest", required_argument, NULL, 'I' },
         { "seed", required_argument, NULL, 's' },
@@ -877,7 +886,7 @@ main (int argc, char *argv [])
     };
     const char *hello = NULL, *target = NULL;
     bool ping = false, pubsub = false;
-    long big = 0, flood = 0, hold = 5, bad_interest = 0;
+    long big = 0, flood = 0, hold = 5, bad_interest = 0, version = 0;
     int option;
     while ((option = getopt_long (argc, argv, "s:t:", options, NULL)) != -1) {
         switch (option) {
@@ -886,6 +895,7 @@ main (int argc, char *argv [])
             case 'W': hold = strtol (optarg, NULL, 10); break;
             case 'H': hello = optarg; break;
             case 'P': ping = true; break;
+            case 'V': version = strtol (optarg, NULL, 10); break;
             case 'U': pubsub = true; break;
             case 'I': bad_interest = strtol (optarg, NULL, 10); break;
             case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
@@ -897,7 +907,7 @@ main (int argc, char *argv [])
     }
     bool probe = hello || ping;
     int modes = (probe? 1: 0) + (big? 1: 0) + (flood? 1: 0) + (pubsub? 1: 0) + (bad_interest? 1: 0);
-    if ((hello && ping) || big < 0 || flood < 0 || hold < 0 || bad_interest < 0 || modes > 1 || (modes && target)
+    if ((hello && ping) || version < 0 || version > 255 || (version && !probe) || big < 0 || flood < 0 || hold < 0 || bad_interest < 0 || modes > 1 || (modes && target)
     ||  argc - optind != (modes? 3: 4)) {
         fputs (s_usage, stderr);
         return 2;
@@ -941,7 +951,7 @@ main (int argc, char *argv [])
             if (hello)
                 snprintf (msg->name, sizeof msg->name, "%s", hello);
             if (handshake == 1)
-                status = s_probe (dealer, msg);
+                status = s_probe (dealer, msg, (int) version);
             else {
                 zc_wire_destroy (&msg);
                 status = 1;
