@@ -600,11 +600,21 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
 
     //  Name, home and groups of the user; a uid without an entry gets
     //  only the group above.
+    //  The groups matter only to jobs that switch (below): an agent that
+    //  runs them as itself does not ask for them, which would load every
+    //  NSS module (libnss_systemd: a fifth of a megabyte of an idle
+    //  agent's memory).
+    bool switching = self->run_as_user || self->run_as_group;
     if (entry && entry->pw_name && *entry->pw_name) {
         self->job_user = zc_strdup (entry->pw_name);
         self->job_home = zc_strdup (entry->pw_dir && *entry->pw_dir? entry->pw_dir: "/");
         int count = 16;
-        for (int tries = 0; tries < 8; tries++) {
+        if (!switching) {
+            self->job_groups = zc_malloc (sizeof (gid_t));
+            self->job_groups [0] = self->job_gid;
+            self->job_group_count = 1;
+        }
+        for (int tries = 0; tries < 8 && switching; tries++) {
             free (self->job_groups);
             self->job_groups = zc_malloc ((size_t) count * sizeof (gid_t));
             if (!self->job_groups)
