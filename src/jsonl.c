@@ -28,6 +28,7 @@ struct _zc_jsonl_conn_t {
     int held;                   //  holds not released yet (zc_jsonl_hold)
     bool closing;               //  peer closed its side: flush and go
     bool parsing;               //  a line of ours is on the parser thread
+    bool in_paused;             //  input came while it waited: not watched until it is done
     bool gone;                  //  closed while parsing: freed when the parse returns
     char *in;  size_t in_size, in_max;      //  bytes not yet split into lines
     size_t in_scanned;          //  of which scanned for a newline already
@@ -330,9 +331,17 @@ s_conn_watch (zc_jsonl_conn_t *conn)
 {
     //  A finished connection asks for POLLOUT, which fires at once, so it
     //  is closed from the poll loop and never under its owner's feet.
+    //  Lines queued this turn are written at its end: they need no
+    //  POLLOUT unless the socket does not take them then. A connection
+    //  that waits (an answer, the parser) stays watched for input until
+    //  some comes: a client that waits for its answer before it writes
+    //  again (most do) costs no epoll_ctl per request.
     bool waiting = conn->held || conn->parsing;
-    bool want_out = conn->out_size > conn->out_sent || (conn->closing && !waiting);
-    short events = (waiting || conn->closing? 0: ZMQ_POLLIN) | (want_out? ZMQ_POLLOUT: 0);
+    if (!waiting)
+        conn->in_paused = false;
+    bool want_out = (conn->out_size > conn->out_sent && !conn->dirty) || (conn->closing && !waiting);
+    bool want_in = !conn->closing && !conn->in_paused;
+    short events = (want_in? ZMQ_POLLIN: 0) | (want_out? ZMQ_POLLOUT: 0);
     if (events == conn->item.events)
         return;
     conn->item.events = events;
@@ -464,6 +473,14 @@ s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     zc_jsonl_conn_t *conn = arg;
     if ((item->revents & ZMQ_POLLOUT) && s_conn_flush (conn) == -1) {
         s_conn_destroy (conn);
+        return 0;
+    }
+    if ((item->revents & ZMQ_POLLIN) && !(item->revents & ZMQ_POLLERR)
+    &&  (conn->held || conn->parsing) && !conn->closing) {
+        //  More from a client while it waits: read once it is done (what
+        //  is buffered while it waits is at most its one line).
+        conn->in_paused = true;
+        s_conn_watch (conn);
         return 0;
     }
     if ((item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !conn->closing) {
