@@ -21,6 +21,9 @@
 //  second would all come back at the same moment after a hub restart).
 //  0, or -1 when the signals cannot be set up (logged).
 int zc_daemon_init (void);
+//  The process's limit on open descriptors (raised to its hard limit by
+//  zc_daemon_init), SIZE_MAX when unlimited.
+size_t zc_daemon_descriptor_limit (void);
 
 //  What start-up with 'config' would fail on, for `-n`: the keys
 //  directory unreadable, this node's own key pair missing or broken, the

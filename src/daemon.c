@@ -1,5 +1,6 @@
 /*  daemon.c — the set-up the hub and the agent share (daemon.h). */
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "prelude.h"
@@ -28,9 +29,34 @@ struct _zc_daemon_t {
     zc_daemon_command_fn *on_command;
 };
 
+//  A hub holds a descriptor per connected peer, and the soft limit is
+//  often 1024 (systemd's default for services): raised to the hard one.
+static void
+s_raise_descriptor_limit (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
+        return;
+    rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit (RLIMIT_NOFILE, &limit) == 0)
+        zc_debug ("descriptors: limit raised from %llu to %llu", (unsigned long long) before,
+                  (unsigned long long) limit.rlim_cur);
+}
+
+size_t
+zc_daemon_descriptor_limit (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return SIZE_MAX;
+    return (size_t) limit.rlim_cur;
+}
+
 int
 zc_daemon_init (void)
 {
+    s_raise_descriptor_limit ();
     s_signal_fd = zc_signals_open ();
     if (s_signal_fd == -1) {
         zc_error ("cannot set up signal handling: %s", strerror (errno));

@@ -49,6 +49,7 @@
 #define S_DIRECTORY_FLUSH_MS 100        //  how often directory and route changes go out
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
 #define S_LISTEN_BACKLOG     4096       //  connections waiting to be accepted
+#define S_FEW_DESCRIPTORS    4096       //  below this limit on open files, the hub warns
 #define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message (~8 KB)
 #define S_STRIKES_MAX        100        //  malformed messages from one key ...
 #define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
@@ -1399,6 +1400,12 @@ zc_hub_new (zc_config_t *config, char **error)
     self->timers [1] = zloop_timer (self->loop, S_DIRECTORY_FLUSH_MS, 0, s_directory_timer, self);
     zc_info ("hub %s started with %zu trusted keys and %zu uplink(s)", config->name,
              zc_keyring_size (zc_daemon_keyring (self->daemon)), zlist_size (self->parents));
+    //  A descriptor per connected peer, and a few of its own.
+    size_t descriptors = zc_daemon_descriptor_limit ();
+    if (descriptors < S_FEW_DESCRIPTORS)
+        zc_warn ("this hub can hold about %zu peers: its limit on open files (RLIMIT_NOFILE) is %zu;"
+                 " raise the hard limit (LimitNOFILE= in a systemd unit, ulimit -Hn) for more",
+                 descriptors > 64? descriptors - 64: 0, descriptors);
     self->started = true;
     return self;
 failed:

@@ -190,4 +190,20 @@ test_expect_success 'SIGTERM: the simulator says its counters, says BYE for each
 	WAIT_TRIES=100 wait_for "test \$(grep -c \"node sim-[0-9]* is offline (clean exit)\" hub1.log) = $N"
 '
 
+test_expect_success 'a hub raises its limit on open files to the hard limit, and warns when that is low' '
+	hard=$(ulimit -H -n) &&
+	test "$hard" -gt 1100 &&
+	make_keys --hub hub3 hub4 &&
+	printf "#!/bin/sh\nulimit -S -n 256 && exec \"%s\" \"\$@\"\n" "$ZCNC" >low-soft &&
+	printf "#!/bin/sh\nulimit -n 1000 && exec \"%s\" \"\$@\"\n" "$ZCNC" >low-hard &&
+	chmod +x low-soft low-hard &&
+	zc_program=$SCRATCH/low-soft start_hub hub3 &&
+	grep "^Max open files  *$hard  *$hard " /proc/$(daemon_pid hub3)/limits &&
+	! grep "can hold about" hub3.log &&
+	stop_hub hub3 &&
+	zc_program=$SCRATCH/low-hard start_hub hub4 &&
+	grep "this hub can hold about 936 peers: its limit on open files (RLIMIT_NOFILE) is 1000" hub4.log &&
+	stop_hub hub4
+'
+
 test_done
