@@ -1603,10 +1603,18 @@ zc_hub_test (bool verbose)
     zsock_destroy (&impostor);
     bye = zc_wire_new (ZC_MSG_BYE);
     zc_wire_send (&bye, n2, NULL);
-    s_test_req (n1, "n2");
-    msg = zc_testbed_expect (n1, ZC_MSG_NOROUTE, 1000);
-    ZC_CHECK (msg && zlist_size (msg->names) == 1 && streq (zlist_first (msg->names), "n2"));
-    zc_wire_destroy (&msg);
+    //  The BYE and the job come on two connections, and the hub may read
+    //  the job first (it then reaches n2): the next one is tried.
+    bool gone = false;
+    for (int attempt = 0; attempt < 10 && !gone; attempt++) {
+        s_test_req (n1, "n2");
+        msg = zc_testbed_expect (n1, ZC_MSG_NOROUTE, 500);
+        gone = msg && zlist_size (msg->names) == 1 && streq (zlist_first (msg->names), "n2");
+        zc_wire_destroy (&msg);
+    }
+    ZC_CHECK (gone);
+    while ((msg = zc_testbed_expect (n2, ZC_MSG_REQ, 100)))
+        zc_wire_destroy (&msg);
     msg = s_test_hello (n2, "n2", ZC_MSG_NODES);
     ZC_CHECK (msg != NULL);
     zc_wire_destroy (&msg);
