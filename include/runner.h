@@ -32,6 +32,10 @@ zc_runner_t *zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name,
 //  answer to a REQ that was not run. NULL when it cannot be encoded.
 zframe_t *zc_runner_reply_payload (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,
                                    const char *relay, const zc_result_t *result, bool refused);
+//  Addresses an answer about a job (ACK, STARTED, REPLY) to its origin,
+//  or, for a job that came through 'relay' (not ""), to the relay,
+//  naming the origin.
+void zc_runner_address (zc_wire_t *msg, const char *origin, const char *relay);
 //  The REPLY (flagged REFUSED) that tells the origin, through 'relay' when
 //  not "", that its job 'id' was refused for 'reason' and never ran.
 zc_wire_t *zc_runner_refusal (zc_seal_t *seal, const char *name, const zc_id_t *id, const char *origin,

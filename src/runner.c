@@ -180,18 +180,22 @@ s_task_save (zc_runner_t *self, s_task_t *task)
     zframe_destroy (&record.result);
 }
 
-//  Addresses an answer about a task: to its origin, or, for a job that
-//  came through a relay, to the relay, naming the origin.
+void
+zc_runner_address (zc_wire_t *msg, const char *origin, const char *relay)
+{
+    if (*relay) {
+        zlist_append (msg->to, (void *) relay);
+        msg->flags |= ZC_FLAG_RELAYED;
+        zlist_append (msg->names, (void *) origin);
+    }
+    else
+        zlist_append (msg->to, (void *) origin);
+}
+
 static void
 s_address (zc_wire_t *msg, s_task_t *task)
 {
-    if (*task->relay) {
-        zlist_append (msg->to, task->relay);
-        msg->flags |= ZC_FLAG_RELAYED;
-        zlist_append (msg->names, task->origin);
-    }
-    else
-        zlist_append (msg->to, task->origin);
+    zc_runner_address (msg, task->origin, task->relay);
 }
 
 //  Sends an ACK or STARTED for a task.

@@ -505,18 +505,10 @@ s_send_subscriptions (s_node_t *node)
 //  ---------------------------------------------------------------------
 //  Tasks: what the runner keeps about a job received
 
-//  Addresses an answer about a task: to its origin, or, for a job that
-//  came through a relay, to the relay, naming the origin.
 static void
 s_address (zc_wire_t *msg, s_task_t *task)
 {
-    if (*task->relay) {
-        zlist_append (msg->to, task->relay);
-        msg->flags |= ZC_FLAG_RELAYED;
-        zlist_append (msg->names, task->origin);
-    }
-    else
-        zlist_append (msg->to, task->origin);
+    zc_runner_address (msg, task->origin, task->relay);
 }
 
 //  Sends an ACK or STARTED for a task.
