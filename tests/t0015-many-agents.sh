@@ -111,10 +111,11 @@ if len(times) < want:
 # even when all agents come at once). With reconnect = 1 and each agent
 # drawing its own random part, 200 attempts spread evenly over ~1 s
 # (measured on 2 cores: the middle 80% over ~0.78 s, at most 18 to 21 in
-# any 50 ms, where 10 are expected). The test wants the middle 80% over
-# 0.4 s or more, and fewer than 3 times the expected number (at least 8)
-# in any 50 ms: agents drawing the same "random" part come in a few
-# bursts instead (measured: 61 to 114 attempts in 50 ms).
+# any 50 ms, where 10 are expected; with 100 agents once 15 where 5 are
+# expected, under CI's load). The test wants the middle 80% over 0.4 s or
+# more, and fewer than 4 times the expected number (at least 8) in any
+# 50 ms: agents drawing the same "random" part come in a few bursts
+# instead (measured: 61 to 114 attempts in 50 ms of 200).
 test_expect_success 'with the hub gone, the agents come back to its port spread over time' '
 	stop_hub hub1 &&
 	listen_attempts $port $N 8 >attempts &&
@@ -127,7 +128,7 @@ middle = times[n * 9 // 10] - times[n // 10]
 burst = max(bisect.bisect_right(times, t + 0.05) - i for i, t in enumerate(times))
 print(\"%d attempts over %.3f s; the middle 80%% over %.3f s; at most %d in 50 ms\"
       % (n, times[-1] - times[0], middle, burst))
-sys.exit(0 if middle >= 0.4 and burst < max(3 * n // 20, 8) else 1)
+sys.exit(0 if middle >= 0.4 and burst < max(4 * n // 20, 8) else 1)
 "
 '
 
