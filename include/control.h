@@ -71,6 +71,14 @@ zlist_t *zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t *
 //  PONG or a NOROUTE arrived.
 void zc_control_job_final (zc_control_t *self, const char *job_id);
 void zc_control_on_pong (zc_control_t *self, zc_wire_t *msg);
+//  A chunk of a job's output stream (exec_stream, tail): the requests
+//  waiting for that job get it as a line {"id", "node", "stream",
+//  "data" or "data_b64"}.
+void zc_control_job_output (zc_control_t *self, const char *job_id, int stream,
+                            const uint8_t *bytes, size_t size);
+//  False while a client waiting for the job has more than a few MiB of
+//  its output not read yet.
+bool zc_control_job_ready (zc_control_t *self, const char *job_id);
 void zc_control_on_noroute (zc_control_t *self, zc_wire_t *msg);
 
 //  The node directory came (after want_directory): the requests that

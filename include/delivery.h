@@ -52,6 +52,14 @@ int zc_delivery_load (zc_delivery_t *self);
 zlist_t *zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets,
                              char **error);
 
+//  The method of job (id, node) sent from here while it is not final,
+//  else 0 (unknown, final, or held here in custody for another origin).
+zc_method_t zc_delivery_job_method (zc_delivery_t *self, const zc_id_t *id, const char *node);
+//  Called with a job's result from its target before it is recorded
+//  (it may add to it: the output a stream carried, streamin.h).
+typedef void (zc_result_hook_fn) (const char *job_id, zc_result_t *result, void *arg);
+void zc_delivery_set_result_hook (zc_delivery_t *self, zc_result_hook_fn *hook, void *arg);
+
 //  Cancels a job that is not final yet: it ends 'cancelled' (a queued job
 //  is never sent again; one already running at its target is not stopped
 //  by this version). 0, or -1 with *error malloc'd.

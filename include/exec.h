@@ -27,6 +27,7 @@
 #include <czmq.h>
 #include <sys/types.h>
 #include "job.h"
+#include "wire.h"
 
 typedef struct _zc_exec_t zc_exec_t;
 
@@ -71,6 +72,11 @@ void zc_exec_context_destroy (zc_exec_context_t **self_p);
 //  per-job ZCNC_ variables; owned by the context.
 char *const *zc_exec_context_env (const zc_exec_context_t *self);
 
+//  Streaming: bytes the job wrote on 'stream' (ZC_STREAM_STDOUT or
+//  ZC_STREAM_STDERR, wire.h), as they are read.
+typedef void (zc_exec_output_fn) (zc_exec_t *proc, int stream, const uint8_t *bytes, size_t size,
+                                  void *arg);
+
 typedef struct {
     const char *command;
     const uint8_t *data;        //  stdin; may be NULL
@@ -82,6 +88,12 @@ typedef struct {
     const zc_exec_context_t *context;
     const char *job_id;         //  ZCNC_JOB_ID; NULL: not set
     const char *origin;         //  ZCNC_ORIGIN; NULL: not set
+    //  With 'output', the job streams: every read of its stdout and
+    //  stderr goes there at once, nothing is kept (the result's output
+    //  is empty and max_output does not apply), and the caller may hold
+    //  the reading (zc_exec_hold_output) while it cannot take more.
+    zc_exec_output_fn *output;
+    void *output_arg;
 } zc_exec_spec_t;
 
 //  Starts a job. Returns NULL with *error malloc'd when it cannot be
@@ -89,6 +101,11 @@ typedef struct {
 //  (e.g. "cannot switch to user nobody: setgroups: ...").
 zc_exec_t *zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
                           zc_exec_done_fn *done, void *arg, char **error);
+//  A streaming job: stops reading its output while 'hold' (the job
+//  blocks once the pipes are full), or starts again. When the shell
+//  exits, what is left in the pipes is read all the same (at most
+//  16 MiB), held or not.
+void zc_exec_hold_output (zc_exec_t *self, bool hold);
 //  The job's process group id (== the shell's pid).
 pid_t zc_exec_pgid (zc_exec_t *self);
 //  Kills the whole process group now (SIGKILL) and completes the job with

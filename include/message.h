@@ -31,6 +31,9 @@ void zc_message_destroy (zc_message_t **self_p);
 
 //  A "jobs" object (SPEC.md) for one job; result may be NULL.
 //  Output that is not valid UTF-8 goes into stdout_b64/stderr_b64.
+//  Adds output to a JSON object as "NAME" when it is valid UTF-8 text,
+//  else base64-encoded as "NAME_b64".
+void zc_message_set_output (json_t *object, const char *name, const uint8_t *bytes, size_t size);
 json_t *zc_message_job_json (const char *job_id, const char *node,
                              zc_method_t method, zc_state_t state,
                              const zc_result_t *result, uint64_t created_ms);

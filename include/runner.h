@@ -72,6 +72,9 @@ void zc_runner_link_up (zc_runner_t *self);
 //  'relay' non-NULL) stored our result for job (id, origin).
 void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay);
 void zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name);
+//  The origin took the output chunks of job (id, origin) up to 'seq'
+//  (exec_stream, streamout.h).
+void zc_runner_on_stream_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, uint64_t seq);
 void zc_runner_on_presence (zc_runner_t *self, const char *name);
 //  Resends results not ACKed in time, as of 'now' (zclock_mono).
 void zc_runner_tick (zc_runner_t *self, uint64_t now);

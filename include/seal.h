@@ -43,6 +43,7 @@ typedef struct {
     uint8_t method;             //  REQ: the method; REPLY: 1 when it is a refusal
                                 //  (flag REFUSED), else 0
     uint32_t method_timeout, expire;    //  REQ only
+    uint64_t seq;               //  STREAM only: the chunk's number
 } zc_seal_about_t;
 
 //  This node's keys: its name, CURVE secret key and Ed25519 secret key
@@ -104,5 +105,12 @@ zframe_t *zc_seal_reply (zc_seal_t *self, const zc_seal_about_t *about, bool by_
 int zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
                         zframe_t **payload, bool *by_relay, char *reason, size_t reason_size);
 
+//  At a target: a STREAM chunk's payload for about->origin (about->seq
+//  its number), sealed like a REPLY's.
+zframe_t *zc_seal_stream (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload);
+//  At the origin: checks a STREAM chunk from about->target and returns
+//  its plain payload (new). -1 with 'reason' when it is not authentic.
+int zc_seal_open_stream (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
+                         zframe_t **payload, char *reason, size_t reason_size);
 int zc_seal_test (bool verbose);
 #endif

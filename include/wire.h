@@ -18,9 +18,10 @@
 #include "job.h"
 
 #define ZC_WIRE_SIGNATURE 0xC5
-#define ZC_WIRE_VERSION   4             //  2: the payload shares the header's frame;
+#define ZC_WIRE_VERSION   5             //  2: the payload shares the header's frame;
                                         //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB;
-                                        //  4: PUB, SUB, UNSUB, INTEREST
+                                        //  4: PUB, SUB, UNSUB, INTEREST;
+                                        //  5: STREAM (output chunks and their ACKs)
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
@@ -45,7 +46,8 @@ typedef enum {
     ZC_MSG_NOROUTE,         //  hub -> origin: these targets are not reachable now
     ZC_MSG_STARTED,         //  target -> origin: job is running
     ZC_MSG_REPLY,           //  target -> origin: the result (payload)
-    ZC_MSG_STREAM,          //  target -> origin: an output chunk (reserved)
+    ZC_MSG_STREAM,          //  target -> origin: an output chunk 'seq' (payload);
+                            //  flagged STREAM_ACK, origin -> target: chunks up to 'seq' taken
     ZC_MSG_CANCEL,          //  origin -> target (reserved)
     ZC_MSG_ERROR,           //  hub -> peer: a refusal with a code and text
     ZC_MSG_PUB,             //  a publication on a subject (payload: pub envelope)
@@ -75,6 +77,7 @@ typedef enum {
 #define ZC_FLAG_TAGS    0x40        //  REQ: a 16-byte tag per target follows the header
                                     //  fields (src/seal.c: a job for several targets)
 #define ZC_FLAG_CLEAR   0x20        //  PUB: a retained one that clears its subject
+#define ZC_FLAG_STREAM_ACK 0x01      //  STREAM: an acknowledgment (no payload), not a chunk
 #define ZC_FLAG_GAP     0x01        //  PUB of a log stream: the lines before 'seq' are gone
                                     //  (dropped at the publisher): a collector goes on from it
 #define ZC_FLAG_REFUSED 0x20        //  REPLY: the target refused a copy of the job
@@ -108,7 +111,9 @@ typedef struct {
     char *subject;              //  PUB, STORED: the subject (malloc'd)
     uint32_t retain;            //  PUB: s the hubs keep it (0: not kept)
     uint64_t seq;               //  PUB: the first item's number in its log stream (0:
-                                //  not a stream); STORED: the last one stored
+                                //  not a stream); STORED: the last one stored;
+                                //  STREAM: the chunk's number (from 1), or with
+                                //  STREAM_ACK the last one taken
     zlist_t *patterns;          //  SUB, UNSUB (char *, autofree)
     char *text;                 //  ERROR (malloc'd)
     zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, PUB, INTEREST, ACK (optional);
@@ -162,6 +167,17 @@ int zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data,
 //  REPLY: a result.
 zframe_t *zc_wire_result_payload (const zc_result_t *result);
 int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
+//  STREAM: one chunk of a job's output (inside the end-to-end envelope):
+//  which stream it is from (ZC_STREAM_STDOUT or _STDERR) and its bytes.
+#define ZC_STREAM_STDOUT 1
+#define ZC_STREAM_STDERR 2
+//  Bytes of output in one chunk at most: with its stream byte and the
+//  envelope it stays within ZC_WIRE_MAX_WHOLE.
+#define ZC_STREAM_MAX_CHUNK (ZC_WIRE_MAX_WHOLE - 64)
+zframe_t *zc_wire_stream_payload (int stream, const uint8_t *bytes, size_t size);
+//  Points *bytes into 'frame'. -1 for an unknown stream, an empty frame
+//  or more than ZC_STREAM_MAX_CHUNK bytes.
+int zc_wire_stream_payload_decode (zframe_t *frame, int *stream, const uint8_t **bytes, size_t *size);
 //  ACK: the IDs of more jobs this ACK acknowledges besides its own ID, so
 //  that one message answers a whole batch. 16 bytes each, at most:
 #define ZC_WIRE_MAX_ACK_IDS 1024

@@ -33,6 +33,7 @@
 #include "pubsub.h"
 #include "readfolder.h"
 #include "runner.h"
+#include "streamin.h"
 #include "seal.h"
 #include "subject.h"
 #include "testbed.h"
@@ -59,6 +60,7 @@ struct _zc_agent_t {
     zc_bulk_t *bulk;            //  large REQs and REPLYs in chunks, both ways
     zc_delivery_t *delivery;    //  jobs sent from here
     zc_runner_t *runner;        //  jobs run here
+    zc_streamin_t *streamin;    //  output streaming in for jobs sent from here
     zc_pubsub_t *pubsub;        //  subscriptions and publications
     zc_follow_t *follow;        //  files followed (log shipping), or NULL
     zc_collect_t *collect;      //  subjects written to files, or NULL
@@ -168,6 +170,7 @@ s_job_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *a
         s_report_error (self, job_id);
     if (self->control)
         zc_control_job_final (self->control, job_id);
+    zc_streamin_finish (self->streamin, job_id, NULL);
 }
 
 //  Another agent reports a job of its that failed or expired (this node
@@ -406,6 +409,12 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         case ZC_MSG_ACK:      s_on_ack (self, msg); break;
         case ZC_MSG_STARTED:  zc_delivery_on_ack (self->delivery, &msg->id, msg->from); break;
         case ZC_MSG_REPLY:    zc_delivery_on_reply_message (self->delivery, msg); break;
+        case ZC_MSG_STREAM:
+            if (msg->flags & ZC_FLAG_STREAM_ACK)
+                zc_runner_on_stream_ack (self->runner, &msg->id, msg->from, msg->seq);
+            else
+                zc_streamin_on_chunk (self->streamin, msg);
+            break;
         case ZC_MSG_PING:     s_on_ping (self, msg); break;
         case ZC_MSG_PUB:      zc_pubsub_on_pub (self->pubsub, msg); break;
         case ZC_MSG_STORED:
@@ -680,6 +689,38 @@ s_open_store (zc_agent_t *self, char **error)
     return 0;
 }
 
+//  Output streams: only from the target of a job of ours that streams.
+static bool
+s_stream_known (const zc_id_t *id, const char *from, void *arg)
+{
+    zc_agent_t *self = arg;
+    zc_method_t method = zc_delivery_job_method (self->delivery, id, from);
+    return method == ZC_METHOD_EXEC_STREAM || method == ZC_METHOD_TAIL;
+}
+
+static void
+s_stream_output (const char *job_id, int stream, const uint8_t *bytes, size_t size, void *arg)
+{
+    zc_agent_t *self = arg;
+    if (self->control)
+        zc_control_job_output (self->control, job_id, stream, bytes, size);
+}
+
+static bool
+s_stream_ready (const char *job_id, void *arg)
+{
+    zc_agent_t *self = arg;
+    return !self->control || zc_control_job_ready (self->control, job_id);
+}
+
+//  A result arrives: the output its stream carried goes into it.
+static void
+s_result_hook (const char *job_id, zc_result_t *result, void *arg)
+{
+    zc_agent_t *self = arg;
+    zc_streamin_finish (self->streamin, job_id, result);
+}
+
 //  The outbox and the runner, with what they had in the store.
 static void
 s_start_jobs (zc_agent_t *self)
@@ -691,7 +732,13 @@ s_start_jobs (zc_agent_t *self)
     self->runner = zc_runner_new (self->loop, self->store, config->name, config->max_output,
                                   config->skew, s_link_send, self);
     zc_delivery_set_seal (self->delivery, self->seal);
+    zc_delivery_set_result_hook (self->delivery, s_result_hook, self);
     zc_runner_set_seal (self->runner, self->seal);
+    self->streamin = zc_streamin_new (&(zc_streamin_spec_t) {
+        .loop = self->loop, .name = config->name, .max_output = config->max_output,
+        .send = s_send, .send_arg = self, .known = s_stream_known, .output = s_stream_output,
+        .ready = s_stream_ready, .arg = self });
+    zc_streamin_set_seal (self->streamin, self->seal);
     zc_runner_set_policy (self->runner, self->policy);
     //  Whom jobs run as, where, and their clean environment: looked up
     //  when the config was loaded, fixed from now on.
@@ -859,6 +906,7 @@ zc_agent_destroy (zc_agent_t **self_p)
     zc_runner_destroy (&self->runner);
     zc_exec_context_destroy (&self->exec_context);
     zc_delivery_destroy (&self->delivery);
+    zc_streamin_destroy (&self->streamin);
     zc_commit_destroy (&self->commit);
     zc_readfolder_destroy (&self->readfolder);
     zc_store_close (&self->store);
@@ -1068,7 +1116,7 @@ zc_agent_test (bool verbose)
     }
     ZC_CHECK (answered);
     ZC_CHECK (zc_testbed_until (bed, "n5", s_test_problem,
-                                "hub hub1 speaks zcnc wire version 3, this node version 4", 10000));
+                                "hub hub1 speaks zcnc wire version 3, this node version 5", 10000));
     zmq_close (old_hub);
     zmq_ctx_term (old_context);
     zcert_destroy (&old_cert);

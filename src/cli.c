@@ -17,6 +17,7 @@
 #include "config.h"
 #include "keys.h"
 #include "message.h"
+#include "prefixer.h"
 #include "target.h"
 
 //  Margin over a server-side wait before the client gives up on the agent.
@@ -157,10 +158,45 @@ typedef struct {
     int remote;                 //  remote exit status, or -1
 } s_outcome_t;
 
+//  How answers are printed: raw or prefixed, as JSON, and for output
+//  that streams, where partial lines wait.
+typedef struct {
+    bool raw, as_json;
+    zc_prefixer_t *prefixer;    //  streaming: prefixed output; NULL otherwise
+    bool streamed;              //  the output came in chunks: not again with the result
+} s_printing_t;
+
+//  Prints a chunk of streamed output {"id", "node", "stream", "data"}.
+static void
+s_print_chunk (json_t *chunk, s_printing_t *printing)
+{
+    if (printing->as_json) {
+        char *line = json_dumps (chunk, JSON_COMPACT);
+        printf ("%s\n", line);
+        fflush (stdout);
+        free (line);
+        return;
+    }
+    const char *node = json_string_value (json_object_get (chunk, "node"));
+    const char *stream = json_string_value (json_object_get (chunk, "stream"));
+    bool to_err = stream && streq (stream, "stderr");
+    size_t size;
+    uint8_t *bytes = s_job_output (chunk, "data", &size);
+    if (printing->raw) {
+        fwrite (bytes, 1, size, to_err? stderr: stdout);
+        fflush (to_err? stderr: stdout);
+    }
+    else
+    if (printing->prefixer)
+        zc_prefixer_write (printing->prefixer, node? node: "?", to_err, bytes, size);
+    free (bytes);
+}
+
 //  Prints one finished job in the chosen mode and notes its outcome.
 static void
-s_print_job (json_t *job, bool raw, bool as_json, s_outcome_t *outcome)
+s_print_result (json_t *job, s_printing_t *printing, s_outcome_t *outcome)
 {
+    bool raw = printing->raw, as_json = printing->as_json;
     const char *node = json_string_value (json_object_get (job, "node"));
     const char *state = json_string_value (json_object_get (job, "state"));
     const char *error = json_string_value (json_object_get (job, "error"));
@@ -172,6 +208,13 @@ s_print_job (json_t *job, bool raw, bool as_json, s_outcome_t *outcome)
         printf ("%s\n", line);
         fflush (stdout);
         free (line);
+    }
+    else
+    if (printing->streamed) {
+        if (printing->prefixer)
+            zc_prefixer_flush (printing->prefixer, node);
+        if (error)
+            fprintf (stderr, "zcnc: %s: %s: %s\n", node, state, error);
     }
     else {
         size_t out_size, err_size;
@@ -213,7 +256,7 @@ s_print_job (json_t *job, bool raw, bool as_json, s_outcome_t *outcome)
 //  without a result. Returns 0, or -1 after printing why when the agent
 //  did not answer.
 static int
-s_wait_results (zc_client_t *client, double timeout, bool raw, bool as_json, s_outcome_t *outcome)
+s_wait_results (zc_client_t *client, double timeout, s_printing_t *printing, s_outcome_t *outcome)
 {
     while (true) {
         bool timed_out;
@@ -236,7 +279,10 @@ s_wait_results (zc_client_t *client, double timeout, bool raw, bool as_json, s_o
             json_decref (line);
             return 0;
         }
-        s_print_job (line, raw, as_json, outcome);
+        if (json_object_get (line, "stream"))
+            s_print_chunk (line, printing);
+        else
+            s_print_result (line, printing, outcome);
         json_decref (line);
     }
 }
@@ -261,7 +307,7 @@ s_report_unknown (json_t *answer)
 }
 
 static const char *s_trigger_usage =
-    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] TARGET:COMMAND";
+    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] TARGET:COMMAND";
 
 int
 zc_cli_trigger (int argc, char *argv [])
@@ -271,11 +317,12 @@ zc_cli_trigger (int argc, char *argv [])
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { "json", no_argument, NULL, 'j' },
+        { "stream", no_argument, NULL, 's' },
         { "timeout", required_argument, NULL, 't' },
         { NULL, 0, NULL, 0 }
     };
     const char *config = NULL;
-    bool async = false, as_json = false;
+    bool async = false, as_json = false, stream = false;
     double timeout = 60;
     int option;
     optind = 1;
@@ -284,6 +331,7 @@ zc_cli_trigger (int argc, char *argv [])
             case 'a': async = true; break;
             case 'c': config = optarg; break;
             case 'j': as_json = true; break;
+            case 's': stream = true; break;
             case 't':
                 if ((timeout = zc_cli_seconds (optarg)) < 0) {
                     zc_cli_usage_error (s_trigger_usage, "-t wants a number of seconds, not '%s'", optarg);
@@ -324,7 +372,8 @@ zc_cli_trigger (int argc, char *argv [])
         free (spec);
         return ZC_EXIT_ZCNC;
     }
-    json_t *request = json_pack ("{s:s, s:s, s:[s]}", "to", target, "method", "exec", "args", command);
+    json_t *request = json_pack ("{s:s, s:s, s:[s]}", "to", target,
+                                 "method", stream? "exec_stream": "exec", "args", command);
     if (!async)
         json_object_set_new (request, "wait", json_real (timeout));
     json_t *answer = zc_cli_request (client, request, S_CLIENT_MARGIN_MS);
@@ -351,7 +400,10 @@ zc_cli_trigger (int argc, char *argv [])
     json_decref (answer);
 
     s_outcome_t outcome = { .remote = -1 };
-    bool complete = s_wait_results (client, timeout, raw, as_json, &outcome) == 0;
+    s_printing_t printing = { .raw = raw, .as_json = as_json, .streamed = stream,
+                              .prefixer = stream && !raw && !as_json? zc_prefixer_new (stdout, stderr): NULL };
+    bool complete = s_wait_results (client, timeout, &printing, &outcome) == 0;
+    zc_prefixer_destroy (&printing.prefixer);
     zc_client_destroy (&client);
     free (spec);
     if (!complete)
@@ -529,7 +581,8 @@ zc_cli_send (int argc, char *argv [])
         fflush (stdout);
         s_report_unknown (answer);
         json_decref (answer);
-        if (wait && s_wait_results (client, timeout, false, true, &outcome) != 0) {
+        s_printing_t printing = { .as_json = true };
+        if (wait && s_wait_results (client, timeout, &printing, &outcome) != 0) {
             status = ZC_EXIT_ZCNC;
             break;
         }

@@ -17,7 +17,10 @@
 #include "uplink.h"
 
 #define S_MAX_OP_LINE   65536u      //  bytes in an {"op": ...} request (a message may be larger)
-#define S_DIRECTORY_WAIT_MS 5000    //  a request that needs the directory waits this long for it
+#define S_DIRECTORY_WAIT_MS 5000
+//  A client that has this much output of a stream not read yet holds
+//  the stream (its target then waits: streamin.h).
+#define S_STREAM_UNSENT_MAX (4u << 20)    //  a request that needs the directory waits this long for it
 
 //  A request that waits for the node directory.
 typedef struct {
@@ -151,6 +154,33 @@ zc_control_job_final (zc_control_t *self, const char *job_id)
     for (s_wait_t *wait = zlist_first (ended); wait; wait = zlist_next (ended))
         s_wait_end (self, wait);
     zlist_destroy (&ended);
+}
+
+void
+zc_control_job_output (zc_control_t *self, const char *job_id, int stream, const uint8_t *bytes, size_t size)
+{
+    json_t *chunk = NULL;       //  built only when someone waits for it
+    for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits)) {
+        if (!zhashx_lookup (wait->pending_index, job_id))
+            continue;
+        if (!chunk) {
+            const char *dot = strchr (job_id, '.');
+            chunk = json_pack ("{s:s, s:s, s:s}", "id", job_id, "node", dot? dot + 1: "?",
+                               "stream", stream == ZC_STREAM_STDOUT? "stdout": "stderr");
+            zc_message_set_output (chunk, "data", bytes, size);
+        }
+        s_answer (self, wait->conn, wait->tag, json_incref (chunk));
+    }
+    json_decref (chunk);
+}
+
+bool
+zc_control_job_ready (zc_control_t *self, const char *job_id)
+{
+    for (s_wait_t *wait = zlist_first (self->waits); wait; wait = zlist_next (self->waits))
+        if (zhashx_lookup (wait->pending_index, job_id) && zc_jsonl_unsent (wait->conn) > S_STREAM_UNSENT_MAX)
+            return false;
+    return true;
 }
 
 static void

@@ -65,6 +65,8 @@ struct _zc_delivery_t {
     void *arg;
     struct { uint64_t forged, malformed; } count;   //  REPLYs dropped
     uint64_t tick_now;          //  during a tick: its time (zclock_mono), else 0
+    zc_result_hook_fn *result_hook;     //  sees a result before it is recorded, or NULL
+    void *result_hook_arg;
 };
 //  The time schedules are made from: the tick's while one runs (a self-
 //  test steps it), else the clock.
@@ -718,6 +720,11 @@ zc_delivery_on_reply (zc_delivery_t *self, const zc_id_t *id, const char *from, 
         return;
     }
     if (job && (!zc_state_final (job->state) || replaceable)) {
+        if (self->result_hook) {
+            char job_id [ZC_JOB_ID_MAX];
+            zc_job_id_format (id, from, job_id);
+            self->result_hook (job_id, *result_p, self->result_hook_arg);
+        }
         zc_result_destroy (&job->result);
         job->result = *result_p;
         *result_p = NULL;
@@ -874,6 +881,20 @@ zc_delivery_is_final (zc_delivery_t *self, const char *job_id)
 {
     s_job_t *job = zhashx_lookup (self->jobs, job_id);
     return job && zc_state_final (job->state);
+}
+
+zc_method_t
+zc_delivery_job_method (zc_delivery_t *self, const zc_id_t *id, const char *node)
+{
+    s_job_t *job = s_lookup (self, id, node);
+    return job && !zc_state_final (job->state) && !*job->custody_for? job->method: 0;
+}
+
+void
+zc_delivery_set_result_hook (zc_delivery_t *self, zc_result_hook_fn *hook, void *arg)
+{
+    self->result_hook = hook;
+    self->result_hook_arg = arg;
 }
 
 void

@@ -65,6 +65,9 @@ struct _zc_exec_t {
     zc_result_t *result;        //  allocated at start, so finishing cannot fail
     zc_exec_done_fn *done;
     void *done_arg;
+    zc_exec_output_fn *output;  //  streaming: reads go here, nothing is kept
+    void *output_arg;
+    bool held;                  //  streaming: the output pipes are not read now
 };
 
 static void s_free (zc_exec_t *self);
@@ -232,6 +235,10 @@ s_capture_read (zc_exec_t *self, s_capture_t *capture, int max_reads)
     uint8_t chunk [S_CHUNK];
     for (int reads = 0; capture->fd != -1 && reads < max_reads; reads++) {
         ssize_t rc = read (capture->fd, chunk, sizeof chunk);
+        if (rc > 0 && self->output)
+            self->output (self, capture == &self->out? ZC_STREAM_STDOUT: ZC_STREAM_STDERR,
+                          chunk, (size_t) rc, self->output_arg);
+        else
         if (rc > 0)
             s_capture_add (capture, self->max_output, chunk, (size_t) rc);
         else
@@ -878,6 +885,8 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
     self->timeout = spec->timeout;
     self->done = done;
     self->done_arg = arg;
+    self->output = spec->output;
+    self->output_arg = spec->output_arg;
     self->result = zc_result_new ();
     self->data_size = spec->data_size;
     if (self->data_size)
@@ -946,6 +955,30 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
     }
     zc_debug ("exec: started process %d: %s", (int) self->pid, spec->command);
     return self;
+}
+
+void
+zc_exec_hold_output (zc_exec_t *self, bool hold)
+{
+    assert (self && self->output);
+    if (hold == self->held || self->finished)
+        return;
+    self->held = hold;
+    int *fds [2] = { &self->out.fd, &self->err.fd };
+    for (int index = 0; index < 2; index++) {
+        if (*fds [index] == -1)
+            continue;
+        if (hold) {
+            zmq_pollitem_t item = { NULL, *fds [index], 0, 0 };
+            zloop_poller_end (self->loop, &item);
+        }
+        else
+        if (s_watch (self, *fds [index], ZMQ_POLLIN, s_on_output)) {
+            //  Out of memory: read what there is; the exit drains the rest.
+            zc_error ("exec: cannot watch the output of process %d again", (int) self->pid);
+            s_capture_read (self, index? &self->err: &self->out, S_READS_TO_DRAIN);
+        }
+    }
 }
 
 pid_t

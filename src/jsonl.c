@@ -17,6 +17,7 @@
 #include "log.h"
 
 #define S_MAX_PENDING_OUTPUT (64u << 20)
+#define S_COMPACT_AFTER (1u << 20)      //  bytes sent before the output buffer is compacted
 #define S_WRITE_EARLY   (64u << 10)  //  queued bytes written at once, not at the end of the turn
 #define S_READ_MAX  (256u << 10)     //  bytes read from one client per turn
 
@@ -459,8 +460,19 @@ s_conn_flush (zc_jsonl_conn_t *conn)
     while (conn->out_sent < conn->out_size) {
         ssize_t rc = send (conn->fd, conn->out + conn->out_sent,
                            conn->out_size - conn->out_sent, MSG_NOSIGNAL);
-        if (rc == -1)
-            return errno == EAGAIN || errno == EINTR? 0: -1;
+        if (rc == -1 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (rc == -1) {
+            //  A client that reads all the time but never catches up
+            //  (a stream): what it read leaves the buffer, so that the
+            //  buffer holds what is unsent only.
+            if (conn->out_sent >= S_COMPACT_AFTER) {
+                memmove (conn->out, conn->out + conn->out_sent, conn->out_size - conn->out_sent);
+                conn->out_size -= conn->out_sent;
+                conn->out_sent = 0;
+            }
+            return 0;
+        }
         conn->out_sent += rc;
     }
     conn->out_size = conn->out_sent = 0;
@@ -579,7 +591,7 @@ zc_jsonl_queue_text (zc_jsonl_conn_t *conn, const char *text, size_t size)
 static void
 s_queued (zc_jsonl_conn_t *conn)
 {
-    if (conn->out_size + 1 > S_MAX_PENDING_OUTPUT) {
+    if (conn->out_size - conn->out_sent + 1 > S_MAX_PENDING_OUTPUT) {
         zc_warn ("socket: a client stopped reading its answers; disconnecting it");
         conn->out_size = conn->out_sent = 0;
         conn->closing = true;

@@ -264,9 +264,8 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
     return self;
 }
 
-//  Adds output as "NAME" when it is valid UTF-8 text, else "NAME_b64".
-static void
-s_set_output (json_t *object, const char *name, const uint8_t *bytes, size_t size)
+void
+zc_message_set_output (json_t *object, const char *name, const uint8_t *bytes, size_t size)
 {
     json_t *text = json_stringn ((const char *) (bytes? bytes: (const uint8_t *) ""), size);
     if (text) {
@@ -293,8 +292,8 @@ zc_message_job_json (const char *job_id, const char *node, zc_method_t method,
         bool ran = result->finished_ms > 0 && (result->state == ZC_STATE_DONE || result->signal || result->exit_code);
         json_object_set_new (object, "exit", ran? json_integer (result->exit_code): json_null ());
         json_object_set_new (object, "signal", result->signal? json_integer (result->signal): json_null ());
-        s_set_output (object, "stdout", result->out, result->out_size);
-        s_set_output (object, "stderr", result->err, result->err_size);
+        zc_message_set_output (object, "stdout", result->out, result->out_size);
+        zc_message_set_output (object, "stderr", result->err, result->err_size);
         json_object_set_new (object, "truncated",
             json_boolean (result->stdout_truncated || result->stderr_truncated));
         json_object_set_new (object, "error", result->error? json_string (result->error): json_null ());

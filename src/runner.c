@@ -7,6 +7,7 @@
 #include "policy.h"
 #include "runner.h"
 #include "seal.h"
+#include "streamout.h"
 #include "testing.h"
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
@@ -28,6 +29,8 @@ typedef struct {
     uint32_t method_timeout, expire;
     zframe_t *payload;          //  the REQ payload until the job starts
     zc_exec_t *proc;
+    zc_streamout_t *stream;     //  exec_stream: its output on its way to the origin
+    void *stream_handle;        //  in runner->streams while the stream is not done
     pid_t pgid;                 //  while running
     uint64_t start_ticks;
     zc_result_t *result;        //  set once finished
@@ -51,6 +54,7 @@ struct _zc_runner_t {
     zlist_t *starting;          //  s_task_t stored as starting, to spawn after the commit
     zlistx_t *unacked;          //  s_task_t with a result the origin has not ACKed
     zlist_t *retiring;          //  s_task_t finished and ACKed: leave memory after the commit
+    zlistx_t *streams;          //  s_task_t whose output stream is not done
     char prune_from [ZC_JOB_ID_MAX];    //  where the next prune scan starts ("" = the first)
     zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
     zc_policy_t *policy;        //  who may run what here; NULL: every trusted origin anything
@@ -77,6 +81,9 @@ s_task_destroy (void **item)
     if (task->ack_timer != -1)
         zloop_timer_end (task->runner->loop, task->ack_timer);
     zc_exec_destroy (&task->proc);
+    if (task->stream_handle)
+        zlistx_delete (task->runner->streams, task->stream_handle);
+    zc_streamout_destroy (&task->stream);
     zframe_destroy (&task->payload);
     zc_result_destroy (&task->result);
     free (task);
@@ -100,6 +107,7 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->starting = zlist_new ();
     self->unacked = zlistx_new ();
     self->retiring = zlist_new ();
+    self->streams = zlistx_new ();
     self->refusals_logged = zhashx_new ();
     self->send = send;
     self->arg = arg;
@@ -149,6 +157,7 @@ zc_runner_destroy (zc_runner_t **self_p)
         zlist_destroy (&self->retiring);
         zhashx_destroy (&self->refusals_logged);
         zhashx_destroy (&self->tasks);
+        zlistx_destroy (&self->streams);
         free (self);
         *self_p = NULL;
     }
@@ -255,6 +264,11 @@ zc_runner_refusal (zc_seal_t *seal, const char *name, const zc_id_t *id, const c
 static void
 s_send_reply (zc_runner_t *self, s_task_t *task)
 {
+    if (task->stream && !zc_streamout_done (task->stream)) {
+        //  The result goes once the origin has all the output before it.
+        task->reply_next_try = 0;
+        return;
+    }
     zc_wire_t *msg = zc_wire_new (ZC_MSG_REPLY);
     msg->id = task->id;
     s_address (msg, task);
@@ -294,7 +308,55 @@ static void
 s_task_done (zc_exec_t *proc, zc_result_t *result, void *arg)
 {
     s_task_t *task = arg;
+    if (task->stream)
+        zc_streamout_close (task->stream);
     s_task_finish (task->runner, task, result);
+}
+
+//  exec_stream: output goes to the origin as it comes; while the window
+//  is full the job's pipes are not read (it blocks writing).
+static void
+s_task_output (zc_exec_t *proc, int stream, const uint8_t *bytes, size_t size, void *arg)
+{
+    s_task_t *task = arg;
+    zc_streamout_write (task->stream, stream, bytes, size);
+    if (zc_streamout_full (task->stream))
+        zc_exec_hold_output (proc, true);
+}
+
+static void
+s_stream_room (zc_streamout_t *stream, void *arg)
+{
+    s_task_t *task = arg;
+    if (task->proc && !task->result)
+        zc_exec_hold_output (task->proc, false);
+}
+
+//  Every chunk is with the origin: the result follows.
+static void
+s_stream_done (zc_streamout_t *stream, void *arg)
+{
+    s_task_t *task = arg;
+    zc_runner_t *self = task->runner;
+    if (task->stream_handle) {
+        zlistx_delete (self->streams, task->stream_handle);
+        task->stream_handle = NULL;
+    }
+    if (task->result && !task->reply_acked)
+        s_send_reply (self, task);
+}
+
+//  The stream that carries a task's output to its origin.
+static void
+s_stream_open (zc_runner_t *self, s_task_t *task)
+{
+    zc_streamout_spec_t spec = {
+        .seal = self->seal, .name = self->name, .origin = task->origin, .id = &task->id,
+        .send = self->send, .send_arg = self->arg, .on_room = s_stream_room, .on_done = s_stream_done,
+        .arg = task
+    };
+    task->stream = zc_streamout_new (&spec);
+    task->stream_handle = zlistx_add_end (self->streams, task);
 }
 
 //  Finishes a task at once with a result made here (ping, refusals).
@@ -333,13 +395,21 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     if (task->method == ZC_METHOD_PING)
         s_task_answer (self, task, ZC_STATE_DONE, NULL);
     else
-    if (task->method == ZC_METHOD_EXEC && zlist_size (args) == 1) {
+    if (task->method == ZC_METHOD_EXEC_STREAM && *task->relay)
+        s_task_answer (self, task, ZC_STATE_FAILED,
+                       "exec_stream cannot go through a relay (relay_via): its output streams to the origin");
+    else
+    if ((task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM) && zlist_size (args) == 1) {
+        bool streams = task->method == ZC_METHOD_EXEC_STREAM;
         zc_exec_spec_t spec = {
             .command = zlist_first (args), .data = data, .data_size = data_size,
             .timeout = task->method_timeout, .max_output = self->max_output,
-            .context = self->exec_context, .job_id = task->job_id, .origin = task->origin
+            .context = self->exec_context, .job_id = task->job_id, .origin = task->origin,
+            .output = streams? s_task_output: NULL, .output_arg = task
         };
         char *error = NULL;
+        if (streams)
+            s_stream_open (self, task);
         task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);
         if (task->proc) {
             //  What is needed to kill it after a crash of this agent.
@@ -353,6 +423,8 @@ s_task_start (zc_runner_t *self, s_task_t *task)
             task->ack_timer = zloop_timer (self->loop, S_ACK_GRACE_MS, 1, s_ack_timer, task);
         }
         else {
+            if (task->stream)
+                zc_streamout_close (task->stream);
             s_task_answer (self, task, ZC_STATE_FAILED, error);
             free (error);
         }
@@ -376,7 +448,8 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     uint8_t *data = NULL;
     size_t data_size = 0;
     bool readable = zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) == 0;
-    bool spawns = readable && task->method == ZC_METHOD_EXEC && zlist_size (args) == 1;
+    bool spawns = readable && (task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM)
+               && zlist_size (args) == 1;
     zc_policy_verdict_t verdict = { .allowed = true };
     if (readable && self->policy) {
         //  The command a policy rule looks at: the shell command, path,
@@ -706,22 +779,44 @@ s_resend_replies (zc_runner_t *self, const char *origin)
     zc_runner_tick (self, zclock_mono ());
 }
 
+//  Streams to 'origin' (all when NULL) send again what was not
+//  acknowledged.
+static void
+s_resend_streams (zc_runner_t *self, const char *origin)
+{
+    for (s_task_t *task = zlistx_first (self->streams); task; task = zlistx_next (self->streams))
+        if (!origin || streq (task->origin, origin))
+            zc_streamout_resend (task->stream);
+}
+
 void
 zc_runner_on_presence (zc_runner_t *self, const char *name)
 {
+    s_resend_streams (self, name);
     s_resend_replies (self, name);
 }
 
 void
 zc_runner_link_up (zc_runner_t *self)
 {
+    s_resend_streams (self, NULL);
     s_resend_replies (self, NULL);
+}
+
+void
+zc_runner_on_stream_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, uint64_t seq)
+{
+    s_task_t *task = s_lookup (self, id, origin);
+    if (task && task->stream)
+        zc_streamout_on_ack (task->stream, seq);
 }
 
 void
 zc_runner_tick (zc_runner_t *self, uint64_t now)
 {
     self->tick_now = now? now: 1;
+    for (s_task_t *task = zlistx_first (self->streams); task; task = zlistx_next (self->streams))
+        zc_streamout_tick (task->stream, now);
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
         if (task->reply_next_try && now >= task->reply_next_try)
             s_send_reply (self, task);

@@ -36,9 +36,9 @@
 #define S_TAG       crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define S_SIG       crypto_sign_BYTES
 //  The associated data: a label, type, mode, ID, three names with their
-//  lengths, method and two u32s.
+//  lengths, method and two u32s; for STREAM, the chunk's u64 number.
 #define S_LABEL     "zcnc-e2e-1"
-#define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 2 * ZC_NAME_SIZE + 2 + 64 + 9)
+#define S_ABOUT_MAX (sizeof S_LABEL + 2 + ZC_ID_SIZE + 2 * ZC_NAME_SIZE + 2 + 64 + 9 + 8)
 
 typedef struct {
     uint8_t key [crypto_aead_xchacha20poly1305_ietf_KEYBYTES];     //  for SEALED
@@ -205,6 +205,9 @@ s_about_bytes (uint8_t type, uint8_t mode, const zc_seal_about_t *about, uint8_t
         out [size++] = (uint8_t) (about->method_timeout >> shift);
     for (int shift = 24; shift >= 0; shift -= 8)
         out [size++] = (uint8_t) (about->expire >> shift);
+    if (type == ZC_MSG_STREAM)
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out [size++] = (uint8_t) (about->seq >> shift);
     return size;
 }
 
@@ -526,6 +529,52 @@ zc_seal_open_reply (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *env
     return rc;
 }
 
+zframe_t *
+zc_seal_stream (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *payload)
+{
+    if (!self->e2e)
+        return s_plain (payload);
+    const zc_key_t *key = s_key (self, about->origin);
+    const s_pair_t *pair = key? s_pair_key (self, key): NULL;
+    if (pair)
+        return s_seal (self, ZC_MSG_STREAM, S_SEALED, about, pair->key, payload);
+    return s_sign (self, ZC_MSG_STREAM, S_SIGNED, about, payload);
+}
+
+int
+zc_seal_open_stream (zc_seal_t *self, const zc_seal_about_t *about, zframe_t *envelope,
+                     zframe_t **payload, char *reason, size_t reason_size)
+{
+    *payload = NULL;
+    size_t size = envelope? zframe_size (envelope): 0;
+    uint8_t mode = size? zframe_data (envelope) [0]: 0xFF;
+    if (mode == S_PLAIN) {
+        if (!self->e2e) {
+            *payload = zframe_new (zframe_data (envelope) + 1, size - 1);
+            return 0;
+        }
+        snprintf (reason, reason_size, "output from %s carries no authenticator", about->target);
+        return -1;
+    }
+    const zc_key_t *key = s_key (self, about->target);
+    if (!key || key->role == ZC_KEY_HUB) {
+        snprintf (reason, reason_size, "output from %s cannot be checked: it is not a trusted agent here",
+                  about->target);
+        return -1;
+    }
+    int rc = -1;
+    if (mode == S_SEALED) {
+        const s_pair_t *pair = s_pair_key (self, key);
+        rc = pair? s_open (ZC_MSG_STREAM, mode, about, pair->key, envelope, payload): -1;
+    }
+    else
+    if (mode == S_SIGNED)
+        rc = s_verify (ZC_MSG_STREAM, mode, about, key->sign_key, envelope, payload);
+    if (rc != 0)
+        snprintf (reason, reason_size, "output from %s has a bad authenticator", about->target);
+    return rc;
+}
+
 //  --------------------------------------------------------------------
 //  Self-test
 
@@ -561,7 +610,7 @@ zc_seal_test (bool verbose)
 
     zc_id_t id;
     zc_id_generate (&id);
-    zc_seal_about_t about = { &id, "o1", "t1", "", 1, 30, 86400 };
+    zc_seal_about_t about = { .id = &id, .origin = "o1", .target = "t1", .relay = "", .method = 1, .method_timeout = 30, .expire = 86400 };
     zframe_t *payload = zframe_new ("uptime", 6), *plain = NULL;
     char reason [256] = "";
 
@@ -572,6 +621,30 @@ zc_seal_test (bool verbose)
     ZC_CHECK (zc_seal_open_req (target, &about, sealed, NULL, &plain, reason, sizeof reason) == 0);
     ZC_CHECK (s_test_same (plain, "uptime"));
     zframe_destroy (&plain);
+    //  A stream chunk: sealed for the origin; its number is covered, so
+    //  a hub can neither reorder chunks nor pass one off as another.
+    {
+        zc_seal_about_t chunk = { .id = &id, .origin = "o1", .target = "t1", .relay = "", .seq = 7 };
+        zframe_t *envelope = zc_seal_stream (target, &chunk, payload);
+        ZC_CHECK (envelope && !memmem (zframe_data (envelope), zframe_size (envelope), "uptime", 6));
+        ZC_CHECK (zc_seal_open_stream (origin, &chunk, envelope, &plain, reason, sizeof reason) == 0);
+        ZC_CHECK (s_test_same (plain, "uptime"));
+        zframe_destroy (&plain);
+        zc_seal_about_t moved = chunk;
+        moved.seq = 8;
+        ZC_CHECK (zc_seal_open_stream (origin, &moved, envelope, &plain, reason, sizeof reason) == -1);
+        ZC_CHECK (strstr (reason, "bad authenticator") && !plain);
+        moved = chunk;
+        moved.target = "t2";
+        ZC_CHECK (zc_seal_open_stream (origin, &moved, envelope, &plain, reason, sizeof reason) == -1);
+        zframe_destroy (&envelope);
+        zc_seal_about_t from_hub = chunk;
+        from_hub.target = "hub1";
+        envelope = zc_seal_stream (hub, &from_hub, payload);
+        ZC_CHECK (zc_seal_open_stream (origin, &from_hub, envelope, &plain, reason, sizeof reason) == -1);
+        ZC_CHECK (strstr (reason, "not a trusted agent"));
+        zframe_destroy (&envelope);
+    }
     //  Not at another target, nor with any covered field changed.
     zc_seal_about_t changed = about;
     changed.target = "t2";

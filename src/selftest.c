@@ -32,6 +32,9 @@
 #include "readfolder.h"
 #include "routes.h"
 #include "waiters.h"
+#include "streamout.h"
+#include "streamin.h"
+#include "prefixer.h"
 #include "hub.h"
 #include "agent.h"
 #include "directory.h"
@@ -77,6 +80,9 @@ static struct {
     { "pubsub", zc_pubsub_test },
     { "follow", zc_follow_test },
     { "collect", zc_collect_test },
+    { "streamout", zc_streamout_test },
+    { "streamin", zc_streamin_test },
+    { "prefixer", zc_prefixer_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },

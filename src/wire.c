@@ -35,6 +35,8 @@ zc_wire_type_name (uint8_t type)
 bool
 zc_wire_is_bulk (const zc_wire_t *self)
 {
+    if (self->type == ZC_MSG_STREAM)
+        return !(self->flags & ZC_FLAG_STREAM_ACK);
     return (self->type == ZC_MSG_REQ || self->type == ZC_MSG_REPLY) && (self->flags & ZC_FLAG_CHUNK);
 }
 
@@ -43,17 +45,20 @@ zc_wire_is_bulk (const zc_wire_t *self)
 static bool
 s_whole_too_large (uint8_t type, uint8_t flags, size_t size)
 {
-    if (type == ZC_MSG_PUB)
+    if (type == ZC_MSG_PUB || type == ZC_MSG_STREAM)
         return size > ZC_WIRE_MAX_WHOLE;
     if (type != ZC_MSG_REQ && type != ZC_MSG_REPLY)
         return false;
     return size > ZC_WIRE_MAX_WHOLE + ((flags & ZC_FLAG_CHUNK)? 8: 0);
 }
 
-//  True for the types whose message always carries a payload.
+//  True for the messages that always carry a payload: by type, and a
+//  STREAM chunk (not its acknowledgment).
 static bool
-s_has_payload (uint8_t type)
+s_has_payload (uint8_t type, uint8_t flags)
 {
+    if (type == ZC_MSG_STREAM)
+        return !(flags & ZC_FLAG_STREAM_ACK);
     return type == ZC_MSG_REQ || type == ZC_MSG_REPLY || type == ZC_MSG_NODES
         || type == ZC_MSG_ROUTES || type == ZC_MSG_PUB || type == ZC_MSG_INTEREST;
 }
@@ -70,9 +75,9 @@ s_relayed (uint8_t type, uint8_t flags)
 //  True when a message of this type may carry a payload: the types that
 //  must, and ACK (the IDs of more jobs it acknowledges).
 static bool
-s_payload_allowed (uint8_t type, bool present)
+s_payload_allowed (uint8_t type, uint8_t flags, bool present)
 {
-    return s_has_payload (type) == present || (type == ZC_MSG_ACK && present);
+    return s_has_payload (type, flags) == present || (type == ZC_MSG_ACK && present);
 }
 
 //  --------------------------------------------------------------------------
@@ -524,7 +529,7 @@ zc_wire_encode (zc_wire_t *self)
     s_writer_t writer = { NULL, 0, 0, NULL };
     if (self->type == 0 || self->type >= ZC_MSG_TYPE_COUNT)
         s_fail (&writer, "unknown type");
-    if (!s_payload_allowed (self->type, self->payload != NULL))
+    if (!s_payload_allowed (self->type, self->flags, self->payload != NULL))
         s_fail (&writer, self->payload? "this type has no payload": "payload missing");
     if (self->payload && zframe_size (self->payload) > ZC_WIRE_MAX_PAYLOAD)
         s_fail (&writer, "payload larger than 64 MiB");
@@ -579,6 +584,9 @@ zc_wire_encode (zc_wire_t *self)
                 s_fail (&writer, "invalid subject");
             else
                 s_put_blob (&writer, self->subject, strlen (self->subject), 2);
+            s_put_uint (&writer, self->seq, 8);
+            break;
+        case ZC_MSG_STREAM:
             s_put_uint (&writer, self->seq, 8);
             break;
         case ZC_MSG_SUB:
@@ -714,6 +722,11 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
                 s_bad (&reader, "bad STORED subject");
             self->seq = s_get_uint (&reader, 8, "truncated STORED fields");
             break;
+        case ZC_MSG_STREAM:
+            self->seq = s_get_uint (&reader, 8, "truncated STREAM fields");
+            if (!reader.problem && self->seq == 0)
+                s_bad (&reader, "STREAM seq 0");
+            break;
         case ZC_MSG_SUB:
         case ZC_MSG_UNSUB:
             s_get_patterns (&reader, self->patterns, "bad patterns");
@@ -739,7 +752,7 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
     }
     //  The rest of the frame is the payload, for the types that have one.
     size_t rest = reader.size - reader.pos;
-    bool with_payload = s_has_payload (self->type) || (self->type == ZC_MSG_ACK && rest > 0);
+    bool with_payload = s_has_payload (self->type, self->flags) || (self->type == ZC_MSG_ACK && rest > 0);
     if (!reader.problem && !with_payload && rest > 0)
         s_bad (&reader, "trailing bytes in header");
     if (!reader.problem && with_payload && rest > ZC_WIRE_MAX_PAYLOAD)
@@ -887,6 +900,33 @@ zc_wire_result_payload (const zc_result_t *result)
     s_put_blob (&writer, result->out, result->out_size, 4);
     s_put_blob (&writer, result->err, result->err_size, 4);
     return s_writer_frame (&writer, "REPLY payload");
+}
+
+zframe_t *
+zc_wire_stream_payload (int stream, const uint8_t *bytes, size_t size)
+{
+    assert (stream == ZC_STREAM_STDOUT || stream == ZC_STREAM_STDERR);
+    assert (size <= ZC_STREAM_MAX_CHUNK);
+    zframe_t *frame = zframe_new (NULL, 1 + size);
+    uint8_t *data = zframe_data (frame);
+    data [0] = (uint8_t) stream;
+    if (size)
+        memcpy (data + 1, bytes, size);
+    return frame;
+}
+
+int
+zc_wire_stream_payload_decode (zframe_t *frame, int *stream, const uint8_t **bytes, size_t *size)
+{
+    size_t frame_size = frame? zframe_size (frame): 0;
+    const uint8_t *data = frame_size? zframe_data (frame): NULL;
+    if (frame_size == 0 || frame_size - 1 > ZC_STREAM_MAX_CHUNK
+    ||  (data [0] != ZC_STREAM_STDOUT && data [0] != ZC_STREAM_STDERR))
+        return -1;
+    *stream = data [0];
+    *bytes = data + 1;
+    *size = frame_size - 1;
+    return 0;
 }
 
 //  Decodes a REPLY payload into a new result (*result, the caller
@@ -1521,7 +1561,11 @@ s_sample (uint8_t type)
         zlist_append (self->patterns, "logs.*.nginx");
         zlist_append (self->patterns, "$sys.online.>");
     }
-    if (s_has_payload (type))
+    if (type == ZC_MSG_STREAM) {
+        self->flags = 0;                //  a chunk (STREAM_ACK shares FULL's bit)
+        self->seq = 77;
+    }
+    if (s_has_payload (type, self->flags))
         self->payload = zframe_new ("\x00\x01payload", 9);
     return self;
 }
@@ -1864,7 +1908,7 @@ s_test_relay (void)
         zlist_append (wire->to, "gw1");
         zlist_append (wire->names, "s1");
         zlist_append (wire->names, "s2");
-        if (s_has_payload (wire->type))
+        if (s_has_payload (wire->type, 0))
             wire->payload = zframe_new ("pay", 3);
         zmsg_t *msg = zc_wire_encode (wire);
         zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
@@ -1873,7 +1917,7 @@ s_test_relay (void)
         zc_wire_destroy (&got);
         //  The same bytes without the flag: the names are trailing bytes
         //  (or, before a payload, part of it).
-        if (msg && !s_has_payload (wire->type)) {
+        if (msg && !s_has_payload (wire->type, 0)) {
             uint8_t *bytes = zframe_data (zmsg_first (msg));
             bytes [3] = 0;
             const char *reason = NULL;
@@ -2098,7 +2142,7 @@ zc_wire_test (bool verbose)
         ZC_CHECK (got != NULL && reason == NULL);
         ZC_CHECK (zmsg_size (msg) == 2 && zmsg_first (msg) == routing);
         if (got) {
-            ZC_CHECK (got->type == type && got->flags == ZC_FLAG_FULL && got->hops == 5);
+            ZC_CHECK (got->type == type && got->flags == sent->flags && got->hops == 5);
             ZC_CHECK (zc_id_equal (&got->id, &sent->id));
             ZC_CHECK_STR (got->from, "hub-1");
             ZC_CHECK (s_lists_equal (got->to, sent->to));
@@ -2115,7 +2159,7 @@ zc_wire_test (bool verbose)
             ZC_CHECK (got->seq == sent->seq);
             ZC_CHECK ((!got->subject && !sent->subject)
                    || (got->subject && sent->subject && streq (got->subject, sent->subject)));
-            ZC_CHECK (s_has_payload (type)? zframe_eq (got->payload, sent->payload): !got->payload);
+            ZC_CHECK (s_has_payload (type, sent->flags)? zframe_eq (got->payload, sent->payload): !got->payload);
         }
         zc_wire_destroy (&got);
         zc_wire_destroy (&sent);
@@ -2140,6 +2184,50 @@ zc_wire_test (bool verbose)
         msg = zc_wire_encode (wire);
         ZC_CHECK (msg == NULL);
         zc_wire_destroy (&wire);
+    }
+    //  STREAM: a chunk has a payload and a number; its acknowledgment
+    //  neither a payload nor number 0; a chunk is bulk, an ACK not.
+    {
+        zc_wire_t *chunk = zc_wire_new (ZC_MSG_STREAM);
+        zlist_append (chunk->to, "o1");
+        chunk->seq = 1;
+        ZC_CHECK (zc_wire_encode (chunk) == NULL);
+        chunk->payload = zc_wire_stream_payload (ZC_STREAM_STDERR, (const uint8_t *) "oops\n", 5);
+        ZC_CHECK (zc_wire_is_bulk (chunk));
+        zmsg_t *encoded = zc_wire_encode (chunk);
+        zc_wire_t *decoded = encoded? zc_wire_decode (encoded, zmsg_first (encoded), NULL): NULL;
+        int stream = 0;
+        const uint8_t *bytes = NULL;
+        size_t size = 0;
+        ZC_CHECK (decoded && decoded->seq == 1
+                  && zc_wire_stream_payload_decode (decoded->payload, &stream, &bytes, &size) == 0
+                  && stream == ZC_STREAM_STDERR && size == 5 && memcmp (bytes, "oops\n", 5) == 0);
+        zc_wire_destroy (&decoded);
+        zmsg_destroy (&encoded);
+        chunk->flags = ZC_FLAG_STREAM_ACK;
+        ZC_CHECK (zc_wire_encode (chunk) == NULL);      //  an ACK carries no payload
+        zframe_destroy (&chunk->payload);
+        ZC_CHECK (!zc_wire_is_bulk (chunk));
+        encoded = zc_wire_encode (chunk);
+        ZC_CHECK (encoded);
+        zmsg_destroy (&encoded);
+        chunk->seq = 0;
+        encoded = zc_wire_encode (chunk);
+        const char *reason = NULL;
+        decoded = encoded? zc_wire_decode (encoded, zmsg_first (encoded), &reason): NULL;
+        ZC_CHECK (!decoded && reason && streq (reason, "STREAM seq 0"));
+        zmsg_destroy (&encoded);
+        zc_wire_destroy (&chunk);
+        zframe_t *bad = zframe_new ("\x03x", 2);
+        ZC_CHECK (zc_wire_stream_payload_decode (bad, &stream, &bytes, &size) == -1);
+        zframe_destroy (&bad);
+        bad = zframe_new (NULL, 0);
+        ZC_CHECK (zc_wire_stream_payload_decode (bad, &stream, &bytes, &size) == -1);
+        zframe_destroy (&bad);
+        bad = zframe_new (NULL, ZC_STREAM_MAX_CHUNK + 2);
+        zframe_data (bad) [0] = ZC_STREAM_STDOUT;
+        ZC_CHECK (zc_wire_stream_payload_decode (bad, &stream, &bytes, &size) == -1);
+        zframe_destroy (&bad);
     }
     wire = zc_wire_new (ZC_MSG_REQ);                //  no payload
     ZC_CHECK (zc_wire_encode (wire) == NULL);
