@@ -1,5 +1,5 @@
 /*  cli.h — the client commands (trigger, nodes, ping, status, jobs,
-    keygen; pub and sub in clisub.c). Each takes the arguments after its name and returns the
+    keygen; pub and sub in clisub.c; tail and cancel in clijob.c). Each takes the arguments after its name and returns the
     process exit status of SPEC.md.
 */
 #ifndef ZC_CLI_H
@@ -21,6 +21,8 @@ int zc_cli_queue (int argc, char *argv []);
 int zc_cli_keygen (int argc, char *argv []);
 int zc_cli_pub (int argc, char *argv []);
 int zc_cli_sub (int argc, char *argv []);
+int zc_cli_tail (int argc, char *argv []);
+int zc_cli_cancel (int argc, char *argv []);
 
 //  For the commands' files (cli.c, clisub.c).
 #include <jansson.h>
@@ -37,4 +39,11 @@ json_t *zc_cli_request (zc_client_t *client, json_t *request, int timeout_ms);
 //  Prints an {"error": ...} answer and returns its exit status (0 when
 //  the answer is not an error).
 int zc_cli_answer_error (json_t *answer, const char *context);
+//  Decodes the output field 'name' of an answer ("stdout", "data"...):
+//  its text, or its NAME_b64 twin. A malloc'd buffer (NULL when absent)
+//  and its size.
+#include <stdint.h>
+uint8_t *zc_cli_job_output (json_t *job, const char *name, size_t *size);
+//  The margin added to a wait for the agent's own answer.
+#define ZC_CLI_MARGIN_MS 10000
 #endif

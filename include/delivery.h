@@ -52,6 +52,10 @@ int zc_delivery_load (zc_delivery_t *self);
 zlist_t *zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets,
                              char **error);
 
+//  Where job 'job_id' sent from here is: its state, its target and the
+//  relay holding it ("" when none). -1 when there is no such job.
+int zc_delivery_job_brief (zc_delivery_t *self, const char *job_id, zc_state_t *state,
+                           char node [ZC_NAME_SIZE], char relay [ZC_NAME_SIZE]);
 //  The method of job (id, node) sent from here while it is not final,
 //  else 0 (unknown, final, or held here in custody for another origin).
 zc_method_t zc_delivery_job_method (zc_delivery_t *self, const zc_id_t *id, const char *node);

@@ -106,6 +106,11 @@ zc_exec_t *zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
 //  exits, what is left in the pipes is read all the same (at most
 //  16 MiB), held or not.
 void zc_exec_hold_output (zc_exec_t *self, bool hold);
+//  Terminates the job's process group as a timeout would (SIGTERM, then
+//  SIGKILL 2 s later); the job ends CANCELLED once the shell has exited.
+void zc_exec_cancel (zc_exec_t *self);
+//  True once the job's timeout has passed (it was terminated for it).
+bool zc_exec_timed_out (zc_exec_t *self);
 //  The job's process group id (== the shell's pid).
 pid_t zc_exec_pgid (zc_exec_t *self);
 //  Kills the whole process group now (SIGKILL) and completes the job with

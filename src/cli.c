@@ -21,7 +21,7 @@
 #include "target.h"
 
 //  Margin over a server-side wait before the client gives up on the agent.
-#define S_CLIENT_MARGIN_MS 10000
+#define S_CLIENT_MARGIN_MS ZC_CLI_MARGIN_MS
 
 void
 zc_cli_usage_error (const char *usage, const char *format, ...)
@@ -110,8 +110,8 @@ zc_cli_answer_error (json_t *answer, const char *context)
 
 //  Decodes a job's stdout or stderr: the text field, or its _b64 twin.
 //  Returns a malloc'd buffer (NULL when empty) and its size.
-static uint8_t *
-s_job_output (json_t *job, const char *name, size_t *size)
+uint8_t *
+zc_cli_job_output (json_t *job, const char *name, size_t *size)
 {
     *size = 0;
     json_t *text = json_object_get (job, name);
@@ -181,7 +181,7 @@ s_print_chunk (json_t *chunk, s_printing_t *printing)
     const char *stream = json_string_value (json_object_get (chunk, "stream"));
     bool to_err = stream && streq (stream, "stderr");
     size_t size;
-    uint8_t *bytes = s_job_output (chunk, "data", &size);
+    uint8_t *bytes = zc_cli_job_output (chunk, "data", &size);
     if (printing->raw) {
         fwrite (bytes, 1, size, to_err? stderr: stdout);
         fflush (to_err? stderr: stdout);
@@ -218,8 +218,8 @@ s_print_result (json_t *job, s_printing_t *printing, s_outcome_t *outcome)
     }
     else {
         size_t out_size, err_size;
-        uint8_t *out = s_job_output (job, "stdout", &out_size);
-        uint8_t *err = s_job_output (job, "stderr", &err_size);
+        uint8_t *out = zc_cli_job_output (job, "stdout", &out_size);
+        uint8_t *err = zc_cli_job_output (job, "stderr", &err_size);
         if (raw) {
             fwrite (out, 1, out_size, stdout);
             fflush (stdout);
@@ -853,10 +853,10 @@ zc_cli_jobs (int argc, char *argv [])
         if (json_string_value (json_object_get (job, "error")))
             printf ("error: %s\n", json_string_value (json_object_get (job, "error")));
         size_t size;
-        uint8_t *bytes = s_job_output (job, "stdout", &size);
+        uint8_t *bytes = zc_cli_job_output (job, "stdout", &size);
         fwrite (bytes, 1, size, stdout);
         free (bytes);
-        bytes = s_job_output (job, "stderr", &size);
+        bytes = zc_cli_job_output (job, "stderr", &size);
         fflush (stdout);
         fwrite (bytes, 1, size, stderr);
         free (bytes);

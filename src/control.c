@@ -613,6 +613,75 @@ s_op_jobs (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *t
     s_answer (self, conn, tag, json_pack ("{s:o}", "jobs", jobs));
 }
 
+//  {"op": "cancel", "id": ID [, "wait": SECS]}: a job sent from here that
+//  has not left this agent is cancelled here; one that has is cancelled
+//  at its target by a cancel job (through its relay, if it has one),
+//  whose result follows with "wait".
+static void
+s_op_cancel (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
+{
+    const char *id = json_string_value (json_object_get (request, "id"));
+    json_t *wait_value = json_object_get (request, "wait");
+    zc_state_t state;
+    char node [ZC_NAME_SIZE], relay [ZC_NAME_SIZE];
+    if (!id) {
+        s_answer_error (self, conn, tag, "cancel needs \"id\": a job ID", "usage", "id");
+        return;
+    }
+    if (wait_value && (!json_is_number (wait_value) || json_number_value (wait_value) < 0
+                       || json_number_value (wait_value) > 30 * 86400)) {
+        s_answer_error (self, conn, tag, "\"wait\" must be a number of seconds", "usage", "wait");
+        return;
+    }
+    if (zc_delivery_job_brief (self->parts.delivery, id, &state, node, relay) != 0) {
+        char *text = zsys_sprintf ("no job %s was sent from this agent", id);
+        s_answer_error (self, conn, tag, text, "usage", "id");
+        free (text);
+        return;
+    }
+    if (zc_state_final (state)) {
+        char *text = zsys_sprintf ("job %s is already %s", id, zc_state_name (state));
+        s_answer_error (self, conn, tag, text, "usage", "id");
+        free (text);
+        return;
+    }
+    char *error = NULL;
+    if (state == ZC_STATE_QUEUED) {
+        if (zc_delivery_cancel (self->parts.delivery, id, &error) != 0) {
+            s_answer_error (self, conn, tag, error, "internal", "id");
+            free (error);
+        }
+        else
+            s_answer_durable (self, conn, tag, json_pack ("{s:s, s:s}", "cancelled", id, "where", "origin"));
+        return;
+    }
+    json_t *object = json_pack ("{s:s, s:s, s:[s]}", "to", node, "method", "cancel", "args", id);
+    if (*relay)
+        json_object_set_new (object, "relay_via", json_string (relay));
+    const char *field = NULL;
+    zc_message_t *message = zc_message_from_json (object, NULL, &error, &field);
+    json_decref (object);
+    zlist_t *targets = NULL, *unknown = NULL, *job_ids = NULL;
+    const char *code = "internal";
+    if (message)
+        job_ids = zc_control_submit (self, message, &targets, &unknown, &error, &code);
+    if (!job_ids) {
+        s_answer_error (self, conn, tag, error? error: "the cancel job could not be made", code, "id");
+        free (error);
+    }
+    else {
+        s_answer_durable (self, conn, tag, json_pack ("{s:s, s:s, s:s}", "cancelling", id, "node", node,
+                                                      "cancel_id", (char *) zlist_first (job_ids)));
+        if (wait_value)
+            s_wait_start (self, conn, tag, job_ids, json_number_value (wait_value));
+        else
+            zlist_destroy (&job_ids);
+    }
+    zlist_destroy (&targets);
+    zlist_destroy (&unknown);
+    zc_message_destroy (&message);
+}
+
 //  {"op":"queue","action":"list|cancel|purge", "id":..., "older_than":...}
 static void
 s_op_queue (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag)
@@ -881,6 +950,7 @@ static const struct {
     { "jobs", s_op_jobs },
     { "ping", s_op_ping },
     { "queue", s_op_queue },
+    { "cancel", s_op_cancel },
     { "pub", s_op_pub },
     { "sub", s_op_sub },
     { "unsub", s_op_unsub },

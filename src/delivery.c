@@ -883,6 +883,19 @@ zc_delivery_is_final (zc_delivery_t *self, const char *job_id)
     return job && zc_state_final (job->state);
 }
 
+int
+zc_delivery_job_brief (zc_delivery_t *self, const char *job_id, zc_state_t *state,
+                       char node [ZC_NAME_SIZE], char relay [ZC_NAME_SIZE])
+{
+    s_job_t *job = zhashx_lookup (self->jobs, job_id);
+    if (!job || *job->custody_for)
+        return -1;
+    *state = job->state;
+    snprintf (node, ZC_NAME_SIZE, "%s", job->node);
+    snprintf (relay, ZC_NAME_SIZE, "%s", job->relay);
+    return 0;
+}
+
 zc_method_t
 zc_delivery_job_method (zc_delivery_t *self, const zc_id_t *id, const char *node)
 {

@@ -58,6 +58,7 @@ struct _zc_exec_t {
     double timeout;
     int timer_id;               //  timeout timer, 0 when none is pending
     bool timed_out;
+    bool cancelled;             //  zc_exec_cancel: terminated on request
     bool finished;              //  the done callback has been called
     bool in_callback;           //  it is running now
     bool doomed;                //  zc_exec_destroy was called
@@ -383,7 +384,10 @@ s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     }
     s_capture_read (self, &self->out, S_READS_TO_DRAIN);
     s_capture_read (self, &self->err, S_READS_TO_DRAIN);
-    if (self->timed_out)        //  SIGTERM sent, SIGKILL scheduled already
+    if (self->cancelled)        //  SIGTERM sent, SIGKILL scheduled already
+        s_finish (self, ZC_STATE_CANCELLED, status, zc_strdup ("cancelled while it ran; process group killed"));
+    else
+    if (self->timed_out)
         s_finish (self, ZC_STATE_FAILED, status,
                   zsys_sprintf ("method_timeout of %g s exceeded; process group killed",
                                 self->timeout));
@@ -979,6 +983,22 @@ zc_exec_hold_output (zc_exec_t *self, bool hold)
             s_capture_read (self, index? &self->err: &self->out, S_READS_TO_DRAIN);
         }
     }
+}
+
+void
+zc_exec_cancel (zc_exec_t *self)
+{
+    if (self->finished || self->cancelled)
+        return;
+    self->cancelled = true;
+    zc_info ("exec: process group %d cancelled; terminating it", (int) self->pid);
+    s_terminate_group (self->loop, self->pid);
+}
+
+bool
+zc_exec_timed_out (zc_exec_t *self)
+{
+    return self->timed_out;
 }
 
 pid_t

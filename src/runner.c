@@ -1,5 +1,6 @@
 /*  runner.c — jobs received to run on this node (see runner.h). */
 #include <time.h>
+#include <jansson.h>
 #include "prelude.h"
 #include "audit.h"
 #include "exec.h"
@@ -308,6 +309,12 @@ static void
 s_task_done (zc_exec_t *proc, zc_result_t *result, void *arg)
 {
     s_task_t *task = arg;
+    if (task->method == ZC_METHOD_TAIL && zc_exec_timed_out (proc) && result->state == ZC_STATE_FAILED) {
+        //  A tail ends when its time is up: that is its normal end.
+        result->state = ZC_STATE_DONE;
+        result->exit_code = result->signal = 0;
+        zstr_free (&result->error);
+    }
     if (task->stream)
         zc_streamout_close (task->stream);
     s_task_finish (task->runner, task, result);
@@ -370,6 +377,128 @@ s_task_answer (zc_runner_t *self, s_task_t *task, zc_state_t state, const char *
     s_task_finish (self, task, result);
 }
 
+//  Finishes a task at once with a result made here that has output.
+static void
+s_task_answer_text (zc_runner_t *self, s_task_t *task, zc_state_t state, const char *error,
+                    const char *text)
+{
+    zc_result_t *result = zc_result_new ();
+    result->state = state;
+    result->started_ms = result->finished_ms = zc_wall_ms ();
+    result->error = error? zc_strdup (error): NULL;
+    result->out_size = strlen (text);
+    result->out = (uint8_t *) zc_strdup (text);
+    s_task_finish (self, task, result);
+}
+
+static int s_recall_task (const char *key, const void *value, size_t size, void *arg);
+static s_task_t *s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *origin);
+
+//  The task of job 'key' (ULID.origin), from memory or the store; NULL
+//  when this node never got it.
+static s_task_t *
+s_find_task (zc_runner_t *self, const char *key)
+{
+    s_task_t *task = zhashx_lookup (self->tasks, key);
+    if (!task && zc_store_get (self->store, ZC_TABLE_INBOX, key, s_recall_task, self) == 1)
+        task = zhashx_lookup (self->tasks, key);
+    return task;
+}
+
+//  Longer than any job may wait: a job cancelled before it came is
+//  refused for as long as it could still come.
+#define S_TOMBSTONE_EXPIRE  (365u * 86400)
+
+//  The cancel method: its origin's job 'text' (a job ID of this node) is
+//  killed while it runs, never started when it has not, and refused
+//  when it comes later.
+static void
+s_task_cancel (zc_runner_t *self, s_task_t *task, const char *text)
+{
+    zc_id_t id;
+    char node [ZC_NAME_SIZE], key [ZC_JOB_ID_MAX], answer [ZC_JOB_ID_MAX + 100];
+    if (zc_job_id_parse (text, &id, node) != 0) {
+        snprintf (answer, sizeof answer, "cancel: '%.*s' is not a job ID", ZC_JOB_ID_MAX, text);
+        s_task_answer (self, task, ZC_STATE_FAILED, answer);
+        return;
+    }
+    if (!streq (node, self->name)) {
+        snprintf (answer, sizeof answer, "cancel: job %s is for %s, not for %s", text, node, self->name);
+        s_task_answer (self, task, ZC_STATE_FAILED, answer);
+        return;
+    }
+    //  Only the origin's own jobs: the key holds the origin.
+    zc_job_id_format (&id, task->origin, key);
+    s_task_t *victim = s_find_task (self, key);
+    if (victim == task) {
+        s_task_answer (self, task, ZC_STATE_FAILED, "cancel: a cancel cannot cancel itself");
+        return;
+    }
+    char by [ZC_NAME_SIZE + 40];
+    if (!victim) {
+        victim = s_task_new (self, key, &id, task->origin);
+        snprintf (victim->relay, sizeof victim->relay, "%s", task->relay);
+        victim->expire = S_TOMBSTONE_EXPIRE;
+        victim->state = ZC_TASK_RECEIVED;
+        snprintf (by, sizeof by, "cancelled by %s before it came", task->origin);
+        s_audit (victim, "cancelled", "before=arrival");
+        s_task_answer (self, victim, ZC_STATE_CANCELLED, by);
+        snprintf (answer, sizeof answer, "%s: cancelled before it came; it will not run\n", text);
+    }
+    else
+    if (victim->result) {
+        snprintf (answer, sizeof answer, "cancel: job %s already ended: %s", text,
+                  zc_state_name (victim->result->state));
+        s_task_answer (self, task, ZC_STATE_FAILED, answer);
+        return;
+    }
+    else
+    if (victim->proc) {
+        s_audit (victim, "cancelled", "while=running");
+        zc_exec_cancel (victim->proc);
+        snprintf (answer, sizeof answer, "%s: cancelled while it ran; its process group was killed\n", text);
+    }
+    else {
+        zlist_remove (self->starting, victim);
+        snprintf (by, sizeof by, "cancelled by %s before it started", task->origin);
+        s_audit (victim, "cancelled", "before=start");
+        s_task_answer (self, victim, ZC_STATE_CANCELLED, by);
+        snprintf (answer, sizeof answer, "%s: cancelled before it started\n", text);
+    }
+    s_task_answer_text (self, task, ZC_STATE_DONE, NULL, answer);
+}
+
+//  The jobs method: this node's jobs running now, one JSON object a line.
+static void
+s_task_jobs (zc_runner_t *self, s_task_t *task)
+{
+    zlist_t *lines = zlist_new ();
+    zlist_autofree (lines);
+    size_t size = 1;
+    for (s_task_t *other = zhashx_first (self->tasks); other; other = zhashx_next (self->tasks)) {
+        if (other->result || other == task || other->state != ZC_TASK_RUNNING)
+            continue;
+        json_t *object = json_pack ("{s:s, s:s, s:s, s:I}", "id", other->job_id, "origin", other->origin,
+                                    "method", zc_method_name (other->method)? zc_method_name (other->method): "?",
+                                    "pgid", (json_int_t) other->pgid);
+        char *line = json_dumps (object, JSON_COMPACT);
+        json_decref (object);
+        if (line) {
+            size += strlen (line) + 1;
+            zlist_append (lines, line);
+            free (line);
+        }
+    }
+    zlist_sort (lines, (zlist_compare_fn *) strcmp);
+    char *text = zc_malloc (size), *cursor = text;
+    *cursor = 0;
+    for (char *line = zlist_first (lines); line; line = zlist_next (lines))
+        cursor += sprintf (cursor, "%s\n", line);
+    s_task_answer_text (self, task, ZC_STATE_DONE, NULL, text);
+    free (text);
+    zlist_destroy (&lines);
+}
+
 //  The grace time passed with the job still running: the origin hears
 //  that it started (which is also its ACK).
 static int
@@ -380,6 +509,42 @@ s_ack_timer (zloop_t *loop, int timer_id, void *arg)
     if (!task->result)
         s_send_notice (task->runner, ZC_MSG_STARTED, task);
     return 0;
+}
+
+//  The methods that run a process, and those whose output streams.
+static bool
+s_spawns (zc_method_t method)
+{
+    return method == ZC_METHOD_EXEC || method == ZC_METHOD_EXEC_STREAM || method == ZC_METHOD_TAIL;
+}
+
+static bool
+s_streams (zc_method_t method)
+{
+    return method == ZC_METHOD_EXEC_STREAM || method == ZC_METHOD_TAIL;
+}
+
+//  tail follows a file with tail(1) -F (by name: across rotation by
+//  rename and truncation in place), from its end, as the job's user;
+//  the path reaches the shell single-quoted, never as syntax.
+static char *
+s_tail_command (const char *path)
+{
+    size_t size = strlen ("exec tail -F -n 0 -- ''") + 1;
+    for (const char *c = path; *c; c++)
+        size += *c == '\'' ? 4: 1;
+    char *command = zc_malloc (size);
+    char *out = command + sprintf (command, "exec tail -F -n 0 -- '");
+    for (const char *c = path; *c; c++) {
+        if (*c == '\'') {
+            memcpy (out, "'\\''", 4);
+            out += 4;
+        }
+        else
+            *out++ = *c;
+    }
+    strcpy (out, "'");
+    return command;
 }
 
 //  Runs a received task: decodes its payload and starts its method.
@@ -395,14 +560,25 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     if (task->method == ZC_METHOD_PING)
         s_task_answer (self, task, ZC_STATE_DONE, NULL);
     else
-    if (task->method == ZC_METHOD_EXEC_STREAM && *task->relay)
-        s_task_answer (self, task, ZC_STATE_FAILED,
-                       "exec_stream cannot go through a relay (relay_via): its output streams to the origin");
+    if (task->method == ZC_METHOD_CANCEL && zlist_size (args) == 1)
+        s_task_cancel (self, task, zlist_first (args));
     else
-    if ((task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM) && zlist_size (args) == 1) {
-        bool streams = task->method == ZC_METHOD_EXEC_STREAM;
+    if (task->method == ZC_METHOD_JOBS)
+        s_task_jobs (self, task);
+    else
+    if (s_streams (task->method) && *task->relay) {
+        char reason [120];
+        snprintf (reason, sizeof reason, "%s cannot go through a relay (relay_via): its output streams"
+                  " to the origin", zc_method_name (task->method));
+        s_task_answer (self, task, ZC_STATE_FAILED, reason);
+    }
+    else
+    if (s_spawns (task->method) && zlist_size (args) == 1) {
+        bool streams = s_streams (task->method);
+        char *command = task->method == ZC_METHOD_TAIL? s_tail_command (zlist_first (args))
+                                                       : zc_strdup (zlist_first (args));
         zc_exec_spec_t spec = {
-            .command = zlist_first (args), .data = data, .data_size = data_size,
+            .command = command, .data = data, .data_size = data_size,
             .timeout = task->method_timeout, .max_output = self->max_output,
             .context = self->exec_context, .job_id = task->job_id, .origin = task->origin,
             .output = streams? s_task_output: NULL, .output_arg = task
@@ -411,6 +587,7 @@ s_task_start (zc_runner_t *self, s_task_t *task)
         if (streams)
             s_stream_open (self, task);
         task->proc = zc_exec_start (self->loop, &spec, s_task_done, task, &error);
+        free (command);
         if (task->proc) {
             //  What is needed to kill it after a crash of this agent.
             task->state = ZC_TASK_RUNNING;
@@ -448,8 +625,7 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     uint8_t *data = NULL;
     size_t data_size = 0;
     bool readable = zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) == 0;
-    bool spawns = readable && (task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM)
-               && zlist_size (args) == 1;
+    bool spawns = readable && s_spawns (task->method) && zlist_size (args) == 1;
     zc_policy_verdict_t verdict = { .allowed = true };
     if (readable && self->policy) {
         //  The command a policy rule looks at: the shell command, path,
@@ -1046,12 +1222,12 @@ zc_runner_test (bool verbose)
     zc_wire_destroy (&job);
 
     //  An absent origin: the result waits for its presence.
-    job = s_test_request (ZC_METHOD_TAIL, "/var/log/syslog");
+    job = s_test_request (ZC_METHOD_COPY, "/var/log/syslog");
     zc_runner_request (runner, job);
     sent = s_test_sent (&link, &result);
     ZC_CHECK_STR (sent, "REPLY ");
     ZC_CHECK (result && result->state == ZC_STATE_FAILED);
-    ZC_CHECK_STR (result? result->error: NULL, "method tail is not supported by this agent yet");
+    ZC_CHECK_STR (result? result->error: NULL, "method copy is not supported by this agent yet");
     free (sent);
     zc_runner_on_noroute (runner, &job->id, "o1");
     zc_runner_tick (runner, zclock_mono ());
@@ -1061,6 +1237,42 @@ zc_runner_test (bool verbose)
     ZC_CHECK_STR (sent, "REPLY ");
     free (sent);
     zc_wire_destroy (&job);
+
+    //  A cancel that comes before its job: the job is answered cancelled
+    //  at once, and never runs when it comes; a cancel of another
+    //  node's job, or of nonsense, fails.
+    {
+        zc_wire_t *later = s_test_request (ZC_METHOD_EXEC, "touch /nonexistent/zcnc-must-not-run");
+        char later_id [ZC_JOB_ID_MAX];
+        zc_job_id_format (&later->id, "n1", later_id);
+        zc_wire_t *cancel = s_test_request (ZC_METHOD_CANCEL, later_id);
+        zc_runner_request (runner, cancel);
+        sent = s_test_sent (&link, &result);
+        ZC_CHECK_STR (sent, "REPLY REPLY ");     //  the job's (cancelled), the cancel's (done)
+        ZC_CHECK (result && result->state == ZC_STATE_DONE && result->out_size
+                  && strstr ((char *) result->out, "cancelled before it came"));
+        free (sent);
+        zc_runner_request (runner, later);
+        sent = s_test_sent (&link, &result);
+        ZC_CHECK_STR (sent, "ACK REPLY ");
+        ZC_CHECK (result && result->state == ZC_STATE_CANCELLED);
+        ZC_CHECK (zc_runner_running (runner) == 0);
+        free (sent);
+        zc_wire_destroy (&cancel);
+        const char *wrong [] = { "not-a-job-id", "01JDQ8ABCDEFGHJKMNPQRSTVWX.n2" };
+        const char *why [] = { "cancel: 'not-a-job-id' is not a job ID",
+                               "cancel: job 01JDQ8ABCDEFGHJKMNPQRSTVWX.n2 is for n2, not for n1" };
+        for (int index = 0; index < 2; index++) {
+            cancel = s_test_request (ZC_METHOD_CANCEL, wrong [index]);
+            zc_runner_request (runner, cancel);
+            sent = s_test_sent (&link, &result);
+            ZC_CHECK (result && result->state == ZC_STATE_FAILED);
+            ZC_CHECK_STR (result? result->error: NULL, why [index]);
+            free (sent);
+            zc_wire_destroy (&cancel);
+        }
+        zc_wire_destroy (&later);
+    }
 
     //  A job past its expire plus skew, or from the future, is refused.
     uint64_t stamps [2] = { zc_wall_ms () - 3600 * 1000, zc_wall_ms () + 3600 * 1000 };

@@ -21,13 +21,15 @@ static const char *s_usage =
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
     "clients (talk to the local agent's socket):\n"
-    "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] TARGET:COMMAND\n"
+    "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] TARGET:COMMAND\n"
     "  zcnc send    [-c FILE] [-w] [-t SECS] [FILE|-]\n"
     "  zcnc nodes   [-c FILE] [--json]\n"
     "  zcnc ping    [-c FILE] [-t SECS] NODE\n"
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
     "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
     "  zcnc status  [-c FILE] [--json]\n"
+    "  zcnc tail    [-c FILE] [-t SECS] NODE:PATH\n"
+    "  zcnc cancel  [-c FILE] [-t SECS] ID\n"
     "  zcnc pub     [-c FILE] [--retain SECS] [--unsigned] SUBJECT [DATA|-]\n"
     "  zcnc pub     [-c FILE] --clear [--retain SECS] SUBJECT\n"
     "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
@@ -159,6 +161,10 @@ main (int argc, char *argv [])
         return zc_cli_ping (argc, argv);
     if (streq (command, "jobs"))
         return zc_cli_jobs (argc, argv);
+    if (streq (command, "tail"))
+        return zc_cli_tail (argc, argv);
+    if (streq (command, "cancel"))
+        return zc_cli_cancel (argc, argv);
     if (streq (command, "queue"))
         return zc_cli_queue (argc, argv);
     if (streq (command, "status"))

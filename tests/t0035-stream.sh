@@ -41,7 +41,7 @@ test_expect_success 'raw mode: the output and the exit status, as with exec' '
 '
 
 test_expect_success 'output arrives while the command still runs' '
-	rm -f "$SCRATCH/go" &&
+	rm -f "$SCRATCH/go" || return 1
 	zcnc_as n1 trigger --stream -t 60 "n2:echo started; while ! test -e $SCRATCH/go; do sleep 0.05; done; echo finished" >live.out 2>live.err &
 	trigger=$! &&
 	wait_for "grep -q started live.out" &&

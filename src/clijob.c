@@ -1,0 +1,273 @@
+/*  clijob.c — `zcnc tail` (follow a file on a node) and `zcnc cancel`
+    (stop a job sent from here), see zcnc(1).
+*/
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include "prelude.h"
+#include "cli.h"
+#include "id.h"
+#include "target.h"
+
+//  A tail without -t runs until Ctrl-C: its method_timeout is this.
+#define S_TAIL_FOREVER  (30 * 86400 - 60)   //  with its wait margin, within the socket's 30 days
+#define S_POLL_MS       200         //  how often a wait looks at Ctrl-C
+#define S_CANCEL_WAIT_MS 10000      //  after Ctrl-C: how long the end may take to come
+
+static volatile sig_atomic_t s_interrupted = 0;
+
+static void
+s_on_interrupt (int signal_number)
+{
+    s_interrupted = 1;
+}
+
+//  Asks the agent to cancel job 'id' on a connection of its own. 0, or
+//  -1 after printing why.
+static int
+s_send_cancel (const char *config, const char *id)
+{
+    zc_client_t *client = zc_cli_connect (config);
+    if (!client)
+        return -1;
+    json_t *request = json_pack ("{s:s, s:s}", "op", "cancel", "id", id);
+    json_t *answer = zc_cli_request (client, request, ZC_CLI_MARGIN_MS);
+    json_decref (request);
+    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    json_decref (answer);
+    zc_client_destroy (&client);
+    return status? -1: 0;
+}
+
+static const char *s_tail_usage = "zcnc tail [-c FILE] [-t SECS] NODE:PATH";
+
+int
+zc_cli_tail (int argc, char *argv [])
+{
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config = NULL;
+    double seconds = 0;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config = optarg; break;
+            case 't':
+                if ((seconds = zc_cli_seconds (optarg)) < 0.1 || seconds > S_TAIL_FOREVER) {
+                    zc_cli_usage_error (s_tail_usage, "-t wants a number of seconds from 0.1 to %d, not '%s'",
+                                        S_TAIL_FOREVER, optarg);
+                    return ZC_EXIT_USAGE;
+                }
+                break;
+            case 'h':
+                printf ("usage: %s\n", s_tail_usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", s_tail_usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        zc_cli_usage_error (s_tail_usage, optind < argc? "tail takes one NODE:PATH": "tail needs NODE:PATH");
+        return ZC_EXIT_USAGE;
+    }
+    const char *spec = argv [optind];
+    const char *colon = strchr (spec, ':');
+    if (!colon || colon == spec || !colon [1]) {
+        zc_cli_usage_error (s_tail_usage, "'%s' is not NODE:PATH", spec);
+        return ZC_EXIT_USAGE;
+    }
+    char node [ZC_NAME_SIZE + 1];
+    snprintf (node, sizeof node, "%.*s", (int) (colon - spec) < ZC_NAME_SIZE? (int) (colon - spec): ZC_NAME_SIZE,
+              spec);
+    if ((size_t) (colon - spec) >= sizeof node - 1 || !zc_target_is_single (node)) {
+        zc_cli_usage_error (s_tail_usage, "tail follows a file on one node: '%.*s' is not a node name",
+                            (int) (colon - spec), spec);
+        return ZC_EXIT_USAGE;
+    }
+    double timeout = seconds? seconds: S_TAIL_FOREVER;
+    zc_client_t *client = zc_cli_connect (config);
+    if (!client)
+        return ZC_EXIT_ZCNC;
+    json_t *request = json_pack ("{s:s, s:s, s:[s], s:f, s:f}", "to", node, "method", "tail",
+                                 "args", colon + 1, "method_timeout", timeout, "wait", timeout + 30);
+    json_t *answer = zc_cli_request (client, request, ZC_CLI_MARGIN_MS);
+    json_decref (request);
+    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    const char *id = json_string_value (json_object_get (json_array_get (json_object_get (answer, "ids"), 0), "id"));
+    if (!status && !id) {
+        fprintf (stderr, "zcnc: the agent's answer names no job\n");
+        status = ZC_EXIT_ZCNC;
+    }
+    if (status) {
+        json_decref (answer);
+        zc_client_destroy (&client);
+        return status;
+    }
+    char job_id [ZC_JOB_ID_MAX];
+    snprintf (job_id, sizeof job_id, "%s", id);
+    json_decref (answer);
+
+    //  Ctrl-C cancels the remote job; its end then still comes here.
+    struct sigaction action = { .sa_handler = s_on_interrupt }, saved_int, saved_term;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, &saved_int);
+    sigaction (SIGTERM, &action, &saved_term);
+    bool cancelled = false;
+    int64_t deadline = zclock_mono () + (int64_t) (timeout * 1000) + 30000 + ZC_CLI_MARGIN_MS;
+    status = ZC_EXIT_TIMEOUT;
+    while (zclock_mono () < deadline) {
+        if (s_interrupted && !cancelled) {
+            cancelled = true;
+            if (s_send_cancel (config, job_id) != 0)
+                break;
+            deadline = zclock_mono () + S_CANCEL_WAIT_MS;
+        }
+        bool timed_out;
+        char *error;
+        json_t *line = zc_client_recv (client, S_POLL_MS, &timed_out, &error);
+        if (!line && timed_out)
+            continue;
+        if (!line) {
+            fprintf (stderr, "zcnc: %s\n", error);
+            free (error);
+            status = ZC_EXIT_ZCNC;
+            break;
+        }
+        if (json_object_get (line, "stream")) {
+            const char *stream = json_string_value (json_object_get (line, "stream"));
+            FILE *out = stream && streq (stream, "stderr")? stderr: stdout;
+            size_t size;
+            uint8_t *bytes = zc_cli_job_output (line, "data", &size);
+            fwrite (bytes, 1, size, out);
+            fflush (out);
+            free (bytes);
+        }
+        else
+        if (json_object_get (line, "state")) {
+            const char *state = json_string_value (json_object_get (line, "state"));
+            const char *error_text = json_string_value (json_object_get (line, "error"));
+            if (state && streq (state, "done"))
+                status = 0;
+            else
+            if (state && streq (state, "cancelled") && cancelled)
+                status = 130;       //  as a shell reports SIGINT
+            else {
+                fprintf (stderr, "zcnc: %s: %s%s%s\n", node, state? state: "?",
+                         error_text? ": ": "", error_text? error_text: "");
+                status = state && streq (state, "denied")? ZC_EXIT_REFUSED: 1;
+            }
+        }
+        else
+        if (json_object_get (line, "end")) {
+            json_decref (line);
+            break;
+        }
+        json_decref (line);
+    }
+    if (status == ZC_EXIT_TIMEOUT)
+        fprintf (stderr, "zcnc: %s did not end in time (see: zcnc jobs %s)\n", job_id, job_id);
+    sigaction (SIGINT, &saved_int, NULL);
+    sigaction (SIGTERM, &saved_term, NULL);
+    zc_client_destroy (&client);
+    return status;
+}
+
+static const char *s_cancel_usage = "zcnc cancel [-c FILE] [-t SECS] ID";
+
+int
+zc_cli_cancel (int argc, char *argv [])
+{
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config = NULL;
+    double timeout = 30;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config = optarg; break;
+            case 't':
+                if ((timeout = zc_cli_seconds (optarg)) < 0) {
+                    zc_cli_usage_error (s_cancel_usage, "-t wants a number of seconds, not '%s'", optarg);
+                    return ZC_EXIT_USAGE;
+                }
+                break;
+            case 'h':
+                printf ("usage: %s\n", s_cancel_usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", s_cancel_usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        zc_cli_usage_error (s_cancel_usage, optind < argc? "cancel takes one job ID": "cancel needs a job ID");
+        return ZC_EXIT_USAGE;
+    }
+    const char *id = argv [optind];
+    zc_client_t *client = zc_cli_connect (config);
+    if (!client)
+        return ZC_EXIT_ZCNC;
+    json_t *request = json_pack ("{s:s, s:s, s:f}", "op", "cancel", "id", id, "wait", timeout);
+    json_t *answer = zc_cli_request (client, request, ZC_CLI_MARGIN_MS);
+    json_decref (request);
+    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    if (status || json_object_get (answer, "cancelled")) {
+        if (!status)
+            printf ("%s: cancelled here; it had not left this agent\n", id);
+        json_decref (answer);
+        zc_client_destroy (&client);
+        return status;
+    }
+    const char *node = json_string_value (json_object_get (answer, "node"));
+    char cancel_id [ZC_JOB_ID_MAX];
+    snprintf (cancel_id, sizeof cancel_id, "%s", json_string_value (json_object_get (answer, "cancel_id")));
+    json_decref (answer);
+    //  The cancel job's result says what its target did.
+    status = ZC_EXIT_TIMEOUT;
+    while (true) {
+        bool timed_out;
+        char *error;
+        json_t *line = zc_client_recv (client, (int) (timeout * 1000) + ZC_CLI_MARGIN_MS, &timed_out, &error);
+        if (!line) {
+            fprintf (stderr, "zcnc: %s\n", timed_out? "the agent did not answer in time": error);
+            free (error);
+            status = ZC_EXIT_ZCNC;
+            break;
+        }
+        if (json_object_get (line, "end")) {
+            if (status == ZC_EXIT_TIMEOUT)
+                fprintf (stderr, "zcnc: %s did not answer within %g s; the cancel stays queued as %s\n",
+                         node? node: "the target", timeout, cancel_id);
+            json_decref (line);
+            break;
+        }
+        const char *state = json_string_value (json_object_get (line, "state"));
+        const char *error_text = json_string_value (json_object_get (line, "error"));
+        size_t size;
+        uint8_t *bytes = zc_cli_job_output (line, "stdout", &size);
+        fwrite (bytes, 1, size, stdout);
+        free (bytes);
+        if (state && streq (state, "done"))
+            status = 0;
+        else {
+            fprintf (stderr, "zcnc: %s%s%s\n", state? state: "?", error_text? ": ": "",
+                     error_text? error_text: "");
+            status = state && streq (state, "denied")? ZC_EXIT_REFUSED: 1;
+        }
+        json_decref (line);
+    }
+    zc_client_destroy (&client);
+    return status;
+}
