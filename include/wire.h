@@ -34,6 +34,8 @@
 //  A PUB's subject, a SUB's pattern: at most this many bytes (subject.h
 //  checks the rest).
 #define ZC_WIRE_MAX_SUBJECT 256
+//  A result's HTTP status (http_get): 0 (none) up to this.
+#define ZC_WIRE_MAX_HTTP_STATUS 999
 
 typedef enum {
     ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically

@@ -865,8 +865,8 @@ zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, siz
 }
 
 //  The REPLY payload for a result. Returns a new frame, or NULL (logged)
-//  for a state or signal out of range, an error text over 65535 bytes or
-//  output that makes the frame larger than 64 MiB.
+//  for a state, signal or HTTP status out of range, an error text over
+//  65535 bytes or output that makes the frame larger than 64 MiB.
 zframe_t *
 zc_wire_result_payload (const zc_result_t *result)
 {
@@ -875,6 +875,8 @@ zc_wire_result_payload (const zc_result_t *result)
         s_fail (&writer, "state out of range");
     if (result->signal < 0 || result->signal > 255)
         s_fail (&writer, "signal out of range");
+    if (result->http_status < 0 || result->http_status > ZC_WIRE_MAX_HTTP_STATUS)
+        s_fail (&writer, "HTTP status out of range");
     if (result->out_size > ZC_WIRE_MAX_PAYLOAD || result->err_size > ZC_WIRE_MAX_PAYLOAD)
         s_fail (&writer, "output larger than 64 MiB");
     s_put_uint (&writer, (uint8_t) result->state, 1);
@@ -886,6 +888,7 @@ zc_wire_result_payload (const zc_result_t *result)
     s_put_blob (&writer, result->error, result->error? strlen (result->error): 0, 2);
     s_put_blob (&writer, result->out, result->out_size, 4);
     s_put_blob (&writer, result->err, result->err_size, 4);
+    s_put_uint (&writer, (uint16_t) result->http_status, 2);
     return s_writer_frame (&writer, "REPLY payload");
 }
 
@@ -921,6 +924,10 @@ zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result)
         s_get_blob (&reader, &self->out, &self->out_size, "bad stdout");
     if (!reader.problem)
         s_get_blob (&reader, &self->err, &self->err_size, "bad stderr");
+    if (!reader.problem)
+        self->http_status = (int) s_get_uint (&reader, 2, "truncated");
+    if (self->http_status > ZC_WIRE_MAX_HTTP_STATUS)
+        s_bad (&reader, "HTTP status out of range");
     if (!reader.problem && reader.pos != reader.size)
         s_bad (&reader, "trailing bytes");
     if (reader.problem) {
@@ -2412,11 +2419,12 @@ zc_wire_test (bool verbose)
     result->error = zc_strdup ("killed");
     result->out = (uint8_t *) zc_strdup ("hi\n");
     result->out_size = 3;
+    result->http_status = 404;
     frame = zc_wire_result_payload (result);
     const uint8_t result_payload [] = {
         ZC_STATE_DONE, 0xFF, 0xFF, 0xFF, 0xFE, 9, 2,
         0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B, 0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x69, 0xC8,
-        0, 6, 'k', 'i', 'l', 'l', 'e', 'd', 0, 0, 0, 3, 'h', 'i', '\n', 0, 0, 0, 0 };
+        0, 6, 'k', 'i', 'l', 'l', 'e', 'd', 0, 0, 0, 3, 'h', 'i', '\n', 0, 0, 0, 0, 0x01, 0x94 };
     ZC_CHECK (s_frame_is (frame, result_payload, sizeof result_payload));
     zc_result_t *result_got;
     ZC_CHECK (zc_wire_result_payload_decode (frame, &result_got) == 0);
@@ -2427,6 +2435,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK (result_got && result_got->error && streq (result_got->error, "killed"));
     ZC_CHECK (result_got && result_got->out_size == 3 && memcmp (result_got->out, "hi\n", 3) == 0);
     ZC_CHECK (result_got && result_got->err_size == 0 && result_got->err == NULL);
+    ZC_CHECK (result_got && result_got->http_status == 404);
     zc_result_destroy (&result_got);
     zframe_destroy (&frame);
     //  No error text decodes as NULL.
@@ -2443,6 +2452,9 @@ zc_wire_test (bool verbose)
     result->state = ZC_STATE_FAILED;
     result->signal = 256;
     ZC_CHECK (zc_wire_result_payload (result) == NULL);
+    result->signal = 0;
+    result->http_status = ZC_WIRE_MAX_HTTP_STATUS + 1;
+    ZC_CHECK (zc_wire_result_payload (result) == NULL);
     zc_result_destroy (&result);
     //  Malformed REPLY payloads: patch a valid one.
     uint8_t patched [sizeof result_payload + 1];
@@ -2451,6 +2463,8 @@ zc_wire_test (bool verbose)
         { 6, 4, sizeof result_payload },                        //  unknown flag
         { 26, 0, sizeof result_payload },                       //  NUL in error
         { 24, 7, sizeof result_payload },                       //  error length
+        { sizeof result_payload - 2, 4, sizeof result_payload },   //  HTTP status 1172
+        { 0, ZC_STATE_DONE, sizeof result_payload - 2 },        //  no HTTP status
         { 0, ZC_STATE_DONE, sizeof result_payload - 1 },        //  truncated
         { 0, ZC_STATE_DONE, sizeof result_payload + 1 },        //  trailing
         { 0, ZC_STATE_DONE, 5 },
