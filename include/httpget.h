@@ -65,6 +65,13 @@ typedef void (zc_httpget_done_fn) (zc_httpget_fetch_t *fetch, zc_result_t *resul
 //  parse it. The message parser asks this at submission; a fetch asks
 //  it again, for a job may come from anywhere.
 char *zc_httpget_url_check (const char *url);
+//  The URL in the form a policy judges (zcnc-policy(5)): as libcurl will
+//  fetch it, with '.' and '..' segments resolved and the scheme in lower
+//  case, and without a user name, password or fragment, so that neither
+//  "http://127.0.0.1:80@elsewhere/" nor "/status/../admin" can pass for
+//  what a pattern allows. Malloc'd; NULL when zc_httpget_url_check
+//  refuses the URL.
+char *zc_httpget_url_normal (const char *url);
 
 //  The client of one zloop (borrowed): its fetches run on that loop.
 zc_httpget_t *zc_httpget_new (zloop_t *loop);

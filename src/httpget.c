@@ -80,6 +80,29 @@ zc_httpget_url_check (const char *url)
     return problem;
 }
 
+char *
+zc_httpget_url_normal (const char *url)
+{
+    CURLU *parsed;
+    char *problem = s_parse (url, &parsed);
+    if (problem) {
+        free (problem);
+        return NULL;
+    }
+    char *normal = NULL;
+    if (curl_url_set (parsed, CURLUPART_USER, NULL, 0) == CURLUE_OK
+    &&  curl_url_set (parsed, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK
+    &&  curl_url_set (parsed, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK
+    &&  curl_url_set (parsed, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK) {
+        char *text = NULL;
+        if (curl_url_get (parsed, CURLUPART_URL, &text, 0) == CURLUE_OK)
+            normal = zc_strdup (text);
+        curl_free (text);
+    }
+    curl_url_cleanup (parsed);
+    return normal;
+}
+
 //  --------------------------------------------------------------------------
 //  libcurl on the zloop
 
@@ -601,6 +624,26 @@ zc_httpget_test (bool verbose)
             ZC_CHECK (false);
         }
         free (problem);
+    }
+
+    //  What a policy judges: the URL as it is fetched, without what
+    //  could pass one host off as another.
+    struct { const char *url, *normal; } normals [] = {
+        { "HTTP://Example.COM:80/a/../b/./c?x=1&y#part", "http://Example.COM:80/b/c?x=1&y" },
+        { "http://127.0.0.1:8080@evil.example/health", "http://evil.example/health" },
+        { "https://user:secret@host/x", "https://host/x" },
+        { "http://127.0.0.1:8080/health/../admin", "http://127.0.0.1:8080/admin" },
+        { "http://host", "http://host/" },
+        { "ftp://host/x", NULL },
+        { "http://", NULL },
+    };
+    for (size_t index = 0; index < sizeof normals / sizeof normals [0]; index++) {
+        char *normal = zc_httpget_url_normal (normals [index].url);
+        if (normals [index].normal)
+            ZC_CHECK_STR (normal, normals [index].normal);
+        else
+            ZC_CHECK (normal == NULL);
+        free (normal);
     }
 
     zloop_t *loop = zloop_new ();

@@ -439,8 +439,11 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
         bool has_command = task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM
                         || task->method == ZC_METHOD_TAIL || task->method == ZC_METHOD_HTTP_GET
                         || task->method == ZC_METHOD_COPY;
-        zc_policy_check (self->policy, task->origin, method? method: "?",
-                         has_command? zlist_first (args): NULL, &verdict);
+        const char *command = has_command? zlist_first (args): NULL;
+        //  An http_get's URL as it is fetched (httpget.h).
+        char *url = task->method == ZC_METHOD_HTTP_GET && command? zc_httpget_url_normal (command): NULL;
+        zc_policy_check (self->policy, task->origin, method? method: "?", url? url: command, &verdict);
+        free (url);
     }
     zlist_destroy (&args);
     free (data);

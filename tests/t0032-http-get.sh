@@ -45,6 +45,7 @@ test_expect_success 'setup: two chained hubs, four agents, an HTTP server' '
 	make_keys n1 n2 n3 n4 forger &&
 	cat >n4.policy <<-EOF &&
 	allow n2 http_get http://127.0.0.1:*/ok
+	allow n2 http_get http://127.0.0.1:*/public/*
 	EOF
 	start_hub hub1 &&
 	start_hub hub2 "hub/uplink = hub1@$(hub_endpoint hub1)" &&
@@ -154,6 +155,17 @@ test_expect_success 'a policy allows some URLs only: another is denied (126) and
 	test_json job "J[\"state\"] == \"denied\" and J[\"http_status\"] is None
 		and J[\"error\"] == \"no rule in $SCRATCH/n4.policy matched\"" &&
 	test_must_fail grep not-allowed requests.log
+'
+
+test_expect_success 'a policy judges the URL as it is fetched: no user@host or .. past its patterns' '
+	port=$(cat httpd.port) &&
+	test_expect_code 1 http_get n2 n4 "$URL/public/page" &&
+	test_json job "J[\"state\"] == \"done\" and J[\"http_status\"] == 404" &&
+	test_expect_code 126 http_get n2 n4 "$URL/public/../secret" &&
+	test_json job "J[\"state\"] == \"denied\"" &&
+	test_expect_code 126 http_get n2 n4 "http://127.0.0.1:$port@localhost:$port/public/secret" &&
+	test_json job "J[\"state\"] == \"denied\"" &&
+	test_must_fail grep secret requests.log
 '
 
 test_expect_success 'through two chained hubs: n3, behind hub2, fetches for n2' '
