@@ -1,5 +1,6 @@
 /*  httpget.c — the http_get method with libcurl on a zloop (see httpget.h). */
 #include <curl/curl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -327,7 +328,6 @@ zc_httpget_fetch_t *
 zc_httpget_start (zc_httpget_t *self, const char *url, double timeout, size_t max_output,
                   zc_httpget_done_fn *done, void *arg, char **error)
 {
-    *error = NULL;
     CURLU *parsed;
     *error = s_parse (url, &parsed);
     if (*error)
@@ -352,7 +352,7 @@ zc_httpget_start (zc_httpget_t *self, const char *url, double timeout, size_t ma
     S_SET (CURLOPT_REDIR_PROTOCOLS_STR, S_PROTOCOLS);
     S_SET (CURLOPT_FOLLOWLOCATION, 1L);
     S_SET (CURLOPT_MAXREDIRS, (long) ZC_HTTPGET_MAX_REDIRECTS);
-    S_SET (CURLOPT_TIMEOUT_MS, (long) (timeout * 1000));
+    S_SET (CURLOPT_TIMEOUT_MS, timeout * 1000 < LONG_MAX? (long) (timeout * 1000): LONG_MAX);
     S_SET (CURLOPT_NOSIGNAL, 1L);
     S_SET (CURLOPT_FORBID_REUSE, 1L);
     S_SET (CURLOPT_USERAGENT, S_USER_AGENT);

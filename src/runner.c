@@ -331,6 +331,7 @@ s_ack_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  An http_get has ended (or was interrupted): its result is the task's.
 static void
 s_fetch_done (zc_httpget_fetch_t *fetch, zc_result_t *result, void *arg)
 {
