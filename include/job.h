@@ -52,6 +52,7 @@ typedef struct {
     char *error;                //  NULL, or why it failed / was denied
     uint8_t *out;  size_t out_size;         //  captured stdout
     uint8_t *err;  size_t err_size;         //  captured stderr
+    int http_status;            //  http_get: the response's status (100-999), 0 = none
 } zc_result_t;
 
 //  The wall clock in milliseconds since the epoch (job times, expiry).

@@ -21,7 +21,8 @@
 #define ZC_WIRE_VERSION   5             //  2: the payload shares the header's frame;
                                         //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB;
                                         //  4: PUB, SUB, UNSUB, INTEREST;
-                                        //  5: STREAM (output chunks and their ACKs)
+                                        //  5: STREAM (output chunks and their ACKs), http_status
+                                        //     in a REPLY
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
@@ -35,6 +36,8 @@
 //  A PUB's subject, a SUB's pattern: at most this many bytes (subject.h
 //  checks the rest).
 #define ZC_WIRE_MAX_SUBJECT 256
+//  A result's HTTP status (http_get): 0 (none) up to this.
+#define ZC_WIRE_MAX_HTTP_STATUS 999
 
 typedef enum {
     ZC_MSG_HELLO = 1,       //  peer -> hub: my name; on handshake and periodically

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "prelude.h"
+#include "httpget.h"
 #include "message.h"
 #include "target.h"
 #include "testing.h"
@@ -251,6 +252,16 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             *field = "args";
             *error = zc_strdup ("exec takes exactly one string in \"args\": the shell command");
         }
+        else
+        if (self->method == ZC_METHOD_HTTP_GET) {
+            *field = "args";
+            if (!self->args || zlist_size (self->args) != 1)
+                *error = zc_strdup ("http_get takes exactly one string in \"args\": the URL");
+            else
+                *error = zc_httpget_url_check (zlist_first (self->args));
+            if (!*error)
+                *field = NULL;
+        }
     }
     if (*error) {
         //  'field' points into the object, which the caller still holds.
@@ -299,6 +310,9 @@ zc_message_job_json (const char *job_id, const char *node, zc_method_t method,
         json_object_set_new (object, "error", result->error? json_string (result->error): json_null ());
         json_object_set_new (object, "finished",
             result->finished_ms? json_real (result->finished_ms / 1000.0): json_null ());
+        if (method == ZC_METHOD_HTTP_GET)
+            json_object_set_new (object, "http_status",
+                                 result->http_status? json_integer (result->http_status): json_null ());
     }
     else {
         json_object_set_new (object, "exit", json_null ());
@@ -308,6 +322,8 @@ zc_message_job_json (const char *job_id, const char *node, zc_method_t method,
         json_object_set_new (object, "truncated", json_false ());
         json_object_set_new (object, "error", json_null ());
         json_object_set_new (object, "finished", json_null ());
+        if (method == ZC_METHOD_HTTP_GET)
+            json_object_set_new (object, "http_status", json_null ());
     }
     return object;
 }
@@ -476,6 +492,15 @@ zc_message_test (bool verbose)
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"retries\": 1.5}", "retries", "retries must be an integer from 0 to 100000" },
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"data_b64\": \"!!\"}", "data_b64", "\"data_b64\" is not valid base64" },
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"reply_method\": \"mail\"}", "reply_method", "reply_method must be one of console, file, file_append, none, exec" },
+        { "{\"to\": \"n1\", \"method\": \"http_get\"}", "args", "http_get takes exactly one string in \"args\": the URL" },
+        { "{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"http://a\", \"http://b\"]}", "args",
+          "http_get takes exactly one string in \"args\": the URL" },
+        { "{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"file:///etc/passwd\"]}", "args",
+          "http_get: only http and https URLs" },
+        { "{\"to\": \"n1\", \"args\": [\"ftp://x/y\"], \"method\": \"http_get\"}", "args",
+          "http_get: only http and https URLs" },
+        { "{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"http://\"]}", "args",
+          "http_get: bad URL: No host part in the URL" },
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
         message = s_parse (bad [index].text, &error, &field);
@@ -484,6 +509,10 @@ zc_message_test (bool verbose)
         ZC_CHECK_STR (field, bad [index].field);
         free (error);
     }
+    message = s_parse ("{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"https://example.com/x\"]}",
+                       &error, &field);
+    ZC_CHECK (message && message->method == ZC_METHOD_HTTP_GET && !error && !field);
+    zc_message_destroy (&message);
 
     //  Splitting a file or stream into messages: one object, an array,
     //  JSON lines; and what is not one of these.
@@ -543,6 +572,19 @@ zc_message_test (bool verbose)
     ZC_CHECK (json_integer_value (json_object_get (object, "exit")) == 7);
     ZC_CHECK (json_is_null (json_object_get (object, "signal")));
     ZC_CHECK_STR (json_string_value (json_object_get (object, "state")), "done");
+    ZC_CHECK (json_object_get (object, "http_status") == NULL);
+    json_decref (object);
+    //  An http_get job says its HTTP status; null when there was none.
+    result->http_status = 404;
+    object = zc_message_job_json ("ID.n1", "n1", ZC_METHOD_HTTP_GET, ZC_STATE_DONE, result, 1000);
+    ZC_CHECK (json_integer_value (json_object_get (object, "http_status")) == 404);
+    json_decref (object);
+    result->http_status = 0;
+    object = zc_message_job_json ("ID.n1", "n1", ZC_METHOD_HTTP_GET, ZC_STATE_FAILED, result, 1000);
+    ZC_CHECK (json_is_null (json_object_get (object, "http_status")));
+    json_decref (object);
+    object = zc_message_job_json ("ID.n1", "n1", ZC_METHOD_HTTP_GET, ZC_STATE_QUEUED, NULL, 1000);
+    ZC_CHECK (json_is_null (json_object_get (object, "http_status")));
     json_decref (object);
     zc_result_destroy (&result);
     return ZC_TEST_END;

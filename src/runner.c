@@ -1,9 +1,13 @@
 /*  runner.c — jobs received to run on this node (see runner.h). */
 #include <time.h>
 #include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "prelude.h"
 #include "audit.h"
 #include "exec.h"
+#include "httpget.h"
 #include "log.h"
 #include "policy.h"
 #include "runner.h"
@@ -32,6 +36,7 @@ typedef struct {
     zc_exec_t *proc;
     zc_streamout_t *stream;     //  exec_stream: its output on its way to the origin
     void *stream_handle;        //  in runner->streams while the stream is not done
+    zc_httpget_fetch_t *fetch;  //  an http_get while it runs
     pid_t pgid;                 //  while running
     uint64_t start_ticks;
     zc_result_t *result;        //  set once finished
@@ -47,6 +52,7 @@ struct _zc_runner_t {
     char name [ZC_NAME_SIZE];             //  this node
     size_t max_output;
     const zc_exec_context_t *exec_context;  //  whom, where, which environment; not owned
+    zc_httpget_t *http;         //  http_get's client, made when the first one runs
     double skew;                //  s of clock difference tolerated
     //  In memory: every task not yet both finished and ACKed (and those
     //  until the commit that stores them so). The rest stays in the store
@@ -85,6 +91,7 @@ s_task_destroy (void **item)
     if (task->stream_handle)
         zlistx_delete (task->runner->streams, task->stream_handle);
     zc_streamout_destroy (&task->stream);
+    zc_httpget_fetch_destroy (&task->fetch);
     zframe_destroy (&task->payload);
     zc_result_destroy (&task->result);
     free (task);
@@ -154,11 +161,15 @@ zc_runner_destroy (zc_runner_t **self_p)
         for (s_task_t *task = zhashx_first (self->tasks); task; task = zhashx_next (self->tasks))
             if (task->proc && !task->result)
                 zc_exec_interrupt (task->proc);
+            else
+            if (task->fetch)
+                zc_httpget_interrupt (task->fetch);
         zlistx_destroy (&self->unacked);
         zlist_destroy (&self->retiring);
         zhashx_destroy (&self->refusals_logged);
         zhashx_destroy (&self->tasks);
         zlistx_destroy (&self->streams);
+        zc_httpget_destroy (&self->http);
         free (self);
         *self_p = NULL;
     }
@@ -547,6 +558,46 @@ s_tail_command (const char *path)
     return command;
 }
 
+//  An http_get has ended (or was interrupted): its result is the task's.
+static void
+s_fetch_done (zc_httpget_fetch_t *fetch, zc_result_t *result, void *arg)
+{
+    s_task_t *task = arg;
+    zc_httpget_fetch_destroy (&task->fetch);
+    s_task_finish (task->runner, task, result);
+}
+
+//  Starts an http_get (httpget.h): the URL, its one argument, is checked
+//  again here, as a job may come from anywhere; method_timeout bounds
+//  it, and the body is capped like exec's output.
+static void
+s_task_fetch (zc_runner_t *self, s_task_t *task, zlist_t *args)
+{
+    char *error = NULL;
+    if (zlist_size (args) != 1)
+        error = zc_strdup ("http_get takes exactly one argument: the URL");
+    else {
+        if (!self->http)
+            self->http = zc_httpget_new (self->loop);
+        if (self->http)
+            task->fetch = zc_httpget_start (self->http, zlist_first (args), task->method_timeout,
+                                            self->max_output, s_fetch_done, task, &error);
+        else
+            error = zc_strdup ("http_get: libcurl cannot be initialised");
+    }
+    if (!task->fetch) {
+        s_task_answer (self, task, ZC_STATE_FAILED, error);
+        free (error);
+        return;
+    }
+    task->state = ZC_TASK_RUNNING;      //  no process to kill after a crash
+    zframe_destroy (&task->payload);
+    s_task_save (self, task);
+    s_audit (task, "started", NULL);
+    zc_debug ("fetching %s for %s", task->job_id, task->origin);
+    task->ack_timer = zloop_timer (self->loop, S_ACK_GRACE_MS, 1, s_ack_timer, task);
+}
+
 //  Runs a received task: decodes its payload and starts its method.
 static void
 s_task_start (zc_runner_t *self, s_task_t *task)
@@ -565,6 +616,9 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     else
     if (task->method == ZC_METHOD_JOBS)
         s_task_jobs (self, task);
+    else
+    if (task->method == ZC_METHOD_HTTP_GET)
+        s_task_fetch (self, task, args);
     else
     if (s_streams (task->method) && *task->relay) {
         char reason [120];
@@ -616,8 +670,8 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     free (data);
 }
 
-//  A job that needs a process is stored as starting and spawned after the
-//  commit; any other is answered at once.
+//  A job that acts outside (a process, an HTTP request) is stored as
+//  starting and started after the commit; any other is answered at once.
 static void
 s_task_prepare (zc_runner_t *self, s_task_t *task)
 {
@@ -625,7 +679,8 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     uint8_t *data = NULL;
     size_t data_size = 0;
     bool readable = zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) == 0;
-    bool spawns = readable && s_spawns (task->method) && zlist_size (args) == 1;
+    bool spawns = readable && (s_spawns (task->method) || task->method == ZC_METHOD_HTTP_GET)
+               && zlist_size (args) == 1;
     zc_policy_verdict_t verdict = { .allowed = true };
     if (readable && self->policy) {
         //  The command a policy rule looks at: the shell command, path,
@@ -634,8 +689,11 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
         bool has_command = task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM
                         || task->method == ZC_METHOD_TAIL || task->method == ZC_METHOD_HTTP_GET
                         || task->method == ZC_METHOD_COPY;
-        zc_policy_check (self->policy, task->origin, method? method: "?",
-                         has_command? zlist_first (args): NULL, &verdict);
+        const char *command = has_command? zlist_first (args): NULL;
+        //  An http_get's URL as it is fetched (httpget.h).
+        char *url = task->method == ZC_METHOD_HTTP_GET && command? zc_httpget_url_normal (command): NULL;
+        zc_policy_check (self->policy, task->origin, method? method: "?", url? url: command, &verdict);
+        free (url);
     }
     zlist_destroy (&args);
     free (data);
@@ -1072,6 +1130,12 @@ s_test_send (zc_wire_t **msg_p, void *arg)
     return 0;
 }
 
+static int
+s_test_stop (zloop_t *loop, int timer_id, void *arg)
+{
+    return -1;
+}
+
 //  Ends the loop once a REPLY was sent.
 static int
 s_test_reply_sent (zloop_t *loop, int timer_id, void *arg)
@@ -1273,6 +1337,51 @@ zc_runner_test (bool verbose)
         }
         zc_wire_destroy (&later);
     }
+    //  An http_get is stored before it starts, like exec; its URL is
+    //  checked again here, whatever the origin checked.
+    job = s_test_request (ZC_METHOD_HTTP_GET, "file:///etc/passwd");
+    zc_runner_request (runner, job);
+    ZC_CHECK (zlist_size (link.sent) == 0);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "REPLY ");
+    ZC_CHECK (result && result->state == ZC_STATE_FAILED && result->http_status == 0);
+    ZC_CHECK_STR (result? result->error: NULL, "http_get: only http and https URLs");
+    free (sent);
+    zc_wire_destroy (&job);
+    job = s_test_request (ZC_METHOD_HTTP_GET, "http://a http://b");
+    zlist_t *two = zlist_new ();
+    zlist_append (two, "http://a");
+    zlist_append (two, "http://b");
+    zframe_destroy (&job->payload);
+    job->payload = zc_wire_req_payload (two, NULL, 0);
+    zlist_destroy (&two);
+    zc_runner_request (runner, job);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "REPLY ");
+    ZC_CHECK_STR (result? result->error: NULL, "http_get takes exactly one argument: the URL");
+    free (sent);
+    zc_wire_destroy (&job);
+    //  One whose server never answers (it listens, and accepts nothing)
+    //  runs until the runner stops: then it is interrupted.
+    int listener = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t address_size = sizeof address;
+    ZC_CHECK (listener != -1 && bind (listener, (struct sockaddr *) &address, sizeof address) == 0
+           && listen (listener, 4) == 0
+           && getsockname (listener, (struct sockaddr *) &address, &address_size) == 0);
+    char *url = zsys_sprintf ("http://127.0.0.1:%d/never", ntohs (address.sin_port));
+    zc_wire_t *fetch = s_test_request (ZC_METHOD_HTTP_GET, url);
+    zc_runner_request (runner, fetch);
+    zc_runner_committed (runner);
+    timer = zloop_timer (loop, 200, 1, s_test_stop, NULL);
+    zloop_start (loop);
+    sent = s_test_sent (&link, NULL);
+    ZC_CHECK_STR (sent, "STARTED ");
+    free (sent);
+    ZC_CHECK (zc_runner_running (runner) == 1);
+    free (url);
 
     //  A job past its expire plus skew, or from the future, is refused.
     uint64_t stamps [2] = { zc_wall_ms () - 3600 * 1000, zc_wall_ms () + 3600 * 1000 };
@@ -1304,6 +1413,21 @@ zc_runner_test (bool verbose)
     //  (never run again), one received but not started runs, a finished
     //  one not yet ACKed is sent again.
     zc_runner_destroy (&runner);
+    //  The http_get still waiting was interrupted, and said so.
+    int interrupted = 0;
+    zc_wire_t *reply;
+    while ((reply = zlist_pop (link.sent))) {
+        zc_result_t *stopped = NULL;
+        if (reply->type == ZC_MSG_REPLY && zc_id_equal (&reply->id, &fetch->id)
+        &&  zc_wire_result_payload_decode (reply->payload, &stopped) == 0
+        &&  stopped->state == ZC_STATE_INTERRUPTED)
+            interrupted++;
+        zc_result_destroy (&stopped);
+        zc_wire_destroy (&reply);
+    }
+    ZC_CHECK (interrupted == 1);
+    zc_wire_destroy (&fetch);
+    close (listener);
     zc_id_t running_id, received_id;
     zc_id_generate (&running_id);
     zc_id_generate (&received_id);
@@ -1338,8 +1462,7 @@ zc_runner_test (bool verbose)
     free (sent);
     zc_runner_on_ack (runner, &received_id, "o2", NULL);
     zc_runner_link_up (runner);
-    zc_wire_t *reply;
-    int interrupted = 0;
+    interrupted = 0;
     while ((reply = zlist_pop (link.sent))) {
         zc_result_t *resent = NULL;
         if (reply->type == ZC_MSG_REPLY

@@ -28,6 +28,7 @@
 #include "zap.h"
 #include "wire.h"
 #include "exec.h"
+#include "httpget.h"
 #include "message.h"
 #include "readfolder.h"
 #include "routes.h"
@@ -58,6 +59,7 @@ static struct {
     { "zap", zc_zap_test },
     { "wire", zc_wire_test },
     { "exec", zc_exec_test },
+    { "httpget", zc_httpget_test },
     { "message", zc_message_test },
     { "readfolder", zc_readfolder_test },
     { "directory", zc_directory_test },

@@ -878,8 +878,8 @@ zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, siz
 }
 
 //  The REPLY payload for a result. Returns a new frame, or NULL (logged)
-//  for a state or signal out of range, an error text over 65535 bytes or
-//  output that makes the frame larger than 64 MiB.
+//  for a state, signal or HTTP status out of range, an error text over
+//  65535 bytes or output that makes the frame larger than 64 MiB.
 zframe_t *
 zc_wire_result_payload (const zc_result_t *result)
 {
@@ -888,6 +888,8 @@ zc_wire_result_payload (const zc_result_t *result)
         s_fail (&writer, "state out of range");
     if (result->signal < 0 || result->signal > 255)
         s_fail (&writer, "signal out of range");
+    if (result->http_status < 0 || result->http_status > ZC_WIRE_MAX_HTTP_STATUS)
+        s_fail (&writer, "HTTP status out of range");
     if (result->out_size > ZC_WIRE_MAX_PAYLOAD || result->err_size > ZC_WIRE_MAX_PAYLOAD)
         s_fail (&writer, "output larger than 64 MiB");
     s_put_uint (&writer, (uint8_t) result->state, 1);
@@ -899,6 +901,7 @@ zc_wire_result_payload (const zc_result_t *result)
     s_put_blob (&writer, result->error, result->error? strlen (result->error): 0, 2);
     s_put_blob (&writer, result->out, result->out_size, 4);
     s_put_blob (&writer, result->err, result->err_size, 4);
+    s_put_uint (&writer, (uint16_t) result->http_status, 2);
     return s_writer_frame (&writer, "REPLY payload");
 }
 
@@ -961,6 +964,10 @@ zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result)
         s_get_blob (&reader, &self->out, &self->out_size, "bad stdout");
     if (!reader.problem)
         s_get_blob (&reader, &self->err, &self->err_size, "bad stderr");
+    if (!reader.problem)
+        self->http_status = (int) s_get_uint (&reader, 2, "truncated");
+    if (self->http_status > ZC_WIRE_MAX_HTTP_STATUS)
+        s_bad (&reader, "HTTP status out of range");
     if (!reader.problem && reader.pos != reader.size)
         s_bad (&reader, "trailing bytes");
     if (reader.problem) {
@@ -993,6 +1000,34 @@ s_get_frame (s_reader_t *reader, const char *problem)
     return bytes && size? zframe_new (bytes, size): NULL;
 }
 
+//  Since the HTTP status of http_get: a record ends with this byte, and
+//  the result it holds ends with the status. An older record's result
+//  ends after stderr.
+#define S_RESULT_LAYOUT 1
+
+//  Reads the result layout byte, when there is one, and brings the
+//  result of an older record to the current layout (an http_status of
+//  0). 'opaque' when the result is a sealed envelope (a custody relay's),
+//  which is passed on as it is.
+static void
+s_get_result_layout (s_reader_t *reader, zframe_t **result, bool opaque)
+{
+    bool current = false;
+    if (!reader->problem && reader->pos < reader->size) {
+        if (s_get_uint (reader, 1, "truncated") != S_RESULT_LAYOUT)
+            s_bad (reader, "unknown result layout");
+        current = true;
+    }
+    if (reader->problem || current || !*result || opaque)
+        return;
+    size_t size = zframe_size (*result);
+    zframe_t *upgraded = zframe_new (NULL, size + 2);
+    memcpy (zframe_data (upgraded), zframe_data (*result), size);
+    zframe_data (upgraded) [size] = zframe_data (upgraded) [size + 1] = 0;
+    zframe_destroy (result);
+    *result = upgraded;
+}
+
 //  Finishes decoding a record: trailing bytes are a problem. 0 or -1.
 static int
 s_reader_done (s_reader_t *reader)
@@ -1022,6 +1057,7 @@ zc_wire_job_record (const zc_job_record_t *record)
     s_put_name (&writer, record->relay, true);
     s_put_name (&writer, record->custody_for, true);
     s_put_uint (&writer, record->result_delivered, 1);
+    s_put_uint (&writer, S_RESULT_LAYOUT, 1);
     return s_writer_frame (&writer, "job record");
 }
 
@@ -1054,6 +1090,7 @@ zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record)
             s_bad (&reader, "result_delivered not 0 or 1");
         record->result_delivered = delivered == 1;
     }
+    s_get_result_layout (&reader, &record->result, *record->custody_for != 0);
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
@@ -1077,6 +1114,7 @@ zc_wire_task_record (const zc_task_record_t *record)
     s_put_frame (&writer, record->payload);
     s_put_frame (&writer, record->result);
     s_put_name (&writer, record->relay, true);      //  since custody relays
+    s_put_uint (&writer, S_RESULT_LAYOUT, 1);
     return s_writer_frame (&writer, "task record");
 }
 
@@ -1117,6 +1155,7 @@ zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record)
     record->result = s_get_frame (&reader, "bad result");
     if (!reader.problem && reader.pos < reader.size)
         s_get_name (&reader, record->relay, true, "bad relay");
+    s_get_result_layout (&reader, &record->result, false);
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
@@ -1735,19 +1774,49 @@ s_test_records (void)
     ZC_CHECK (back.payload && zframe_streq (back.payload, "args") && back.result == NULL);
     zframe_destroy (&back.payload);
     //  Every truncation is refused, but for a record without the custody
-    //  fields (here 1 + 3, 1 and 1 bytes), as older versions wrote it.
-    size_t older = frame? zframe_size (frame) - 6: 0;
+    //  fields (here 1 + 3, 1 and 1 bytes) and the result layout (1), or
+    //  without the result layout, as older versions wrote them.
+    size_t older = frame? zframe_size (frame) - 7: 0;
+    size_t newer = frame? zframe_size (frame) - 1: 0;
     for (size_t size = 0; frame && size < zframe_size (frame); size++) {
         zframe_t *cut = zframe_new (zframe_data (frame), size);
-        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == (size == older? 0: -1));
+        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == (size == older || size == newer? 0: -1));
         if (size == older) {
             ZC_CHECK (back.relay [0] == 0 && back.custody_for [0] == 0 && !back.result_delivered);
+            zframe_destroy (&back.payload);
+        }
+        if (size == newer) {
+            ZC_CHECK_STR (back.relay, "gw1");
             zframe_destroy (&back.payload);
         }
         zframe_destroy (&cut);
     }
     zframe_destroy (&frame);
     zframe_destroy (&job.payload);
+    //  The result of a record without the result layout gets the HTTP
+    //  status it did not have (0), unless it is a relay's sealed envelope.
+    zc_result_t *stored = zc_result_new ();
+    stored->state = ZC_STATE_DONE;
+    stored->out = (uint8_t *) zc_strdup ("old");
+    stored->out_size = 3;
+    zframe_t *current = zc_wire_result_payload (stored);
+    zc_result_destroy (&stored);
+    const char *custody [2] = { "", "o1" };
+    for (int index = 0; index < 2; index++) {
+        job.result = zframe_new (zframe_data (current), zframe_size (current) - 2);
+        snprintf (job.custody_for, sizeof job.custody_for, "%s", custody [index]);
+        frame = zc_wire_job_record (&job);
+        zframe_t *cut = zframe_new (zframe_data (frame), zframe_size (frame) - 1);
+        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == 0);
+        ZC_CHECK (back.result && zframe_eq (back.result, index? job.result: current));
+        zframe_destroy (&back.payload);
+        zframe_destroy (&back.result);
+        zframe_destroy (&cut);
+        zframe_destroy (&frame);
+        zframe_destroy (&job.result);
+    }
+    ZC_CHECK (zc_wire_result_payload_decode (current, &stored) == 0 && stored->out_size == 3);
+    zc_result_destroy (&stored);
 
     zc_task_record_t task = {
         .state = ZC_TASK_RUNNING, .reply_acked = false, .method = ZC_METHOD_EXEC,
@@ -1765,6 +1834,20 @@ s_test_records (void)
     memcpy (zframe_data (extended), zframe_data (frame), zframe_size (frame));
     ZC_CHECK (zc_wire_task_record_decode (extended, &task_back) == -1);
     zframe_destroy (&extended);
+    //  An older task record's result gets the HTTP status it did not
+    //  have; an unknown result layout is refused.
+    zframe_destroy (&task.result);
+    task.result = zframe_new (zframe_data (current), zframe_size (current) - 2);
+    zframe_t *older_task = zc_wire_task_record (&task);
+    zframe_t *cut = zframe_new (zframe_data (older_task), zframe_size (older_task) - 1);
+    ZC_CHECK (zc_wire_task_record_decode (cut, &task_back) == 0);
+    ZC_CHECK (task_back.result && zframe_eq (task_back.result, current));
+    zframe_destroy (&task_back.result);
+    zframe_destroy (&cut);
+    zframe_data (older_task) [zframe_size (older_task) - 1] = 2;
+    ZC_CHECK (zc_wire_task_record_decode (older_task, &task_back) == -1);
+    zframe_destroy (&older_task);
+    zframe_destroy (&current);
     //  A peek reads the fixed fields only, and refuses a cut header.
     ZC_CHECK (zc_wire_task_record_peek (zframe_data (frame), zframe_size (frame), &task_back) == 0);
     ZC_CHECK (task_back.state == ZC_TASK_RUNNING && !task_back.reply_acked && task_back.expire == 60
@@ -2500,11 +2583,12 @@ zc_wire_test (bool verbose)
     result->error = zc_strdup ("killed");
     result->out = (uint8_t *) zc_strdup ("hi\n");
     result->out_size = 3;
+    result->http_status = 404;
     frame = zc_wire_result_payload (result);
     const uint8_t result_payload [] = {
         ZC_STATE_DONE, 0xFF, 0xFF, 0xFF, 0xFE, 9, 2,
         0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B, 0, 0, 0x01, 0x8B, 0xCF, 0xE5, 0x69, 0xC8,
-        0, 6, 'k', 'i', 'l', 'l', 'e', 'd', 0, 0, 0, 3, 'h', 'i', '\n', 0, 0, 0, 0 };
+        0, 6, 'k', 'i', 'l', 'l', 'e', 'd', 0, 0, 0, 3, 'h', 'i', '\n', 0, 0, 0, 0, 0x01, 0x94 };
     ZC_CHECK (s_frame_is (frame, result_payload, sizeof result_payload));
     zc_result_t *result_got;
     ZC_CHECK (zc_wire_result_payload_decode (frame, &result_got) == 0);
@@ -2515,6 +2599,7 @@ zc_wire_test (bool verbose)
     ZC_CHECK (result_got && result_got->error && streq (result_got->error, "killed"));
     ZC_CHECK (result_got && result_got->out_size == 3 && memcmp (result_got->out, "hi\n", 3) == 0);
     ZC_CHECK (result_got && result_got->err_size == 0 && result_got->err == NULL);
+    ZC_CHECK (result_got && result_got->http_status == 404);
     zc_result_destroy (&result_got);
     zframe_destroy (&frame);
     //  No error text decodes as NULL.
@@ -2531,6 +2616,9 @@ zc_wire_test (bool verbose)
     result->state = ZC_STATE_FAILED;
     result->signal = 256;
     ZC_CHECK (zc_wire_result_payload (result) == NULL);
+    result->signal = 0;
+    result->http_status = ZC_WIRE_MAX_HTTP_STATUS + 1;
+    ZC_CHECK (zc_wire_result_payload (result) == NULL);
     zc_result_destroy (&result);
     //  Malformed REPLY payloads: patch a valid one.
     uint8_t patched [sizeof result_payload + 1];
@@ -2539,6 +2627,8 @@ zc_wire_test (bool verbose)
         { 6, 4, sizeof result_payload },                        //  unknown flag
         { 26, 0, sizeof result_payload },                       //  NUL in error
         { 24, 7, sizeof result_payload },                       //  error length
+        { sizeof result_payload - 2, 4, sizeof result_payload },   //  HTTP status 1172
+        { 0, ZC_STATE_DONE, sizeof result_payload - 2 },        //  no HTTP status
         { 0, ZC_STATE_DONE, sizeof result_payload - 1 },        //  truncated
         { 0, ZC_STATE_DONE, sizeof result_payload + 1 },        //  trailing
         { 0, ZC_STATE_DONE, 5 },

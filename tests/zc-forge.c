@@ -1,7 +1,7 @@
 /*  zc-forge.c — crafts one job the way a hostile or broken node would, for
     the security tests.
 
-        zc-forge [--origin O] [--created SECS] [--expire SECS] [--plain]
+        zc-forge [--origin O] [--created SECS] [--expire SECS] [--method M] [--plain]
                  [--resend N] [--wait SECS] ENDPOINT HUB_CERT KEYS_DIR NAME TARGET COMMAND
 
     Connects to the hub at ENDPOINT as NAME (KEYS_DIR/NAME.cert_secret; an
@@ -9,6 +9,9 @@
     HELLO, and sends one exec REQ of COMMAND for TARGET, sealed for TARGET
     with NAME's keys as a real origin would (TARGET's cert must be in
     KEYS_DIR), except:
+        --method M      a job of method M (e.g. http_get), COMMAND its
+                        one argument, unchecked: what the message parser
+                        of a real origin would refuse
         --origin O      claims origin O (only a hub link can: the hub
                         stamps an agent's own name)
         --created SECS  creation time SECS from now (-172800: two days
@@ -34,7 +37,8 @@
 #define S_HANDSHAKE_MS  5000
 
 static const char *s_usage =
-    "usage: zc-forge [--origin O] [--created SECS] [--expire SECS] [--plain] [--resend N] [--wait SECS]\n"
+    "usage: zc-forge [--origin O] [--created SECS] [--expire SECS] [--method M] [--plain] [--resend N]\n"
+    "                [--wait SECS]\n"
     "                ENDPOINT HUB_CERT KEYS_DIR NAME TARGET COMMAND\n";
 
 //  Waits until the dealer's connection completed its handshake (a HELLO
@@ -107,6 +111,7 @@ main (int argc, char *argv [])
         { "origin", required_argument, NULL, 'o' },
         { "created", required_argument, NULL, 'c' },
         { "expire", required_argument, NULL, 'e' },
+        { "method", required_argument, NULL, 'm' },
         { "plain", no_argument, NULL, 'p' },
         { "resend", required_argument, NULL, 'r' },
         { "wait", required_argument, NULL, 'w' },
@@ -117,12 +122,19 @@ main (int argc, char *argv [])
     long expire = 86400, resend = 1;
     double wait = 5;
     bool plain = false;
+    zc_method_t method = ZC_METHOD_EXEC;
     int option;
     while ((option = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (option) {
             case 'o': origin = optarg; break;
             case 'c': created = strtod (optarg, NULL); break;
             case 'e': expire = strtol (optarg, NULL, 10); break;
+            case 'm':
+                if (!(method = zc_method_parse (optarg))) {
+                    fprintf (stderr, "zc-forge: unknown method %s\n", optarg);
+                    return 2;
+                }
+                break;
             case 'p': plain = true; break;
             case 'r': resend = strtol (optarg, NULL, 10); break;
             case 'w': wait = strtod (optarg, NULL); break;
@@ -170,7 +182,7 @@ main (int argc, char *argv [])
     zframe_t *payload = zc_wire_req_payload (args, NULL, 0);
     zlist_destroy (&args);
     zc_seal_about_t about = { .id = &id, .origin = origin, .target = target, .relay = "",
-                              .method = ZC_METHOD_EXEC, .method_timeout = 30,
+                              .method = method, .method_timeout = 30,
                               .expire = (uint32_t) expire };
     char reason [256];
     zframe_t *envelope = zc_seal_req (seal, &about, payload, reason, sizeof reason);
@@ -189,7 +201,7 @@ main (int argc, char *argv [])
         else {
             zc_wire_t *req = zc_wire_new (ZC_MSG_REQ);
             req->id = id;
-            req->method = ZC_METHOD_EXEC;
+            req->method = method;
             req->method_timeout = 30;
             req->expire = (uint32_t) expire;
             zlist_append (req->to, (char *) target);

@@ -310,6 +310,7 @@ main (int argc, char *argv [])
     result->out = (uint8_t *) strdup ("hello\n");
     result->out_size = 6;
     result->error = strdup ("exit 3");
+    result->http_status = 200;
     wire = zc_wire_new (ZC_MSG_REPLY);
     zlist_append (wire->to, "origin");
     wire->payload = zc_wire_result_payload (result);
