@@ -30,6 +30,8 @@
 #include "exec.h"
 #include "message.h"
 #include "readfolder.h"
+#include "replyto.h"
+#include "startup.h"
 #include "routes.h"
 #include "waiters.h"
 #include "hub.h"
@@ -57,6 +59,8 @@ static struct {
     { "exec", zc_exec_test },
     { "message", zc_message_test },
     { "readfolder", zc_readfolder_test },
+    { "replyto", zc_replyto_test },
+    { "startup", zc_startup_test },
     { "directory", zc_directory_test },
     { "delivery", zc_delivery_test },
     { "runner", zc_runner_test },
