@@ -45,6 +45,12 @@
 
 typedef struct _zc_replyto_t zc_replyto_t;
 
+//  What a reply acts on, asked for when it acts (the module keeps no
+//  copy of a result): returns the job's reply spec, with its target in
+//  *node and its result in *result (all the owner's, read at once), or
+//  NULL when the job's reply is not due (any more).
+typedef const zc_reply_spec_t *(zc_replyto_lookup_fn) (const char *job_id, const char **node,
+                                                       const zc_result_t **result, void *arg);
 //  A job's reply was carried out, or given up with its reason logged:
 //  it is not due any more.
 typedef void (zc_replyto_done_fn) (const char *job_id, void *arg);
@@ -53,7 +59,7 @@ typedef void (zc_replyto_done_fn) (const char *job_id, void *arg);
 //  DATA/results ('data' is the data directory); command replies run on
 //  'loop'. Never NULL.
 zc_replyto_t *zc_replyto_new (zloop_t *loop, const char *data, const char *name,
-                              zc_replyto_done_fn *done, void *arg);
+                              zc_replyto_lookup_fn *lookup, zc_replyto_done_fn *done, void *arg);
 //  Kills the commands still running (their replies stay pending in the
 //  outbox: given again at the next start) and frees.
 void zc_replyto_destroy (zc_replyto_t **self_p);
@@ -88,14 +94,15 @@ char *zc_replyto_path (const char *data, const zc_reply_spec_t *spec, const char
 //  NULL when it would be longer than 'max' bytes.
 char *zc_replyto_expand (const char *arg, const uint8_t *data, size_t size, size_t max);
 
-//  A recorded result whose reply is due ('spec', 'result' borrowed, the
-//  parts needed copied). It is carried out after zc_replyto_committed:
-//  the result must be on disk first. A result that replaces one still
-//  waiting here takes its place.
-void zc_replyto_add (zc_replyto_t *self, const char *job_id, const char *node,
-                     const zc_reply_spec_t *spec, const zc_result_t *result);
-//  Everything added so far is on disk: files are written now, commands
-//  start (up to ZC_REPLYTO_RUNNING at once).
+//  Job 'job_id' has a recorded result whose reply is due. It is carried
+//  out after zc_replyto_committed (the result must be on disk first), on
+//  the result the lookup gives then: a result that replaces one whose
+//  reply still waits here is the one acted on, once; one that replaces a
+//  result whose command runs gets a command of its own once that ends.
+void zc_replyto_add (zc_replyto_t *self, const char *job_id);
+//  Everything added so far is on disk: files are written now (at most
+//  64 in one turn of the loop, the rest in the next ones), commands start
+//  (up to ZC_REPLYTO_RUNNING at once).
 void zc_replyto_committed (zc_replyto_t *self);
 //  Replies added and not carried out yet (waiting or running).
 size_t zc_replyto_pending (zc_replyto_t *self);

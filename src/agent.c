@@ -173,9 +173,16 @@ s_reply_due (zc_agent_t *self, const char *job_id)
 {
     const char *node;
     const zc_result_t *result;
-    const zc_reply_spec_t *reply = zc_delivery_reply_due (self->delivery, job_id, &node, &result);
-    if (reply && self->replyto)
-        zc_replyto_add (self->replyto, job_id, node, reply, result);
+    if (self->replyto && zc_delivery_reply_due (self->delivery, job_id, &node, &result))
+        zc_replyto_add (self->replyto, job_id);
+}
+
+//  What a reply acts on: the outbox's job (replyto.h).
+static const zc_reply_spec_t *
+s_reply_lookup (const char *job_id, const char **node, const zc_result_t **result, void *arg)
+{
+    zc_agent_t *self = arg;
+    return zc_delivery_reply_due (self->delivery, job_id, node, result);
 }
 
 //  A reply was given: the outbox forgets that it is due.
@@ -734,7 +741,8 @@ s_start_jobs (zc_agent_t *self)
         .pass_env = config->pass_env, .env = config->job_env });
     zc_runner_set_exec_context (self->runner, self->exec_context);
     //  Reply commands run as jobs do, with the same policy.
-    self->replyto = zc_replyto_new (self->loop, config->data, config->name, s_reply_done, self);
+    self->replyto = zc_replyto_new (self->loop, config->data, config->name, s_reply_lookup,
+                                    s_reply_done, self);
     zc_replyto_set_exec (self->replyto, self->exec_context, config->reply_timeout);
     zc_replyto_set_policy (self->replyto, self->policy);
     if (config->job_switch)

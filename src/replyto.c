@@ -19,20 +19,14 @@
 #define S_MAX_ARGV          (1u << 20)  //  bytes of all arguments, well under ARG_MAX
 #define S_LOG_LINES         10          //  lines of a command's output logged per stream
 #define S_LOG_LINE          300         //  bytes of one such line
+#define S_WRITES_PER_TURN   64          //  file replies carried out in one turn of the loop
 
-//  One reply due: the parts of the job and its result it needs.
+//  One reply due. What it acts on is looked up in the outbox when it
+//  acts (so a queue of replies holds no copies of results).
 typedef struct {
     char job_id [ZC_JOB_ID_MAX];
-    char node [ZC_NAME_SIZE];
-    zc_reply_spec_t spec;
-    zc_state_t state;
-    int exit_code, signal;
-    bool ran;                   //  exit_code and signal mean something
-    bool truncated;
-    char *error;
-    uint8_t *out;
-    size_t out_size;
-    zc_exec_t *proc;            //  its command while it runs
+    char *program;              //  its command's, while it runs
+    zc_exec_t *proc;
     zc_replyto_t *owner;
 } s_reply_t;
 
@@ -40,6 +34,7 @@ struct _zc_replyto_t {
     zloop_t *loop;
     char *data;                 //  the data directory
     char name [ZC_NAME_SIZE];   //  this agent
+    zc_replyto_lookup_fn *lookup;
     zc_replyto_done_fn *done;
     void *arg;
     const zc_exec_context_t *context;
@@ -48,6 +43,7 @@ struct _zc_replyto_t {
     zlistx_t *added;            //  s_reply_t whose result is not known to be on disk
     zlistx_t *waiting;          //  commands waiting for a slot
     zlistx_t *running;          //  commands running
+    int pump_timer;             //  -1, or the timer that carries out more
     bool stopping;              //  being destroyed: commands killed are not done
 };
 
@@ -56,27 +52,28 @@ s_reply_destroy (s_reply_t **self_p)
 {
     s_reply_t *self = *self_p;
     if (self) {
-        zc_reply_spec_clear (&self->spec);
-        free (self->error);
-        free (self->out);
+        free (self->program);
         free (self);
         *self_p = NULL;
     }
 }
 
 zc_replyto_t *
-zc_replyto_new (zloop_t *loop, const char *data, const char *name, zc_replyto_done_fn *done, void *arg)
+zc_replyto_new (zloop_t *loop, const char *data, const char *name,
+                zc_replyto_lookup_fn *lookup, zc_replyto_done_fn *done, void *arg)
 {
     zc_replyto_t *self = zc_calloc (1, sizeof *self);
     self->loop = loop;
     self->data = zc_strdup (data);
     snprintf (self->name, sizeof self->name, "%s", name);
+    self->lookup = lookup;
     self->done = done;
     self->arg = arg;
     self->timeout = 60;
     self->added = zlistx_new ();
     self->waiting = zlistx_new ();
     self->running = zlistx_new ();
+    self->pump_timer = -1;
     return self;
 }
 
@@ -96,9 +93,11 @@ zc_replyto_destroy (zc_replyto_t **self_p)
     if (!self)
         return;
     self->stopping = true;
-    //  Each command's done callback takes it off the list.
+    if (self->pump_timer != -1)
+        zloop_timer_end (self->loop, self->pump_timer);
+    //  Each command ends at once; its done callback frees its reply.
     s_reply_t *reply;
-    while ((reply = zlistx_first (self->running))) {
+    while ((reply = zlistx_detach (self->running, NULL))) {
         zc_exec_t *proc = reply->proc;
         reply->proc = NULL;
         zc_exec_destroy (&proc);
@@ -391,31 +390,33 @@ s_replace (const char *path, const char *dir, const uint8_t *data, size_t size, 
     return rc;
 }
 
-//  A file reply: the job's stdout written (done) or not (other states).
+//  A file reply of job_id on 'node': the job's stdout written (done) or
+//  not (other states).
 static void
-s_write_reply (zc_replyto_t *self, s_reply_t *reply)
+s_write_reply (zc_replyto_t *self, const char *job_id, const char *node,
+               const zc_reply_spec_t *spec, const zc_result_t *result)
 {
     char *error = NULL;
-    char *path = zc_replyto_path (self->data, &reply->spec, reply->node, reply->job_id, &error);
+    char *path = zc_replyto_path (self->data, spec, node, job_id, &error);
     if (!path)
-        zc_error ("reply of %s not written: %s", reply->job_id, error);
+        zc_error ("reply of %s not written: %s", job_id, error);
     else
-    if (reply->state != ZC_STATE_DONE)
-        zc_info ("reply of %s: nothing written to %s: the job ended %s%s%s", reply->job_id, path,
-                 zc_state_name (reply->state), reply->error? ": ": "", reply->error? reply->error: "");
+    if (result->state != ZC_STATE_DONE)
+        zc_info ("reply of %s: nothing written to %s: the job ended %s%s%s", job_id, path,
+                 zc_state_name (result->state), result->error? ": ": "", result->error? result->error: "");
     else {
         char *dir = zc_strdup (path);
         *strrchr (dir, '/') = 0;
         int rc = zc_dirs_make (dir, &error);
         if (rc == 0)
-            rc = reply->spec.method == ZC_REPLY_FILE_APPEND
-                ? s_append (path, dir, reply->out, reply->out_size, &error)
-                : s_replace (path, dir, reply->out, reply->out_size, &error);
+            rc = spec->method == ZC_REPLY_FILE_APPEND
+                ? s_append (path, dir, result->out, result->out_size, &error)
+                : s_replace (path, dir, result->out, result->out_size, &error);
         if (rc == 0)
-            zc_debug ("reply of %s: %zu byte(s) %s %s", reply->job_id, reply->out_size,
-                      reply->spec.method == ZC_REPLY_FILE_APPEND? "appended to": "written to", path);
+            zc_debug ("reply of %s: %zu byte(s) %s %s", job_id, result->out_size,
+                      spec->method == ZC_REPLY_FILE_APPEND? "appended to": "written to", path);
         else
-            zc_error ("reply of %s not written to %s: %s", reply->job_id, path, error);
+            zc_error ("reply of %s not written to %s: %s", job_id, path, error);
         free (dir);
     }
     free (error);
@@ -446,7 +447,7 @@ s_log_output (const char *job_id, const char *stream, const uint8_t *bytes, size
         zc_info ("reply of %s: command %s: [more not logged]", job_id, stream);
 }
 
-static void s_start_waiting (zc_replyto_t *self);
+static void s_pump (zc_replyto_t *self);
 
 //  A reply command ended.
 static void
@@ -455,7 +456,9 @@ s_command_done (zc_exec_t *proc, zc_result_t *result, void *arg)
     s_reply_t *reply = arg;
     zc_replyto_t *self = reply->owner;
     reply->proc = NULL;
-    zlistx_delete (self->running, zlistx_find (self->running, reply));
+    void *handle = zlistx_find (self->running, reply);
+    if (handle)
+        zlistx_detach (self->running, handle);
     zc_exec_destroy (&proc);
     if (self->stopping) {
         //  Killed as the agent stops: still pending, given again at the
@@ -466,7 +469,7 @@ s_command_done (zc_exec_t *proc, zc_result_t *result, void *arg)
         zc_result_destroy (&result);
         return;
     }
-    const char *program = zlist_first (reply->spec.args);
+    const char *program = reply->program;
     s_log_output (reply->job_id, "stdout", result->out, result->out_size, result->stdout_truncated);
     s_log_output (reply->job_id, "stderr", result->err, result->err_size, result->stderr_truncated);
     if (result->error)
@@ -481,7 +484,7 @@ s_command_done (zc_exec_t *proc, zc_result_t *result, void *arg)
         zc_debug ("reply of %s: command %s exited 0", reply->job_id, program);
     zc_result_destroy (&result);
     s_finished (self, reply);
-    s_start_waiting (self);
+    s_pump (self);
 }
 
 //  "NAME=VALUE", for a command's environment (malloc'd).
@@ -491,23 +494,24 @@ s_env_entry (const char *name, const char *value)
     return zsys_sprintf ("%s=%s", name, value? value: "");
 }
 
-//  Starts a reply command. False when it did not start (logged; the
-//  reply is finished).
+//  Starts the command of a reply (its spec and result looked up now).
+//  False when it did not start (logged; the reply is finished).
 static bool
-s_start_command (zc_replyto_t *self, s_reply_t *reply)
+s_start_command (zc_replyto_t *self, s_reply_t *reply, const char *node,
+                 const zc_reply_spec_t *spec, const zc_result_t *result)
 {
     char *error = NULL;
-    const char *program = zlist_first (reply->spec.args);
-    if (zc_replyto_allowed (self, &reply->spec, &error) != 0) {
+    const char *program = zlist_first (spec->args);
+    if (zc_replyto_allowed (self, spec, &error) != 0) {
         zc_warn ("reply of %s not run: %s", reply->job_id, error);
         free (error);
         return false;
     }
-    size_t count = zlist_size (reply->spec.args), total = 0, index = 0;
+    size_t count = zlist_size (spec->args), total = 0, index = 0;
     char **argv = zc_calloc (count + 1, sizeof (char *));
     bool fits = true;
-    for (char *arg = zlist_first (reply->spec.args); arg && fits; arg = zlist_next (reply->spec.args)) {
-        argv [index] = zc_replyto_expand (arg, reply->out, reply->out_size, S_MAX_ARG);
+    for (char *arg = zlist_first (spec->args); arg && fits; arg = zlist_next (spec->args)) {
+        argv [index] = zc_replyto_expand (arg, result->out, result->out_size, S_MAX_ARG);
         fits = argv [index] && (total += strlen (argv [index]) + 1) <= S_MAX_ARGV;
         index++;
     }
@@ -515,24 +519,27 @@ s_start_command (zc_replyto_t *self, s_reply_t *reply)
         zc_error ("reply of %s not run: with the result for {{DATA}}, argument %zu of %s would be"
                   " longer than %d bytes, or all of them longer than %u (read the result on stdin"
                   " instead)", reply->job_id, index, program, S_MAX_ARG, S_MAX_ARGV);
+    //  The exit status means something when the command ran (as the
+    //  jobs object says: message.c).
+    bool ran = result->state == ZC_STATE_DONE || result->signal || result->exit_code;
     char exit_text [16] = "", signal_text [16] = "";
-    if (reply->ran)
-        snprintf (exit_text, sizeof exit_text, "%d", reply->exit_code);
-    if (reply->signal)
-        snprintf (signal_text, sizeof signal_text, "%d", reply->signal);
+    if (ran)
+        snprintf (exit_text, sizeof exit_text, "%d", result->exit_code);
+    if (result->signal)
+        snprintf (signal_text, sizeof signal_text, "%d", result->signal);
     char *env [] = {
-        s_env_entry ("ZCNC_ID", reply->job_id), s_env_entry ("ZCNC_NODE", reply->node),
-        s_env_entry ("ZCNC_STATE", zc_state_name (reply->state)), s_env_entry ("ZCNC_EXIT", exit_text),
-        s_env_entry ("ZCNC_SIGNAL", signal_text), s_env_entry ("ZCNC_ERROR", reply->error),
-        s_env_entry ("ZCNC_TRUNCATED", reply->truncated? "1": "0"), NULL
+        s_env_entry ("ZCNC_ID", reply->job_id), s_env_entry ("ZCNC_NODE", node),
+        s_env_entry ("ZCNC_STATE", zc_state_name (result->state)), s_env_entry ("ZCNC_EXIT", exit_text),
+        s_env_entry ("ZCNC_SIGNAL", signal_text), s_env_entry ("ZCNC_ERROR", result->error),
+        s_env_entry ("ZCNC_TRUNCATED", result->stdout_truncated? "1": "0"), NULL
     };
     if (fits) {
-        zc_exec_spec_t spec = {
-            .argv = argv, .data = reply->out, .data_size = reply->out_size,
+        zc_exec_spec_t exec = {
+            .argv = argv, .data = result->out, .data_size = result->out_size,
             .timeout = self->timeout, .max_output = ZC_REPLYTO_OUTPUT, .context = self->context,
             .job_id = reply->job_id, .origin = self->name, .env = env, .timeout_name = "reply_timeout"
         };
-        reply->proc = zc_exec_start (self->loop, &spec, s_command_done, reply, &error);
+        reply->proc = zc_exec_start (self->loop, &exec, s_command_done, reply, &error);
         if (!reply->proc)
             zc_error ("reply of %s not run: %s", reply->job_id, error);
         free (error);
@@ -545,58 +552,92 @@ s_start_command (zc_replyto_t *self, s_reply_t *reply)
     if (!reply->proc)
         return false;
     zc_debug ("reply of %s: command %s started", reply->job_id, program);
+    reply->program = zc_strdup (program);
     zlistx_add_end (self->running, reply);
     return true;
 }
 
-//  Starts waiting commands while there is room.
-static void
-s_start_waiting (zc_replyto_t *self)
+static bool s_queued (zlistx_t *list, const char *job_id);
+
+static int
+s_on_pump (zloop_t *loop, int timer_id, void *arg)
 {
-    while (zlistx_size (self->running) < ZC_REPLYTO_RUNNING && zlistx_size (self->waiting)) {
-        s_reply_t *reply = zlistx_detach (self->waiting, NULL);
-        if (!s_start_command (self, reply))
-            s_finished (self, reply);
-    }
+    zc_replyto_t *self = arg;
+    self->pump_timer = -1;
+    s_pump (self);
+    return 0;
 }
 
-//  Takes a queued reply of 'job_id' out of 'list' (a newer result
-//  replaces it); false when there is none.
+//  Carries out what waits, in order: files, at most S_WRITES_PER_TURN
+//  in a turn of the loop (the rest in the next turns, so that a
+//  broadcast's thousand results do not hold the loop), and commands
+//  while there is room; a command for a job whose command still runs
+//  (for the result it replaced) waits for it.
+static void
+s_pump (zc_replyto_t *self)
+{
+    zlist_t *gone = zlist_new (), *files = zlist_new (), *commands = zlist_new ();
+    size_t slots = ZC_REPLYTO_RUNNING - zlistx_size (self->running);
+    bool more = false;
+    //  Chosen first, acted on after: acting looks at the lists.
+    for (s_reply_t *reply = zlistx_first (self->waiting); reply; reply = zlistx_next (self->waiting)) {
+        const char *node;
+        const zc_result_t *result;
+        const zc_reply_spec_t *spec = self->lookup (reply->job_id, &node, &result, self->arg);
+        zlist_t *into = !spec? gone
+                      : spec->method != ZC_REPLY_EXEC? (zlist_size (files) < S_WRITES_PER_TURN? files: NULL)
+                      : slots > zlist_size (commands) && !s_queued (self->running, reply->job_id)? commands
+                      : NULL;
+        more |= spec && spec->method != ZC_REPLY_EXEC && !into;
+        if (into) {
+            zlistx_detach_cur (self->waiting);
+            zlist_append (into, reply);
+        }
+    }
+    s_reply_t *reply;
+    while ((reply = zlist_pop (gone)))
+        s_finished (self, reply);
+    while ((reply = zlist_pop (files))) {
+        const char *node;
+        const zc_result_t *result;
+        const zc_reply_spec_t *spec = self->lookup (reply->job_id, &node, &result, self->arg);
+        s_write_reply (self, reply->job_id, node, spec, result);
+        s_finished (self, reply);
+    }
+    while ((reply = zlist_pop (commands))) {
+        const char *node;
+        const zc_result_t *result;
+        const zc_reply_spec_t *spec = self->lookup (reply->job_id, &node, &result, self->arg);
+        if (!s_start_command (self, reply, node, spec, result))
+            s_finished (self, reply);
+    }
+    zlist_destroy (&gone);
+    zlist_destroy (&files);
+    zlist_destroy (&commands);
+    if (more && self->pump_timer == -1)
+        self->pump_timer = zloop_timer (self->loop, 1, 1, s_on_pump, self);
+}
+
+//  True when a reply of 'job_id' is in 'list'.
 static bool
-s_drop_queued (zlistx_t *list, const char *job_id)
+s_queued (zlistx_t *list, const char *job_id)
 {
     for (s_reply_t *reply = zlistx_first (list); reply; reply = zlistx_next (list))
-        if (streq (reply->job_id, job_id)) {
-            zlistx_detach_cur (list);
-            s_reply_destroy (&reply);
+        if (streq (reply->job_id, job_id))
             return true;
-        }
     return false;
 }
 
 void
-zc_replyto_add (zc_replyto_t *self, const char *job_id, const char *node,
-                const zc_reply_spec_t *spec, const zc_result_t *result)
+zc_replyto_add (zc_replyto_t *self, const char *job_id)
 {
-    assert (zc_reply_method_acts (spec->method));
-    if (!s_drop_queued (self->added, job_id))
-        s_drop_queued (self->waiting, job_id);
+    //  Once is enough: the result is looked up when the reply acts, so
+    //  a newer one takes the place of the one it replaced.
+    if (s_queued (self->added, job_id) || s_queued (self->waiting, job_id))
+        return;
     s_reply_t *reply = zc_calloc (1, sizeof *reply);
     reply->owner = self;
     snprintf (reply->job_id, sizeof reply->job_id, "%s", job_id);
-    snprintf (reply->node, sizeof reply->node, "%s", node);
-    zc_reply_spec_copy (&reply->spec, spec);
-    reply->state = result->state;
-    reply->exit_code = result->exit_code;
-    reply->signal = result->signal;
-    reply->ran = result->state == ZC_STATE_DONE || result->signal || result->exit_code;
-    reply->truncated = result->stdout_truncated;
-    reply->error = result->error? zc_strdup (result->error): NULL;
-    if (result->out_size) {
-        reply->out = zc_malloc (result->out_size);
-        memcpy (reply->out, result->out, result->out_size);
-        reply->out_size = result->out_size;
-    }
     zlistx_add_end (self->added, reply);
 }
 
@@ -604,15 +645,9 @@ void
 zc_replyto_committed (zc_replyto_t *self)
 {
     s_reply_t *reply;
-    while ((reply = zlistx_detach (self->added, NULL))) {
-        if (reply->spec.method == ZC_REPLY_EXEC)
-            zlistx_add_end (self->waiting, reply);
-        else {
-            s_write_reply (self, reply);
-            s_finished (self, reply);
-        }
-    }
-    s_start_waiting (self);
+    while ((reply = zlistx_detach (self->added, NULL)))
+        zlistx_add_end (self->waiting, reply);
+    s_pump (self);
 }
 
 size_t
@@ -624,13 +659,61 @@ zc_replyto_pending (zc_replyto_t *self)
 //  ---------------------------------------------------------------------
 //  Self-test
 
-//  The replies done, as "ID ID ...".
+//  A stand-in for the outbox: the jobs whose reply is due, and the
+//  replies done, as "ID ID ...".
+#define S_TEST_JOBS 128
+typedef struct {
+    struct {
+        char job_id [ZC_JOB_ID_MAX];
+        const char *node;
+        const zc_reply_spec_t *spec;
+        const zc_result_t *result;
+    } jobs [S_TEST_JOBS];
+    size_t count;
+    char done [8192];
+} s_test_outbox_t;
+
+static const zc_reply_spec_t *
+s_test_lookup (const char *job_id, const char **node, const zc_result_t **result, void *arg)
+{
+    s_test_outbox_t *outbox = arg;
+    for (size_t index = 0; index < outbox->count; index++)
+        if (streq (outbox->jobs [index].job_id, job_id) && outbox->jobs [index].spec) {
+            *node = outbox->jobs [index].node;
+            *result = outbox->jobs [index].result;
+            return outbox->jobs [index].spec;
+        }
+    return NULL;
+}
+
 static void
 s_test_done (const char *job_id, void *arg)
 {
-    char *seen = arg;
-    strcat (seen, job_id);
-    strcat (seen, " ");
+    s_test_outbox_t *outbox = arg;
+    strcat (outbox->done, job_id);
+    strcat (outbox->done, " ");
+    for (size_t index = 0; index < outbox->count; index++)
+        if (streq (outbox->jobs [index].job_id, job_id))
+            outbox->jobs [index].spec = NULL;       //  not due any more
+}
+
+//  A result of job_id is recorded (replacing one of the same job): its
+//  reply is due.
+static void
+s_test_due (s_test_outbox_t *outbox, zc_replyto_t *replyto, const char *job_id, const char *node,
+            const zc_reply_spec_t *spec, const zc_result_t *result)
+{
+    size_t index = 0;
+    while (index < outbox->count && !streq (outbox->jobs [index].job_id, job_id))
+        index++;
+    assert (index < S_TEST_JOBS);
+    if (index == outbox->count)
+        outbox->count++;
+    snprintf (outbox->jobs [index].job_id, ZC_JOB_ID_MAX, "%s", job_id);
+    outbox->jobs [index].node = node;
+    outbox->jobs [index].spec = spec;
+    outbox->jobs [index].result = result;
+    zc_replyto_add (replyto, job_id);
 }
 
 //  A spec from its parts; args a NULL-terminated array or NULL.
@@ -815,16 +898,16 @@ s_test_replies (bool verbose)
     char dir [] = "/tmp/zcnc-replyto-XXXXXX";
     ZC_CHECK (mkdtemp (dir) != NULL);
     zloop_t *loop = zloop_new ();
-    char done [1024] = "";
-    zc_replyto_t *replyto = zc_replyto_new (loop, dir, "o1", s_test_done, done);
+    s_test_outbox_t *outbox = zc_calloc (1, sizeof *outbox);
+    zc_replyto_t *replyto = zc_replyto_new (loop, dir, "o1", s_test_lookup, s_test_done, outbox);
     zc_replyto_set_exec (replyto, NULL, 5);
     char *error = NULL;
 
     //  file: nothing before the commit, then exactly the bytes
     const char *job = "01JDQ8AAAAAAAAAAAAAAAAAAAA.n1";
     zc_reply_spec_t file = s_test_spec (ZC_REPLY_FILE, "r", NULL, NULL);
-    zc_result_t *result = s_test_result (ZC_STATE_DONE, "one\0two\n", 8);
-    zc_replyto_add (replyto, job, "n1", &file, result);
+    zc_result_t *bytes = s_test_result (ZC_STATE_DONE, "one\0two\n", 8);
+    s_test_due (outbox, replyto, job, "n1", &file, bytes);
     char *path = zsys_sprintf ("%s/results/r/n1/01JDQ8AAAAAAAAAAAAAAAAAAAA.out", dir);
     ZC_CHECK (access (path, F_OK) == -1 && zc_replyto_pending (replyto) == 1);
     zc_replyto_committed (replyto);
@@ -832,29 +915,26 @@ s_test_replies (bool verbose)
     char *text = s_test_read (path, &size);
     ZC_CHECK (text && size == 8 && memcmp (text, "one\0two\n", 8) == 0);
     free (text);
-    ZC_CHECK_STR (done, "01JDQ8AAAAAAAAAAAAAAAAAAAA.n1 ");
+    ZC_CHECK_STR (outbox->done, "01JDQ8AAAAAAAAAAAAAAAAAAAA.n1 ");
+    ZC_CHECK (zc_replyto_pending (replyto) == 0);
     //  replaced, keeping the file's mode; no temporary file left
     chmod (path, 0640);
-    zc_replyto_add (replyto, job, "n1", &file, result);
+    zc_result_t *other = s_test_result (ZC_STATE_DONE, "three", 5);
+    s_test_due (outbox, replyto, job, "n1", &file, other);
     zc_replyto_committed (replyto);
     struct stat info;
-    ZC_CHECK (stat (path, &info) == 0 && (info.st_mode & 0777) == 0640 && info.st_size == 8);
+    ZC_CHECK (stat (path, &info) == 0 && (info.st_mode & 0777) == 0640 && info.st_size == 5);
     char *listing = zsys_sprintf ("test $(ls -A %s/results/r/n1 | wc -l) = 1", dir);
     ZC_CHECK (system (listing) == 0);
     free (listing);
-    zc_result_destroy (&result);
 
     //  file_append: appended; a failed job writes nothing
     zc_reply_spec_t append = s_test_spec (ZC_REPLY_FILE_APPEND, NULL, "log", NULL);
-    for (int round = 0; round < 2; round++) {
-        result = s_test_result (ZC_STATE_DONE, round? "b\n": "a\n", 2);
-        zc_replyto_add (replyto, round? "01JDQ8BBBBBBBBBBBBBBBBBBBB.n2": "01JDQ8CCCCCCCCCCCCCCCCCCCC.n2",
-                        "n2", &append, result);
-        zc_result_destroy (&result);
-    }
-    result = s_test_result (ZC_STATE_FAILED, "c\n", 2);
-    zc_replyto_add (replyto, "01JDQ8DDDDDDDDDDDDDDDDDDDD.n2", "n2", &append, result);
-    zc_result_destroy (&result);
+    zc_result_t *a = s_test_result (ZC_STATE_DONE, "a\n", 2), *b = s_test_result (ZC_STATE_DONE, "b\n", 2);
+    zc_result_t *failed = s_test_result (ZC_STATE_FAILED, "c\n", 2);
+    s_test_due (outbox, replyto, "01JDQ8CCCCCCCCCCCCCCCCCCCC.n2", "n2", &append, a);
+    s_test_due (outbox, replyto, "01JDQ8BBBBBBBBBBBBBBBBBBBB.n2", "n2", &append, b);
+    s_test_due (outbox, replyto, "01JDQ8DDDDDDDDDDDDDDDDDDDD.n2", "n2", &append, failed);
     zc_replyto_committed (replyto);
     free (path);
     path = zsys_sprintf ("%s/results/n2/log", dir);
@@ -866,39 +946,66 @@ s_test_replies (bool verbose)
     FILE *in_the_way = fopen (blocker, "w");
     if (in_the_way)
         fclose (in_the_way);
-    result = s_test_result (ZC_STATE_DONE, "x", 1);
-    done [0] = 0;
-    zc_replyto_add (replyto, "01JDQ8EEEEEEEEEEEEEEEEEEEE.n3", "n3", &append, result);
+    outbox->done [0] = 0;
+    s_test_due (outbox, replyto, "01JDQ8EEEEEEEEEEEEEEEEEEEE.n3", "n3", &append, a);
     zc_replyto_committed (replyto);
-    ZC_CHECK_STR (done, "01JDQ8EEEEEEEEEEEEEEEEEEEE.n3 ");
-    zc_result_destroy (&result);
+    ZC_CHECK_STR (outbox->done, "01JDQ8EEEEEEEEEEEEEEEEEEEE.n3 ");
     free (blocker);
+    //  Many results at once: 64 files in a turn of the loop, the rest in
+    //  the next turns, in order.
+    zc_reply_spec_t many = s_test_spec (ZC_REPLY_FILE_APPEND, NULL, "many", NULL);
+    zc_result_t *numbers [70];
+    char *want = zc_calloc (1, 300);
+    for (int index = 0; index < 70; index++) {
+        char id [ZC_JOB_ID_MAX], line [8];
+        snprintf (id, sizeof id, "01JDQ8NNNNNNNNNNNNNNNNNN%02d.n8", index);
+        snprintf (line, sizeof line, "%d\n", index);
+        strcat (want, line);
+        numbers [index] = s_test_result (ZC_STATE_DONE, line, strlen (line));
+        s_test_due (outbox, replyto, id, "n8", &many, numbers [index]);
+    }
+    zc_replyto_committed (replyto);
+    ZC_CHECK (zc_replyto_pending (replyto) == 6);
+    s_test_wait (loop, replyto);
+    ZC_CHECK (zc_replyto_pending (replyto) == 0);
+    free (path);
+    path = zsys_sprintf ("%s/results/n8/many", dir);
+    text = s_test_read (path, &size);
+    ZC_CHECK_STR (text, want);
+    free (text);
+    free (want);
+    for (int index = 0; index < 70; index++)
+        zc_result_destroy (&numbers [index]);
+    zc_reply_spec_clear (&many);
+    outbox->count = 0;
+
+    //  A reply no longer due by the time it acts is dropped quietly.
+    zc_replyto_add (replyto, "01JDQ8KKKKKKKKKKKKKKKKKKKK.n3");
+    zc_replyto_committed (replyto);
+    ZC_CHECK (zc_replyto_pending (replyto) == 0);
 
     //  exec: stdin exact, {{DATA}} without NULs, the environment; a
-    //  newer result replaces one still waiting.
+    //  newer result replaces one still waiting, and the reply acts once.
     char *out_path = zsys_sprintf ("%s/stdin", dir), *arg_path = zsys_sprintf ("%s/arg", dir);
     char *script = zsys_sprintf ("cat >%s; printf '%%s|%%s|%%s|%%s|%%s' \"$1\" \"$ZCNC_ID\" \"$ZCNC_NODE\""
-                                 " \"$ZCNC_STATE\" \"$ZCNC_EXIT\" >%s", out_path, arg_path);
+                                 " \"$ZCNC_STATE\" \"$ZCNC_EXIT\" >>%s", out_path, arg_path);
     const char *args [] = { "/bin/sh", "-c", script, "sh", "[{{DATA}}]", NULL };
     zc_reply_spec_t exec = s_test_spec (ZC_REPLY_EXEC, NULL, NULL, args);
-    result = s_test_result (ZC_STATE_FAILED, "old", 3);
-    zc_replyto_add (replyto, "01JDQ8FFFFFFFFFFFFFFFFFFFF.n4", "n4", &exec, result);
-    zc_result_destroy (&result);
+    s_test_due (outbox, replyto, "01JDQ8FFFFFFFFFFFFFFFFFFFF.n4", "n4", &exec, failed);
     static const char awkward [] = "q'\"$(touch x)\n\0z";
-    result = s_test_result (ZC_STATE_DONE, awkward, sizeof awkward - 1);
-    zc_replyto_add (replyto, "01JDQ8FFFFFFFFFFFFFFFFFFFF.n4", "n4", &exec, result);
+    zc_result_t *result = s_test_result (ZC_STATE_DONE, awkward, sizeof awkward - 1);
+    s_test_due (outbox, replyto, "01JDQ8FFFFFFFFFFFFFFFFFFFF.n4", "n4", &exec, result);
     ZC_CHECK (zc_replyto_pending (replyto) == 1);
-    done [0] = 0;
+    outbox->done [0] = 0;
     zc_replyto_committed (replyto);
     s_test_wait (loop, replyto);
-    ZC_CHECK_STR (done, "01JDQ8FFFFFFFFFFFFFFFFFFFF.n4 ");
+    ZC_CHECK_STR (outbox->done, "01JDQ8FFFFFFFFFFFFFFFFFFFF.n4 ");
     text = s_test_read (out_path, &size);
     ZC_CHECK (text && size == sizeof awkward - 1 && memcmp (text, awkward, size) == 0);
     free (text);
     text = s_test_read (arg_path, &size);
     ZC_CHECK_STR (text, "[q'\"$(touch x)\nz]|01JDQ8FFFFFFFFFFFFFFFFFFFF.n4|n4|done|3");
     free (text);
-    zc_result_destroy (&result);
 
     //  A policy that does not allow the command: not run, but done.
     zc_policy_t *policy = zc_policy_parse ("allow o1 exec /bin/true\n", 24, "p", &error);
@@ -910,11 +1017,10 @@ s_test_replies (bool verbose)
     free (error);
     error = NULL;
     unlink (arg_path);
-    result = s_test_result (ZC_STATE_DONE, "x", 1);
-    done [0] = 0;
-    zc_replyto_add (replyto, "01JDQ8GGGGGGGGGGGGGGGGGGGG.n4", "n4", &exec, result);
+    outbox->done [0] = 0;
+    s_test_due (outbox, replyto, "01JDQ8GGGGGGGGGGGGGGGGGGGG.n4", "n4", &exec, a);
     zc_replyto_committed (replyto);
-    ZC_CHECK_STR (done, "01JDQ8GGGGGGGGGGGGGGGGGGGG.n4 ");
+    ZC_CHECK_STR (outbox->done, "01JDQ8GGGGGGGGGGGGGGGGGGGG.n4 ");
     ZC_CHECK (access (arg_path, F_OK) == -1);
     const char *allowed [] = { "/bin/true", NULL };
     zc_reply_spec_t truth = s_test_spec (ZC_REPLY_EXEC, NULL, NULL, allowed);
@@ -928,34 +1034,57 @@ s_test_replies (bool verbose)
     zc_reply_spec_t sleeps = s_test_spec (ZC_REPLY_EXEC, NULL, NULL, sleeper);
     const char *missing [] = { "zc-replyto-test-missing", NULL };
     zc_reply_spec_t absent = s_test_spec (ZC_REPLY_EXEC, NULL, NULL, missing);
-    done [0] = 0;
+    outbox->done [0] = 0;
     for (int index = 0; index < ZC_REPLYTO_RUNNING + 3; index++) {
         char id [ZC_JOB_ID_MAX];
         snprintf (id, sizeof id, "01JDQ8HHHHHHHHHHHHHHHHHH%02d.n5", index);
-        zc_replyto_add (replyto, id, "n5", index == 2? &absent: &sleeps, result);
+        s_test_due (outbox, replyto, id, "n5", index == 2? &absent: &sleeps, a);
     }
     zc_replyto_committed (replyto);
     ZC_CHECK (zc_replyto_pending (replyto) == ZC_REPLYTO_RUNNING + 2);
     s_test_wait (loop, replyto);
-    ZC_CHECK (zc_replyto_pending (replyto) == 0 && strlen (done) == (ZC_REPLYTO_RUNNING + 3) * 30);
+    ZC_CHECK (zc_replyto_pending (replyto) == 0 && strlen (outbox->done) == (ZC_REPLYTO_RUNNING + 3) * 30);
+    //  A result that replaces one whose command runs gets a command of
+    //  its own, after it; the reply is done once, at the end.
+    const char *counter [] = { "/bin/sh", "-c", script, "sh", "{{DATA}}", NULL };
+    zc_reply_spec_t counting = s_test_spec (ZC_REPLY_EXEC, NULL, NULL, counter);
+    unlink (arg_path);
+    outbox->done [0] = 0;
+    s_test_due (outbox, replyto, "01JDQ8MMMMMMMMMMMMMMMMMMMM.n7", "n7", &counting, a);
+    zc_replyto_committed (replyto);
+    s_test_due (outbox, replyto, "01JDQ8MMMMMMMMMMMMMMMMMMMM.n7", "n7", &counting, b);
+    zc_replyto_committed (replyto);
+    ZC_CHECK (zc_replyto_pending (replyto) == 2);
+    s_test_wait (loop, replyto);
+    ZC_CHECK_STR (outbox->done, "01JDQ8MMMMMMMMMMMMMMMMMMMM.n7 ");
+    text = s_test_read (arg_path, &size);
+    ZC_CHECK_STR (text, "a\n|01JDQ8MMMMMMMMMMMMMMMMMMMM.n7|n7|done|3b\n|01JDQ8MMMMMMMMMMMMMMMMMMMM.n7|n7|done|3");
+    free (text);
     //  A command still running when we stop is killed and not done.
     const char *longer [] = { "sleep", "30", NULL };
     zc_reply_spec_t lasting = s_test_spec (ZC_REPLY_EXEC, NULL, NULL, longer);
-    done [0] = 0;
-    zc_replyto_add (replyto, "01JDQ8JJJJJJJJJJJJJJJJJJJJ.n6", "n6", &lasting, result);
+    outbox->done [0] = 0;
+    s_test_due (outbox, replyto, "01JDQ8JJJJJJJJJJJJJJJJJJJJ.n6", "n6", &lasting, a);
     zc_replyto_committed (replyto);
     ZC_CHECK (zc_replyto_pending (replyto) == 1);
     zc_replyto_destroy (&replyto);
-    ZC_CHECK (replyto == NULL && done [0] == 0);
-    zc_result_destroy (&result);
+    ZC_CHECK (replyto == NULL && outbox->done [0] == 0);
 
+    zc_result_destroy (&bytes);
+    zc_result_destroy (&other);
+    zc_result_destroy (&a);
+    zc_result_destroy (&b);
+    zc_result_destroy (&failed);
+    zc_result_destroy (&result);
     zc_reply_spec_clear (&file);
     zc_reply_spec_clear (&append);
     zc_reply_spec_clear (&exec);
     zc_reply_spec_clear (&truth);
     zc_reply_spec_clear (&sleeps);
     zc_reply_spec_clear (&absent);
+    zc_reply_spec_clear (&counting);
     zc_reply_spec_clear (&lasting);
+    free (outbox);
     free (script);
     free (out_path);
     free (arg_path);
