@@ -41,7 +41,7 @@ struct _zc_replyto_t {
     double timeout;
     zc_policy_t *policy;
     zlistx_t *added;            //  s_reply_t whose result is not known to be on disk
-    zlistx_t *waiting;          //  commands waiting for a slot
+    zlistx_t *waiting;          //  on disk: files waiting their turn, commands a slot
     zlistx_t *running;          //  commands running
     int pump_timer;             //  -1, or the timer that carries out more
     bool stopping;              //  being destroyed: commands killed are not done
@@ -266,11 +266,9 @@ zc_replyto_expand (const char *arg, const uint8_t *data, size_t size, size_t max
     for (const char *at = strstr (arg, ZC_REPLYTO_DATA); at; at = strstr (at + placeholder, ZC_REPLYTO_DATA))
         count++;
     size_t clean = size - nuls, length = strlen (arg) - count * placeholder;
-    if (count && clean > (max - length) / count)
+    if (length > max || (count && clean > (max - length) / count))
         return NULL;
     length += count * clean;
-    if (length > max)
-        return NULL;
     char *expanded = zc_malloc (length + 1), *out = expanded;
     for (const char *at = arg; *at; ) {
         if (strncmp (at, ZC_REPLYTO_DATA, placeholder) == 0) {
@@ -501,6 +499,13 @@ s_start_command (zc_replyto_t *self, s_reply_t *reply, const char *node,
                  const zc_reply_spec_t *spec, const zc_result_t *result)
 {
     char *error = NULL;
+    const char *field;
+    //  Checked when the message came; a stored spec is checked again.
+    if (zc_replyto_check (spec, &error, &field) != 0) {
+        zc_error ("reply of %s not run: %s", reply->job_id, error);
+        free (error);
+        return false;
+    }
     const char *program = zlist_first (spec->args);
     if (zc_replyto_allowed (self, spec, &error) != 0) {
         zc_warn ("reply of %s not run: %s", reply->job_id, error);
