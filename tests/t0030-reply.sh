@@ -201,11 +201,13 @@ test_expect_success 'a reply interrupted by a crash of the origin is given again
 	start_agent o1 hub1 "agent/reply_timeout = 60" &&
 	id=$(send_msg n1 "echo again" "$(exec_reply /bin/sh -c "echo \$\$ >>$SCRATCH/again.pids; echo run >>$SCRATCH/again.runs; exec sleep 60")") &&
 	wait_for test -s again.pids &&
+	zc_pids="$zc_pids $(cat again.pids)" &&
 	kill_agent o1 &&
 	start_agent o1 hub1 "agent/reply_timeout = 60" &&
 	grep "reply of $id was not given before the agent stopped: given now" o1.log &&
 	wait_for "test \$(wc -l <again.runs) = 2" &&
 	wait_for "test \$(wc -l <again.pids) = 2" &&
+	zc_pids="$zc_pids $(sed -n 2p again.pids)" &&
 	kill $(cat again.pids) &&
 	wait_for "grep -q \"reply of $id: command /bin/sh killed by signal 15\" o1.log" &&
 	stop_agent o1 &&
