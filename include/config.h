@@ -52,6 +52,7 @@ typedef struct {
     size_t max_output;          //  bytes per stream (default 1 MiB)
     double forget_after;        //  s: nodes unseen this long leave the directory (7 days)
     double results_ttl;         //  s a sent job's result is kept (default 7 days)
+    double reply_timeout;       //  s a reply command may run (reply_method exec; default 60)
     size_t queue_max_jobs;      //  outbox cap: jobs not final (default 100000)
     size_t queue_max_bytes;     //  outbox cap: their payload bytes (default 1 GiB)
     zlist_t *follow;            //  of char *: "PATH SUBJECT" (follow =)

@@ -18,6 +18,7 @@
 #include "directory.h"
 #include "message.h"
 #include "pubsub.h"
+#include "replyto.h"
 #include "runner.h"
 #include "wire.h"
 
@@ -43,6 +44,7 @@ typedef struct {
     zc_daemon_t *daemon;        //  its keyring tells which names are hubs
     zlist_t *uplinks;           //  zc_uplink_t, for status
     zc_pubsub_t *pubsub;
+    zc_replyto_t *replyto;      //  checks reply commands against the policy
     const zc_directory_use_t *directory_use;
     //  Asks for the directory: true when it is here, false when it is on
     //  its way (zc_control_directory_ready says when it came).
@@ -62,8 +64,9 @@ void zc_control_destroy (zc_control_t **self_p);
 //  once; promised after the next commit). Returns the job IDs (a new
 //  list, in target order) with *targets and *unknown filled, or NULL
 //  with *error malloc'd and *code the socket's error code (usage,
-//  nomatch or full; "later" when the expression needs the node
-//  directory, which is on its way). Also for the drop folder.
+//  nomatch or full; denied for a reply command the policy does not
+//  allow; "later" when the expression needs the node directory, which
+//  is on its way). Also for the drop and startup folders.
 zlist_t *zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
                             zlist_t **unknown, char **error, const char **code);
 

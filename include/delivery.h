@@ -125,6 +125,19 @@ void zc_delivery_tick (zc_delivery_t *self, uint64_t now, uint64_t wall);
 //  Forgets the jobs whose result is older than results_ttl seconds.
 void zc_delivery_prune (zc_delivery_t *self, double results_ttl);
 
+//  Reply methods (replyto.h). A job whose reply method acts (file,
+//  file_append, exec) is marked "reply pending" in the record of each
+//  final result recorded here, as origin. For such a job: its reply
+//  spec, its target in *node and its result in *result (all belong to
+//  the outbox); NULL for any other job.
+const zc_reply_spec_t *zc_delivery_reply_due (zc_delivery_t *self, const char *job_id,
+                                              const char **node, const zc_result_t **result);
+//  The reply of a job was given: the mark goes (in the current batch).
+void zc_delivery_reply_done (zc_delivery_t *self, const char *job_id);
+//  The jobs whose reply is pending, in submission order (a new list of
+//  job IDs): after zc_delivery_load, those a stop or crash interrupted.
+zlist_t *zc_delivery_replies_pending (zc_delivery_t *self);
+
 bool zc_delivery_is_final (zc_delivery_t *self, const char *job_id);
 //  The "jobs" object of one job (new), or NULL when it is not ours.
 json_t *zc_delivery_job_json (zc_delivery_t *self, const char *job_id);

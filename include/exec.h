@@ -1,4 +1,5 @@
-/*  exec.h — running one shell command as a job (the only module that forks).
+/*  exec.h — running one shell command (or a program) as a job (the only
+    module that forks).
 
     The command runs as /bin/sh -c COMMAND in a new process group, with
     default signal dispositions and an empty signal mask, 'data' on its
@@ -6,6 +7,9 @@
     that, output is read and discarded and the truncated flag is set).
     The command string is the only thing a shell interprets: everything
     else reaches the job as bytes on stdin or as environment values.
+    Instead of a command, a spec may give an argv: that program then runs
+    directly, without a shell, in the same way (the origin's reply
+    commands, replyto.h).
 
     Whom the job runs as, where, and its environment come from an exec
     context, fixed once at agent start. The environment is clean: the
@@ -78,7 +82,11 @@ typedef void (zc_exec_output_fn) (zc_exec_t *proc, int stream, const uint8_t *by
                                   void *arg);
 
 typedef struct {
-    const char *command;
+    const char *command;        //  run by /bin/sh -c; NULL with argv
+    //  Instead of a command: a program and its arguments (NULL-terminated),
+    //  run directly, without a shell. A program name without a '/' is
+    //  looked up in the PATH of the job's environment.
+    char *const *argv;
     const uint8_t *data;        //  stdin; may be NULL
     size_t data_size;
     double timeout;             //  s; 0 = none
@@ -94,11 +102,17 @@ typedef struct {
     //  the reading (zc_exec_hold_output) while it cannot take more.
     zc_exec_output_fn *output;
     void *output_arg;
+    //  More NAME=VALUE strings for the job's environment, after the
+    //  others (NULL-terminated); may be NULL.
+    char *const *env;
+    //  What the timeout is called in the result's error; NULL: "method_timeout".
+    const char *timeout_name;
 } zc_exec_spec_t;
 
-//  Starts a job. Returns NULL with *error malloc'd when it cannot be
-//  started: no process was created then, or none that ran the command
-//  (e.g. "cannot switch to user nobody: setgroups: ...").
+//  Starts a job (a command or an argv). Returns NULL with *error
+//  malloc'd when it cannot be started: no process was created then, or
+//  none that ran the command (e.g. "cannot switch to user nobody:
+//  setgroups: ...", "cannot run frob: not found in PATH").
 zc_exec_t *zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
                           zc_exec_done_fn *done, void *arg, char **error);
 //  A streaming job: stops reading its output while 'hold' (the job

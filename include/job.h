@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <czmq.h>
 
 typedef enum {
     ZC_STATE_QUEUED = 0,        //  stored at the origin, not yet accepted by a hub
@@ -54,6 +55,39 @@ typedef struct {
     uint8_t *err;  size_t err_size;         //  captured stderr
     int http_status;            //  http_get: the response's status (100-999), 0 = none
 } zc_result_t;
+
+//  What the origin does with a job's result (SPEC.md "Messages", the
+//  reply methods; zcnc(1) "REPLY METHODS"). The numbers are stored.
+typedef enum {
+    ZC_REPLY_CONSOLE = 0,       //  shown to the client waiting for it, and by `zcnc jobs`
+    ZC_REPLY_NONE,              //  only recorded
+    ZC_REPLY_FILE,              //  stdout written to a file, replacing it
+    ZC_REPLY_FILE_APPEND,       //  stdout appended to a file
+    ZC_REPLY_EXEC,              //  stdout fed to a local command
+    ZC_REPLY_COUNT
+} zc_reply_method_t;
+
+//  A message's reply method and its arguments. In a message and in the
+//  outbox the strings and the list are owned (zc_reply_spec_clear frees
+//  them); "" counts as absent, which the parser turns into NULL.
+typedef struct {
+    zc_reply_method_t method;
+    char *directory;            //  file, file_append: NULL for the default
+    char *file_name;            //  file, file_append: NULL for the default
+    zlist_t *args;              //  exec: of char *, the command's argv; NULL or empty else
+} zc_reply_spec_t;
+
+//  "console", ...; NULL for an out-of-range value.
+const char *zc_reply_method_name (zc_reply_method_t method);
+//  Parses a reply method name. 0, or -1 when unknown.
+int zc_reply_method_parse (const char *name, zc_reply_method_t *method);
+//  True when the method acts at the origin once the result is recorded
+//  (file, file_append, exec), rather than just showing it.
+bool zc_reply_method_acts (zc_reply_method_t method);
+//  A deep copy of 'spec' into *copy (whose old contents are not freed).
+void zc_reply_spec_copy (zc_reply_spec_t *copy, const zc_reply_spec_t *spec);
+//  Frees what a spec owns; it is then the default (console).
+void zc_reply_spec_clear (zc_reply_spec_t *spec);
 
 //  The wall clock in milliseconds since the epoch (job times, expiry).
 uint64_t zc_wall_ms (void);

@@ -13,11 +13,12 @@ typedef struct {
     zc_method_t method;
     zlist_t *args;              //  char *, autofree
     uint8_t *data;  size_t data_size;
-    char *reply_method;         //  console|file|file_append|none|exec
-    zlist_t *reply_args;
+    //  reply_method, reply_args, directory, file_name: checked by
+    //  zc_replyto_check (a path that leaves its directory is refused)
+    zc_reply_spec_t reply;
     double ack_timeout, retry_wait, method_timeout, expire;
     int retries;
-    char *relay_via, *directory, *file_name;    //  NULL when absent
+    char *relay_via;            //  NULL when absent
 } zc_message_t;
 
 //  Builds a message from a JSON object, applying SPEC.md's defaults.

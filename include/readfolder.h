@@ -74,5 +74,15 @@ void zc_readfolder_defer (zc_readfolder_t *self);
 //  would be read again).
 void zc_readfolder_committed (zc_readfolder_t *self);
 
+//  For the agent's startup folder (startup.h), which reads files the
+//  same way. Whether a folder entry is one to read: NAME.json, NAME not
+//  starting with '.'.
+bool zc_readfolder_wanted (const char *name);
+//  Reads a whole regular file of at most ZC_READFOLDER_MAX_FILE bytes,
+//  through a symbolic link only with 'follow'. Returns it malloc'd
+//  (*size its bytes), or NULL with errno set (EFBIG: too large, EINVAL:
+//  not a regular file, ENOENT: gone, ELOOP: a symbolic link).
+char *zc_readfolder_read (const char *path, bool follow, size_t *size);
+
 int zc_readfolder_test (bool verbose);
 #endif

@@ -254,6 +254,11 @@ typedef struct {
     char relay [ZC_NAME_SIZE];            //  the agent holding it in custody (relay_via), or ""
     char custody_for [ZC_NAME_SIZE];      //  at a relay: the origin it holds the job for, or ""
     bool result_delivered;      //  at a relay: the origin ACKed the result
+    //  At the origin: the message's reply method, and whether it still
+    //  has to act on the result (replyto.h). Decoding makes a new spec
+    //  (zc_reply_spec_clear frees it); encoding only reads it.
+    zc_reply_spec_t reply;
+    bool reply_pending;
 } zc_job_record_t;
 zframe_t *zc_wire_job_record (const zc_job_record_t *record);
 int zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record);

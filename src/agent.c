@@ -32,9 +32,11 @@
 #include "policy.h"
 #include "pubsub.h"
 #include "readfolder.h"
+#include "replyto.h"
 #include "runner.h"
 #include "streamin.h"
 #include "seal.h"
+#include "startup.h"
 #include "subject.h"
 #include "testbed.h"
 #include "testing.h"
@@ -59,6 +61,7 @@ struct _zc_agent_t {
     zlist_t *uplinks;
     zc_bulk_t *bulk;            //  large REQs and REPLYs in chunks, both ways
     zc_delivery_t *delivery;    //  jobs sent from here
+    zc_replyto_t *replyto;      //  their reply methods
     zc_runner_t *runner;        //  jobs run here
     zc_streamin_t *streamin;    //  output streaming in for jobs sent from here
     zc_pubsub_t *pubsub;        //  subscriptions and publications
@@ -69,6 +72,7 @@ struct _zc_agent_t {
     zc_directory_use_t directory_use;   //  the node directory: subscribed, here
     zc_log_once_t *logged;      //  warnings logged once
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
+    zc_startup_t *startup;      //  the startup folder's messages, or NULL
     FILE *errors;               //  DATA/errors.log: error events from other agents
     int timers [2];
     uint64_t malformed;
@@ -125,7 +129,8 @@ s_link_send (zc_wire_t **msg_p, void *arg)
 }
 
 //  What waits for a commit: the audit lines it holds, the files whose
-//  messages it stored, and the jobs it stored as starting.
+//  messages it stored, the jobs it stored as starting, and the replies
+//  to results it stored.
 static void
 s_committed (void *arg)
 {
@@ -135,6 +140,8 @@ s_committed (void *arg)
         zc_readfolder_committed (self->readfolder);
     if (self->runner)
         zc_runner_committed (self->runner);
+    if (self->replyto)
+        zc_replyto_committed (self->replyto);
 }
 
 //  ---------------------------------------------------------------------
@@ -161,7 +168,35 @@ s_report_error (zc_agent_t *self, const char *job_id)
     s_send (&msg, self);
 }
 
-//  A job reached its final state: the clients waiting for it get it.
+//  The reply method of a job whose result is recorded, if it acts: it is
+//  carried out after the commit that holds the result.
+static void
+s_reply_due (zc_agent_t *self, const char *job_id)
+{
+    const char *node;
+    const zc_result_t *result;
+    if (self->replyto && zc_delivery_reply_due (self->delivery, job_id, &node, &result))
+        zc_replyto_add (self->replyto, job_id);
+}
+
+//  What a reply acts on: the outbox's job (replyto.h).
+static const zc_reply_spec_t *
+s_reply_lookup (const char *job_id, const char **node, const zc_result_t **result, void *arg)
+{
+    zc_agent_t *self = arg;
+    return zc_delivery_reply_due (self->delivery, job_id, node, result);
+}
+
+//  A reply was given: the outbox forgets that it is due.
+static void
+s_reply_done (const char *job_id, void *arg)
+{
+    zc_agent_t *self = arg;
+    zc_delivery_reply_done (self->delivery, job_id);
+}
+
+//  A job reached its final state: the clients waiting for it get it, and
+//  its reply method acts.
 static void
 s_job_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *arg)
 {
@@ -170,6 +205,7 @@ s_job_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *a
         s_report_error (self, job_id);
     if (self->control)
         zc_control_job_final (self->control, job_id);
+    s_reply_due (self, job_id);
     zc_streamin_finish (self->streamin, job_id, NULL);
 }
 
@@ -615,15 +651,17 @@ s_hangup (void *arg)
         return;
     }
     zc_runner_set_policy (self->runner, policy);
+    zc_replyto_set_policy (self->replyto, policy);
     zc_policy_destroy (&self->policy);
     self->policy = policy;
     zc_info ("policy reloaded: %zu rule(s) from %s", zc_policy_size (policy), self->config->policy);
 }
 
-//  A message from a readfolder file, submitted as a socket request would
-//  be (without the socket fields). Its jobs are stored by the next commit,
-//  after which the folder removes the file (zc_readfolder_defer).
-//  0 accepted, -1 refused, 1 the queue is full (the file waits).
+//  A message from a readfolder or startup file, submitted as a socket
+//  request would be (without the socket fields). Its jobs are stored by
+//  the next commit, after which the drop folder removes the file
+//  (zc_readfolder_defer). 0 accepted, -1 refused, 1 not now (the queue is
+//  full, or the node directory is on its way: the message waits).
 static int
 s_readfolder_submit (json_t *object, char **error, void *arg)
 {
@@ -749,6 +787,11 @@ s_start_jobs (zc_agent_t *self)
         .groups = config->job_groups, .group_count = config->job_group_count,
         .pass_env = config->pass_env, .env = config->job_env });
     zc_runner_set_exec_context (self->runner, self->exec_context);
+    //  Reply commands run as jobs do, with the same policy.
+    self->replyto = zc_replyto_new (self->loop, config->data, config->name, s_reply_lookup,
+                                    s_reply_done, self);
+    zc_replyto_set_exec (self->replyto, self->exec_context, config->reply_timeout);
+    zc_replyto_set_policy (self->replyto, self->policy);
     if (config->job_switch)
         zc_info ("jobs run as user %s (uid %u, gid %u)", config->job_user,
                  (unsigned) config->job_uid, (unsigned) config->job_gid);
@@ -756,6 +799,15 @@ s_start_jobs (zc_agent_t *self)
     int tasks = zc_runner_load (self->runner);
     if (jobs > 0 || tasks > 0)
         zc_info ("store: %d job(s) sent from here and %d received came back", jobs, tasks);
+    //  Replies a stop or a crash came between the result and its reply
+    //  are given now (at least once); their results are on disk.
+    zlist_t *pending = zc_delivery_replies_pending (self->delivery);
+    for (char *job_id = zlist_first (pending); job_id; job_id = zlist_next (pending)) {
+        zc_info ("reply of %s was not given before the agent stopped: given now", job_id);
+        s_reply_due (self, job_id);
+    }
+    zlist_destroy (&pending);
+    zc_replyto_committed (self->replyto);
 }
 
 //  Dials every configured hub. 0, or -1 with *error.
@@ -782,7 +834,8 @@ s_listen (zc_agent_t *self, char **error)
     zc_control_parts_t parts = {
         .config = config, .loop = self->loop, .commit = self->commit, .delivery = self->delivery,
         .runner = self->runner, .directory = self->directory, .daemon = self->daemon,
-        .uplinks = self->uplinks, .pubsub = self->pubsub, .directory_use = &self->directory_use,
+        .uplinks = self->uplinks, .pubsub = self->pubsub, .replyto = self->replyto,
+        .directory_use = &self->directory_use,
         .want_directory = s_want_directory, .status_extra = s_status_extra,
         .send = s_send, .send_arg = self };
     char *problem = NULL;
@@ -801,6 +854,24 @@ s_listen (zc_agent_t *self, char **error)
             return -1;
         }
         zc_readfolder_defer (self->readfolder);
+    }
+    return 0;
+}
+
+//  The startup folder's messages, submitted once per start. 0, or -1
+//  with *error when the folder cannot be read.
+static int
+s_startup (zc_agent_t *self, char **error)
+{
+    zc_config_t *config = self->config;
+    if (!config->startup)
+        return 0;
+    char *problem = NULL;
+    self->startup = zc_startup_new (self->loop, config->startup, 1000, s_readfolder_submit, self, &problem);
+    if (!self->startup) {
+        zc_fail (error, "%s: agent/startup: %s (create the folder, or remove the key)", config->path, problem);
+        free (problem);
+        return -1;
     }
     return 0;
 }
@@ -859,7 +930,7 @@ zc_agent_new (zc_config_t *config, char **error)
             goto failed;
         }
     }
-    if (s_connect (self, error) != 0 || s_listen (self, error) != 0)
+    if (s_connect (self, error) != 0 || s_listen (self, error) != 0 || s_startup (self, error) != 0)
         goto failed;
     self->timers [0] = zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
     self->timers [1] = zloop_timer (self->loop, S_PRUNE_MS, 0, s_prune_timer, self);
@@ -899,7 +970,9 @@ zc_agent_destroy (zc_agent_t **self_p)
     //  Clients first (their waits refer to jobs), then the jobs: those
     //  still running are killed with their process groups and recorded
     //  as interrupted; the last batch is committed.
+    zc_startup_destroy (&self->startup);
     zc_control_destroy (&self->control);
+    zc_replyto_destroy (&self->replyto);
     zc_collect_destroy (&self->collect);
     zc_follow_destroy (&self->follow);
     zc_pubsub_destroy (&self->pubsub);

@@ -82,6 +82,7 @@ static const s_key_t s_keys [] = {
     { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 16777216 },
     { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
     { "agent/results_ttl",  S_SECONDS, S_FIELD (results_ttl),  false, 60, 3650 * 86400.0 },
+    { "agent/reply_timeout", S_SECONDS, S_FIELD (reply_timeout), false, 0.1, 86400 },
     { "agent/queue_max_jobs", S_COUNT, S_FIELD (queue_max_jobs), false, 1, 100000000 },
     { "agent/queue_max_bytes", S_BYTES, S_FIELD (queue_max_bytes), false, 1024, 1099511627776.0 },
     { "agent/run_as_user",  S_USER,    S_FIELD (run_as_user),  false, 0,   0 },
@@ -731,6 +732,7 @@ s_config_new (const char *path)
     self->max_output = 1024 * 1024;
     self->forget_after = 7 * 86400;
     self->results_ttl = 7 * 86400;
+    self->reply_timeout = 60;
     self->skew = 300;
     self->e2e = true;
     self->handshake = 30;
@@ -1157,6 +1159,7 @@ zc_config_test (bool verbose)
         ZC_CHECK_STR (config->error_node, "central");
         ZC_CHECK (config->max_output == 1048576);
         ZC_CHECK (config->forget_after == 604800 && config->results_ttl == 604800);
+        ZC_CHECK (config->reply_timeout == 60);
         ZC_CHECK (config->skew == 300);
         ZC_CHECK (config->queue_max_jobs == 100000 && config->queue_max_bytes == 1073741824);
         zc_config_destroy (&config);

@@ -376,6 +376,10 @@ zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
     //  One exact name, the common case, needs no list of every known node.
     zlist_t *known = NULL;
     int rc = 0;
+    if (self->parts.replyto && zc_replyto_allowed (self->parts.replyto, &message->reply, error) != 0) {
+        *code = "denied";
+        return NULL;
+    }
     if (!self->resuming && s_needs_directory (message->to)
     &&  !self->parts.want_directory (self->parts.send_arg)) {
         *code = "later";
@@ -520,7 +524,8 @@ s_request_message (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, j
     const char *code;
     zlist_t *job_ids = zc_control_submit (self, message, &targets, &unknown, &error, &code);
     if (!job_ids) {
-        s_answer_error (self, conn, tag, error, code, streq (code, "full")? NULL: "to");
+        s_answer_error (self, conn, tag, error, code, streq (code, "full")? NULL
+                                                   : streq (code, "denied")? "reply_args": "to");
         free (error);
     }
     else {

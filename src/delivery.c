@@ -48,6 +48,11 @@ typedef struct {
     //  the job ends denied with this only if no result comes within
     //  S_REFUSAL_GRACE_MS (next_try).
     zc_result_t *refusal;
+    //  At the origin: what to do with the result (replyto.h), and
+    //  whether that is still to be done (from the result's record until
+    //  zc_delivery_reply_done).
+    zc_reply_spec_t reply;
+    bool reply_pending;
 } s_job_t;
 
 struct _zc_delivery_t {
@@ -85,6 +90,7 @@ s_job_destroy (void **item)
     zframe_destroy (&job->envelope);
     zc_result_destroy (&job->result);
     zc_result_destroy (&job->refusal);
+    zc_reply_spec_clear (&job->reply);
     free (job);
     *item = NULL;
 }
@@ -146,6 +152,8 @@ s_job_save (zc_delivery_t *self, s_job_t *job)
     strcpy (record.relay, job->relay);
     strcpy (record.custody_for, job->custody_for);
     record.result_delivered = job->result_delivered;
+    record.reply = job->reply;                  //  read, not taken
+    record.reply_pending = job->reply_pending;
     zframe_t *frame = zc_wire_job_record (&record);
     if (frame)
         zc_store_put (self->store, ZC_TABLE_OUTBOX, job->key, zframe_data (frame), zframe_size (frame));
@@ -213,6 +221,10 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     }
     job->state = state;
     job->next_try = 0;
+    //  At the origin, a reply method that acts does so on this result
+    //  once it is on disk (the callee hears of it in on_final).
+    if (!*job->custody_for && zc_reply_method_acts (job->reply.method))
+        job->reply_pending = true;
     if (*job->custody_for && !job->envelope) {
         //  A relay's own result (it gave up): sealed for the origin by us.
         job->envelope = zc_wire_result_payload (job->result);
@@ -261,6 +273,9 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     ||  strcmp (node, record.node) != 0) {
         zc_error ("store: outbox record %s is unreadable; skipped", key);
         zframe_destroy (&frame);
+        zframe_destroy (&record.payload);
+        zframe_destroy (&record.result);
+        zc_reply_spec_clear (&record.reply);
         free (job);
         return 0;
     }
@@ -280,6 +295,8 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     snprintf (job->relay, sizeof job->relay, "%s", record.relay);
     snprintf (job->custody_for, sizeof job->custody_for, "%s", record.custody_for);
     job->result_delivered = record.result_delivered;
+    job->reply = record.reply;                  //  taken
+    job->reply_pending = record.reply_pending && zc_state_final (job->state);
     if (*job->custody_for && record.result) {
         //  A relay keeps the result sealed as it is; it knows its state.
         job->envelope = record.result;
@@ -508,6 +525,7 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
         job->retry_wait = message->retry_wait;
         job->retries = message->retries;
         job->created_ms = zc_id_time_ms (&id);
+        zc_reply_spec_copy (&job->reply, &message->reply);
         //  Relaying through ourselves would be no relay at all.
         if (message->relay_via && !streq (message->relay_via, self->name))
             snprintf (job->relay, sizeof job->relay, "%s", message->relay_via);
@@ -1028,9 +1046,10 @@ zc_delivery_prune (zc_delivery_t *self, double results_ttl)
 {
     uint64_t wall = zc_wall_ms ();
     zlist_t *gone = zlist_new ();
-    //  A result a relay still owes its origin is kept until delivered.
+    //  A result a relay still owes its origin is kept until delivered,
+    //  one whose reply is pending until it was given.
     for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
-        if (zc_state_final (job->state) && !job->forward_handle
+        if (zc_state_final (job->state) && !job->forward_handle && !job->reply_pending
         &&  wall > job->result->finished_ms + (uint64_t) (results_ttl * 1000))
             zlist_append (gone, job->key);
     for (char *key = zlist_first (gone); key; key = zlist_next (gone)) {
@@ -1040,6 +1059,41 @@ zc_delivery_prune (zc_delivery_t *self, double results_ttl)
         zhashx_delete (self->jobs, key);
     }
     zlist_destroy (&gone);
+}
+
+const zc_reply_spec_t *
+zc_delivery_reply_due (zc_delivery_t *self, const char *job_id, const char **node,
+                       const zc_result_t **result)
+{
+    s_job_t *job = zhashx_lookup (self->jobs, job_id);
+    if (!job || !job->reply_pending)
+        return NULL;
+    *node = job->node;
+    *result = job->result;
+    return &job->reply;
+}
+
+void
+zc_delivery_reply_done (zc_delivery_t *self, const char *job_id)
+{
+    s_job_t *job = zhashx_lookup (self->jobs, job_id);
+    if (job && job->reply_pending) {
+        job->reply_pending = false;
+        s_job_save (self, job);
+    }
+}
+
+zlist_t *
+zc_delivery_replies_pending (zc_delivery_t *self)
+{
+    zlist_t *pending = zlist_new ();
+    zlist_autofree (pending);
+    for (const char *key = zlistx_first (self->order); key; key = zlistx_next (self->order)) {
+        s_job_t *job = zhashx_lookup (self->jobs, key);
+        if (job->reply_pending)
+            zlist_append (pending, job->key);
+    }
+    return pending;
 }
 
 json_t *

@@ -1,4 +1,4 @@
-/*  exec.c — running one shell command as a job (see exec.h).
+/*  exec.c — running one shell command (or a program) as a job (see exec.h).
 
     The only module that forks. The shell is started in a process group
     of its own, with posix_spawn, or, when the job switches users (which
@@ -56,6 +56,7 @@ struct _zc_exec_t {
     s_capture_t out, err;
     size_t max_output;
     double timeout;
+    char timeout_name [32];     //  what the timeout is called in the error
     int timer_id;               //  timeout timer, 0 when none is pending
     bool timed_out;
     bool cancelled;             //  zc_exec_cancel: terminated on request
@@ -389,8 +390,8 @@ s_on_exit (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     else
     if (self->timed_out)
         s_finish (self, ZC_STATE_FAILED, status,
-                  zsys_sprintf ("method_timeout of %g s exceeded; process group killed",
-                                self->timeout));
+                  zsys_sprintf ("%s of %g s exceeded; process group killed",
+                                self->timeout_name, self->timeout));
     else {
         s_terminate_group (loop, self->pid);
         s_finish (self, ZC_STATE_DONE, status, NULL);
@@ -538,13 +539,17 @@ zc_exec_context_env (const zc_exec_context_t *self)
 }
 
 //  Returns a job's environment: the context's, then ZCNC_JOB_ID and
-//  ZCNC_ORIGIN when given. The array is new and its first env_count
-//  strings are the context's; free it with s_job_env_free. NULL when out
-//  of memory.
+//  ZCNC_ORIGIN when given, then copies of 'more' (may be NULL). The
+//  array is new and its first env_count strings are the context's; free
+//  it with s_job_env_free. NULL when out of memory.
 static char **
-s_job_env (const zc_exec_context_t *context, const char *job_id, const char *origin)
+s_job_env (const zc_exec_context_t *context, const char *job_id, const char *origin,
+           char *const *more)
 {
-    char **env = (char **) zc_calloc (context->env_count + 3, sizeof (char *));
+    size_t more_count = 0;
+    while (more && more [more_count])
+        more_count++;
+    char **env = (char **) zc_calloc (context->env_count + 3 + more_count, sizeof (char *));
     if (!env)
         return NULL;
     memcpy (env, context->env, context->env_count * sizeof (char *));
@@ -554,6 +559,8 @@ s_job_env (const zc_exec_context_t *context, const char *job_id, const char *ori
         ok = (env [count++] = zsys_sprintf ("ZCNC_JOB_ID=%s", job_id)) != NULL;
     if (ok && origin)
         ok = (env [count++] = zsys_sprintf ("ZCNC_ORIGIN=%s", origin)) != NULL;
+    for (size_t index = 0; ok && index < more_count; index++)
+        ok = (env [count++] = zc_strdup (more [index])) != NULL;
     if (!ok) {
         for (size_t index = context->env_count; index < count; index++)
             free (env [index]);
@@ -591,12 +598,14 @@ s_can_enter (const char *path)
 //  --------------------------------------------------------------------------
 //  Starting the shell
 
-//  Spawns /bin/sh -c COMMAND with the three fds as its stdin, stdout and
-//  stderr, in a new process group, with default signal dispositions, an
-//  empty signal mask, no other fds, the environment env, in directory
-//  dir. Returns 0 or an errno value.
+//  Spawns program 'path' with 'argv' (/bin/sh -c COMMAND, or a program
+//  run directly) with the three fds as its stdin, stdout and stderr, in
+//  a new process group, with default signal dispositions, an empty
+//  signal mask, no other fds, the environment env, in directory dir.
+//  Returns 0 or an errno value.
 static int
-s_spawn (pid_t *pid, const char *command, int fds [3], char *const env [], const char *dir)
+s_spawn (pid_t *pid, const char *path, char *const argv [], int fds [3], char *const env [],
+         const char *dir)
 {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -621,10 +630,8 @@ s_spawn (pid_t *pid, const char *command, int fds [3], char *const env [], const
     if (!rc) rc = posix_spawnattr_setpgroup (&attr, 0);
     if (!rc) rc = posix_spawnattr_setsigdefault (&attr, &all);
     if (!rc) rc = posix_spawnattr_setsigmask (&attr, &none);
-    if (!rc) {
-        char *argv [] = { (char *) "sh", (char *) "-c", (char *) command, NULL };
-        rc = posix_spawn (pid, "/bin/sh", &actions, &attr, argv, env);
-    }
+    if (!rc)
+        rc = posix_spawn (pid, path, &actions, &attr, argv, env);
     posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     return rc;
@@ -650,6 +657,7 @@ typedef struct {
 //  All a forked child needs, prepared before fork.
 typedef struct {
     const zc_exec_context_t *context;
+    const char *path;           //  the program: /bin/sh, or the argv's
     char *const *argv;
     char *const *env;
     const char *dir;            //  where the shell starts ...
@@ -710,13 +718,15 @@ s_child (const s_child_t *child)
             s_child_fail (child, S_STEP_CHDIR, error);
     }
     sigprocmask (SIG_SETMASK, &child->no_signals, NULL);
-    execve ("/bin/sh", child->argv, child->env);
+    execve (child->path, child->argv, child->env);
     s_child_fail (child, S_STEP_EXEC, errno);
 }
 
-//  What a child's report means, in words; a malloc'd string.
+//  What a child's report means, in words; a malloc'd string. 'path' is
+//  the program it was to run.
 static char *
-s_report_text (const zc_exec_context_t *context, const char *dir, const s_report_t *report)
+s_report_text (const zc_exec_context_t *context, const char *dir, const char *path,
+               const s_report_t *report)
 {
     const char *user = context->user? context->user: "?";
     const char *reason = strerror (report->error);
@@ -739,28 +749,27 @@ s_report_text (const zc_exec_context_t *context, const char *dir, const s_report
             return zsys_sprintf ("cannot enter working directory %s as user %s: %s (check agent/workdir)",
                                  dir, user, reason);
         case S_STEP_EXEC:
-            return zsys_sprintf ("cannot run /bin/sh as user %s: %s (check that /bin/sh exists"
-                                 " and the process limit, ulimit -u)", user, reason);
+            return zsys_sprintf ("cannot run %s as user %s: %s (check that %s exists"
+                                 " and the process limit, ulimit -u)", path, user, reason, path);
     }
     return zc_strdup ("cannot start the command: its process failed before exec");
 }
 
-//  Forks a child that switches to the context's user and execs
-//  /bin/sh -c COMMAND (see s_child), and waits for its report: EOF once
+//  Forks a child that switches to the context's user and execs program
+//  'path' with 'argv' (see s_child), and waits for its report: EOF once
 //  exec succeeded, or the step that failed. Returns NULL with *pid set,
 //  or a malloc'd error when no command runs (a failed child is reaped).
 static char *
-s_fork (pid_t *pid, const zc_exec_context_t *context, const char *command,
+s_fork (pid_t *pid, const zc_exec_context_t *context, const char *path, char *const argv [],
         int fds [3], char *const env [], const char *dir, bool dir_fallback)
 {
     int report [2];
     if (s_pipe (report) == -1)
         return zsys_sprintf ("cannot create pipes for the command: %s (check the open"
                              " file limit, ulimit -n)", strerror (errno));
-    char *argv [] = { (char *) "sh", (char *) "-c", (char *) command, NULL };
     long max_fd = sysconf (_SC_OPEN_MAX);
     s_child_t child = {
-        .context = context, .argv = argv, .env = env, .dir = dir,
+        .context = context, .path = path, .argv = argv, .env = env, .dir = dir,
         .dir_fallback = dir_fallback, .fds = fds, .report_fd = report [1],
         .max_fd = max_fd > 0 && max_fd < 65536? (int) max_fd: 65536,
         .default_action = { .sa_handler = SIG_DFL }
@@ -797,7 +806,7 @@ s_fork (pid_t *pid, const zc_exec_context_t *context, const char *command,
         ;
     if (size != (ssize_t) sizeof got)
         return zc_strdup ("cannot start the command: its process failed before exec");
-    return s_report_text (context, dir, &got);
+    return s_report_text (context, dir, path, &got);
 }
 
 //  Sets O_NONBLOCK on an fd. Returns 0 or -1.
@@ -842,21 +851,71 @@ s_start_failed (zc_exec_t *self, char **error, char *message)
     return NULL;
 }
 
-//  Starts the shell of a job in its context, with the child ends of the
-//  pipes: forked when it switches users, else spawned. Sets self->pid.
-//  Returns NULL, or a malloc'd error when no command runs.
+//  The PATH of a NULL-terminated environment, or the default.
+static const char *
+s_env_path (char *const env [])
+{
+    for (size_t index = 0; env [index]; index++)
+        if (strncmp (env [index], "PATH=", 5) == 0)
+            return env [index] + 5;
+    return ZC_EXEC_DEFAULT_PATH;
+}
+
+//  The program a name stands for: itself when it holds a '/', else the
+//  first executable file of that name in the directories of 'search'
+//  (as execvp looks, but in the job's PATH, not ours, and never in the
+//  working directory for an empty entry). Returns a new
+//  string, or NULL with *error malloc'd.
+static char *
+s_find_program (const char *name, const char *search, char **error)
+{
+    if (!*name) {
+        *error = zc_strdup ("cannot run the command: its program name is empty");
+        return NULL;
+    }
+    if (strchr (name, '/'))
+        return zc_strdup (name);
+    char *dirs = zc_strdup (search);
+    char *found = NULL, *cursor = dirs, *dir;
+    while (!found && (dir = strsep (&cursor, ":"))) {
+        if (!*dir)
+            continue;           //  not the agent's working directory
+        char *path = zsys_sprintf ("%s/%s", dir, name);
+        struct stat info;
+        if (stat (path, &info) == 0 && S_ISREG (info.st_mode) && access (path, X_OK) == 0)
+            found = path;
+        else
+            free (path);
+    }
+    free (dirs);
+    if (!found)
+        *error = zsys_sprintf ("cannot run %s: not found in PATH (%s)", name, search);
+    return found;
+}
+
+//  Starts the process of a job in its context, with the child ends of
+//  the pipes: forked when it switches users, else spawned. Sets
+//  self->pid. Returns NULL, or a malloc'd error when no command runs.
 static char *
 s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
 {
     const zc_exec_context_t *context = spec->context? spec->context: &s_minimal;
-    char **env = s_job_env (context, spec->job_id, spec->origin);
+    char **env = s_job_env (context, spec->job_id, spec->origin, spec->env);
     if (!env)
         return zc_strdup ("cannot start the command: out of memory");
     char *problem = NULL;
+    char *shell_argv [] = { (char *) "sh", (char *) "-c", (char *) spec->command, NULL };
+    char *const *argv = spec->argv? spec->argv: shell_argv;
+    char *path = spec->argv? s_find_program (spec->argv [0], s_env_path (env), &problem)
+                           : zc_strdup ("/bin/sh");
+    if (problem) {
+        s_job_env_free (context, env);
+        return problem;
+    }
     if (context->switch_user) {
         //  The child decides, as the user, whether it may enter home.
         const char *dir = context->workdir? context->workdir: context->home? context->home: "/";
-        problem = s_fork (&self->pid, context, spec->command, fds, env, dir, !context->workdir);
+        problem = s_fork (&self->pid, context, path, argv, fds, env, dir, !context->workdir);
     }
     else {
         const char *dir = context->workdir;
@@ -865,12 +924,13 @@ s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
                                     dir, strerror (errno));
         if (!dir)
             dir = context->home && s_can_enter (context->home)? context->home: "/";
-        int rc = problem? 0: s_spawn (&self->pid, spec->command, fds, env, dir);
+        int rc = problem? 0: s_spawn (&self->pid, path, argv, fds, env, dir);
         if (rc)
-            problem = zsys_sprintf ("cannot run /bin/sh: %s (check that /bin/sh exists and the"
-                                    " process limit, ulimit -u)", strerror (rc));
+            problem = zsys_sprintf ("cannot run %s: %s (check that %s exists and the"
+                                    " process limit, ulimit -u)", path, strerror (rc), path);
     }
     s_job_env_free (context, env);
+    free (path);
     return problem;
 }
 
@@ -878,7 +938,8 @@ zc_exec_t *
 zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
                zc_exec_done_fn *done, void *arg, char **error)
 {
-    assert (loop && spec && spec->command && done && error);
+    assert (loop && spec && (spec->command != NULL) != (spec->argv != NULL) && done && error);
+    assert (!spec->argv || spec->argv [0]);
     assert (spec->data || spec->data_size == 0);
     zc_exec_t *self = (zc_exec_t *) zc_calloc (1, sizeof (zc_exec_t));
     if (!self)
@@ -887,6 +948,8 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
     self->pidfd = self->in_fd = self->out.fd = self->err.fd = -1;
     self->max_output = spec->max_output;
     self->timeout = spec->timeout;
+    snprintf (self->timeout_name, sizeof self->timeout_name, "%s",
+              spec->timeout_name? spec->timeout_name: "method_timeout");
     self->done = done;
     self->done_arg = arg;
     self->output = spec->output;
@@ -957,7 +1020,7 @@ zc_exec_start (zloop_t *loop, const zc_exec_spec_t *spec,
             return s_start_failed (self, error, zc_strdup ("cannot start the command: out of memory"));
         }
     }
-    zc_debug ("exec: started process %d: %s", (int) self->pid, spec->command);
+    zc_debug ("exec: started process %d: %s", (int) self->pid, spec->command? spec->command: spec->argv [0]);
     return self;
 }
 
@@ -1189,7 +1252,7 @@ s_test_start (zloop_t *loop, const zc_exec_spec_t *spec, s_outcome_t *outcome)
     char *error = NULL;
     outcome->proc = zc_exec_start (loop, spec, s_test_done, outcome, &error);
     if (!outcome->proc) {
-        printf ("# cannot start '%s': %s\n", spec->command, error);
+        printf ("# cannot start '%s': %s\n", spec->command? spec->command: spec->argv [0], error);
         free (error);
         return false;
     }
@@ -1546,6 +1609,91 @@ s_test_contexts (bool verbose, const char *dir)
     return ZC_TEST_END;
 }
 
+//  A program run directly: its arguments reach it as they are (no shell
+//  sees them), it is found in the job's PATH, the extra environment and
+//  the timeout's name are there; a program that is not found never runs.
+static int
+s_test_argv (const char *dir)
+{
+    ZC_TEST_BEGIN;
+    s_outcome_t outcome;
+    char *marker = zsys_sprintf ("%s/argv-marker", dir);
+    char *sneaky = zsys_sprintf ("$(touch %s); `touch %s` 'q\"", marker, marker);
+    char *argv [] = { "printf", "[%s]\\n", sneaky, "a b", "*", NULL };
+    char *env [] = { "ZC_EXEC_TEST_EXTRA=yes", NULL };
+    zc_exec_spec_t spec = { .argv = argv, .max_output = 4096, .env = env };
+    s_test_run (&spec, &outcome);
+    char *want = zsys_sprintf ("[%s]\n[a b]\n[*]\n", sneaky);
+    ZC_CHECK (outcome.result && outcome.result->state == ZC_STATE_DONE && outcome.result->exit_code == 0);
+    ZC_CHECK (outcome.result && s_test_is (outcome.result->out, outcome.result->out_size, want));
+    ZC_CHECK (access (marker, F_OK) == -1);
+    zc_result_destroy (&outcome.result);
+    zstr_free (&want);
+
+    //  stdin, the environment and an absolute program name
+    char *env_argv [] = { "/bin/sh", "-c", "cat; echo \"$ZC_EXEC_TEST_EXTRA $ZCNC_JOB_ID\"", NULL };
+    spec.argv = env_argv;
+    spec.data = (const uint8_t *) "in\0put\n";
+    spec.data_size = 7;
+    spec.job_id = "J1";
+    s_test_run (&spec, &outcome);
+    ZC_CHECK (outcome.result && outcome.result->out_size == 14 && memcmp (outcome.result->out, "in\0put\nyes J1\n", 14) == 0);
+    zc_result_destroy (&outcome.result);
+    spec.data = NULL;
+    spec.data_size = 0;
+    spec.job_id = NULL;
+
+    //  The timeout is named as the caller says
+    char *slow [] = { "sleep", "10", NULL };
+    spec.argv = slow;
+    spec.timeout = 0.2;
+    spec.timeout_name = "reply_timeout";
+    s_test_run (&spec, &outcome);
+    ZC_CHECK (outcome.result && outcome.result->state == ZC_STATE_FAILED);
+    ZC_CHECK_STR (outcome.result? outcome.result->error: NULL,
+                  "reply_timeout of 0.2 s exceeded; process group killed");
+    zc_result_destroy (&outcome.result);
+    spec.timeout = 0;
+
+    //  Not found: no process, a reason
+    char *missing [] = { "zc-exec-test-no-such-program", NULL };
+    spec.argv = missing;
+    zloop_t *loop = zloop_new ();
+    char *error = NULL;
+    memset (&outcome, 0, sizeof outcome);
+    zc_exec_t *proc = zc_exec_start (loop, &spec, s_test_done, &outcome, &error);
+    ZC_CHECK (proc == NULL && outcome.calls == 0);
+    ZC_CHECK_STR (error, "cannot run zc-exec-test-no-such-program: not found in PATH ("
+                         ZC_EXEC_DEFAULT_PATH ")");
+    zstr_free (&error);
+    char *empty [] = { "", NULL };
+    spec.argv = empty;
+    proc = zc_exec_start (loop, &spec, s_test_done, &outcome, &error);
+    ZC_CHECK (proc == NULL);
+    ZC_CHECK_STR (error, "cannot run the command: its program name is empty");
+    zstr_free (&error);
+    char *absent [] = { "/nonexistent/zc-exec-test", NULL };
+    spec.argv = absent;
+    memset (&outcome, 0, sizeof outcome);
+    proc = zc_exec_start (loop, &spec, s_test_done, &outcome, &error);
+    if (proc) {
+        //  Under valgrind, whose vfork differs, a child that could not
+        //  exec ends with 127.
+        outcome.proc = proc;
+        s_outcome_t *outcomes [] = { &outcome, NULL };
+        s_test_loop (loop, s_test_all_done, outcomes, 10000);
+        ZC_CHECK (outcome.result && outcome.result->exit_code == 127);
+        zc_result_destroy (&outcome.result);
+    }
+    else
+        ZC_CHECK (error && strstr (error, "cannot run /nonexistent/zc-exec-test: No such file"));
+    zstr_free (&error);
+    zloop_destroy (&loop);
+    zstr_free (&sneaky);
+    zstr_free (&marker);
+    return ZC_TEST_END;
+}
+
 int
 zc_exec_test (bool verbose)
 {
@@ -1876,6 +2024,7 @@ zc_exec_test (bool verbose)
     zc_exec_destroy (&proc);
     zloop_destroy (&loop);
 
+    ZC_CHECK (s_test_argv (dir) == 0);
     ZC_CHECK (s_test_contexts (verbose, dir) == 0);
 
     free (big);

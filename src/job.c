@@ -42,6 +42,57 @@ zc_method_parse (const char *name)
     return 0;
 }
 
+static const char *s_reply_names [ZC_REPLY_COUNT] = {
+    "console", "none", "file", "file_append", "exec"
+};
+
+const char *
+zc_reply_method_name (zc_reply_method_t method)
+{
+    return (unsigned) method < ZC_REPLY_COUNT? s_reply_names [method]: NULL;
+}
+
+int
+zc_reply_method_parse (const char *name, zc_reply_method_t *method)
+{
+    for (int index = 0; index < ZC_REPLY_COUNT; index++)
+        if (strcmp (name, s_reply_names [index]) == 0) {
+            *method = (zc_reply_method_t) index;
+            return 0;
+        }
+    return -1;
+}
+
+bool
+zc_reply_method_acts (zc_reply_method_t method)
+{
+    return method == ZC_REPLY_FILE || method == ZC_REPLY_FILE_APPEND || method == ZC_REPLY_EXEC;
+}
+
+void
+zc_reply_spec_copy (zc_reply_spec_t *copy, const zc_reply_spec_t *spec)
+{
+    copy->method = spec->method;
+    copy->directory = spec->directory? zc_strdup (spec->directory): NULL;
+    copy->file_name = spec->file_name? zc_strdup (spec->file_name): NULL;
+    copy->args = NULL;
+    if (spec->args && zlist_size (spec->args)) {
+        copy->args = zlist_new ();
+        zlist_autofree (copy->args);
+        for (char *arg = zlist_first (spec->args); arg; arg = zlist_next (spec->args))
+            zlist_append (copy->args, arg);
+    }
+}
+
+void
+zc_reply_spec_clear (zc_reply_spec_t *spec)
+{
+    free (spec->directory);
+    free (spec->file_name);
+    zlist_destroy (&spec->args);
+    memset (spec, 0, sizeof *spec);
+}
+
 uint64_t
 zc_wall_ms (void)
 {

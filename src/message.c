@@ -6,10 +6,13 @@
 #include "prelude.h"
 #include "httpget.h"
 #include "message.h"
+#include "replyto.h"
 #include "target.h"
 #include "testing.h"
 
 #define S_MAX_ARGS 16
+#define S_MAX_REPLY_ARGS  256       //  strings in reply_args ...
+#define S_MAX_REPLY_BYTES 65536     //  ... and their bytes in all
 
 void
 zc_message_destroy (zc_message_t **self_p)
@@ -19,11 +22,8 @@ zc_message_destroy (zc_message_t **self_p)
         free (self->to);
         zlist_destroy (&self->args);
         free (self->data);
-        free (self->reply_method);
-        zlist_destroy (&self->reply_args);
+        zc_reply_spec_clear (&self->reply);
         free (self->relay_via);
-        free (self->directory);
-        free (self->file_name);
         free (self);
         *self_p = NULL;
     }
@@ -55,6 +55,16 @@ s_string_list (json_t *value, bool allow_string)
         zlist_append (list, (void *) json_string_value (item));
     }
     return list;
+}
+
+//  The bytes of a list's strings, in all.
+static size_t
+s_list_bytes (zlist_t *list)
+{
+    size_t size = 0;
+    for (char *item = zlist_first (list); item; item = zlist_next (list))
+        size += strlen (item);
+    return size;
 }
 
 //  Reads a non-negative number of seconds within [min, max].
@@ -95,9 +105,6 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
     self->retry_wait = 2;
     self->method_timeout = 30;
     self->expire = 86400;
-    self->reply_method = zc_strdup ("console");
-    self->reply_args = zlist_new ();
-    zlist_autofree (self->reply_args);
 
     const char *key;
     json_t *value;
@@ -168,20 +175,19 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
         else
         if (streq (key, "reply_method")) {
             const char *text = json_string_value (value);
-            if (!text || !(streq (text, "console") || streq (text, "file") || streq (text, "file_append")
-                        || streq (text, "none") || streq (text, "exec"))) {
+            if (!text || zc_reply_method_parse (text, &self->reply.method) != 0) {
                 *error = zc_strdup ("reply_method must be one of console, file, file_append, none, exec");
                 break;
             }
-            free (self->reply_method);
-            self->reply_method = zc_strdup (text);
         }
         else
         if (streq (key, "reply_args")) {
-            zlist_destroy (&self->reply_args);
-            self->reply_args = s_string_list (value, false);
-            if (!self->reply_args) {
-                *error = zc_strdup ("\"reply_args\" must be an array of strings");
+            zlist_destroy (&self->reply.args);
+            self->reply.args = s_string_list (value, false);
+            if (!self->reply.args || zlist_size (self->reply.args) > S_MAX_REPLY_ARGS
+            ||  s_list_bytes (self->reply.args) > S_MAX_REPLY_BYTES) {
+                *error = zsys_sprintf ("\"reply_args\" must be an array of at most %d strings"
+                                       " of %d bytes in all", S_MAX_REPLY_ARGS, S_MAX_REPLY_BYTES);
                 break;
             }
         }
@@ -232,8 +238,10 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
                 break;
             }
             char **slot = streq (key, "relay_via")? &self->relay_via
-                        : streq (key, "directory")? &self->directory: &self->file_name;
-            *slot = zc_strdup (json_string_value (value));
+                        : streq (key, "directory")? &self->reply.directory: &self->reply.file_name;
+            //  "" is the default (SPEC.md shows it as one).
+            if (*json_string_value (value))
+                *slot = zc_strdup (json_string_value (value));
         }
         else {
             *error = zsys_sprintf ("unknown field \"%s\"", key);
@@ -262,6 +270,8 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             if (!*error)
                 *field = NULL;
         }
+        if (!*error)
+            zc_replyto_check (&self->reply, error, field);
     }
     if (*error) {
         //  'field' points into the object, which the caller still holds.
@@ -467,7 +477,8 @@ zc_message_test (bool verbose)
         ZC_CHECK_STR (zlist_first (message->args), "uptime");
         ZC_CHECK (message->ack_timeout == 10 && message->retries == 30 && message->retry_wait == 2);
         ZC_CHECK (message->method_timeout == 30 && message->expire == 86400);
-        ZC_CHECK_STR (message->reply_method, "console");
+        ZC_CHECK (message->reply.method == ZC_REPLY_CONSOLE && !message->reply.args);
+        ZC_CHECK (!message->reply.directory && !message->reply.file_name);
         zc_message_destroy (&message);
     }
     message = s_parse ("{\"to\": [\"a\", \"web-*\"], \"args\": [\"cat\"], \"data_b64\": \"aGk=\","
@@ -478,6 +489,18 @@ zc_message_test (bool verbose)
         ZC_CHECK_STR (message->relay_via, "gw1");
         ZC_CHECK (message->data_size == 2 && memcmp (message->data, "hi", 2) == 0);
         ZC_CHECK (message->method_timeout == 2.5 && message->retries == 0);
+        zc_message_destroy (&message);
+    }
+    //  Reply fields: "" is the default; exec's argv as given.
+    message = s_parse ("{\"to\": \"n1\", \"args\": [\"x\"], \"reply_method\": \"exec\","
+                       " \"reply_args\": [\"/bin/cat\", \"-\"], \"directory\": \"\", \"file_name\": \"f\"}",
+                       &error, &field);
+    ZC_CHECK (message != NULL);
+    if (message) {
+        ZC_CHECK (message->reply.method == ZC_REPLY_EXEC && message->reply.directory == NULL);
+        ZC_CHECK_STR (message->reply.file_name, "f");
+        ZC_CHECK (zlist_size (message->reply.args) == 2);
+        ZC_CHECK_STR (zlist_first (message->reply.args), "/bin/cat");
         zc_message_destroy (&message);
     }
     struct { const char *text, *field, *error; } bad [] = {
@@ -501,6 +524,16 @@ zc_message_test (bool verbose)
           "http_get: only http and https URLs" },
         { "{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"http://\"]}", "args",
           "http_get: bad URL: No host part in the URL" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"reply_method\": \"file\", \"directory\": \"a/../../b\"}", "directory",
+          "\"directory\" must not contain a '..' component: give a directory under the data directory's results/"
+          " (relative), or an absolute one" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"file_name\": \"/etc/passwd\"}", "file_name",
+          "\"file_name\" must be a relative path: the file goes under \"directory\"/NODE/ (give the directory in \"directory\")" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"reply_method\": \"exec\", \"reply_args\": []}", "reply_args",
+          "reply_method exec needs the command in reply_args: [\"PROGRAM\", \"ARG\", ...], run without a shell;"
+          " \"{{DATA}}\" in an argument stands for the result" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"reply_args\": \"cat\"}", "reply_args",
+          "\"reply_args\" must be an array of at most 256 strings of 65536 bytes in all" },
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
         message = s_parse (bad [index].text, &error, &field);

@@ -49,8 +49,8 @@ typedef enum { S_HANDLED, S_LEFT, S_WAITING } s_outcome_t;
 
 static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 
-static bool
-s_wanted (const char *name)
+bool
+zc_readfolder_wanted (const char *name)
 {
     size_t length = strlen (name);
     return name [0] != '.' && length > 5 && streq (name + length - 5, ".json");
@@ -150,12 +150,10 @@ s_move_aside (zc_readfolder_t *self, const char *name, const struct stat *stat,
     return why? S_LEFT: S_HANDLED;
 }
 
-//  Reads a whole file of at most ZC_READFOLDER_MAX_FILE bytes. Returns it
-//  malloc'd, or NULL with errno set (EFBIG: too large, ENOENT: gone).
-static char *
-s_read_file (const char *path, size_t *size)
+char *
+zc_readfolder_read (const char *path, bool follow, size_t *size)
 {
-    int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = open (path, O_RDONLY | (follow? 0: O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC);
     if (fd == -1)
         return NULL;
     struct stat stat;
@@ -317,7 +315,7 @@ s_handle (zc_readfolder_t *self, s_entry_t *entry)
         return s_move_aside (self, name, &entry->stat, "not a regular file", NULL);
     char *path = zsys_sprintf ("%s/%s", self->dir, name);
     size_t size = 0;
-    char *text = s_read_file (path, &size);
+    char *text = zc_readfolder_read (path, false, &size);
     free (path);
     if (!text) {
         if (errno == ENOENT)
@@ -460,7 +458,7 @@ zc_readfolder_scan (zc_readfolder_t *self)
     zhashx_t *seen = zhashx_new ();
     struct dirent *dirent;
     while ((dirent = readdir (dir))) {
-        if (!s_wanted (dirent->d_name))
+        if (!zc_readfolder_wanted (dirent->d_name))
             continue;
         s_entry_t entry = { .name = dirent->d_name };
         if (fstatat (dirfd (dir), entry.name, &entry.stat, AT_SYMLINK_NOFOLLOW) == -1)
@@ -538,7 +536,7 @@ s_on_inotify (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     while ((size = read (self->inotify_fd, buffer, sizeof buffer)) > 0) {
         for (char *cursor = buffer; cursor < buffer + size; ) {
             struct inotify_event *event = (struct inotify_event *) cursor;
-            if ((event->mask & IN_Q_OVERFLOW) || (event->len && s_wanted (event->name)))
+            if ((event->mask & IN_Q_OVERFLOW) || (event->len && zc_readfolder_wanted (event->name)))
                 wanted = true;
             cursor += sizeof *event + event->len;
         }
@@ -730,7 +728,7 @@ s_test_read (const char *dir, const char *name)
 {
     char *path = zsys_sprintf ("%s/%s", dir, name);
     size_t size;
-    char *text = s_read_file (path, &size);
+    char *text = zc_readfolder_read (path, false, &size);
     free (path);
     if (text) {
         text = zc_realloc (text, size + 1);

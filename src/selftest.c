@@ -31,6 +31,8 @@
 #include "httpget.h"
 #include "message.h"
 #include "readfolder.h"
+#include "replyto.h"
+#include "startup.h"
 #include "routes.h"
 #include "waiters.h"
 #include "streamout.h"
@@ -62,6 +64,8 @@ static struct {
     { "httpget", zc_httpget_test },
     { "message", zc_message_test },
     { "readfolder", zc_readfolder_test },
+    { "replyto", zc_replyto_test },
+    { "startup", zc_startup_test },
     { "directory", zc_directory_test },
     { "delivery", zc_delivery_test },
     { "runner", zc_runner_test },

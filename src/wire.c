@@ -1058,7 +1058,51 @@ zc_wire_job_record (const zc_job_record_t *record)
     s_put_name (&writer, record->custody_for, true);
     s_put_uint (&writer, record->result_delivered, 1);
     s_put_uint (&writer, S_RESULT_LAYOUT, 1);
+    //  Since reply methods, and only when not the default, so that a
+    //  record without one still reads in a version without them.
+    const zc_reply_spec_t *reply = &record->reply;
+    if (reply->method != ZC_REPLY_CONSOLE || record->reply_pending) {
+        s_put_uint (&writer, reply->method, 1);
+        s_put_uint (&writer, record->reply_pending, 1);
+        s_put_blob (&writer, reply->directory, reply->directory? strlen (reply->directory): 0, 2);
+        s_put_blob (&writer, reply->file_name, reply->file_name? strlen (reply->file_name): 0, 2);
+        s_put_uint (&writer, reply->args? zlist_size (reply->args): 0, 2);
+        for (char *arg = reply->args? zlist_first (reply->args): NULL; arg; arg = zlist_next (reply->args))
+            s_put_blob (&writer, arg, strlen (arg), 4);
+    }
     return s_writer_frame (&writer, "job record");
+}
+
+//  Reads the reply section of a job record into record->reply.
+static void
+s_get_reply (s_reader_t *reader, zc_job_record_t *record)
+{
+    zc_reply_spec_t *reply = &record->reply;
+    reply->method = (zc_reply_method_t) s_get_uint (reader, 1, "truncated");
+    if (reply->method >= ZC_REPLY_COUNT)
+        s_bad (reader, "reply method out of range");
+    uint64_t pending = s_get_uint (reader, 1, "truncated");
+    if (pending > 1)
+        s_bad (reader, "reply_pending not 0 or 1");
+    record->reply_pending = pending == 1;
+    reply->directory = s_get_string (reader, 2, 0xFFFF, "bad reply directory");
+    reply->file_name = s_get_string (reader, 2, 0xFFFF, "bad reply file_name");
+    if (reply->directory && !*reply->directory)
+        zstr_free (&reply->directory);
+    if (reply->file_name && !*reply->file_name)
+        zstr_free (&reply->file_name);
+    size_t count = s_get_uint (reader, 2, "truncated");
+    for (size_t index = 0; index < count && !reader->problem; index++) {
+        char *arg = s_get_string (reader, 4, 0xFFFFFF, "bad reply argument");
+        if (!arg)
+            break;
+        if (!reply->args) {
+            reply->args = zlist_new ();
+            zlist_autofree (reply->args);
+        }
+        zlist_append (reply->args, arg);
+        free (arg);
+    }
 }
 
 int
@@ -1091,9 +1135,12 @@ zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record)
         record->result_delivered = delivered == 1;
     }
     s_get_result_layout (&reader, &record->result, *record->custody_for != 0);
+    if (!reader.problem && reader.pos < reader.size)
+        s_get_reply (&reader, record);
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
+        zc_reply_spec_clear (&record->reply);
         return -1;
     }
     return 0;
@@ -1772,27 +1819,52 @@ s_test_records (void)
     ZC_CHECK_STR (back.relay, "gw1");
     ZC_CHECK (back.custody_for [0] == 0 && back.result_delivered);
     ZC_CHECK (back.payload && zframe_streq (back.payload, "args") && back.result == NULL);
+    ZC_CHECK (back.reply.method == ZC_REPLY_CONSOLE && !back.reply_pending && !back.reply.args);
     zframe_destroy (&back.payload);
+    //  Without a reply method the record ends there, as older versions
+    //  wrote it; with one, its reply section follows.
+    size_t plain = frame? zframe_size (frame): 0;
+    zframe_destroy (&frame);
+    job.reply.method = ZC_REPLY_EXEC;
+    job.reply.file_name = (char *) "f";
+    job.reply.args = zlist_new ();
+    zlist_append (job.reply.args, "/bin/cat");
+    zlist_append (job.reply.args, "{{DATA}}");
+    job.reply_pending = true;
+    frame = zc_wire_job_record (&job);
+    ZC_CHECK (frame && zc_wire_job_record_decode (frame, &back) == 0);
+    ZC_CHECK (back.reply.method == ZC_REPLY_EXEC && back.reply_pending);
+    ZC_CHECK (back.reply.directory == NULL && back.reply.file_name && streq (back.reply.file_name, "f"));
+    ZC_CHECK (back.reply.args && zlist_size (back.reply.args) == 2
+              && streq (zlist_first (back.reply.args), "/bin/cat")
+              && streq (zlist_next (back.reply.args), "{{DATA}}"));
+    ZC_CHECK_STR (back.relay, "gw1");
+    zframe_destroy (&back.payload);
+    zc_reply_spec_clear (&back.reply);
     //  Every truncation is refused, but for a record without the custody
-    //  fields (here 1 + 3, 1 and 1 bytes) and the result layout (1), or
-    //  without the result layout, as older versions wrote them.
-    size_t older = frame? zframe_size (frame) - 7: 0;
-    size_t newer = frame? zframe_size (frame) - 1: 0;
+    //  fields (here 1 + 3, 1 and 1 bytes), the result layout (1) and the
+    //  reply section, as older versions wrote them: a record ends after
+    //  any of those.
+    size_t older = plain - 7, newer = plain - 1;
     for (size_t size = 0; frame && size < zframe_size (frame); size++) {
         zframe_t *cut = zframe_new (zframe_data (frame), size);
-        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == (size == older || size == newer? 0: -1));
-        if (size == older) {
+        bool valid = size == older || size == newer || size == plain;
+        ZC_CHECK (zc_wire_job_record_decode (cut, &back) == (valid? 0: -1));
+        if (size == older)
             ZC_CHECK (back.relay [0] == 0 && back.custody_for [0] == 0 && !back.result_delivered);
+        if (valid) {
+            ZC_CHECK (back.reply.method == ZC_REPLY_CONSOLE && !back.reply_pending);
             zframe_destroy (&back.payload);
         }
-        if (size == newer) {
+        if (size == newer)
             ZC_CHECK_STR (back.relay, "gw1");
-            zframe_destroy (&back.payload);
-        }
         zframe_destroy (&cut);
     }
     zframe_destroy (&frame);
     zframe_destroy (&job.payload);
+    zlist_destroy (&job.reply.args);
+    job.reply = (zc_reply_spec_t) { .method = ZC_REPLY_CONSOLE };
+    job.reply_pending = false;
     //  The result of a record without the result layout gets the HTTP
     //  status it did not have (0), unless it is a relay's sealed envelope.
     zc_result_t *stored = zc_result_new ();

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "hub.h"
 #include "policy.h"
+#include "startup.h"
 #include "log.h"
 #include "prelude.h"
 
@@ -56,6 +57,15 @@ s_check (zc_config_t *config, zc_role_t role)
         return 1;
     }
     zc_policy_destroy (&policy);
+    //  The startup folder must be there; its files are checked too (the
+    //  agent would only log a bad one and go on).
+    char *problems = role == ZC_ROLE_AGENT && config->startup? zc_startup_check (config->startup): NULL;
+    if (problems) {
+        for (char *line = strtok (problems, "\n"); line; line = strtok (NULL, "\n"))
+            fprintf (stderr, "zcnc: %s: agent/startup: %s\n", config->path, line);
+        free (problems);
+        return 1;
+    }
     printf ("%s: configuration is valid\n", config->path);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include <czmq.h>
 #include "jsonout.h"
 #include "message.h"
+#include "replyto.h"
 #include "target.h"
 
 #define S_MAX_DEPTH 256             //  zc_jsonout's nesting limit
@@ -104,7 +105,10 @@ s_message (json_t *object, const char **ignore)
     if (!message) {
         if (!error)
             abort ();
-        if (field && !streq (field, "to") && !streq (field, "args") && !json_object_get (object, field))
+        //  A missing "to", "args" or (for reply_method exec)
+        //  "reply_args" is named though absent.
+        if (field && !streq (field, "to") && !streq (field, "args") && !streq (field, "reply_args")
+        &&  !json_object_get (object, field))
             abort ();
         json_t *answer = zc_message_error_json (error, "usage", field);
         s_require_jsonout (answer);
@@ -112,7 +116,12 @@ s_message (json_t *object, const char **ignore)
         free (error);
         return;
     }
-    if (error || !message->to || !message->args || !message->reply_args)
+    if (error || !message->to || !message->args)
+        abort ();
+    //  What is accepted has reply fields that pass their check: no path
+    //  that leaves its directory, a program for exec.
+    const char *reply_field = NULL;
+    if (zc_replyto_check (&message->reply, &error, &reply_field) != 0)
         abort ();
 
     zlist_t *known = zlist_new ();
