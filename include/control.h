@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "delivery.h"
 #include "directory.h"
+#include "facts.h"
 #include "message.h"
 #include "pubsub.h"
 #include "runner.h"
@@ -44,6 +45,7 @@ typedef struct {
     zlist_t *uplinks;           //  zc_uplink_t, for status
     zc_pubsub_t *pubsub;
     const zc_directory_use_t *directory_use;
+    zc_facts_t *const *facts;   //  what this node advertises (the agent's, which a reload replaces)
     //  Asks for the directory: true when it is here, false when it is on
     //  its way (zc_control_directory_ready says when it came).
     bool (*want_directory) (void *arg);

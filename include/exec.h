@@ -5,7 +5,8 @@
     stdin, and stdout/stderr captured up to max_output bytes each (past
     that, output is read and discarded and the truncated flag is set).
     The command string is the only thing a shell interprets: everything
-    else reaches the job as bytes on stdin or as environment values.
+    else reaches the job as bytes on stdin, as positional parameters
+    ("$1") or as environment values.
 
     Whom the job runs as, where, and its environment come from an exec
     context, fixed once at agent start. The environment is clean: the
@@ -73,6 +74,10 @@ char *const *zc_exec_context_env (const zc_exec_context_t *self);
 
 typedef struct {
     const char *command;
+    //  NULL, or the words after COMMAND: /bin/sh -c COMMAND PARAMS...,
+    //  so the first is $0 and the others $1, $2, ... (a named function's
+    //  name and arguments): words the shell never parses as code.
+    zlist_t *params;
     const uint8_t *data;        //  stdin; may be NULL
     size_t data_size;
     double timeout;             //  s; 0 = none

@@ -26,6 +26,7 @@
 #include "directory.h"
 #include "collect.h"
 #include "exec.h"
+#include "facts.h"
 #include "follow.h"
 #include "keys.h"
 #include "log.h"
@@ -68,6 +69,8 @@ struct _zc_agent_t {
     zc_log_once_t *logged;      //  warnings logged once
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     FILE *errors;               //  DATA/errors.log: error events from other agents
+    zc_facts_t *facts;          //  what this node advertises: built-in facts, labels, functions
+    zhashx_t *functions;        //  agent/function: name -> shell command (the runner's)
     int timers [2];
     uint64_t malformed;
 };
@@ -247,7 +250,9 @@ s_on_nodes (zc_agent_t *self, zc_uplink_t *uplink, zc_wire_t *msg)
     free (entries);
     s_directory_save (self);
     self->directory_use.messages++;
-    if ((msg->flags & ZC_FLAG_FULL) && !self->directory_use.ready) {
+    //  A whole directory may come in batches: the last has no MORE.
+    bool whole = (msg->flags & ZC_FLAG_FULL) && !(msg->flags & ZC_FLAG_MORE);
+    if (whole && !self->directory_use.ready) {
         self->directory_use.ready = true;
         zc_control_directory_ready (self->control);
     }
@@ -587,15 +592,83 @@ s_keys_refresh (const char *name, void *arg)
     return zc_daemon_refresh (self->daemon, name);
 }
 
-//  SIGHUP: collectors open their files again (logrotate), and the policy
-//  file is read again; a broken one leaves the old rules on. (The keys
-//  are read again by the daemon module.)
+//  What this node advertises with its directory entry, from a config:
+//  the built-in facts, its labels and the names of its functions, which
+//  the runner runs from now on. The hubs hear of it with the next HELLO
+//  when it changed (uplink.h).
+static void
+s_advertise (zc_agent_t *self, const zc_config_t *config)
+{
+    zc_facts_t *facts = zc_facts_new ();
+    zc_facts_add_builtin (facts, NULL);
+    zhashx_t *functions = zhashx_new ();
+    zhashx_set_destructor (functions, (zhashx_destructor_fn *) zstr_free);
+    //  The config checked every label and function against the bounds.
+    for (char *label = zlist_first (config->labels); label; label = zlist_next (config->labels)) {
+        char *key = zc_strdup (label);
+        char *equals = strchr (key, '=');
+        *equals = 0;
+        const char *problem = NULL;
+        if (zc_facts_set (facts, key, equals + 1, &problem) != 0)
+            zc_error ("%s: agent/label %s: %s (not advertised)", config->path, key, problem);
+        free (key);
+    }
+    for (char *entry = zlist_first (config->functions); entry; entry = zlist_next (config->functions)) {
+        char *name = zc_strdup (entry);
+        char *equals = strchr (name, '=');
+        *equals = 0;
+        if (zc_facts_add_function (facts, name, NULL) == 0)
+            zhashx_update (functions, name, zc_strdup (equals + 1));
+        free (name);
+    }
+    zframe_t *advert = zc_facts_encode (facts);
+    if (!advert) {
+        zc_error ("%s: the labels and functions do not fit what a node may advertise; keeping the"
+                  " ones before", config->path);
+        zc_facts_destroy (&facts);
+        zhashx_destroy (&functions);
+        return;
+    }
+    for (zc_uplink_t *uplink = zlist_first (self->uplinks); uplink; uplink = zlist_next (self->uplinks))
+        zc_uplink_set_advert (uplink, advert);
+    zframe_destroy (&advert);
+    zc_runner_set_functions (self->runner, functions);
+    zhashx_destroy (&self->functions);
+    self->functions = functions;
+    zc_facts_destroy (&self->facts);
+    self->facts = facts;
+}
+
+//  SIGHUP, for labels and functions: the config file is read again and
+//  its labels and functions replace the ones before (a broken file
+//  leaves them on). Its other keys take a restart.
+static void
+s_reload_advert (zc_agent_t *self)
+{
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (self->config->path, ZC_ROLE_AGENT, &error);
+    if (!config) {
+        zc_error ("cannot reload labels and functions: %s; keeping the ones before", error);
+        free (error);
+        return;
+    }
+    s_advertise (self, config);
+    zc_info ("labels and functions reloaded: %zu label(s), %zu function(s) from %s",
+             zlist_size (config->labels), zlist_size (config->functions), config->path);
+    zc_config_destroy (&config);
+}
+
+//  SIGHUP: collectors open their files again (logrotate), labels and
+//  functions are read again from the config file, and so is the policy
+//  file; a broken one leaves the old rules on. (The keys are read again
+//  by the daemon module.)
 static void
 s_hangup (void *arg)
 {
     zc_agent_t *self = arg;
     if (self->collect)
         zc_collect_reopen (self->collect);
+    s_reload_advert (self);
     if (!self->config->policy)
         return;
     char *error = NULL;
@@ -736,7 +809,7 @@ s_listen (zc_agent_t *self, char **error)
         .config = config, .loop = self->loop, .commit = self->commit, .delivery = self->delivery,
         .runner = self->runner, .directory = self->directory, .daemon = self->daemon,
         .uplinks = self->uplinks, .pubsub = self->pubsub, .directory_use = &self->directory_use,
-        .want_directory = s_want_directory, .status_extra = s_status_extra,
+        .want_directory = s_want_directory, .status_extra = s_status_extra, .facts = &self->facts,
         .send = s_send, .send_arg = self };
     char *problem = NULL;
     self->control = zc_control_new (&parts, &problem);
@@ -812,7 +885,10 @@ zc_agent_new (zc_config_t *config, char **error)
             goto failed;
         }
     }
-    if (s_connect (self, error) != 0 || s_listen (self, error) != 0)
+    if (s_connect (self, error) != 0)
+        goto failed;
+    s_advertise (self, config);
+    if (s_listen (self, error) != 0)
         goto failed;
     self->timers [0] = zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
     self->timers [1] = zloop_timer (self->loop, S_PRUNE_MS, 0, s_prune_timer, self);
@@ -857,6 +933,8 @@ zc_agent_destroy (zc_agent_t **self_p)
     zc_follow_destroy (&self->follow);
     zc_pubsub_destroy (&self->pubsub);
     zc_runner_destroy (&self->runner);
+    zhashx_destroy (&self->functions);
+    zc_facts_destroy (&self->facts);
     zc_exec_context_destroy (&self->exec_context);
     zc_delivery_destroy (&self->delivery);
     zc_commit_destroy (&self->commit);

@@ -580,12 +580,30 @@ s_can_enter (const char *path)
 //  --------------------------------------------------------------------------
 //  Starting the shell
 
-//  Spawns /bin/sh -c COMMAND with the three fds as its stdin, stdout and
-//  stderr, in a new process group, with default signal dispositions, an
-//  empty signal mask, no other fds, the environment env, in directory
-//  dir. Returns 0 or an errno value.
+//  The shell's argv: sh -c COMMAND, then the spec's params ($0, $1, ...),
+//  which the shell takes as words, never as part of the command. A new
+//  array of borrowed strings; the caller frees the array.
+static char **
+s_shell_argv (const zc_exec_spec_t *spec)
+{
+    size_t count = spec->params? zlist_size (spec->params): 0;
+    char **argv = zc_calloc (count + 4, sizeof (char *));
+    argv [0] = (char *) "sh";
+    argv [1] = (char *) "-c";
+    argv [2] = (char *) spec->command;
+    size_t index = 3;
+    for (char *param = spec->params? zlist_first (spec->params): NULL; param;
+         param = zlist_next (spec->params))
+        argv [index++] = param;
+    return argv;
+}
+
+//  Spawns /bin/sh with argv (s_shell_argv) and the three fds as its
+//  stdin, stdout and stderr, in a new process group, with default signal
+//  dispositions, an empty signal mask, no other fds, the environment env,
+//  in directory dir. Returns 0 or an errno value.
 static int
-s_spawn (pid_t *pid, const char *command, int fds [3], char *const env [], const char *dir)
+s_spawn (pid_t *pid, char *const argv [], int fds [3], char *const env [], const char *dir)
 {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -610,10 +628,8 @@ s_spawn (pid_t *pid, const char *command, int fds [3], char *const env [], const
     if (!rc) rc = posix_spawnattr_setpgroup (&attr, 0);
     if (!rc) rc = posix_spawnattr_setsigdefault (&attr, &all);
     if (!rc) rc = posix_spawnattr_setsigmask (&attr, &none);
-    if (!rc) {
-        char *argv [] = { (char *) "sh", (char *) "-c", (char *) command, NULL };
+    if (!rc)
         rc = posix_spawn (pid, "/bin/sh", &actions, &attr, argv, env);
-    }
     posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     return rc;
@@ -735,18 +751,18 @@ s_report_text (const zc_exec_context_t *context, const char *dir, const s_report
 }
 
 //  Forks a child that switches to the context's user and execs
-//  /bin/sh -c COMMAND (see s_child), and waits for its report: EOF once
-//  exec succeeded, or the step that failed. Returns NULL with *pid set,
-//  or a malloc'd error when no command runs (a failed child is reaped).
+//  /bin/sh with argv (s_shell_argv; see s_child), and waits for its
+//  report: EOF once exec succeeded, or the step that failed. Returns NULL
+//  with *pid set, or a malloc'd error when no command runs (a failed
+//  child is reaped).
 static char *
-s_fork (pid_t *pid, const zc_exec_context_t *context, const char *command,
+s_fork (pid_t *pid, const zc_exec_context_t *context, char *const argv [],
         int fds [3], char *const env [], const char *dir, bool dir_fallback)
 {
     int report [2];
     if (s_pipe (report) == -1)
         return zsys_sprintf ("cannot create pipes for the command: %s (check the open"
                              " file limit, ulimit -n)", strerror (errno));
-    char *argv [] = { (char *) "sh", (char *) "-c", (char *) command, NULL };
     long max_fd = sysconf (_SC_OPEN_MAX);
     s_child_t child = {
         .context = context, .argv = argv, .env = env, .dir = dir,
@@ -842,10 +858,11 @@ s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
     if (!env)
         return zc_strdup ("cannot start the command: out of memory");
     char *problem = NULL;
+    char **argv = s_shell_argv (spec);
     if (context->switch_user) {
         //  The child decides, as the user, whether it may enter home.
         const char *dir = context->workdir? context->workdir: context->home? context->home: "/";
-        problem = s_fork (&self->pid, context, spec->command, fds, env, dir, !context->workdir);
+        problem = s_fork (&self->pid, context, argv, fds, env, dir, !context->workdir);
     }
     else {
         const char *dir = context->workdir;
@@ -854,11 +871,12 @@ s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
                                     dir, strerror (errno));
         if (!dir)
             dir = context->home && s_can_enter (context->home)? context->home: "/";
-        int rc = problem? 0: s_spawn (&self->pid, spec->command, fds, env, dir);
+        int rc = problem? 0: s_spawn (&self->pid, argv, fds, env, dir);
         if (rc)
             problem = zsys_sprintf ("cannot run /bin/sh: %s (check that /bin/sh exists and the"
                                     " process limit, ulimit -u)", strerror (rc));
     }
+    free (argv);
     s_job_env_free (context, env);
     return problem;
 }
@@ -1469,6 +1487,17 @@ s_test_contexts (bool verbose, const char *dir)
     ZC_CHECK (result && result->state == ZC_STATE_FAILED && result->signal == SIGTERM
               && s_test_is (result->out, result->out_size, "fed\n"));
     zc_result_destroy (&outcome.result);
+    //  and so do parameters
+    zlist_t *params = zlist_new ();
+    zlist_append (params, "f");
+    zlist_append (params, "a; id");
+    spec = (zc_exec_spec_t) { .command = "echo \"$0:$1\"", .params = params, .max_output = 1024,
+                              .context = context };
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && s_test_is (result->out, result->out_size, "f:a; id\n"));
+    zc_result_destroy (&outcome.result);
+    zlist_destroy (&params);
 
     //  A directory nobody may not enter: the job fails as that user
     zc_exec_context_destroy (&context);
@@ -1542,6 +1571,24 @@ zc_exec_test (bool verbose)
         ZC_CHECK (result->finished_ms <= (uint64_t) zclock_time ());
     }
     zc_result_destroy (&outcome.result);
+
+    //  Parameters are words after the command: $0, $1, ...; never code.
+    zlist_t *params = zlist_new ();
+    zlist_append (params, "greet");
+    zlist_append (params, "a  b");
+    zlist_append (params, "it's \"quoted\"; rm -rf x");
+    zlist_append (params, "$(touch pwned)`touch pwned`");
+    zlist_append (params, "");
+    spec.command = "printf '%s|' \"$0\" \"$#\" \"$@\"; test -e pwned && echo pwned";
+    spec.params = params;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && result->exit_code == 1
+              && s_test_is (result->out, result->out_size,
+                            "greet|4|a  b|it's \"quoted\"; rm -rf x|$(touch pwned)`touch pwned`||"));
+    zc_result_destroy (&outcome.result);
+    spec.params = NULL;
+    zlist_destroy (&params);
 
     spec.command = "exit 7";
     s_test_run (&spec, &outcome);
