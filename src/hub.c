@@ -29,6 +29,7 @@
 #include "hub.h"
 #include "daemon.h"
 #include "directory.h"
+#include "facts.h"
 #include "flow.h"
 #include "hubsub.h"
 #include "keys.h"
@@ -1592,6 +1593,84 @@ zc_hub_actor (zsock_t *pipe, void *config)
 //  Self-test: a hub in this process, and raw peers speaking the wire.
 
 //  Says HELLO as 'name' and waits for the hub's answer of 'type'.
+//  The next NODES change on 'peer' that carries facts for 'name', as a
+//  new set (NULL when none came within a second).
+static zc_facts_t *
+s_test_facts_of (zsock_t *peer, const char *name)
+{
+    zc_facts_t *facts = NULL;
+    int64_t deadline = zclock_mono () + 1000;
+    while (!facts && zclock_mono () < deadline) {
+        zc_wire_t *msg = zc_testbed_expect (peer, ZC_MSG_NODES, 1000);
+        zc_node_entry_t *entries = NULL;
+        size_t count = 0;
+        if (msg && zc_wire_nodes_payload_decode (msg->payload, &entries, &count) == 0)
+            for (size_t index = 0; index < count && !facts; index++)
+                if (streq (entries [index].name, name) && entries [index].facts)
+                    facts = zc_facts_decode (entries [index].facts, entries [index].facts_size);
+        free (entries);
+        zc_wire_destroy (&msg);
+    }
+    return facts;
+}
+
+//  What an agent advertises on a HELLO reaches the agents that follow
+//  the directory; the PONG answers that HELLO by its ID; a HELLO without
+//  facts keeps them.
+static int
+s_test_facts (zsock_t *follower, zsock_t *agent)
+{
+    ZC_TEST_BEGIN;
+    zc_facts_t *facts = zc_facts_new ();
+    zc_facts_set (facts, "env", "prod", NULL);
+    zc_facts_add_function (facts, "machine-info", NULL);
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "n2");
+    hello->payload = zc_facts_encode (facts);
+    zc_id_t hello_id = hello->id;
+    zc_wire_send (&hello, agent, NULL);
+    zc_wire_t *pong = zc_testbed_expect (agent, ZC_MSG_PONG, 5000);
+    ZC_CHECK (pong && zc_id_equal (&pong->id, &hello_id) && !(pong->flags & ZC_FLAG_FULL));
+    zc_wire_destroy (&pong);
+    zc_facts_t *seen = s_test_facts_of (follower, "n2");
+    ZC_CHECK (seen && streq (zc_facts_get (seen, "env")? zc_facts_get (seen, "env"): "", "prod")
+              && zc_facts_has_function (seen, "machine-info"));
+    zc_facts_destroy (&seen);
+    //  A periodic HELLO carries none, and changes nothing.
+    hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "n2");
+    hello_id = hello->id;
+    zc_wire_send (&hello, agent, NULL);
+    pong = zc_testbed_expect (agent, ZC_MSG_PONG, 5000);
+    ZC_CHECK (pong && zc_id_equal (&pong->id, &hello_id));
+    zc_wire_destroy (&pong);
+    ZC_CHECK ((seen = s_test_facts_of (follower, "n2")) == NULL);
+    zc_facts_destroy (&seen);
+    //  The whole directory has them.
+    zc_wire_t *sub = zc_wire_new (ZC_MSG_SUB);
+    sub->flags |= ZC_FLAG_FULL;
+    zlist_append (sub->patterns, ZC_SUBJECT_DIRECTORY);
+    zc_wire_send (&sub, follower, NULL);
+    zc_wire_t *full = zc_testbed_expect (follower, ZC_MSG_NODES, 5000);
+    while (full && !(full->flags & ZC_FLAG_FULL)) {
+        zc_wire_destroy (&full);
+        full = zc_testbed_expect (follower, ZC_MSG_NODES, 5000);
+    }
+    zc_node_entry_t *entries = NULL;
+    size_t count = 0;
+    ZC_CHECK (full && zc_wire_nodes_payload_decode (full->payload, &entries, &count) == 0);
+    bool found = false;
+    for (size_t index = 0; index < count; index++)
+        if (streq (entries [index].name, "n2"))
+            found = (seen = zc_facts_decode (entries [index].facts, entries [index].facts_size)) != NULL;
+    ZC_CHECK (found && zc_facts_get (seen, "env"));
+    zc_facts_destroy (&seen);
+    free (entries);
+    zc_wire_destroy (&full);
+    zc_facts_destroy (&facts);
+    return ZC_TEST_END;
+}
+
 static zc_wire_t *
 s_test_hello (zsock_t *peer, const char *name, uint8_t type)
 {
@@ -1696,6 +1775,7 @@ zc_hub_test (bool verbose)
     msg = zc_testbed_expect (n2, ZC_MSG_REQ, 5000);
     ZC_CHECK (msg && zc_id_equal (&msg->id, &id) && streq (msg->from, "n1"));
     zc_wire_destroy (&msg);
+    ZC_CHECK (s_test_facts (n1, n2) == 0);
 
     //  A copy of n2's key claiming another name is refused, on its own
     //  connection, and never becomes n2's route: every job for n2 keeps
