@@ -70,6 +70,7 @@ struct _zc_agent_t {
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     FILE *errors;               //  DATA/errors.log: error events from other agents
     zc_facts_t *facts;          //  what this node advertises: built-in facts, labels, functions
+    zframe_t *advert;           //  the same, encoded: what its HELLOs carry (uplink.h)
     zhashx_t *functions;        //  agent/function: name -> shell command (the runner's)
     int timers [2];
     uint64_t malformed;
@@ -631,7 +632,8 @@ s_advertise (zc_agent_t *self, const zc_config_t *config)
     }
     for (zc_uplink_t *uplink = zlist_first (self->uplinks); uplink; uplink = zlist_next (self->uplinks))
         zc_uplink_set_advert (uplink, advert);
-    zframe_destroy (&advert);
+    zframe_destroy (&self->advert);
+    self->advert = advert;
     zc_runner_set_functions (self->runner, functions);
     zhashx_destroy (&self->functions);
     self->functions = functions;
@@ -766,6 +768,9 @@ s_start_jobs (zc_agent_t *self)
     zc_delivery_set_seal (self->delivery, self->seal);
     zc_runner_set_seal (self->runner, self->seal);
     zc_runner_set_policy (self->runner, self->policy);
+    //  Before the tasks come back: a call received before a restart
+    //  runs the function of that name.
+    s_advertise (self, config);
     //  Whom jobs run as, where, and their clean environment: looked up
     //  when the config was loaded, fixed from now on.
     self->exec_context = zc_exec_context_new (&(zc_exec_options_t) {
@@ -795,6 +800,7 @@ s_connect (zc_agent_t *self, char **error)
                                              s_on_hub_message, s_uplink_state, self, error);
         if (!uplink)
             return -1;
+        zc_uplink_set_advert (uplink, self->advert);
         zlist_append (self->uplinks, uplink);
     }
     return 0;
@@ -885,10 +891,7 @@ zc_agent_new (zc_config_t *config, char **error)
             goto failed;
         }
     }
-    if (s_connect (self, error) != 0)
-        goto failed;
-    s_advertise (self, config);
-    if (s_listen (self, error) != 0)
+    if (s_connect (self, error) != 0 || s_listen (self, error) != 0)
         goto failed;
     self->timers [0] = zloop_timer (self->loop, S_RETRY_TICK_MS, 0, s_tick_timer, self);
     self->timers [1] = zloop_timer (self->loop, S_PRUNE_MS, 0, s_prune_timer, self);
@@ -935,6 +938,7 @@ zc_agent_destroy (zc_agent_t **self_p)
     zc_runner_destroy (&self->runner);
     zhashx_destroy (&self->functions);
     zc_facts_destroy (&self->facts);
+    zframe_destroy (&self->advert);
     zc_exec_context_destroy (&self->exec_context);
     zc_delivery_destroy (&self->delivery);
     zc_commit_destroy (&self->commit);

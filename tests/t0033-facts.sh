@@ -115,7 +115,13 @@ test_expect_success 'a bad --where is a usage error' '
 	test_expect_code 2 zcnc_as c1 trigger --where "-x=1" "ALL:true" 2>err &&
 	grep "a key must start with a letter or digit" err &&
 	test_expect_code 2 zcnc_as c1 trigger --where env=a --where env=b "ALL:true" 2>err &&
-	grep "zcnc: --where env given twice" err
+	grep "zcnc: --where env given twice" err &&
+	set -- &&
+	for index in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17; do
+		set -- "$@" --where "k$index=v"
+	done &&
+	test_expect_code 2 zcnc_as c1 trigger "$@" "ALL:true" 2>err &&
+	grep "zcnc: more than 16 --where" err
 '
 
 test_expect_success 'the socket takes "where" as an object; a bad one names the field' '

@@ -149,6 +149,8 @@ test_expect_success 'usage errors: no FUNCTION, a bad name, too many arguments' 
 	grep "zcnc: .a b. is not a function name" err &&
 	test_expect_code 2 zcnc_as c1 call n1 args 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 2>err &&
 	grep "zcnc: call takes at most 15 ARGs, not 16" err &&
+	test_expect_code 2 zcnc_as c1 call n1 first "$(printf "caf\351")" 2>err &&
+	grep "zcnc: the target, command or an argument is not valid UTF-8" err &&
 	zcnc_as c1 call -t 20 n1 args 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 >out &&
 	test_line_count = 15 out
 '
