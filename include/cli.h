@@ -12,6 +12,7 @@
 #define ZC_EXIT_REFUSED    126
 
 int zc_cli_trigger (int argc, char *argv []);
+int zc_cli_call (int argc, char *argv []);
 int zc_cli_send (int argc, char *argv []);
 int zc_cli_nodes (int argc, char *argv []);
 int zc_cli_ping (int argc, char *argv []);

@@ -58,6 +58,8 @@ typedef struct {
     zlist_t *follow;            //  of char *: "PATH SUBJECT" (follow =)
     size_t follow_spool;        //  bytes of followed lines kept for collectors (64 MiB)
     zlist_t *collect;           //  of char *: "SUBJECT FILE" (collect =)
+    zlist_t *labels;            //  of char *: "KEY=VALUE" (label KEY = VALUE), advertised
+    zlist_t *functions;         //  of char *: "NAME=COMMAND" (function NAME = COMMAND)
     bool directory_always;      //  subscribe to the node directory from the start
                                 //  (default: from the first client that needs it)
     //  agent: how jobs run (zcnc.conf(5): run_as_user ... pass_env)

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "delivery.h"
 #include "directory.h"
+#include "facts.h"
 #include "message.h"
 #include "pubsub.h"
 #include "replyto.h"
@@ -46,6 +47,7 @@ typedef struct {
     zc_pubsub_t *pubsub;
     zc_replyto_t *replyto;      //  checks reply commands against the policy
     const zc_directory_use_t *directory_use;
+    zc_facts_t *const *facts;   //  what this node advertises (the agent's, which a reload replaces)
     //  Asks for the directory: true when it is here, false when it is on
     //  its way (zc_control_directory_ready says when it came).
     bool (*want_directory) (void *arg);

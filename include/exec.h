@@ -6,7 +6,8 @@
     stdin, and stdout/stderr captured up to max_output bytes each (past
     that, output is read and discarded and the truncated flag is set).
     The command string is the only thing a shell interprets: everything
-    else reaches the job as bytes on stdin or as environment values.
+    else reaches the job as bytes on stdin, as positional parameters
+    ("$1") or as environment values.
     Instead of a command, a spec may give an argv: that program then runs
     directly, without a shell, in the same way (the origin's reply
     commands, replyto.h).
@@ -87,6 +88,10 @@ typedef struct {
     //  run directly, without a shell. A program name without a '/' is
     //  looked up in the PATH of the job's environment.
     char *const *argv;
+    //  With a command: NULL, or the words after it: /bin/sh -c COMMAND
+    //  PARAMS..., so the first is $0 and the others $1, $2, ... (a named
+    //  function's name and arguments): words the shell never parses as code.
+    zlist_t *params;
     const uint8_t *data;        //  stdin; may be NULL
     size_t data_size;
     double timeout;             //  s; 0 = none

@@ -31,6 +31,7 @@ typedef enum {
     ZC_METHOD_PING,
     ZC_METHOD_JOBS,
     ZC_METHOD_CANCEL,
+    ZC_METHOD_CALL,             //  a named function of the target's config (agent/function)
     ZC_METHOD_COUNT
 } zc_method_t;
 

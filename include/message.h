@@ -19,6 +19,8 @@ typedef struct {
     double ack_timeout, retry_wait, method_timeout, expire;
     int retries;
     char *relay_via;            //  NULL when absent
+    zlist_t *where;             //  "KEY=GLOB" (char *, autofree): only the targets
+                                //  whose facts match all; NULL when absent (facts.h)
 } zc_message_t;
 
 //  Builds a message from a JSON object, applying SPEC.md's defaults.

@@ -48,6 +48,11 @@ void zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal);
 //  trusted origin may run anything) once they are authentic and stored;
 //  one it does not allow is answered denied, with the rule's reason.
 void zc_runner_set_policy (zc_runner_t *self, zc_policy_t *policy);
+//  From now on, a call (method call) runs the shell command that
+//  'functions' (borrowed: name -> char *; NULL: none) gives its first
+//  argument, with the arguments as positional parameters; a name it
+//  lacks fails with "no function NAME on this node".
+void zc_runner_set_functions (zc_runner_t *self, zhashx_t *functions);
 //  Jobs refused before they were stored (not authentic, not for us).
 size_t zc_runner_refused (zc_runner_t *self);
 //  Jobs run as, where and with the environment 'context' says (the

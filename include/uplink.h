@@ -47,6 +47,13 @@ int zc_uplink_send (zc_uplink_t *self, zc_wire_t **msg_p);
 int zc_uplink_send_frames (zc_uplink_t *self, zmsg_t **frames_p, bool bulk);
 //  The hub answered our HELLO with what makes the link usable.
 void zc_uplink_set_up (zc_uplink_t *self);
+//  What this node advertises with its directory entry, a facts set
+//  (facts.h; copied), or NULL for nothing (a hub's uplinks). It goes with
+//  every HELLO while the link is not up (a hub that restarted has
+//  nothing) and, after a change, with a HELLO at once and each
+//  heartbeat's until the hub answers one that carried it: not with
+//  every heartbeat.
+void zc_uplink_set_advert (zc_uplink_t *self, zframe_t *advert);
 bool zc_uplink_is_up (zc_uplink_t *self);
 const char *zc_uplink_name (zc_uplink_t *self);
 const char *zc_uplink_endpoint (zc_uplink_t *self);

@@ -22,7 +22,7 @@
                                         //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB;
                                         //  4: PUB, SUB, UNSUB, INTEREST;
                                         //  5: STREAM (output chunks and their ACKs), http_status
-                                        //     in a REPLY
+                                        //     in a REPLY, facts in HELLO/NODES/ROUTES
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
@@ -119,8 +119,8 @@ typedef struct {
                                 //  STREAM_ACK the last one taken
     zlist_t *patterns;          //  SUB, UNSUB (char *, autofree)
     char *text;                 //  ERROR (malloc'd)
-    zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, PUB, INTEREST, ACK (optional);
-                                //  NULL when absent
+    zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, PUB, INTEREST; ACK and HELLO
+                                //  (optional: more IDs; the facts set, facts.h); NULL when absent
     zhashx_t *tags;             //  REQ flagged TAGS: target name -> its tag; NULL otherwise
 } zc_wire_t;
 
@@ -192,8 +192,17 @@ typedef struct {
     bool online;
     uint64_t last_seen;         //  s since the epoch
     char via [ZC_VIA_MAX];      //  the hub path that reaches it: "hub1>site2", or ""
+    //  What the node advertises, a facts set (facts.h), or NULL (size 0)
+    //  when not known here or, in a NODES change, not changed. Borrowed:
+    //  it points into what the entry came from (a decoded frame, the
+    //  directory), which must outlive it.
+    const uint8_t *facts;
+    size_t facts_size;
+    bool facts_changed;         //  zc_directory_take_changes: the facts changed too
 } zc_node_entry_t;
+//  Encodes entries; NULL (logged) when a name, via or facts set is invalid.
 zframe_t *zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count);
+//  Decodes entries; their facts point into 'frame'.
 int zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t *count);
 
 //  SUB and UNSUB: at most this many patterns in one message.
@@ -284,7 +293,7 @@ int zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record);
 //  NULL), without copying: what a scan of many records needs.
 int zc_wire_task_record_peek (const void *data, size_t size, zc_task_record_t *record);
 
-//  A directory entry; its key is the name.
+//  A directory entry; its key is the name. Decoded facts point into 'frame'.
 zframe_t *zc_wire_node_record (const zc_node_entry_t *entry);
 int zc_wire_node_record_decode (zframe_t *frame, zc_node_entry_t *entry);
 

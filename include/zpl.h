@@ -6,6 +6,12 @@
     (4 spaces per level; tabs are an error); "#" starts a comment outside
     quotes; values may be "double" or 'single' quoted; names are
     [A-Za-z0-9/$_.*-]+ as in ZPL. Repeated names are kept in file order.
+
+    One extension of ZPL: a second word of name characters may stand
+    between the name and the "=", its qualifier ("label env = prod",
+    "function machine-info = uname -a"); a line with a qualifier must
+    have a "=". Readers that take no qualifiers must refuse them
+    (config.c does); zc_zpl_locate never finds a qualified node.
 */
 #ifndef ZC_ZPL_H
 #define ZC_ZPL_H
@@ -29,9 +35,11 @@ zc_zpl_t *zc_zpl_child (zc_zpl_t *self);
 zc_zpl_t *zc_zpl_next (zc_zpl_t *self);
 const char *zc_zpl_name (zc_zpl_t *self);
 const char *zc_zpl_value (zc_zpl_t *self);     //  NULL when the line had no "="
+const char *zc_zpl_qualifier (zc_zpl_t *self); //  the word before "=", or NULL
 int zc_zpl_line (zc_zpl_t *self);              //  1-based line in the file
 
-//  First node at a slash path below self ("curve/public-key"), or NULL.
+//  First node at a slash path below self ("curve/public-key"), or NULL;
+//  nodes with a qualifier are not looked at.
 zc_zpl_t *zc_zpl_locate (zc_zpl_t *self, const char *path);
 
 int zc_zpl_test (bool verbose);

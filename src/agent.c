@@ -26,6 +26,7 @@
 #include "directory.h"
 #include "collect.h"
 #include "exec.h"
+#include "facts.h"
 #include "follow.h"
 #include "keys.h"
 #include "log.h"
@@ -74,6 +75,9 @@ struct _zc_agent_t {
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     zc_startup_t *startup;      //  the startup folder's messages, or NULL
     FILE *errors;               //  DATA/errors.log: error events from other agents
+    zc_facts_t *facts;          //  what this node advertises: built-in facts, labels, functions
+    zframe_t *advert;           //  the same, encoded: what its HELLOs carry (uplink.h)
+    zhashx_t *functions;        //  agent/function: name -> shell command (the runner's)
     int timers [2];
     uint64_t malformed;
 };
@@ -286,7 +290,9 @@ s_on_nodes (zc_agent_t *self, zc_uplink_t *uplink, zc_wire_t *msg)
     free (entries);
     s_directory_save (self);
     self->directory_use.messages++;
-    if ((msg->flags & ZC_FLAG_FULL) && !self->directory_use.ready) {
+    //  A whole directory may come in batches: the last has no MORE.
+    bool whole = (msg->flags & ZC_FLAG_FULL) && !(msg->flags & ZC_FLAG_MORE);
+    if (whole && !self->directory_use.ready) {
         self->directory_use.ready = true;
         zc_control_directory_ready (self->control);
     }
@@ -632,15 +638,84 @@ s_keys_refresh (const char *name, void *arg)
     return zc_daemon_refresh (self->daemon, name);
 }
 
-//  SIGHUP: collectors open their files again (logrotate), and the policy
-//  file is read again; a broken one leaves the old rules on. (The keys
-//  are read again by the daemon module.)
+//  What this node advertises with its directory entry, from a config:
+//  the built-in facts, its labels and the names of its functions, which
+//  the runner runs from now on. The hubs hear of it with the next HELLO
+//  when it changed (uplink.h).
+static void
+s_advertise (zc_agent_t *self, const zc_config_t *config)
+{
+    zc_facts_t *facts = zc_facts_new ();
+    zc_facts_add_builtin (facts, NULL);
+    zhashx_t *functions = zhashx_new ();
+    zhashx_set_destructor (functions, (zhashx_destructor_fn *) zstr_free);
+    //  The config checked every label and function against the bounds.
+    for (char *label = zlist_first (config->labels); label; label = zlist_next (config->labels)) {
+        char *key = zc_strdup (label);
+        char *equals = strchr (key, '=');
+        *equals = 0;
+        const char *problem = NULL;
+        if (zc_facts_set (facts, key, equals + 1, &problem) != 0)
+            zc_error ("%s: agent/label %s: %s (not advertised)", config->path, key, problem);
+        free (key);
+    }
+    for (char *entry = zlist_first (config->functions); entry; entry = zlist_next (config->functions)) {
+        char *name = zc_strdup (entry);
+        char *equals = strchr (name, '=');
+        *equals = 0;
+        if (zc_facts_add_function (facts, name, NULL) == 0)
+            zhashx_update (functions, name, zc_strdup (equals + 1));
+        free (name);
+    }
+    zframe_t *advert = zc_facts_encode (facts);
+    if (!advert) {
+        zc_error ("%s: the labels and functions do not fit what a node may advertise; keeping the"
+                  " ones before", config->path);
+        zc_facts_destroy (&facts);
+        zhashx_destroy (&functions);
+        return;
+    }
+    for (zc_uplink_t *uplink = zlist_first (self->uplinks); uplink; uplink = zlist_next (self->uplinks))
+        zc_uplink_set_advert (uplink, advert);
+    zframe_destroy (&self->advert);
+    self->advert = advert;
+    zc_runner_set_functions (self->runner, functions);
+    zhashx_destroy (&self->functions);
+    self->functions = functions;
+    zc_facts_destroy (&self->facts);
+    self->facts = facts;
+}
+
+//  SIGHUP, for labels and functions: the config file is read again and
+//  its labels and functions replace the ones before (a broken file
+//  leaves them on). Its other keys take a restart.
+static void
+s_reload_advert (zc_agent_t *self)
+{
+    char *error = NULL;
+    zc_config_t *config = zc_config_load (self->config->path, ZC_ROLE_AGENT, &error);
+    if (!config) {
+        zc_error ("cannot reload labels and functions: %s; keeping the ones before", error);
+        free (error);
+        return;
+    }
+    s_advertise (self, config);
+    zc_info ("labels and functions reloaded: %zu label(s), %zu function(s) from %s",
+             zlist_size (config->labels), zlist_size (config->functions), config->path);
+    zc_config_destroy (&config);
+}
+
+//  SIGHUP: collectors open their files again (logrotate), labels and
+//  functions are read again from the config file, and so is the policy
+//  file; a broken one leaves the old rules on. (The keys are read again
+//  by the daemon module.)
 static void
 s_hangup (void *arg)
 {
     zc_agent_t *self = arg;
     if (self->collect)
         zc_collect_reopen (self->collect);
+    s_reload_advert (self);
     if (!self->config->policy)
         return;
     char *error = NULL;
@@ -778,6 +853,9 @@ s_start_jobs (zc_agent_t *self)
         .ready = s_stream_ready, .arg = self });
     zc_streamin_set_seal (self->streamin, self->seal);
     zc_runner_set_policy (self->runner, self->policy);
+    //  Before the tasks come back: a call received before a restart
+    //  runs the function of that name.
+    s_advertise (self, config);
     //  Whom jobs run as, where, and their clean environment: looked up
     //  when the config was loaded, fixed from now on.
     self->exec_context = zc_exec_context_new (&(zc_exec_options_t) {
@@ -821,6 +899,7 @@ s_connect (zc_agent_t *self, char **error)
                                              s_on_hub_message, s_uplink_state, self, error);
         if (!uplink)
             return -1;
+        zc_uplink_set_advert (uplink, self->advert);
         zlist_append (self->uplinks, uplink);
     }
     return 0;
@@ -836,7 +915,7 @@ s_listen (zc_agent_t *self, char **error)
         .runner = self->runner, .directory = self->directory, .daemon = self->daemon,
         .uplinks = self->uplinks, .pubsub = self->pubsub, .replyto = self->replyto,
         .directory_use = &self->directory_use,
-        .want_directory = s_want_directory, .status_extra = s_status_extra,
+        .want_directory = s_want_directory, .status_extra = s_status_extra, .facts = &self->facts,
         .send = s_send, .send_arg = self };
     char *problem = NULL;
     self->control = zc_control_new (&parts, &problem);
@@ -977,6 +1056,9 @@ zc_agent_destroy (zc_agent_t **self_p)
     zc_follow_destroy (&self->follow);
     zc_pubsub_destroy (&self->pubsub);
     zc_runner_destroy (&self->runner);
+    zhashx_destroy (&self->functions);
+    zc_facts_destroy (&self->facts);
+    zframe_destroy (&self->advert);
     zc_exec_context_destroy (&self->exec_context);
     zc_delivery_destroy (&self->delivery);
     zc_streamin_destroy (&self->streamin);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
+#include "facts.h"
 #include "keys.h"
 #include "message.h"
 #include "prefixer.h"
@@ -306,48 +307,172 @@ s_report_unknown (json_t *answer)
     }
 }
 
-static const char *s_trigger_usage =
-    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] TARGET:COMMAND";
+//  What trigger and call share: their options, and the request's fate.
+typedef struct {
+    const char *config;
+    bool async, as_json;
+    bool stream;                //  trigger --stream: exec_stream, output as it comes
+    double timeout;
+    json_t *where;              //  {"KEY": "GLOB"} from --where, or NULL
+} s_job_options_t;
 
-int
-zc_cli_trigger (int argc, char *argv [])
+//  Adds a --where KEY=GLOB to options->where. 0, or an exit status after
+//  printing why.
+static int
+s_where_option (s_job_options_t *options, const char *usage, const char *item)
 {
-    static struct option options [] = {
+    const char *problem = zc_facts_where_problem (item);
+    if (problem) {
+        zc_cli_usage_error (usage, "bad --where '%s': %s", item, problem);
+        return ZC_EXIT_USAGE;
+    }
+    char *key = zc_strdup (item);
+    char *equals = strchr (key, '=');
+    *equals = 0;
+    if (!options->where)
+        options->where = json_object ();
+    int status = 0;
+    if (json_object_get (options->where, key)) {
+        zc_cli_usage_error (usage, "--where %s given twice (every --where must match: give one"
+                            " glob per key, e.g. '%s=[ab]*')", key, key);
+        status = ZC_EXIT_USAGE;
+    }
+    else
+    if (json_object_size (options->where) == ZC_FACTS_MAX_WHERE) {
+        zc_cli_usage_error (usage, "more than %d --where", ZC_FACTS_MAX_WHERE);
+        status = ZC_EXIT_USAGE;
+    }
+    else
+        json_object_set_new (options->where, key, json_string (equals + 1));
+    free (key);
+    return status;
+}
+
+//  Parses the options of trigger and call: -c FILE, -t SECS, --async,
+//  --json, --stream, --where KEY=GLOB (repeatable), --help. Options end at the
+//  first operand (a call's arguments may look like options). Returns
+//  -1 to go on, or an exit status.
+static int
+s_job_options (int argc, char *argv [], const char *usage, s_job_options_t *options)
+{
+    static struct option table [] = {
         { "async", no_argument, NULL, 'a' },
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { "json", no_argument, NULL, 'j' },
         { "stream", no_argument, NULL, 's' },
         { "timeout", required_argument, NULL, 't' },
+        { "where", required_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 }
     };
-    const char *config = NULL;
-    bool async = false, as_json = false, stream = false;
-    double timeout = 60;
-    int option;
+    *options = (s_job_options_t) { .timeout = 60 };
+    int option, status;
     optind = 1;
-    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, "+c:ht:", table, NULL)) != -1) {
         switch (option) {
-            case 'a': async = true; break;
-            case 'c': config = optarg; break;
-            case 'j': as_json = true; break;
-            case 's': stream = true; break;
+            case 'a': options->async = true; break;
+            case 'c': options->config = optarg; break;
+            case 'j': options->as_json = true; break;
+            case 's': options->stream = true; break;
             case 't':
-                if ((timeout = zc_cli_seconds (optarg)) < 0) {
-                    zc_cli_usage_error (s_trigger_usage, "-t wants a number of seconds, not '%s'", optarg);
+                if ((options->timeout = zc_cli_seconds (optarg)) < 0) {
+                    zc_cli_usage_error (usage, "-t wants a number of seconds, not '%s'", optarg);
                     return ZC_EXIT_USAGE;
                 }
                 break;
+            case 'w':
+                if ((status = s_where_option (options, usage, optarg)) != 0)
+                    return status;
+                break;
             case 'h':
-                printf ("usage: %s\n", s_trigger_usage);
+                printf ("usage: %s\n", usage);
                 return 0;
             default:
-                fprintf (stderr, "usage: %s\n", s_trigger_usage);
+                fprintf (stderr, "usage: %s\n", usage);
                 return ZC_EXIT_USAGE;
         }
     }
+    return -1;
+}
+
+//  Sends a job's request (its "to", "method" and "args"; taken) with
+//  the options' "where", and prints what comes back as trigger does:
+//  raw for one exact name, prefixed otherwise, or JSON; the job IDs with
+//  --async. Returns the exit status of SPEC.md.
+static int
+s_run_job (s_job_options_t *options, json_t *request)
+{
+    if (!request) {
+        //  jansson takes UTF-8 only, and so does the socket.
+        fprintf (stderr, "zcnc: the target, command or an argument is not valid UTF-8\n");
+        return ZC_EXIT_USAGE;
+    }
+    const char *target = json_string_value (json_object_get (request, "to"));
+    bool raw = zc_target_is_single (target);
+    zc_client_t *client = zc_cli_connect (options->config);
+    if (!client) {
+        json_decref (request);
+        return ZC_EXIT_ZCNC;
+    }
+    if (options->where)
+        json_object_set (request, "where", options->where);
+    if (!options->async)
+        json_object_set_new (request, "wait", json_real (options->timeout));
+    json_t *answer = zc_cli_request (client, request, S_CLIENT_MARGIN_MS);
+    json_decref (request);
+    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    if (status) {
+        json_decref (answer);
+        zc_client_destroy (&client);
+        return status;
+    }
+    json_t *ids = json_object_get (answer, "ids");
+    s_report_unknown (answer);
+    if (options->async) {
+        size_t index;
+        json_t *item;
+        json_array_foreach (ids, index, item)
+            printf ("%s\n", json_string_value (json_object_get (item, "id")));
+        json_decref (answer);
+        zc_client_destroy (&client);
+        return 0;
+    }
+    json_decref (answer);
+
+    s_outcome_t outcome = { .remote = -1 };
+    s_printing_t printing = {
+        .raw = raw, .as_json = options->as_json, .streamed = options->stream,
+        .prefixer = options->stream && !raw && !options->as_json? zc_prefixer_new (stdout, stderr): NULL
+    };
+    bool complete = s_wait_results (client, options->timeout, &printing, &outcome) == 0;
+    zc_prefixer_destroy (&printing.prefixer);
+    zc_client_destroy (&client);
+    if (!complete)
+        return ZC_EXIT_ZCNC;
+    if (outcome.refused)
+        return ZC_EXIT_REFUSED;
+    if (outcome.timed_out)
+        return ZC_EXIT_TIMEOUT;
+    if (raw)
+        return outcome.remote >= 0? outcome.remote: 1;
+    return outcome.failed || outcome.remote > 0? 1: 0;
+}
+
+static const char *s_trigger_usage =
+    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] [--where KEY=GLOB]... TARGET:COMMAND";
+
+int
+zc_cli_trigger (int argc, char *argv [])
+{
+    s_job_options_t options;
+    int status = s_job_options (argc, argv, s_trigger_usage, &options);
+    if (status >= 0) {
+        json_decref (options.where);
+        return status;
+    }
     if (optind >= argc) {
         zc_cli_usage_error (s_trigger_usage, "trigger needs TARGET:COMMAND");
+        json_decref (options.where);
         return ZC_EXIT_USAGE;
     }
     //  Words after the first are joined with spaces, as ssh does.
@@ -361,60 +486,58 @@ zc_cli_trigger (int argc, char *argv [])
     if (!colon || colon == spec || !colon [1]) {
         zc_cli_usage_error (s_trigger_usage, "'%s' is not TARGET:COMMAND", spec);
         free (spec);
+        json_decref (options.where);
         return ZC_EXIT_USAGE;
     }
     *colon = 0;
-    const char *target = spec, *command = colon + 1;
-    bool raw = zc_target_is_single (target);
+    status = s_run_job (&options, json_pack ("{s:s, s:s, s:[s]}", "to", spec,
+                                             "method", options.stream? "exec_stream": "exec",
+                                             "args", colon + 1));
+    free (spec);
+    json_decref (options.where);
+    return status;
+}
 
-    zc_client_t *client = zc_cli_connect (config);
-    if (!client) {
-        free (spec);
-        return ZC_EXIT_ZCNC;
-    }
-    json_t *request = json_pack ("{s:s, s:s, s:[s]}", "to", target,
-                                 "method", stream? "exec_stream": "exec", "args", command);
-    if (!async)
-        json_object_set_new (request, "wait", json_real (timeout));
-    json_t *answer = zc_cli_request (client, request, S_CLIENT_MARGIN_MS);
-    json_decref (request);
-    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
-    if (status) {
-        json_decref (answer);
-        zc_client_destroy (&client);
-        free (spec);
+static const char *s_call_usage =
+    "zcnc call [-c FILE] [-t SECS] [--async] [--json] [--where KEY=GLOB]... TARGET FUNCTION [ARG...]";
+
+//  `zcnc call TARGET FUNCTION [ARG...]`: runs a named function of the
+//  targets' configs (agent/function); the arguments are its "$1", "$2"...
+int
+zc_cli_call (int argc, char *argv [])
+{
+    s_job_options_t options;
+    int status = s_job_options (argc, argv, s_call_usage, &options);
+    if (status >= 0) {
+        json_decref (options.where);
         return status;
     }
-    json_t *ids = json_object_get (answer, "ids");
-    s_report_unknown (answer);
-    if (async) {
-        size_t index;
-        json_t *item;
-        json_array_foreach (ids, index, item)
-            printf ("%s\n", json_string_value (json_object_get (item, "id")));
-        json_decref (answer);
-        zc_client_destroy (&client);
-        free (spec);
-        return 0;
+    if (options.stream)
+        zc_cli_usage_error (s_call_usage, "call has no --stream (a function's output comes when it ends)");
+    else
+    if (argc - optind < 2)
+        zc_cli_usage_error (s_call_usage, "call needs TARGET and FUNCTION");
+    else
+    if (!zc_name_valid (argv [optind + 1]))
+        zc_cli_usage_error (s_call_usage, "'%s' is not a function name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+                            argv [optind + 1]);
+    else
+    if (argc - optind - 2 > 15)
+        zc_cli_usage_error (s_call_usage, "call takes at most 15 ARGs, not %d", argc - optind - 2);
+    else {
+        json_t *args = json_array ();
+        for (int arg = optind + 1; arg < argc && args; arg++)
+            if (json_array_append_new (args, json_string (argv [arg])) != 0) {
+                json_decref (args);     //  not UTF-8: s_run_job says so
+                args = NULL;
+            }
+        status = s_run_job (&options, json_pack ("{s:s, s:s, s:o}", "to", argv [optind], "method", "call",
+                                                 "args", args));
+        json_decref (options.where);
+        return status;
     }
-    json_decref (answer);
-
-    s_outcome_t outcome = { .remote = -1 };
-    s_printing_t printing = { .raw = raw, .as_json = as_json, .streamed = stream,
-                              .prefixer = stream && !raw && !as_json? zc_prefixer_new (stdout, stderr): NULL };
-    bool complete = s_wait_results (client, timeout, &printing, &outcome) == 0;
-    zc_prefixer_destroy (&printing.prefixer);
-    zc_client_destroy (&client);
-    free (spec);
-    if (!complete)
-        return ZC_EXIT_ZCNC;
-    if (outcome.refused)
-        return ZC_EXIT_REFUSED;
-    if (outcome.timed_out)
-        return ZC_EXIT_TIMEOUT;
-    if (raw)
-        return outcome.remote >= 0? outcome.remote: 1;
-    return outcome.failed || outcome.remote > 0? 1: 0;
+    json_decref (options.where);
+    return ZC_EXIT_USAGE;
 }
 
 //  The largest input `zcnc send` reads, as for one socket line.
@@ -684,15 +807,72 @@ s_format_time (double seconds, char *out, size_t size)
     strftime (out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+//  Prints a node's facts or functions on an indented line: KEY=VALUE
+//  words (a value with a blank or a quote in JSON quotes), or names.
+static void
+s_print_advertised (json_t *node, bool facts)
+{
+    json_t *known = json_object_get (node, "facts");
+    printf ("    %s:", facts? "facts": "functions");
+    if (json_object_size (known) == 0) {
+        printf (" (not reported)\n");
+        return;
+    }
+    if (facts) {
+        const char *key;
+        json_t *value;
+        json_object_foreach (known, key, value) {
+            const char *text = json_string_value (value);
+            if (text && *text && !strpbrk (text, " \"\\'")) {
+                printf (" %s=%s", key, text);
+                continue;
+            }
+            char *quoted = json_dumps (value, JSON_ENCODE_ANY);
+            printf (" %s=%s", key, quoted? quoted: "\"\"");
+            free (quoted);
+        }
+    }
+    else {
+        size_t index;
+        json_t *name;
+        json_array_foreach (json_object_get (node, "functions"), index, name)
+            printf (" %s", json_string_value (name));
+        if (json_array_size (json_object_get (node, "functions")) == 0)
+            printf (" (none)");
+    }
+    printf ("\n");
+}
+
 int
 zc_cli_nodes (int argc, char *argv [])
 {
-    static const char *usage = "zcnc nodes [-c FILE] [--json]";
+    static const char *usage = "zcnc nodes [-c FILE] [--facts] [--functions] [--json]";
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "facts", no_argument, NULL, 'f' },
+        { "functions", no_argument, NULL, 'F' },
+        { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 }
+    };
     const char *config = NULL;
-    bool as_json = false;
-    int status = s_query_options (argc, argv, usage, &config, &as_json, NULL);
-    if (status >= 0)
-        return status;
+    bool as_json = false, facts = false, functions = false;
+    int option, status;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "+c:h", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config = optarg; break;
+            case 'f': facts = true; break;
+            case 'F': functions = true; break;
+            case 'j': as_json = true; break;
+            case 'h':
+                printf ("usage: %s\n", usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
     if (optind < argc) {
         zc_cli_usage_error (usage, "nodes takes no arguments");
         return ZC_EXIT_USAGE;
@@ -702,7 +882,7 @@ zc_cli_nodes (int argc, char *argv [])
         return status;
     json_t *nodes = json_object_get (answer, "nodes");
     if (as_json)
-        s_print_json_lines (nodes);
+        s_print_json_lines (nodes);     //  with "facts" and "functions" always
     else {
         printf ("%-24s %-8s %-21s %s\n", "NAME", "STATE", "LAST SEEN", "VIA");
         size_t index;
@@ -713,6 +893,10 @@ zc_cli_nodes (int argc, char *argv [])
             printf ("%-24s %-8s %-21s %s\n", json_string_value (json_object_get (node, "name")),
                     json_is_true (json_object_get (node, "online"))? "online": "offline",
                     when, json_string_value (json_object_get (node, "via")));
+            if (facts)
+                s_print_advertised (node, true);
+            if (functions)
+                s_print_advertised (node, false);
         }
     }
     json_decref (answer);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "prelude.h"
 #include "config.h"
+#include "facts.h"
 #include "log.h"
 #include "zpl.h"
 #include "testing.h"
@@ -41,7 +42,9 @@ typedef enum {
     S_SWITCH,           //  on or off
     S_DIRECTORY_MODE,   //  on_demand or always (a bool: always)
     S_FOLLOW,           //  PATH SUBJECT, appended to a list
-    S_COLLECT           //  SUBJECT FILE (SUBJECT may be a pattern), appended to a list
+    S_COLLECT,          //  SUBJECT FILE (SUBJECT may be a pattern), appended to a list
+    S_LABEL,            //  label KEY = VALUE: "KEY=VALUE" appended to a list
+    S_FUNCTION          //  function NAME = COMMAND: "NAME=COMMAND" appended to a list
 } s_kind_t;
 
 typedef struct {
@@ -96,6 +99,8 @@ static const s_key_t s_keys [] = {
     { "agent/follow",       S_FOLLOW,  S_FIELD (follow),       true,  0,   0 },
     { "agent/follow_spool", S_BYTES,   S_FIELD (follow_spool), false, 65536, 68719476736.0 },
     { "agent/collect",      S_COLLECT, S_FIELD (collect),      true,  0,   0 },
+    { "agent/label",        S_LABEL,   S_FIELD (labels),       true,  0,   0 },
+    { "agent/function",     S_FUNCTION, S_FIELD (functions),   true,  0,   0 },
 };
 #define S_KEY_COUNT (sizeof s_keys / sizeof s_keys [0])
 
@@ -324,14 +329,81 @@ s_parse_peer (const char *value, char **problem)
     return peer;
 }
 
+//  The bytes the labels and functions of a config add to what the node
+//  advertises (facts.h), with 'key' = 'value' more (value NULL: a
+//  function named key).
+static size_t
+s_advert_size (zc_config_t *self, const char *key, const char *value)
+{
+    size_t size = 2 + zc_facts_entry_size (key, value);
+    //  A label "KEY=VALUE" takes u8 + KEY + u16 + VALUE; a function u8 + NAME.
+    for (const char *label = zlist_first (self->labels); label; label = zlist_next (self->labels))
+        size += 1 + strlen (label) - 1 + 2;
+    for (const char *function = zlist_first (self->functions); function;
+         function = zlist_next (self->functions))
+        size += 1 + (size_t) (strchr (function, '=') - function);
+    return size;
+}
+
+//  The entry of 'list' ("NAME=...") for 'name', or NULL.
+static const char *
+s_named_entry (zlist_t *list, const char *name)
+{
+    size_t size = strlen (name);
+    for (const char *entry = zlist_first (list); entry; entry = zlist_next (list))
+        if (strncmp (entry, name, size) == 0 && entry [size] == '=')
+            return entry;
+    return NULL;
+}
+
+//  label KEY = VALUE and function NAME = COMMAND: what a node advertises
+//  with its directory entry (facts.h) must stay within its bounds.
+static int
+s_advert_value (zc_config_t *self, const s_key_t *key, const char *name, const char *value,
+                char **problem)
+{
+    bool label = key->kind == S_LABEL;
+    const char *what = label? "label": "function";
+    const char *rule = label? zc_facts_key_problem (name): s_name_valid (name)? NULL: S_NAME_RULE;
+    if (rule)
+        return zc_fail (problem, "bad %s name '%s' (%s)", what, name, rule);
+    if (label && zc_facts_is_builtin (name))
+        return zc_fail (problem, "label %s would hide the built-in fact %s (the built-in facts are"
+                        " arch, hostname, kernel, os, os_version and zcnc; use another name)", name, name);
+    zlist_t *list = label? self->labels: self->functions;
+    if (s_named_entry (list, name))
+        return zc_fail (problem, "%s %s is set twice (keep one %s line for it)", what, name, what);
+    if (*value == 0)
+        return zc_fail (problem, "%s %s has an empty %s (give one, or remove the line)", what, name,
+                        label? "value": "command");
+    const char *bad = label? zc_facts_value_problem (value): NULL;
+    if (bad)
+        return zc_fail (problem, "label %s: %s", name, bad);
+    size_t most = label? ZC_FACTS_MAX_FACTS - ZC_FACTS_BUILTIN_COUNT: ZC_FACTS_MAX_FUNCTIONS;
+    if (zlist_size (list) == most)
+        return zc_fail (problem, "more than %zu %ss (at %s %s; remove some)", most, what, what, name);
+    if (s_advert_size (self, name, label? value: NULL) > ZC_FACTS_CONFIG_MAX)
+        return zc_fail (problem, "the labels and functions take more than %d bytes to advertise"
+                        " (at %s %s; shorten or remove some)", ZC_FACTS_CONFIG_MAX, what, name);
+    char *entry = zsys_sprintf ("%s=%s", name, value);
+    zlist_append (list, entry);
+    free (entry);
+    return 0;
+}
+
 //  Checks one value and stores it in self. Returns 0, or -1 with *problem
 //  a malloc'd "problem (what to do)" that the caller prefixes with the
-//  file, line and key.
+//  file, line and key. 'qualifier' is the word before "=" of a label or
+//  function line (NULL for the other keys).
 static int
-s_set_value (zc_config_t *self, const s_key_t *key, const char *value, char **problem)
+s_set_value (zc_config_t *self, const s_key_t *key, const char *qualifier, const char *value,
+             char **problem)
 {
     void *field = (char *) self + key->offset;
     switch (key->kind) {
+        case S_LABEL:
+        case S_FUNCTION:
+            return s_advert_value (self, key, qualifier, value, problem);
         case S_NAME:
             if (!s_name_valid (value))
                 return zc_fail (problem, "bad name '%s' (" S_NAME_RULE ")", value);
@@ -491,6 +563,15 @@ s_read_tree (zc_config_t *self, zc_zpl_t *root, int *lines, char **error)
                 return zc_fail (error, "%s:%d: unknown key '%s/%s' (%s takes no keys below it)",
                                path, zc_zpl_line (below), key_name, zc_zpl_name (below), key->key);
             const char *value = zc_zpl_value (node);
+            const char *qualifier = zc_zpl_qualifier (node);
+            bool qualified = key->kind == S_LABEL || key->kind == S_FUNCTION;
+            if (qualified && !qualifier)
+                return zc_fail (error, "%s:%d: %s: no %s name (write '%s NAME = %s')", path, line,
+                               key->key, zc_zpl_name (node), zc_zpl_name (node),
+                               key->kind == S_LABEL? "VALUE": "COMMAND");
+            if (!qualified && qualifier)
+                return zc_fail (error, "%s:%d: %s: '%s' before '=' (write '%s = VALUE')", path, line,
+                               key->key, qualifier, zc_zpl_name (node));
             if (!value)
                 return zc_fail (error, "%s:%d: %s: no value (write '%s = VALUE')",
                                path, line, key->key, zc_zpl_name (node));
@@ -500,7 +581,7 @@ s_read_tree (zc_config_t *self, zc_zpl_t *root, int *lines, char **error)
             if (!lines [index])
                 lines [index] = line;
             char *problem = NULL;
-            if (s_set_value (self, key, value, &problem)) {
+            if (s_set_value (self, key, qualifier, value, &problem)) {
                 zc_fail (error, "%s:%d: %s: %s", path, line, key->key, problem? problem: "out of memory");
                 free (problem);
                 return -1;
@@ -751,6 +832,8 @@ s_config_new (const char *path)
     self->pass_env = zlist_new ();
     self->follow = zlist_new ();
     self->collect = zlist_new ();
+    self->labels = zlist_new ();
+    self->functions = zlist_new ();
     self->follow_spool = 64u << 20;
     if (!self->path || !self->binds || !self->uplinks || !self->hubs
     ||  !self->job_env || !self->pass_env) {
@@ -759,6 +842,8 @@ s_config_new (const char *path)
     }
     zlist_autofree (self->follow);
     zlist_autofree (self->collect);
+    zlist_autofree (self->labels);
+    zlist_autofree (self->functions);
     zlist_autofree (self->binds);
     zlist_autofree (self->job_env);
     zlist_autofree (self->pass_env);
@@ -862,6 +947,8 @@ zc_config_destroy (zc_config_t **self_p)
         zlist_destroy (&self->pass_env);
         zlist_destroy (&self->follow);
         zlist_destroy (&self->collect);
+        zlist_destroy (&self->labels);
+        zlist_destroy (&self->functions);
         free (self->job_groups);
         free (self->job_user);
         free (self->job_home);
@@ -919,6 +1006,101 @@ s_load_ok (const char *dir, zc_role_t role, const char *text)
     free (error);
     unlink (path);
     return config;
+}
+
+//  label KEY = VALUE and function NAME = COMMAND: what the node
+//  advertises, in file order, within its bounds.
+static int
+s_test_advert_keys (const char *dir, bool verbose)
+{
+    ZC_TEST_BEGIN;
+    const char *head = "zcnc\n    name = n1\n    keys = k\n    data = d\nagent\n    hub = h@tcp://h:1\n";
+    char text [8192];
+    snprintf (text, sizeof text, "%s"
+              "    label env = prod\n"
+              "    function machine-info = uname -a\n"
+              "    label role = 'web server'   # quoted\n"
+              "    function greet = printf 'hello %%s\\n' \"$1\"\n", head);
+    zc_config_t *config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && zlist_size (config->labels) == 2 && zlist_size (config->functions) == 2);
+    if (config) {
+        ZC_CHECK_STR ((char *) zlist_first (config->labels), "env=prod");
+        ZC_CHECK_STR ((char *) zlist_next (config->labels), "role=web server");
+        ZC_CHECK_STR ((char *) zlist_first (config->functions), "machine-info=uname -a");
+        ZC_CHECK_STR ((char *) zlist_next (config->functions), "greet=printf 'hello %s\\n' \"$1\"");
+    }
+    zc_config_destroy (&config);
+
+    struct {
+        const char *body;       //  after head (lines 7 on)
+        const char *error;      //  after the path
+    } bad [] = {
+        { "    label = prod\n", ":7: agent/label: no label name (write 'label NAME = VALUE')" },
+        { "    function = uname\n", ":7: agent/function: no function name (write 'function NAME = COMMAND')" },
+        { "    socket env = x\n", ":7: agent/socket: 'env' before '=' (write 'socket = VALUE')" },
+        { "    label os = debian\n", ":7: agent/label: label os would hide the built-in fact os (the built-in"
+          " facts are arch, hostname, kernel, os, os_version and zcnc; use another name)" },
+        { "    label env = prod\n    label env = test\n",
+          ":8: agent/label: label env is set twice (keep one label line for it)" },
+        { "    label env = ''\n", ":7: agent/label: label env has an empty value (give one, or remove the line)" },
+        { "    label -x = 1\n", ":7: agent/label: bad label name '-x' (a key must start with a letter or digit)" },
+        { "    label a*b = 1\n", ":7: agent/label: bad label name 'a*b' (a key holds only letters, digits,"
+          " '.', '_' and '-')" },
+        { "    label env = caf\xc3\n", ":7: agent/label: label env: a value is not valid UTF-8" },
+        { "    function ALL = true\n", ":7: agent/function: bad function name 'ALL' (" S_NAME_RULE ")" },
+        { "    function f = a\n    function f = b\n",
+          ":8: agent/function: function f is set twice (keep one function line for it)" },
+        { "    function f = ''\n", ":7: agent/function: function f has an empty command (give one, or remove"
+          " the line)" },
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        snprintf (text, sizeof text, "%s%s", head, bad [index].body);
+        ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text, bad [index].error, verbose) == 0);
+    }
+    //  Too long a value; too many; too large all together.
+    char value [300];
+    memset (value, 'v', 257);
+    value [257] = 0;
+    snprintf (text, sizeof text, "%s    label big = %s\n", head, value);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text,
+                              ":7: agent/label: label big: a value longer than 256 bytes", verbose) == 0);
+    size_t used = (size_t) snprintf (text, sizeof text, "%s", head);
+    for (int index = 0; index < 59; index++)
+        used += (size_t) snprintf (text + used, sizeof text - used, "    label k%d = v\n", index);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text,
+                              ":65: agent/label: more than 58 labels (at label k58; remove some)", verbose) == 0);
+    used = (size_t) snprintf (text, sizeof text, "%s", head);
+    for (int index = 0; index < 65; index++)
+        used += (size_t) snprintf (text + used, sizeof text - used, "    function f%d = true\n", index);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text,
+                              ":71: agent/function: more than 64 functions (at function f64; remove some)",
+                              verbose) == 0);
+    memset (value, 'v', 250);
+    value [250] = 0;
+    used = (size_t) snprintf (text, sizeof text, "%s", head);
+    for (int index = 0; index < 14; index++)
+        used += (size_t) snprintf (text + used, sizeof text - used, "    label k%02d = %s\n", index, value);
+    ZC_CHECK (s_expect_error (dir, ZC_ROLE_AGENT, text,
+                              ":20: agent/label: the labels and functions take more than 3584 bytes to"
+                              " advertise (at label k13; shorten or remove some)", verbose) == 0);
+    //  One less fits, and so does the whole set with the built-in facts.
+    used = (size_t) snprintf (text, sizeof text, "%s", head);
+    for (int index = 0; index < 13; index++)
+        used += (size_t) snprintf (text + used, sizeof text - used, "    label k%02d = %s\n", index, value);
+    config = s_load_ok (dir, ZC_ROLE_AGENT, text);
+    ZC_CHECK (config && zlist_size (config->labels) == 13);
+    zc_facts_t *facts = zc_facts_new ();
+    zc_facts_add_builtin (facts, NULL);
+    for (char *label = config? zlist_first (config->labels): NULL; label; label = zlist_next (config->labels)) {
+        *strchr (label, '=') = 0;
+        ZC_CHECK (zc_facts_set (facts, label, label + strlen (label) + 1, NULL) == 0);
+    }
+    zframe_t *encoded = zc_facts_encode (facts);
+    ZC_CHECK (encoded && zframe_size (encoded) <= ZC_FACTS_MAX_SIZE);
+    zframe_destroy (&encoded);
+    zc_facts_destroy (&facts);
+    zc_config_destroy (&config);
+    return ZC_TEST_END;
 }
 
 //  The keys of how jobs run, and the look-up of the job user (an agent's
@@ -1448,6 +1630,7 @@ zc_config_test (bool verbose)
     free (saved);
 
     ZC_CHECK (s_test_job_keys (dir, verbose) == 0);
+    ZC_CHECK (s_test_advert_keys (dir, verbose) == 0);
     ZC_CHECK (rmdir (dir) == 0);
     return ZC_TEST_END;
 }

@@ -289,6 +289,14 @@ s_needs_directory (const char *expression)
     return false;
 }
 
+//  True when a message needs the directory: a glob, ALL, or facts to
+//  match ("where").
+static bool
+s_message_needs_directory (const zc_message_t *message)
+{
+    return message->where || s_needs_directory (message->to);
+}
+
 //  True when the directory is here for a request; otherwise asks for it
 //  and keeps the request (holding its connection) until it comes or
 //  S_DIRECTORY_WAIT_MS pass.
@@ -368,6 +376,51 @@ s_known_names (zc_control_t *self)
     return known;
 }
 
+//  True when node 'name' has every fact of 'where': this node's own
+//  facts as it advertises them now, another's as the directory has them.
+static bool
+s_facts_match (zc_control_t *self, const char *name, zlist_t *where)
+{
+    if (streq (name, self->parts.config->name) && self->parts.facts)
+        return zc_facts_match_set (*self->parts.facts, where);
+    const zc_node_entry_t *entry = zc_directory_lookup (self->parts.directory, name);
+    return entry && zc_facts_match (entry->facts, entry->facts_size, where);
+}
+
+//  Narrows resolved targets (and with them the unknown names) to the
+//  nodes whose facts match the message's "where", at the origin, once.
+//  0, or -1 with *error when none is left.
+static int
+s_narrow (zc_control_t *self, zc_message_t *message, zlist_t *targets, zlist_t *unknown, char **error)
+{
+    size_t resolved = zlist_size (targets);
+    zlist_t *names = zlist_dup (targets);
+    for (char *name = zlist_first (names); name; name = zlist_next (names))
+        if (!s_facts_match (self, name, message->where)) {
+            //  The lists own their strings: find the one to remove.
+            for (char *target = zlist_first (targets); target; target = zlist_next (targets))
+                if (streq (target, name)) {
+                    zlist_remove (targets, target);
+                    break;
+                }
+            for (char *absent = zlist_first (unknown); absent; absent = zlist_next (unknown))
+                if (streq (absent, name)) {
+                    zlist_remove (unknown, absent);
+                    break;
+                }
+        }
+    zlist_destroy (&names);
+    if (zlist_size (targets))
+        return 0;
+    char items [1024] = "";
+    size_t used = 0;
+    for (char *item = zlist_first (message->where); item && used < sizeof items;
+         item = zlist_next (message->where))
+        used += (size_t) snprintf (items + used, sizeof items - used, " --where %s", item);
+    *error = zsys_sprintf ("%s matched none of the %zu node(s) of '%s'", items + 1, resolved, message->to);
+    return -1;
+}
+
 zlist_t *
 zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets, zlist_t **unknown,
                    char **error, const char **code)
@@ -380,7 +433,7 @@ zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
         *code = "denied";
         return NULL;
     }
-    if (!self->resuming && s_needs_directory (message->to)
+    if (!self->resuming && s_message_needs_directory (message)
     &&  !self->parts.want_directory (self->parts.send_arg)) {
         *code = "later";
         *error = zc_strdup ("the node directory is on its way (this node just subscribed to it)");
@@ -406,6 +459,10 @@ zc_control_submit (zc_control_t *self, zc_message_t *message, zlist_t **targets,
     if (zlist_size (*targets) == 0) {
         *code = "nomatch";
         *error = zsys_sprintf ("'%s' matches no known node", message->to);
+        return NULL;
+    }
+    if (message->where && s_narrow (self, message, *targets, *unknown, error) != 0) {
+        *code = "nomatch";
         return NULL;
     }
     //  Only names the directory lacks can be hubs (it never lists one).
@@ -516,7 +573,7 @@ s_request_message (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, j
         free (error);
         return;
     }
-    if (s_needs_directory (message->to) && !s_directory_or_defer (self, conn, request, 0)) {
+    if (s_message_needs_directory (message) && !s_directory_or_defer (self, conn, request, 0)) {
         zc_message_destroy (&message);
         return;
     }
@@ -552,9 +609,18 @@ s_op_nodes (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *
     uint64_t now = (uint64_t) time (NULL);
     for (size_t index = 0; index < count; index++) {
         zc_node_entry_t *entry = &entries [index];
-        json_array_append_new (nodes, json_pack ("{s:s, s:b, s:I, s:s}",
+        json_t *node = json_pack ("{s:s, s:b, s:I, s:s}",
             "name", entry->name, "online", entry->online,
-            "last_seen", (json_int_t) (entry->online? now: entry->last_seen), "via", entry->via));
+            "last_seen", (json_int_t) (entry->online? now: entry->last_seen), "via", entry->via);
+        //  What it advertises: this node's own as it is now, another's as
+        //  the hubs reported it ({} and [] when not known).
+        bool own = streq (entry->name, self->parts.config->name) && self->parts.facts;
+        zc_facts_t *facts = own? NULL: zc_facts_decode (entry->facts, entry->facts_size);
+        zc_facts_t *shown = own? *self->parts.facts: facts;
+        json_object_set_new (node, "facts", zc_facts_json (shown));
+        json_object_set_new (node, "functions", zc_facts_functions_json (shown));
+        zc_facts_destroy (&facts);
+        json_array_append_new (nodes, node);
     }
     free (entries);
     s_answer (self, conn, tag, json_pack ("{s:o}", "nodes", nodes));

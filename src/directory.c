@@ -6,20 +6,33 @@
 #include "testing.h"
 
 typedef struct {
-    zc_node_entry_t entry;
+    zc_node_entry_t entry;      //  its facts point at 'facts'
+    uint8_t *facts;             //  what the node advertises, or NULL when not known
     bool changed;
+    bool facts_changed;
 } s_item_t;
 
 struct _zc_directory_t {
     zhashx_t *items;            //  name -> s_item_t
 };
 
+static void
+s_item_destroy (void **item_p)
+{
+    s_item_t *item = *item_p;
+    if (item) {
+        free (item->facts);
+        free (item);
+        *item_p = NULL;
+    }
+}
+
 zc_directory_t *
 zc_directory_new (void)
 {
     zc_directory_t *self = zc_calloc (1, sizeof *self);
     self->items = zhashx_new ();
-    zhashx_set_destructor (self->items, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_destructor (self->items, s_item_destroy);
     return self;
 }
 
@@ -41,14 +54,31 @@ zc_directory_update (zc_directory_t *self, const zc_node_entry_t *entry)
         item = zc_calloc (1, sizeof *item);
         zhashx_insert (self->items, entry->name, item);
         item->entry = *entry;
+        item->entry.facts = NULL;
+        item->entry.facts_size = 0;
         item->changed = true;
     }
     else
     if (item->entry.online != entry->online
     ||  item->entry.last_seen != entry->last_seen
     ||  strcmp (item->entry.via, entry->via) != 0) {
+        const uint8_t *facts = item->entry.facts;
+        size_t facts_size = item->entry.facts_size;
         item->entry = *entry;
+        item->entry.facts = facts;
+        item->entry.facts_size = facts_size;
         item->changed = true;
+    }
+    //  Facts not known to the caller ("not changed") keep what is here.
+    if (entry->facts && entry->facts_size
+    &&  (entry->facts_size != item->entry.facts_size
+         || memcmp (entry->facts, item->facts, entry->facts_size) != 0)) {
+        free (item->facts);
+        item->facts = zc_malloc (entry->facts_size);
+        memcpy (item->facts, entry->facts, entry->facts_size);
+        item->entry.facts = item->facts;
+        item->entry.facts_size = entry->facts_size;
+        item->changed = item->facts_changed = true;
     }
 }
 
@@ -105,9 +135,10 @@ s_collect (zc_directory_t *self, bool only_changed, size_t *count)
     for (s_item_t *item = zhashx_first (self->items); item; item = zhashx_next (self->items)) {
         if (only_changed && !item->changed)
             continue;
-        entries [(*count)++] = item->entry;
+        entries [*count] = item->entry;
+        entries [(*count)++].facts_changed = only_changed && item->facts_changed;
         if (only_changed)
-            item->changed = false;
+            item->changed = item->facts_changed = false;
     }
     if (*count == 0) {
         free (entries);
@@ -176,6 +207,44 @@ zc_directory_test (bool verbose)
     zc_node_entry_t *entries = zc_directory_entries (directory, &count);
     ZC_CHECK (entries && count == 1);
     free (entries);
+
+    //  Facts are copied; an update without them keeps them; new ones
+    //  are a change, flagged as such.
+    uint8_t facts [] = { 1, 1, 'a', 0, 1, 'b', 0 };
+    entry = (zc_node_entry_t) { .name = "web-2", .online = true, .last_seen = 300, .via = "hub1",
+                                .facts = facts, .facts_size = sizeof facts };
+    zc_directory_update (directory, &entry);
+    facts [5] = 'x';                            //  the caller's bytes are its own
+    changes = zc_directory_take_changes (directory, &count);
+    ZC_CHECK (changes && count == 1 && changes [0].facts_changed && changes [0].facts_size == sizeof facts
+              && changes [0].facts [5] == 'b');
+    free (changes);
+    entry.facts = NULL;
+    entry.facts_size = 0;
+    entry.online = false;
+    zc_directory_update (directory, &entry);
+    changes = zc_directory_take_changes (directory, &count);
+    ZC_CHECK (changes && count == 1 && !changes [0].facts_changed && changes [0].facts
+              && changes [0].facts [5] == 'b' && !changes [0].online);
+    free (changes);
+    found = zc_directory_lookup (directory, "web-2");
+    ZC_CHECK (found && found->facts_size == sizeof facts);
+    entry.facts = facts;
+    entry.facts_size = sizeof facts;            //  'x' now: changed
+    zc_directory_update (directory, &entry);
+    changes = zc_directory_take_changes (directory, &count);
+    ZC_CHECK (changes && count == 1 && changes [0].facts_changed && changes [0].facts [5] == 'x');
+    free (changes);
+    zc_directory_update (directory, &entry);    //  the same facts again: no change
+    ZC_CHECK (zc_directory_take_changes (directory, &count) == NULL);
+    entries = zc_directory_entries (directory, &count);
+    ZC_CHECK (entries && count == 1 && !entries [0].facts_changed && entries [0].facts [5] == 'x');
+    free (entries);
+    //  A new entry without facts has none.
+    entry = (zc_node_entry_t) { .name = "web-3", .online = true, .last_seen = 300 };
+    zc_directory_update (directory, &entry);
+    found = zc_directory_lookup (directory, "web-3");
+    ZC_CHECK (found && !found->facts && found->facts_size == 0);
     zc_directory_destroy (&directory);
     ZC_CHECK (directory == NULL);
     return ZC_TEST_END;

@@ -598,6 +598,24 @@ s_can_enter (const char *path)
 //  --------------------------------------------------------------------------
 //  Starting the shell
 
+//  The shell's argv: sh -c COMMAND, then the spec's params ($0, $1, ...),
+//  which the shell takes as words, never as part of the command. A new
+//  array of borrowed strings; the caller frees the array.
+static char **
+s_shell_argv (const zc_exec_spec_t *spec)
+{
+    size_t count = spec->params? zlist_size (spec->params): 0;
+    char **argv = zc_calloc (count + 4, sizeof (char *));
+    argv [0] = (char *) "sh";
+    argv [1] = (char *) "-c";
+    argv [2] = (char *) spec->command;
+    size_t index = 3;
+    for (char *param = spec->params? zlist_first (spec->params): NULL; param;
+         param = zlist_next (spec->params))
+        argv [index++] = param;
+    return argv;
+}
+
 //  Spawns program 'path' with 'argv' (/bin/sh -c COMMAND, or a program
 //  run directly) with the three fds as its stdin, stdout and stderr, in
 //  a new process group, with default signal dispositions, an empty
@@ -904,11 +922,12 @@ s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
     if (!env)
         return zc_strdup ("cannot start the command: out of memory");
     char *problem = NULL;
-    char *shell_argv [] = { (char *) "sh", (char *) "-c", (char *) spec->command, NULL };
+    char **shell_argv = spec->argv? NULL: s_shell_argv (spec);
     char *const *argv = spec->argv? spec->argv: shell_argv;
     char *path = spec->argv? s_find_program (spec->argv [0], s_env_path (env), &problem)
                            : zc_strdup ("/bin/sh");
     if (problem) {
+        free (shell_argv);
         s_job_env_free (context, env);
         return problem;
     }
@@ -929,6 +948,7 @@ s_start_shell (zc_exec_t *self, const zc_exec_spec_t *spec, int fds [3])
             problem = zsys_sprintf ("cannot run %s: %s (check that %s exists and the"
                                     " process limit, ulimit -u)", path, strerror (rc), path);
     }
+    free (shell_argv);
     s_job_env_free (context, env);
     free (path);
     return problem;
@@ -1585,6 +1605,17 @@ s_test_contexts (bool verbose, const char *dir)
     ZC_CHECK (result && result->state == ZC_STATE_FAILED && result->signal == SIGTERM
               && s_test_is (result->out, result->out_size, "fed\n"));
     zc_result_destroy (&outcome.result);
+    //  and so do parameters
+    zlist_t *params = zlist_new ();
+    zlist_append (params, "f");
+    zlist_append (params, "a; id");
+    spec = (zc_exec_spec_t) { .command = "echo \"$0:$1\"", .params = params, .max_output = 1024,
+                              .context = context };
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && s_test_is (result->out, result->out_size, "f:a; id\n"));
+    zc_result_destroy (&outcome.result);
+    zlist_destroy (&params);
 
     //  A directory nobody may not enter: the job fails as that user
     zc_exec_context_destroy (&context);
@@ -1743,6 +1774,24 @@ zc_exec_test (bool verbose)
         ZC_CHECK (result->finished_ms <= (uint64_t) zclock_time ());
     }
     zc_result_destroy (&outcome.result);
+
+    //  Parameters are words after the command: $0, $1, ...; never code.
+    zlist_t *params = zlist_new ();
+    zlist_append (params, "greet");
+    zlist_append (params, "a  b");
+    zlist_append (params, "it's \"quoted\"; rm -rf x");
+    zlist_append (params, "$(touch pwned)`touch pwned`");
+    zlist_append (params, "");
+    spec.command = "printf '%s|' \"$0\" \"$#\" \"$@\"; test -e pwned && echo pwned";
+    spec.params = params;
+    s_test_run (&spec, &outcome);
+    result = outcome.result;
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && result->exit_code == 1
+              && s_test_is (result->out, result->out_size,
+                            "greet|4|a  b|it's \"quoted\"; rm -rf x|$(touch pwned)`touch pwned`||"));
+    zc_result_destroy (&outcome.result);
+    spec.params = NULL;
+    zlist_destroy (&params);
 
     spec.command = "exit 7";
     s_test_run (&spec, &outcome);

@@ -29,6 +29,7 @@
 #include "hub.h"
 #include "daemon.h"
 #include "directory.h"
+#include "facts.h"
 #include "flow.h"
 #include "hubsub.h"
 #include "keys.h"
@@ -50,7 +51,8 @@
 #define S_RECV_BATCH         256        //  messages taken per turn of the loop
 #define S_LISTEN_BACKLOG     4096       //  connections waiting to be accepted
 #define S_FEW_DESCRIPTORS    4096       //  below this limit on open files, the hub warns
-#define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message (~8 KB)
+#define S_MAX_ROUTES_BATCH   100        //  entries per ROUTES message ...
+#define S_MAX_ENTRIES_BYTES  (64u << 10) //  ... and bytes of entries per ROUTES or NODES message
 #define S_STRIKES_MAX        100        //  malformed messages from one key ...
 #define S_STRIKES_WINDOW_MS  10000      //  ... within this long ...
 #define S_SUSPEND_MS         60000      //  ... keep it out this long
@@ -315,6 +317,46 @@ s_via (zc_hub_t *self, const char *path, char via [ZC_VIA_MAX])
     snprintf (via, ZC_VIA_MAX, "%s%s%s", self->config->name, *path? ">": "", path);
 }
 
+//  The directory entry of 'name' as the routes have it now (its facts
+//  left out: the directory keeps them). Returns its best link, or NULL.
+static void *
+s_directory_entry (zc_hub_t *self, const char *name, zc_node_entry_t *entry)
+{
+    const char *path;
+    void *link = zc_routes_best (self->routes, name, &path);
+    const zc_node_entry_t *known = zc_directory_lookup (self->directory, name);
+    *entry = (zc_node_entry_t) { .online = link != NULL, .last_seen = s_wall_seconds () };
+    snprintf (entry->name, sizeof entry->name, "%s", name);
+    if (link)
+        s_via (self, path, entry->via);
+    else
+    if (known)
+        snprintf (entry->via, sizeof entry->via, "%s", known->via);
+    return link;
+}
+
+//  What node 'name' advertises (a facts set) came, from the node itself
+//  or along its best route: the directory keeps it (bounded: at most
+//  ZC_FACTS_MAX_SIZE per node), and when it changed, agents that follow
+//  the directory and neighbour hubs learn of it at the next flush.
+static void
+s_node_facts (zc_hub_t *self, const char *name, const uint8_t *facts, size_t size)
+{
+    const zc_node_entry_t *known = zc_directory_lookup (self->directory, name);
+    if (!facts || !size
+    ||  (known && known->facts_size == size && memcmp (known->facts, facts, size) == 0))
+        return;
+    zc_node_entry_t entry;
+    if (known)
+        entry = *known;
+    else
+        s_directory_entry (self, name, &entry);
+    entry.facts = facts;
+    entry.facts_size = size;
+    zc_directory_update (self->directory, &entry);
+    zhashx_update (self->advertise, name, (void *) 1);
+}
+
 //  Takes the names whose best route changed: the directory and waiting
 //  origins learn of it now, neighbour hubs at the next flush.
 static void
@@ -322,16 +364,8 @@ s_routes_changed (zc_hub_t *self)
 {
     zlist_t *names = zc_routes_take_changes (self->routes);
     for (char *name = zlist_first (names); name; name = zlist_next (names)) {
-        const char *path;
-        void *link = zc_routes_best (self->routes, name, &path);
-        const zc_node_entry_t *known = zc_directory_lookup (self->directory, name);
-        zc_node_entry_t entry = { .online = link != NULL, .last_seen = s_wall_seconds () };
-        snprintf (entry.name, sizeof entry.name, "%s", name);
-        if (link)
-            s_via (self, path, entry.via);
-        else
-        if (known)
-            snprintf (entry.via, sizeof entry.via, "%s", known->via);
+        zc_node_entry_t entry;
+        void *link = s_directory_entry (self, name, &entry);
         zc_directory_update (self->directory, &entry);
         zhashx_update (self->advertise, name, (void *) 1);
         if (link) {
@@ -354,8 +388,33 @@ s_route_entry (zc_hub_t *self, const char *name, s_link_t *to, zc_node_entry_t *
     snprintf (entry->name, sizeof entry->name, "%s", name);
     entry->last_seen = s_wall_seconds ();
     entry->online = link && link != to;
-    if (entry->online)
+    if (entry->online) {
         s_via (self, path, entry->via);
+        //  With what the node advertises, when we know it.
+        const zc_node_entry_t *known = zc_directory_lookup (self->directory, name);
+        if (known) {
+            entry->facts = known->facts;
+            entry->facts_size = known->facts_size;
+        }
+    }
+}
+
+//  How many of 'count' entries go in one ROUTES or NODES message: at
+//  most 'most', and as many as fit S_MAX_ENTRIES_BYTES (at least one).
+static size_t
+s_batch_size (const zc_node_entry_t *entries, size_t count, size_t most)
+{
+    size_t batch = 0, bytes = 0;
+    while (batch < count && batch < most) {
+        //  An entry's bytes at most: name, online, last_seen, via, facts.
+        size_t size = 1 + ZC_NAME_MAX + 1 + 8 + 1 + strlen (entries [batch].via) + ZC_PATH_MAX_HUBS
+                    + 2 + entries [batch].facts_size;
+        if (batch && bytes + size > S_MAX_ENTRIES_BYTES)
+            break;
+        bytes += size;
+        batch++;
+    }
+    return batch;
 }
 
 //  Sends ROUTES for 'names' to a neighbour hub, in batches; 'full' says
@@ -374,7 +433,7 @@ s_send_routes (zc_hub_t *self, s_link_t *to, zlist_t *names, bool full)
     }
     size_t sent = 0;
     do {
-        size_t batch = count - sent > S_MAX_ROUTES_BATCH? S_MAX_ROUTES_BATCH: count - sent;
+        size_t batch = s_batch_size (entries + sent, count - sent, S_MAX_ROUTES_BATCH);
         zc_wire_t *msg = zc_wire_new (ZC_MSG_ROUTES);
         if (full)
             msg->flags |= ZC_FLAG_FULL | (sent + batch < count? ZC_FLAG_MORE: 0);
@@ -436,7 +495,15 @@ s_on_routes (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
         }
         bool through_sender = strncmp (entry->via, from->name, prefix) == 0
                            && (entry->via [prefix] == 0 || entry->via [prefix] == '>');
-        if (!through_sender || zc_routes_set (self->routes, entry->name, from, entry->via) != 0) {
+        if (through_sender && zc_routes_set (self->routes, entry->name, from, entry->via) == 0) {
+            if (full)
+                zhashx_update (from->full_seen, entry->name, (void *) 1);
+            //  What the node advertises, taken along its best route only:
+            //  two routes never take turns with what they say.
+            if (zc_routes_best (self->routes, entry->name, NULL) == from)
+                s_node_facts (self, entry->name, entry->facts, entry->facts_size);
+        }
+        else {
             char what [200], line [700];
             snprintf (what, sizeof what, "route:%s:%s", from->name, entry->name);
             snprintf (line, sizeof line, "refused the route to %s via %s from hub %s (a loop, or not through it)",
@@ -444,9 +511,6 @@ s_on_routes (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
             zc_warn_once (self->logged, what, "%s", line);
             zc_routes_withdraw (self->routes, entry->name, from);
         }
-        else
-        if (full)
-            zhashx_update (from->full_seen, entry->name, (void *) 1);
     }
     free (entries);
     if (full && !more) {
@@ -464,17 +528,40 @@ s_on_routes (zc_hub_t *self, s_link_t *from, zc_wire_t *msg)
 //  ---------------------------------------------------------------------
 //  Peers
 
-//  Sends the whole directory to an agent.
+//  NODES payloads for 'count' entries, in batches of at most
+//  S_MAX_ENTRIES_BYTES (a new list of frames; one, empty, for none).
+static zlist_t *
+s_nodes_payloads (const zc_node_entry_t *entries, size_t count)
+{
+    zlist_t *payloads = zlist_new ();
+    size_t sent = 0;
+    do {
+        size_t batch = s_batch_size (entries + sent, count - sent, SIZE_MAX);
+        zframe_t *payload = zc_wire_nodes_payload (entries + sent, batch);
+        if (payload)
+            zlist_append (payloads, payload);
+        sent += batch;
+    } while (sent < count);
+    return payloads;
+}
+
+//  Sends the whole directory to an agent, in batches flagged FULL (and
+//  MORE but the last).
 static void
 s_send_directory (zc_hub_t *self, s_peer_t *peer)
 {
     size_t count;
     zc_node_entry_t *entries = zc_directory_entries (self->directory, &count);
-    zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
-    msg->flags |= ZC_FLAG_FULL;
-    msg->payload = zc_wire_nodes_payload (entries, count);
+    zlist_t *payloads = s_nodes_payloads (entries, count);
     free (entries);
-    s_send_to (self, peer, &msg);
+    zframe_t *payload;
+    while ((payload = zlist_pop (payloads))) {
+        zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
+        msg->flags |= ZC_FLAG_FULL | (zlist_size (payloads)? ZC_FLAG_MORE: 0);
+        msg->payload = payload;
+        s_send_to (self, peer, &msg);
+    }
+    zlist_destroy (&payloads);
 }
 
 //  A peer said HELLO: an agent becomes a route and is welcomed (a PONG
@@ -497,7 +584,7 @@ s_presence (zc_hub_t *self, s_peer_t *peer, bool online, const char *reason)
 }
 
 static void
-s_peer_online (zc_hub_t *self, s_peer_t *peer)
+s_peer_online (zc_hub_t *self, s_peer_t *peer, const zc_id_t *hello)
 {
     bool was_online = peer->online;
     if (!peer->online)
@@ -515,6 +602,7 @@ s_peer_online (zc_hub_t *self, s_peer_t *peer)
         s_routes_changed (self);
         zc_wire_t *welcome = zc_wire_new (ZC_MSG_PONG);
         welcome->flags |= ZC_FLAG_FULL;
+        welcome->id = *hello;           //  the HELLO it answers
         s_send_to (self, peer, &welcome);
         //  Also when its route did not change: a send to it may have
         //  failed on a connection that died meanwhile.
@@ -848,11 +936,16 @@ s_handle (zc_hub_t *self, s_peer_t *peer, zc_wire_t *msg, zframe_t *arrival, boo
         //  have restarted within peer_timeout), and one that asks for it
         //  (the peer thought us gone) is welcomed again, or gets the routes.
         if (!peer->online || new_connection || (msg->flags & ZC_FLAG_FULL))
-            s_peer_online (self, peer);
+            s_peer_online (self, peer, &msg->id);
         else {
             zc_wire_t *pong = zc_wire_new (ZC_MSG_PONG);
+            pong->id = msg->id;         //  the HELLO it answers
             s_send_to (self, peer, &pong);
         }
+        //  What an agent advertises comes on the HELLOs of a new join and
+        //  after it changed (hubs advertise nothing: they are not nodes).
+        if (msg->payload && peer->link.kind == S_LINK_AGENT)
+            s_node_facts (self, peer->link.name, zframe_data (msg->payload), zframe_size (msg->payload));
         return;
     }
     if (msg->type == ZC_MSG_BYE) {
@@ -1227,20 +1320,31 @@ s_directory_timer (zloop_t *loop, int timer_id, void *arg)
     zc_node_entry_t *changes = zc_directory_take_changes (self->directory, &count);
     if (!changes)
         return 0;
-    zframe_t *payload = zc_wire_nodes_payload (changes, count);
+    //  A change carries a node's facts only when they changed: an agent
+    //  keeps what it has (a node going on- and offline costs no more).
+    for (size_t index = 0; index < count; index++)
+        if (!changes [index].facts_changed) {
+            changes [index].facts = NULL;
+            changes [index].facts_size = 0;
+        }
+    zlist_t *payloads = s_nodes_payloads (changes, count);
     free (changes);
     zlist_t *agents = zlist_new ();
     for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
         if (peer->online && peer->link.kind == S_LINK_AGENT
         &&  zc_hubsub_agent_has (self->hubsub, peer->link.name, ZC_SUBJECT_DIRECTORY))
             zlist_append (agents, peer);
-    for (s_peer_t *peer = zlist_first (agents); peer; peer = zlist_next (agents)) {
-        zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
-        msg->payload = zframe_dup (payload);
-        s_send_to (self, peer, &msg);
-    }
+    for (zframe_t *payload = zlist_first (payloads); payload; payload = zlist_next (payloads))
+        for (s_peer_t *peer = zlist_first (agents); peer; peer = zlist_next (agents)) {
+            zc_wire_t *msg = zc_wire_new (ZC_MSG_NODES);
+            msg->payload = zframe_dup (payload);
+            s_send_to (self, peer, &msg);
+        }
     zlist_destroy (&agents);
-    zframe_destroy (&payload);
+    zframe_t *payload;
+    while ((payload = zlist_pop (payloads)))
+        zframe_destroy (&payload);
+    zlist_destroy (&payloads);
     return 0;
 }
 
@@ -1489,6 +1593,84 @@ zc_hub_actor (zsock_t *pipe, void *config)
 //  Self-test: a hub in this process, and raw peers speaking the wire.
 
 //  Says HELLO as 'name' and waits for the hub's answer of 'type'.
+//  The next NODES change on 'peer' that carries facts for 'name', as a
+//  new set (NULL when none came within a second).
+static zc_facts_t *
+s_test_facts_of (zsock_t *peer, const char *name)
+{
+    zc_facts_t *facts = NULL;
+    int64_t deadline = zclock_mono () + 1000;
+    while (!facts && zclock_mono () < deadline) {
+        zc_wire_t *msg = zc_testbed_expect (peer, ZC_MSG_NODES, 1000);
+        zc_node_entry_t *entries = NULL;
+        size_t count = 0;
+        if (msg && zc_wire_nodes_payload_decode (msg->payload, &entries, &count) == 0)
+            for (size_t index = 0; index < count && !facts; index++)
+                if (streq (entries [index].name, name) && entries [index].facts)
+                    facts = zc_facts_decode (entries [index].facts, entries [index].facts_size);
+        free (entries);
+        zc_wire_destroy (&msg);
+    }
+    return facts;
+}
+
+//  What an agent advertises on a HELLO reaches the agents that follow
+//  the directory; the PONG answers that HELLO by its ID; a HELLO without
+//  facts keeps them.
+static int
+s_test_facts (zsock_t *follower, zsock_t *agent)
+{
+    ZC_TEST_BEGIN;
+    zc_facts_t *facts = zc_facts_new ();
+    zc_facts_set (facts, "env", "prod", NULL);
+    zc_facts_add_function (facts, "machine-info", NULL);
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "n2");
+    hello->payload = zc_facts_encode (facts);
+    zc_id_t hello_id = hello->id;
+    zc_wire_send (&hello, agent, NULL);
+    zc_wire_t *pong = zc_testbed_expect (agent, ZC_MSG_PONG, 5000);
+    ZC_CHECK (pong && zc_id_equal (&pong->id, &hello_id) && !(pong->flags & ZC_FLAG_FULL));
+    zc_wire_destroy (&pong);
+    zc_facts_t *seen = s_test_facts_of (follower, "n2");
+    ZC_CHECK (seen && streq (zc_facts_get (seen, "env")? zc_facts_get (seen, "env"): "", "prod")
+              && zc_facts_has_function (seen, "machine-info"));
+    zc_facts_destroy (&seen);
+    //  A periodic HELLO carries none, and changes nothing.
+    hello = zc_wire_new (ZC_MSG_HELLO);
+    snprintf (hello->name, sizeof hello->name, "n2");
+    hello_id = hello->id;
+    zc_wire_send (&hello, agent, NULL);
+    pong = zc_testbed_expect (agent, ZC_MSG_PONG, 5000);
+    ZC_CHECK (pong && zc_id_equal (&pong->id, &hello_id));
+    zc_wire_destroy (&pong);
+    ZC_CHECK ((seen = s_test_facts_of (follower, "n2")) == NULL);
+    zc_facts_destroy (&seen);
+    //  The whole directory has them.
+    zc_wire_t *sub = zc_wire_new (ZC_MSG_SUB);
+    sub->flags |= ZC_FLAG_FULL;
+    zlist_append (sub->patterns, ZC_SUBJECT_DIRECTORY);
+    zc_wire_send (&sub, follower, NULL);
+    zc_wire_t *full = zc_testbed_expect (follower, ZC_MSG_NODES, 5000);
+    while (full && !(full->flags & ZC_FLAG_FULL)) {
+        zc_wire_destroy (&full);
+        full = zc_testbed_expect (follower, ZC_MSG_NODES, 5000);
+    }
+    zc_node_entry_t *entries = NULL;
+    size_t count = 0;
+    ZC_CHECK (full && zc_wire_nodes_payload_decode (full->payload, &entries, &count) == 0);
+    bool found = false;
+    for (size_t index = 0; index < count; index++)
+        if (streq (entries [index].name, "n2"))
+            found = (seen = zc_facts_decode (entries [index].facts, entries [index].facts_size)) != NULL;
+    ZC_CHECK (found && zc_facts_get (seen, "env"));
+    zc_facts_destroy (&seen);
+    free (entries);
+    zc_wire_destroy (&full);
+    zc_facts_destroy (&facts);
+    return ZC_TEST_END;
+}
+
 static zc_wire_t *
 s_test_hello (zsock_t *peer, const char *name, uint8_t type)
 {
@@ -1593,6 +1775,7 @@ zc_hub_test (bool verbose)
     msg = zc_testbed_expect (n2, ZC_MSG_REQ, 5000);
     ZC_CHECK (msg && zc_id_equal (&msg->id, &id) && streq (msg->from, "n1"));
     zc_wire_destroy (&msg);
+    ZC_CHECK (s_test_facts (n1, n2) == 0);
 
     //  A copy of n2's key claiming another name is refused, on its own
     //  connection, and never becomes n2's route: every job for n2 keeps

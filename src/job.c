@@ -12,7 +12,7 @@ static const char *s_state_names [ZC_STATE_COUNT] = {
 
 static const char *s_method_names [ZC_METHOD_COUNT] = {
     NULL, "exec", "exec_stream", "tail", "http_get", "copy", "ping",
-    "jobs", "cancel"
+    "jobs", "cancel", "call"
 };
 
 const char *

@@ -7,6 +7,7 @@
 #include "httpget.h"
 #include "message.h"
 #include "replyto.h"
+#include "facts.h"
 #include "target.h"
 #include "testing.h"
 
@@ -24,6 +25,7 @@ zc_message_destroy (zc_message_t **self_p)
         free (self->data);
         zc_reply_spec_clear (&self->reply);
         free (self->relay_via);
+        zlist_destroy (&self->where);
         free (self);
         *self_p = NULL;
     }
@@ -80,6 +82,37 @@ s_seconds (json_t *value, double min, double max, double *out)
     return 0;
 }
 
+//  "where": {"KEY": "GLOB", ...} into a new list of "KEY=GLOB". Returns
+//  NULL, or a malloc'd error.
+static char *
+s_where (json_t *value, zlist_t **where)
+{
+    if (!json_is_object (value) || json_object_size (value) == 0
+    ||  json_object_size (value) > ZC_FACTS_MAX_WHERE)
+        return zsys_sprintf ("\"where\" must be an object of 1 to %d KEY: GLOB members, e.g."
+                             " {\"env\": \"prod\", \"os\": \"debian*\"}", ZC_FACTS_MAX_WHERE);
+    zlist_destroy (where);
+    *where = zlist_new ();
+    zlist_autofree (*where);
+    const char *key;
+    json_t *glob;
+    json_object_foreach (value, key, glob) {
+        const char *text = json_string_value (glob);
+        if (!text || strlen (text) != json_string_length (glob))
+            return zsys_sprintf ("\"where\": the value of \"%s\" must be a string (a glob)", key);
+        char *item = zsys_sprintf ("%s=%s", key, text);
+        const char *problem = strchr (key, '=')? "a key holds only letters, digits, '.', '_' and '-'"
+                                               : zc_facts_where_problem (item);
+        if (problem) {
+            free (item);
+            return zsys_sprintf ("\"where\": bad member \"%s\": %s", key, problem);
+        }
+        zlist_append (*where, item);
+        free (item);
+    }
+    return NULL;
+}
+
 static bool
 s_ignored (const char *key, const char **ignore)
 {
@@ -133,7 +166,8 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
         else
         if (streq (key, "method")) {
             if (!json_is_string (value) || !(self->method = zc_method_parse (json_string_value (value)))) {
-                *error = zc_strdup ("unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)");
+                *error = zc_strdup ("unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs,"
+                                    " cancel, call)");
                 break;
             }
         }
@@ -243,6 +277,11 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             if (*json_string_value (value))
                 *slot = zc_strdup (json_string_value (value));
         }
+        else
+        if (streq (key, "where")) {
+            if ((*error = s_where (value, &self->where)))
+                break;
+        }
         else {
             *error = zsys_sprintf ("unknown field \"%s\"", key);
             break;
@@ -269,6 +308,13 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
                 *error = zc_httpget_url_check (zlist_first (self->args));
             if (!*error)
                 *field = NULL;
+        }
+        else
+        if (self->method == ZC_METHOD_CALL
+        &&  (!self->args || zlist_size (self->args) == 0 || !zc_name_valid (zlist_first (self->args)))) {
+            *field = "args";
+            *error = zc_strdup ("call takes the function's name first in \"args\" (a name such as"
+                                " machine-info), then at most 15 arguments");
         }
         if (!*error)
             zc_replyto_check (&self->reply, error, field);
@@ -489,6 +535,17 @@ zc_message_test (bool verbose)
         ZC_CHECK_STR (message->relay_via, "gw1");
         ZC_CHECK (message->data_size == 2 && memcmp (message->data, "hi", 2) == 0);
         ZC_CHECK (message->method_timeout == 2.5 && message->retries == 0);
+        ZC_CHECK (message->where == NULL);
+        zc_message_destroy (&message);
+    }
+    //  A call: the function's name, then its arguments; "where" as items.
+    message = s_parse ("{\"to\": \"ALL\", \"method\": \"call\", \"args\": [\"machine-info\", \"a;b\"],"
+                       " \"where\": {\"env\": \"prod\", \"os\": \"debian*\"}}", &error, &field);
+    ZC_CHECK (message && message->method == ZC_METHOD_CALL && zlist_size (message->args) == 2);
+    if (message) {
+        ZC_CHECK (zlist_size (message->where) == 2);
+        ZC_CHECK_STR (zlist_first (message->where), "env=prod");
+        ZC_CHECK_STR (zlist_next (message->where), "os=debian*");
         zc_message_destroy (&message);
     }
     //  Reply fields: "" is the default; exec's argv as given.
@@ -510,7 +567,14 @@ zc_message_test (bool verbose)
           "\"relay_via\" must be a node name: the agent that takes custody of the job" },
         { "{\"to\": [], \"args\": [\"x\"]}", "to", "\"to\" must be a target string or a non-empty array of them" },
         { "{\"to\": \"n1\", \"args\": [\"x\", \"y\"]}", "args", "exec takes exactly one string in \"args\": the shell command" },
-        { "{\"to\": \"n1\", \"method\": \"dance\"}", "method", "unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel)" },
+        { "{\"to\": \"n1\", \"method\": \"dance\"}", "method", "unknown method (one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel, call)" },
+        { "{\"to\": \"n1\", \"method\": \"call\"}", "args", "call takes the function's name first in \"args\" (a name such as machine-info), then at most 15 arguments" },
+        { "{\"to\": \"n1\", \"method\": \"call\", \"args\": [\"a b\"]}", "args", "call takes the function's name first in \"args\" (a name such as machine-info), then at most 15 arguments" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"where\": []}", "where", "\"where\" must be an object of 1 to 16 KEY: GLOB members, e.g. {\"env\": \"prod\", \"os\": \"debian*\"}" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"where\": {}}", "where", "\"where\" must be an object of 1 to 16 KEY: GLOB members, e.g. {\"env\": \"prod\", \"os\": \"debian*\"}" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"where\": {\"env\": 1}}", "where", "\"where\": the value of \"env\" must be a string (a glob)" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"where\": {\"-env\": \"x\"}}", "where", "\"where\": bad member \"-env\": a key must start with a letter or digit" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"where\": {\"a=b\": \"x\"}}", "where", "\"where\": bad member \"a=b\": a key holds only letters, digits, '.', '_' and '-'" },
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"expire\": -1}", "expire", "expire must be a number of seconds from 1 to 31536000" },
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"retries\": 1.5}", "retries", "retries must be an integer from 0 to 100000" },
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"data_b64\": \"!!\"}", "data_b64", "\"data_b64\" is not valid base64" },

@@ -518,7 +518,7 @@ s_expect (zc_policy_t *policy, const char *origin, const char *method,
     return -1;
 }
 
-#define S_ONE_OF "(one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel, sub)"
+#define S_ONE_OF "(one of exec, exec_stream, tail, http_get, copy, ping, jobs, cancel, call, sub)"
 
 //  The meaning of a COMMAND pattern, said the slow way: by recursion.
 static bool

@@ -65,6 +65,7 @@ struct _zc_runner_t {
     char prune_from [ZC_JOB_ID_MAX];    //  where the next prune scan starts ("" = the first)
     zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
     zc_policy_t *policy;        //  who may run what here; NULL: every trusted origin anything
+    zhashx_t *functions;        //  named functions: name -> shell command; not owned, or NULL
     size_t refused;             //  jobs refused before they were stored
     zhashx_t *refusals_logged;  //  origins whose refusal was logged this minute
     int64_t refusals_window;    //  monotonic ms when that minute began
@@ -132,6 +133,19 @@ void
 zc_runner_set_policy (zc_runner_t *self, zc_policy_t *policy)
 {
     self->policy = policy;
+}
+
+void
+zc_runner_set_functions (zc_runner_t *self, zhashx_t *functions)
+{
+    self->functions = functions;
+}
+
+//  The shell command of function 'name' here, or NULL.
+static const char *
+s_function (zc_runner_t *self, const char *name)
+{
+    return name && self->functions? zhashx_lookup (self->functions, name): NULL;
 }
 
 size_t
@@ -620,6 +634,13 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     if (task->method == ZC_METHOD_HTTP_GET)
         s_task_fetch (self, task, args);
     else
+    if (task->method == ZC_METHOD_CALL && !s_function (self, zlist_first (args))) {
+        char reason [ZC_NAME_SIZE + 40];
+        const char *name = zlist_first (args);
+        snprintf (reason, sizeof reason, "no function %.*s on this node", ZC_NAME_MAX, name? name: "?");
+        s_task_answer (self, task, ZC_STATE_FAILED, reason);
+    }
+    else
     if (s_streams (task->method) && *task->relay) {
         char reason [120];
         snprintf (reason, sizeof reason, "%s cannot go through a relay (relay_via): its output streams"
@@ -627,12 +648,14 @@ s_task_start (zc_runner_t *self, s_task_t *task)
         s_task_answer (self, task, ZC_STATE_FAILED, reason);
     }
     else
-    if (s_spawns (task->method) && zlist_size (args) == 1) {
-        bool streams = s_streams (task->method);
+    if ((s_spawns (task->method) && zlist_size (args) == 1) || task->method == ZC_METHOD_CALL) {
+        //  A call runs its function's command; the function's name and
+        //  arguments become "$0", "$1", ...: words, never shell code.
+        bool streams = s_streams (task->method), call = task->method == ZC_METHOD_CALL;
         char *command = task->method == ZC_METHOD_TAIL? s_tail_command (zlist_first (args))
-                                                       : zc_strdup (zlist_first (args));
+                      : zc_strdup (call? s_function (self, zlist_first (args)): zlist_first (args));
         zc_exec_spec_t spec = {
-            .command = command, .data = data, .data_size = data_size,
+            .command = command, .params = call? args: NULL, .data = data, .data_size = data_size,
             .timeout = task->method_timeout, .max_output = self->max_output,
             .context = self->exec_context, .job_id = task->job_id, .origin = task->origin,
             .output = streams? s_task_output: NULL, .output_arg = task
@@ -679,16 +702,17 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     uint8_t *data = NULL;
     size_t data_size = 0;
     bool readable = zc_wire_req_payload_decode (task->payload, &args, &data, &data_size) == 0;
-    bool spawns = readable && (s_spawns (task->method) || task->method == ZC_METHOD_HTTP_GET)
-               && zlist_size (args) == 1;
+    bool spawns = readable && ((zlist_size (args) == 1 && (s_spawns (task->method) || task->method == ZC_METHOD_HTTP_GET))
+                            || (task->method == ZC_METHOD_CALL && s_function (self, zlist_first (args))));
     zc_policy_verdict_t verdict = { .allowed = true };
     if (readable && self->policy) {
         //  The command a policy rule looks at: the shell command, path,
-        //  url or source, all first arguments; other methods have none.
+        //  url, source or function name, all first arguments; other
+        //  methods have none.
         const char *method = zc_method_name (task->method);
         bool has_command = task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM
                         || task->method == ZC_METHOD_TAIL || task->method == ZC_METHOD_HTTP_GET
-                        || task->method == ZC_METHOD_COPY;
+                        || task->method == ZC_METHOD_COPY || task->method == ZC_METHOD_CALL;
         const char *command = has_command? zlist_first (args): NULL;
         //  An http_get's URL as it is fetched (httpget.h).
         char *url = task->method == ZC_METHOD_HTTP_GET && command? zc_httpget_url_normal (command): NULL;
@@ -1284,6 +1308,75 @@ zc_runner_test (bool verbose)
     free (sent);
     zc_runner_on_ack (runner, &job->id, "o1", NULL);
     zc_wire_destroy (&job);
+
+    //  A call runs its function with the arguments as "$1"...; an
+    //  unknown one fails at once; a policy looks at the function's name.
+    zhashx_t *functions = zhashx_new ();
+    zhashx_insert (functions, "greet", "printf '%s|' \"$0\" \"$@\"");
+    zc_runner_set_functions (runner, functions);
+    job = s_test_request (ZC_METHOD_CALL, "greet");
+    zlist_t *call_args = zlist_new ();
+    zlist_append (call_args, "greet");
+    zlist_append (call_args, "a b; echo x");
+    zlist_append (call_args, "$(id)");
+    zframe_destroy (&job->payload);
+    job->payload = zc_wire_req_payload (call_args, NULL, 0);
+    zlist_destroy (&call_args);
+    zc_runner_request (runner, job);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    timer = zloop_timer (loop, 10, 0, s_test_reply_sent, &link);
+    guard = zloop_timer (loop, 10000, 1, s_test_reply_sent, &link);
+    zloop_start (loop);
+    zloop_timer_end (loop, timer);
+    zloop_timer_end (loop, guard);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "REPLY ");
+    free (sent);
+    ZC_CHECK (result && result->state == ZC_STATE_DONE
+              && result->out_size == 24 && memcmp (result->out, "greet|a b; echo x|$(id)|", 24) == 0);
+    zc_runner_on_ack (runner, &job->id, "o1", NULL);
+    zc_wire_destroy (&job);
+    job = s_test_request (ZC_METHOD_CALL, "nosuch");
+    zc_runner_request (runner, job);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "REPLY ");
+    free (sent);
+    ZC_CHECK (result && result->state == ZC_STATE_FAILED);
+    ZC_CHECK_STR (result? result->error: NULL, "no function nosuch on this node");
+    zc_runner_on_ack (runner, &job->id, "o1", NULL);
+    zc_wire_destroy (&job);
+    zc_policy_t *policy = zc_policy_parse ("allow o1 call gre*\n", 19, "t.policy", &error);
+    ZC_CHECK (policy);
+    zc_runner_set_policy (runner, policy);
+    job = s_test_request (ZC_METHOD_EXEC, "greet");
+    zc_runner_request (runner, job);
+    sent = s_test_sent (&link, &result);
+    ZC_CHECK_STR (sent, "REPLY ");
+    free (sent);
+    ZC_CHECK (result && result->state == ZC_STATE_DENIED);
+    ZC_CHECK_STR (result? result->error: NULL, "no rule in t.policy matched");
+    zc_runner_on_ack (runner, &job->id, "o1", NULL);
+    zc_wire_destroy (&job);
+    job = s_test_request (ZC_METHOD_CALL, "greet");
+    zc_runner_request (runner, job);
+    ZC_CHECK (zlist_size (link.sent) == 0);        //  allowed: it is starting
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_runner_committed (runner);
+    timer = zloop_timer (loop, 10, 0, s_test_reply_sent, &link);
+    guard = zloop_timer (loop, 10000, 1, s_test_reply_sent, &link);
+    zloop_start (loop);
+    zloop_timer_end (loop, timer);
+    zloop_timer_end (loop, guard);
+    sent = s_test_sent (&link, &result);
+    free (sent);
+    ZC_CHECK (result && result->state == ZC_STATE_DONE);
+    zc_runner_on_ack (runner, &job->id, "o1", NULL);
+    zc_wire_destroy (&job);
+    zc_runner_set_policy (runner, NULL);
+    zc_policy_destroy (&policy);
+    zc_runner_set_functions (runner, NULL);
+    zhashx_destroy (&functions);
 
     //  An absent origin: the result waits for its presence.
     job = s_test_request (ZC_METHOD_COPY, "/var/log/syslog");

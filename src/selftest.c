@@ -26,6 +26,7 @@
 #include "target.h"
 #include "keys.h"
 #include "zap.h"
+#include "facts.h"
 #include "wire.h"
 #include "exec.h"
 #include "httpget.h"
@@ -59,6 +60,7 @@ static struct {
     { "target", zc_target_test },
     { "keys", zc_keys_test },
     { "zap", zc_zap_test },
+    { "facts", zc_facts_test },
     { "wire", zc_wire_test },
     { "exec", zc_exec_test },
     { "httpget", zc_httpget_test },

@@ -35,6 +35,9 @@ struct _zc_uplink_t {
     uint64_t redial_at;             //  monotonic ms to dial again after a refused handshake
     int redial_backoff;             //  ms, doubling up to S_REDIAL_MAX_MS
     uint64_t malformed;
+    zframe_t *advert;               //  what this node advertises (facts.h), or NULL
+    bool advert_pending;            //  changed since the hub last took it
+    zc_id_t advert_hello;           //  the last HELLO that carried it
     zc_uplink_message_fn *on_message;
     zc_uplink_state_fn *on_state;
     void *arg;
@@ -81,6 +84,14 @@ s_send_hello (zc_uplink_t *self)
     //  Until the hub has answered with what it knows, ask for all of it.
     if (!self->up)
         hello->flags |= ZC_FLAG_FULL;
+    //  What we advertise goes with the HELLOs of a new join (a hub that
+    //  restarted knows nothing of it) and, once changed, until the hub
+    //  answers one of them; not with every heartbeat.
+    if (self->advert && (!self->up || self->advert_pending)) {
+        hello->payload = zframe_dup (self->advert);
+        self->advert_hello = hello->id;
+        self->advert_pending = true;
+    }
     s_send (self, &hello);
 }
 
@@ -133,6 +144,9 @@ s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
             zc_wire_destroy (&msg);
             continue;
         }
+        if (msg->type == ZC_MSG_PONG && !*msg->from && self->advert_pending
+        &&  zc_id_equal (&msg->id, &self->advert_hello))
+            self->advert_pending = false;       //  the hub answered the HELLO that carried it
         if (msg->type == ZC_MSG_ERROR && msg->code == ZC_ERR_NOT_HELLO) {
             //  The hub lost track of us (it restarted): introduce
             //  ourselves again; the owner resends on the next link-up.
@@ -387,6 +401,7 @@ zc_uplink_destroy (zc_uplink_t **self_p)
         zsock_destroy (&self->monitor);
         zsock_destroy (&self->dealer);
         zc_flow_destroy (&self->flow);
+        zframe_destroy (&self->advert);
         free (self);
         *self_p = NULL;
     }
@@ -426,6 +441,18 @@ zc_uplink_set_up (zc_uplink_t *self)
     zc_flow_pump (self->flow, zclock_mono ());
     if (self->on_state)
         self->on_state (self, true, self->arg);
+}
+
+void
+zc_uplink_set_advert (zc_uplink_t *self, zframe_t *advert)
+{
+    if (advert && self->advert && zframe_eq (advert, self->advert))
+        return;
+    zframe_destroy (&self->advert);
+    self->advert = advert? zframe_dup (advert): NULL;
+    self->advert_pending = advert != NULL;
+    if (self->advert && self->up)
+        s_send_hello (self);            //  now, not at the next heartbeat
 }
 
 bool

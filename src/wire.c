@@ -9,6 +9,7 @@
 */
 #include "prelude.h"
 #include "wire.h"
+#include "facts.h"
 #include "subject.h"
 #include "log.h"
 #include "target.h"
@@ -72,12 +73,20 @@ s_relayed (uint8_t type, uint8_t flags)
         && (type == ZC_MSG_REQ || type == ZC_MSG_ACK || type == ZC_MSG_STARTED || type == ZC_MSG_REPLY);
 }
 
+//  True for the types whose payload is optional: ACK (the IDs of more
+//  jobs it acknowledges) and HELLO (what the node advertises).
+static bool
+s_payload_optional (uint8_t type)
+{
+    return type == ZC_MSG_ACK || type == ZC_MSG_HELLO;
+}
+
 //  True when a message of this type may carry a payload: the types that
-//  must, and ACK (the IDs of more jobs it acknowledges).
+//  must, and those that may.
 static bool
 s_payload_allowed (uint8_t type, uint8_t flags, bool present)
 {
-    return s_has_payload (type, flags) == present || (type == ZC_MSG_ACK && present);
+    return s_has_payload (type, flags) == present || (s_payload_optional (type) && present);
 }
 
 //  --------------------------------------------------------------------------
@@ -545,6 +554,9 @@ zc_wire_encode (zc_wire_t *self)
     switch (self->type) {
         case ZC_MSG_HELLO:
             s_put_name (&writer, self->name, false);
+            if (self->payload
+            &&  zc_facts_check (zframe_data (self->payload), zframe_size (self->payload), NULL) != 0)
+                s_fail (&writer, "a HELLO payload that is not a facts set");
             break;
         case ZC_MSG_REQ:
             s_put_uint (&writer, self->method, 1);
@@ -752,7 +764,10 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
     }
     //  The rest of the frame is the payload, for the types that have one.
     size_t rest = reader.size - reader.pos;
-    bool with_payload = s_has_payload (self->type, self->flags) || (self->type == ZC_MSG_ACK && rest > 0);
+    bool with_payload = s_has_payload (self->type, self->flags) || (s_payload_optional (self->type) && rest > 0);
+    if (!reader.problem && self->type == ZC_MSG_HELLO && rest > 0
+    &&  zc_facts_check (reader.data + reader.pos, rest, NULL) != 0)
+        s_bad (&reader, "bad HELLO facts");
     if (!reader.problem && !with_payload && rest > 0)
         s_bad (&reader, "trailing bytes in header");
     if (!reader.problem && with_payload && rest > ZC_WIRE_MAX_PAYLOAD)
@@ -1211,6 +1226,34 @@ zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record)
     return 0;
 }
 
+//  Appends what a node advertises (a facts set, facts.h) as a u16 length
+//  and its bytes; length 0 when not known.
+static void
+s_put_facts (s_writer_t *writer, const zc_node_entry_t *entry)
+{
+    size_t size = entry->facts? entry->facts_size: 0;
+    if (size && zc_facts_check (entry->facts, size, NULL) != 0)
+        s_fail (writer, "facts that are not a facts set");
+    s_put_blob (writer, entry->facts, size, 2);
+}
+
+//  Reads what s_put_facts wrote: entry->facts points into the reader's
+//  frame (NULL when the length is 0).
+static void
+s_get_facts (s_reader_t *reader, zc_node_entry_t *entry, const char *problem)
+{
+    size_t size = s_get_uint (reader, 2, problem);
+    const uint8_t *bytes = s_get (reader, size, problem);
+    if (!bytes || size == 0)
+        return;
+    if (zc_facts_check (bytes, size, NULL) != 0)
+        s_bad (reader, problem);
+    else {
+        entry->facts = bytes;
+        entry->facts_size = size;
+    }
+}
+
 zframe_t *
 zc_wire_node_record (const zc_node_entry_t *entry)
 {
@@ -1220,6 +1263,7 @@ zc_wire_node_record (const zc_node_entry_t *entry)
     s_put_uint (&writer, entry->online, 1);
     s_put_uint (&writer, entry->last_seen, 8);
     s_put_path (&writer, entry->via);
+    s_put_facts (&writer, entry);           //  since facts: absent from older records
     return s_writer_frame (&writer, "node record");
 }
 
@@ -1235,7 +1279,14 @@ zc_wire_node_record_decode (zframe_t *frame, zc_node_entry_t *entry)
     entry->online = s_get_uint (&reader, 1, "truncated") != 0;
     entry->last_seen = s_get_uint (&reader, 8, "truncated");
     s_get_path (&reader, entry->via, "bad via");
-    return s_reader_done (&reader);
+    if (!reader.problem && reader.pos < reader.size)
+        s_get_facts (&reader, entry, "bad facts");
+    if (s_reader_done (&reader) != 0) {
+        entry->facts = NULL;
+        entry->facts_size = 0;
+        return -1;
+    }
+    return 0;
 }
 
 //  The NODES payload for 'count' directory entries. Returns a new frame,
@@ -1252,6 +1303,7 @@ zc_wire_nodes_payload (const zc_node_entry_t *entries, size_t count)
         s_put_uint (&writer, entries [index].online? 1: 0, 1);
         s_put_uint (&writer, entries [index].last_seen, 8);
         s_put_path (&writer, entries [index].via);
+        s_put_facts (&writer, &entries [index]);
     }
     return s_writer_frame (&writer, "NODES payload");
 }
@@ -1269,8 +1321,8 @@ zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t
     s_reader_t reader;
     s_reader_init (&reader, frame);
     size_t total = s_get_uint (&reader, 4, "truncated");
-    //  The smallest entry is 12 bytes: check before allocating.
-    if (total > (reader.size - reader.pos) / 12)
+    //  The smallest entry is 14 bytes: check before allocating.
+    if (total > (reader.size - reader.pos) / 14)
         s_bad (&reader, "count larger than the frame");
     zc_node_entry_t *array = NULL;
     if (!reader.problem && total > 0) {
@@ -1287,6 +1339,7 @@ zc_wire_nodes_payload_decode (zframe_t *frame, zc_node_entry_t **entries, size_t
         entry->online = online == 1;
         entry->last_seen = s_get_uint (&reader, 8, "truncated");
         s_get_path (&reader, entry->via, "bad via");
+        s_get_facts (&reader, entry, "bad facts");
     }
     if (!reader.problem && reader.pos != reader.size)
         s_bad (&reader, "trailing bytes");
@@ -1937,7 +1990,24 @@ s_test_records (void)
     zc_node_entry_t entry_back;
     ZC_CHECK (frame && zc_wire_node_record_decode (frame, &entry_back) == 0);
     ZC_CHECK (streq (entry_back.name, "db1") && entry_back.online
-              && entry_back.last_seen == 1700000000 && streq (entry_back.via, "hub1"));
+              && entry_back.last_seen == 1700000000 && streq (entry_back.via, "hub1")
+              && !entry_back.facts);
+    //  A record of an older release, without facts, still reads.
+    zframe_t *old_record = zframe_new (zframe_data (frame), zframe_size (frame) - 2);
+    ZC_CHECK (zc_wire_node_record_decode (old_record, &entry_back) == 0 && streq (entry_back.name, "db1")
+              && !entry_back.facts && entry_back.facts_size == 0);
+    zframe_destroy (&old_record);
+    zframe_destroy (&frame);
+    //  With facts: kept, pointing into the record; a bad set is refused.
+    const uint8_t facts [] = { 1, 1, 'a', 0, 1, 'b', 0 };
+    entry.facts = facts;
+    entry.facts_size = sizeof facts;
+    frame = zc_wire_node_record (&entry);
+    ZC_CHECK (frame && zc_wire_node_record_decode (frame, &entry_back) == 0);
+    ZC_CHECK (entry_back.facts_size == sizeof facts && entry_back.facts
+              && memcmp (entry_back.facts, facts, sizeof facts) == 0);
+    zframe_data (frame) [zframe_size (frame) - 3] = '-';        //  key "-"
+    ZC_CHECK (zc_wire_node_record_decode (frame, &entry_back) == -1 && !entry_back.facts);
     zframe_destroy (&frame);
 
     return ZC_TEST_END;
@@ -2226,10 +2296,42 @@ s_test_pubsub (void)
     return ZC_TEST_END;
 }
 
+//  A HELLO may carry what its node advertises: a facts set, or nothing.
+static int
+s_test_hello_facts (void)
+{
+    ZC_TEST_BEGIN;
+    zc_facts_t *facts = zc_facts_new ();
+    zc_facts_set (facts, "env", "prod", NULL);
+    zc_facts_add_function (facts, "machine-info", NULL);
+    zc_wire_t *hello = zc_wire_new (ZC_MSG_HELLO);
+    strcpy (hello->name, "n1");
+    hello->payload = zc_facts_encode (facts);
+    zmsg_t *msg = zc_wire_encode (hello);
+    zc_wire_t *got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    ZC_CHECK (got && streq (got->name, "n1") && got->payload && zframe_eq (got->payload, hello->payload));
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    //  Without one, as every periodic HELLO goes.
+    zframe_destroy (&hello->payload);
+    msg = zc_wire_encode (hello);
+    got = msg? zc_wire_decode (msg, zmsg_first (msg), NULL): NULL;
+    ZC_CHECK (got && got->payload == NULL);
+    zc_wire_destroy (&got);
+    zmsg_destroy (&msg);
+    //  Anything else is not sent.
+    hello->payload = zframe_new ("\x01", 1);
+    ZC_CHECK (zc_wire_encode (hello) == NULL);
+    zc_wire_destroy (&hello);
+    zc_facts_destroy (&facts);
+    return ZC_TEST_END;
+}
+
 int
 zc_wire_test (bool verbose)
 {
     ZC_TEST_BEGIN;
+    ZC_CHECK (s_test_hello_facts () == 0);
     ZC_CHECK (s_test_records () == 0);
     ZC_CHECK (s_test_pubsub () == 0);
     ZC_CHECK (s_test_ack_ids () == 0);
@@ -2420,7 +2522,10 @@ zc_wire_test (bool verbose)
     ZC_CHECK_STR (s_decode_reason (good, 20, NULL, 0, false), "header too short");
     ZC_CHECK_STR (s_decode_reason (good, 0, NULL, 0, false), "header too short");
     ZC_CHECK_STR (s_decode_reason (good, sizeof good, (const uint8_t *) "x", 1, true),
-                  "trailing bytes in header");       //  HELLO has no payload
+                  "bad HELLO facts");                //  a HELLO's payload is a facts set
+    ZC_CHECK_STR (s_decode_reason (good, sizeof good, (const uint8_t *) "\0\0", 2, true), "ok");
+    ZC_CHECK_STR (s_decode_reason (good, sizeof good, (const uint8_t *) "\0\0\0", 3, true),
+                  "bad HELLO facts");
     memcpy (bad, good, sizeof good);
     bad [0] = 0xC6;
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad signature");
@@ -2437,8 +2542,11 @@ zc_wire_test (bool verbose)
     bad [2] = ZC_MSG_REQ;                           //  REQ fields missing
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "truncated REQ fields");
     bad [2] = ZC_MSG_HELLO;
-    memcpy (bad + sizeof good, "!", 1);             //  one byte too many
+    memcpy (bad + sizeof good, "!", 1);             //  one byte too many: not a facts set
+    ZC_CHECK_STR (s_decode_reason (bad, sizeof good + 1, NULL, 0, false), "bad HELLO facts");
+    bad [2] = ZC_MSG_PONG;                          //  a type without a payload
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good + 1, NULL, 0, false), "trailing bytes in header");
+    bad [2] = ZC_MSG_HELLO;
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good - 1, NULL, 0, false), "bad HELLO name");
     bad [sizeof good - 1] = '-';                    //  name "-"
     ZC_CHECK_STR (s_decode_reason (bad, sizeof good, NULL, 0, false), "bad HELLO name");
@@ -2718,13 +2826,13 @@ zc_wire_test (bool verbose)
 
     //  NODES payloads.
     zc_node_entry_t entries [3] = {
-        { "web-1", true, 1700000000, "hub1" },
-        { "n1.site1", false, 0, "" },
-        { "central", true, UINT64_MAX, "hub1>gw.site1>sub-2" } };
+        { .name = "web-1", .online = true, .last_seen = 1700000000, .via = "hub1" },
+        { .name = "n1.site1", .online = false, .last_seen = 0, .via = "" },
+        { .name = "central", .online = true, .last_seen = UINT64_MAX, .via = "hub1>gw.site1>sub-2" } };
     frame = zc_wire_nodes_payload (entries, 3);
     const uint8_t nodes_start [] = {
         0, 0, 0, 3, 5, 'w', 'e', 'b', '-', '1', 1, 0, 0, 0, 0, 0x65, 0x53, 0xF1, 0x00,
-        1, 4, 'h', 'u', 'b', '1', 8 };
+        1, 4, 'h', 'u', 'b', '1', 0, 0, 8 };
     ZC_CHECK (frame && zframe_size (frame) > sizeof nodes_start
            && memcmp (zframe_data (frame), nodes_start, sizeof nodes_start) == 0);
     zc_node_entry_t *entries_got;
@@ -2736,6 +2844,7 @@ zc_wire_test (bool verbose)
         ZC_CHECK_STR (entries_got [index].via, entries [index].via);
         ZC_CHECK (entries_got [index].online == entries [index].online);
         ZC_CHECK (entries_got [index].last_seen == entries [index].last_seen);
+        ZC_CHECK (entries_got [index].facts == NULL && entries_got [index].facts_size == 0);
     }
     free (entries_got);
     //  Malformed NODES payloads: patch the valid one.
@@ -2751,6 +2860,8 @@ zc_wire_test (bool verbose)
         { 21, '/', nodes_size },                //  via "/ub1"
         { 19, 8, nodes_size },                  //  via of 8 hubs
         { 19, 2, nodes_size },                  //  via of 2 hubs, 1 present
+        { 25, 1, nodes_size },                  //  facts of 256 bytes, fewer present
+        { 26, 2, nodes_size },                  //  facts of 2 bytes: not a facts set
         { 0, 0, nodes_size + 1 },               //  trailing
         { 0, 0, nodes_size - 1 },               //  truncated
         { 0, 0, 2 },
@@ -2782,6 +2893,25 @@ zc_wire_test (bool verbose)
     ZC_CHECK (count == 3 && entries_got && streq (entries_got [1].via, "a>b>c>d>e>f>g"));
     free (entries_got);
     zframe_destroy (&frame);
+    //  Entries carry what their node advertises (a facts set), which the
+    //  decoded entries point at in the frame; a bad set is refused.
+    const uint8_t facts [] = { 1, 3, 'e', 'n', 'v', 0, 4, 'p', 'r', 'o', 'd', 1, 4, 'd', 'i', 's', 'k' };
+    entries [2].facts = facts;
+    entries [2].facts_size = sizeof facts;
+    frame = zc_wire_nodes_payload (entries, 3);
+    ZC_CHECK (frame && zframe_size (frame) > sizeof facts
+              && memcmp (zframe_data (frame) + zframe_size (frame) - sizeof facts, facts, sizeof facts) == 0
+              && zframe_data (frame) [zframe_size (frame) - sizeof facts - 1] == sizeof facts);
+    ZC_CHECK (frame && zc_wire_nodes_payload_decode (frame, &entries_got, &count) == 0);
+    ZC_CHECK (count == 3 && entries_got && entries_got [2].facts_size == sizeof facts
+              && entries_got [2].facts == zframe_data (frame) + zframe_size (frame) - sizeof facts
+              && !entries_got [0].facts && !entries_got [1].facts);
+    free (entries_got);
+    zframe_destroy (&frame);
+    const uint8_t bad_facts [] = { 1, 3, 'e', 'n', 'v', 0, 1, '\n', 0 };
+    entries [2].facts = bad_facts;
+    entries [2].facts_size = sizeof bad_facts;
+    ZC_CHECK (zc_wire_nodes_payload (entries, 3) == NULL);
 
     //  Sending: DEALER -> ROUTER -> back to the DEALER by routing id; a
     //  send to an unknown peer fails with EHOSTUNREACH and still frees.

@@ -22,9 +22,12 @@ static const char *s_usage =
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
     "clients (talk to the local agent's socket):\n"
-    "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] TARGET:COMMAND\n"
+    "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] [--where KEY=GLOB]...\n"
+    "               TARGET:COMMAND\n"
+    "  zcnc call    [-c FILE] [-t SECS] [--async] [--json] [--where KEY=GLOB]...\n"
+    "               TARGET FUNCTION [ARG...]\n"
     "  zcnc send    [-c FILE] [-w] [-t SECS] [FILE|-]\n"
-    "  zcnc nodes   [-c FILE] [--json]\n"
+    "  zcnc nodes   [-c FILE] [--facts] [--functions] [--json]\n"
     "  zcnc ping    [-c FILE] [-t SECS] NODE\n"
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
     "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
@@ -163,6 +166,8 @@ main (int argc, char *argv [])
         return zc_cli_keygen (argc, argv);
     if (streq (command, "trigger"))
         return zc_cli_trigger (argc, argv);
+    if (streq (command, "call"))
+        return zc_cli_call (argc, argv);
     if (streq (command, "send"))
         return zc_cli_send (argc, argv);
     if (streq (command, "nodes"))

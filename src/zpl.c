@@ -26,6 +26,7 @@
 struct _zc_zpl_t {
     char *name;
     char *value;                //  NULL when the line had no "="
+    char *qualifier;            //  the word between name and "=", or NULL
     int line;
     zc_zpl_t *child;            //  first child
     zc_zpl_t *last;             //  last child, for appending in file order
@@ -64,6 +65,7 @@ zc_zpl_destroy (zc_zpl_t **self_p)
         zc_zpl_destroy (&node->child);
         free (node->name);
         free (node->value);
+        free (node->qualifier);
         free (node);
         node = next;
     }
@@ -123,7 +125,7 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
                        origin, lineno, pos);
     *level_p = (int) (pos / 4);
 
-    size_t name_start = pos;
+    size_t name_start = pos, qualifier_size = 0;
     while (pos < size && s_name_char (line [pos]))
         pos++;
     size_t name_end = pos;
@@ -134,6 +136,19 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
                        origin, lineno, s_byte_text (line [pos], byte, sizeof byte));
     }
     pos = s_skip_blanks (line, size, pos);
+    //  Our extension: a second word, the qualifier, before the '='
+    //  ("label env = prod").
+    size_t qualifier_start = pos;
+    if (pos > name_end && pos < size && s_name_char (line [pos])) {
+        while (pos < size && s_name_char (line [pos]))
+            pos++;
+        size_t qualifier_end = pos;
+        pos = s_skip_blanks (line, size, pos);
+        if (pos == size || line [pos] != '=')
+            return zc_fail (error, "%s:%d: expected '=' after '%.*s' (write 'name = value')",
+                           origin, lineno, (int) (name_end - name_start), line + name_start);
+        qualifier_size = qualifier_end - qualifier_start;
+    }
     const char *value = NULL;
     size_t value_size = 0;
     if (pos < size && line [pos] != '#') {
@@ -170,6 +185,8 @@ s_parse_line (const char *line, size_t size, const char *origin, int lineno,
     *node_p = s_node_new (line + name_start, name_end - name_start, value, value_size, lineno);
     if (!*node_p)
         return zc_fail (error, "%s:%d: out of memory", origin, lineno);
+    if (qualifier_size)
+        (*node_p)->qualifier = strndup (line + qualifier_start, qualifier_size);
     return 0;
 }
 
@@ -303,6 +320,12 @@ zc_zpl_value (zc_zpl_t *self)
     return self? self->value: NULL;
 }
 
+const char *
+zc_zpl_qualifier (zc_zpl_t *self)
+{
+    return self? self->qualifier: NULL;
+}
+
 int
 zc_zpl_line (zc_zpl_t *self)
 {
@@ -321,7 +344,7 @@ zc_zpl_locate (zc_zpl_t *self, const char *path)
     const char *slash = strchr (path, '/');
     size_t size = slash? (size_t) (slash - path): strlen (path);
     for (zc_zpl_t *child = self->child; child; child = child->next) {
-        if (strlen (child->name) != size || memcmp (child->name, path, size) != 0)
+        if (child->qualifier || strlen (child->name) != size || memcmp (child->name, path, size) != 0)
             continue;
         if (!slash)
             return child;
@@ -438,6 +461,33 @@ zc_zpl_test (bool verbose)
     zc_zpl_destroy (&root);
     ZC_CHECK (root == NULL);
     zc_zpl_destroy (&root);     //  harmless twice
+
+    //  A qualifier between the name and "=" (our extension), kept apart;
+    //  locate does not find qualified nodes
+    root = s_parse_ok ("agent\n    label env = prod # c\n    label  os.x-1='a b'\n"
+                       "    function machine-info = uname -a\n    label = plain\n");
+    node = zc_zpl_child (zc_zpl_child (root));
+    ZC_CHECK_STR (zc_zpl_name (node), "label");
+    ZC_CHECK_STR (zc_zpl_qualifier (node), "env");
+    ZC_CHECK_STR (zc_zpl_value (node), "prod");
+    node = zc_zpl_next (node);
+    ZC_CHECK_STR (zc_zpl_qualifier (node), "os.x-1");
+    ZC_CHECK_STR (zc_zpl_value (node), "a b");
+    node = zc_zpl_next (node);
+    ZC_CHECK_STR (zc_zpl_name (node), "function");
+    ZC_CHECK_STR (zc_zpl_qualifier (node), "machine-info");
+    ZC_CHECK_STR (zc_zpl_value (node), "uname -a");
+    node = zc_zpl_next (node);
+    ZC_CHECK (zc_zpl_qualifier (node) == NULL);
+    ZC_CHECK (zc_zpl_locate (root, "agent/label") == node);
+    ZC_CHECK (zc_zpl_qualifier (NULL) == NULL);
+    zc_zpl_destroy (&root);
+    ZC_CHECK (s_expect_error ("label env\n", 10, "t.cfg:1: expected '=' after 'label' (write 'name = value')",
+                              verbose) == 0);
+    ZC_CHECK (s_expect_error ("label env x = 1\n", 16,
+                              "t.cfg:1: expected '=' after 'label' (write 'name = value')", verbose) == 0);
+    ZC_CHECK (s_expect_error ("label env # x\n", 14,
+                              "t.cfg:1: expected '=' after 'label' (write 'name = value')", verbose) == 0);
 
     //  Locate tries every sibling of a repeated name
     root = s_parse_ok ("a\n    x = 1\na\n    y = 2\n");
