@@ -24,6 +24,7 @@ int zc_cli_pub (int argc, char *argv []);
 int zc_cli_sub (int argc, char *argv []);
 int zc_cli_tail (int argc, char *argv []);
 int zc_cli_cancel (int argc, char *argv []);
+int zc_cli_cp (int argc, char *argv []);
 
 //  For the commands' files (cli.c, clisub.c).
 #include <jansson.h>

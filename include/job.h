@@ -32,7 +32,12 @@ typedef enum {
     ZC_METHOD_JOBS,
     ZC_METHOD_CANCEL,
     ZC_METHOD_CALL,             //  a named function of the target's config (agent/function)
-    ZC_METHOD_COUNT
+    ZC_METHOD_COUNT,
+    //  Internal, between the two agents of a copy (copy.h): never taken
+    //  from a client, and judged by a policy as "copy" of the
+    //  destination path.
+    ZC_METHOD_COPY_OPEN = 64,
+    ZC_METHOD_COPY_CLOSE
 } zc_method_t;
 
 //  "queued", "sent", ...; NULL for an out-of-range value.

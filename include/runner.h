@@ -77,6 +77,17 @@ void zc_runner_link_up (zc_runner_t *self);
 //  'relay' non-NULL) stored our result for job (id, origin).
 void zc_runner_on_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, const char *relay);
 void zc_runner_on_noroute (zc_runner_t *self, const zc_id_t *id, const char *name);
+//  A STREAM chunk: true when it was for a copy this node receives
+//  (copy.h); other chunks are the origin's (streamin.h).
+bool zc_runner_on_stream_chunk (zc_runner_t *self, zc_wire_t *msg);
+//  Copies send jobs to their destinations with 'submit'.
+#include "copy.h"
+void zc_runner_set_submit (zc_runner_t *self, zc_copy_submit_fn *submit, void *arg);
+//  Is job 'job_id', sent from here, one a copy waits for? Then its end
+//  goes to zc_runner_job_final.
+bool zc_runner_awaits (zc_runner_t *self, const char *job_id);
+void zc_runner_job_final (zc_runner_t *self, const char *job_id, zc_state_t state, const char *out,
+                          const char *error);
 //  The origin took the output chunks of job (id, origin) up to 'seq'
 //  (exec_stream, streamout.h).
 void zc_runner_on_stream_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, uint64_t seq);

@@ -11,7 +11,7 @@
     is full, zc_streamout_full says so and the producer stops reading
     (the job then blocks on its pipe); the room callback says when it may
     go on. The window follows the rate at which acknowledgments come
-    back: about a second of output, between 64 KiB and 4 MiB. Chunks are
+    back: about a second of output, between 64 KiB and 1 MiB. Chunks are
     bulk on every link (flow.h), so small messages pass them.
 
     The chunks are not stored: when the target agent stops, the job ends
@@ -24,7 +24,10 @@
 #include "wire.h"
 
 #define ZC_STREAMOUT_MIN_WINDOW   (64u << 10)
-#define ZC_STREAMOUT_MAX_WINDOW   (4u << 20)
+//  Well under a hub's budget for a peer (zcnc.conf(5) peer_budget, 4 MiB
+//  by default): over it, the hub refuses chunks, and what follows a
+//  refused chunk is sent again.
+#define ZC_STREAMOUT_MAX_WINDOW   (1u << 20)
 
 typedef struct _zc_streamout_t zc_streamout_t;
 
@@ -65,6 +68,11 @@ void zc_streamout_resend (zc_streamout_t *self);
 //  Sends everything not acknowledged again when the origin has acknowledged nothing for the retransmission timeout (four
 //  round trips, between 3 s and 60 s). 'now' is zclock_mono.
 void zc_streamout_tick (zc_streamout_t *self, uint64_t now);
+//  The last chunk acknowledged (0: none).
+uint64_t zc_streamout_acked (zc_streamout_t *self);
+//  Monotonic ms of the last acknowledgment (or of the stream's start):
+//  how long the origin has taken nothing.
+uint64_t zc_streamout_last_ack (zc_streamout_t *self);
 //  Chunks made so far, and bytes sent again.
 uint64_t zc_streamout_chunks (zc_streamout_t *self);
 uint64_t zc_streamout_resent_bytes (zc_streamout_t *self);

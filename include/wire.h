@@ -174,12 +174,16 @@ int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
 //  which stream it is from (ZC_STREAM_STDOUT or _STDERR) and its bytes.
 #define ZC_STREAM_STDOUT 1
 #define ZC_STREAM_STDERR 2
+//  A piece of a file a copy sends (copy.h): its 32-byte SHA-256, then
+//  its bytes (at most ZC_STREAM_MAX_CHUNK - 32).
+#define ZC_STREAM_COPY   3
+#define ZC_STREAM_HASH   32
 //  Bytes of output in one chunk at most: with its stream byte and the
 //  envelope it stays within ZC_WIRE_MAX_WHOLE.
 #define ZC_STREAM_MAX_CHUNK (ZC_WIRE_MAX_WHOLE - 64)
 zframe_t *zc_wire_stream_payload (int stream, const uint8_t *bytes, size_t size);
-//  Points *bytes into 'frame'. -1 for an unknown stream, an empty frame
-//  or more than ZC_STREAM_MAX_CHUNK bytes.
+//  Points *bytes into 'frame'. -1 for an unknown stream, an empty frame,
+//  more than ZC_STREAM_MAX_CHUNK bytes, or a COPY piece without its hash.
 int zc_wire_stream_payload_decode (zframe_t *frame, int *stream, const uint8_t **bytes, size_t *size);
 //  ACK: the IDs of more jobs this ACK acknowledges besides its own ID, so
 //  that one message answers a whole batch. 16 bytes each, at most:

@@ -65,6 +65,8 @@ struct _zc_agent_t {
     zc_replyto_t *replyto;      //  their reply methods
     zc_runner_t *runner;        //  jobs run here
     zc_streamin_t *streamin;    //  output streaming in for jobs sent from here
+    zlist_t *copy_finals;       //  job IDs: copies' jobs that ended (s_copy_finals)
+    int copy_timer;             //  s_copy_finals is due, or -1
     zc_pubsub_t *pubsub;        //  subscriptions and publications
     zc_follow_t *follow;        //  files followed (log shipping), or NULL
     zc_collect_t *collect;      //  subjects written to files, or NULL
@@ -199,6 +201,26 @@ s_reply_done (const char *job_id, void *arg)
     zc_delivery_reply_done (self->delivery, job_id);
 }
 
+//  The copies' jobs that ended (s_job_final) go to their copies.
+static int
+s_copy_finals (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_agent_t *self = arg;
+    self->copy_timer = -1;
+    char *job_id;
+    while ((job_id = zlist_pop (self->copy_finals))) {
+        json_t *job = zc_delivery_job_json (self->delivery, job_id);
+        const char *state = json_string_value (json_object_get (job, "state"));
+        zc_runner_job_final (self->runner, job_id, state && streq (state, "done")? ZC_STATE_DONE
+                             : state && streq (state, "denied")? ZC_STATE_DENIED: ZC_STATE_FAILED,
+                             json_string_value (json_object_get (job, "stdout")),
+                             json_string_value (json_object_get (job, "error")));
+        json_decref (job);
+        free (job_id);
+    }
+    return 0;
+}
+
 //  A job reached its final state: the clients waiting for it get it, and
 //  its reply method acts.
 static void
@@ -211,6 +233,38 @@ s_job_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *a
         zc_control_job_final (self->control, job_id);
     s_reply_due (self, job_id);
     zc_streamin_finish (self->streamin, job_id, NULL);
+    if (self->runner && zc_runner_awaits (self->runner, job_id)) {
+        //  A copy's job to its destination: the copy goes on, outside
+        //  the outbox's own call.
+        zlist_append (self->copy_finals, (char *) job_id);
+        if (self->copy_timer == -1)
+            self->copy_timer = zloop_timer (self->loop, 1, 1, s_copy_finals, self);
+    }
+}
+
+//  A copy sends its jobs to the destination from here (copy.h): to one
+//  exact name, with the message defaults.
+static char *
+s_copy_submit (zc_method_t method, const char *node, zlist_t *args, void *arg)
+{
+    zc_agent_t *self = arg;
+    zc_message_t message = {
+        .to = (char *) node, .method = method, .args = args, .ack_timeout = 10, .retry_wait = 2,
+        .retries = 30, .method_timeout = 300, .expire = 86400
+    };
+    zlist_t *targets = zlist_new ();
+    zlist_append (targets, (char *) node);
+    char *error = NULL;
+    zlist_t *ids = zc_delivery_submit (self->delivery, &message, targets, &error);
+    zlist_destroy (&targets);
+    if (!ids) {
+        zc_warn ("copy: cannot send %s to %s: %s", zc_method_name (method), node, error);
+        free (error);
+        return NULL;
+    }
+    char *job_id = zc_strdup (zlist_first (ids));
+    zlist_destroy (&ids);
+    return job_id;
 }
 
 //  Another agent reports a job of its that failed or expired (this node
@@ -455,6 +509,7 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
             if (msg->flags & ZC_FLAG_STREAM_ACK)
                 zc_runner_on_stream_ack (self->runner, &msg->id, msg->from, msg->seq);
             else
+            if (!zc_runner_on_stream_chunk (self->runner, msg))
                 zc_streamin_on_chunk (self->streamin, msg);
             break;
         case ZC_MSG_PING:     s_on_ping (self, msg); break;
@@ -808,7 +863,7 @@ s_stream_known (const zc_id_t *id, const char *from, void *arg)
 {
     zc_agent_t *self = arg;
     zc_method_t method = zc_delivery_job_method (self->delivery, id, from);
-    return method == ZC_METHOD_EXEC_STREAM || method == ZC_METHOD_TAIL;
+    return method == ZC_METHOD_EXEC_STREAM || method == ZC_METHOD_TAIL || method == ZC_METHOD_COPY;
 }
 
 static void
@@ -847,6 +902,7 @@ s_start_jobs (zc_agent_t *self)
     zc_delivery_set_seal (self->delivery, self->seal);
     zc_delivery_set_result_hook (self->delivery, s_result_hook, self);
     zc_runner_set_seal (self->runner, self->seal);
+    zc_runner_set_submit (self->runner, s_copy_submit, self);
     self->streamin = zc_streamin_new (&(zc_streamin_spec_t) {
         .loop = self->loop, .name = config->name, .max_output = config->max_output,
         .send = s_send, .send_arg = self, .known = s_stream_known, .output = s_stream_output,
@@ -962,6 +1018,9 @@ zc_agent_new (zc_config_t *config, char **error)
     self->config = config;
     self->loop = zloop_new ();
     self->uplinks = zlist_new ();
+    self->copy_finals = zlist_new ();
+    zlist_autofree (self->copy_finals);
+    self->copy_timer = -1;
     self->logged = zc_log_once_new (1000);
     self->timers [0] = self->timers [1] = -1;
     char *problem = NULL;
@@ -1062,6 +1121,9 @@ zc_agent_destroy (zc_agent_t **self_p)
     zc_exec_context_destroy (&self->exec_context);
     zc_delivery_destroy (&self->delivery);
     zc_streamin_destroy (&self->streamin);
+    if (self->copy_timer != -1)
+        zloop_timer_end (self->loop, self->copy_timer);
+    zlist_destroy (&self->copy_finals);
     zc_commit_destroy (&self->commit);
     zc_readfolder_destroy (&self->readfolder);
     zc_store_close (&self->store);

@@ -1,10 +1,15 @@
-/*  clijob.c — `zcnc tail` (follow a file on a node) and `zcnc cancel`
-    (stop a job sent from here), see zcnc(1).
+/*  clijob.c — `zcnc tail` (follow a file on a node), `zcnc cancel`
+    (stop a job sent from here) and `zcnc cp` (copy a file between
+    nodes), see zcnc(1).
 */
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "prelude.h"
 #include "cli.h"
 #include "id.h"
@@ -269,5 +274,271 @@ zc_cli_cancel (int argc, char *argv [])
         json_decref (line);
     }
     zc_client_destroy (&client);
+    return status;
+}
+
+//  ---------------------------------------------------------------------
+//  zcnc cp
+
+static const char *s_cp_usage = "zcnc cp [-c FILE] [-t SECS] SRC DST";
+
+//  One end of a copy: NODE:PATH, or a local path (node NULL). The path
+//  is malloc'd.
+typedef struct {
+    char node [ZC_NAME_SIZE];
+    char *path;
+    bool remote;
+} s_end_t;
+
+//  Splits SRC or DST. NODE:PATH when what comes before the first ':' is
+//  a node name (so ./a:b or /x:y are local paths).
+static void
+s_split_end (const char *text, s_end_t *end)
+{
+    const char *colon = strchr (text, ':');
+    size_t length = colon? (size_t) (colon - text): 0;
+    if (colon && length > 0 && length < ZC_NAME_SIZE) {
+        snprintf (end->node, sizeof end->node, "%.*s", (int) length, text);
+        if (zc_name_valid (end->node)) {
+            end->remote = true;
+            end->path = zc_strdup (colon + 1);
+            return;
+        }
+    }
+    end->node [0] = 0;
+    end->remote = false;
+    end->path = zc_strdup (text);
+}
+
+//  A local path made absolute (its directory must exist). NULL after
+//  printing why.
+static char *
+s_local_absolute (const char *path)
+{
+    char *copy = zc_strdup (path), *copy2 = zc_strdup (path);
+    char *dir = dirname (copy), *base = basename (copy2);
+    char *real = realpath (dir, NULL);
+    char *result = NULL;
+    if (!real)
+        fprintf (stderr, "zcnc: %s: %s\n", dir, strerror (errno));
+    else
+        result = zsys_sprintf ("%s/%s", streq (real, "/")? "": real, base);
+    free (real);
+    free (copy);
+    free (copy2);
+    return result;
+}
+
+//  Draws "STORED / TOTAL  RATE  ETA" on a terminal, over itself.
+static void
+s_draw_progress (uint64_t stored, uint64_t total, int64_t started, uint64_t first)
+{
+    double seconds = (double) (zclock_mono () - started) / 1000.0;
+    double rate = seconds > 0.2? (double) (stored - first) / seconds: 0;
+    char eta [32] = "--:--";
+    if (rate > 0 && total >= stored) {
+        uint64_t left = (uint64_t) ((double) (total - stored) / rate);
+        snprintf (eta, sizeof eta, "%" PRIu64 ":%02" PRIu64, left / 60, left % 60);
+    }
+    printf ("\r%9.1f / %.1f MiB  %7.1f MiB/s  ETA %s   ", (double) stored / 1048576.0,
+            (double) total / 1048576.0, rate / 1048576.0, eta);
+    fflush (stdout);
+}
+
+int
+zc_cli_cp (int argc, char *argv [])
+{
+    static struct option options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "timeout", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config = NULL;
+    double timeout = 3600;
+    int option;
+    optind = 1;
+    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config = optarg; break;
+            case 't':
+                if ((timeout = zc_cli_seconds (optarg)) <= 0 || timeout > S_TAIL_FOREVER) {
+                    zc_cli_usage_error (s_cp_usage, "-t wants a number of seconds from 1 to %d, not '%s'",
+                                        S_TAIL_FOREVER, optarg);
+                    return ZC_EXIT_USAGE;
+                }
+                break;
+            case 'h':
+                printf ("usage: %s\n", s_cp_usage);
+                return 0;
+            default:
+                fprintf (stderr, "usage: %s\n", s_cp_usage);
+                return ZC_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        zc_cli_usage_error (s_cp_usage, "cp takes SRC and DST");
+        return ZC_EXIT_USAGE;
+    }
+    s_end_t src, dst;
+    s_split_end (argv [optind], &src);
+    s_split_end (argv [optind + 1], &dst);
+    int status = 0;
+    zc_client_t *client = NULL;
+    json_t *answer = NULL;
+    if (!src.remote && !dst.remote) {
+        zc_cli_usage_error (s_cp_usage, "one of SRC and DST must be NODE:PATH (cp copies between nodes)");
+        status = ZC_EXIT_USAGE;
+    }
+    else
+    if (!*src.path || !*dst.path) {
+        zc_cli_usage_error (s_cp_usage, "SRC and DST need a path");
+        status = ZC_EXIT_USAGE;
+    }
+    if (!status && (!src.remote || !dst.remote)) {
+        //  The local end is this agent's node.
+        client = zc_cli_connect (config);
+        json_t *request = json_pack ("{s:s}", "op", "status");
+        answer = client? zc_cli_request (client, request, ZC_CLI_MARGIN_MS): NULL;
+        json_decref (request);
+        const char *name = json_string_value (json_object_get (answer, "name"));
+        if (!name)
+            status = ZC_EXIT_ZCNC;
+        else {
+            s_end_t *local = src.remote? &dst: &src;
+            snprintf (local->node, sizeof local->node, "%s", name);
+            struct stat st;
+            if (local == &dst && stat (dst.path, &st) == 0 && S_ISDIR (st.st_mode)
+            &&  dst.path [strlen (dst.path) - 1] != '/') {
+                char *slashed = zsys_sprintf ("%s/", dst.path);
+                free (dst.path);
+                dst.path = slashed;
+            }
+            bool into = local->path [strlen (local->path) - 1] == '/';
+            char *absolute = s_local_absolute (local->path);
+            if (absolute && into) {
+                char *slashed = zsys_sprintf ("%s/", absolute);
+                free (absolute);
+                absolute = slashed;
+            }
+            free (local->path);
+            local->path = absolute;
+            if (!absolute)
+                status = ZC_EXIT_USAGE;
+        }
+        json_decref (answer);
+        answer = NULL;
+    }
+    if (!status && (src.path [0] != '/' || dst.path [0] != '/')) {
+        zc_cli_usage_error (s_cp_usage, "a node's path must be absolute: %s",
+                            src.path [0] != '/'? argv [optind]: argv [optind + 1]);
+        status = ZC_EXIT_USAGE;
+    }
+    if (!status && dst.path [strlen (dst.path) - 1] == '/') {
+        //  Into a directory: under the source's name.
+        char *copy = zc_strdup (src.path);
+        char *joined = zsys_sprintf ("%s%s", dst.path, basename (copy));
+        free (copy);
+        free (dst.path);
+        dst.path = joined;
+    }
+    if (!status && !client && !(client = zc_cli_connect (config)))
+        status = ZC_EXIT_ZCNC;
+    char job_id [ZC_JOB_ID_MAX] = "";
+    if (!status) {
+        json_t *request = json_pack ("{s:s, s:s, s:[s,s,s], s:f, s:f}", "to", src.node, "method", "copy",
+                                     "args", src.path, dst.node, dst.path,
+                                     "method_timeout", (double) S_TAIL_FOREVER, "wait", timeout);
+        answer = zc_cli_request (client, request, ZC_CLI_MARGIN_MS);
+        json_decref (request);
+        status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+        const char *id = json_string_value (json_object_get (json_array_get (json_object_get (answer, "ids"), 0), "id"));
+        if (!status && id)
+            snprintf (job_id, sizeof job_id, "%s", id);
+        json_decref (answer);
+    }
+    bool tty = isatty (STDOUT_FILENO);
+    struct sigaction action = { .sa_handler = s_on_interrupt }, saved_int, saved_term;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, &saved_int);
+    sigaction (SIGTERM, &action, &saved_term);
+    int64_t started = zclock_mono (), deadline = started + (int64_t) (timeout * 1000) + ZC_CLI_MARGIN_MS;
+    uint64_t first = UINT64_MAX;
+    bool cancelled = false, drawn = false;
+    if (!status && *job_id)
+        status = ZC_EXIT_TIMEOUT;
+    while (*job_id && status == ZC_EXIT_TIMEOUT && zclock_mono () < deadline) {
+        if (s_interrupted && !cancelled) {
+            cancelled = true;
+            if (s_send_cancel (config, job_id) != 0)
+                break;
+            deadline = zclock_mono () + S_CANCEL_WAIT_MS;
+        }
+        bool timed_out;
+        char *error;
+        json_t *line = zc_client_recv (client, S_POLL_MS, &timed_out, &error);
+        if (!line && timed_out)
+            continue;
+        if (!line) {
+            fprintf (stderr, "zcnc: %s\n", error);
+            free (error);
+            status = ZC_EXIT_ZCNC;
+            break;
+        }
+        if (json_object_get (line, "stream")) {
+            //  Progress lines: {"stored": N, "total": T}.
+            size_t size;
+            uint8_t *bytes = zc_cli_job_output (line, "data", &size);
+            char *text = bytes? zsys_sprintf ("%.*s", (int) size, bytes): NULL;
+            for (char *item = text? strtok (text, "\n"): NULL; item; item = strtok (NULL, "\n")) {
+                json_t *progress = json_loads (item, 0, NULL);
+                json_int_t stored = json_integer_value (json_object_get (progress, "stored"));
+                json_int_t total = json_integer_value (json_object_get (progress, "total"));
+                if (first == UINT64_MAX)
+                    first = (uint64_t) stored;
+                if (tty && progress) {
+                    s_draw_progress ((uint64_t) stored, (uint64_t) total, started, first);
+                    drawn = true;
+                }
+                json_decref (progress);
+            }
+            free (text);
+            free (bytes);
+        }
+        else
+        if (json_object_get (line, "state")) {
+            const char *state = json_string_value (json_object_get (line, "state"));
+            const char *error_text = json_string_value (json_object_get (line, "error"));
+            if (drawn)
+                printf ("\n");
+            size_t size;
+            uint8_t *bytes = zc_cli_job_output (line, "stdout", &size);
+            if (state && streq (state, "done")) {
+                fwrite (bytes, 1, size, stdout);
+                status = 0;
+            }
+            else {
+                fprintf (stderr, "zcnc: %s: %s%s%s\n", src.node, state? state: "?",
+                         error_text? ": ": "", error_text? error_text: "");
+                status = state && streq (state, "denied")? ZC_EXIT_REFUSED
+                       : state && streq (state, "cancelled") && cancelled? 130: 1;
+            }
+            free (bytes);
+        }
+        else
+        if (json_object_get (line, "end")) {
+            json_decref (line);
+            break;
+        }
+        json_decref (line);
+    }
+    if (status == ZC_EXIT_TIMEOUT)
+        fprintf (stderr, "zcnc: the copy did not end within %g s; it goes on as %s (see: zcnc jobs %s)\n",
+                 timeout, job_id, job_id);
+    sigaction (SIGINT, &saved_int, NULL);
+    sigaction (SIGTERM, &saved_term, NULL);
+    zc_client_destroy (&client);
+    free (src.path);
+    free (dst.path);
     return status;
 }

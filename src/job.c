@@ -30,6 +30,10 @@ zc_state_final (zc_state_t state)
 const char *
 zc_method_name (zc_method_t method)
 {
+    if (method == ZC_METHOD_COPY_OPEN)
+        return "copy_open";
+    if (method == ZC_METHOD_COPY_CLOSE)
+        return "copy_close";
     return (unsigned) method < ZC_METHOD_COUNT? s_method_names [method]: NULL;
 }
 

@@ -52,33 +52,46 @@ s_put_char (s_out_t *out, char c)
 }
 
 //  A string in quotes: ", \ and control characters escaped, the rest
-//  (UTF-8, which jansson guarantees) as is.
+//  (UTF-8, which jansson guarantees) as is. Written a block at a time
+//  into room reserved for its worst case (6 bytes a byte: \u00XX), so
+//  that a long output costs one pass and no call per byte.
+#define S_ESCAPE_BLOCK 4096
+
 static void
 s_put_string (s_out_t *out, const char *text, size_t length)
 {
+    static const char hex [] = "0123456789ABCDEF";
     s_put_char (out, '"');
-    size_t plain = 0;           //  start of the run not yet copied
-    for (size_t index = 0; index < length; index++) {
-        unsigned char c = (unsigned char) text [index];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        s_put (out, text + plain, index - plain);
-        plain = index + 1;
-        char escape [8] = { '\\', 0 };
-        switch (c) {
-            case '"':  escape [1] = '"';  break;
-            case '\\': escape [1] = '\\'; break;
-            case '\b': escape [1] = 'b';  break;
-            case '\f': escape [1] = 'f';  break;
-            case '\n': escape [1] = 'n';  break;
-            case '\r': escape [1] = 'r';  break;
-            case '\t': escape [1] = 't';  break;
-            default:
-                snprintf (escape, sizeof escape, "\\u%04X", c);
+    for (size_t from = 0; from < length; from += S_ESCAPE_BLOCK) {
+        size_t block = length - from < S_ESCAPE_BLOCK? length - from: S_ESCAPE_BLOCK;
+        if (!s_reserve (out, block * 6))
+            return;
+        char *at = out->data + out->size;
+        for (size_t index = from; index < from + block; index++) {
+            unsigned char c = (unsigned char) text [index];
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *at++ = (char) c;
+                continue;
+            }
+            *at++ = '\\';
+            switch (c) {
+                case '"':  *at++ = '"';  break;
+                case '\\': *at++ = '\\'; break;
+                case '\b': *at++ = 'b';  break;
+                case '\f': *at++ = 'f';  break;
+                case '\n': *at++ = 'n';  break;
+                case '\r': *at++ = 'r';  break;
+                case '\t': *at++ = 't';  break;
+                default:
+                    *at++ = 'u';
+                    *at++ = '0';
+                    *at++ = '0';
+                    *at++ = hex [c >> 4];
+                    *at++ = hex [c & 15];
+            }
         }
-        s_put (out, escape, strlen (escape));
+        out->size = (size_t) (at - out->data);
     }
-    s_put (out, text + plain, length - plain);
     s_put_char (out, '"');
 }
 

@@ -122,6 +122,13 @@ s_ignored (const char *key, const char **ignore)
     return false;
 }
 
+//  An absolute path without NUL (a copy's ends).
+static bool
+s_absolute (const char *path)
+{
+    return path && path [0] == '/' && strlen (path) < 4096;
+}
+
 zc_message_t *
 zc_message_from_json (json_t *object, const char **ignore, char **error, const char **field)
 {
@@ -308,6 +315,14 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
                 *error = zc_httpget_url_check (zlist_first (self->args));
             if (!*error)
                 *field = NULL;
+        }
+        else
+        if (self->method == ZC_METHOD_COPY
+        &&  (!self->args || zlist_size (self->args) != 3 || !s_absolute (zlist_first (self->args))
+             || !zc_name_valid (zlist_next (self->args)) || !s_absolute (zlist_next (self->args)))) {
+            *field = "args";
+            *error = zc_strdup ("copy takes [SOURCE, NODE, DESTINATION]: an absolute path on the target,"
+                                " the node to copy to, and an absolute path there");
         }
         else
         if (self->method == ZC_METHOD_CALL

@@ -13,6 +13,8 @@
 #include "runner.h"
 #include "seal.h"
 #include "streamout.h"
+#include "copy.h"
+#include "target.h"
 #include "testing.h"
 
 #define S_REPLY_RESEND_MS   10000   //  a REPLY not ACKed is sent again after this
@@ -35,6 +37,8 @@ typedef struct {
     zframe_t *payload;          //  the REQ payload until the job starts
     zc_exec_t *proc;
     zc_streamout_t *stream;     //  exec_stream: its output on its way to the origin
+    zc_copysend_t *copy;        //  a copy this node sends (copy.h)
+    void *copy_handle;          //  in runner->copies while it has a copy
     void *stream_handle;        //  in runner->streams while the stream is not done
     zc_httpget_fetch_t *fetch;  //  an http_get while it runs
     pid_t pgid;                 //  while running
@@ -62,6 +66,10 @@ struct _zc_runner_t {
     zlistx_t *unacked;          //  s_task_t with a result the origin has not ACKed
     zlist_t *retiring;          //  s_task_t finished and ACKed: leave memory after the commit
     zlistx_t *streams;          //  s_task_t whose output stream is not done
+    zlistx_t *copies;           //  s_task_t with a copy (copy.h)
+    zc_copysink_t *copysink;    //  the copies this node receives
+    zc_copy_submit_fn *submit;  //  sends a copy's jobs to its destination
+    void *submit_arg;
     char prune_from [ZC_JOB_ID_MAX];    //  where the next prune scan starts ("" = the first)
     zc_seal_t *seal;            //  end-to-end envelopes; NULL: payloads as they are
     zc_policy_t *policy;        //  who may run what here; NULL: every trusted origin anything
@@ -93,6 +101,9 @@ s_task_destroy (void **item)
         zlistx_delete (task->runner->streams, task->stream_handle);
     zc_streamout_destroy (&task->stream);
     zc_httpget_fetch_destroy (&task->fetch);
+    if (task->copy_handle)
+        zlistx_delete (task->runner->copies, task->copy_handle);
+    zc_copysend_destroy (&task->copy);
     zframe_destroy (&task->payload);
     zc_result_destroy (&task->result);
     free (task);
@@ -117,6 +128,8 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->unacked = zlistx_new ();
     self->retiring = zlist_new ();
     self->streams = zlistx_new ();
+    self->copies = zlistx_new ();
+    self->copysink = zc_copysink_new (loop, name, send, arg);
     self->refusals_logged = zhashx_new ();
     self->send = send;
     self->arg = arg;
@@ -127,6 +140,14 @@ void
 zc_runner_set_seal (zc_runner_t *self, zc_seal_t *seal)
 {
     self->seal = seal;
+    zc_copysink_set_seal (self->copysink, seal);
+}
+
+void
+zc_runner_set_submit (zc_runner_t *self, zc_copy_submit_fn *submit, void *arg)
+{
+    self->submit = submit;
+    self->submit_arg = arg;
 }
 
 void
@@ -183,6 +204,8 @@ zc_runner_destroy (zc_runner_t **self_p)
         zhashx_destroy (&self->refusals_logged);
         zhashx_destroy (&self->tasks);
         zlistx_destroy (&self->streams);
+        zlistx_destroy (&self->copies);
+        zc_copysink_destroy (&self->copysink);
         zc_httpget_destroy (&self->http);
         free (self);
         *self_p = NULL;
@@ -612,6 +635,70 @@ s_task_fetch (zc_runner_t *self, s_task_t *task, zlist_t *args)
     task->ack_timer = zloop_timer (self->loop, S_ACK_GRACE_MS, 1, s_ack_timer, task);
 }
 
+//  A copy ended: its result is the task's.
+static void
+s_copy_done (zc_copysend_t *copy, zc_result_t *result, void *arg)
+{
+    s_task_t *task = arg;
+    if (task->result) {
+        zc_result_destroy (&result);      //  cancelled meanwhile
+        return;
+    }
+    if (task->stream)
+        zc_streamout_close (task->stream);
+    s_task_finish (task->runner, task, result);
+}
+
+//  A copy's progress goes to its origin as lines on its output stream.
+static void
+s_copy_progress (zc_copysend_t *copy, uint64_t stored, uint64_t total, void *arg)
+{
+    s_task_t *task = arg;
+    if (!task->stream || task->result)
+        return;
+    char line [80];
+    int length = snprintf (line, sizeof line, "{\"stored\":%" PRIu64 ",\"total\":%" PRIu64 "}\n", stored, total);
+    zc_streamout_write (task->stream, ZC_STREAM_STDOUT, (const uint8_t *) line, (size_t) length);
+}
+
+//  Starts (or, after a restart of this agent, takes up again) a copy:
+//  args [SOURCE, NODE, DESTINATION]. Its payload stays with the task
+//  while it runs, for that.
+static void
+s_task_copy (zc_runner_t *self, s_task_t *task, zlist_t *args, bool resumed)
+{
+    const char *source = zlist_first (args), *node = zlist_next (args), *destination = zlist_next (args);
+    char *error = NULL;
+    if (zlist_size (args) != 3 || !zc_name_valid (node))
+        error = zc_strdup ("copy takes three arguments: the source path, the destination node and path");
+    else
+    if (!self->submit)
+        error = zc_strdup ("copy: this agent cannot send jobs");
+    if (!error) {
+        if (!resumed)
+            s_stream_open (self, task);     //  the progress, for the origin
+        zc_copysend_spec_t spec = {
+            .loop = self->loop, .seal = self->seal, .name = self->name, .source = source, .node = node,
+            .destination = destination, .send = self->send, .send_arg = self->arg,
+            .submit = self->submit, .submit_arg = self->submit_arg, .done = s_copy_done, .progress = s_copy_progress, .arg = task
+        };
+        task->copy = zc_copysend_start (&spec, &error);
+    }
+    if (!task->copy) {
+        if (task->stream)
+            zc_streamout_close (task->stream);
+        s_task_answer (self, task, ZC_STATE_FAILED, error);
+        free (error);
+        return;
+    }
+    task->copy_handle = zlistx_add_end (self->copies, task);
+    task->state = ZC_TASK_RUNNING;      //  the payload stays: a restart takes the copy up again
+    s_task_save (self, task);
+    s_audit (task, resumed? "resumed": "started", NULL);
+    if (!resumed)
+        task->ack_timer = zloop_timer (self->loop, S_ACK_GRACE_MS, 1, s_ack_timer, task);
+}
+
 //  Runs a received task: decodes its payload and starts its method.
 static void
 s_task_start (zc_runner_t *self, s_task_t *task)
@@ -633,6 +720,15 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     else
     if (task->method == ZC_METHOD_HTTP_GET)
         s_task_fetch (self, task, args);
+    else
+    if (task->method == ZC_METHOD_COPY)
+        s_task_copy (self, task, args, task->state == ZC_TASK_RUNNING);
+    else
+    if (task->method == ZC_METHOD_COPY_OPEN)
+        s_task_finish (self, task, zc_copysink_open (self->copysink, &task->id, task->origin, args));
+    else
+    if (task->method == ZC_METHOD_COPY_CLOSE)
+        s_task_finish (self, task, zc_copysink_close (self->copysink, task->origin, args));
     else
     if (task->method == ZC_METHOD_CALL && !s_function (self, zlist_first (args))) {
         char reason [ZC_NAME_SIZE + 40];
@@ -709,10 +805,13 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
         //  The command a policy rule looks at: the shell command, path,
         //  url, source or function name, all first arguments; other
         //  methods have none.
-        const char *method = zc_method_name (task->method);
+        //  A copy's jobs to its destination are judged as a copy of the
+        //  destination path (their first argument).
+        bool copy_end = task->method == ZC_METHOD_COPY_OPEN || task->method == ZC_METHOD_COPY_CLOSE;
+        const char *method = copy_end? "copy": zc_method_name (task->method);
         bool has_command = task->method == ZC_METHOD_EXEC || task->method == ZC_METHOD_EXEC_STREAM
                         || task->method == ZC_METHOD_TAIL || task->method == ZC_METHOD_HTTP_GET
-                        || task->method == ZC_METHOD_COPY || task->method == ZC_METHOD_CALL;
+                        || task->method == ZC_METHOD_COPY || task->method == ZC_METHOD_CALL || copy_end;
         const char *command = has_command? zlist_first (args): NULL;
         //  An http_get's URL as it is fetched (httpget.h).
         char *url = task->method == ZC_METHOD_HTTP_GET && command? zc_httpget_url_normal (command): NULL;
@@ -946,6 +1045,12 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
     s_task_t *task = s_task_from_record (self, key, value, size);
     if (!task)
         return 0;
+    if (task->state == ZC_TASK_RUNNING && task->method == ZC_METHOD_COPY && task->payload) {
+        //  A copy goes on from where its destination is (copy.h).
+        zc_info ("%s was copying when the agent stopped; it goes on", task->job_id);
+        s_task_start (self, task);
+        return 0;
+    }
     if (task->state == ZC_TASK_RUNNING || task->state == ZC_TASK_STARTING) {
         //  It ran, or may have started, when this agent stopped: what is
         //  left of it is killed, and it is reported interrupted, never
@@ -1045,6 +1150,9 @@ s_resend_streams (zc_runner_t *self, const char *origin)
     for (s_task_t *task = zlistx_first (self->streams); task; task = zlistx_next (self->streams))
         if (!origin || streq (task->origin, origin))
             zc_streamout_resend (task->stream);
+    for (s_task_t *task = zlistx_first (self->copies); task; task = zlistx_next (self->copies))
+        if (task->copy)
+            zc_copysend_resend (task->copy, origin);
 }
 
 void
@@ -1065,8 +1173,36 @@ void
 zc_runner_on_stream_ack (zc_runner_t *self, const zc_id_t *id, const char *origin, uint64_t seq)
 {
     s_task_t *task = s_lookup (self, id, origin);
-    if (task && task->stream)
+    if (task && task->stream) {
         zc_streamout_on_ack (task->stream, seq);
+        return;
+    }
+    for (task = zlistx_first (self->copies); task; task = zlistx_next (self->copies))
+        if (task->copy && zc_copysend_on_ack (task->copy, id, origin, seq))
+            return;
+}
+
+bool
+zc_runner_on_stream_chunk (zc_runner_t *self, zc_wire_t *msg)
+{
+    return zc_copysink_on_chunk (self->copysink, msg);
+}
+
+bool
+zc_runner_awaits (zc_runner_t *self, const char *job_id)
+{
+    for (s_task_t *task = zlistx_first (self->copies); task; task = zlistx_next (self->copies))
+        if (task->copy && zc_copysend_awaits (task->copy, job_id))
+            return true;
+    return false;
+}
+
+void
+zc_runner_job_final (zc_runner_t *self, const char *job_id, zc_state_t state, const char *out, const char *error)
+{
+    for (s_task_t *task = zlistx_first (self->copies); task; task = zlistx_next (self->copies))
+        if (task->copy && zc_copysend_job_final (task->copy, job_id, state, out, error))
+            return;
 }
 
 void
@@ -1075,6 +1211,19 @@ zc_runner_tick (zc_runner_t *self, uint64_t now)
     self->tick_now = now? now: 1;
     for (s_task_t *task = zlistx_first (self->streams); task; task = zlistx_next (self->streams))
         zc_streamout_tick (task->stream, now);
+    //  Copies ended since the last tick go (not from their own callback).
+    zlist_t *ended = zlist_new ();
+    for (s_task_t *task = zlistx_first (self->copies); task; task = zlistx_next (self->copies))
+        if (task->result)
+            zlist_append (ended, task);
+        else
+            zc_copysend_tick (task->copy, now);
+    for (s_task_t *task = zlist_first (ended); task; task = zlist_next (ended)) {
+        zlistx_delete (self->copies, task->copy_handle);
+        task->copy_handle = NULL;
+        zc_copysend_destroy (&task->copy);
+    }
+    zlist_destroy (&ended);
     for (s_task_t *task = zlistx_first (self->unacked); task; task = zlistx_next (self->unacked))
         if (task->reply_next_try && now >= task->reply_next_try)
             s_send_reply (self, task);

@@ -39,6 +39,7 @@
 #include "streamout.h"
 #include "streamin.h"
 #include "prefixer.h"
+#include "copy.h"
 #include "hub.h"
 #include "agent.h"
 #include "directory.h"
@@ -91,6 +92,7 @@ static struct {
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
+    { "copy", zc_copy_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },

@@ -220,7 +220,7 @@ zc_streamin_on_chunk (zc_streamin_t *self, zc_wire_t *msg)
     int kind;
     const uint8_t *bytes;
     size_t size;
-    if (zc_wire_stream_payload_decode (payload, &kind, &bytes, &size) != 0) {
+    if (zc_wire_stream_payload_decode (payload, &kind, &bytes, &size) != 0 || kind == ZC_STREAM_COPY) {
         zc_warn ("dropped output chunk %" PRIu64 " of %s: malformed", msg->seq, job_id);
         self->counts.rejected++;
         zframe_destroy (&payload);

@@ -31,7 +31,9 @@ struct _zc_streamout_t {
     size_t inflight_bytes;      //  of those, sent since the last resend
     size_t window;
     bool closed, done_told;
-    uint64_t last_progress;     //  monotonic ms: last acknowledgment (or first send)
+    uint64_t last_progress;     //  monotonic ms: last acknowledgment (or first send,
+                                //  or the last timeout)
+    uint64_t last_ack;          //  monotonic ms: last acknowledgment, or the start
     double srtt_ms;             //  smoothed round trip of a chunk; 0 = no sample yet
     uint64_t rto_ms;
     uint64_t rate_start, rate_bytes;    //  the current rate sample
@@ -63,6 +65,7 @@ zc_streamout_new (const zc_streamout_spec_t *spec)
     self->next_seq = 1;
     self->window = S_FIRST_WINDOW;
     self->rto_ms = S_RTO_FIRST_MS;
+    self->last_ack = (uint64_t) zclock_mono ();
     return self;
 }
 
@@ -209,7 +212,7 @@ zc_streamout_on_ack (zc_streamout_t *self, uint64_t seq)
         zlistx_delete (self->chunks, zlistx_cursor (self->chunks));
     }
     self->acked = seq;
-    self->last_progress = now;
+    self->last_progress = self->last_ack = now;
     s_learn (self, now, bytes, rtt_ms);
     s_pump (self, now);
     if (was_full && !zc_streamout_full (self) && self->spec.on_room)
@@ -247,6 +250,18 @@ zc_streamout_tick (zc_streamout_t *self, uint64_t now)
         self->last_progress = now;
     }
     s_pump (self, now);
+}
+
+uint64_t
+zc_streamout_acked (zc_streamout_t *self)
+{
+    return self->acked;
+}
+
+uint64_t
+zc_streamout_last_ack (zc_streamout_t *self)
+{
+    return self->last_ack;
 }
 
 uint64_t

@@ -923,7 +923,7 @@ zc_wire_result_payload (const zc_result_t *result)
 zframe_t *
 zc_wire_stream_payload (int stream, const uint8_t *bytes, size_t size)
 {
-    assert (stream == ZC_STREAM_STDOUT || stream == ZC_STREAM_STDERR);
+    assert (stream == ZC_STREAM_STDOUT || stream == ZC_STREAM_STDERR || stream == ZC_STREAM_COPY);
     assert (size <= ZC_STREAM_MAX_CHUNK);
     zframe_t *frame = zframe_new (NULL, 1 + size);
     uint8_t *data = zframe_data (frame);
@@ -939,7 +939,8 @@ zc_wire_stream_payload_decode (zframe_t *frame, int *stream, const uint8_t **byt
     size_t frame_size = frame? zframe_size (frame): 0;
     const uint8_t *data = frame_size? zframe_data (frame): NULL;
     if (frame_size == 0 || frame_size - 1 > ZC_STREAM_MAX_CHUNK
-    ||  (data [0] != ZC_STREAM_STDOUT && data [0] != ZC_STREAM_STDERR))
+    ||  (data [0] != ZC_STREAM_STDOUT && data [0] != ZC_STREAM_STDERR && data [0] != ZC_STREAM_COPY)
+    ||  (data [0] == ZC_STREAM_COPY && frame_size - 1 < ZC_STREAM_HASH))
         return -1;
     *stream = data [0];
     *bytes = data + 1;

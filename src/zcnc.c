@@ -34,6 +34,7 @@ static const char *s_usage =
     "  zcnc status  [-c FILE] [--json]\n"
     "  zcnc tail    [-c FILE] [-t SECS] NODE:PATH\n"
     "  zcnc cancel  [-c FILE] [-t SECS] ID\n"
+    "  zcnc cp      [-c FILE] [-t SECS] SRC DST      (NODE:PATH for either or both)\n"
     "  zcnc pub     [-c FILE] [--retain SECS] [--unsigned] SUBJECT [DATA|-]\n"
     "  zcnc pub     [-c FILE] --clear [--retain SECS] SUBJECT\n"
     "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
@@ -180,6 +181,8 @@ main (int argc, char *argv [])
         return zc_cli_tail (argc, argv);
     if (streq (command, "cancel"))
         return zc_cli_cancel (argc, argv);
+    if (streq (command, "cp"))
+        return zc_cli_cp (argc, argv);
     if (streq (command, "queue"))
         return zc_cli_queue (argc, argv);
     if (streq (command, "status"))

@@ -1,0 +1,135 @@
+#!/bin/sh
+test_description='copy and zcnc cp: local to node, node to local, node to node; resumable across outages and kill -9 of either agent; atomic; policy'
+. "$(dirname "$0")/test-lib.sh"
+
+test -x "$ZC_PROXY" || bail_out "no zc-proxy at $ZC_PROXY (build it: make tests/zc-proxy)"
+
+# The size of the file copied through outages (check-slow: larger).
+BIG_MB=${ZCNC_COPY_MB:-50}
+
+# sha FILE: its SHA-256.
+sha () {
+	sha256sum "$1" | cut -d" " -f1
+}
+
+# partial_size DIR: bytes in the partial file(s) under DIR, or 0.
+partial_size () {
+	find "$1" -maxdepth 1 -name ".*.zcnc-*.part" -printf "%s\n" 2>/dev/null | awk "{ s += \$1 } END { print s + 0 }"
+}
+
+test_expect_success 'setup: hub1 with n1 and n2, n3 behind a proxy; hub2 under hub1 with n4 (policy)' '
+	make_keys --hub hub1 hub2 &&
+	make_keys n1 n2 n3 n4 &&
+	hub1_endpoint=tcp://127.0.0.1:$(pick_port) &&
+	start_hub hub1 "hub/bind = $hub1_endpoint" &&
+	start_agent n1 &&
+	start_agent n2 &&
+	start_proxy px --to "${hub1_endpoint#tcp://}" &&
+	start_agent n3 hub1 "agent/hub = hub1@tcp://127.0.0.1:$(cat px.port)" &&
+	start_hub hub2 "hub/uplink = hub1@$hub1_endpoint" &&
+	mkdir -p "$SCRATCH/allowed" "$SCRATCH/forbidden" "$SCRATCH/in" &&
+	cat >n4.policy <<-EOF &&
+	allow *  copy $SCRATCH/allowed/*
+	deny  *  copy *
+	allow *  *
+	EOF
+	start_agent n4 hub2 "agent/policy = $SCRATCH/n4.policy" &&
+	wait_for nodes_online n1 n1 n2 n3 n4 &&
+	head -c 300000 /dev/urandom >small &&
+	chmod 0751 small
+'
+
+test_expect_success 'local to node: contents and mode arrive; nothing but one line on a pipe' '
+	zcnc_as n1 cp -t 60 small "n2:$SCRATCH/in/small" >out &&
+	cmp small in/small &&
+	test "$(stat -c %a in/small)" = 751 &&
+	test_line_count = 1 out &&
+	grep -q "copied $SCRATCH/small to n2: 300000 bytes stored at $SCRATCH/in/small" out
+'
+
+test_expect_success 'node to local, into a directory (DST ending in /)' '
+	mkdir -p back &&
+	zcnc_as n1 cp -t 60 "n2:$SCRATCH/in/small" back/ >out &&
+	cmp small back/small
+'
+
+test_expect_success 'node to node, the destination two hubs away, asked from a third node' '
+	zcnc_as n1 cp -t 60 "n2:$SCRATCH/small" "n4:$SCRATCH/allowed/from-n2" >out &&
+	cmp small allowed/from-n2
+'
+
+test_expect_success 'a policy allows copy to some paths only: another is denied (126), nothing written' '
+	test_expect_code 126 zcnc_as n1 cp -t 60 small "n4:$SCRATCH/forbidden/x" 2>err &&
+	grep -q "denied" err &&
+	! ls -A forbidden | grep -q .
+'
+
+test_expect_success 'errors: both ends local, a relative node path, a source that is not there' '
+	test_expect_code 2 zcnc_as n1 cp small other 2>err &&
+	grep -q "one of SRC and DST must be NODE:PATH" err &&
+	test_expect_code 2 zcnc_as n1 cp small n2:relative/x 2>err &&
+	grep -q "must be absolute" err &&
+	test_expect_code 1 zcnc_as n1 cp -t 30 "n2:$SCRATCH/nothing-here" back/x 2>err &&
+	grep -q "cannot read $SCRATCH/nothing-here" err &&
+	test_expect_code 1 zcnc_as n1 cp -t 30 small "n2:$SCRATCH/no/such/dir/x" 2>err &&
+	grep -q "no directory $SCRATCH/no/such/dir" err
+'
+
+test_expect_success "$BIG_MB MB to a node through two outages and a kill -9 of the receiving agent: resumed, never from zero" '
+	head -c $((BIG_MB * 1048576)) /dev/urandom >big &&
+	proxy_ctl px "rate 4000000" &&
+	proxy_stats px &&
+	down_before=$(proxy_figure px down) &&
+	zcnc_as n1 cp -t 110 big "n3:$SCRATCH/in/big" >out 2>err &
+	copy=$! &&
+	wait_for "test \$(partial_size in) -gt $((BIG_MB * 1048576 / 5))" &&
+	proxy_ctl px blackhole && sleep 3 && proxy_ctl px pass &&
+	wait_for "test \$(partial_size in) -gt $((BIG_MB * 1048576 * 2 / 5))" &&
+	proxy_ctl px reset &&
+	wait_for "test \$(partial_size in) -gt $((BIG_MB * 1048576 * 3 / 5))" &&
+	had=$(partial_size in) &&
+	kill_agent n3 &&
+	start_agent n3 hub1 "agent/hub = hub1@tcp://127.0.0.1:$(cat px.port)" &&
+	wait $copy &&
+	test "$(sha big)" = "$(sha in/big)" &&
+	grep -q "goes on with the partial file at" n3.log &&
+	proxy_stats px &&
+	down=$(( $(proxy_figure px down) - down_before )) &&
+	echo "bytes to n3 through the proxy: $down for a file of $((BIG_MB * 1048576)), $had stored before the kill" &&
+	test $down -lt $((BIG_MB * 1048576 * 13 / 10)) &&
+	proxy_ctl px "rate 0"
+'
+
+test_expect_success 'a kill -9 of the sending agent: the copy goes on by itself when it is back' '
+	head -c $((20 * 1048576)) /dev/urandom >n2.big &&
+	proxy_ctl px "rate 2000000" &&
+	zcnc_as n1 cp -t 110 "n2:$SCRATCH/n2.big" "n3:$SCRATCH/in/n2.big" >out 2>err &
+	copy=$! &&
+	wait_for "test \$(partial_size in) -gt $((4 * 1048576))" &&
+	kill_agent n2 &&
+	start_agent n2 &&
+	wait $copy &&
+	test "$(sha n2.big)" = "$(sha in/n2.big)" &&
+	grep -q "was copying when the agent stopped; it goes on" n2.log &&
+	test "$(grep -c "goes on with the partial file at [1-9]" n3.log)" -ge 2 &&
+	proxy_ctl px "rate 0"
+'
+
+test_expect_success 'a small job is not held behind a copy on a 64 kbit/s link' '
+	head -c 400000 /dev/urandom >slow &&
+	proxy_ctl px "rate 8000" &&
+	zcnc_as n1 cp -t 110 slow "n3:$SCRATCH/in/slow" >out 2>err &
+	copy=$! &&
+	wait_for "test \$(partial_size in) -gt 20000" &&
+	start=$(now_ms) &&
+	zcnc_as n1 trigger -t 30 n3:true &&
+	elapsed=$(($(now_ms) - start)) &&
+	echo "a job behind the copy: $elapsed ms" &&
+	test $elapsed -lt 6000 &&
+	zcnc_as n1 cancel "$(zcnc_as n1 jobs --json | grep "\"method\":\"copy\"" | grep "\"state\":\"running\"" | sed "s/.*\"id\":\"\([^\"]*\)\".*/\1/" | head -n 1)" >/dev/null;
+	proxy_ctl px "rate 0" &&
+	wait $copy;
+	true
+'
+
+test_done
