@@ -5,8 +5,9 @@
     directory. The first input byte picks what the input is taken as:
     even, a REQ envelope that t1 opens (with bit 5 set, the header's tag
     for t1 is the first 16 bytes of the rest); odd, a REPLY envelope that
-    o1 opens; the other bits pick header fields (method, relay, the
-    REFUSED bit) so that they vary too. The rest is the envelope. Besides not
+    o1 opens, or with bit 6 set a STREAM chunk from t1 that o1 opens
+    (bit 7 and bits 2-4 its number); the other bits pick header fields
+    (method, relay, the REFUSED bit) so that they vary too. The rest is the envelope. Besides not
     crashing: nothing a fuzzer makes may open (it has no key), except a
     PLAIN envelope at an end with e2e off, and what does open must give
     back exactly the bytes after the mode byte.
@@ -72,6 +73,14 @@ LLVMFuzzerTestOneInput (const uint8_t *input, size_t size)
         opened = zc_seal_open_req (s_target, &about, envelope, tag, &payload, reason, sizeof reason) == 0;
         zframe_destroy (&payload);
         clear_opened = zc_seal_open_req (s_clear, &about, envelope, tag, &payload, reason, sizeof reason) == 0;
+    }
+    else
+    if (pick & 0x40) {
+        about.relay = "";
+        about.seq = 1 + ((pick >> 2) & 7) + (pick & 0x80);
+        opened = zc_seal_open_stream (s_origin, &about, envelope, &payload, reason, sizeof reason) == 0;
+        zframe_destroy (&payload);
+        clear_opened = zc_seal_open_stream (s_clear, &about, envelope, &payload, reason, sizeof reason) == 0;
     }
     else {
         bool by_relay;

@@ -2,8 +2,9 @@
 
     The input is cut into one to three frames and given to zc_wire_decode
     (sometimes after a routing id frame, as a ROUTER receives it) and to
-    every payload decoder. Besides not crashing, whatever decodes must
-    encode back to exactly the same bytes: the encoding is canonical.
+    every payload decoder (REQ, REPLY, ACK ids, NODES, INTEREST, PUB and
+    STREAM chunks). Besides not crashing, whatever decodes must encode
+    back to exactly the same bytes: the encoding is canonical.
 
     Build and run (from the top of the tree):
       clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -Iinclude \
@@ -71,6 +72,18 @@ s_payload_decoders (zframe_t *frame)
         s_require_same (again, frame);
         zframe_destroy (&again);
         zc_wire_pub_payload_clear (&pub);
+    }
+    //  A STREAM chunk's payload (what the origin reads once the envelope
+    //  is open): the bytes must lie inside the frame, within the limit.
+    int stream;
+    const uint8_t *bytes;
+    if (zc_wire_stream_payload_decode (frame, &stream, &bytes, &size) == 0) {
+        if ((stream != ZC_STREAM_STDOUT && stream != ZC_STREAM_STDERR) || size > ZC_STREAM_MAX_CHUNK
+        ||  bytes < zframe_data (frame) || bytes + size > zframe_data (frame) + zframe_size (frame))
+            abort ();
+        zframe_t *again = zc_wire_stream_payload (stream, bytes, size);
+        s_require_same (again, frame);
+        zframe_destroy (&again);
     }
 }
 

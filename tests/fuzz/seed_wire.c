@@ -12,6 +12,7 @@
 */
 #include <czmq.h>
 #include "bulk.h"
+#include "facts.h"
 #include "wire.h"
 
 static const char *s_dir;
@@ -283,6 +284,22 @@ main (int argc, char *argv [])
     wire->flags = ZC_FLAG_FULL;
     s_message ("hello", &wire);
 
+    //  Version 5: what a node advertises, in its HELLO and in NODES.
+    zc_facts_t *facts = zc_facts_new ();
+    const char *problem;
+    if (zc_facts_set (facts, "arch", "x86_64", &problem) || zc_facts_set (facts, "env", "prod", &problem)
+    ||  zc_facts_add_function (facts, "machine-info", &problem)) {
+        fprintf (stderr, "seed_wire: facts: %s\n", problem);
+        return 1;
+    }
+    zframe_t *facts_frame = zc_facts_encode (facts);
+    zc_facts_destroy (&facts);
+    wire = zc_wire_new (ZC_MSG_HELLO);
+    strcpy (wire->name, "web-1");
+    wire->flags = ZC_FLAG_FULL;
+    wire->payload = zframe_dup (facts_frame);
+    s_message ("hello-facts", &wire);
+
     wire = zc_wire_new (ZC_MSG_REQ);
     strcpy (wire->from, "hub-1");
     zlist_append (wire->to, "web-1");
@@ -324,8 +341,11 @@ main (int argc, char *argv [])
     wire->payload = zc_wire_ids_payload (ids, 2);
     s_message ("ack", &wire);
 
-    zc_node_entry_t entries [2] = { { "web-1", true, 1700000000, "" },
-                                    { "n1.site1", false, 1700000100, "hub1>site1" } };
+    zc_node_entry_t entries [2] = {
+        { .name = "web-1", .online = true, .last_seen = 1700000000, .via = "",
+          .facts = zframe_data (facts_frame), .facts_size = zframe_size (facts_frame) },
+        { .name = "n1.site1", .online = false, .last_seen = 1700000100, .via = "hub1>site1" }
+    };
     wire = zc_wire_new (ZC_MSG_NODES);
     wire->flags = ZC_FLAG_FULL;
     wire->payload = zc_wire_nodes_payload (entries, 2);
@@ -422,6 +442,24 @@ main (int argc, char *argv [])
     wire->seq = 1000;
     s_message ("stored", &wire);
 
+    //  Version 5: a STREAM chunk (its payload sealed for the origin in
+    //  life, in clear here) and its acknowledgment.
+    zc_id_generate (&ids [0]);
+    wire = zc_wire_new (ZC_MSG_STREAM);
+    wire->id = ids [0];
+    strcpy (wire->from, "t1");
+    zlist_append (wire->to, "o1");
+    wire->seq = 7;
+    wire->payload = zc_wire_stream_payload (ZC_STREAM_STDOUT, (const uint8_t *) "line\n", 5);
+    s_message ("stream", &wire);
+    wire = zc_wire_new (ZC_MSG_STREAM);
+    wire->id = ids [0];
+    wire->flags = ZC_FLAG_STREAM_ACK;
+    strcpy (wire->from, "o1");
+    zlist_append (wire->to, "t1");
+    wire->seq = 7;
+    s_message ("stream-ack", &wire);
+
     zframe_t *payload = zc_wire_req_payload (args, (const uint8_t *) "", 0);
     s_payload ("payload-req", &payload);
     payload = zc_wire_result_payload (result);
@@ -435,6 +473,12 @@ main (int argc, char *argv [])
     pub.mode = 1;
     payload = zc_wire_pub_payload (&pub);
     s_payload ("payload-pub", &payload);
+    payload = zframe_dup (facts_frame);
+    s_payload ("payload-facts", &payload);
+    payload = zc_wire_stream_payload (ZC_STREAM_STDOUT, (const uint8_t *) "y\ny\n", 4);
+    s_payload ("payload-stream", &payload);
+    payload = zc_wire_stream_payload (ZC_STREAM_STDERR, bytes, sizeof bytes);
+    s_payload ("payload-stream-stderr", &payload);
     zframe_t *item;
     while ((item = zlist_pop (items)))
         zframe_destroy (&item);
@@ -442,5 +486,6 @@ main (int argc, char *argv [])
 
     zlist_destroy (&args);
     zc_result_destroy (&result);
+    zframe_destroy (&facts_frame);
     return 0;
 }
