@@ -73,6 +73,8 @@ typedef struct _zc_exec_context_t zc_exec_context_t;
 //  cannot set: they are skipped there). Returns NULL when out of memory.
 zc_exec_context_t *zc_exec_context_new (const zc_exec_options_t *options);
 void zc_exec_context_destroy (zc_exec_context_t **self_p);
+//  The user jobs run as when the context switches users, else NULL.
+const char *zc_exec_context_switched_user (const zc_exec_context_t *self);
 //  The job environment, NULL-terminated NAME=VALUE strings, without the
 //  per-job ZCNC_ variables; owned by the context.
 char *const *zc_exec_context_env (const zc_exec_context_t *self);

@@ -531,6 +531,12 @@ zc_exec_context_destroy (zc_exec_context_t **self_p)
     *self_p = NULL;
 }
 
+const char *
+zc_exec_context_switched_user (const zc_exec_context_t *self)
+{
+    return self && self->switch_user? (self->user? self->user: "another user"): NULL;
+}
+
 char *const *
 zc_exec_context_env (const zc_exec_context_t *self)
 {

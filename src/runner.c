@@ -820,6 +820,16 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     }
     zlist_destroy (&args);
     free (data);
+    //  A copy reads and writes with the agent's own rights: an agent that
+    //  runs jobs as another user copies only what a policy allows.
+    const char *job_user = zc_exec_context_switched_user (self->exec_context);
+    if (verdict.allowed && !self->policy && job_user
+    &&  (task->method == ZC_METHOD_COPY || task->method == ZC_METHOD_COPY_OPEN
+         || task->method == ZC_METHOD_COPY_CLOSE)) {
+        snprintf (verdict.reason, sizeof verdict.reason, "copy refused: jobs here run as %.64s, but a copy"
+                  " reads and writes as the agent itself; a policy must allow the paths meant", job_user);
+        verdict.allowed = false;
+    }
     if (!verdict.allowed) {
         zc_warn ("refused job %s from %s: %s", task->job_id, task->origin, verdict.reason);
         s_audit (task, "refused", "reason=policy");

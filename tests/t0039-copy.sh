@@ -19,7 +19,7 @@ partial_size () {
 
 test_expect_success 'setup: hub1 with n1 and n2, n3 behind a proxy; hub2 under hub1 with n4 (policy)' '
 	make_keys --hub hub1 hub2 &&
-	make_keys n1 n2 n3 n4 &&
+	make_keys n1 n2 n3 n4 n5 &&
 	hub1_endpoint=tcp://127.0.0.1:$(pick_port) &&
 	start_hub hub1 "hub/bind = $hub1_endpoint" &&
 	start_agent n1 &&
@@ -62,6 +62,17 @@ test_expect_success 'a policy allows copy to some paths only: another is denied 
 	test_expect_code 126 zcnc_as n1 cp -t 60 small "n4:$SCRATCH/forbidden/x" 2>err &&
 	grep -q "denied" err &&
 	! ls -A forbidden | grep -q .
+'
+
+test "$(id -u)" = 0 && test_set_prereq ROOT
+
+test_expect_success ROOT 'an agent that runs jobs as another user, without a policy, refuses copies (126)' '
+	start_agent n5 hub1 "agent/run_as_user = nobody" &&
+	wait_for nodes_online n1 n5 &&
+	test_expect_code 126 zcnc_as n1 cp -t 60 small "n5:$SCRATCH/in/as-nobody" 2>err &&
+	grep -q "copy refused: jobs here run as nobody" err &&
+	! test -e in/as-nobody &&
+	stop_agent n5
 '
 
 test_expect_success 'errors: both ends local, a relative node path, a source that is not there' '

@@ -78,7 +78,8 @@ s_payload_decoders (zframe_t *frame)
     int stream;
     const uint8_t *bytes;
     if (zc_wire_stream_payload_decode (frame, &stream, &bytes, &size) == 0) {
-        if ((stream != ZC_STREAM_STDOUT && stream != ZC_STREAM_STDERR) || size > ZC_STREAM_MAX_CHUNK
+        if ((stream != ZC_STREAM_STDOUT && stream != ZC_STREAM_STDERR && stream != ZC_STREAM_COPY)
+        ||  (stream == ZC_STREAM_COPY && size < ZC_STREAM_HASH) || size > ZC_STREAM_MAX_CHUNK
         ||  bytes < zframe_data (frame) || bytes + size > zframe_data (frame) + zframe_size (frame))
             abort ();
         zframe_t *again = zc_wire_stream_payload (stream, bytes, size);
