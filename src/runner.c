@@ -1421,7 +1421,9 @@ zc_runner_test (bool verbose)
     zloop_timer_end (loop, timer);
     zloop_timer_end (loop, guard);
     sent = s_test_sent (&link, &result);
-    ZC_CHECK_STR (sent, "REPLY ");
+    //  STARTED too when the shell took more than the grace time (a
+    //  loaded machine, valgrind).
+    ZC_CHECK (sent && (streq (sent, "REPLY ") || streq (sent, "STARTED REPLY ")));
     free (sent);
     ZC_CHECK (result && result->state == ZC_STATE_DONE && result->exit_code == 0);
     ZC_CHECK (result && result->out_size == 3 && memcmp (result->out, "hi\n", 3) == 0);
