@@ -1163,6 +1163,26 @@ s_test_job (zc_testbed_t *bed, const char *origin, const char *target, const cha
     return state;
 }
 
+//  True once the file at 'path' has a line holding both 'first' and
+//  'second', polled for at most 'timeout_ms'.
+static bool
+s_test_file_has (const char *path, const char *first, const char *second, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        FILE *file = fopen (path, "r");
+        char line [4096];
+        bool found = false;
+        while (file && !found && fgets (line, sizeof line, file))
+            found = strstr (line, first) && strstr (line, second);
+        if (file)
+            fclose (file);
+        if (found)
+            return true;
+        zclock_sleep (100);
+    }
+    return false;
+}
+
 //  Copies keys/NAME.cert into DIR/KEYS.
 static int
 s_test_copy_cert (zc_testbed_t *bed, const char *name, const char *keys)
@@ -1197,7 +1217,7 @@ zc_agent_test (bool verbose)
     ZC_CHECK (zc_testbed_agent (bed, "n1", NULL, "hub1", endpoint, "zcnc/heartbeat = 0.2",
                                 "zcnc/peer_timeout = 3", NULL) == 0);
     ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
-                                "zcnc/peer_timeout = 3", NULL) == 0);
+                                "zcnc/peer_timeout = 3", "agent/error_node = n1", NULL) == 0);
     ZC_CHECK (zc_testbed_until (bed, "n1", s_test_connected, NULL, 10000));
     ZC_CHECK (zc_testbed_until (bed, "n2", s_test_connected, NULL, 10000));
 
@@ -1218,7 +1238,7 @@ zc_agent_test (bool verbose)
     char *job_id = zc_testbed_submit (bed, "n1", "n2", "true");
     ZC_CHECK (job_id != NULL);
     ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
-                                "zcnc/peer_timeout = 3", NULL) == 0);
+                                "zcnc/peer_timeout = 3", "agent/error_node = n1", NULL) == 0);
     ZC_CHECK (job_id && zc_testbed_job_until (bed, "n1", job_id, "done", 15000));
     free (job_id);
 
@@ -1234,6 +1254,10 @@ zc_agent_test (bool verbose)
             zclock_sleep (200);
     }
     ZC_CHECK (denied);
+    //  n2 reports it to n1, its error node, which writes it down.
+    char *errors = zsys_sprintf ("%s/n1/errors.log", zc_testbed_dir (bed));
+    ZC_CHECK (s_test_file_has (errors, "\"kind\":\"denied\"", "\"cause\":\"authentication\"", 10000));
+    free (errors);
 
     //  An agent that pinned another key for its hub says why it cannot
     //  connect.
