@@ -59,6 +59,9 @@ zc_errqueue_t *zc_errqueue_new (const char *name, const char *error_node, size_t
 void zc_errqueue_destroy (zc_errqueue_t **self_p);
 //  Brings back the queue kept in 'store' (borrowed from now on).
 void zc_errqueue_load (zc_errqueue_t *self, zc_store_t *store);
+//  For an agent without an error_node: the events an earlier
+//  configuration left in 'store' go (logged when there were some).
+void zc_errqueue_forget (zc_store_t *store);
 
 //  A job this agent gave up on: 'job' is its jobs object (borrowed,
 //  zcnc(1) "JSON outputs"); the event keeps its id, node, method, state

@@ -818,6 +818,8 @@ s_open_store (zc_agent_t *self, char **error)
     free (errors_path);
     if (self->errqueue)
         zc_errqueue_load (self->errqueue, self->store);
+    else
+        zc_errqueue_forget (self->store);
     self->directory = zc_directory_new ();
     zc_store_each (self->store, ZC_TABLE_DIRECTORY, s_load_node, self);
     free (zc_directory_take_changes (self->directory, &(size_t) { 0 }));

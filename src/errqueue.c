@@ -339,6 +339,33 @@ zc_errqueue_load (zc_errqueue_t *self, zc_store_t *store)
     zc_log_tap_pause (false);
 }
 
+//  Collects the keys of queued events (the list is the arg).
+static int
+s_forget_event (const char *key, const void *value, size_t size, void *arg)
+{
+    if (strncmp (key, S_KEY_PREFIX, strlen (S_KEY_PREFIX)) != 0)
+        return -1;
+    zlist_append ((zlist_t *) arg, (void *) key);
+    return 0;
+}
+
+void
+zc_errqueue_forget (zc_store_t *store)
+{
+    zlist_t *keys = zlist_new ();
+    zlist_autofree (keys);
+    char from [40];
+    s_key (0, from);
+    zc_store_scan (store, ZC_TABLE_SPOOL, from, 0, s_forget_event, keys);
+    for (const char *key = zlist_first (keys); key; key = zlist_next (keys))
+        zc_store_del (store, ZC_TABLE_SPOOL, key);
+    zc_store_del (store, ZC_TABLE_STATE, S_STATE_KEY);
+    if (zlist_size (keys))
+        zc_info ("error events: %zu left queued by an earlier error_node dropped (none is set now)",
+                 zlist_size (keys));
+    zlist_destroy (&keys);
+}
+
 //  Numbers the events raised and stores them; the oldest go when the
 //  queue is full.
 static void
@@ -931,6 +958,13 @@ zc_errqueue_test (bool verbose)
     ZC_CHECK (s_test_cycle (queue, store2, &test, now, &event) == 1);
     ZC_CHECK (event && s_test_seq (event) == base2 + 19);
     json_decref (event);
+    zc_errqueue_destroy (&queue);
+    //  No error_node any more: what was queued goes.
+    zc_errqueue_forget (store2);
+    zc_store_commit (store2);
+    queue = zc_errqueue_new ("n1", "central", 5, s_test_send, &test);
+    zc_errqueue_load (queue, store2);
+    ZC_CHECK (s_test_status (queue, "queued") == 0 && s_test_status (queue, "dropped") == 0);
     zc_errqueue_destroy (&queue);
     zc_store_close (&store2);
 

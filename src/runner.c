@@ -795,7 +795,7 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
     }
     if (!zhashx_lookup (self->refusals_logged, origin)) {
         zc_warn_untapped ("refused job %s from %s%s%s: %s (more from %s this minute are not logged)",
-                 job_id, origin, *relay? " via ": "", relay, reason, origin);
+                          job_id, origin, *relay? " via ": "", relay, reason, origin);
         zhashx_insert (self->refusals_logged, origin, (void *) "");
     }
     zc_audit ("refused", job_id, origin, self->name, zc_method_name (msg->method), "reason=authentication");
@@ -1236,6 +1236,16 @@ s_test_request (zc_method_t method, const char *command)
     return msg;
 }
 
+//  The refusals told (zc_runner_on_denied): "CAUSE METHOD ORIGIN; ...".
+static void
+s_test_denied (const char *job_id, const char *origin, const char *relay, const char *method,
+               const char *cause, const char *reason, void *arg)
+{
+    char *told = arg;
+    size_t used = strlen (told);
+    snprintf (told + used, 256 - used, "%s%s %s %s", used? "; ": "", cause, method? method: "?", origin);
+}
+
 int
 zc_runner_test (bool verbose)
 {
@@ -1249,6 +1259,8 @@ zc_runner_test (bool verbose)
     ZC_CHECK (store != NULL);
     zc_runner_t *runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
     zc_result_t *result = NULL;
+    char denied [256] = "";
+    zc_runner_on_denied (runner, s_test_denied, denied);
 
     //  A ping is answered at once; a resend of it is ACKed and answered again.
     zc_wire_t *ping = s_test_request (ZC_METHOD_PING, "");
@@ -1379,6 +1391,7 @@ zc_runner_test (bool verbose)
     free (sent);
     ZC_CHECK (result && result->state == ZC_STATE_DENIED);
     ZC_CHECK_STR (result? result->error: NULL, "no rule in t.policy matched");
+    ZC_CHECK_STR (denied, "policy exec o1");
     zc_runner_on_ack (runner, &job->id, "o1", NULL);
     zc_wire_destroy (&job);
     job = s_test_request (ZC_METHOD_CALL, "greet");
@@ -1513,6 +1526,7 @@ zc_runner_test (bool verbose)
         free (sent);
         zc_wire_destroy (&job);
     }
+    ZC_CHECK_STR (denied, "policy exec o1; expired exec o1; future exec o1");
 
     //  A payload that does not decode is refused with a reason.
     job = s_test_request (ZC_METHOD_EXEC, "true");
