@@ -32,9 +32,9 @@ typedef struct _zc_errlog_t zc_errlog_t;
 //  Sends a STORED once what it says is committed (destroys it).
 typedef void (zc_errlog_send_fn) (zc_wire_t **msg_p, void *arg);
 
-//  Writes to 'path' (opened for appending, created mode 0640; when it
-//  cannot be, events are logged only, and not answered), keeping what it
-//  wrote in 'store' (borrowed).
+//  Writes to 'path' (opened for appending, created mode 0640; while it
+//  cannot be, events are logged only and not answered, and it is tried
+//  again at each one), keeping what it wrote in 'store' (borrowed).
 zc_errlog_t *zc_errlog_new (zc_store_t *store, const char *path, zc_errlog_send_fn *send, void *arg);
 void zc_errlog_destroy (zc_errlog_t **self_p);
 //  Opens the file again (SIGHUP: logrotate moved it). When it cannot be,

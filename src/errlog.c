@@ -112,7 +112,16 @@ static int
 s_write (zc_errlog_t *self, const char *from, json_t *event, uint64_t dropped)
 {
     if (!self->file)
+        self->file = s_open_append (self->path);     //  made writable since?
+    if (!self->file) {
+        int64_t now = zclock_mono ();
+        if (!self->write_logged || now - self->write_logged >= S_WRITE_LOG_MS) {
+            self->write_logged = now;
+            zc_error ("error events: cannot open %s: %s; events are not written, and their senders"
+                      " send them again (logged once a minute)", self->path, strerror (errno));
+        }
         return -1;
+    }
     json_t *line = json_pack ("{s:s, s:I, s:O}", "from", from, "time", (json_int_t) time (NULL), "event", event);
     if (dropped)
         json_object_set_new (line, "dropped", json_integer ((json_int_t) dropped));
@@ -203,7 +212,7 @@ zc_errlog_new (zc_store_t *store, const char *path, zc_errlog_send_fn *send, voi
     self->file = s_open_append (path);
     if (!self->file)
         zc_warn ("cannot open %s for appending: %s; error events from other agents are logged,"
-                 " not written", path, strerror (errno));
+                 " not written (their senders keep them and send them again)", path, strerror (errno));
     return self;
 }
 
@@ -257,6 +266,13 @@ s_test_stored (zc_wire_t **msg_p, void *arg)
 }
 
 #define S_TEST_EPOCH (5ull << 40)
+
+//  What the log tap got.
+static void
+s_test_tap (bool error, const char *text, void *arg)
+{
+    snprintf (arg, 512, "%s", text);
+}
 
 //  An event from 'from' numbered 'seq' (from the epoch; 0: none) saying
 //  'text', flagged 'flags'.
@@ -364,11 +380,15 @@ zc_errlog_test (bool verbose)
     ZC_CHECK (strstr (text, "\"event\":\"not json ?\""));
     free (text);
 
-    //  A file that cannot be written: the event is not answered, so its
-    //  sender sends it again.
+    //  A file that cannot be written: said at once; the event is not
+    //  answered, so its sender sends it again.
     zc_errlog_destroy (&errlog);
     zc_store_commit (store);
+    char logged [512] = "";
+    zc_log_tap (s_test_tap, logged);
     errlog = zc_errlog_new (store, dir, s_test_stored, stored);       //  a directory
+    zc_log_tap (NULL, NULL);
+    ZC_CHECK (strstr (logged, "cannot open /tmp/zc-errlog-") && strstr (logged, "Is a directory"));
     answers = zlist_size (stored);
     s_test_feed (errlog, s_test_event ("n1", 5, "five", 0));
     ZC_CHECK (zlist_size (stored) == answers);

@@ -140,6 +140,8 @@ test_expect_success 'the queue is bounded: the oldest events go, and the next on
 	done &&
 	wait_for "test \$(error_figure n3 dropped) = 7" &&
 	test "$(error_figure n3 queued)" = 5 &&
+	zcnc_as n3 status >status &&
+	grep "^errors:   5 event(s) queued for central, 7 dropped, 0 suppressed" status &&
 	grep "error events: the queue for central is full (error_queue = 5)" n3.log &&
 	start_agent central &&
 	WAIT_TRIES=150 wait_for "test \$(error_figure n3 queued) = 0" &&
