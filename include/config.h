@@ -55,6 +55,7 @@ typedef struct {
     double reply_timeout;       //  s a reply command may run (reply_method exec; default 60)
     size_t queue_max_jobs;      //  outbox cap: jobs not final (default 100000)
     size_t queue_max_bytes;     //  outbox cap: their payload bytes (default 1 GiB)
+    size_t error_queue;         //  error events kept for the error_node (default 1000)
     zlist_t *follow;            //  of char *: "PATH SUBJECT" (follow =)
     size_t follow_spool;        //  bytes of followed lines kept for collectors (64 MiB)
     zlist_t *collect;           //  of char *: "SUBJECT FILE" (collect =)

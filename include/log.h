@@ -17,6 +17,22 @@ void zc_error (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 //  *error (when error is not NULL) to a malloc'd message. Returns -1.
 int zc_fail (char **error, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
+//  The tap: warning and error lines of this thread also go to 'fn'
+//  (NULL: nowhere), the text without its time stamp and tag, 'error'
+//  true for an error line. An agent sets it on the thread of its loop to
+//  report its warnings to its error_node (errqueue.h); per thread, so
+//  agents sharing a process (the self-tests) each have their own. The
+//  tap is not called again for a line logged while it runs.
+typedef void (zc_log_tap_fn) (bool error, const char *text, void *arg);
+void zc_log_tap (zc_log_tap_fn *fn, void *arg);
+//  Lines logged between zc_log_tap_pause (true) and zc_log_tap_pause
+//  (false) do not go to the tap (pauses nest): the lines of the error
+//  events' own path, which must not make events of their own.
+void zc_log_tap_pause (bool pause);
+//  A warning reported another way already (a job refused is reported as
+//  a denial): logged, not tapped.
+void zc_warn_untapped (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
 //  Warnings logged once per distinct 'what' (a reason and who caused it),
 //  so that a peer that keeps misbehaving cannot flood the log. Remembers
 //  at most 'max' of them; past that, new ones are logged every time.

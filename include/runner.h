@@ -55,6 +55,14 @@ void zc_runner_set_policy (zc_runner_t *self, zc_policy_t *policy);
 void zc_runner_set_functions (zc_runner_t *self, zhashx_t *functions);
 //  Jobs refused before they were stored (not authentic, not for us).
 size_t zc_runner_refused (zc_runner_t *self);
+//  From now on, 'fn' is told of each job refused here (NULL: nobody):
+//  its job ID, origin, relay ("" when none), method name (NULL when not
+//  known), cause ("authentication": not authentic; "policy"; "expired":
+//  too old, a replay; "future") and reason. The log lines of refusals
+//  are not tapped (log.h): this reports them.
+typedef void (zc_runner_denied_fn) (const char *job_id, const char *origin, const char *relay,
+                                    const char *method, const char *cause, const char *reason, void *arg);
+void zc_runner_on_denied (zc_runner_t *self, zc_runner_denied_fn *fn, void *arg);
 //  Jobs run as, where and with the environment 'context' says (the
 //  caller keeps it until the runner is destroyed); without one, in
 //  exec.h's minimal context.

@@ -25,8 +25,10 @@ typedef enum {
     ZC_TABLE_DIRECTORY,         //  node name -> directory entry
     ZC_TABLE_RETAINED,          //  hash of a subject -> a retained message published here
     ZC_TABLE_STATE,             //  what the agent decided and keeps: "directory" -> "wanted",
-                                //  where it follows files, what its collectors stored
-    ZC_TABLE_SPOOL,             //  lines of followed files not yet stored by a collector
+                                //  where it follows files, what its collectors stored, its
+                                //  error events' numbers, what it wrote to errors.log
+    ZC_TABLE_SPOOL,             //  lines of followed files not yet stored by a collector,
+                                //  error events ("errqueue:N") the error_node has not stored
     ZC_TABLE_COUNT
 } zc_table_t;
 

@@ -82,7 +82,8 @@ typedef enum {
 #define ZC_FLAG_CLEAR   0x20        //  PUB: a retained one that clears its subject
 #define ZC_FLAG_STREAM_ACK 0x01      //  STREAM: an acknowledgment (no payload), not a chunk
 #define ZC_FLAG_GAP     0x01        //  PUB of a log stream: the lines before 'seq' are gone
-                                    //  (dropped at the publisher): a collector goes on from it
+                                    //  (dropped at the publisher): a collector goes on from it;
+                                    //  ERROR JOB_EVENT: likewise for error events
 #define ZC_FLAG_REFUSED 0x20        //  REPLY: the target refused a copy of the job
                                     //  it could not authenticate (a later result of
                                     //  the job replaces this one); covered by the
@@ -95,7 +96,8 @@ typedef enum {
 #define ZC_ERR_DUPLICATE    4       //  the name is connected already, on another live connection
 #define ZC_ERR_REFUSED      5       //  a PUB, SUB or UNSUB the hub does not take (text: why)
 #define ZC_ERR_VERSION      6       //  the message was of another wire version (text: both)
-#define ZC_ERR_JOB_EVENT    100     //  origin -> error_node: a job failed or expired (text: JSON)
+#define ZC_ERR_JOB_EVENT    100     //  agent -> its error_node: an error event (text: JSON;
+                                    //  flag GAP: none before it; errqueue.h)
 
 typedef struct {
     uint8_t type, flags, hops;

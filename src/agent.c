@@ -25,6 +25,8 @@
 #include "delivery.h"
 #include "directory.h"
 #include "collect.h"
+#include "errlog.h"
+#include "errqueue.h"
 #include "exec.h"
 #include "facts.h"
 #include "follow.h"
@@ -76,7 +78,8 @@ struct _zc_agent_t {
     zc_log_once_t *logged;      //  warnings logged once
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
     zc_startup_t *startup;      //  the startup folder's messages, or NULL
-    FILE *errors;               //  DATA/errors.log: error events from other agents
+    zc_errqueue_t *errqueue;    //  error events for our error_node, or NULL without one
+    zc_errlog_t *errlog;        //  DATA/errors.log: error events from other agents
     zc_facts_t *facts;          //  what this node advertises: built-in facts, labels, functions
     zframe_t *advert;           //  the same, encoded: what its HELLOs carry (uplink.h)
     zhashx_t *functions;        //  agent/function: name -> shell command (the runner's)
@@ -151,27 +154,45 @@ s_committed (void *arg)
 }
 
 //  ---------------------------------------------------------------------
-//  Jobs ending, error events
+//  Jobs ending, error events (errqueue.h: what goes to our error_node;
+//  errlog.h: what comes from the agents whose error_node we are)
 
-//  A job this agent gave up on is reported to the error_node: its ID,
-//  node, state and reason as a JSON text. The report is sent once, best
-//  effort (it is not queued while the link is down).
+//  A job this agent gave up on is reported to the error_node.
 static void
 s_report_error (zc_agent_t *self, const char *job_id)
 {
     json_t *job = zc_delivery_job_json (self->delivery, job_id);
-    json_t *event = json_pack ("{s:O, s:O, s:O, s:O}", "id", json_object_get (job, "id"),
-                               "node", json_object_get (job, "node"), "state", json_object_get (job, "state"),
-                               "error", json_object_get (job, "error"));
-    zc_wire_t *msg = zc_wire_new (ZC_MSG_ERROR);
-    msg->code = ZC_ERR_JOB_EVENT;
-    msg->text = json_dumps (event, JSON_COMPACT);
-    if (msg->text && strlen (msg->text) > 1024)
-        msg->text [1024] = 0;       //  the wire's bound; the reason is cut
-    zlist_append (msg->to, self->config->error_node);
-    json_decref (event);
+    if (job)
+        zc_errqueue_job (self->errqueue, job);
     json_decref (job);
-    s_send (&msg, self);
+}
+
+//  A job refused here is reported to the error_node (runner.h).
+static void
+s_job_denied (const char *job_id, const char *origin, const char *relay, const char *method,
+              const char *cause, const char *reason, void *arg)
+{
+    zc_agent_t *self = arg;
+    zc_errqueue_denied (self->errqueue, &(zc_errqueue_denial_t) {
+        .job_id = job_id, .origin = origin, .relay = relay, .method = method, .cause = cause,
+        .reason = reason }, zclock_mono ());
+}
+
+//  Each warning and error line of this agent is reported to the
+//  error_node (log.h, the tap), within the rate limits of errqueue.h.
+static void
+s_log_tap (bool error, const char *text, void *arg)
+{
+    zc_agent_t *self = arg;
+    zc_errqueue_log (self->errqueue, error, text, zclock_mono ());
+}
+
+//  A STORED of an error node answers events that our errlog sent; it
+//  leaves once what it says is committed.
+static void
+s_errlog_send (zc_wire_t **msg_p, void *arg)
+{
+    zc_commit_send (((zc_agent_t *) arg)->commit, msg_p);
 }
 
 //  The reply method of a job whose result is recorded, if it acts: it is
@@ -227,7 +248,7 @@ static void
 s_job_final (zc_delivery_t *delivery, const char *job_id, bool given_up, void *arg)
 {
     zc_agent_t *self = arg;
-    if (given_up && self->config->error_node)
+    if (given_up && self->errqueue)
         s_report_error (self, job_id);
     if (self->control)
         zc_control_job_final (self->control, job_id);
@@ -265,31 +286,6 @@ s_copy_submit (zc_method_t method, const char *node, zlist_t *args, void *arg)
     char *job_id = zc_strdup (zlist_first (ids));
     zlist_destroy (&ids);
     return job_id;
-}
-
-//  Another agent reports a job of its that failed or expired (this node
-//  is its error_node): the event goes to the log and to DATA/errors.log,
-//  one line each.
-static void
-s_on_job_event (zc_agent_t *self, zc_wire_t *msg)
-{
-    zc_warn ("error event from %s: %s", msg->from, msg->text);
-    if (!self->errors)
-        return;
-    //  The text should be a JSON object; anything else is kept as a string.
-    json_t *event = json_loads (msg->text, 0, NULL);
-    if (!json_is_object (event)) {
-        json_decref (event);
-        event = json_string (msg->text);
-    }
-    json_t *line = json_pack ("{s:s, s:I, s:o}", "from", msg->from,
-                              "time", (json_int_t) time (NULL), "event", event);
-    char *text = json_dumps (line, JSON_COMPACT);
-    if (text)
-        fprintf (self->errors, "%s\n", text);
-    fflush (self->errors);
-    free (text);
-    json_decref (line);
 }
 
 //  ---------------------------------------------------------------------
@@ -398,6 +394,8 @@ s_on_noroute (zc_agent_t *self, zc_wire_t *msg)
     for (char *name = zlist_first (msg->names); name; name = zlist_next (msg->names)) {
         zc_delivery_on_noroute (self->delivery, &msg->id, name);
         zc_runner_on_noroute (self->runner, &msg->id, name);
+        if (self->errqueue)
+            zc_errqueue_on_noroute (self->errqueue, name, zclock_mono ());
     }
     zc_control_on_noroute (self->control, msg);
 }
@@ -410,6 +408,8 @@ s_on_presence (zc_agent_t *self, zc_wire_t *msg)
     for (char *name = zlist_first (msg->names); name; name = zlist_next (msg->names)) {
         zc_delivery_on_presence (self->delivery, name);
         zc_runner_on_presence (self->runner, name);
+        if (self->errqueue)
+            zc_errqueue_on_presence (self->errqueue, name);
     }
 }
 
@@ -515,6 +515,13 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         case ZC_MSG_PING:     s_on_ping (self, msg); break;
         case ZC_MSG_PUB:      zc_pubsub_on_pub (self->pubsub, msg); break;
         case ZC_MSG_STORED:
+            //  Error events are the one stream under $sys. (follow
+            //  refuses those subjects).
+            if (msg->subject && streq (msg->subject, ZC_ERRQUEUE_SUBJECT)) {
+                if (self->errqueue)
+                    zc_errqueue_on_stored (self->errqueue, msg->from, msg->seq, zclock_mono ());
+            }
+            else
             if (self->follow && msg->subject)
                 zc_follow_on_stored (self->follow, msg->subject, msg->seq, zclock_mono ());
             break;
@@ -536,7 +543,7 @@ s_on_hub_message (zc_uplink_t *uplink, zc_wire_t *msg, void *arg)
         case ZC_MSG_ERROR:
             //  The hub's own refusals are the uplink's business.
             if (msg->code == ZC_ERR_JOB_EVENT && *msg->from)
-                s_on_job_event (self, msg);
+                zc_errlog_on_event (self->errlog, msg);
             else
             if (msg->code == ZC_ERR_REFUSED && !*msg->from) {
                 char what [ZC_NAME_SIZE + 1100];
@@ -565,6 +572,8 @@ s_uplink_state (zc_uplink_t *uplink, bool up, void *arg)
         zc_runner_link_up (self->runner);
         if (self->follow)
             zc_follow_link_up (self->follow);
+        if (self->errqueue)
+            zc_errqueue_link_up (self->errqueue);
     }
 }
 
@@ -623,6 +632,10 @@ s_status_extra (void *arg)
         json_object_set_new (extra, "follow", zc_follow_status (self->follow));
     if (self->collect)
         json_object_set_new (extra, "collect", zc_collect_status (self->collect));
+    if (self->errqueue)
+        json_object_set_new (extra, "error_events", zc_errqueue_status (self->errqueue));
+    if (self->errlog)
+        json_object_set_new (extra, "error_log", zc_errlog_status (self->errlog));
     return extra;
 }
 
@@ -637,6 +650,10 @@ s_pubsub_may_run (const char *from, const char *subject, char *reason, size_t si
     zc_policy_verdict_t verdict;
     zc_policy_check (self->policy, from, "sub", subject, &verdict);
     snprintf (reason, size, "%s", verdict.reason);
+    if (!verdict.allowed && self->errqueue)
+        zc_errqueue_denied (self->errqueue, &(zc_errqueue_denial_t) {
+            .subject = subject, .origin = from, .method = "sub", .cause = "policy",
+            .reason = verdict.reason }, zclock_mono ());
     return verdict.allowed;
 }
 
@@ -668,6 +685,8 @@ s_tick_timer (zloop_t *loop, int timer_id, void *arg)
         zc_runner_tick (self->runner, now);
     if (self->follow)
         zc_follow_tick (self->follow, (int64_t) now, s_live_uplink (self) != NULL);
+    if (self->errqueue)
+        zc_errqueue_tick (self->errqueue, (int64_t) now, s_live_uplink (self) != NULL);
     return 0;
 }
 
@@ -770,6 +789,7 @@ s_hangup (void *arg)
     zc_agent_t *self = arg;
     if (self->collect)
         zc_collect_reopen (self->collect);
+    zc_errlog_reopen (self->errlog);
     s_reload_advert (self);
     if (!self->config->policy)
         return;
@@ -849,8 +869,12 @@ s_open_store (zc_agent_t *self, char **error)
         zc_warn ("cannot open the audit log %s: %s; job events are not recorded", audit_path, strerror (errno));
     free (audit_path);
     char *errors_path = zsys_sprintf ("%s/errors.log", config->data);
-    self->errors = fopen (errors_path, "ae");
+    self->errlog = zc_errlog_new (self->store, errors_path, s_errlog_send, self);
     free (errors_path);
+    if (self->errqueue)
+        zc_errqueue_load (self->errqueue, self->store);
+    else
+        zc_errqueue_forget (self->store);
     self->directory = zc_directory_new ();
     zc_store_each (self->store, ZC_TABLE_DIRECTORY, s_load_node, self);
     free (zc_directory_take_changes (self->directory, &(size_t) { 0 }));
@@ -909,6 +933,8 @@ s_start_jobs (zc_agent_t *self)
         .ready = s_stream_ready, .arg = self });
     zc_streamin_set_seal (self->streamin, self->seal);
     zc_runner_set_policy (self->runner, self->policy);
+    if (self->errqueue)
+        zc_runner_on_denied (self->runner, s_job_denied, self);
     //  Before the tasks come back: a call received before a restart
     //  runs the function of that name.
     s_advertise (self, config);
@@ -1023,6 +1049,12 @@ zc_agent_new (zc_config_t *config, char **error)
     self->copy_timer = -1;
     self->logged = zc_log_once_new (1000);
     self->timers [0] = self->timers [1] = -1;
+    //  From here on, warnings go to the error_node too (what comes before
+    //  the store opens waits in memory).
+    if (config->error_node) {
+        self->errqueue = zc_errqueue_new (config->name, config->error_node, config->error_queue, s_send, self);
+        zc_log_tap (s_log_tap, self);
+    }
     char *problem = NULL;
     uint8_t sign_secret [64];
     self->daemon = zc_daemon_new (self->loop, config, s_keys_changed, s_hangup, self, error);
@@ -1094,6 +1126,8 @@ zc_agent_destroy (zc_agent_t **self_p)
     zc_agent_t *self = *self_p;
     if (!self)
         return;
+    if (self->errqueue)
+        zc_log_tap (NULL, NULL);
     if (self->control) {
         uint64_t forged = 0, malformed = 0;
         zc_delivery_rejected (self->delivery, &forged, &malformed);
@@ -1126,10 +1160,10 @@ zc_agent_destroy (zc_agent_t **self_p)
     zlist_destroy (&self->copy_finals);
     zc_commit_destroy (&self->commit);
     zc_readfolder_destroy (&self->readfolder);
+    zc_errqueue_destroy (&self->errqueue);      //  what it holds goes into the store
+    zc_errlog_destroy (&self->errlog);
     zc_store_close (&self->store);
     zc_audit_close ();
-    if (self->errors)
-        fclose (self->errors);
     zc_directory_destroy (&self->directory);
     zc_bulk_destroy (&self->bulk);
     while (zlist_size (self->uplinks)) {
@@ -1193,6 +1227,26 @@ s_test_job (zc_testbed_t *bed, const char *origin, const char *target, const cha
     return state;
 }
 
+//  True once the file at 'path' has a line holding both 'first' and
+//  'second', polled for at most 'timeout_ms'.
+static bool
+s_test_file_has (const char *path, const char *first, const char *second, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        FILE *file = fopen (path, "r");
+        char line [4096];
+        bool found = false;
+        while (file && !found && fgets (line, sizeof line, file))
+            found = strstr (line, first) && strstr (line, second);
+        if (file)
+            fclose (file);
+        if (found)
+            return true;
+        zclock_sleep (100);
+    }
+    return false;
+}
+
 //  Copies keys/NAME.cert into DIR/KEYS.
 static int
 s_test_copy_cert (zc_testbed_t *bed, const char *name, const char *keys)
@@ -1227,7 +1281,7 @@ zc_agent_test (bool verbose)
     ZC_CHECK (zc_testbed_agent (bed, "n1", NULL, "hub1", endpoint, "zcnc/heartbeat = 0.2",
                                 "zcnc/peer_timeout = 3", NULL) == 0);
     ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
-                                "zcnc/peer_timeout = 3", NULL) == 0);
+                                "zcnc/peer_timeout = 3", "agent/error_node = n1", NULL) == 0);
     ZC_CHECK (zc_testbed_until (bed, "n1", s_test_connected, NULL, 10000));
     ZC_CHECK (zc_testbed_until (bed, "n2", s_test_connected, NULL, 10000));
 
@@ -1248,7 +1302,7 @@ zc_agent_test (bool verbose)
     char *job_id = zc_testbed_submit (bed, "n1", "n2", "true");
     ZC_CHECK (job_id != NULL);
     ZC_CHECK (zc_testbed_agent (bed, "n2", "keys2", "hub1", endpoint, "zcnc/heartbeat = 0.2",
-                                "zcnc/peer_timeout = 3", NULL) == 0);
+                                "zcnc/peer_timeout = 3", "agent/error_node = n1", NULL) == 0);
     ZC_CHECK (job_id && zc_testbed_job_until (bed, "n1", job_id, "done", 15000));
     free (job_id);
 
@@ -1264,6 +1318,10 @@ zc_agent_test (bool verbose)
             zclock_sleep (200);
     }
     ZC_CHECK (denied);
+    //  n2 reports it to n1, its error node, which writes it down.
+    char *errors = zsys_sprintf ("%s/n1/errors.log", zc_testbed_dir (bed));
+    ZC_CHECK (s_test_file_has (errors, "\"kind\":\"denied\"", "\"cause\":\"authentication\"", 10000));
+    free (errors);
 
     //  An agent that pinned another key for its hub says why it cannot
     //  connect.

@@ -943,6 +943,15 @@ zc_cli_status (int argc, char *argv [])
         printf ("inflight: %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "inflight")));
         printf ("running:  %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "running")));
         printf ("nodes:    %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (answer, "nodes")));
+        json_t *events = json_object_get (answer, "error_events");
+        if (events)
+            printf ("errors:   %" JSON_INTEGER_FORMAT " event(s) queued for %s, %" JSON_INTEGER_FORMAT
+                    " dropped, %" JSON_INTEGER_FORMAT " suppressed%s\n",
+                    json_integer_value (json_object_get (events, "queued")),
+                    json_string_value (json_object_get (events, "error_node")),
+                    json_integer_value (json_object_get (events, "dropped")),
+                    json_integer_value (json_object_get (events, "suppressed")),
+                    json_is_true (json_object_get (events, "waiting"))? " (it is offline)": "");
     }
     json_decref (answer);
     return 0;

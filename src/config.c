@@ -81,6 +81,7 @@ static const s_key_t s_keys [] = {
     { "agent/policy",       S_PATH,    S_FIELD (policy),       false, 0,   0 },
     { "agent/startup",      S_PATH,    S_FIELD (startup),      false, 0,   0 },
     { "agent/error_node",   S_NAME,    S_FIELD (error_node),   false, 0,   0 },
+    { "agent/error_queue",  S_COUNT,   S_FIELD (error_queue),  false, 1,   1000000 },
     //  stdout and stderr of one job must fit a REPLY (64 MiB): 16 MiB each
     { "agent/max_output",   S_BYTES,   S_FIELD (max_output),   false, 1024, 16777216 },
     { "agent/forget_after", S_SECONDS, S_FIELD (forget_after), false, 60, 3650 * 86400.0 },
@@ -495,7 +496,8 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *qualifier, const
         }
         case S_BYTES:
         case S_COUNT: {
-            const char *unit = key->kind == S_BYTES? "bytes": "jobs";
+            const char *unit = key->kind == S_BYTES? "bytes"
+                             : streq (key->key, "agent/error_queue")? "events": "jobs";
             size_t bytes;
             if (s_parse_bytes (value, key->max, &bytes))
                 return zc_fail (problem, "bad value '%s' (expected a number of %s from %.0f to %.0f)",
@@ -821,6 +823,7 @@ s_config_new (const char *path)
     self->reconnect_max = 5;
     self->tcp_keepalive = 0;
     self->queue_max_jobs = 100000;
+    self->error_queue = 1000;
     self->queue_max_bytes = 1ull << 30;
     self->peer_budget = 4u << 20;
     self->hub_link_budget = 32u << 20;
@@ -1344,6 +1347,7 @@ zc_config_test (bool verbose)
         ZC_CHECK (config->reply_timeout == 60);
         ZC_CHECK (config->skew == 300);
         ZC_CHECK (config->queue_max_jobs == 100000 && config->queue_max_bytes == 1073741824);
+        ZC_CHECK (config->error_queue == 1000);
         zc_config_destroy (&config);
         ZC_CHECK (config == NULL);
     }
@@ -1485,6 +1489,10 @@ zc_config_test (bool verbose)
         { ZC_ROLE_AGENT, "zcnc\n    name = n2\n", ":6: zcnc/name: repeated (first set on line 2; keep one)" },
         { ZC_ROLE_AGENT, "agent\n    socket = a\n    socket = b\n", ":7: agent/socket: repeated (first set on line 6; keep one)" },
         { ZC_ROLE_AGENT, "agent\n    error_node = -x\n", ":6: agent/error_node: bad name '-x' (" S_NAME_RULE ")" },
+        { ZC_ROLE_AGENT, "agent\n    error_queue = 0\n",
+          ":6: agent/error_queue: 0 is out of range (expected events from 1 to 1000000)" },
+        { ZC_ROLE_AGENT, "agent\n    error_queue = many\n",
+          ":6: agent/error_queue: bad value 'many' (expected a number of events from 1 to 1000000)" },
         { ZC_ROLE_AGENT, "agent\n    policy = ''\n", ":6: agent/policy: empty value (give a path, or remove the line)" },
         { ZC_ROLE_AGENT, "agent\n    socket_group = a b\n", ":6: agent/socket_group: bad group name 'a b' (give a unix group, or remove the line)" },
         { ZC_ROLE_AGENT, "zcnc\n    heartbeat = fast\n",

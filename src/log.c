@@ -9,6 +9,10 @@
 
 static const char *s_tag = "zcnc";
 static bool s_verbose = false;
+//  The tap (log.h), per thread.
+static __thread zc_log_tap_fn *s_tap;
+static __thread void *s_tap_arg;
+static __thread int s_tap_paused;       //  pauses, and the tap's own run
 
 void
 zc_log_init (const char *tag, bool verbose)
@@ -37,9 +41,40 @@ s_log (const char *level, const char *format, va_list args)
     vsnprintf (line + len, sizeof line - len - 1, format, args);
     //  One write per line, so lines of concurrent processes never mix.
     size_t size = strlen (line);
-    line [size++] = '\n';
-    ssize_t ignored = write (STDERR_FILENO, line, size);
+    line [size] = '\n';
+    ssize_t ignored = write (STDERR_FILENO, line, size + 1);
     (void) ignored;
+    line [size] = 0;
+    bool error = streq (level, "error");
+    if (s_tap && !s_tap_paused && (error || streq (level, "warn"))) {
+        s_tap_paused++;
+        s_tap (error, line + len, s_tap_arg);
+        s_tap_paused--;
+    }
+}
+
+void
+zc_log_tap (zc_log_tap_fn *fn, void *arg)
+{
+    s_tap = fn;
+    s_tap_arg = arg;
+}
+
+void
+zc_log_tap_pause (bool pause)
+{
+    s_tap_paused += pause? 1: -1;
+}
+
+void
+zc_warn_untapped (const char *format, ...)
+{
+    s_tap_paused++;
+    va_list args;
+    va_start (args, format);
+    s_log ("warn", format, args);
+    va_end (args);
+    s_tap_paused--;
 }
 
 #define ZC_LOG_FN(fn, level, guard) \

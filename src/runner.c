@@ -77,6 +77,8 @@ struct _zc_runner_t {
     size_t refused;             //  jobs refused before they were stored
     zhashx_t *refusals_logged;  //  origins whose refusal was logged this minute
     int64_t refusals_window;    //  monotonic ms when that minute began
+    zc_runner_denied_fn *denied;    //  told of each job refused, or NULL
+    void *denied_arg;
     zc_link_send_fn *send;
     void *arg;
     uint64_t tick_now;          //  during a tick: its time (zclock_mono), else 0
@@ -173,6 +175,23 @@ size_t
 zc_runner_refused (zc_runner_t *self)
 {
     return self->refused;
+}
+
+void
+zc_runner_on_denied (zc_runner_t *self, zc_runner_denied_fn *fn, void *arg)
+{
+    self->denied = fn;
+    self->denied_arg = arg;
+}
+
+//  Tells who wants to know (the error_node's queue) that a job was
+//  refused here, and why.
+static void
+s_denied (zc_runner_t *self, const char *job_id, const char *origin, const char *relay, uint8_t method,
+          const char *cause, const char *reason)
+{
+    if (self->denied)
+        self->denied (job_id, origin, relay, zc_method_name (method), cause, reason, self->denied_arg);
 }
 
 void
@@ -835,8 +854,9 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
         verdict.allowed = false;
     }
     if (!verdict.allowed) {
-        zc_warn ("refused job %s from %s: %s", task->job_id, task->origin, verdict.reason);
+        zc_warn_untapped ("refused job %s from %s: %s", task->job_id, task->origin, verdict.reason);
         s_audit (task, "refused", "reason=policy");
+        s_denied (self, task->job_id, task->origin, task->relay, task->method, "policy", verdict.reason);
         s_task_answer (self, task, ZC_STATE_DENIED, verdict.reason);
         return;
     }
@@ -887,11 +907,12 @@ s_refuse (zc_runner_t *self, zc_wire_t *msg, const char *origin, const char *rel
         self->refusals_window = now;
     }
     if (!zhashx_lookup (self->refusals_logged, origin)) {
-        zc_warn ("refused job %s from %s%s%s: %s (more from %s this minute are not logged)",
-                 job_id, origin, *relay? " via ": "", relay, reason, origin);
+        zc_warn_untapped ("refused job %s from %s%s%s: %s (more from %s this minute are not logged)",
+                          job_id, origin, *relay? " via ": "", relay, reason, origin);
         zhashx_insert (self->refusals_logged, origin, (void *) "");
     }
     zc_audit ("refused", job_id, origin, self->name, zc_method_name (msg->method), "reason=authentication");
+    s_denied (self, job_id, origin, relay, msg->method, "authentication", reason);
     zc_wire_t *reply = zc_runner_refusal (self->seal, self->name, &msg->id, origin, relay, reason);
     self->send (&reply, self->arg);
 }
@@ -968,11 +989,13 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     uint64_t skew_ms = (uint64_t) (self->skew * 1000);
     if (now > created + (uint64_t) msg->expire * 1000 + skew_ms) {
         s_audit (task, "refused", "reason=expired");
+        s_denied (self, task->job_id, origin, relay, msg->method, "expired", "arrived after its expire time; not run");
         s_task_answer (self, task, ZC_STATE_EXPIRED, "arrived after its expire time; not run");
     }
     else
     if (created > now + skew_ms) {
         s_audit (task, "refused", "reason=future");
+        s_denied (self, task->job_id, origin, relay, msg->method, "future", "created in the future (check the clocks); not run");
         s_task_answer (self, task, ZC_STATE_DENIED, "created in the future (check the clocks); not run");
     }
     else
@@ -1376,6 +1399,16 @@ s_test_request (zc_method_t method, const char *command)
     return msg;
 }
 
+//  The refusals told (zc_runner_on_denied): "CAUSE METHOD ORIGIN; ...".
+static void
+s_test_denied (const char *job_id, const char *origin, const char *relay, const char *method,
+               const char *cause, const char *reason, void *arg)
+{
+    char *told = arg;
+    size_t used = strlen (told);
+    snprintf (told + used, 256 - used, "%s%s %s %s", used? "; ": "", cause, method? method: "?", origin);
+}
+
 int
 zc_runner_test (bool verbose)
 {
@@ -1389,6 +1422,8 @@ zc_runner_test (bool verbose)
     ZC_CHECK (store != NULL);
     zc_runner_t *runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
     zc_result_t *result = NULL;
+    char denied [256] = "";
+    zc_runner_on_denied (runner, s_test_denied, denied);
 
     //  A ping is answered at once; a resend of it is ACKed and answered again.
     zc_wire_t *ping = s_test_request (ZC_METHOD_PING, "");
@@ -1521,6 +1556,7 @@ zc_runner_test (bool verbose)
     free (sent);
     ZC_CHECK (result && result->state == ZC_STATE_DENIED);
     ZC_CHECK_STR (result? result->error: NULL, "no rule in t.policy matched");
+    ZC_CHECK_STR (denied, "policy exec o1");
     zc_runner_on_ack (runner, &job->id, "o1", NULL);
     zc_wire_destroy (&job);
     job = s_test_request (ZC_METHOD_CALL, "greet");
@@ -1655,6 +1691,7 @@ zc_runner_test (bool verbose)
         free (sent);
         zc_wire_destroy (&job);
     }
+    ZC_CHECK_STR (denied, "policy exec o1; expired exec o1; future exec o1");
 
     //  A payload that does not decode is refused with a reason.
     job = s_test_request (ZC_METHOD_EXEC, "true");

@@ -15,6 +15,8 @@
 #include "pubsub.h"
 #include "follow.h"
 #include "collect.h"
+#include "errqueue.h"
+#include "errlog.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -89,6 +91,8 @@ static struct {
     { "pubsub", zc_pubsub_test },
     { "follow", zc_follow_test },
     { "collect", zc_collect_test },
+    { "errqueue", zc_errqueue_test },
+    { "errlog", zc_errlog_test },
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
