@@ -27,6 +27,7 @@ typedef enum {
     ZC_TABLE_STATE,             //  what the agent decided and keeps: "directory" -> "wanted",
                                 //  where it follows files, what its collectors stored
     ZC_TABLE_SPOOL,             //  lines of followed files not yet stored by a collector
+    ZC_TABLE_SCHEDULE,          //  schedules received: run 0's ULID.origin -> schedule record
     ZC_TABLE_COUNT
 } zc_table_t;
 

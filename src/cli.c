@@ -289,7 +289,8 @@ s_wait_results (zc_client_t *client, double timeout, s_printing_t *printing, s_o
 }
 
 //  Reports on stderr the exact names of an {"ids", "unknown"} answer
-//  that were never seen, with the job each got.
+//  that were never seen, with the job each got (the first: a schedule
+//  gives a name a job per run).
 static void
 s_report_unknown (json_t *answer)
 {
@@ -301,9 +302,11 @@ s_report_unknown (json_t *answer)
         size_t id_index;
         json_t *id;
         json_array_foreach (ids, id_index, id)
-            if (name && streq (name, json_string_value (json_object_get (id, "node"))))
+            if (name && streq (name, json_string_value (json_object_get (id, "node")))) {
                 fprintf (stderr, "zcnc: %s: never seen; queued as %s\n", name,
                          json_string_value (json_object_get (id, "id")));
+                break;
+            }
     }
 }
 
