@@ -723,11 +723,12 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     free (data);
 }
 
-//  A job that acts outside (a process, an HTTP request) is stored as
-//  starting and started after the commit; any other is answered at once.
 static const char *s_schedule_problem (s_task_t *task);
 static void s_schedule_begin (zc_runner_t *self, s_task_t *task);
 
+//  A job that acts outside (a process, an HTTP request) is stored as
+//  starting and started after the commit; any other is answered at once.
+//  (A schedule it carries that cannot run here fails it first.)
 static void
 s_task_prepare (zc_runner_t *self, s_task_t *task)
 {

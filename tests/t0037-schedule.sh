@@ -73,7 +73,7 @@ test_expect_success 'setup: hub1 with n1 and n2; hub2 chained under hub1 with n4
 	wait_for nodes_online n1 n1 n2 n3 n4
 '
 
-test_expect_success 'a schedule [1, 5] gives 5 runs with IDs of their own, 1 s apart, each with its own output' '
+test_expect_success 'a schedule [1, 5] gives 5 runs with IDs of their own, at 0, 1, ... 4 s, each with its own output' '
 	schedule_message n2 1 5 >msg.json &&
 	zcnc_as n1 send -w -t 30 msg.json >send.out &&
 	ids_of send.out >ids &&
@@ -88,17 +88,18 @@ test_expect_success 'a schedule [1, 5] gives 5 runs with IDs of their own, 1 s a
 	python3 -c "
 import json
 times = sorted(int(json.loads(l)[\"stdout\"]) for l in open(\"results\"))
-gaps = [(b - a) / 1e9 for a, b in zip(times, times[1:])]
-assert all(0.9 <= g <= 3 for g in gaps), gaps
+offsets = [(t - times[0]) / 1e9 for t in times]
+assert all(k - 0.5 <= o <= k + 2 for k, o in enumerate(offsets)) and offsets[-1] >= 3.5, offsets
 "
 '
 
 test_expect_success 'the answer lists every run; a run not due yet is scheduled; zcnc jobs shows each' '
-	printf "%s\n" "$(schedule_message n2 2 6)" | sock_talk "$SCRATCH/n1/zcnc.sock" 1 >answer &&
+	printf "%s\n" "$(schedule_message n2 3 9)" | sock_talk "$SCRATCH/n1/zcnc.sock" 1 >answer &&
 	test_json answer "len(J[\"ids\"]) == 3 and all(i[\"node\"] == \"n2\" for i in J[\"ids\"])" &&
 	python3 -c "import json; [print(i[\"id\"]) for i in json.load(open(\"answer\"))[\"ids\"]]" >ids &&
 	job_json n1 "$(sed -n 3p ids)" >last &&
-	test_json last "J[\"state\"] == \"scheduled\" and J[\"created\"] > __import__(\"time\").time() + 2" &&
+	job_json n1 "$(sed -n 1p ids)" >>last &&
+	test_json last "L[0][\"state\"] == \"scheduled\" and round(L[0][\"created\"] - L[1][\"created\"], 3) == 6" &&
 	wait_for "all_final n1 ids" &&
 	test_json n1.jobs "[j[\"state\"] for j in L] == [\"done\"] * 3"
 '
@@ -111,6 +112,18 @@ test_expect_success 'a schedule through two chained hubs' '
 	all_final n1 ids &&
 	check_runs ids n1.jobs "$SCRATCH/n4/marks" 3 1000 &&
 	test_line_count = 3 "$SCRATCH/n4/marks"
+'
+
+test_expect_success 'runs never overlap: a run due while the one before it runs starts when it ends' '
+	printf "%s\n" "{\"to\": \"n2\", \"args\": [\"date +%s%N; sleep 1.6; date +%s%N\"], \"schedule\": [1, 3]}" >msg.json &&
+	zcnc_as n1 send -w -t 30 msg.json >send.out &&
+	grep "^{" send.out >results &&
+	test_json results "len(L) == 3 and all(j[\"state\"] == \"done\" for j in L)" &&
+	python3 -c "
+import json
+spans = sorted([int(t) for t in json.loads(l)[\"stdout\"].split()] for l in open(\"results\"))
+assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+"
 '
 
 # restart_test SIGNAL: a schedule [1, 8] whose target stops (SIGNAL)

@@ -332,8 +332,10 @@ main (int argc, char *argv [])
     wire->payload = zc_wire_ids_payload (ids, 2);
     s_message ("ack", &wire);
 
-    zc_node_entry_t entries [2] = { { "web-1", true, 1700000000, "" },
-                                    { "n1.site1", false, 1700000100, "hub1>site1" } };
+    zc_node_entry_t entries [2] = {
+        { .name = "web-1", .online = true, .last_seen = 1700000000, .via = "" },
+        { .name = "n1.site1", .online = false, .last_seen = 1700000100, .via = "hub1>site1" }
+    };
     wire = zc_wire_new (ZC_MSG_NODES);
     wire->flags = ZC_FLAG_FULL;
     wire->payload = zc_wire_nodes_payload (entries, 2);
