@@ -104,6 +104,18 @@ test_expect_success 'the answer lists every run; a run not due yet is scheduled;
 	test_json n1.jobs "[j[\"state\"] for j in L] == [\"done\"] * 3"
 '
 
+test_expect_success 'zcnc trigger --schedule prints the output of every run (raw mode)' '
+	zcnc_as n1 trigger -t 30 --schedule 1,3 "n2:echo run" >out &&
+	printf "run\nrun\nrun\n" >expect &&
+	test_cmp expect out &&
+	test_expect_code 2 zcnc_as n1 trigger --schedule 5 n2:true 2>err &&
+	grep -qF "zcnc: --schedule wants INTERVAL,TOTAL in whole seconds (a run every INTERVAL while less than TOTAL passed), e.g. 60,3600; not '\''5'\''" err &&
+	test_expect_code 2 zcnc_as n1 trigger --schedule 0,5 n2:true 2>err &&
+	grep -qF "schedule: INTERVAL must be at least 1 second" err &&
+	test_expect_code 2 zcnc_as n1 trigger --stream --schedule 1,5 n2:true 2>err &&
+	grep -qF "schedule: only exec, call and http_get jobs can be scheduled, not exec_stream" err
+'
+
 test_expect_success 'a schedule through two chained hubs' '
 	rm -f "$SCRATCH/n4/marks" &&
 	schedule_message n4 1 3 >msg.json &&
