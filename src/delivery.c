@@ -1598,6 +1598,7 @@ zc_delivery_test (bool verbose)
     zc_delivery_on_noroute (delivery, &req->id, "n2");
     zc_delivery_counts (delivery, &queued, &inflight);
     ZC_CHECK (queued == 1 && inflight == 1);
+    uint64_t sent_at = zclock_mono ();         //  at most the resend's time (see below)
     zc_delivery_on_presence (delivery, "n2");
     zc_wire_t *resend = s_test_take (&link);
     ZC_CHECK (resend && resend->type == ZC_MSG_REQ && zlist_size (resend->to) == 1
@@ -1625,7 +1626,7 @@ zc_delivery_test (bool verbose)
     //  n2 never ACKs: one resend after ack_timeout + retry_wait (0.2 s
     //  from its presence), then failed after another ack_timeout plus the
     //  doubled retry_wait (0.3 s). Time is the tick's parameter: no sleep.
-    uint64_t sent_at = zclock_mono (), wall = zc_wall_ms ();
+    uint64_t wall = zc_wall_ms ();
     zc_delivery_tick (delivery, sent_at + 150, wall);
     ZC_CHECK (s_test_take (&link) == NULL);
     zc_delivery_tick (delivery, sent_at + 250, wall);

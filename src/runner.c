@@ -1671,12 +1671,36 @@ s_test_schedule (bool verbose)
         zc_runner_on_ack (runner, &run_id, "o1", NULL);
     }
     s_test_replies_destroy (&replies);
-    //  Once all started, nothing more runs, also after another restart.
+    //  Once all started, nothing more runs, also after another restart;
+    //  a run due longer ago than its expire (plus the skew) is not run.
     zc_runner_destroy (&runner);
+    zc_id_t stale;
+    zc_id_generate (&stale);
+    zc_id_shifted (&stale, -400 * 1000, &stale);
+    char stale_key [ZC_JOB_ID_MAX];
+    zc_job_id_format (&stale, "o1", stale_key);
+    args = zlist_new ();
+    zlist_append (args, command);
+    record = (zc_schedule_record_t) {
+        .method = ZC_METHOD_EXEC, .method_timeout = 10, .expire = 1,
+        .schedule = { .interval = 1, .count = 2 }, .next = 1, .start_ms = zc_id_time_ms (&stale),
+        .payload = zc_wire_req_payload (args, NULL, 0)
+    };
+    zlist_destroy (&args);
+    frame = zc_wire_schedule_record (&record);
+    zc_store_put (store, ZC_TABLE_SCHEDULE, stale_key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zframe_destroy (&record.payload);
+    ZC_CHECK (zc_store_commit (store) == 0);
     runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
     zc_runner_load (runner);
-    replies = s_test_replies (loop, store, runner, &link, 1, 1200);
-    ZC_CHECK (zlist_size (replies) == 0);
+    replies = s_test_replies (loop, store, runner, &link, 2, 1200);
+    ZC_CHECK (zlist_size (replies) == 1);
+    result = s_test_run_result (replies, &stale, 1, 1, &count);
+    ZC_CHECK (result && count == 1 && result->state == ZC_STATE_EXPIRED);
+    ZC_CHECK_STR (result? result->error: NULL, "its time passed while this agent was down, longer ago than"
+                                               " its expire; not run");
+    zc_result_destroy (&result);
     s_test_replies_destroy (&replies);
     file = fopen (marks, "r");
     char line [128];
