@@ -33,6 +33,20 @@ void zc_job_id_format (const zc_id_t *id, const char *node, char out [ZC_JOB_ID_
 //  Splits a printed job ID; node receives the name (ZC_NAME_SIZE bytes). 0 or -1.
 int zc_job_id_parse (const char *text, zc_id_t *id, char node [ZC_NAME_SIZE]);
 bool zc_id_equal (const zc_id_t *a, const zc_id_t *b);
+//  'id' with its time moved by 'ms' milliseconds (either way), its
+//  random bits kept. 0, or -1 (out untouched) when the time would leave
+//  the 48 bits.
+int zc_id_shifted (const zc_id_t *id, int64_t ms, zc_id_t *out);
+//  The message ID of run 'run' of a schedule whose run 0 has ID 'base'
+//  and whose runs are 'interval' seconds apart (zcnc(1) "schedule"):
+//  base's 48-bit time increased by run * interval * 1000 ms, its 80
+//  random bits kept. Origin and target derive the same IDs. 0, or -1
+//  (out untouched) when the time would pass 48 bits.
+int zc_id_scheduled (const zc_id_t *base, uint32_t interval, uint32_t run, zc_id_t *out);
+//  The run of that schedule that 'id' is (its index in *run), when the
+//  schedule has 'count' runs: 0, or -1 when id is none of them.
+int zc_id_schedule_run (const zc_id_t *base, uint32_t interval, uint32_t count,
+                        const zc_id_t *id, uint32_t *run);
 
 int zc_id_test (bool verbose);
 #endif

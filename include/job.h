@@ -19,6 +19,8 @@ typedef enum {
     ZC_STATE_INTERRUPTED,       //  its agent stopped while it ran
     ZC_STATE_DENIED,
     ZC_STATE_CANCELLED,
+    ZC_STATE_SCHEDULED,         //  at the origin, a later run of a schedule (zcnc(1) "schedule"):
+                                //  its result comes when its target ran it; never sent itself
     ZC_STATE_COUNT
 } zc_state_t;
 
@@ -40,6 +42,17 @@ typedef enum {
     ZC_METHOD_COPY_CLOSE
 } zc_method_t;
 
+//  A job's schedule (zcnc(1) "schedule"): 'count' runs, 'interval'
+//  seconds apart; count 0 means none. Valid: an interval of at least
+//  1 s, 1 to ZC_SCHEDULE_MAX_RUNS runs, the last one due less than
+//  ZC_SCHEDULE_MAX_SPAN seconds after the first.
+#define ZC_SCHEDULE_MAX_RUNS 10000
+#define ZC_SCHEDULE_MAX_SPAN (30u * 86400)
+typedef struct {
+    uint32_t interval, count;
+} zc_schedule_spec_t;
+bool zc_schedule_spec_valid (const zc_schedule_spec_t *schedule);
+
 //  "queued", "sent", ...; NULL for an out-of-range value.
 const char *zc_state_name (zc_state_t state);
 //  "exec", ...; NULL for an out-of-range value.
@@ -47,6 +60,7 @@ const char *zc_method_name (zc_method_t method);
 //  Parses a method name; 0 when unknown.
 zc_method_t zc_method_parse (const char *name);
 //  True for states after which nothing more happens to the job.
+//  (SCHEDULED, the last value, is not final: states are stored.)
 bool zc_state_final (zc_state_t state);
 
 //  What a target reports about a job it ran (or refused).

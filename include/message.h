@@ -21,6 +21,10 @@ typedef struct {
     char *relay_via;            //  NULL when absent
     zlist_t *where;             //  "KEY=GLOB" (char *, autofree): only the targets
                                 //  whose facts match all; NULL when absent (facts.h)
+    //  "schedule": [INTERVAL, TOTAL]: runs every INTERVAL s while less
+    //  than TOTAL s passed, so ceil (TOTAL / INTERVAL) runs; count 0
+    //  when absent.
+    zc_schedule_spec_t schedule;
 } zc_message_t;
 
 //  Builds a message from a JSON object, applying SPEC.md's defaults.

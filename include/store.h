@@ -29,6 +29,7 @@ typedef enum {
                                 //  error events' numbers, what it wrote to errors.log
     ZC_TABLE_SPOOL,             //  lines of followed files not yet stored by a collector,
                                 //  error events ("errqueue:N") the error_node has not stored
+    ZC_TABLE_SCHEDULE,          //  schedules received: run 0's ULID.origin -> schedule record
     ZC_TABLE_COUNT
 } zc_table_t;
 

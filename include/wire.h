@@ -168,7 +168,17 @@ bool zc_wire_is_bulk (const zc_wire_t *self);
 //  0 or -1 on malformed input, leaving outputs NULL on failure.
 //  REQ: the argument strings and the stdin data.
 zframe_t *zc_wire_req_payload (zlist_t *args, const uint8_t *data, size_t size);
+//  The same with a schedule section when schedule is not NULL and has
+//  runs (NULL, logged, when that schedule is not valid).
+zframe_t *zc_wire_req_payload_scheduled (zlist_t *args, const uint8_t *data, size_t size,
+                                         const zc_schedule_spec_t *schedule);
+//  Decodes the arguments and data; a schedule section is checked, not
+//  returned (zc_wire_req_payload_schedule reads it).
 int zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, size_t *size);
+//  The schedule of a REQ payload (count 0 when it has none), without
+//  copying its arguments or data. 0, or -1 (schedule zeroed) when the
+//  payload is malformed.
+int zc_wire_req_payload_schedule (zframe_t *frame, zc_schedule_spec_t *schedule);
 //  REPLY: a result.
 zframe_t *zc_wire_result_payload (const zc_result_t *result);
 int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
@@ -274,6 +284,10 @@ typedef struct {
     //  (zc_reply_spec_clear frees it); encoding only reads it.
     zc_reply_spec_t reply;
     bool reply_pending;
+    //  At the origin, a run of a schedule: the schedule (count 0: the
+    //  job has none) and which run it is (0: the one sent).
+    zc_schedule_spec_t schedule;
+    uint32_t run;
 } zc_job_record_t;
 zframe_t *zc_wire_job_record (const zc_job_record_t *record);
 int zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record);
@@ -298,6 +312,19 @@ int zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record);
 //  Only the fixed fields (state to start_ticks; payload and result stay
 //  NULL), without copying: what a scan of many records needs.
 int zc_wire_task_record_peek (const void *data, size_t size, zc_task_record_t *record);
+
+//  A schedule received here (schedule.h); its key is its run 0's,
+//  ULID.origin. What every later run needs, and how far it went.
+typedef struct {
+    uint8_t method;
+    uint32_t method_timeout, expire;
+    zc_schedule_spec_t schedule;
+    uint32_t next;              //  the next run to start; schedule.count once all did
+    uint64_t start_ms;          //  wall clock, ms since the epoch: when run 0 started
+    zframe_t *payload;          //  the REQ payload without its schedule section
+} zc_schedule_record_t;
+zframe_t *zc_wire_schedule_record (const zc_schedule_record_t *record);
+int zc_wire_schedule_record_decode (zframe_t *frame, zc_schedule_record_t *record);
 
 //  A directory entry; its key is the name. Decoded facts point into 'frame'.
 zframe_t *zc_wire_node_record (const zc_node_entry_t *entry);

@@ -3,6 +3,7 @@
     Each command parses its options, sends its request (send: one per
     message), prints what comes back and returns SPEC.md's exit status.
 */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -289,7 +290,8 @@ s_wait_results (zc_client_t *client, double timeout, s_printing_t *printing, s_o
 }
 
 //  Reports on stderr the exact names of an {"ids", "unknown"} answer
-//  that were never seen, with the job each got.
+//  that were never seen, with the job each got (the first: a schedule
+//  gives a name a job per run).
 static void
 s_report_unknown (json_t *answer)
 {
@@ -301,9 +303,11 @@ s_report_unknown (json_t *answer)
         size_t id_index;
         json_t *id;
         json_array_foreach (ids, id_index, id)
-            if (name && streq (name, json_string_value (json_object_get (id, "node"))))
+            if (name && streq (name, json_string_value (json_object_get (id, "node")))) {
                 fprintf (stderr, "zcnc: %s: never seen; queued as %s\n", name,
                          json_string_value (json_object_get (id, "id")));
+                break;
+            }
     }
 }
 
@@ -314,7 +318,28 @@ typedef struct {
     bool stream;                //  trigger --stream: exec_stream, output as it comes
     double timeout;
     json_t *where;              //  {"KEY": "GLOB"} from --where, or NULL
+    json_t *schedule;           //  [INTERVAL, TOTAL] from --schedule, or NULL
 } s_job_options_t;
+
+//  --schedule INTERVAL,TOTAL into options->schedule (the agent checks the
+//  values). 0, or an exit status after printing why.
+static int
+s_schedule_option (s_job_options_t *options, const char *usage, const char *text)
+{
+    unsigned long interval, total;
+    int used = 0;
+    const char *comma = strchr (text, ',');
+    if (!isdigit ((unsigned char) text [0]) || !comma || !isdigit ((unsigned char) comma [1])
+    ||  sscanf (text, "%lu,%lu%n", &interval, &total, &used) != 2 || text [used]
+    ||  interval > UINT32_MAX || total > UINT32_MAX) {
+        zc_cli_usage_error (usage, "--schedule wants INTERVAL,TOTAL in whole seconds (a run every"
+                            " INTERVAL while less than TOTAL passed), e.g. 60,3600; not '%s'", text);
+        return ZC_EXIT_USAGE;
+    }
+    json_decref (options->schedule);
+    options->schedule = json_pack ("[I, I]", (json_int_t) interval, (json_int_t) total);
+    return 0;
+}
 
 //  Adds a --where KEY=GLOB to options->where. 0, or an exit status after
 //  printing why.
@@ -349,9 +374,10 @@ s_where_option (s_job_options_t *options, const char *usage, const char *item)
 }
 
 //  Parses the options of trigger and call: -c FILE, -t SECS, --async,
-//  --json, --stream, --where KEY=GLOB (repeatable), --help. Options end at the
-//  first operand (a call's arguments may look like options). Returns
-//  -1 to go on, or an exit status.
+//  --json, --schedule INTERVAL,TOTAL, --stream, --where KEY=GLOB
+//  (repeatable), --help. Options end at the first operand (a call's
+//  arguments may look like options). Returns -1 to go on, or an exit
+//  status.
 static int
 s_job_options (int argc, char *argv [], const char *usage, s_job_options_t *options)
 {
@@ -360,6 +386,7 @@ s_job_options (int argc, char *argv [], const char *usage, s_job_options_t *opti
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { "json", no_argument, NULL, 'j' },
+        { "schedule", required_argument, NULL, 'S' },
         { "stream", no_argument, NULL, 's' },
         { "timeout", required_argument, NULL, 't' },
         { "where", required_argument, NULL, 'w' },
@@ -382,6 +409,10 @@ s_job_options (int argc, char *argv [], const char *usage, s_job_options_t *opti
                 break;
             case 'w':
                 if ((status = s_where_option (options, usage, optarg)) != 0)
+                    return status;
+                break;
+            case 'S':
+                if ((status = s_schedule_option (options, usage, optarg)) != 0)
                     return status;
                 break;
             case 'h':
@@ -416,6 +447,8 @@ s_run_job (s_job_options_t *options, json_t *request)
     }
     if (options->where)
         json_object_set (request, "where", options->where);
+    if (options->schedule)
+        json_object_set (request, "schedule", options->schedule);
     if (!options->async)
         json_object_set_new (request, "wait", json_real (options->timeout));
     json_t *answer = zc_cli_request (client, request, S_CLIENT_MARGIN_MS);
@@ -459,7 +492,8 @@ s_run_job (s_job_options_t *options, json_t *request)
 }
 
 static const char *s_trigger_usage =
-    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--stream] [--where KEY=GLOB]... TARGET:COMMAND";
+    "zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--schedule INTERVAL,TOTAL] [--stream]\n"
+    "                    [--where KEY=GLOB]... TARGET:COMMAND";
 
 int
 zc_cli_trigger (int argc, char *argv [])
@@ -468,11 +502,13 @@ zc_cli_trigger (int argc, char *argv [])
     int status = s_job_options (argc, argv, s_trigger_usage, &options);
     if (status >= 0) {
         json_decref (options.where);
+        json_decref (options.schedule);
         return status;
     }
     if (optind >= argc) {
         zc_cli_usage_error (s_trigger_usage, "trigger needs TARGET:COMMAND");
         json_decref (options.where);
+        json_decref (options.schedule);
         return ZC_EXIT_USAGE;
     }
     //  Words after the first are joined with spaces, as ssh does.
@@ -487,6 +523,7 @@ zc_cli_trigger (int argc, char *argv [])
         zc_cli_usage_error (s_trigger_usage, "'%s' is not TARGET:COMMAND", spec);
         free (spec);
         json_decref (options.where);
+        json_decref (options.schedule);
         return ZC_EXIT_USAGE;
     }
     *colon = 0;
@@ -495,11 +532,13 @@ zc_cli_trigger (int argc, char *argv [])
                                              "args", colon + 1));
     free (spec);
     json_decref (options.where);
+    json_decref (options.schedule);
     return status;
 }
 
 static const char *s_call_usage =
-    "zcnc call [-c FILE] [-t SECS] [--async] [--json] [--where KEY=GLOB]... TARGET FUNCTION [ARG...]";
+    "zcnc call [-c FILE] [-t SECS] [--async] [--json] [--schedule INTERVAL,TOTAL]\n"
+    "                 [--where KEY=GLOB]... TARGET FUNCTION [ARG...]";
 
 //  `zcnc call TARGET FUNCTION [ARG...]`: runs a named function of the
 //  targets' configs (agent/function); the arguments are its "$1", "$2"...
@@ -510,6 +549,7 @@ zc_cli_call (int argc, char *argv [])
     int status = s_job_options (argc, argv, s_call_usage, &options);
     if (status >= 0) {
         json_decref (options.where);
+        json_decref (options.schedule);
         return status;
     }
     if (options.stream)
@@ -534,9 +574,11 @@ zc_cli_call (int argc, char *argv [])
         status = s_run_job (&options, json_pack ("{s:s, s:s, s:o}", "to", argv [optind], "method", "call",
                                                  "args", args));
         json_decref (options.where);
+        json_decref (options.schedule);
         return status;
     }
     json_decref (options.where);
+    json_decref (options.schedule);
     return ZC_EXIT_USAGE;
 }
 

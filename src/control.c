@@ -494,23 +494,23 @@ zc_control_submitted (zc_control_t *self)
 //  ---------------------------------------------------------------------
 //  Requests
 
-//  The answer to a message: one {"node", "id"} per job, and the unknown
-//  names. Built without json_pack, whose format parsing cost as much as
-//  the rest: this answer goes out for every job.
+//  The answer to a message: one {"node", "id"} per job (a scheduled
+//  message has one per run and target), and the unknown names. Built
+//  without json_pack, whose format parsing cost as much as the rest:
+//  this answer goes out for every job.
 static json_t *
-s_ids_json (zlist_t *job_ids, zlist_t *targets, zlist_t *unknown)
+s_ids_json (zlist_t *job_ids, zlist_t *unknown)
 {
     json_t *ids = json_array ();
-    char *node = zlist_first (targets);
     for (char *job_id = zlist_first (job_ids); job_id; job_id = zlist_next (job_ids)) {
         json_t *entry = json_object ();
-        json_object_set_new_nocheck (entry, "node", json_string_nocheck (node));
+        //  A job ID is "ULID.node".
+        json_object_set_new_nocheck (entry, "node", json_string_nocheck (job_id + ZC_ULID_LEN + 1));
         json_object_set_new_nocheck (entry, "id", json_string_nocheck (job_id));
         json_array_append_new (ids, entry);
-        node = zlist_next (targets);
     }
     json_t *unknown_json = json_array ();
-    for (node = zlist_first (unknown); node; node = zlist_next (unknown))
+    for (char *node = zlist_first (unknown); node; node = zlist_next (unknown))
         json_array_append_new (unknown_json, json_string_nocheck (node));
     json_t *answer = json_object ();
     json_object_set_new_nocheck (answer, "ids", ids);
@@ -586,7 +586,7 @@ s_request_message (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, j
         free (error);
     }
     else {
-        s_answer_durable (self, conn, tag, s_ids_json (job_ids, targets, unknown));
+        s_answer_durable (self, conn, tag, s_ids_json (job_ids, unknown));
         if (wait_value)
             s_wait_start (self, conn, tag, job_ids, json_number_value (wait_value));
         else

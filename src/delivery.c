@@ -53,6 +53,11 @@ typedef struct {
     //  zc_delivery_reply_done).
     zc_reply_spec_t reply;
     bool reply_pending;
+    //  At the origin, a run of a schedule (count 0: none): which one. Run
+    //  0 is sent; the later runs (state SCHEDULED) wait for the results
+    //  the target sends them.
+    zc_schedule_spec_t schedule;
+    uint32_t run;
 } s_job_t;
 
 struct _zc_delivery_t {
@@ -154,6 +159,8 @@ s_job_save (zc_delivery_t *self, s_job_t *job)
     record.result_delivered = job->result_delivered;
     record.reply = job->reply;                  //  read, not taken
     record.reply_pending = job->reply_pending;
+    record.schedule = job->schedule;
+    record.run = job->run;
     zframe_t *frame = zc_wire_job_record (&record);
     if (frame)
         zc_store_put (self->store, ZC_TABLE_OUTBOX, job->key, zframe_data (frame), zframe_size (frame));
@@ -198,10 +205,13 @@ s_forward_result (zc_delivery_t *self, s_job_t *job)
     self->send (&msg, self->arg);
 }
 
+static void s_end_later_runs (zc_delivery_t *self, s_job_t *job);
+
 //  Gives a job its final state; a result made here when it has none. The
-//  payload is no longer needed then.
+//  payload is no longer needed then. 'quiet': a later run of a schedule
+//  that ends with the run before it, which was reported already.
 static void
-s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *error)
+s_job_end (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *error, bool quiet)
 {
     if (!zc_state_final (job->state)) {
         zlistx_delete (self->active, job->active_handle);
@@ -239,13 +249,57 @@ s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *e
     s_job_save (self, job);
     s_audit (self, state == ZC_STATE_DONE? "result": zc_state_name (state), job, error);
     zc_debug ("job %s %s%s%s", job->key, zc_state_name (state), error? ": ": "", error? error: "");
-    bool given_up = error && (state == ZC_STATE_FAILED || state == ZC_STATE_EXPIRED);
+    bool given_up = error && !quiet && (state == ZC_STATE_FAILED || state == ZC_STATE_EXPIRED);
     self->on_final (self, job->key, given_up, self->arg);
+    if (!quiet)
+        s_end_later_runs (self, job);
     //  A relay owes the result to the job's origin.
     if (*job->custody_for && !job->result_delivered && !job->forward_handle) {
         job->forward_handle = zlistx_add_end (self->forwarding, job);
         s_forward_result (self, job);
     }
+}
+
+static void
+s_job_finish (zc_delivery_t *self, s_job_t *job, zc_state_t state, const char *error)
+{
+    s_job_end (self, job, state, error, false);
+}
+
+//  Run 'run' of the schedule that 'job' is a run of, when it is here.
+static s_job_t *
+s_run_of (zc_delivery_t *self, s_job_t *job, uint32_t run)
+{
+    zc_id_t base, id;
+    char key [ZC_JOB_ID_MAX];
+    if (zc_id_shifted (&job->id, -(int64_t) job->run * job->schedule.interval * 1000, &base) != 0
+    ||  zc_id_scheduled (&base, job->schedule.interval, run, &id) != 0)
+        return NULL;
+    zc_job_id_format (&id, job->node, key);
+    return zhashx_lookup (self->jobs, key);
+}
+
+//  A run of a schedule ended without reaching its target (its result was
+//  made here, or is a refusal: it never started), or run 0 ended expired
+//  (the target refuses a run 0 that comes after its expire): the target
+//  will not run the later runs, so those still waiting end the same way.
+//  Their results are made here, so one the target sends after all still
+//  replaces them (as it does for run 0).
+static void
+s_end_later_runs (zc_delivery_t *self, s_job_t *job)
+{
+    if (job->run + 1 >= job->schedule.count
+    ||  (job->result->started_ms && !(job->run == 0 && job->state == ZC_STATE_EXPIRED)))
+        return;
+    char *error = zsys_sprintf ("not run: run %u of its schedule (%s) ended %s%s%s", job->run, job->key,
+                                zc_state_name (job->state), job->result->error? ": ": "",
+                                job->result->error? job->result->error: "");
+    for (uint32_t run = job->run + 1; run < job->schedule.count; run++) {
+        s_job_t *later = s_run_of (self, job, run);
+        if (later && later->state == ZC_STATE_SCHEDULED)
+            s_job_end (self, later, job->state, error, true);
+    }
+    free (error);
 }
 
 //  What a relay shows of a result it holds sealed for the origin.
@@ -297,6 +351,8 @@ s_load_job (const char *key, const void *value, size_t size, void *arg)
     job->result_delivered = record.result_delivered;
     job->reply = record.reply;                  //  taken
     job->reply_pending = record.reply_pending && zc_state_final (job->state);
+    job->schedule = record.schedule;
+    job->run = record.run;
     if (*job->custody_for && record.result) {
         //  A relay keeps the result sealed as it is; it knows its state.
         job->envelope = record.result;
@@ -481,6 +537,32 @@ s_send_job (zc_delivery_t *self, s_job_t *job)
     return rc;
 }
 
+//  Adds run 'run' of the schedule of 'first' (run 0, just made): a job
+//  that is never sent, stored as scheduled; its result comes from the
+//  target, which derives the same ID (zc_id_scheduled).
+static s_job_t *
+s_add_later_run (zc_delivery_t *self, s_job_t *first, uint32_t run)
+{
+    s_job_t *job = zc_calloc (1, sizeof *job);
+    zc_id_scheduled (&first->id, first->schedule.interval, run, &job->id);     //  checked by the caller
+    zc_job_id_format (&job->id, first->node, job->key);
+    snprintf (job->node, sizeof job->node, "%s", first->node);
+    job->method = first->method;
+    job->state = ZC_STATE_SCHEDULED;
+    job->method_timeout = first->method_timeout;
+    job->expire = first->expire;
+    job->ack_timeout = first->ack_timeout;
+    job->retry_wait = first->retry_wait;
+    job->retries = first->retries;
+    job->created_ms = zc_id_time_ms (&job->id);
+    zc_reply_spec_copy (&job->reply, &first->reply);
+    job->schedule = first->schedule;
+    job->run = run;
+    s_job_insert (self, job);
+    s_job_save (self, job);
+    return job;
+}
+
 static s_job_t *
 s_lookup (zc_delivery_t *self, const zc_id_t *id, const char *node)
 {
@@ -492,22 +574,30 @@ s_lookup (zc_delivery_t *self, const zc_id_t *id, const char *node)
 zlist_t *
 zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets, char **error)
 {
-    zframe_t *payload = zc_wire_req_payload (message->args, message->data, message->data_size);
+    zframe_t *payload = zc_wire_req_payload_scheduled (message->args, message->data, message->data_size,
+                                                       &message->schedule);
     if (!payload) {
         *error = zc_strdup ("the message's args and data cannot be encoded");
         return NULL;
     }
-    size_t count = zlist_size (targets);
+    //  Every run of a schedule is a job of its own; only run 0 is sent.
+    uint32_t runs = message->schedule.count? message->schedule.count: 1;
+    size_t count = zlist_size (targets) * runs;
     if (self->queued_jobs + count > self->cap.max_jobs
-    ||  self->queued_bytes + count * zframe_size (payload) > self->cap.max_bytes) {
+    ||  self->queued_bytes + zlist_size (targets) * zframe_size (payload) > self->cap.max_bytes) {
         *error = zsys_sprintf ("the queue is full (%zu jobs, %zu bytes queued; caps %zu jobs, %zu bytes);"
                                " try again once jobs complete, or purge it (zcnc queue purge)",
                                self->queued_jobs, self->queued_bytes, self->cap.max_jobs, self->cap.max_bytes);
         zframe_destroy (&payload);
         return NULL;
     }
-    zc_id_t id;
+    zc_id_t id, last;
     zc_id_generate (&id);
+    if (zc_id_scheduled (&id, message->schedule.interval, runs - 1, &last) != 0) {
+        *error = zc_strdup ("the schedule's last run would be past the year 10000");
+        zframe_destroy (&payload);
+        return NULL;
+    }
     zlist_t *keys = zlist_new ();
     zlist_autofree (keys);
     zlist_t *jobs = zlist_new ();
@@ -529,10 +619,13 @@ zc_delivery_submit (zc_delivery_t *self, zc_message_t *message, zlist_t *targets
         //  Relaying through ourselves would be no relay at all.
         if (message->relay_via && !streq (message->relay_via, self->name))
             snprintf (job->relay, sizeof job->relay, "%s", message->relay_via);
+        job->schedule = message->schedule;
         s_job_insert (self, job);
         s_audit (self, "accepted", job, NULL);
         zlist_append (jobs, job);
         zlist_append (keys, job->key);
+        for (uint32_t run = 1; run < runs; run++)
+            zlist_append (keys, s_add_later_run (self, job, run)->key);
     }
     //  Sending saves the jobs it sent; those the link did not take are
     //  saved as queued. Either way they are in this batch.
@@ -706,7 +799,9 @@ void
 zc_delivery_on_ack (zc_delivery_t *self, const zc_id_t *id, const char *from)
 {
     s_job_t *job = s_lookup (self, id, from);
-    if (job && (job->state == ZC_STATE_SENT || job->state == ZC_STATE_QUEUED)) {
+    //  A later run of a schedule hears only STARTED, when its target started it.
+    if (job && (job->state == ZC_STATE_SENT || job->state == ZC_STATE_QUEUED
+                || job->state == ZC_STATE_SCHEDULED)) {
         job->state = ZC_STATE_RUNNING;
         job->next_try = 0;
         s_job_save (self, job);
@@ -844,7 +939,7 @@ s_on_own_reply (zc_delivery_t *self, zc_wire_t *msg, bool custody, bool refused)
     //  A relay only reports that it gave up or dropped the job; a
     //  refusal is a denial that never started. Anything else is
     //  authentic but wrong: ACKed, so that it stops, and not recorded.
-    bool acceptable = rc == 0
+    bool acceptable = rc == 0 && zc_state_final (result->state)
         && (!by_relay || result->state == ZC_STATE_FAILED || result->state == ZC_STATE_EXPIRED
                       || result->state == ZC_STATE_CANCELLED)
         && (!refused || (result->state == ZC_STATE_DENIED && !result->started_ms));
@@ -909,6 +1004,11 @@ zc_delivery_job_brief (zc_delivery_t *self, const char *job_id, zc_state_t *stat
     if (!job || *job->custody_for)
         return -1;
     *state = job->state;
+    //  A later run of a schedule whose run 0 has not left is queued here
+    //  as much as run 0 is.
+    s_job_t *first = job->run? s_run_of (self, job, 0): NULL;
+    if (job->state == ZC_STATE_SCHEDULED && first && first->state == ZC_STATE_QUEUED)
+        *state = ZC_STATE_QUEUED;
     snprintf (node, ZC_NAME_SIZE, "%s", job->node);
     snprintf (relay, ZC_NAME_SIZE, "%s", job->relay);
     return 0;
@@ -1022,6 +1122,11 @@ zc_delivery_cancel (zc_delivery_t *self, const char *job_id, char **error)
         *error = zsys_sprintf ("job %s is already %s", job_id, zc_state_name (job->state));
         return -1;
     }
+    //  A run of a schedule takes the later runs with it; while run 0 has
+    //  not left, that is all of them.
+    s_job_t *first = job->run? s_run_of (self, job, 0): NULL;
+    if (job->state == ZC_STATE_SCHEDULED && first && first->state == ZC_STATE_QUEUED)
+        job = first;
     s_job_finish (self, job, ZC_STATE_CANCELLED, "cancelled by zcnc queue");
     return 0;
 }
@@ -1031,11 +1136,14 @@ zc_delivery_purge (zc_delivery_t *self, double older_than)
 {
     uint64_t limit = zc_wall_ms () - (uint64_t) (older_than * 1000);
     zlist_t *old = zlist_new ();
+    //  Without an age, every job: also the later runs of a schedule,
+    //  whose creation is the time they are due.
     for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active))
-        if (job->created_ms <= limit)
+        if (older_than <= 0 || job->created_ms <= limit)
             zlist_append (old, job);
     for (s_job_t *job = zlist_first (old); job; job = zlist_next (old))
-        s_job_finish (self, job, ZC_STATE_CANCELLED, "purged by zcnc queue");
+        if (!zc_state_final (job->state))       //  not ended with an earlier run
+            s_job_finish (self, job, ZC_STATE_CANCELLED, "purged by zcnc queue");
     size_t count = zlist_size (old);
     zlist_destroy (&old);
     return count;
@@ -1284,6 +1392,176 @@ s_test_sealed_custody (void)
     return ZC_TEST_END;
 }
 
+//  The state of job 'key' as its "jobs" object says it.
+static char *
+s_test_state (zc_delivery_t *delivery, const char *key)
+{
+    json_t *job = zc_delivery_job_json (delivery, key);
+    char *state = zc_strdup (job? json_string_value (json_object_get (job, "state")): "none");
+    json_decref (job);
+    return state;
+}
+
+//  A schedule: one job per run and target, run k's ID derived from run
+//  0's; only run 0 is sent, the later runs wait for their results; when
+//  run 0 never reaches its target they end with it.
+static int
+s_test_schedule (void)
+{
+    ZC_TEST_BEGIN;
+    s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
+    zlist_autofree (link.finals);
+    char dir [] = "/tmp/zcnc-schedule-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+    zc_store_t *store = zc_store_open (dir, false, NULL);
+    zc_queue_cap_t cap = { .max_jobs = 100, .max_bytes = 1 << 20 };
+    zc_delivery_t *delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    zc_message_t *message = s_test_message ("{\"to\": \"n1,n2\", \"args\": [\"date\"],"
+                                            " \"schedule\": [10, 25]}");
+    zlist_t *targets = zlist_new ();
+    zlist_append (targets, "n1");
+    zlist_append (targets, "n2");
+    char *error = NULL;
+    zlist_t *ids = zc_delivery_submit (delivery, message, targets, &error);
+    ZC_CHECK (zlist_size (ids) == 6);
+    zc_wire_t *req = s_test_take (&link);
+    ZC_CHECK (req && req->type == ZC_MSG_REQ && zlist_size (req->to) == 2);
+    ZC_CHECK (s_test_take (&link) == NULL);
+    zc_schedule_spec_t schedule;
+    ZC_CHECK (req && zc_wire_req_payload_schedule (req->payload, &schedule) == 0
+              && schedule.interval == 10 && schedule.count == 3);
+    //  Target by target, run by run; run k is run 0 plus k * 10 s.
+    char keys [6] [ZC_JOB_ID_MAX];
+    int index = 0;
+    for (char *key = zlist_first (ids); key && index < 6; key = zlist_next (ids))
+        snprintf (keys [index++], ZC_JOB_ID_MAX, "%s", key);
+    zc_id_t run_id;
+    char expected [ZC_JOB_ID_MAX];
+    for (index = 0; index < 6 && req; index++) {
+        zc_id_scheduled (&req->id, 10, (uint32_t) index % 3, &run_id);
+        zc_job_id_format (&run_id, index < 3? "n1": "n2", expected);
+        ZC_CHECK_STR (keys [index], expected);
+        char *state = s_test_state (delivery, keys [index]);
+        ZC_CHECK_STR (state, index % 3? "scheduled": "sent");
+        free (state);
+    }
+    size_t queued, inflight;
+    zc_delivery_counts (delivery, &queued, &inflight);
+    ZC_CHECK (queued == 0 && inflight == 2);
+    json_t *queue = zc_delivery_queue_json (delivery);
+    ZC_CHECK (json_array_size (queue) == 6);
+    json_decref (queue);
+    //  n1 ACKs run 0, starts run 1 and sends the results: each run
+    //  ends on its own.
+    zc_delivery_on_ack (delivery, &req->id, "n1");
+    zc_id_scheduled (&req->id, 10, 1, &run_id);
+    zc_delivery_on_ack (delivery, &run_id, "n1");           //  its STARTED
+    char *state = s_test_state (delivery, keys [1]);
+    ZC_CHECK_STR (state, "running");
+    free (state);
+    for (uint32_t run = 0; run < 3; run++) {
+        zc_result_t *result = zc_result_new ();
+        result->state = ZC_STATE_DONE;
+        result->started_ms = result->finished_ms = zc_wall_ms ();
+        zc_id_scheduled (&req->id, 10, run, &run_id);
+        zc_delivery_on_reply (delivery, &run_id, "n1", &result);
+    }
+    ZC_CHECK (zlist_size (link.finals) == 3);
+    //  n2 never gets run 0: when it expires, so do its later runs, once
+    //  reported (given up) for run 0 only; a result that comes after
+    //  all still replaces theirs.
+    ZC_CHECK (req && zc_delivery_job_method (delivery, &req->id, "n2") == ZC_METHOD_EXEC);
+    zc_delivery_tick (delivery, zclock_mono (), zc_wall_ms () + 86401 * 1000);
+    ZC_CHECK (zlist_size (link.finals) == 6);
+    state = s_test_state (delivery, keys [5]);
+    ZC_CHECK_STR (state, "expired");
+    free (state);
+    json_t *job = zc_delivery_job_json (delivery, keys [4]);
+    const char *text = json_string_value (json_object_get (job, "error"));
+    ZC_CHECK (text && strncmp (text, "not run: run 0 of its schedule (", 32) == 0
+              && strstr (text, ") ended expired: not delivered before it expired"));
+    json_decref (job);
+    zc_result_t *late = zc_result_new ();
+    late->state = ZC_STATE_DONE;
+    late->started_ms = late->finished_ms = zc_wall_ms ();
+    zc_id_scheduled (&req->id, 10, 2, &run_id);
+    zc_delivery_on_reply (delivery, &run_id, "n2", &late);
+    state = s_test_state (delivery, keys [5]);
+    ZC_CHECK_STR (state, "done");
+    free (state);
+    zc_wire_destroy (&req);
+    zlist_destroy (&ids);
+
+    //  A later run that its target started too late (expired there) does
+    //  not end the runs after it: the target runs those.
+    zlist_t *one = zlist_new ();
+    zlist_append (one, "n5");
+    ids = zc_delivery_submit (delivery, message, one, &error);
+    req = s_test_take (&link);
+    late = zc_result_new ();
+    late->state = ZC_STATE_EXPIRED;
+    late->started_ms = late->finished_ms = zc_wall_ms ();
+    zc_id_scheduled (&req->id, 10, 1, &run_id);
+    zc_delivery_on_reply (delivery, &run_id, "n5", &late);
+    state = s_test_state (delivery, zlist_last (ids));
+    ZC_CHECK_STR (state, "scheduled");
+    free (state);
+    zc_wire_destroy (&req);
+    zlist_destroy (&ids);
+    zlist_destroy (&one);
+
+    //  While run 0 has not left, its later runs are queued here as much
+    //  as it is: cancelling one cancels them all. The runs and their
+    //  schedule survive a restart.
+    link.link_down = true;
+    ids = zc_delivery_submit (delivery, message, targets, &error);
+    ZC_CHECK (zlist_size (ids) == 6);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    zc_delivery_destroy (&delivery);
+    delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    ZC_CHECK (zc_delivery_load (delivery) == 15);
+    const char *n1_first = zlist_first (ids), *n1_last = zlist_next (ids);
+    n1_last = zlist_next (ids);
+    zc_state_t brief;
+    char node [ZC_NAME_SIZE], relay [ZC_NAME_SIZE];
+    ZC_CHECK (zc_delivery_job_brief (delivery, n1_last, &brief, node, relay) == 0
+              && brief == ZC_STATE_QUEUED && streq (node, "n1"));
+    size_t finals = zlist_size (link.finals);
+    ZC_CHECK (zc_delivery_cancel (delivery, n1_last, &error) == 0);
+    ZC_CHECK (zlist_size (link.finals) == finals + 3);
+    state = s_test_state (delivery, n1_first);
+    ZC_CHECK_STR (state, "cancelled");
+    free (state);
+    //  Sent now, n2's run 0 takes its later runs with it when it is cancelled.
+    link.link_down = false;
+    zc_delivery_link_up (delivery);
+    int to_n1 = 0, to_n2 = 0;
+    while ((req = s_test_take (&link))) {
+        to_n1 += streq (zlist_first (req->to), "n1");
+        to_n2 += streq (zlist_first (req->to), "n2");
+        zc_wire_destroy (&req);
+    }
+    ZC_CHECK (to_n1 == 0 && to_n2 == 1);
+    ZC_CHECK (zc_delivery_purge (delivery, 0) == 5);     //  n2's 3, n5's runs 0 and 2
+    zc_delivery_counts (delivery, &queued, &inflight);
+    ZC_CHECK (queued == 0 && inflight == 0);
+    zlist_destroy (&ids);
+
+    zc_message_destroy (&message);
+    zlist_destroy (&targets);
+    zc_delivery_destroy (&delivery);
+    zc_store_close (&store);
+    zc_wire_t *msg;
+    while ((msg = s_test_take (&link)))
+        zc_wire_destroy (&msg);
+    zlist_destroy (&link.sent);
+    zlist_destroy (&link.finals);
+    char *command = zsys_sprintf ("rm -rf %s", dir);
+    ZC_CHECK (system (command) == 0);
+    free (command);
+    return ZC_TEST_END;
+}
+
 int
 zc_delivery_test (bool verbose)
 {
@@ -1320,6 +1598,7 @@ zc_delivery_test (bool verbose)
     zc_delivery_on_noroute (delivery, &req->id, "n2");
     zc_delivery_counts (delivery, &queued, &inflight);
     ZC_CHECK (queued == 1 && inflight == 1);
+    uint64_t sent_at = zclock_mono ();         //  at most the resend's time (see below)
     zc_delivery_on_presence (delivery, "n2");
     zc_wire_t *resend = s_test_take (&link);
     ZC_CHECK (resend && resend->type == ZC_MSG_REQ && zlist_size (resend->to) == 1
@@ -1347,7 +1626,7 @@ zc_delivery_test (bool verbose)
     //  n2 never ACKs: one resend after ack_timeout + retry_wait (0.2 s
     //  from its presence), then failed after another ack_timeout plus the
     //  doubled retry_wait (0.3 s). Time is the tick's parameter: no sleep.
-    uint64_t sent_at = zclock_mono (), wall = zc_wall_ms ();
+    uint64_t wall = zc_wall_ms ();
     zc_delivery_tick (delivery, sent_at + 150, wall);
     ZC_CHECK (s_test_take (&link) == NULL);
     zc_delivery_tick (delivery, sent_at + 250, wall);
@@ -1524,5 +1803,6 @@ zc_delivery_test (bool verbose)
     free (command);
     free (n1_job_copy);
     ZC_CHECK (s_test_sealed_custody () == 0);
+    ZC_CHECK (s_test_schedule () == 0);
     return ZC_TEST_END;
 }

@@ -70,6 +70,14 @@ s_random_bytes (uint8_t *out, size_t size)
     s_pool_used += size;
 }
 
+//  Writes a 48-bit time into an ID's first six bytes.
+static void
+s_set_time (zc_id_t *id, uint64_t ms)
+{
+    for (int index = 0; index < 6; index++)
+        id->bytes [index] = (uint8_t) (ms >> (8 * (5 - index)));
+}
+
 //  Fills id with the current wall-clock milliseconds and 80 random bits;
 //  within one millisecond (or while the clock is behind the last ID) a
 //  thread's IDs count up from the last one instead, so that they sort in
@@ -91,8 +99,7 @@ zc_id_generate (zc_id_t *id)
         last_ms = zc_id_time_ms (id);
         return;
     }
-    for (int index = 0; index < 6; index++)
-        id->bytes [index] = (uint8_t) (ms >> (8 * (5 - index)));
+    s_set_time (id, ms);
     s_random_bytes (id->bytes + 6, ZC_ID_SIZE - 6);
     last = *id;
     last_ms = ms;
@@ -183,6 +190,37 @@ bool
 zc_id_equal (const zc_id_t *a, const zc_id_t *b)
 {
     return memcmp (a->bytes, b->bytes, ZC_ID_SIZE) == 0;
+}
+
+int
+zc_id_shifted (const zc_id_t *id, int64_t ms, zc_id_t *out)
+{
+    int64_t time = (int64_t) zc_id_time_ms (id) + ms;
+    if (time < 0 || (time >> 48))
+        return -1;
+    *out = *id;
+    s_set_time (out, (uint64_t) time);
+    return 0;
+}
+
+int
+zc_id_scheduled (const zc_id_t *base, uint32_t interval, uint32_t run, zc_id_t *out)
+{
+    return zc_id_shifted (base, (int64_t) run * interval * 1000, out);
+}
+
+int
+zc_id_schedule_run (const zc_id_t *base, uint32_t interval, uint32_t count,
+                    const zc_id_t *id, uint32_t *run)
+{
+    uint64_t base_ms = zc_id_time_ms (base), ms = zc_id_time_ms (id);
+    uint64_t step = (uint64_t) interval * 1000;
+    if (memcmp (base->bytes + 6, id->bytes + 6, ZC_ID_SIZE - 6) != 0
+    ||  step == 0 || ms < base_ms || (ms - base_ms) % step != 0
+    ||  (ms - base_ms) / step >= count)
+        return -1;
+    *run = (uint32_t) ((ms - base_ms) / step);
+    return 0;
 }
 
 int
@@ -326,5 +364,32 @@ zc_id_test (bool verbose)
     ZC_CHECK (zc_job_id_parse ("short.web", &back, node) == -1);
     ZC_CHECK (zc_job_id_parse ("", &back, node) == -1);
     ZC_CHECK_STR (node, "unchanged");
+
+    //  The runs of a schedule: the time moves by run * interval s, the
+    //  random part stays; run 0 is the base itself.
+    zc_id_t base, run_id;
+    ZC_CHECK (zc_id_from_ulid (&base, "01ARYZ6S41TSV4RRFFQ69G5FAV") == 0);
+    ZC_CHECK (zc_id_scheduled (&base, 60, 0, &run_id) == 0 && zc_id_equal (&run_id, &base));
+    ZC_CHECK (zc_id_scheduled (&base, 60, 3, &run_id) == 0);
+    ZC_CHECK (zc_id_time_ms (&run_id) == zc_id_time_ms (&base) + 180000);
+    ZC_CHECK (memcmp (run_id.bytes + 6, base.bytes + 6, 10) == 0);
+    zc_id_to_ulid (&run_id, ulid);
+    ZC_CHECK_STR (ulid, "01ARYZC8X1TSV4RRFFQ69G5FAV");
+    uint32_t run = 99;
+    ZC_CHECK (zc_id_schedule_run (&base, 60, 4, &run_id, &run) == 0 && run == 3);
+    ZC_CHECK (zc_id_schedule_run (&base, 60, 4, &base, &run) == 0 && run == 0);
+    run = 99;
+    ZC_CHECK (zc_id_schedule_run (&base, 60, 3, &run_id, &run) == -1 && run == 99);   //  past the last
+    ZC_CHECK (zc_id_schedule_run (&base, 7, 100, &run_id, &run) == -1);   //  not on the grid
+    ZC_CHECK (zc_id_schedule_run (&run_id, 60, 4, &base, &run) == -1);    //  before run 0
+    ZC_CHECK (zc_id_schedule_run (&base, 60, 4, &first, &run) == -1);     //  another message
+    //  A time past 48 bits is refused, the output untouched.
+    memset (&base, 0xFF, 6);
+    zc_id_t unchanged = run_id;
+    ZC_CHECK (zc_id_scheduled (&base, 1, 1, &run_id) == -1 && zc_id_equal (&run_id, &unchanged));
+    ZC_CHECK (zc_id_shifted (&base, -1, &run_id) == 0 && zc_id_time_ms (&run_id) == (1ULL << 48) - 2);
+    memset (&base, 0, 6);
+    ZC_CHECK (zc_id_shifted (&base, -1, &run_id) == -1);
+    ZC_CHECK (zc_id_shifted (&base, 5, &run_id) == 0 && zc_id_time_ms (&run_id) == 5);
     return ZC_TEST_END;
 }

@@ -7,7 +7,7 @@
 
 static const char *s_state_names [ZC_STATE_COUNT] = {
     "queued", "sent", "running", "done", "failed", "expired",
-    "interrupted", "denied", "cancelled"
+    "interrupted", "denied", "cancelled", "scheduled"
 };
 
 static const char *s_method_names [ZC_METHOD_COUNT] = {
@@ -24,7 +24,15 @@ zc_state_name (zc_state_t state)
 bool
 zc_state_final (zc_state_t state)
 {
-    return state >= ZC_STATE_DONE && state < ZC_STATE_COUNT;
+    return state >= ZC_STATE_DONE && state < ZC_STATE_SCHEDULED;
+}
+
+bool
+zc_schedule_spec_valid (const zc_schedule_spec_t *schedule)
+{
+    return schedule->interval >= 1 && schedule->interval <= ZC_SCHEDULE_MAX_SPAN
+        && schedule->count >= 1 && schedule->count <= ZC_SCHEDULE_MAX_RUNS
+        && (uint64_t) (schedule->count - 1) * schedule->interval < ZC_SCHEDULE_MAX_SPAN;
 }
 
 const char *

@@ -113,6 +113,44 @@ s_where (json_t *value, zlist_t **where)
     return NULL;
 }
 
+//  A whole number of seconds within [min, max] (an integer, or a real
+//  without a fraction). 0 or -1.
+static int
+s_whole_seconds (json_t *value, double min, double max, uint32_t *out)
+{
+    double number;
+    if (s_seconds (value, min, max, &number) != 0 || number != floor (number))
+        return -1;
+    *out = (uint32_t) number;
+    return 0;
+}
+
+//  "schedule": [INTERVAL, TOTAL] into a schedule of ceil (TOTAL /
+//  INTERVAL) runs. Returns NULL, or a malloc'd error.
+static char *
+s_schedule (json_t *value, zc_schedule_spec_t *schedule)
+{
+    uint32_t interval, total;
+    if (!json_is_array (value) || json_array_size (value) != 2
+    ||  s_whole_seconds (json_array_get (value, 0), 0, 1e12, &interval) != 0
+    ||  s_whole_seconds (json_array_get (value, 1), 0, 1e12, &total) != 0)
+        return zc_strdup ("\"schedule\" must be [INTERVAL, TOTAL] in whole seconds: a run every"
+                          " INTERVAL while less than TOTAL passed, e.g. [60, 3600]");
+    if (interval < 1)
+        return zc_strdup ("schedule: INTERVAL must be at least 1 second");
+    if (total < interval)
+        return zc_strdup ("schedule: TOTAL must be at least INTERVAL (the first run is at 0,"
+                          " the next at INTERVAL)");
+    if (total > ZC_SCHEDULE_MAX_SPAN)
+        return zsys_sprintf ("schedule: TOTAL must be at most %u seconds (30 days)", ZC_SCHEDULE_MAX_SPAN);
+    schedule->interval = interval;
+    schedule->count = total / interval + (total % interval? 1: 0);
+    if (schedule->count > ZC_SCHEDULE_MAX_RUNS)
+        return zsys_sprintf ("schedule: [%u, %u] makes %u runs, more than %d (raise INTERVAL or lower TOTAL)",
+                             interval, total, schedule->count, ZC_SCHEDULE_MAX_RUNS);
+    return NULL;
+}
+
 static bool
 s_ignored (const char *key, const char **ignore)
 {
@@ -289,6 +327,11 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             if ((*error = s_where (value, &self->where)))
                 break;
         }
+        else
+        if (streq (key, "schedule")) {
+            if ((*error = s_schedule (value, &self->schedule)))
+                break;
+        }
         else {
             *error = zsys_sprintf ("unknown field \"%s\"", key);
             break;
@@ -330,6 +373,19 @@ zc_message_from_json (json_t *object, const char **ignore, char **error, const c
             *field = "args";
             *error = zc_strdup ("call takes the function's name first in \"args\" (a name such as"
                                 " machine-info), then at most 15 arguments");
+        }
+        if (!*error && self->schedule.count) {
+            //  What runs something, and answers from the target itself.
+            *field = "schedule";
+            if (self->method != ZC_METHOD_EXEC && self->method != ZC_METHOD_CALL
+            &&  self->method != ZC_METHOD_HTTP_GET)
+                *error = zsys_sprintf ("schedule: only exec, call and http_get jobs can be scheduled, not %s",
+                                       zc_method_name (self->method));
+            else
+            if (self->relay_via)
+                *error = zc_strdup ("schedule: a scheduled job cannot go through a relay (relay_via)");
+            else
+                *field = NULL;
         }
         if (!*error)
             zc_replyto_check (&self->reply, error, field);
@@ -523,6 +579,9 @@ s_parse (const char *text, char **error, const char **field)
     return message;
 }
 
+#define S_SCHEDULE_SHAPE "\"schedule\" must be [INTERVAL, TOTAL] in whole seconds: a run every" \
+                         " INTERVAL while less than TOTAL passed, e.g. [60, 3600]"
+
 int
 zc_message_test (bool verbose)
 {
@@ -613,6 +672,28 @@ zc_message_test (bool verbose)
           " \"{{DATA}}\" in an argument stands for the result" },
         { "{\"to\": \"n1\", \"args\": [\"x\"], \"reply_args\": \"cat\"}", "reply_args",
           "\"reply_args\" must be an array of at most 256 strings of 65536 bytes in all" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": 60}", "schedule", S_SCHEDULE_SHAPE },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [60]}", "schedule", S_SCHEDULE_SHAPE },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [60, 90, 3]}", "schedule", S_SCHEDULE_SHAPE },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [1.5, 90]}", "schedule", S_SCHEDULE_SHAPE },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [\"60\", 90]}", "schedule", S_SCHEDULE_SHAPE },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [-1, 90]}", "schedule", S_SCHEDULE_SHAPE },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [0, 90]}", "schedule",
+          "schedule: INTERVAL must be at least 1 second" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [60, 30]}", "schedule",
+          "schedule: TOTAL must be at least INTERVAL (the first run is at 0, the next at INTERVAL)" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [60, 2592001]}", "schedule",
+          "schedule: TOTAL must be at most 2592000 seconds (30 days)" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [1, 10001]}", "schedule",
+          "schedule: [1, 10001] makes 10001 runs, more than 10000 (raise INTERVAL or lower TOTAL)" },
+        { "{\"to\": \"n1\", \"method\": \"ping\", \"schedule\": [1, 10]}", "schedule",
+          "schedule: only exec, call and http_get jobs can be scheduled, not ping" },
+        { "{\"to\": \"n1\", \"method\": \"exec_stream\", \"args\": [\"x\"], \"schedule\": [1, 10]}", "schedule",
+          "schedule: only exec, call and http_get jobs can be scheduled, not exec_stream" },
+        { "{\"to\": \"n1\", \"method\": \"cancel\", \"args\": [\"x\"], \"schedule\": [1, 10]}", "schedule",
+          "schedule: only exec, call and http_get jobs can be scheduled, not cancel" },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"relay_via\": \"gw1\", \"schedule\": [1, 10]}", "schedule",
+          "schedule: a scheduled job cannot go through a relay (relay_via)" },
     };
     for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
         message = s_parse (bad [index].text, &error, &field);
@@ -624,7 +705,23 @@ zc_message_test (bool verbose)
     message = s_parse ("{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"https://example.com/x\"]}",
                        &error, &field);
     ZC_CHECK (message && message->method == ZC_METHOD_HTTP_GET && !error && !field);
+    ZC_CHECK (message && message->schedule.count == 0);
     zc_message_destroy (&message);
+    //  A schedule: ceil (TOTAL / INTERVAL) runs.
+    struct { const char *text; uint32_t interval, count; } schedules [] = {
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [1, 5]}", 1, 5 },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [60, 90.0]}", 60, 2 },
+        { "{\"to\": \"n1\", \"args\": [\"x\"], \"schedule\": [60, 60]}", 60, 1 },
+        { "{\"to\": \"n1\", \"method\": \"call\", \"args\": [\"f\"], \"schedule\": [1, 10000]}", 1, 10000 },
+        { "{\"to\": \"n1\", \"method\": \"http_get\", \"args\": [\"http://a/\"], \"schedule\": [259200, 2592000]}",
+          259200, 10 },
+    };
+    for (size_t index = 0; index < sizeof schedules / sizeof schedules [0]; index++) {
+        message = s_parse (schedules [index].text, &error, &field);
+        ZC_CHECK (message && message->schedule.interval == schedules [index].interval
+                  && message->schedule.count == schedules [index].count);
+        zc_message_destroy (&message);
+    }
 
     //  Splitting a file or stream into messages: one object, an array,
     //  JSON lines; and what is not one of these.

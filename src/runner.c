@@ -11,6 +11,7 @@
 #include "log.h"
 #include "policy.h"
 #include "runner.h"
+#include "schedule.h"
 #include "seal.h"
 #include "streamout.h"
 #include "copy.h"
@@ -21,6 +22,7 @@
 #define S_ACK_GRACE_MS      50      //  a job done by then sends only its REPLY
 #define S_NOROUTE_RETRY_MS  60000   //  a result the hub could not route is tried again
 #define S_PRUNE_BATCH       10000   //  records looked at per call of zc_runner_prune
+#define S_SCHEDULE_CHECK_MS 60000   //  the schedules look at the wall clock at least this often
 
 typedef struct _zc_runner_t zc_runner_t;
 
@@ -82,6 +84,8 @@ struct _zc_runner_t {
     zc_link_send_fn *send;
     void *arg;
     uint64_t tick_now;          //  during a tick: its time (zclock_mono), else 0
+    zc_schedules_t *schedules;  //  the later runs of scheduled jobs (schedule.h)
+    int schedule_timer;         //  when the next of them is due, or -1
 };
 //  The time schedules are made from: the tick's while one runs (a self-
 //  test steps it), else the clock.
@@ -135,6 +139,8 @@ zc_runner_new (zloop_t *loop, zc_store_t *store, const char *name, size_t max_ou
     self->refusals_logged = zhashx_new ();
     self->send = send;
     self->arg = arg;
+    self->schedules = zc_schedules_new (store);
+    self->schedule_timer = -1;
     return self;
 }
 
@@ -226,6 +232,9 @@ zc_runner_destroy (zc_runner_t **self_p)
         zlistx_destroy (&self->copies);
         zc_copysink_destroy (&self->copysink);
         zc_httpget_destroy (&self->http);
+        if (self->schedule_timer != -1)
+            zloop_timer_end (self->loop, self->schedule_timer);
+        zc_schedules_destroy (&self->schedules);
         free (self);
         *self_p = NULL;
     }
@@ -346,7 +355,12 @@ s_send_reply (zc_runner_t *self, s_task_t *task)
     self->send (&msg, self->arg);
 }
 
-//  A task has its result: it is stored, then sent.
+static void s_schedule_unstarted (zc_runner_t *self, s_task_t *task, zframe_t *payload, const zc_wire_t *req);
+static void s_schedule_arm (zc_runner_t *self);
+
+//  A task has its result: it is stored, then sent. (Run 0 of a schedule
+//  that never started answers the later runs too; a schedule that waits
+//  for this run to end may go on.)
 static void
 s_task_finish (zc_runner_t *self, s_task_t *task, zc_result_t *result)
 {
@@ -354,6 +368,9 @@ s_task_finish (zc_runner_t *self, s_task_t *task, zc_result_t *result)
     task->state = ZC_TASK_FINISHED;
     task->pgid = 0;
     task->unacked_handle = zlistx_add_end (self->unacked, task);
+    s_schedule_unstarted (self, task, task->payload, NULL);
+    if (zc_schedules_pending (self->schedules))
+        s_schedule_arm (self);
     zframe_destroy (&task->payload);
     if (task->ack_timer != -1) {
         zloop_timer_end (self->loop, task->ack_timer);
@@ -476,6 +493,8 @@ s_find_task (zc_runner_t *self, const char *key)
 //  refused for as long as it could still come.
 #define S_TOMBSTONE_EXPIRE  (365u * 86400)
 
+static size_t s_schedule_cancel (zc_runner_t *self, s_task_t *cancel, const zc_id_t *id);
+
 //  The cancel method: its origin's job 'text' (a job ID of this node) is
 //  killed while it runs, never started when it has not, and refused
 //  when it comes later.
@@ -501,6 +520,11 @@ s_task_cancel (zc_runner_t *self, s_task_t *task, const char *text)
         s_task_answer (self, task, ZC_STATE_FAILED, "cancel: a cancel cannot cancel itself");
         return;
     }
+    //  A run of a schedule: the runs of it still to come are cancelled too.
+    char later [80] = "";
+    size_t dropped = s_schedule_cancel (self, task, &id);
+    if (dropped)
+        snprintf (later, sizeof later, "; %zu later run(s) of its schedule cancelled", dropped);
     char by [ZC_NAME_SIZE + 40];
     if (!victim) {
         victim = s_task_new (self, key, &id, task->origin);
@@ -510,7 +534,12 @@ s_task_cancel (zc_runner_t *self, s_task_t *task, const char *text)
         snprintf (by, sizeof by, "cancelled by %s before it came", task->origin);
         s_audit (victim, "cancelled", "before=arrival");
         s_task_answer (self, victim, ZC_STATE_CANCELLED, by);
-        snprintf (answer, sizeof answer, "%s: cancelled before it came; it will not run\n", text);
+        snprintf (answer, sizeof answer, "%s: cancelled before it came; it will not run%s\n", text, later);
+    }
+    else
+    if (victim->result && dropped) {
+        snprintf (answer, sizeof answer, "%s: had ended (%s)%s\n", text,
+                  zc_state_name (victim->result->state), later);
     }
     else
     if (victim->result) {
@@ -523,14 +552,15 @@ s_task_cancel (zc_runner_t *self, s_task_t *task, const char *text)
     if (victim->proc) {
         s_audit (victim, "cancelled", "while=running");
         zc_exec_cancel (victim->proc);
-        snprintf (answer, sizeof answer, "%s: cancelled while it ran; its process group was killed\n", text);
+        snprintf (answer, sizeof answer, "%s: cancelled while it ran; its process group was killed%s\n",
+                  text, later);
     }
     else {
         zlist_remove (self->starting, victim);
         snprintf (by, sizeof by, "cancelled by %s before it started", task->origin);
         s_audit (victim, "cancelled", "before=start");
         s_task_answer (self, victim, ZC_STATE_CANCELLED, by);
-        snprintf (answer, sizeof answer, "%s: cancelled before it started\n", text);
+        snprintf (answer, sizeof answer, "%s: cancelled before it started%s\n", text, later);
     }
     s_task_answer_text (self, task, ZC_STATE_DONE, NULL, answer);
 }
@@ -812,11 +842,20 @@ s_task_start (zc_runner_t *self, s_task_t *task)
     free (data);
 }
 
+static const char *s_schedule_problem (s_task_t *task);
+static void s_schedule_begin (zc_runner_t *self, s_task_t *task);
+
 //  A job that acts outside (a process, an HTTP request) is stored as
 //  starting and started after the commit; any other is answered at once.
+//  (A schedule it carries that cannot run here fails it first.)
 static void
 s_task_prepare (zc_runner_t *self, s_task_t *task)
 {
+    const char *problem = s_schedule_problem (task);
+    if (problem) {
+        s_task_answer (self, task, ZC_STATE_FAILED, problem);
+        return;
+    }
     zlist_t *args = NULL;
     uint8_t *data = NULL;
     size_t data_size = 0;
@@ -867,6 +906,7 @@ s_task_prepare (zc_runner_t *self, s_task_t *task)
     task->state = ZC_TASK_STARTING;
     s_task_save (self, task);
     zlist_append (self->starting, task);
+    s_schedule_begin (self, task);
 }
 
 static s_task_t *
@@ -881,6 +921,226 @@ s_task_new (zc_runner_t *self, const char *key, const zc_id_t *id, const char *o
     task->ack_timer = -1;
     zhashx_insert (self->tasks, key, task);
     return task;
+}
+
+//  ---------------------------------------------------------------------
+//  Schedules (schedule.h): run 0 is the job received; run k is a task of
+//  its own (key ULID_k.origin) made here when it is due, stored as
+//  received and prepared like a job that came (policy, then stored as
+//  starting and spawned after the commit), in the batch that advances
+//  the schedule: never lost, never run twice.
+
+//  The schedule a task's payload carries; count 0 when none.
+static zc_schedule_spec_t
+s_payload_schedule (zframe_t *payload)
+{
+    zc_schedule_spec_t schedule;
+    if (!payload || zc_wire_req_payload_schedule (payload, &schedule) != 0)
+        memset (&schedule, 0, sizeof schedule);
+    return schedule;
+}
+
+//  Why the schedule a task carries cannot run here, or NULL. (The
+//  origin checks the same; a job may come from anywhere.)
+static const char *
+s_schedule_problem (s_task_t *task)
+{
+    if (!s_payload_schedule (task->payload).count)
+        return NULL;
+    if (task->method != ZC_METHOD_EXEC && task->method != ZC_METHOD_CALL && task->method != ZC_METHOD_HTTP_GET)
+        return "schedule: only exec, call and http_get jobs can be scheduled";
+    if (*task->relay)
+        return "schedule: a scheduled job cannot go through a relay (relay_via)";
+    return NULL;
+}
+
+//  Answers the runs of 'schedule' from 'from' on that have no task yet
+//  (but run 'except') with 'state' and 'error'; no run of it starts any
+//  more. Returns how many it answered.
+static size_t
+s_schedule_answer_runs (zc_runner_t *self, zc_schedule_t *schedule, uint32_t from, uint32_t except,
+                        zc_state_t state, const char *error)
+{
+    size_t answered = 0;
+    zc_schedules_stop (self->schedules, schedule);
+    for (uint32_t run = from; run < schedule->record.schedule.count; run++) {
+        zc_id_t id;
+        char key [ZC_JOB_ID_MAX];
+        if (run == except || zc_schedule_run_key (schedule, run, &id, key) != 0 || s_find_task (self, key))
+            continue;
+        s_task_t *task = s_task_new (self, key, &id, schedule->origin);
+        task->state = ZC_TASK_RECEIVED;
+        task->method = schedule->record.method;
+        task->method_timeout = schedule->record.method_timeout;
+        task->expire = schedule->record.expire;
+        s_task_answer (self, task, state, error);
+        answered++;
+    }
+    return answered;
+}
+
+//  Run 0 of a schedule ended without starting it: it was refused (the
+//  task still has its 'payload'), or was cancelled before it came and
+//  came now ('req', with its opened 'payload'). Nothing of it will run,
+//  and the later runs are answered at once with run 0's fate. Once: the
+//  schedule is then kept as done. Not for a run 0 that came after its
+//  expire: its origin gave it and its later runs up already.
+static void
+s_schedule_unstarted (zc_runner_t *self, s_task_t *task, zframe_t *payload, const zc_wire_t *req)
+{
+    if (!payload || !task->result || task->result->state == ZC_STATE_EXPIRED
+    ||  zc_schedules_lookup (self->schedules, task->key))
+        return;
+    zc_schedule_spec_t spec = s_payload_schedule (payload);
+    if (spec.count < 2)
+        return;
+    zc_schedule_record_t record = {
+        .method = req? req->method: task->method, .expire = req? req->expire: task->expire,
+        .method_timeout = req? req->method_timeout: task->method_timeout,
+        .schedule = spec, .next = 1, .start_ms = zc_wall_ms ()
+    };
+    zc_schedule_t *schedule = zc_schedules_add (self->schedules, task->key, &record);
+    if (!schedule)
+        return;
+    const zc_result_t *result = task->result;
+    char *error = zsys_sprintf ("not run: run 0 of its schedule ended %s%s%s", zc_state_name (result->state),
+                                result->error? ": ": "", result->error? result->error: "");
+    size_t answered = s_schedule_answer_runs (self, schedule, 1, UINT32_MAX, result->state, error);
+    free (error);
+    zc_debug ("schedule of %s: run 0 did not start; %zu later run(s) answered", task->job_id, answered);
+}
+
+//  Run 0 is stored as starting: its schedule begins, its clock from now.
+//  (Again after a restart that found it received: it keeps its own.)
+static void
+s_schedule_begin (zc_runner_t *self, s_task_t *task)
+{
+    zc_schedule_spec_t spec = s_payload_schedule (task->payload);
+    zlist_t *args = NULL;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (!spec.count || zc_schedules_lookup (self->schedules, task->key)
+    ||  zc_wire_req_payload_decode (task->payload, &args, &data, &size) != 0)
+        return;
+    //  The later runs get the payload without its schedule.
+    zc_schedule_record_t record = {
+        .method = task->method, .method_timeout = task->method_timeout, .expire = task->expire,
+        .schedule = spec, .next = 1, .start_ms = zc_wall_ms (),
+        .payload = zc_wire_req_payload (args, data, size)
+    };
+    zlist_destroy (&args);
+    free (data);
+    if (record.payload && zc_schedules_add (self->schedules, task->key, &record)) {
+        char detail [80];
+        snprintf (detail, sizeof detail, "runs=%u interval=%u", spec.count, spec.interval);
+        s_audit (task, "scheduled", detail);
+        s_schedule_arm (self);
+    }
+    zframe_destroy (&record.payload);
+}
+
+//  The cancel of run 'id' of the origin of 'cancel': when it is a run of
+//  a schedule, the runs of it still to come are answered cancelled (the
+//  caller takes care of run 'id' itself). Returns how many.
+static size_t
+s_schedule_cancel (zc_runner_t *self, s_task_t *cancel, const zc_id_t *id)
+{
+    uint32_t run;
+    zc_schedule_t *schedule = zc_schedules_find (self->schedules, id, cancel->origin, &run);
+    if (!schedule || schedule->record.next >= schedule->record.schedule.count)
+        return 0;
+    char by [ZC_NAME_SIZE + 60];
+    snprintf (by, sizeof by, "cancelled by %s with run %u of its schedule", cancel->origin, run);
+    return s_schedule_answer_runs (self, schedule, schedule->record.next, run, ZC_STATE_CANCELLED, by);
+}
+
+//  True while the run before a schedule's next one has not ended: runs
+//  of a schedule never overlap.
+static bool
+s_schedule_busy (zc_schedule_t *schedule, void *arg)
+{
+    zc_runner_t *self = arg;
+    zc_id_t id;
+    char key [ZC_JOB_ID_MAX];
+    if (schedule->record.next == 0 || zc_schedule_run_key (schedule, schedule->record.next - 1, &id, key) != 0)
+        return false;
+    s_task_t *task = zhashx_lookup (self->tasks, key);
+    return task && !task->result;
+}
+
+//  Starts the next run of a schedule, due now.
+static void
+s_schedule_run (zc_runner_t *self, zc_schedule_t *schedule, uint64_t wall)
+{
+    uint32_t run = schedule->record.next;
+    zc_id_t id;
+    char key [ZC_JOB_ID_MAX];
+    if (zc_schedule_run_key (schedule, run, &id, key) != 0) {
+        zc_schedules_stop (self->schedules, schedule);
+        return;
+    }
+    s_task_t *task = s_find_task (self, key);
+    if (task) {
+        //  Cancelled before its schedule came here: so are the rest.
+        zc_schedules_advance (self->schedules, schedule);
+        if (task->result && task->result->state == ZC_STATE_CANCELLED) {
+            char by [ZC_NAME_SIZE + 60];
+            snprintf (by, sizeof by, "cancelled by %s with run %u of its schedule", schedule->origin, run);
+            s_schedule_answer_runs (self, schedule, run + 1, UINT32_MAX, ZC_STATE_CANCELLED, by);
+        }
+        return;
+    }
+    task = s_task_new (self, key, &id, schedule->origin);
+    task->state = ZC_TASK_RECEIVED;
+    task->method = schedule->record.method;
+    task->method_timeout = schedule->record.method_timeout;
+    task->expire = schedule->record.expire;
+    task->payload = zframe_dup (schedule->record.payload);
+    zc_schedules_advance (self->schedules, schedule);
+    s_task_save (self, task);
+    char detail [ZC_JOB_ID_MAX + 40];
+    snprintf (detail, sizeof detail, "schedule=%s run=%u", schedule->key, run);
+    s_audit (task, "received", detail);
+    //  Late (this agent was down when it was due) by more than its
+    //  expire: not run, as a job that came that late would not be.
+    if (wall > zc_id_time_ms (&id) + (uint64_t) task->expire * 1000 + (uint64_t) (self->skew * 1000)) {
+        s_audit (task, "refused", "reason=expired");
+        s_task_answer (self, task, ZC_STATE_EXPIRED, "its time passed while this agent was down, longer"
+                                                     " ago than its expire; not run");
+    }
+    else
+        s_task_prepare (self, task);
+}
+
+static int
+s_schedule_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    zc_runner_t *self = arg;
+    self->schedule_timer = -1;
+    uint64_t wall = zc_wall_ms ();
+    zc_schedule_t *schedule;
+    while ((schedule = zc_schedules_due (self->schedules, wall, s_schedule_busy, self)))
+        s_schedule_run (self, schedule, wall);
+    s_schedule_arm (self);
+    return 0;
+}
+
+//  Sets the timer for the next run due that may start (the wall clock is
+//  looked at again at least every S_SCHEDULE_CHECK_MS, as it may be set).
+static void
+s_schedule_arm (zc_runner_t *self)
+{
+    if (self->schedule_timer != -1) {
+        zloop_timer_end (self->loop, self->schedule_timer);
+        self->schedule_timer = -1;
+    }
+    uint64_t due = zc_schedules_next_due (self->schedules, s_schedule_busy, self);
+    if (!due)
+        return;
+    uint64_t now = zc_wall_ms (), delay = due > now? due - now: 0;
+    if (delay > S_SCHEDULE_CHECK_MS)
+        delay = S_SCHEDULE_CHECK_MS;
+    self->schedule_timer = zloop_timer (self->loop, delay? (size_t) delay: 1, 1, s_schedule_timer, self);
 }
 
 //  A job arrives. A new one is stored and run; a job finished within
@@ -962,7 +1222,9 @@ zc_runner_request (zc_runner_t *self, zc_wire_t *msg)
     }
     if (task) {
         //  A resend or a replay, maybe through another relay now: ACKed
-        //  and answered there, never run again.
+        //  and answered there, never run again. (Run 0 of a schedule,
+        //  cancelled before it came, has its later runs answered now.)
+        s_schedule_unstarted (self, task, payload, msg);
         zframe_destroy (&payload);
         if (!streq (task->relay, relay)) {
             snprintf (task->relay, sizeof task->relay, "%s", relay);
@@ -1120,7 +1382,11 @@ s_load_task (const char *key, const void *value, size_t size, void *arg)
 int
 zc_runner_load (zc_runner_t *self)
 {
+    //  The schedules first: a run 0 that starts again keeps its own.
+    if (zc_schedules_load (self->schedules) == -1)
+        zc_error ("store: cannot read the schedules; their later runs start after the next restart");
     zc_store_each (self->store, ZC_TABLE_INBOX, s_load_task, self);
+    s_schedule_arm (self);
     return (int) zhashx_size (self->tasks);
 }
 
@@ -1307,6 +1573,7 @@ zc_runner_prune (zc_runner_t *self)
         snprintf (self->prune_from, sizeof self->prune_from, "%s", prune.last);
     else
         self->prune_from [0] = 0;
+    zc_schedules_prune (self->schedules, prune.wall, self->skew);
 }
 
 size_t
@@ -1407,6 +1674,320 @@ s_test_denied (const char *job_id, const char *origin, const char *relay, const 
     char *told = arg;
     size_t used = strlen (told);
     snprintf (told + used, 256 - used, "%s%s %s %s", used? "; ": "", cause, method? method: "?", origin);
+}
+
+//  Schedules: the store is committed as the agent would, and REPLYs are
+//  collected until 'want' came (or the guard ends the loop).
+typedef struct {
+    zc_store_t *store;
+    zc_runner_t *runner;
+    s_test_link_t *link;
+    zlist_t *replies;           //  zc_wire_t * REPLY
+    size_t want;
+} s_test_pump_t;
+
+static int
+s_test_pump (zloop_t *loop, int timer_id, void *arg)
+{
+    s_test_pump_t *pump = arg;
+    if (zc_store_pending (pump->store) && zc_store_commit (pump->store) == 0)
+        zc_runner_committed (pump->runner);
+    zc_wire_t *msg;
+    while ((msg = zlist_pop (pump->link->sent))) {
+        if (msg->type == ZC_MSG_REPLY)
+            zlist_append (pump->replies, msg);
+        else
+            zc_wire_destroy (&msg);
+    }
+    return zlist_size (pump->replies) >= pump->want? -1: 0;
+}
+
+//  Runs the loop until 'want' REPLYs came or 'limit' ms passed; returns
+//  the REPLYs (the caller destroys the list and them).
+static zlist_t *
+s_test_replies (zloop_t *loop, zc_store_t *store, zc_runner_t *runner, s_test_link_t *link,
+                size_t want, size_t limit)
+{
+    s_test_pump_t pump = { .store = store, .runner = runner, .link = link, .replies = zlist_new (),
+                           .want = want };
+    int timer = zloop_timer (loop, 20, 0, s_test_pump, &pump);
+    int guard = zloop_timer (loop, limit, 1, s_test_stop, NULL);
+    if (s_test_pump (loop, timer, &pump) == 0)
+        zloop_start (loop);
+    zloop_timer_end (loop, timer);
+    zloop_timer_end (loop, guard);
+    return pump.replies;
+}
+
+//  The result of run 'run' of the schedule based on 'base' among
+//  'replies', or NULL. *count gets how many REPLYs were for that run.
+static zc_result_t *
+s_test_run_result (zlist_t *replies, const zc_id_t *base, uint32_t interval, uint32_t run, int *count)
+{
+    zc_id_t id;
+    zc_id_scheduled (base, interval, run, &id);
+    zc_result_t *found = NULL;
+    *count = 0;
+    for (zc_wire_t *msg = zlist_first (replies); msg; msg = zlist_next (replies))
+        if (zc_id_equal (&msg->id, &id)) {
+            (*count)++;
+            zc_result_destroy (&found);
+            zc_wire_result_payload_decode (msg->payload, &found);
+        }
+    return found;
+}
+
+static void
+s_test_replies_destroy (zlist_t **replies_p)
+{
+    zc_wire_t *msg;
+    while ((msg = zlist_pop (*replies_p)))
+        zc_wire_destroy (&msg);
+    zlist_destroy (replies_p);
+}
+
+//  A REQ of 'method' (one argument) that carries a schedule.
+static zc_wire_t *
+s_test_scheduled (zc_method_t method, const char *command, uint32_t interval, uint32_t count)
+{
+    zc_wire_t *msg = s_test_request (method, command);
+    zlist_t *args = zlist_new ();
+    zlist_append (args, (void *) command);
+    zc_schedule_spec_t schedule = { .interval = interval, .count = count };
+    zframe_destroy (&msg->payload);
+    msg->payload = zc_wire_req_payload_scheduled (args, NULL, 0, &schedule);
+    zlist_destroy (&args);
+    return msg;
+}
+
+static int
+s_test_schedule (bool verbose)
+{
+    ZC_TEST_BEGIN;
+    s_test_link_t link = { .sent = zlist_new () };
+    zloop_t *loop = zloop_new ();
+    char dir [] = "/tmp/zcnc-runner-schedule-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+    char *store_dir = zsys_sprintf ("%s/store", dir);
+    zc_store_t *store = zc_store_open (store_dir, false, NULL);
+    zc_runner_t *runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
+    char *marks = zsys_sprintf ("%s/marks", dir);
+    char *command = zsys_sprintf ("echo \"$ZCNC_JOB_ID\" >> %s", marks);
+    int count;
+
+    //  [1, 3]: three runs, each with its derived ID, 1 s apart; the
+    //  schedule is stored with run 0.
+    zc_wire_t *job = s_test_scheduled (ZC_METHOD_EXEC, command, 1, 3);
+    zc_runner_request (runner, job);
+    char key [ZC_JOB_ID_MAX];
+    zc_job_id_format (&job->id, "o1", key);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    ZC_CHECK (zc_store_get (store, ZC_TABLE_SCHEDULE, key, s_test_found, NULL) == 1);
+    zc_runner_committed (runner);
+    zlist_t *replies = s_test_replies (loop, store, runner, &link, 3, 10000);
+    ZC_CHECK (zlist_size (replies) == 3);
+    uint64_t started [3] = { 0 };
+    for (uint32_t run = 0; run < 3; run++) {
+        zc_result_t *result = s_test_run_result (replies, &job->id, 1, run, &count);
+        ZC_CHECK (result && count == 1 && result->state == ZC_STATE_DONE);
+        started [run] = result? result->started_ms: 0;
+        zc_result_destroy (&result);
+        zc_id_t id;
+        zc_id_scheduled (&job->id, 1, run, &id);
+        zc_runner_on_ack (runner, &id, "o1", NULL);
+    }
+    ZC_CHECK (started [1] >= started [0] + 900 && started [2] >= started [1] + 900);
+    s_test_replies_destroy (&replies);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *file = fopen (marks, "r");
+    if (file) {
+        text = zc_malloc (4096);
+        size = fread (text, 1, 4095, file);
+        text [size] = 0;
+        fclose (file);
+    }
+    ZC_CHECK (text && size == 3 * (ZC_ULID_LEN + 4));       //  "ULID.n1\n" three times
+    free (text);
+    remove (marks);
+    //  A copy of run 0 is ACKed and answered, and starts nothing again.
+    zc_runner_request (runner, job);
+    replies = s_test_replies (loop, store, runner, &link, 5, 1500);
+    ZC_CHECK (zlist_size (replies) == 1);
+    s_test_replies_destroy (&replies);
+    zc_wire_destroy (&job);
+
+    //  A restart finds run 1 of a schedule stored as starting and runs
+    //  2 and 3 due while the agent was down: run 1 is reported
+    //  interrupted, 2 and 3 run late, one after the other, once.
+    zc_runner_destroy (&runner);
+    zc_id_t base;
+    zc_id_generate (&base);
+    zc_id_shifted (&base, -5000, &base);
+    zc_job_id_format (&base, "o1", key);
+    zlist_t *args = zlist_new ();
+    zlist_append (args, command);
+    zc_schedule_record_t record = {
+        .method = ZC_METHOD_EXEC, .method_timeout = 10, .expire = 60,
+        .schedule = { .interval = 1, .count = 4 }, .next = 2, .start_ms = zc_id_time_ms (&base) + 500,
+        .payload = zc_wire_req_payload (args, NULL, 0)
+    };
+    zlist_destroy (&args);
+    zframe_t *frame = zc_wire_schedule_record (&record);
+    zc_store_put (store, ZC_TABLE_SCHEDULE, key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zc_task_record_t starting = { .state = ZC_TASK_STARTING, .method = ZC_METHOD_EXEC, .expire = 60,
+                                  .payload = record.payload };
+    frame = zc_wire_task_record (&starting);
+    zc_id_t run_id;
+    char run_key [ZC_JOB_ID_MAX];
+    zc_id_scheduled (&base, 1, 1, &run_id);
+    zc_job_id_format (&run_id, "o1", run_key);
+    zc_store_put (store, ZC_TABLE_INBOX, run_key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zframe_destroy (&record.payload);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
+    ZC_CHECK (zc_runner_load (runner) >= 1);
+    zc_runner_link_up (runner);
+    replies = s_test_replies (loop, store, runner, &link, 3, 10000);
+    ZC_CHECK (zlist_size (replies) == 3);
+    zc_result_t *result = s_test_run_result (replies, &base, 1, 1, &count);
+    ZC_CHECK (result && count == 1 && result->state == ZC_STATE_INTERRUPTED);
+    zc_result_destroy (&result);
+    result = s_test_run_result (replies, &base, 1, 2, &count);
+    ZC_CHECK (result && count == 1 && result->state == ZC_STATE_DONE);
+    uint64_t late = result? result->finished_ms: 0;
+    zc_result_destroy (&result);
+    result = s_test_run_result (replies, &base, 1, 3, &count);
+    ZC_CHECK (result && count == 1 && result->state == ZC_STATE_DONE && result->started_ms >= late);
+    zc_result_destroy (&result);
+    for (uint32_t run = 1; run < 4; run++) {
+        zc_id_scheduled (&base, 1, run, &run_id);
+        zc_runner_on_ack (runner, &run_id, "o1", NULL);
+    }
+    s_test_replies_destroy (&replies);
+    //  Once all started, nothing more runs, also after another restart;
+    //  a run due longer ago than its expire (plus the skew) is not run.
+    zc_runner_destroy (&runner);
+    zc_id_t stale;
+    zc_id_generate (&stale);
+    zc_id_shifted (&stale, -400 * 1000, &stale);
+    char stale_key [ZC_JOB_ID_MAX];
+    zc_job_id_format (&stale, "o1", stale_key);
+    args = zlist_new ();
+    zlist_append (args, command);
+    record = (zc_schedule_record_t) {
+        .method = ZC_METHOD_EXEC, .method_timeout = 10, .expire = 1,
+        .schedule = { .interval = 1, .count = 2 }, .next = 1, .start_ms = zc_id_time_ms (&stale),
+        .payload = zc_wire_req_payload (args, NULL, 0)
+    };
+    zlist_destroy (&args);
+    frame = zc_wire_schedule_record (&record);
+    zc_store_put (store, ZC_TABLE_SCHEDULE, stale_key, zframe_data (frame), zframe_size (frame));
+    zframe_destroy (&frame);
+    zframe_destroy (&record.payload);
+    ZC_CHECK (zc_store_commit (store) == 0);
+    runner = zc_runner_new (loop, store, "n1", 4096, 300, s_test_send, &link);
+    zc_runner_load (runner);
+    replies = s_test_replies (loop, store, runner, &link, 2, 1200);
+    ZC_CHECK (zlist_size (replies) == 1);
+    result = s_test_run_result (replies, &stale, 1, 1, &count);
+    ZC_CHECK (result && count == 1 && result->state == ZC_STATE_EXPIRED);
+    ZC_CHECK_STR (result? result->error: NULL, "its time passed while this agent was down, longer ago than"
+                                               " its expire; not run");
+    zc_result_destroy (&result);
+    s_test_replies_destroy (&replies);
+    file = fopen (marks, "r");
+    char line [128];
+    count = 0;
+    while (file && fgets (line, sizeof line, file))
+        count++;
+    if (file)
+        fclose (file);
+    ZC_CHECK (count == 2);
+
+    //  Cancelling run 3 of [1, 6]: it and the runs after run 0 still to
+    //  come are answered cancelled; nothing more runs.
+    job = s_test_scheduled (ZC_METHOD_EXEC, "true", 1, 6);
+    zc_runner_request (runner, job);
+    replies = s_test_replies (loop, store, runner, &link, 1, 5000);
+    ZC_CHECK (zlist_size (replies) == 1);
+    s_test_replies_destroy (&replies);
+    zc_id_scheduled (&job->id, 1, 3, &run_id);
+    char run_job [ZC_JOB_ID_MAX];
+    zc_job_id_format (&run_id, "n1", run_job);
+    zc_wire_t *cancel = s_test_request (ZC_METHOD_CANCEL, run_job);
+    zc_runner_request (runner, cancel);
+    replies = s_test_replies (loop, store, runner, &link, 7, 2500);
+    ZC_CHECK (zlist_size (replies) == 6);       //  runs 1 to 5, and the cancel's
+    for (uint32_t run = 1; run < 6; run++) {
+        result = s_test_run_result (replies, &job->id, 1, run, &count);
+        ZC_CHECK (result && count == 1 && result->state == ZC_STATE_CANCELLED);
+        ZC_CHECK_STR (result? result->error: NULL, run == 3? "cancelled by o1 before it came"
+                                                 : "cancelled by o1 with run 3 of its schedule");
+        zc_result_destroy (&result);
+    }
+    result = s_test_run_result (replies, &cancel->id, 1, 0, &count);
+    ZC_CHECK (result && result->state == ZC_STATE_DONE && result->out
+              && strstr ((char *) result->out, "; 4 later run(s) of its schedule cancelled"));
+    zc_result_destroy (&result);
+    s_test_replies_destroy (&replies);
+    zc_wire_destroy (&cancel);
+    zc_wire_destroy (&job);
+
+    //  A schedule that cannot run here (a ping), or that policy denies:
+    //  run 0 is refused and the later runs are answered at once.
+    job = s_test_scheduled (ZC_METHOD_PING, "", 60, 3);
+    zc_runner_request (runner, job);
+    replies = s_test_replies (loop, store, runner, &link, 3, 1000);
+    ZC_CHECK (zlist_size (replies) == 3);
+    result = s_test_run_result (replies, &job->id, 60, 0, &count);
+    ZC_CHECK_STR (result? result->error: NULL, "schedule: only exec, call and http_get jobs can be scheduled");
+    zc_result_destroy (&result);
+    result = s_test_run_result (replies, &job->id, 60, 2, &count);
+    ZC_CHECK (result && result->state == ZC_STATE_FAILED);
+    ZC_CHECK_STR (result? result->error: NULL, "not run: run 0 of its schedule ended failed: schedule: only"
+                                               " exec, call and http_get jobs can be scheduled");
+    zc_result_destroy (&result);
+    s_test_replies_destroy (&replies);
+    zc_wire_destroy (&job);
+    char *error = NULL;
+    zc_policy_t *policy = zc_policy_parse ("allow o1 ping\n", 14, "t.policy", &error);
+    zc_runner_set_policy (runner, policy);
+    job = s_test_scheduled (ZC_METHOD_EXEC, "true", 60, 4);
+    zc_runner_request (runner, job);
+    replies = s_test_replies (loop, store, runner, &link, 4, 1000);
+    ZC_CHECK (zlist_size (replies) == 4);
+    result = s_test_run_result (replies, &job->id, 60, 3, &count);
+    ZC_CHECK (result && result->state == ZC_STATE_DENIED);
+    ZC_CHECK_STR (result? result->error: NULL, "not run: run 0 of its schedule ended denied: no rule in"
+                                               " t.policy matched");
+    zc_result_destroy (&result);
+    s_test_replies_destroy (&replies);
+    zc_wire_destroy (&job);
+    zc_runner_set_policy (runner, NULL);
+    zc_policy_destroy (&policy);
+    //  One that came after its expire: its origin gave up the later runs.
+    job = s_test_scheduled (ZC_METHOD_EXEC, "true", 60, 4);
+    zc_id_shifted (&job->id, -3600 * 1000, &job->id);
+    zc_runner_request (runner, job);
+    replies = s_test_replies (loop, store, runner, &link, 4, 500);
+    ZC_CHECK (zlist_size (replies) == 1);
+    s_test_replies_destroy (&replies);
+    zc_wire_destroy (&job);
+
+    zc_runner_destroy (&runner);
+    zloop_destroy (&loop);
+    zlist_destroy (&link.sent);
+    zc_store_close (&store);
+    free (store_dir);
+    free (marks);
+    free (command);
+    char *cleanup = zsys_sprintf ("rm -rf %s", dir);
+    ZC_CHECK (system (cleanup) == 0);
+    free (cleanup);
+    return ZC_TEST_END;
 }
 
 int
@@ -1827,5 +2408,6 @@ zc_runner_test (bool verbose)
     char *cleanup = zsys_sprintf ("rm -rf %s", store_dir);
     ZC_CHECK (system (cleanup) == 0);
     free (cleanup);
+    ZC_CHECK (s_test_schedule (verbose) == 0);
     return ZC_TEST_END;
 }

@@ -47,6 +47,7 @@
 #include "directory.h"
 #include "delivery.h"
 #include "runner.h"
+#include "schedule.h"
 #include "store.h"
 #include "policy.h"
 #include "testbed.h"
@@ -73,6 +74,7 @@ static struct {
     { "startup", zc_startup_test },
     { "directory", zc_directory_test },
     { "delivery", zc_delivery_test },
+    { "schedules", zc_schedules_test },
     { "runner", zc_runner_test },
     { "store", zc_store_test },
     { "commit", zc_commit_test },

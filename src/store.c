@@ -17,7 +17,9 @@
 //  The map size a new environment starts with; the self-test lowers it.
 static size_t s_initial_map_size = S_MAP_SIZE_START;
 
-static const char *s_table_names [ZC_TABLE_COUNT] = { "outbox", "inbox", "directory", "retained", "state", "spool" };
+static const char *s_table_names [ZC_TABLE_COUNT] = {
+    "outbox", "inbox", "directory", "retained", "state", "spool", "schedule"
+};
 
 //  One pending change: a put of 'size' bytes of value, or a delete. One
 //  allocation holds it all.

@@ -825,11 +825,17 @@ zc_wire_send (zc_wire_t **self_p, zsock_t *sock, zframe_t *routing_id)
 //  --------------------------------------------------------------------------
 //  Payloads
 
+//  The one kind of section that may follow a REQ payload's data.
+#define S_REQ_SECTION_SCHEDULE 1
+
 //  The REQ payload: the argument strings (a list of char *, NULL for none)
-//  and the stdin data. Returns a new frame, or NULL (logged) with more
-//  than 16 arguments, an argument over 1 MiB or a total over 64 MiB.
+//  and the stdin data, then the schedule section when 'schedule' has
+//  runs. Returns a new frame, or NULL (logged) with more than 16
+//  arguments, an argument over 1 MiB, a total over 64 MiB or a schedule
+//  that is not valid.
 zframe_t *
-zc_wire_req_payload (zlist_t *args, const uint8_t *data, size_t size)
+zc_wire_req_payload_scheduled (zlist_t *args, const uint8_t *data, size_t size,
+                               const zc_schedule_spec_t *schedule)
 {
     s_writer_t writer = { NULL, 0, 0, NULL };
     size_t argc = args? zlist_size (args): 0;
@@ -845,7 +851,61 @@ zc_wire_req_payload (zlist_t *args, const uint8_t *data, size_t size)
     if (size > ZC_WIRE_MAX_PAYLOAD)
         s_fail (&writer, "data larger than 64 MiB");
     s_put_blob (&writer, data, size, 4);
+    if (schedule && schedule->count) {
+        if (!zc_schedule_spec_valid (schedule))
+            s_fail (&writer, "a schedule out of range");
+        s_put_uint (&writer, S_REQ_SECTION_SCHEDULE, 1);
+        s_put_uint (&writer, schedule->interval, 4);
+        s_put_uint (&writer, schedule->count, 4);
+    }
     return s_writer_frame (&writer, "REQ payload");
+}
+
+zframe_t *
+zc_wire_req_payload (zlist_t *args, const uint8_t *data, size_t size)
+{
+    return zc_wire_req_payload_scheduled (args, data, size, NULL);
+}
+
+//  Reads a REQ payload: the arguments onto 'list' and the data into
+//  *data (a malloc'd copy, NULL when empty) when they are given, else
+//  only over them; then the schedule section, if any. The reader holds
+//  the first problem.
+static void
+s_get_req (s_reader_t *reader, zlist_t *list, uint8_t **data, size_t *size,
+           zc_schedule_spec_t *schedule)
+{
+    size_t argc = s_get_uint (reader, 1, "truncated");
+    if (argc > ZC_WIRE_MAX_ARGS)
+        s_bad (reader, "too many arguments");
+    for (size_t index = 0; index < argc && !reader->problem; index++) {
+        if (list) {
+            char *arg = s_get_string (reader, 4, ZC_WIRE_MAX_ARG, "bad argument");
+            if (arg)
+                zlist_append (list, arg);
+            free (arg);
+            continue;
+        }
+        size_t length = s_get_uint (reader, 4, "bad argument");
+        const uint8_t *bytes = length > ZC_WIRE_MAX_ARG? NULL: s_get (reader, length, "bad argument");
+        if (!bytes || memchr (bytes, 0, length))
+            s_bad (reader, "bad argument");
+    }
+    if (data)
+        s_get_blob (reader, data, size, "bad data");
+    else
+        s_get (reader, s_get_uint (reader, 4, "bad data"), "bad data");
+    memset (schedule, 0, sizeof *schedule);
+    if (!reader->problem && reader->pos < reader->size) {
+        if (s_get_uint (reader, 1, "truncated") != S_REQ_SECTION_SCHEDULE)
+            s_bad (reader, "unknown section");
+        schedule->interval = (uint32_t) s_get_uint (reader, 4, "truncated");
+        schedule->count = (uint32_t) s_get_uint (reader, 4, "truncated");
+        if (!reader->problem && !zc_schedule_spec_valid (schedule))
+            s_bad (reader, "schedule out of range");
+    }
+    if (!reader->problem && reader->pos != reader->size)
+        s_bad (reader, "trailing bytes");
 }
 
 //  Decodes a REQ payload. On success returns 0 with *args a new list of
@@ -866,21 +926,10 @@ zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, siz
     if (!list)
         return -1;
     zlist_autofree (list);
-    size_t argc = s_get_uint (&reader, 1, "truncated");
-    if (argc > ZC_WIRE_MAX_ARGS)
-        s_bad (&reader, "too many arguments");
-    for (size_t index = 0; index < argc && !reader.problem; index++) {
-        char *arg = s_get_string (&reader, 4, ZC_WIRE_MAX_ARG, "bad argument");
-        if (arg)
-            zlist_append (list, arg);
-        free (arg);
-    }
     uint8_t *bytes = NULL;
     size_t length = 0;
-    if (!reader.problem)
-        s_get_blob (&reader, &bytes, &length, "bad data");
-    if (!reader.problem && reader.pos != reader.size)
-        s_bad (&reader, "trailing bytes");
+    zc_schedule_spec_t schedule;
+    s_get_req (&reader, list, &bytes, &length, &schedule);
     if (reader.problem) {
         zlist_destroy (&list);
         free (bytes);
@@ -892,6 +941,22 @@ zc_wire_req_payload_decode (zframe_t *frame, zlist_t **args, uint8_t **data, siz
     return 0;
 }
 
+int
+zc_wire_req_payload_schedule (zframe_t *frame, zc_schedule_spec_t *schedule)
+{
+    memset (schedule, 0, sizeof *schedule);
+    if (!frame)
+        return -1;
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    s_get_req (&reader, NULL, NULL, NULL, schedule);
+    if (reader.problem) {
+        memset (schedule, 0, sizeof *schedule);
+        return -1;
+    }
+    return 0;
+}
+
 //  The REPLY payload for a result. Returns a new frame, or NULL (logged)
 //  for a state, signal or HTTP status out of range, an error text over
 //  65535 bytes or output that makes the frame larger than 64 MiB.
@@ -899,7 +964,8 @@ zframe_t *
 zc_wire_result_payload (const zc_result_t *result)
 {
     s_writer_t writer = { NULL, 0, 0, NULL };
-    if ((unsigned) result->state >= ZC_STATE_COUNT)
+    //  A result is never of a later run still to come.
+    if ((unsigned) result->state >= ZC_STATE_SCHEDULED)
         s_fail (&writer, "state out of range");
     if (result->signal < 0 || result->signal > 255)
         s_fail (&writer, "signal out of range");
@@ -962,7 +1028,7 @@ zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result)
     if (!self)
         return -1;
     self->state = (zc_state_t) s_get_uint (&reader, 1, "truncated");
-    if ((unsigned) self->state >= ZC_STATE_COUNT)
+    if ((unsigned) self->state >= ZC_STATE_SCHEDULED)
         s_bad (&reader, "state out of range");
     self->exit_code = (int32_t) (uint32_t) s_get_uint (&reader, 4, "truncated");
     self->signal = (int) s_get_uint (&reader, 1, "truncated");
@@ -1076,8 +1142,9 @@ zc_wire_job_record (const zc_job_record_t *record)
     s_put_uint (&writer, S_RESULT_LAYOUT, 1);
     //  Since reply methods, and only when not the default, so that a
     //  record without one still reads in a version without them.
+    //  A schedule section follows it, so a job with one has it too.
     const zc_reply_spec_t *reply = &record->reply;
-    if (reply->method != ZC_REPLY_CONSOLE || record->reply_pending) {
+    if (reply->method != ZC_REPLY_CONSOLE || record->reply_pending || record->schedule.count) {
         s_put_uint (&writer, reply->method, 1);
         s_put_uint (&writer, record->reply_pending, 1);
         s_put_blob (&writer, reply->directory, reply->directory? strlen (reply->directory): 0, 2);
@@ -1085,6 +1152,14 @@ zc_wire_job_record (const zc_job_record_t *record)
         s_put_uint (&writer, reply->args? zlist_size (reply->args): 0, 2);
         for (char *arg = reply->args? zlist_first (reply->args): NULL; arg; arg = zlist_next (reply->args))
             s_put_blob (&writer, arg, strlen (arg), 4);
+    }
+    //  Since schedules: the run of a schedule a job is.
+    if (record->schedule.count) {
+        if (!zc_schedule_spec_valid (&record->schedule) || record->run >= record->schedule.count)
+            s_fail (&writer, "a schedule out of range");
+        s_put_uint (&writer, record->schedule.interval, 4);
+        s_put_uint (&writer, record->schedule.count, 4);
+        s_put_uint (&writer, record->run, 4);
     }
     return s_writer_frame (&writer, "job record");
 }
@@ -1153,6 +1228,14 @@ zc_wire_job_record_decode (zframe_t *frame, zc_job_record_t *record)
     s_get_result_layout (&reader, &record->result, *record->custody_for != 0);
     if (!reader.problem && reader.pos < reader.size)
         s_get_reply (&reader, record);
+    if (!reader.problem && reader.pos < reader.size) {
+        record->schedule.interval = (uint32_t) s_get_uint (&reader, 4, "truncated");
+        record->schedule.count = (uint32_t) s_get_uint (&reader, 4, "truncated");
+        record->run = (uint32_t) s_get_uint (&reader, 4, "truncated");
+        if (!reader.problem && (!zc_schedule_spec_valid (&record->schedule)
+                                || record->run >= record->schedule.count))
+            s_bad (&reader, "schedule out of range");
+    }
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
@@ -1222,6 +1305,50 @@ zc_wire_task_record_decode (zframe_t *frame, zc_task_record_t *record)
     if (s_reader_done (&reader) != 0) {
         zframe_destroy (&record->payload);
         zframe_destroy (&record->result);
+        return -1;
+    }
+    return 0;
+}
+
+zframe_t *
+zc_wire_schedule_record (const zc_schedule_record_t *record)
+{
+    s_writer_t writer = { 0 };
+    if (!zc_schedule_spec_valid (&record->schedule) || record->next > record->schedule.count)
+        s_fail (&writer, "a schedule out of range");
+    s_put_uint (&writer, S_RECORD_VERSION, 1);
+    s_put_uint (&writer, record->method, 1);
+    s_put_uint (&writer, record->method_timeout, 4);
+    s_put_uint (&writer, record->expire, 4);
+    s_put_uint (&writer, record->schedule.interval, 4);
+    s_put_uint (&writer, record->schedule.count, 4);
+    s_put_uint (&writer, record->next, 4);
+    s_put_uint (&writer, record->start_ms, 8);
+    s_put_frame (&writer, record->payload);
+    return s_writer_frame (&writer, "schedule record");
+}
+
+int
+zc_wire_schedule_record_decode (zframe_t *frame, zc_schedule_record_t *record)
+{
+    memset (record, 0, sizeof *record);
+    s_reader_t reader;
+    s_reader_init (&reader, frame);
+    if (s_get_uint (&reader, 1, "truncated") != S_RECORD_VERSION)
+        s_bad (&reader, "unknown record version");
+    record->method = (uint8_t) s_get_uint (&reader, 1, "truncated");
+    record->method_timeout = (uint32_t) s_get_uint (&reader, 4, "truncated");
+    record->expire = (uint32_t) s_get_uint (&reader, 4, "truncated");
+    record->schedule.interval = (uint32_t) s_get_uint (&reader, 4, "truncated");
+    record->schedule.count = (uint32_t) s_get_uint (&reader, 4, "truncated");
+    record->next = (uint32_t) s_get_uint (&reader, 4, "truncated");
+    record->start_ms = s_get_uint (&reader, 8, "truncated");
+    if (!reader.problem && (!zc_schedule_spec_valid (&record->schedule)
+                            || record->next > record->schedule.count))
+        s_bad (&reader, "schedule out of range");
+    record->payload = s_get_frame (&reader, "bad payload");
+    if (s_reader_done (&reader) != 0) {
+        zframe_destroy (&record->payload);
         return -1;
     }
     return 0;
@@ -1791,15 +1918,18 @@ s_check_payload_decoders (zframe_t *frame)
     zlist_t *args;
     uint8_t *data;
     size_t size;
+    zc_schedule_spec_t schedule;
     if (zc_wire_req_payload_decode (frame, &args, &data, &size) == 0) {
-        zframe_t *again = zc_wire_req_payload (args, data, size);
+        mismatches += zc_wire_req_payload_schedule (frame, &schedule) != 0;
+        zframe_t *again = zc_wire_req_payload_scheduled (args, data, size, &schedule);
         mismatches += !zframe_eq (again, frame);
         zframe_destroy (&again);
         zlist_destroy (&args);
         free (data);
     }
     else
-        mismatches += args != NULL || data != NULL || size != 0;
+        mismatches += args != NULL || data != NULL || size != 0
+                    || zc_wire_req_payload_schedule (frame, &schedule) == 0;
     zc_result_t *result;
     if (zc_wire_result_payload_decode (frame, &result) == 0) {
         zframe_t *again = zc_wire_result_payload (result);
@@ -1850,6 +1980,122 @@ s_check_payload_decoders (zframe_t *frame)
     else
         mismatches += pub.item != NULL || pub.count != 0;
     return mismatches;
+}
+
+//  Schedules: the REQ payload's section (the payload without one still
+//  reads the same), a job record's section and the schedule record.
+static int
+s_test_schedules (void)
+{
+    ZC_TEST_BEGIN;
+    zc_schedule_spec_t limits [] = {
+        { 1, 1 }, { 1, ZC_SCHEDULE_MAX_RUNS }, { ZC_SCHEDULE_MAX_SPAN, 1 }, { 300, 8640 },
+        { 0, 5 }, { 1, 0 }, { 1, ZC_SCHEDULE_MAX_RUNS + 1 }, { ZC_SCHEDULE_MAX_SPAN + 1, 1 },
+        { 86400, 31 }, { 3600, 721 }
+    };
+    for (size_t index = 0; index < sizeof limits / sizeof limits [0]; index++)
+        ZC_CHECK (zc_schedule_spec_valid (&limits [index]) == (index < 4));
+
+    zlist_t *args = zlist_new ();
+    zlist_append (args, "date");
+    zc_schedule_spec_t schedule = { .interval = 60, .count = 24 }, got;
+    zframe_t *plain = zc_wire_req_payload (args, (const uint8_t *) "in", 2);
+    zframe_t *frame = zc_wire_req_payload_scheduled (args, (const uint8_t *) "in", 2, &schedule);
+    const uint8_t section [] = { 1, 0, 0, 0, 60, 0, 0, 0, 24 };
+    ZC_CHECK (frame && zframe_size (frame) == zframe_size (plain) + sizeof section
+              && memcmp (zframe_data (frame), zframe_data (plain), zframe_size (plain)) == 0
+              && memcmp (zframe_data (frame) + zframe_size (plain), section, sizeof section) == 0);
+    ZC_CHECK (zc_wire_req_payload_schedule (frame, &got) == 0 && got.interval == 60 && got.count == 24);
+    ZC_CHECK (zc_wire_req_payload_schedule (plain, &got) == 0 && got.count == 0);
+    zlist_t *args_got;
+    uint8_t *data;
+    size_t size;
+    ZC_CHECK (zc_wire_req_payload_decode (frame, &args_got, &data, &size) == 0);
+    ZC_CHECK (args_got && zlist_size (args_got) == 1 && streq (zlist_first (args_got), "date")
+              && size == 2 && memcmp (data, "in", 2) == 0);
+    zlist_destroy (&args_got);
+    free (data);
+    //  An empty schedule is no section; one out of range is not encoded.
+    zc_schedule_spec_t none = { 0 }, bad = { .interval = 0, .count = 3 };
+    zframe_t *again = zc_wire_req_payload_scheduled (args, (const uint8_t *) "in", 2, &none);
+    ZC_CHECK (again && zframe_eq (again, plain));
+    zframe_destroy (&again);
+    ZC_CHECK (zc_wire_req_payload_scheduled (args, NULL, 0, &bad) == NULL);
+    //  Malformed sections: an unknown kind, out of range, cut, or more after it.
+    size_t base = zframe_size (plain);
+    struct { uint8_t bytes [12]; size_t size; } wrong [] = {
+        { { 2, 0, 0, 0, 60, 0, 0, 0, 24 }, 9 },
+        { { 1, 0, 0, 0, 0, 0, 0, 0, 24 }, 9 },
+        { { 1, 0, 0, 0, 60, 0, 0, 0, 0 }, 9 },
+        { { 1, 0, 0, 0, 1, 0, 0, 0x27, 0x11 }, 9 },       //  10001 runs
+        { { 1, 0, 0, 0, 60, 0, 0, 0 }, 8 },
+        { { 1 }, 1 },
+        { { 1, 0, 0, 0, 60, 0, 0, 0, 24, 0 }, 10 },
+    };
+    for (size_t index = 0; index < sizeof wrong / sizeof wrong [0]; index++) {
+        zframe_t *bent = zframe_new (NULL, base + wrong [index].size);
+        memcpy (zframe_data (bent), zframe_data (plain), base);
+        memcpy (zframe_data (bent) + base, wrong [index].bytes, wrong [index].size);
+        got.count = 7;
+        ZC_CHECK (zc_wire_req_payload_schedule (bent, &got) == -1 && got.count == 0);
+        ZC_CHECK (zc_wire_req_payload_decode (bent, &args_got, &data, &size) == -1 && !args_got);
+        zframe_destroy (&bent);
+    }
+    //  The schedule reader walks the arguments as the decoder does.
+    zframe_t *nul = zframe_new ("\x01\x00\x00\x00\x03" "a\0b" "\0\0\0\0", 12);
+    ZC_CHECK (zc_wire_req_payload_schedule (nul, &got) == -1);
+    ZC_CHECK (zc_wire_req_payload_schedule (NULL, &got) == -1);
+    zframe_destroy (&nul);
+    zframe_destroy (&plain);
+    zframe_destroy (&frame);
+    zlist_destroy (&args);
+
+    //  A job record keeps the run of a schedule a job is; its reply
+    //  section is written then even for the default reply method.
+    zc_job_record_t job = {
+        .state = ZC_STATE_SCHEDULED, .method = ZC_METHOD_EXEC, .node = "web-1",
+        .expire = 86400, .schedule = { .interval = 5, .count = 12 }, .run = 11
+    };
+    frame = zc_wire_job_record (&job);
+    zc_job_record_t job_back;
+    ZC_CHECK (frame && zc_wire_job_record_decode (frame, &job_back) == 0);
+    ZC_CHECK (job_back.state == ZC_STATE_SCHEDULED && job_back.schedule.interval == 5
+              && job_back.schedule.count == 12 && job_back.run == 11
+              && job_back.reply.method == ZC_REPLY_CONSOLE && !job_back.reply_pending);
+    zframe_destroy (&frame);
+    job.run = 12;
+    ZC_CHECK (zc_wire_job_record (&job) == NULL);
+    job.run = 0;
+    job.schedule.count = 0;
+    frame = zc_wire_job_record (&job);
+    ZC_CHECK (frame && zc_wire_job_record_decode (frame, &job_back) == 0 && job_back.schedule.count == 0);
+    zframe_destroy (&frame);
+
+    //  The schedule record.
+    zc_schedule_record_t record = {
+        .method = ZC_METHOD_HTTP_GET, .method_timeout = 30, .expire = 600,
+        .schedule = { .interval = 10, .count = 6 }, .next = 2, .start_ms = 1700000000123ULL,
+        .payload = zframe_new ("p", 1)
+    };
+    frame = zc_wire_schedule_record (&record);
+    zc_schedule_record_t record_back;
+    ZC_CHECK (frame && zc_wire_schedule_record_decode (frame, &record_back) == 0);
+    ZC_CHECK (record_back.method == ZC_METHOD_HTTP_GET && record_back.method_timeout == 30
+              && record_back.expire == 600 && record_back.schedule.interval == 10
+              && record_back.schedule.count == 6 && record_back.next == 2
+              && record_back.start_ms == 1700000000123ULL
+              && record_back.payload && zframe_streq (record_back.payload, "p"));
+    zframe_destroy (&record_back.payload);
+    for (size_t cut = 0; frame && cut < zframe_size (frame); cut++) {
+        zframe_t *short_one = zframe_new (zframe_data (frame), cut);
+        ZC_CHECK (zc_wire_schedule_record_decode (short_one, &record_back) == -1 && !record_back.payload);
+        zframe_destroy (&short_one);
+    }
+    zframe_destroy (&frame);
+    record.next = 7;
+    ZC_CHECK (zc_wire_schedule_record (&record) == NULL);
+    zframe_destroy (&record.payload);
+    return ZC_TEST_END;
 }
 
 //  Storage records round-trip, and every truncation of them is refused.
@@ -2334,6 +2580,7 @@ zc_wire_test (bool verbose)
     ZC_TEST_BEGIN;
     ZC_CHECK (s_test_hello_facts () == 0);
     ZC_CHECK (s_test_records () == 0);
+    ZC_CHECK (s_test_schedules () == 0);
     ZC_CHECK (s_test_pubsub () == 0);
     ZC_CHECK (s_test_ack_ids () == 0);
     ZC_CHECK (s_test_relay () == 0);
@@ -2958,7 +3205,7 @@ zc_wire_test (bool verbose)
 
     //  Mutations of valid encodings never crash a decoder, and whatever
     //  still decodes encodes back to exactly the same bytes.
-    zframe_t *seeds [ZC_MSG_TYPE_COUNT + 5] [2];
+    zframe_t *seeds [ZC_MSG_TYPE_COUNT + 6] [2];
     size_t seed_count = 0;
     for (uint8_t type = 1; type < ZC_MSG_TYPE_COUNT; type++) {
         zc_wire_t *sample = s_sample (type);
@@ -2973,6 +3220,9 @@ zc_wire_test (bool verbose)
     zlist_append (args, "a b");
     seeds [seed_count] [0] = zframe_new (req, sizeof req);
     seeds [seed_count++] [1] = zc_wire_req_payload (args, (const uint8_t *) "stdin", 5);
+    zc_schedule_spec_t seed_schedule = { .interval = 60, .count = 24 };
+    seeds [seed_count] [0] = zframe_new (req, sizeof req);
+    seeds [seed_count++] [1] = zc_wire_req_payload_scheduled (args, NULL, 0, &seed_schedule);
     zlist_destroy (&args);
     seeds [seed_count] [0] = zframe_new (req, sizeof req);
     seeds [seed_count++] [1] = zframe_new (result_payload, sizeof result_payload);

@@ -29,13 +29,19 @@ s_payload_decoders (zframe_t *frame)
     zlist_t *args;
     uint8_t *data;
     size_t size;
+    zc_schedule_spec_t schedule;
     if (zc_wire_req_payload_decode (frame, &args, &data, &size) == 0) {
-        zframe_t *again = zc_wire_req_payload (args, data, size);
+        if (zc_wire_req_payload_schedule (frame, &schedule) != 0)
+            abort ();
+        zframe_t *again = zc_wire_req_payload_scheduled (args, data, size, &schedule);
         s_require_same (again, frame);
         zframe_destroy (&again);
         zlist_destroy (&args);
         free (data);
     }
+    else
+    if (zc_wire_req_payload_schedule (frame, &schedule) == 0)
+        abort ();
     zc_result_t *result;
     if (zc_wire_result_payload_decode (frame, &result) == 0) {
         zframe_t *again = zc_wire_result_payload (result);

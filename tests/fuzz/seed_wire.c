@@ -313,6 +313,14 @@ main (int argc, char *argv [])
     s_message ("req", &wire);
 
     wire = zc_wire_new (ZC_MSG_REQ);
+    zlist_append (wire->to, "web-1");
+    wire->method = ZC_METHOD_EXEC;
+    wire->expire = 86400;
+    zc_schedule_spec_t schedule = { .interval = 60, .count = 24 };
+    wire->payload = zc_wire_req_payload_scheduled (args, NULL, 0, &schedule);
+    s_message ("req-schedule", &wire);
+
+    wire = zc_wire_new (ZC_MSG_REQ);
     wire->flags = ZC_FLAG_CUSTODY;
     zlist_append (wire->to, "relay1");
     zlist_append (wire->names, "n2");
