@@ -183,3 +183,97 @@ start_nats_baselines () {
         fi
     fi
 }
+
+#  ---------------------------------------------------------------------
+#  A throwaway sshd on 127.0.0.1 (bench/copy.sh)
+
+#  start_sshd: sshd -D on a free port of 127.0.0.1 with a host key, a
+#  client key and a config of its own under $dir/ssh (nothing of the
+#  system's ssh configuration is read or changed). sshd comes from
+#  ZCNC_BENCH_SSHD, else the PATH or /usr/sbin/sshd; its SFTP server
+#  (what scp speaks by default since OpenSSH 9.0) from
+#  ZCNC_BENCH_SFTP_SERVER, else lib/openssh/sftp-server beside sshd's
+#  directory or /usr/lib/openssh/sftp-server. As root, sshd needs its
+#  privilege separation user `sshd` (installing openssh-server creates
+#  it); without one, ZCNC_BENCH_SSH_USER names an unprivileged user to
+#  run sshd as, who is then the only one it lets in. Sets ssh_opts (the
+#  options every ssh and scp command needs), ssh_dest (USER@127.0.0.1),
+#  ssh_port, ssh_dir (a directory that user may write), sshd_pid and
+#  sftp_server (empty when there is none); or ssh_why, saying why not.
+start_sshd () {
+    ssh_why= sftp_server=
+    sshd=${ZCNC_BENCH_SSHD:-$(command -v sshd 2>/dev/null || { [ -x /usr/sbin/sshd ] && echo /usr/sbin/sshd; })}
+    ssh_user=$(id -un)
+    as_user=
+    if [ -z "$sshd" ]; then
+        ssh_why="no sshd (apt-get install openssh-server, or ZCNC_BENCH_SSHD=PATH: bench/README.md says how to unpack one)"
+        return
+    fi
+    case $sshd in /*) ;; *) sshd=$(command -v "$sshd") ;; esac    #  sshd wants an absolute path
+    if ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
+        ssh_why="no ssh or ssh-keygen (apt-get install openssh-client)"
+        return
+    fi
+    if [ "$(id -u)" = 0 ] && ! getent passwd sshd >/dev/null 2>&1; then
+        if [ -z "${ZCNC_BENCH_SSH_USER:-}" ]; then
+            ssh_why="as root, sshd needs its privilege separation user sshd, which is missing (set ZCNC_BENCH_SSH_USER to an unprivileged user to run sshd as)"
+            return
+        fi
+        ssh_user=$ZCNC_BENCH_SSH_USER
+        getent passwd "$ssh_user" >/dev/null 2>&1 || { ssh_why="no user $ssh_user (ZCNC_BENCH_SSH_USER)"; return; }
+        #  setpriv execs sshd itself: $sshd_pid is sshd's.
+        as_user="setpriv --reuid=$ssh_user --regid=$(id -g "$ssh_user") --init-groups --"
+    fi
+    for candidate in "${ZCNC_BENCH_SFTP_SERVER:-}" "$(dirname "$(dirname "$sshd")")/lib/openssh/sftp-server" \
+                     /usr/lib/openssh/sftp-server; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+            sftp_server=$candidate
+            break
+        fi
+    done
+    ssh_dir=$dir/ssh
+    mkdir -p "$ssh_dir/in"
+    if ! ssh-keygen -q -t ed25519 -N '' -f "$ssh_dir/host_key" </dev/null ||
+       ! ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_client_key" </dev/null; then
+        ssh_why="ssh-keygen failed"
+        return
+    fi
+    cp "$dir/ssh_client_key.pub" "$ssh_dir/authorized_keys"
+    chmod 600 "$ssh_dir/authorized_keys"
+    #  A free port: bind to 0 and read what the kernel chose.
+    ssh_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
+    if [ -z "$ssh_port" ]; then
+        ssh_why="no free port (python3 picks it)"
+        return
+    fi
+    cat >"$ssh_dir/sshd_config" <<EOC
+ListenAddress 127.0.0.1
+Port $ssh_port
+HostKey $ssh_dir/host_key
+PidFile $ssh_dir/sshd.pid
+AuthorizedKeysFile $ssh_dir/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+PrintMotd no
+${sftp_server:+Subsystem sftp $sftp_server}
+EOC
+    if [ -n "$as_user" ]; then
+        chmod 711 "$dir"
+        chown -R "$ssh_user" "$ssh_dir" || { ssh_why="cannot give $ssh_dir to $ssh_user"; return; }
+    fi
+    if ! $as_user "$sshd" -t -f "$ssh_dir/sshd_config" >"$dir/sshd-t.log" 2>&1; then
+        ssh_why="$sshd refuses the throwaway config: $(tr '\n' ' ' <"$dir/sshd-t.log")"
+        return
+    fi
+    $as_user "$sshd" -D -e -f "$ssh_dir/sshd_config" 2>"$dir/sshd.log" &
+    sshd_pid=$!
+    pids="$pids $sshd_pid"
+    ssh_opts="-F /dev/null -i $dir/ssh_client_key -o IdentitiesOnly=yes -o BatchMode=yes"
+    ssh_opts="$ssh_opts -o StrictHostKeyChecking=no -o UserKnownHostsFile=$dir/known_hosts -o LogLevel=ERROR"
+    ssh_dest=$ssh_user@127.0.0.1
+    wait_for ssh $ssh_opts -p "$ssh_port" "$ssh_dest" true ||
+        ssh_why="ssh to the throwaway sshd failed: $(tail -n 3 "$dir/sshd.log" | tr '\n' ' ')"
+}
