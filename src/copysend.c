@@ -10,6 +10,7 @@
 #include "prelude.h"
 #include "copy.h"
 #include "log.h"
+#include "sha256.h"
 #include "streamout.h"
 #include "testing.h"
 
@@ -33,7 +34,7 @@ struct _zc_copysend_t {
     zc_id_t stream_id;
     uint64_t offset;            //  where this session began
     uint64_t read_pos;          //  the next byte read
-    crypto_hash_sha256_state whole;
+    zc_sha256_t whole;
     uint64_t progress_at;       //  monotonic ms of the last progress report
     int attempts;
     uint64_t sent_bytes;        //  file bytes sent in all sessions
@@ -143,6 +144,7 @@ zc_copysend_destroy (zc_copysend_t **self_p)
         zc_streamout_destroy (&self->stream);
         if (self->fd >= 0)
             close (self->fd);
+        zc_sha256_free (&self->whole);
         free (self->job_id);
         free (self->source);
         free (self->destination);
@@ -163,7 +165,7 @@ s_hash_range (zc_copysend_t *self, uint64_t from, uint64_t to)
             continue;
         if (got <= 0)
             return -1;
-        crypto_hash_sha256_update (&self->whole, buffer, (size_t) got);
+        zc_sha256_update (&self->whole, buffer, (size_t) got);
         from += (uint64_t) got;
     }
     return 0;
@@ -202,7 +204,7 @@ s_stream_done (zc_streamout_t *stream, void *arg)
     self->phase = S_CLOSING;
     uint8_t hash [ZC_STREAM_HASH];
     char hex [2 * ZC_STREAM_HASH + 1], size [24], mode [8];
-    crypto_hash_sha256_final (&self->whole, hash);
+    zc_sha256_final (&self->whole, hash);
     sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
     snprintf (size, sizeof size, "%" PRIu64, self->size);
     snprintf (mode, sizeof mode, "%o", self->mode);
@@ -237,8 +239,8 @@ s_pump (zc_copysend_t *self)
             free (error);
             return;
         }
-        crypto_hash_sha256 (chunk, chunk + ZC_STREAM_HASH, (size_t) got);
-        crypto_hash_sha256_update (&self->whole, chunk + ZC_STREAM_HASH, (size_t) got);
+        zc_sha256 (chunk, chunk + ZC_STREAM_HASH, (size_t) got);
+        zc_sha256_update (&self->whole, chunk + ZC_STREAM_HASH, (size_t) got);
         self->read_pos += (uint64_t) got;
         self->sent_bytes += (uint64_t) got;
         zc_streamout_write (self->stream, ZC_STREAM_COPY, chunk, ZC_STREAM_HASH + (size_t) got);
@@ -257,7 +259,7 @@ s_opened (zc_copysend_t *self, const char *out)
     if (!out || end == out || offset > self->size)
         offset = 0;
     self->offset = self->read_pos = offset;
-    crypto_hash_sha256_init (&self->whole);
+    zc_sha256_init (&self->whole);
     if (s_hash_range (self, 0, offset) != 0) {
         char *error = zsys_sprintf ("copy: cannot read %s: %s", self->source, strerror (errno));
         s_end (self, ZC_STATE_FAILED, NULL, error);

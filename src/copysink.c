@@ -16,6 +16,7 @@
 #include "prelude.h"
 #include "copy.h"
 #include "log.h"
+#include "sha256.h"
 
 #define S_ACK_EVERY     8           //  chunks
 #define S_ACK_DELAY_MS  5
@@ -34,7 +35,7 @@ typedef struct {
     //  The whole file's hash as it is written, when the session began
     //  at offset 0 (else the close reads the file).
     bool hashing;
-    crypto_hash_sha256_state hash;
+    zc_sha256_t hash;
 } s_session_t;
 
 struct _zc_copysink_t {
@@ -53,6 +54,7 @@ s_session_destroy (void **item)
     s_session_t *session = *item;
     if (session->fd >= 0)
         close (session->fd);
+    zc_sha256_free (&session->hash);
     free (session->partial);
     free (session);
     *item = NULL;
@@ -213,7 +215,7 @@ zc_copysink_open (zc_copysink_t *self, const zc_id_t *id, const char *source, zl
     session->offset = offset;
     session->next_seq = 1;
     session->hashing = offset == 0;
-    crypto_hash_sha256_init (&session->hash);
+    zc_sha256_init (&session->hash);
     zhashx_update (self->sessions, session->stream, session);
     zc_info ("copy from %s to %s: %s the partial file at %" PRIu64 " of %" PRId64 " bytes",
              source, dst, offset? "goes on with": "starts", offset, size);
@@ -289,7 +291,7 @@ zc_copysink_on_chunk (zc_copysink_t *self, zc_wire_t *msg)
         zframe_destroy (&payload);
         return true;
     }
-    crypto_hash_sha256 (hash, bytes + ZC_STREAM_HASH, size - ZC_STREAM_HASH);
+    zc_sha256 (hash, bytes + ZC_STREAM_HASH, size - ZC_STREAM_HASH);
     if (sodium_memcmp (hash, bytes, ZC_STREAM_HASH) != 0) {
         //  Not acknowledged: the source sends it again.
         zc_warn ("copy from %s: chunk %" PRIu64 " does not match its SHA-256; not taken", msg->from, msg->seq);
@@ -306,7 +308,7 @@ zc_copysink_on_chunk (zc_copysink_t *self, zc_wire_t *msg)
         return true;
     }
     if (session->hashing)
-        crypto_hash_sha256_update (&session->hash, bytes + ZC_STREAM_HASH, length);
+        zc_sha256_update (&session->hash, bytes + ZC_STREAM_HASH, length);
     zframe_destroy (&payload);
     session->offset += length;
     session->next_seq++;
@@ -322,23 +324,28 @@ zc_copysink_on_chunk (zc_copysink_t *self, zc_wire_t *msg)
 static int
 s_hash_file (int fd, char hex [2 * ZC_STREAM_HASH + 1])
 {
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init (&state);
+    zc_sha256_t state = { 0 };
+    zc_sha256_init (&state);
     uint8_t buffer [65536];
     off_t offset = 0;
     while (true) {
         ssize_t got = pread (fd, buffer, sizeof buffer, offset);
         if (got < 0 && errno == EINTR)
             continue;
-        if (got < 0)
+        if (got < 0) {
+            int error = errno;
+            zc_sha256_free (&state);
+            errno = error;
             return -1;
+        }
         if (got == 0)
             break;
-        crypto_hash_sha256_update (&state, buffer, (size_t) got);
+        zc_sha256_update (&state, buffer, (size_t) got);
         offset += got;
     }
     uint8_t hash [ZC_STREAM_HASH];
-    crypto_hash_sha256_final (&state, hash);
+    zc_sha256_final (&state, hash);
+    zc_sha256_free (&state);
     sodium_bin2hex (hex, 2 * ZC_STREAM_HASH + 1, hash, sizeof hash);
     return 0;
 }
@@ -375,7 +382,7 @@ zc_copysink_close (zc_copysink_t *self, const char *source, zlist_t *args)
     else {
         if (writer && writer->hashing && writer->offset == (uint64_t) size) {
             uint8_t hash [ZC_STREAM_HASH];
-            crypto_hash_sha256_final (&writer->hash, hash);
+            zc_sha256_final (&writer->hash, hash);
             writer->hashing = false;
             sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
         }

@@ -42,6 +42,7 @@
 #include "streamin.h"
 #include "prefixer.h"
 #include "copy.h"
+#include "sha256.h"
 #include "hub.h"
 #include "agent.h"
 #include "directory.h"
@@ -98,6 +99,7 @@ static struct {
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
+    { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },
     { "hub", zc_hub_test },
