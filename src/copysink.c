@@ -22,6 +22,8 @@
 #define S_ACK_DELAY_MS  5
 #define S_MAX_SESSIONS  256
 #define S_KEY_HEX       32          //  characters of a copy's key
+#define S_IDLE_MS       (10 * 60 * 1000)    //  a session that took nothing this long goes
+                                            //  (its source asks again when it comes back)
 
 typedef struct {
     char stream [ZC_JOB_ID_MAX];   //  the open job's ID and the source: "ULID.source"
@@ -32,6 +34,7 @@ typedef struct {
     uint64_t offset;            //  bytes in the partial file
     uint64_t next_seq, acked;
     bool ack_due;
+    int64_t active;             //  monotonic ms: opened, or the last chunk taken
     //  The whole file's hash as it is written, when the session began
     //  at offset 0 (else the close reads the file).
     bool hashing;
@@ -180,6 +183,14 @@ zc_copysink_open (zc_copysink_t *self, const zc_id_t *id, const char *source, zl
     char *partial = s_partial_path (dst, key, why, sizeof why);
     if (!partial)
         return s_result (NULL, why);
+    //  Sessions whose source went quiet long ago make room.
+    zlist_t *idle = zlist_new ();
+    for (s_session_t *other = zhashx_first (self->sessions); other; other = zhashx_next (self->sessions))
+        if (zclock_mono () - other->active > S_IDLE_MS)
+            zlist_append (idle, other->stream);
+    for (char *stream = zlist_first (idle); stream; stream = zlist_next (idle))
+        zhashx_delete (self->sessions, stream);
+    zlist_destroy (&idle);
     if (zhashx_size (self->sessions) >= S_MAX_SESSIONS) {
         free (partial);
         return s_result (NULL, "copy: too many copies arriving here at once; try again later");
@@ -214,6 +225,7 @@ zc_copysink_open (zc_copysink_t *self, const zc_id_t *id, const char *source, zl
     session->fd = fd;
     session->offset = offset;
     session->next_seq = 1;
+    session->active = zclock_mono ();
     session->hashing = offset == 0;
     zc_sha256_init (&session->hash);
     zhashx_update (self->sessions, session->stream, session);
@@ -312,6 +324,7 @@ zc_copysink_on_chunk (zc_copysink_t *self, zc_wire_t *msg)
     zframe_destroy (&payload);
     session->offset += length;
     session->next_seq++;
+    session->active = zclock_mono ();
     session->ack_due = true;
     if (session->next_seq - 1 - session->acked >= S_ACK_EVERY)
         s_acknowledge (self, session);
