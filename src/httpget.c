@@ -352,7 +352,7 @@ zc_httpget_start (zc_httpget_t *self, const char *url, double timeout, size_t ma
     S_SET (CURLOPT_REDIR_PROTOCOLS_STR, S_PROTOCOLS);
     S_SET (CURLOPT_FOLLOWLOCATION, 1L);
     S_SET (CURLOPT_MAXREDIRS, (long) ZC_HTTPGET_MAX_REDIRECTS);
-    S_SET (CURLOPT_TIMEOUT_MS, timeout * 1000 < LONG_MAX? (long) (timeout * 1000): LONG_MAX);
+    S_SET (CURLOPT_TIMEOUT_MS, timeout * 1000 < (double) LONG_MAX? (long) (timeout * 1000): LONG_MAX);
     S_SET (CURLOPT_NOSIGNAL, 1L);
     S_SET (CURLOPT_FORBID_REUSE, 1L);
     S_SET (CURLOPT_USERAGENT, S_USER_AGENT);
