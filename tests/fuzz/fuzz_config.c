@@ -66,6 +66,8 @@ s_write_tree (zc_zpl_t *parent, int depth, FILE *out)
 {
     for (zc_zpl_t *node = zc_zpl_child (parent); node; node = zc_zpl_next (node)) {
         fprintf (out, "%*s%s", depth * 4, "", zc_zpl_name (node));
+        if (zc_zpl_qualifier (node))
+            fprintf (out, " %s", zc_zpl_qualifier (node));
         const char *value = zc_zpl_value (node);
         if (value) {
             size_t size = strlen (value);
@@ -87,6 +89,9 @@ s_same_tree (zc_zpl_t *a, zc_zpl_t *b)
 {
     for (a = zc_zpl_child (a), b = zc_zpl_child (b); a && b; a = zc_zpl_next (a), b = zc_zpl_next (b)) {
         const char *value_a = zc_zpl_value (a), *value_b = zc_zpl_value (b);
+        const char *qualifier_a = zc_zpl_qualifier (a), *qualifier_b = zc_zpl_qualifier (b);
+        if (!qualifier_a != !qualifier_b || (qualifier_a && strcmp (qualifier_a, qualifier_b) != 0))
+            return false;
         if (strcmp (zc_zpl_name (a), zc_zpl_name (b)) != 0 || !value_a != !value_b
         ||  (value_a && strcmp (value_a, value_b) != 0) || !s_same_tree (a, b))
             return false;
@@ -120,10 +125,12 @@ s_zpl (const char *text, size_t size)
     free (written);
 
     //  A path lookup finds what walking the tree finds (names may hold
-    //  '/' too, which a path cannot tell from its separator).
+    //  '/' too, which a path cannot tell from its separator), but for
+    //  nodes with a qualifier ("label env = prod"), which a path never
+    //  names.
     zc_zpl_t *section = zc_zpl_child (root);
     zc_zpl_t *key = zc_zpl_child (section);
-    if (key && !strchr (zc_zpl_name (section), '/') && !strchr (zc_zpl_name (key), '/')) {
+    if (key && !zc_zpl_qualifier (key) && !zc_zpl_qualifier (section) && !strchr (zc_zpl_name (section), '/') && !strchr (zc_zpl_name (key), '/')) {
         char path [8192];
         snprintf (path, sizeof path, "%s/%s", zc_zpl_name (section), zc_zpl_name (key));
         zc_zpl_t *found = zc_zpl_locate (root, path);
