@@ -45,10 +45,11 @@ s_send_cancel (const char *config, const char *id)
     return status? -1: 0;
 }
 
-static const char *s_tail_usage = "zcnc tail [-c FILE] [-t SECS] NODE:PATH";
-
-int
-zc_cli_tail (int argc, char *argv [])
+//  The options of tail, cancel and cp: -c FILE, -t SECS (from 'min' to
+//  S_TAIL_FOREVER; *seconds keeps its default without -t), --help.
+//  Returns -1 to go on, or the exit status.
+static int
+s_options (int argc, char *argv [], const char *usage, const char **config, double *seconds, double min)
 {
     static struct option options [] = {
         { "config", required_argument, NULL, 'c' },
@@ -56,28 +57,39 @@ zc_cli_tail (int argc, char *argv [])
         { "timeout", required_argument, NULL, 't' },
         { NULL, 0, NULL, 0 }
     };
-    const char *config = NULL;
-    double seconds = 0;
     int option;
     optind = 1;
     while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
         switch (option) {
-            case 'c': config = optarg; break;
+            case 'c': *config = optarg; break;
             case 't':
-                if ((seconds = zc_cli_seconds (optarg)) < 0.1 || seconds > S_TAIL_FOREVER) {
-                    zc_cli_usage_error (s_tail_usage, "-t wants a number of seconds from 0.1 to %d, not '%s'",
-                                        S_TAIL_FOREVER, optarg);
+                if ((*seconds = zc_cli_seconds (optarg)) < min || *seconds > S_TAIL_FOREVER) {
+                    zc_cli_usage_error (usage, "-t wants a number of seconds from %g to %d, not '%s'",
+                                        min, S_TAIL_FOREVER, optarg);
                     return ZC_EXIT_USAGE;
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", s_tail_usage);
+                printf ("usage: %s\n", usage);
                 return 0;
             default:
-                fprintf (stderr, "usage: %s\n", s_tail_usage);
+                fprintf (stderr, "usage: %s\n", usage);
                 return ZC_EXIT_USAGE;
         }
     }
+    return -1;
+}
+
+static const char *s_tail_usage = "zcnc tail [-c FILE] [-t SECS] NODE:PATH";
+
+int
+zc_cli_tail (int argc, char *argv [])
+{
+    const char *config = NULL;
+    double seconds = 0;
+    int status = s_options (argc, argv, s_tail_usage, &config, &seconds, 0.1);
+    if (status >= 0)
+        return status;
     if (optind + 1 != argc) {
         zc_cli_usage_error (s_tail_usage, optind < argc? "tail takes one NODE:PATH": "tail needs NODE:PATH");
         return ZC_EXIT_USAGE;
@@ -104,7 +116,7 @@ zc_cli_tail (int argc, char *argv [])
                                  "args", colon + 1, "method_timeout", timeout, "wait", timeout + 30);
     json_t *answer = zc_cli_request (client, request, ZC_CLI_MARGIN_MS);
     json_decref (request);
-    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
     const char *id = json_string_value (json_object_get (json_array_get (json_object_get (answer, "ids"), 0), "id"));
     if (!status && !id) {
         fprintf (stderr, "zcnc: the agent's answer names no job\n");
@@ -189,33 +201,11 @@ static const char *s_cancel_usage = "zcnc cancel [-c FILE] [-t SECS] ID";
 int
 zc_cli_cancel (int argc, char *argv [])
 {
-    static struct option options [] = {
-        { "config", required_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { "timeout", required_argument, NULL, 't' },
-        { NULL, 0, NULL, 0 }
-    };
     const char *config = NULL;
     double timeout = 30;
-    int option;
-    optind = 1;
-    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
-        switch (option) {
-            case 'c': config = optarg; break;
-            case 't':
-                if ((timeout = zc_cli_seconds (optarg)) < 0) {
-                    zc_cli_usage_error (s_cancel_usage, "-t wants a number of seconds, not '%s'", optarg);
-                    return ZC_EXIT_USAGE;
-                }
-                break;
-            case 'h':
-                printf ("usage: %s\n", s_cancel_usage);
-                return 0;
-            default:
-                fprintf (stderr, "usage: %s\n", s_cancel_usage);
-                return ZC_EXIT_USAGE;
-        }
-    }
+    int status = s_options (argc, argv, s_cancel_usage, &config, &timeout, 0);
+    if (status >= 0)
+        return status;
     if (optind + 1 != argc) {
         zc_cli_usage_error (s_cancel_usage, optind < argc? "cancel takes one job ID": "cancel needs a job ID");
         return ZC_EXIT_USAGE;
@@ -227,7 +217,7 @@ zc_cli_cancel (int argc, char *argv [])
     json_t *request = json_pack ("{s:s, s:s, s:f}", "op", "cancel", "id", id, "wait", timeout);
     json_t *answer = zc_cli_request (client, request, ZC_CLI_MARGIN_MS);
     json_decref (request);
-    int status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
+    status = answer? zc_cli_answer_error (answer, NULL): ZC_EXIT_ZCNC;
     if (status || json_object_get (answer, "cancelled")) {
         if (!status)
             printf ("%s: cancelled here; it had not left this agent\n", id);
@@ -348,34 +338,11 @@ s_draw_progress (uint64_t stored, uint64_t total, int64_t started, uint64_t firs
 int
 zc_cli_cp (int argc, char *argv [])
 {
-    static struct option options [] = {
-        { "config", required_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { "timeout", required_argument, NULL, 't' },
-        { NULL, 0, NULL, 0 }
-    };
     const char *config = NULL;
     double timeout = 3600;
-    int option;
-    optind = 1;
-    while ((option = getopt_long (argc, argv, "+c:ht:", options, NULL)) != -1) {
-        switch (option) {
-            case 'c': config = optarg; break;
-            case 't':
-                if ((timeout = zc_cli_seconds (optarg)) <= 0 || timeout > S_TAIL_FOREVER) {
-                    zc_cli_usage_error (s_cp_usage, "-t wants a number of seconds from 1 to %d, not '%s'",
-                                        S_TAIL_FOREVER, optarg);
-                    return ZC_EXIT_USAGE;
-                }
-                break;
-            case 'h':
-                printf ("usage: %s\n", s_cp_usage);
-                return 0;
-            default:
-                fprintf (stderr, "usage: %s\n", s_cp_usage);
-                return ZC_EXIT_USAGE;
-        }
-    }
+    int status = s_options (argc, argv, s_cp_usage, &config, &timeout, 1);
+    if (status >= 0)
+        return status;
     if (argc - optind != 2) {
         zc_cli_usage_error (s_cp_usage, "cp takes SRC and DST");
         return ZC_EXIT_USAGE;
@@ -383,7 +350,7 @@ zc_cli_cp (int argc, char *argv [])
     s_end_t src, dst;
     s_split_end (argv [optind], &src);
     s_split_end (argv [optind + 1], &dst);
-    int status = 0;
+    status = 0;
     zc_client_t *client = NULL;
     json_t *answer = NULL;
     if (!src.remote && !dst.remote) {
