@@ -29,7 +29,8 @@
 #include "seal.h"
 #include "wire.h"
 
-//  Bytes of file in one chunk.
+//  Bytes of file in one chunk at most (chunks follow the stream's rate:
+//  zc_streamout_chunk_size).
 #define ZC_COPY_PIECE   (ZC_STREAM_MAX_CHUNK - ZC_STREAM_HASH)
 
 //  ---------------------------------------------------------------------

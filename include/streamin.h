@@ -22,7 +22,11 @@
 #include "seal.h"
 #include "wire.h"
 
+//  A receiver acknowledges after this many chunks or bytes (whichever
+//  comes first: large chunks are acknowledged one by one), or after
+//  ZC_STREAMIN_ACK_DELAY_MS.
 #define ZC_STREAMIN_ACK_EVERY   8       //  chunks
+#define ZC_STREAMIN_ACK_BYTES   (128u << 10)
 #define ZC_STREAMIN_ACK_DELAY_MS 5
 
 typedef struct _zc_streamin_t zc_streamin_t;

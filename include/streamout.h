@@ -11,8 +11,10 @@
     is full, zc_streamout_full says so and the producer stops reading
     (the job then blocks on its pipe); the room callback says when it may
     go on. The window follows the rate at which acknowledgments come
-    back: about a second of output, between 64 KiB and 1 MiB. Chunks are
-    bulk on every link (flow.h), so small messages pass them.
+    back: about a second of output, between 64 KiB and 2 MiB. Chunks are
+    bulk on every link (flow.h), so small messages pass them; they hold
+    about 20 ms of output at that rate (16 KiB on a slow path, up to
+    256 KiB on a fast one: fewer, larger messages cost less per byte).
 
     The chunks are not stored: when the target agent stops, the job ends
     as interrupted, as any running job does.
@@ -24,10 +26,10 @@
 #include "wire.h"
 
 #define ZC_STREAMOUT_MIN_WINDOW   (64u << 10)
-//  Well under a hub's budget for a peer (zcnc.conf(5) peer_budget, 4 MiB
-//  by default): over it, the hub refuses chunks, and what follows a
-//  refused chunk is sent again.
-#define ZC_STREAMOUT_MAX_WINDOW   (1u << 20)
+//  Half a hub's default budget for a peer (zcnc.conf(5) peer_budget, 4
+//  MiB), what a hop lets bulk have in flight (flow.h): over the budget,
+//  the hub refuses chunks, and what follows a refused chunk is sent again.
+#define ZC_STREAMOUT_MAX_WINDOW   (2u << 20)
 
 typedef struct _zc_streamout_t zc_streamout_t;
 
@@ -68,8 +70,10 @@ void zc_streamout_resend (zc_streamout_t *self);
 //  Sends everything not acknowledged again when the origin has acknowledged nothing for the retransmission timeout (four
 //  round trips, between 3 s and 60 s). 'now' is zclock_mono.
 void zc_streamout_tick (zc_streamout_t *self, uint64_t now);
-//  The last chunk acknowledged (0: none).
+//  The last chunk acknowledged (0: none), and the output bytes of all
+//  chunks acknowledged.
 uint64_t zc_streamout_acked (zc_streamout_t *self);
+uint64_t zc_streamout_acked_bytes (zc_streamout_t *self);
 //  Monotonic ms of the last acknowledgment (or of the stream's start):
 //  how long the origin has taken nothing.
 uint64_t zc_streamout_last_ack (zc_streamout_t *self);
@@ -77,6 +81,10 @@ uint64_t zc_streamout_last_ack (zc_streamout_t *self);
 uint64_t zc_streamout_chunks (zc_streamout_t *self);
 uint64_t zc_streamout_resent_bytes (zc_streamout_t *self);
 size_t zc_streamout_window (zc_streamout_t *self);
+//  Output bytes a chunk holds at most now: about 20 ms at the rate
+//  acknowledgments come back, between ZC_STREAM_SMALL_CHUNK and
+//  ZC_STREAM_MAX_CHUNK (small at the start and on slow paths).
+size_t zc_streamout_chunk_size (zc_streamout_t *self);
 
 int zc_streamout_test (bool verbose);
 #endif

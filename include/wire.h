@@ -18,11 +18,12 @@
 #include "job.h"
 
 #define ZC_WIRE_SIGNATURE 0xC5
-#define ZC_WIRE_VERSION   5             //  2: the payload shares the header's frame;
+#define ZC_WIRE_VERSION   6             //  2: the payload shares the header's frame;
                                         //  3: CREDIT, REQs in chunks, no whole payload over 16 KiB;
                                         //  4: PUB, SUB, UNSUB, INTEREST;
                                         //  5: STREAM (output chunks and their ACKs), http_status
-                                        //     in a REPLY, facts in HELLO/NODES/ROUTES
+                                        //     in a REPLY, facts in HELLO/NODES/ROUTES;
+                                        //  6: STREAM chunks up to 256 KiB on fast paths
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
@@ -191,8 +192,13 @@ int zc_wire_result_payload_decode (zframe_t *frame, zc_result_t **result);
 #define ZC_STREAM_COPY   3
 #define ZC_STREAM_HASH   32
 //  Bytes of output in one chunk at most: with its stream byte and the
-//  envelope it stays within ZC_WIRE_MAX_WHOLE.
-#define ZC_STREAM_MAX_CHUNK (ZC_WIRE_MAX_WHOLE - 64)
+//  envelope it stays within ZC_WIRE_MAX_STREAM. The sender cuts chunks
+//  by the rate its acknowledgments come back at (streamout.h): on a slow
+//  path they stay at ZC_STREAM_SMALL_CHUNK, within ZC_WIRE_MAX_WHOLE, so
+//  a small job waits behind no more than one of them on a slow link.
+#define ZC_WIRE_MAX_STREAM    (256u << 10)
+#define ZC_STREAM_MAX_CHUNK   (ZC_WIRE_MAX_STREAM - 64)
+#define ZC_STREAM_SMALL_CHUNK (ZC_WIRE_MAX_WHOLE - 64)
 zframe_t *zc_wire_stream_payload (int stream, const uint8_t *bytes, size_t size);
 //  Points *bytes into 'frame'. -1 for an unknown stream, an empty frame,
 //  more than ZC_STREAM_MAX_CHUNK bytes, or a COPY piece without its hash.

@@ -38,6 +38,7 @@ struct _zc_copysend_t {
     uint64_t progress_at;       //  monotonic ms of the last progress report
     int attempts;
     uint64_t sent_bytes;        //  file bytes sent in all sessions
+    uint8_t *chunk;             //  a chunk being made: its hash, then file bytes
 };
 
 static void s_pump (zc_copysend_t *self);
@@ -128,6 +129,7 @@ zc_copysend_start (const zc_copysend_spec_t *spec, char **error)
     self->spec.source = self->source;
     self->spec.destination = self->destination;
     self->fd = fd;
+    self->chunk = zc_malloc (ZC_STREAM_MAX_CHUNK);
     self->size = (uint64_t) st.st_size;
     self->mode = (unsigned) st.st_mode & 07777;
     self->mtime_ns = (uint64_t) st.st_mtim.tv_sec * 1000000000u + (uint64_t) st.st_mtim.tv_nsec;
@@ -148,6 +150,7 @@ zc_copysend_destroy (zc_copysend_t **self_p)
         free (self->job_id);
         free (self->source);
         free (self->destination);
+        free (self->chunk);
         free (self);
         *self_p = NULL;
     }
@@ -180,7 +183,7 @@ s_report (zc_copysend_t *self, bool now)
     self->progress_at = time;
     uint64_t stored = self->offset;
     if (self->stream) {
-        stored += zc_streamout_acked (self->stream) * ZC_COPY_PIECE;
+        stored += zc_streamout_acked_bytes (self->stream) - zc_streamout_acked (self->stream) * ZC_STREAM_HASH;
         if (stored > self->size)
             stored = self->size;
     }
@@ -224,11 +227,12 @@ s_stream_done (zc_streamout_t *stream, void *arg)
 static void
 s_pump (zc_copysend_t *self)
 {
-    uint8_t chunk [ZC_STREAM_MAX_CHUNK];
+    uint8_t *chunk = self->chunk;
     while (self->phase == S_SENDING && self->stream && !zc_streamout_full (self->stream)
            && self->read_pos < self->size) {
         uint64_t left = self->size - self->read_pos;
-        size_t want = left < ZC_COPY_PIECE? (size_t) left: ZC_COPY_PIECE;
+        size_t piece = zc_streamout_chunk_size (self->stream) - ZC_STREAM_HASH;
+        size_t want = left < piece? (size_t) left: piece;
         ssize_t got = pread (self->fd, chunk + ZC_STREAM_HASH, want, (off_t) self->read_pos);
         if (got < 0 && errno == EINTR)
             continue;

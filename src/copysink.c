@@ -17,9 +17,8 @@
 #include "copy.h"
 #include "log.h"
 #include "sha256.h"
+#include "streamin.h"
 
-#define S_ACK_EVERY     8           //  chunks
-#define S_ACK_DELAY_MS  5
 #define S_MAX_SESSIONS  256
 #define S_KEY_HEX       32          //  characters of a copy's key
 #define S_IDLE_MS       (10 * 60 * 1000)    //  a session that took nothing this long goes
@@ -33,6 +32,7 @@ typedef struct {
     int fd;
     uint64_t offset;            //  bytes in the partial file
     uint64_t next_seq, acked;
+    size_t unacked_bytes;       //  taken since the last acknowledgment
     bool ack_due;
     int64_t active;             //  monotonic ms: opened, or the last chunk taken
     //  The whole file's hash as it is written, when the session began
@@ -249,6 +249,7 @@ s_acknowledge (zc_copysink_t *self, s_session_t *session)
     zlist_append (ack->to, session->source);
     self->send (&ack, self->send_arg);
     session->acked = session->next_seq - 1;
+    session->unacked_bytes = 0;
     session->ack_due = false;
 }
 
@@ -266,7 +267,7 @@ static void
 s_arm (zc_copysink_t *self)
 {
     if (self->timer_id == -1 && self->loop)
-        self->timer_id = zloop_timer (self->loop, S_ACK_DELAY_MS, 1, s_on_timer, self);
+        self->timer_id = zloop_timer (self->loop, ZC_STREAMIN_ACK_DELAY_MS, 1, s_on_timer, self);
 }
 
 bool
@@ -325,8 +326,10 @@ zc_copysink_on_chunk (zc_copysink_t *self, zc_wire_t *msg)
     session->offset += length;
     session->next_seq++;
     session->active = zclock_mono ();
+    session->unacked_bytes += size;
     session->ack_due = true;
-    if (session->next_seq - 1 - session->acked >= S_ACK_EVERY)
+    if (session->next_seq - 1 - session->acked >= ZC_STREAMIN_ACK_EVERY
+    ||  session->unacked_bytes >= ZC_STREAMIN_ACK_BYTES)
         s_acknowledge (self, session);
     else
         s_arm (self);

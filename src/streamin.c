@@ -19,6 +19,7 @@ typedef struct {
     char target [ZC_NAME_SIZE];
     uint64_t next_seq;          //  the chunk taken next
     uint64_t acked;             //  the last number acknowledged
+    size_t unacked_bytes;       //  taken since
     bool ack_due;               //  something to acknowledge (again)
     s_kept_t kept [2];          //  stdout, stderr
 } s_stream_t;
@@ -98,6 +99,7 @@ s_acknowledge (zc_streamin_t *self, s_stream_t *stream)
     //  already taken are acknowledged then.
     self->spec.send (&ack, self->spec.send_arg);
     stream->acked = stream->next_seq - 1;
+    stream->unacked_bytes = 0;
     stream->ack_due = false;
     return true;
 }
@@ -227,12 +229,14 @@ zc_streamin_on_chunk (zc_streamin_t *self, zc_wire_t *msg)
         return;
     }
     stream->next_seq++;
+    stream->unacked_bytes += size;
     stream->ack_due = true;
     self->counts.chunks++;
     s_keep (&stream->kept [kind == ZC_STREAM_STDOUT? 0: 1], self->spec.max_output, bytes, size);
     self->spec.output (job_id, kind, bytes, size, self->spec.arg);
     zframe_destroy (&payload);
-    if (stream->next_seq - 1 - stream->acked >= ZC_STREAMIN_ACK_EVERY) {
+    if (stream->next_seq - 1 - stream->acked >= ZC_STREAMIN_ACK_EVERY
+    ||  stream->unacked_bytes >= ZC_STREAMIN_ACK_BYTES) {
         if (!s_acknowledge (self, stream))
             s_arm (self, S_NOT_READY_RETRY_MS);
     }

@@ -7,6 +7,7 @@
 #define S_FIRST_WINDOW  (256u << 10)
 #define S_RATE_SAMPLE_MS    250     //  acknowledged bytes are counted over at least this
 #define S_WINDOW_SECONDS    1.0     //  the window holds about this much output
+#define S_CHUNK_SECONDS     0.02    //  a chunk holds at most about this much
 #define S_RTO_MIN_MS    3000
 #define S_RTO_MAX_MS    60000
 #define S_RTO_FIRST_MS  5000
@@ -30,6 +31,7 @@ struct _zc_streamout_t {
     size_t unacked_bytes;       //  output bytes in 'chunks'
     size_t inflight_bytes;      //  of those, sent since the last resend
     size_t window;
+    size_t chunk_size;          //  output bytes per chunk at most, by the rate
     bool closed, done_told;
     uint64_t last_progress;     //  monotonic ms: last acknowledgment (or first send,
                                 //  or the last timeout)
@@ -38,6 +40,7 @@ struct _zc_streamout_t {
     uint64_t rto_ms;
     uint64_t rate_start, rate_bytes;    //  the current rate sample
     uint64_t resent_bytes;
+    uint64_t acked_bytes;       //  output bytes acknowledged in all
 };
 
 static void
@@ -64,6 +67,7 @@ zc_streamout_new (const zc_streamout_spec_t *spec)
     zlistx_set_destructor (self->chunks, s_chunk_destroy);
     self->next_seq = 1;
     self->window = S_FIRST_WINDOW;
+    self->chunk_size = ZC_STREAM_SMALL_CHUNK;
     self->rto_ms = S_RTO_FIRST_MS;
     self->last_ack = (uint64_t) zclock_mono ();
     return self;
@@ -127,7 +131,7 @@ zc_streamout_write (zc_streamout_t *self, int stream, const uint8_t *bytes, size
 {
     assert (!self->closed);
     while (size) {
-        size_t part = size < ZC_STREAM_MAX_CHUNK? size: ZC_STREAM_MAX_CHUNK;
+        size_t part = size < self->chunk_size? size: self->chunk_size;
         s_chunk_t *chunk = zc_calloc (1, sizeof *chunk);
         chunk->seq = self->next_seq++;
         chunk->payload = zc_wire_stream_payload (stream, bytes, part);
@@ -187,6 +191,9 @@ s_learn (zc_streamout_t *self, uint64_t now, size_t bytes, double rtt_ms)
         double window = rate * S_WINDOW_SECONDS;
         self->window = window < ZC_STREAMOUT_MIN_WINDOW? ZC_STREAMOUT_MIN_WINDOW
                      : window > ZC_STREAMOUT_MAX_WINDOW? ZC_STREAMOUT_MAX_WINDOW: (size_t) window;
+        double chunk = rate * S_CHUNK_SECONDS;
+        self->chunk_size = chunk < ZC_STREAM_SMALL_CHUNK? ZC_STREAM_SMALL_CHUNK
+                         : chunk > ZC_STREAM_MAX_CHUNK? ZC_STREAM_MAX_CHUNK: (size_t) chunk;
         self->rate_start = now;
         self->rate_bytes = 0;
     }
@@ -208,6 +215,7 @@ zc_streamout_on_ack (zc_streamout_t *self, uint64_t seq)
         if (chunk->sent)
             self->inflight_bytes -= chunk->size;
         self->unacked_bytes -= chunk->size;
+        self->acked_bytes += chunk->size;
         bytes += chunk->size;
         zlistx_delete (self->chunks, zlistx_cursor (self->chunks));
     }
@@ -274,6 +282,18 @@ uint64_t
 zc_streamout_resent_bytes (zc_streamout_t *self)
 {
     return self->resent_bytes;
+}
+
+uint64_t
+zc_streamout_acked_bytes (zc_streamout_t *self)
+{
+    return self->acked_bytes;
+}
+
+size_t
+zc_streamout_chunk_size (zc_streamout_t *self)
+{
+    return self->chunk_size;
 }
 
 size_t
@@ -359,8 +379,10 @@ zc_streamout_test (bool verbose)
     zc_wire_t *first = zlist_first (link.sent);
     ZC_CHECK (first && first->seq == 1 && streq (zlist_first (first->to), "o1")
               && zc_id_equal (&first->id, &id));
-    //  A large write is cut into chunks of at most ZC_STREAM_MAX_CHUNK.
-    size_t big = 3 * ZC_STREAM_MAX_CHUNK + 10;
+    //  A large write is cut into chunks: small ones while the rate is
+    //  not known.
+    ZC_CHECK (zc_streamout_chunk_size (stream) == ZC_STREAM_SMALL_CHUNK);
+    size_t big = 3 * ZC_STREAM_SMALL_CHUNK + 10;
     uint8_t *bytes = zc_calloc (1, big);
     zc_streamout_write (stream, ZC_STREAM_STDERR, bytes, big);
     ZC_CHECK (s_test_in_order (&link, 1, 5));
@@ -375,7 +397,7 @@ zc_streamout_test (bool verbose)
     //  The link comes back: what is not acknowledged goes again, in order.
     zc_streamout_resend (stream);
     ZC_CHECK (s_test_in_order (&link, 3, 5));
-    ZC_CHECK (zc_streamout_resent_bytes (stream) == 2 * ZC_STREAM_MAX_CHUNK + 10);
+    ZC_CHECK (zc_streamout_resent_bytes (stream) == 2 * ZC_STREAM_SMALL_CHUNK + 10);
     s_test_drop (&link);
     //  Nothing acknowledged for the retransmission timeout: sent again.
     uint64_t now = (uint64_t) zclock_mono ();
@@ -393,8 +415,8 @@ zc_streamout_test (bool verbose)
     link.link_down = false;
     size_t written = 0;
     while (!zc_streamout_full (stream) && written < (8u << 20)) {
-        zc_streamout_write (stream, ZC_STREAM_STDOUT, bytes, ZC_STREAM_MAX_CHUNK);
-        written += ZC_STREAM_MAX_CHUNK;
+        zc_streamout_write (stream, ZC_STREAM_STDOUT, bytes, ZC_STREAM_SMALL_CHUNK);
+        written += ZC_STREAM_SMALL_CHUNK;
     }
     ZC_CHECK (zc_streamout_full (stream) && written <= S_FIRST_WINDOW);
     zc_streamout_tick (stream, (uint64_t) zclock_mono ());     //  link is back: sends
@@ -420,14 +442,36 @@ zc_streamout_test (bool verbose)
     zc_streamout_destroy (&stream);
 
     //  The window follows the acknowledgment rate: a slow origin (16 KiB
-    //  a second) shrinks it to the minimum.
+    //  a quarter second) shrinks it to the minimum, and chunks stay small.
     stream = zc_streamout_new (&spec);
     for (int second = 0; second < 4; second++) {
-        zc_streamout_write (stream, ZC_STREAM_STDOUT, bytes, ZC_STREAM_MAX_CHUNK);
+        zc_streamout_write (stream, ZC_STREAM_STDOUT, bytes, ZC_STREAM_SMALL_CHUNK);
         zclock_sleep (S_RATE_SAMPLE_MS + 10);
         zc_streamout_on_ack (stream, zc_streamout_chunks (stream));
     }
     ZC_CHECK (zc_streamout_window (stream) == ZC_STREAMOUT_MIN_WINDOW);
+    ZC_CHECK (zc_streamout_chunk_size (stream) == ZC_STREAM_SMALL_CHUNK);
+    zc_streamout_destroy (&stream);
+    s_test_drop (&link);
+
+    //  A fast origin (8 MiB in a quarter second) opens the window to its
+    //  most and makes chunks as large as they may be; they are cut so.
+    stream = zc_streamout_new (&spec);
+    size_t lot = 4u << 20;
+    uint8_t *many = zc_calloc (1, lot);
+    for (int round = 0; round < 2; round++) {
+        zc_streamout_write (stream, ZC_STREAM_STDOUT, many, lot);
+        if (round)
+            zclock_sleep (S_RATE_SAMPLE_MS + 10);
+        zc_streamout_on_ack (stream, zc_streamout_chunks (stream));
+        s_test_drop (&link);
+    }
+    ZC_CHECK (zc_streamout_window (stream) == ZC_STREAMOUT_MAX_WINDOW);
+    ZC_CHECK (zc_streamout_chunk_size (stream) == ZC_STREAM_MAX_CHUNK);
+    uint64_t before = zc_streamout_chunks (stream);
+    zc_streamout_write (stream, ZC_STREAM_STDOUT, many, 2 * ZC_STREAM_MAX_CHUNK + 1);
+    ZC_CHECK (zc_streamout_chunks (stream) == before + 3);
+    free (many);
     zc_streamout_destroy (&stream);
     s_test_drop (&link);
     zlist_destroy (&link.sent);

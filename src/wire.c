@@ -46,7 +46,9 @@ zc_wire_is_bulk (const zc_wire_t *self)
 static bool
 s_whole_too_large (uint8_t type, uint8_t flags, size_t size)
 {
-    if (type == ZC_MSG_PUB || type == ZC_MSG_STREAM)
+    if (type == ZC_MSG_STREAM)
+        return size > ZC_WIRE_MAX_STREAM;
+    if (type == ZC_MSG_PUB)
         return size > ZC_WIRE_MAX_WHOLE;
     if (type != ZC_MSG_REQ && type != ZC_MSG_REPLY)
         return false;
@@ -2709,6 +2711,21 @@ zc_wire_test (bool verbose)
                   && stream == ZC_STREAM_STDERR && size == 5 && memcmp (bytes, "oops\n", 5) == 0);
         zc_wire_destroy (&decoded);
         zmsg_destroy (&encoded);
+        //  A chunk may be larger than a whole REQ, up to ZC_WIRE_MAX_STREAM.
+        for (size_t extra = 0; extra < 2; extra++) {
+            zframe_t *big = zframe_new (NULL, ZC_WIRE_MAX_STREAM + extra);
+            memset (zframe_data (big), 0, zframe_size (big));
+            zframe_t *small = chunk->payload;
+            chunk->payload = big;
+            encoded = zc_wire_encode (chunk);
+            ZC_CHECK ((encoded != NULL) == (extra == 0));
+            decoded = encoded? zc_wire_decode (encoded, zmsg_first (encoded), NULL): NULL;
+            ZC_CHECK ((decoded != NULL) == (extra == 0));
+            zc_wire_destroy (&decoded);
+            zmsg_destroy (&encoded);
+            zframe_destroy (&big);
+            chunk->payload = small;
+        }
         chunk->flags = ZC_FLAG_STREAM_ACK;
         ZC_CHECK (zc_wire_encode (chunk) == NULL);      //  an ACK carries no payload
         zframe_destroy (&chunk->payload);
