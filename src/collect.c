@@ -13,6 +13,7 @@
 #include "prelude.h"
 #include "collect.h"
 #include "publine.h"
+#include "lastseq.h"
 #include "log.h"
 #include "testing.h"
 
@@ -27,7 +28,7 @@ struct _zc_collect_t {
     zc_store_t *store;
     zc_pubsub_t *pubsub;
     zlist_t *targets;           //  s_target_t
-    zhashx_t *last;             //  state key -> (void *) last number written
+    zc_lastseq_t *last;         //  state key -> last number written
     zc_log_once_t *logged;
     zc_collect_send_fn *send;
     void *arg;
@@ -50,38 +51,6 @@ s_state_key (s_target_t *target, const char *from, const char *subject, uint64_t
     char hex [17];
     sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
     snprintf (key, 32, "collect:%s", hex);
-}
-
-static int
-s_load_last (const char *key, const void *value, size_t size, void *arg)
-{
-    uint64_t *last = arg;
-    *last = 0;
-    for (size_t index = 0; index < size && index < 8; index++)
-        *last = *last << 8 | ((const uint8_t *) value) [index];
-    return 0;
-}
-
-//  The last number written of a stream (0 when none).
-static uint64_t
-s_last (zc_collect_t *self, const char *key)
-{
-    void *known = zhashx_lookup (self->last, key);
-    if (known)
-        return (uint64_t) (uintptr_t) known;
-    uint64_t last = 0;
-    zc_store_get (self->store, ZC_TABLE_STATE, key, s_load_last, &last);
-    return last;
-}
-
-static void
-s_set_last (zc_collect_t *self, const char *key, uint64_t last)
-{
-    zhashx_update (self->last, key, (void *) (uintptr_t) last);
-    uint8_t bytes [8];
-    for (int index = 0; index < 8; index++)
-        bytes [index] = (uint8_t) (last >> (56 - 8 * index));
-    zc_store_put (self->store, ZC_TABLE_STATE, key, bytes, sizeof bytes);
 }
 
 //  A message on a collected subject: its new lines to the file, and the
@@ -107,7 +76,7 @@ s_on_message (zc_wire_t *msg, const zc_pub_item_t *items, size_t count, zc_pub_a
     }
     if (msg->seq) {
         s_state_key (target, msg->from, msg->subject, msg->seq, key);
-        last = s_last (self, key);
+        last = zc_lastseq_get (self->last, key);
         if (last && msg->seq > last + 1 && !(msg->flags & ZC_FLAG_GAP)) {
             //  Lines between are on their way, or were lost on it: the
             //  publisher is asked for them again (it sends from what is
@@ -146,7 +115,7 @@ s_on_message (zc_wire_t *msg, const zc_pub_item_t *items, size_t count, zc_pub_a
         return;
     uint64_t end = msg->seq + count - 1;
     if (end > last)
-        s_set_last (self, key, end);
+        zc_lastseq_set (self->last, key, end);
     zc_wire_t *stored = zc_wire_new (ZC_MSG_STORED);
     zlist_append (stored->to, msg->from);
     stored->subject = zc_strdup (msg->subject);
@@ -173,7 +142,7 @@ zc_collect_new (zc_store_t *store, zlist_t *collects, zc_pubsub_t *pubsub,
     self->store = store;
     self->pubsub = pubsub;
     self->targets = zlist_new ();
-    self->last = zhashx_new ();
+    self->last = zc_lastseq_new (store);
     self->logged = zc_log_once_new (1000);
     self->send = send;
     self->arg = arg;
@@ -215,7 +184,7 @@ zc_collect_destroy (zc_collect_t **self_p)
             free (target);
         }
         zlist_destroy (&self->targets);
-        zhashx_destroy (&self->last);
+        zc_lastseq_destroy (&self->last);
         zc_log_once_destroy (&self->logged);
         free (self);
         *self_p = NULL;

@@ -13,6 +13,7 @@
 #include "prelude.h"
 #include "errlog.h"
 #include "errqueue.h"
+#include "lastseq.h"
 #include "log.h"
 #include "testing.h"
 
@@ -22,7 +23,7 @@ struct _zc_errlog_t {
     zc_store_t *store;
     char *path;
     FILE *file;                     //  NULL when it could not be opened
-    zhashx_t *last;                 //  state key -> (void *) last number written
+    zc_lastseq_t *last;             //  state key -> last number written
     zc_errlog_send_fn *send;
     void *arg;
     uint64_t written, duplicates, waiting;
@@ -44,38 +45,6 @@ static void
 s_state_key (const char *from, uint64_t seq, char key [96])
 {
     snprintf (key, 96, "errlog:%s:%" PRIx64, from, seq >> 40);
-}
-
-static int
-s_load_last (const char *key, const void *value, size_t size, void *arg)
-{
-    uint64_t *last = arg;
-    *last = 0;
-    for (size_t index = 0; index < size && index < 8; index++)
-        *last = *last << 8 | ((const uint8_t *) value) [index];
-    return 0;
-}
-
-//  The last number written of a stream (0 when none).
-static uint64_t
-s_last (zc_errlog_t *self, const char *key)
-{
-    void *known = zhashx_lookup (self->last, key);
-    if (known)
-        return (uint64_t) (uintptr_t) known;
-    uint64_t last = 0;
-    zc_store_get (self->store, ZC_TABLE_STATE, key, s_load_last, &last);
-    return last;
-}
-
-static void
-s_set_last (zc_errlog_t *self, const char *key, uint64_t last)
-{
-    zhashx_update (self->last, key, (void *) (uintptr_t) last);
-    uint8_t bytes [8];
-    for (int index = 0; index < 8; index++)
-        bytes [index] = (uint8_t) (last >> (56 - 8 * index));
-    zc_store_put (self->store, ZC_TABLE_STATE, key, bytes, sizeof bytes);
 }
 
 //  Tells 'to' that its stream is written up to 'seq'.
@@ -171,7 +140,7 @@ zc_errlog_on_event (zc_errlog_t *self, zc_wire_t *msg)
     }
     char key [96];
     s_state_key (msg->from, (uint64_t) seq, key);
-    uint64_t last = s_last (self, key), dropped = 0;
+    uint64_t last = zc_lastseq_get (self->last, key), dropped = 0;
     if (last && (uint64_t) seq <= last) {
         self->duplicates++;                         //  sent again: it has it
         s_answer (self, msg->from, last);
@@ -191,7 +160,7 @@ zc_errlog_on_event (zc_errlog_t *self, zc_wire_t *msg)
             zc_warn ("error event from %s: %s", msg->from, text);
         if (s_write (self, msg->from, event, dropped) == 0) {
             self->written++;
-            s_set_last (self, key, (uint64_t) seq);
+            zc_lastseq_set (self->last, key, (uint64_t) seq);
             s_answer (self, msg->from, (uint64_t) seq);
         }
     }
@@ -206,7 +175,7 @@ zc_errlog_new (zc_store_t *store, const char *path, zc_errlog_send_fn *send, voi
     zc_errlog_t *self = zc_calloc (1, sizeof *self);
     self->store = store;
     self->path = zc_strdup (path);
-    self->last = zhashx_new ();
+    self->last = zc_lastseq_new (store);
     self->send = send;
     self->arg = arg;
     self->file = s_open_append (path);
@@ -223,7 +192,7 @@ zc_errlog_destroy (zc_errlog_t **self_p)
         zc_errlog_t *self = *self_p;
         if (self->file)
             fclose (self->file);
-        zhashx_destroy (&self->last);
+        zc_lastseq_destroy (&self->last);
         free (self->path);
         free (self);
         *self_p = NULL;

@@ -17,6 +17,7 @@
 #include "collect.h"
 #include "errqueue.h"
 #include "errlog.h"
+#include "lastseq.h"
 #include "seal.h"
 #include "commit.h"
 #include "config.h"
@@ -96,6 +97,7 @@ static struct {
     { "collect", zc_collect_test },
     { "errqueue", zc_errqueue_test },
     { "errlog", zc_errlog_test },
+    { "lastseq", zc_lastseq_test },
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
