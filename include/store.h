@@ -45,6 +45,12 @@ void zc_store_close (zc_store_t **self_p);
 void zc_store_put (zc_store_t *self, zc_table_t table, const char *key,
                    const void *value, size_t size);
 void zc_store_del (zc_store_t *self, zc_table_t table, const char *key);
+//  A record of 'count' numbers, each a big-endian u64 (the layout of
+//  the counters and positions kept in the STATE table).
+void zc_store_put_numbers (zc_store_t *self, zc_table_t table, const char *key,
+                           const uint64_t *numbers, size_t count);
+//  Reads such a record: true when it holds exactly 'count' numbers.
+bool zc_store_numbers (const void *value, size_t size, uint64_t *numbers, size_t count);
 //  Who commits: told when the first change of a batch is recorded (the
 //  batch was empty before), so that it can commit at the end of the turn.
 typedef void (zc_store_pending_fn) (void *arg);

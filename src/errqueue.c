@@ -244,11 +244,7 @@ static void
 s_save_state (zc_errqueue_t *self)
 {
     uint64_t fields [S_STATE_FIELDS] = { self->next, self->stored, self->dropped, self->unsaid };
-    uint8_t bytes [S_STATE_FIELDS * 8];
-    for (int field = 0; field < S_STATE_FIELDS; field++)
-        for (int index = 0; index < 8; index++)
-            bytes [field * 8 + index] = (uint8_t) (fields [field] >> (56 - 8 * index));
-    zc_store_put (self->store, ZC_TABLE_STATE, S_STATE_KEY, bytes, sizeof bytes);
+    zc_store_put_numbers (self->store, ZC_TABLE_STATE, S_STATE_KEY, fields, S_STATE_FIELDS);
     self->dirty = false;
 }
 
@@ -256,13 +252,8 @@ static int
 s_load_state (const char *key, const void *value, size_t size, void *arg)
 {
     zc_errqueue_t *self = arg;
-    if (size != S_STATE_FIELDS * 8)
-        return 0;
-    uint64_t fields [S_STATE_FIELDS] = { 0 };
-    for (int field = 0; field < S_STATE_FIELDS; field++)
-        for (int index = 0; index < 8; index++)
-            fields [field] = fields [field] << 8 | ((const uint8_t *) value) [field * 8 + index];
-    if (fields [0] == 0)
+    uint64_t fields [S_STATE_FIELDS];
+    if (!zc_store_numbers (value, size, fields, S_STATE_FIELDS) || fields [0] == 0)
         return 0;
     self->next = fields [0];
     self->stored = fields [1];

@@ -109,13 +109,9 @@ s_save_state (zc_follow_t *self, s_stream_t *stream)
     //  is read again after a restart.
     uint64_t fields [S_STATE_FIELDS] = { stream->dev, stream->ino, stream->offset - stream->partial_size,
                                          stream->next, stream->stored, stream->dropped };
-    uint8_t bytes [S_STATE_FIELDS * 8];
-    for (int field = 0; field < S_STATE_FIELDS; field++)
-        for (int index = 0; index < 8; index++)
-            bytes [field * 8 + index] = (uint8_t) (fields [field] >> (56 - 8 * index));
     char key [32];
     snprintf (key, sizeof key, "follow:%s", stream->key);
-    zc_store_put (self->store, ZC_TABLE_STATE, key, bytes, sizeof bytes);
+    zc_store_put_numbers (self->store, ZC_TABLE_STATE, key, fields, S_STATE_FIELDS);
     stream->dirty = false;
 }
 
@@ -123,12 +119,9 @@ static int
 s_load_state (const char *key, const void *value, size_t size, void *arg)
 {
     s_stream_t *stream = arg;
-    if (size != S_STATE_FIELDS * 8)
+    uint64_t fields [S_STATE_FIELDS];
+    if (!zc_store_numbers (value, size, fields, S_STATE_FIELDS))
         return 0;
-    uint64_t fields [S_STATE_FIELDS] = { 0 };
-    for (int field = 0; field < S_STATE_FIELDS; field++)
-        for (int index = 0; index < 8; index++)
-            fields [field] = fields [field] << 8 | ((const uint8_t *) value) [field * 8 + index];
     stream->dev = fields [0];
     stream->ino = fields [1];
     stream->offset = fields [2];

@@ -30,10 +30,8 @@ zc_lastseq_destroy (zc_lastseq_t **self_p)
 static int
 s_decode (const char *key, const void *value, size_t size, void *arg)
 {
-    uint64_t *last = arg;
-    *last = 0;
-    for (size_t index = 0; index < size && index < 8; index++)
-        *last = *last << 8 | ((const uint8_t *) value) [index];
+    if (!zc_store_numbers (value, size, arg, 1))
+        *(uint64_t *) arg = 0;
     return 0;
 }
 
@@ -52,10 +50,7 @@ void
 zc_lastseq_set (zc_lastseq_t *self, const char *key, uint64_t last)
 {
     zhashx_update (self->cache, key, (void *) (uintptr_t) last);
-    uint8_t bytes [8];
-    for (int index = 0; index < 8; index++)
-        bytes [index] = (uint8_t) (last >> (56 - 8 * index));
-    zc_store_put (self->store, ZC_TABLE_STATE, key, bytes, sizeof bytes);
+    zc_store_put_numbers (self->store, ZC_TABLE_STATE, key, &last, 1);
 }
 
 int
