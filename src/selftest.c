@@ -42,6 +42,9 @@
 #include "streamout.h"
 #include "streamin.h"
 #include "prefixer.h"
+#include "term.h"
+#include "lateopts.h"
+#include "meshdot.h"
 #include "copy.h"
 #include "sha256.h"
 #include "hub.h"
@@ -101,6 +104,9 @@ static struct {
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
+    { "term", zc_term_test },
+    { "lateopts", zc_lateopts_test },
+    { "meshdot", zc_meshdot_test },
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },
