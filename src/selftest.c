@@ -52,6 +52,8 @@
 #include "store.h"
 #include "policy.h"
 #include "testbed.h"
+#include "metrics.h"
+#include "httpserve.h"
 
 static struct {
     const char *name;
@@ -102,6 +104,8 @@ static struct {
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },
+    { "metrics", zc_metrics_test },
+    { "httpserve", zc_httpserve_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },
     { "mesh", zc_mesh_test },
