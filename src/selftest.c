@@ -54,6 +54,7 @@
 #include "testbed.h"
 #include "metrics.h"
 #include "httpserve.h"
+#include "hubctl.h"
 
 static struct {
     const char *name;
@@ -106,6 +107,7 @@ static struct {
     { "policy", zc_policy_test },
     { "metrics", zc_metrics_test },
     { "httpserve", zc_httpserve_test },
+    { "hubctl", zc_hubctl_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },
     { "mesh", zc_mesh_test },
