@@ -42,5 +42,9 @@ void zc_httpserve_set_timeout (zc_httpserve_t *self, int timeout_ms);
 //  Where it listens, as HOST:PORT with the port bound (127.0.0.1:43127).
 const char *zc_httpserve_address (zc_httpserve_t *self);
 
+//  Writes where it listens, a line, to file 'path' (for scripts, and
+//  tests that bind port 0); a failure is logged.
+void zc_httpserve_note (zc_httpserve_t *self, const char *path);
+
 int zc_httpserve_test (bool verbose);
 #endif

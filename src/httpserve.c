@@ -350,6 +350,16 @@ zc_httpserve_address (zc_httpserve_t *self)
     return self->address;
 }
 
+void
+zc_httpserve_note (zc_httpserve_t *self, const char *path)
+{
+    FILE *file = fopen (path, "w");
+    if (!file || fprintf (file, "%s\n", self->address) < 0)
+        zc_warn ("cannot write %s: %s", path, strerror (errno));
+    if (file && fclose (file) != 0)
+        zc_warn ("cannot write %s: %s", path, strerror (errno));
+}
+
 //  ---------------------------------------------------------------------
 //  Self-test: a server in an actor's loop, clients here.
 

@@ -85,8 +85,11 @@ zc_hubctl_metrics (json_t *status, size_t *size)
     json_t *node;
     json_array_foreach (json_object_get (status, "nodes"), index, node) {
         bool is_hub = streq (json_string_value (json_object_get (node, "kind"))?: "", "hub");
+        if (json_is_true (json_object_get (node, "online")) && is_hub)
+            hubs++;
+        else
         if (json_is_true (json_object_get (node, "online")))
-            is_hub? hubs++: agents++;
+            agents++;
         held += s_number (node, "in_flight") + s_number (node, "queued");
     }
     zc_metrics_one (page, "zcnc_hub_nodes_connected", ZC_METRIC_GAUGE,
@@ -217,13 +220,8 @@ zc_hubctl_new (zloop_t *loop, const zc_config_t *config, zc_hubctl_status_fn *st
         }
         zc_info ("metrics on http://%s/metrics", zc_httpserve_address (self->metrics));
         if (config->data) {
-            //  Where, for scripts (and tests that bind port 0).
             char *file = zsys_sprintf ("%s/hub.metrics", config->data);
-            FILE *out = fopen (file, "w");
-            if (!out || fprintf (out, "%s\n", zc_httpserve_address (self->metrics)) < 0)
-                zc_warn ("cannot write %s: %s", file, strerror (errno));
-            if (out)
-                fclose (out);
+            zc_httpserve_note (self->metrics, file);
             free (file);
         }
     }

@@ -55,6 +55,7 @@
 #include "metrics.h"
 #include "httpserve.h"
 #include "hubctl.h"
+#include "agentmetrics.h"
 
 static struct {
     const char *name;
@@ -108,6 +109,7 @@ static struct {
     { "metrics", zc_metrics_test },
     { "httpserve", zc_httpserve_test },
     { "hubctl", zc_hubctl_test },
+    { "agentmetrics", zc_agentmetrics_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },
     { "mesh", zc_mesh_test },

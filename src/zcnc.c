@@ -19,6 +19,7 @@ static const char *s_usage =
     "daemons:\n"
     "  zcnc hub     [-c FILE] [-n] [-v]\n"
     "  zcnc agent   [-c FILE] [-n] [-v]\n"
+    "  zcnc hub-status [-c FILE] [--json]     (asks the hub's control socket)\n"
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
     "clients (talk to the local agent's socket):\n"
@@ -163,6 +164,8 @@ main (int argc, char *argv [])
         return s_daemon (argc, argv, ZC_ROLE_HUB);
     if (streq (command, "agent"))
         return s_daemon (argc, argv, ZC_ROLE_AGENT);
+    if (streq (command, "hub-status"))
+        return zc_cli_hub_status (argc, argv);
     if (streq (command, "keygen"))
         return zc_cli_keygen (argc, argv);
     if (streq (command, "trigger"))
