@@ -56,6 +56,10 @@
 #include "store.h"
 #include "policy.h"
 #include "testbed.h"
+#include "metrics.h"
+#include "httpserve.h"
+#include "hubctl.h"
+#include "agentmetrics.h"
 
 static struct {
     const char *name;
@@ -110,6 +114,10 @@ static struct {
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },
+    { "metrics", zc_metrics_test },
+    { "httpserve", zc_httpserve_test },
+    { "hubctl", zc_hubctl_test },
+    { "agentmetrics", zc_agentmetrics_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },
     { "mesh", zc_mesh_test },

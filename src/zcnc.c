@@ -19,6 +19,7 @@ static const char *s_usage =
     "daemons:\n"
     "  zcnc hub     [-c FILE] [-n] [-v]\n"
     "  zcnc agent   [-c FILE] [-n] [-v]\n"
+    "  zcnc hub-status [-c FILE] [--json]     (asks the hub's control socket)\n"
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
     "clients (talk to the local agent's socket):\n"
@@ -169,6 +170,7 @@ static const struct {
 } s_commands [] = {
     { "hub", s_hub },
     { "agent", s_agent },
+    { "hub-status", zc_cli_hub_status },
     { "keygen", zc_cli_keygen },
     { "trigger", zc_cli_trigger },
     { "call", zc_cli_call },
