@@ -3,7 +3,7 @@
 #  then generates ./configure.
 set -e
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev
-libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev valgrind groff-base
+libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev libedit-dev valgrind groff-base
 socat netcat-openbsd"
 missing=""
 for package in $packages; do

@@ -41,6 +41,7 @@
 #include "streamout.h"
 #include "streamin.h"
 #include "prefixer.h"
+#include "shellline.h"
 #include "copy.h"
 #include "sha256.h"
 #include "hub.h"
@@ -99,6 +100,7 @@ static struct {
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
+    { "shellline", zc_shell_line_test },
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },

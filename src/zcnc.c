@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "hub.h"
 #include "policy.h"
+#include "shell.h"
 #include "startup.h"
 #include "log.h"
 #include "prelude.h"
@@ -39,6 +40,7 @@ static const char *s_usage =
     "  zcnc pub     [-c FILE] --clear [--retain SECS] SUBJECT\n"
     "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
     "               [-- COMMAND ARGS...]\n"
+    "  zcnc shell   [-c FILE] [-t SECS]               (an interactive prompt)\n"
     "other:\n"
     "  zcnc --help | --version\n"
     "\n"
@@ -191,6 +193,8 @@ main (int argc, char *argv [])
         return zc_cli_pub (argc, argv);
     if (streq (command, "sub"))
         return zc_cli_sub (argc, argv);
+    if (streq (command, "shell"))
+        return zc_shell_main (argc, argv);
     if (streq (command, "-h") || streq (command, "--help") || streq (command, "help")) {
         fputs (s_usage, stdout);
         return 0;
