@@ -587,7 +587,7 @@ s_wait_input (s_shell_t *self)
 
 //  libedit's character source: one character of stdin, decoded from the
 //  locale's multibyte encoding. 1, 0 at end of input, -1 with errno
-//  EINTR on Ctrl-C or a stop signal.
+//  EINTR on a stop signal.
 static int
 s_getc (EditLine *el, wchar_t *character)
 {
@@ -595,6 +595,14 @@ s_getc (EditLine *el, wchar_t *character)
     el_get (el, EL_CLIENTDATA, &self);
     while (true) {
         if (s_wait_input (self) != 0) {
+            if (s_interrupted && !s_terminated) {
+                //  The terminal made Ctrl-C a signal: give libedit the
+                //  key back, so that it leaves a search or a count as
+                //  for any key, then s_drop_line runs.
+                s_interrupted = 0;
+                *character = 3;
+                return 1;
+            }
             errno = EINTR;
             return -1;
         }
@@ -613,6 +621,22 @@ s_getc (EditLine *el, wchar_t *character)
         }
         return 1;
     }
+}
+
+//  Ctrl-C at the prompt: drops the line being typed and starts a new one
+//  below it.
+static unsigned char
+s_drop_line (EditLine *el, int key)
+{
+    s_shell_t *self;
+    el_get (el, EL_CLIENTDATA, &self);
+    const LineInfoW *line = el_wline (el);
+    el_cursor (el, (int) (line->lastchar - line->cursor));
+    line = el_wline (el);
+    el_deletestr (el, (int) (line->cursor - line->buffer));
+    printf ("^C\n");
+    s_async_end (self);
+    return CC_NORM;
 }
 
 //  Reads a line without editing (stdin is not a terminal). A malloc'd
@@ -811,6 +835,8 @@ s_editor_init (s_shell_t *self, const char *program)
     el_set (self->el, EL_ADDFN, "zc-complete", "complete a word or a node name", s_complete);
     el_set (self->el, EL_BIND, "^I", "zc-complete", NULL);
     el_set (self->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
+    el_set (self->el, EL_ADDFN, "zc-drop-line", "drop the line being typed", s_drop_line);
+    el_set (self->el, EL_BIND, "^C", "zc-drop-line", NULL);
     el_source (self->el, NULL);     //  the user's ~/.editrc
     return 0;
 }
@@ -834,11 +860,16 @@ s_remember (s_shell_t *self, const char *line)
 }
 
 //  Reads the next line: edited on a terminal, plain otherwise. A malloc'd
-//  line, or NULL at the end of input (Ctrl-D) or on a stop signal; a
-//  Ctrl-C at the prompt gives "" (the line is dropped).
+//  line, or NULL at the end of input (Ctrl-D) or on a stop signal.
 static char *
 s_next_line (s_shell_t *self)
 {
+    if (self->events) {
+        //  What came while the last line ran prints before the next.
+        struct pollfd item = { .fd = zc_client_fd (self->events), .events = POLLIN };
+        if (poll (&item, 1, 0) > 0)
+            s_events_drain (self, 0);
+    }
     if (!self->tty) {
         char *line = s_read_plain (self);
         if (!line && s_interrupted) {
@@ -852,12 +883,6 @@ s_next_line (s_shell_t *self)
     self->editing = true;
     const char *text = el_gets (self->el, &count);
     self->editing = false;
-    if (!text && s_interrupted && !s_terminated) {
-        s_interrupted = 0;
-        printf ("^C\n");
-        fflush (stdout);
-        return zc_strdup ("");
-    }
     if (!text)
         return NULL;
     char *line = zc_strdup (text);

@@ -66,9 +66,11 @@ test_expect_success 'the history file holds the lines (vis(3)-encoded), for its 
 test_expect_success 'the next shell recalls the history: Ctrl-P three times brings back n3: pwd' '
 	shell_pty n1 <<-\EOF
 	expect n1>
+	raw
 	send \x10\x10\x10\r
 	expect /n3
 	expect n1>
+	raw
 	send \x04
 	exit 0
 	EOF
@@ -100,6 +102,7 @@ test_expect_success 'a message that comes while a line is typed: the line is dra
 	expect n1>
 	line sub test.mid
 	expect n1>
+	raw
 	send n2: echo par
 	expect par
 	run "$ZCNC" pub -c "$SCRATCH/n3.cfg" test.mid in-between
@@ -137,6 +140,7 @@ test_expect_success 'Ctrl-C during a job cancels it (no sleep is left) and the s
 test_expect_success 'Ctrl-C at the prompt drops the line being typed; Ctrl-D leaves' '
 	shell_pty n1 <<-\EOF
 	expect n1>
+	raw
 	send n2: touch dropped
 	send \x03
 	expect ^C
@@ -144,6 +148,7 @@ test_expect_success 'Ctrl-C at the prompt drops the line being typed; Ctrl-D lea
 	line n2: echo $((7*7))
 	expect 49
 	expect n1>
+	raw
 	send \x04
 	exit 0
 	EOF
@@ -153,9 +158,11 @@ test_expect_success 'Ctrl-C at the prompt drops the line being typed; Ctrl-D lea
 test_expect_success 'Tab completes the shell words and node names' '
 	shell_pty n1 <<-\EOF &&
 	expect n1>
+	raw
 	send no\t\r
 	expect LAST SEEN
 	expect n1>
+	raw
 	send n\t
 	expect n1  n2  n3
 	send 3\techo $((8*8))\r

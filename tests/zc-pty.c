@@ -9,6 +9,10 @@
       line TEXT     TEXT and Enter (a carriage return, as a terminal sends)
       expect TEXT   wait until the output after the last match holds TEXT
                     (same escapes); the next expect looks after it
+      raw           wait until the command reads keys one by one (the
+                    terminal is not in canonical mode): a line editor
+                    that printed its prompt may not be there yet, and
+                    keys sent before it are the kernel's to edit
       run COMMAND   run sh -c COMMAND meanwhile (the terminal is still read)
                     and fail unless it exits 0
       sleep SECS    go on reading the terminal for SECS
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -324,6 +329,20 @@ main (int argc, char *argv [])
             }
         }
         else
+        if (strcmp (verb, "raw") == 0) {
+            double until = s_now () + step_seconds;
+            struct termios modes;
+            while (!failed && !(tcgetattr (self->master, &modes) == 0 && !(modes.c_lflag & ICANON))) {
+                if (s_now () > until || self->master < 0) {
+                    fprintf (stderr, "zc-pty: line %d: the terminal stayed in canonical mode %g s\n",
+                             number, step_seconds);
+                    failed = 1;
+                }
+                else
+                    failed = s_pump (self, 10) != 0;
+            }
+        }
+        else
         if (strcmp (verb, "sleep") == 0) {
             double until = s_now () + atof (text);
             while (!failed && s_now () < until)
@@ -341,8 +360,11 @@ main (int argc, char *argv [])
             int got = !self->ended? -1: WIFEXITED (self->status)? WEXITSTATUS (self->status)
                     : 128 + WTERMSIG (self->status);
             if (got != want) {
-                fprintf (stderr, "zc-pty: line %d: the command %s %d, not %d\n", number,
-                         self->ended? "exited": "still runs; wanted exit", got, want);
+                if (self->ended)
+                    fprintf (stderr, "zc-pty: line %d: the command exited %d, not %d\n", number, got, want);
+                else
+                    fprintf (stderr, "zc-pty: line %d: the command still runs (wanted its exit %d)\n",
+                             number, want);
                 failed = 1;
             }
         }
