@@ -864,6 +864,8 @@ s_remember (s_shell_t *self, const char *line)
 static char *
 s_next_line (s_shell_t *self)
 {
+    if (!self->events && self->presence)
+        s_events_open (self, true);     //  the agent is back: presence again
     if (self->events) {
         //  What came while the last line ran prints before the next.
         struct pollfd item = { .fd = zc_client_fd (self->events), .events = POLLIN };

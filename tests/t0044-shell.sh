@@ -247,8 +247,16 @@ test_expect_success 'usage errors of shell' '
 	grep -q "usage: zcnc shell \[-c FILE\] \[-t SECS\]" out
 '
 
-test_expect_success 'presence: a node that leaves prints between prompts' '
-	shell_pty n1 <<-EOF
+test_expect_success 'the agent restarts: the shell says its subscriptions ended, goes on, and presence comes back' '
+	shell_pty n1 >pty.err 2>&1 <<-EOF &
+	expect n1>
+	line sub test.again
+	expect n1>
+	run touch ready
+	expect the agent closed the connection; 1 subscription(s) ended
+	run for i in \$(seq 300); do test -e restarted && exit 0; sleep 0.1; done; exit 1
+	line n2: echo \$((5+6))
+	expect 11
 	expect n1>
 	run kill -TERM \$(cat "$SCRATCH/n3.pid")
 	expect * n3 offline via hub1 (clean exit)
@@ -258,6 +266,11 @@ test_expect_success 'presence: a node that leaves prints between prompts' '
 	line quit
 	exit 0
 	EOF
+	pty_pid=$!
+	# zc-pty ends on its own whatever happens here (its steps are bounded).
+	wait_for "test -e ready" && stop_agent n1 && start_agent n1
+	touch restarted
+	wait $pty_pid || { cat pty.err; false; }
 '
 
 test_done
