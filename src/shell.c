@@ -832,10 +832,11 @@ s_editor_init (s_shell_t *self, const char *program)
     el_set (self->el, EL_PROMPT, s_prompt);
     el_set (self->el, EL_HIST, history, self->history);
     el_set (self->el, EL_GETCFN, s_getc);
-    el_set (self->el, EL_ADDFN, "zc-complete", "complete a word or a node name", s_complete);
+    //  el_wset keeps these names; el_set would copy them and never free them.
+    el_wset (self->el, EL_ADDFN, L"zc-complete", L"complete a word or a node name", s_complete);
     el_set (self->el, EL_BIND, "^I", "zc-complete", NULL);
     el_set (self->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
-    el_set (self->el, EL_ADDFN, "zc-drop-line", "drop the line being typed", s_drop_line);
+    el_wset (self->el, EL_ADDFN, L"zc-drop-line", L"drop the line being typed", s_drop_line);
     el_set (self->el, EL_BIND, "^C", "zc-drop-line", NULL);
     el_source (self->el, NULL);     //  the user's ~/.editrc
     return 0;
