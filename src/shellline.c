@@ -91,6 +91,10 @@ s_next_word (const char **cursor)
 }
 
 static zc_shell_line_t *
+s_bad (zc_shell_line_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+//  Makes self a ZC_SHELL_BAD line with the formatted error; returns self.
+static zc_shell_line_t *
 s_bad (zc_shell_line_t *self, const char *format, ...)
 {
     va_list args;
