@@ -3,7 +3,7 @@
 #  then generates ./configure.
 set -e
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev
-libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev valgrind groff-base mandoc
+libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev libedit-dev valgrind groff-base mandoc
 socat netcat-openbsd"
 #  Graphviz: `zcnc nodes --dot` output is checked with dot (tests, make mesh-svg).
 packages="$packages graphviz"

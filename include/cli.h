@@ -47,6 +47,16 @@ int zc_cli_answer_error (json_t *answer, const char *context);
 //  and its size.
 #include <stdint.h>
 uint8_t *zc_cli_job_output (json_t *job, const char *name, size_t *size);
+//  A trigger's answers, for `zcnc shell`: made from the first answer
+//  {"ids", "unknown"} (names never seen are reported), then given each
+//  line that follows; prints them as trigger does (raw for one exact
+//  name). _line returns true at the "end" line (after reporting jobs
+//  still pending); _status is trigger's exit status for what came.
+typedef struct _zc_cli_results_t zc_cli_results_t;
+zc_cli_results_t *zc_cli_results_new (json_t *answer, bool raw);
+bool zc_cli_results_line (zc_cli_results_t *self, json_t *line, double timeout);
+int zc_cli_results_status (zc_cli_results_t *self);
+void zc_cli_results_destroy (zc_cli_results_t **self_p);
 //  The margin added to a wait for the agent's own answer.
 #define ZC_CLI_MARGIN_MS 10000
 #endif

@@ -18,8 +18,13 @@ void zc_client_destroy (zc_client_t **self_p);
 int zc_client_send (zc_client_t *self, json_t *request);
 //  Sends bytes as they are (tests that send what is not JSON). 0 or -1.
 int zc_client_send_raw (zc_client_t *self, const void *bytes, size_t size);
-//  Reads the next answer line; waits at most timeout_ms (-1 = forever).
+//  Reads the next answer line; waits at most timeout_ms (-1 = forever;
+//  0 = takes what has come, without waiting).
 //  Returns a new object, or NULL on timeout (*timed_out set), a closed
 //  connection or unparseable input (*error malloc'd).
 json_t *zc_client_recv (zc_client_t *self, int timeout_ms, bool *timed_out, char **error);
+//  The socket, to poll(2) for answers beside other input: after a poll
+//  says it is readable, call zc_client_recv with timeout 0 until it
+//  times out (lines already read wait in the client, not the socket).
+int zc_client_fd (zc_client_t *self);
 #endif

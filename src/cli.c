@@ -1387,3 +1387,63 @@ zc_cli_keygen (int argc, char *argv [])
     printf ("%s/%s.cert\n%s/%s.cert_secret\n", dir, name, dir, name);
     return 0;
 }
+
+//  ---------------------------------------------------------------------
+//  A trigger's answers for `zcnc shell` (shell.c), which waits for them
+//  itself (Ctrl-C cancels; events print meanwhile) and prints them as
+//  trigger does.
+
+struct _zc_cli_results_t {
+    s_printing_t printing;
+    s_outcome_t outcome;
+};
+
+zc_cli_results_t *
+zc_cli_results_new (json_t *answer, bool raw)
+{
+    s_report_unknown (answer);
+    zc_cli_results_t *self = zc_calloc (1, sizeof *self);
+    self->printing.raw = raw;
+    self->outcome.remote = -1;
+    return self;
+}
+
+bool
+zc_cli_results_line (zc_cli_results_t *self, json_t *line, double timeout)
+{
+    if (json_object_get (line, "end")) {
+        size_t index;
+        json_t *item;
+        json_array_foreach (json_object_get (line, "pending"), index, item) {
+            fprintf (stderr, "zcnc: no answer within %g s; %s stays queued (see: zcnc jobs %s)\n",
+                     timeout, json_string_value (item), json_string_value (item));
+            self->outcome.timed_out = true;
+        }
+        return true;
+    }
+    if (json_object_get (line, "stream"))
+        s_print_chunk (line, &self->printing);
+    else
+        s_print_result (line, &self->printing, &self->outcome);
+    return false;
+}
+
+int
+zc_cli_results_status (zc_cli_results_t *self)
+{
+    //  The precedence of s_run_job.
+    if (self->outcome.refused)
+        return ZC_EXIT_REFUSED;
+    if (self->outcome.timed_out)
+        return ZC_EXIT_TIMEOUT;
+    if (self->printing.raw)
+        return self->outcome.remote >= 0? self->outcome.remote: 1;
+    return self->outcome.failed || self->outcome.remote > 0? 1: 0;
+}
+
+void
+zc_cli_results_destroy (zc_cli_results_t **self_p)
+{
+    free (*self_p);
+    *self_p = NULL;
+}

@@ -90,6 +90,7 @@ zc_client_recv (zc_client_t *self, int timeout_ms, bool *timed_out, char **error
     *timed_out = false;
     *error = NULL;
     int64_t deadline = timeout_ms < 0? -1: zclock_mono () + timeout_ms;
+    bool looked = false;        //  timeout 0: one look at the socket
     while (true) {
         char *newline = self->size? memchr (self->buffer, '\n', self->size): NULL;
         if (newline) {
@@ -111,11 +112,12 @@ zc_client_recv (zc_client_t *self, int timeout_ms, bool *timed_out, char **error
         int wait = -1;
         if (deadline >= 0) {
             int64_t left = deadline - zclock_mono ();
-            if (left <= 0) {
+            if (left <= 0 && (timeout_ms > 0 || looked)) {
                 *timed_out = true;
                 return NULL;
             }
-            wait = (int) left;
+            wait = left > 0? (int) left: 0;
+            looked = true;
         }
         struct pollfd item = { .fd = self->fd, .events = POLLIN };
         int rc = poll (&item, 1, wait);
@@ -136,4 +138,10 @@ zc_client_recv (zc_client_t *self, int timeout_ms, bool *timed_out, char **error
         }
         self->size += got;
     }
+}
+
+int
+zc_client_fd (zc_client_t *self)
+{
+    return self->fd;
 }

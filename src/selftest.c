@@ -45,6 +45,7 @@
 #include "term.h"
 #include "lateopts.h"
 #include "meshdot.h"
+#include "shellline.h"
 #include "copy.h"
 #include "sha256.h"
 #include "hub.h"
@@ -111,6 +112,7 @@ static struct {
     { "term", zc_term_test },
     { "lateopts", zc_lateopts_test },
     { "meshdot", zc_meshdot_test },
+    { "shellline", zc_shell_line_test },
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },

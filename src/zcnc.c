@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "hub.h"
 #include "policy.h"
+#include "shell.h"
 #include "startup.h"
 #include "log.h"
 #include "prelude.h"
@@ -40,6 +41,7 @@ static const char *s_usage =
     "  zcnc pub     [-c FILE] --clear [--retain SECS] SUBJECT\n"
     "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
     "               [-- COMMAND ARGS...]\n"
+    "  zcnc shell   [-c FILE] [-t SECS]               (an interactive prompt)\n"
     "other:\n"
     "  zcnc help [COMMAND]\n"
     "  zcnc --help | --version\n"
@@ -185,6 +187,7 @@ static const struct {
     { "status", zc_cli_status },
     { "pub", zc_cli_pub },
     { "sub", zc_cli_sub },
+    { "shell", zc_shell_main },
 };
 
 static int (*s_command (const char *name)) (int, char **)
