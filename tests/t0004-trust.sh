@@ -110,9 +110,9 @@ test_expect_success 'a trusted key that never said HELLO does not become a node'
 test_expect_success 'a peer of another release (wire version 3) is refused with both versions named' '
 	"$ZC_RAWSEND" --version 3 --hello fuzz "$endpoint" "$KEYS/hub1.cert" "$KEYS/fuzz.cert_secret" >out 2>err &&
 	cat out err &&
-	echo "error 6: this hub speaks zcnc wire version 5; your message was version 3: run the same zcnc release on both" >expect &&
+	echo "error 6: this hub speaks zcnc wire version 6; your message was version 3: run the same zcnc release on both" >expect &&
 	test_cmp expect out &&
-	grep "fuzz speaks zcnc wire version 3, this hub version 5: its messages are refused" hub1.log &&
+	grep "fuzz speaks zcnc wire version 3, this hub version 6: its messages are refused" hub1.log &&
 	zcnc_as n1 nodes --json >out &&
 	! grep "\"name\":\"fuzz\"" out
 '
