@@ -44,8 +44,11 @@ typedef struct {
     size_t peer_budget;         //  bytes held for one agent (default 4 MiB)
     size_t hub_link_budget;     //  ... for one hub link, either way (default 32 MiB)
     size_t total_budget;        //  ... for all of them (default 256 MiB)
+    bool enroll;                //  unknown keys may ask to be trusted (enroll.h; default off)
+    size_t enroll_rate;         //  handshakes of unknown keys let in per minute (default 10)
     //  agent
     zlist_t *hubs;              //  of zc_peer_addr_t *
+    bool agent_enroll;          //  send ENROLL to the hubs after each handshake (default off)
     char *socket;               //  default DATA/zcnc.sock
     char *socket_group;         //  NULL: mode 0600
     char *readfolder, *policy, *startup, *error_node;   //  NULL when absent

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "hub.h"
+#include "init.h"
 #include "policy.h"
 #include "startup.h"
 #include "log.h"
@@ -21,6 +22,10 @@ static const char *s_usage =
     "  zcnc agent   [-c FILE] [-n] [-v]\n"
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
+    "  zcnc init    hub NAME [-d DIR] [--bind ENDPOINT] [--enroll] [--user USER]\n"
+    "  zcnc init    agent NAME --hub HUBNAME@ENDPOINT [-d DIR] [--enroll] [--hub-dir DIR]\n"
+    "               [--user USER]\n"
+    "  zcnc keys    [-c FILE] [--json] list | accept NAME | reject NAME | revoke NAME\n"
     "clients (talk to the local agent's socket):\n"
     "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--schedule INTERVAL,TOTAL] [--stream]\n"
     "               [--where KEY=GLOB]... TARGET:COMMAND\n"
@@ -165,6 +170,10 @@ main (int argc, char *argv [])
         return s_daemon (argc, argv, ZC_ROLE_AGENT);
     if (streq (command, "keygen"))
         return zc_cli_keygen (argc, argv);
+    if (streq (command, "init"))
+        return zc_cli_init (argc, argv);
+    if (streq (command, "keys"))
+        return zc_cli_keys (argc, argv);
     if (streq (command, "trigger"))
         return zc_cli_trigger (argc, argv);
     if (streq (command, "call"))
