@@ -1391,7 +1391,7 @@ zc_agent_test (bool verbose)
     }
     ZC_CHECK (answered);
     ZC_CHECK (zc_testbed_until (bed, "n5", s_test_problem,
-                                "hub hub1 speaks zcnc wire version 3, this node version 5", 10000));
+                                "hub hub1 speaks zcnc wire version 3, this node version 6", 10000));
     zmq_close (old_hub);
     zmq_ctx_term (old_context);
     zcert_destroy (&old_cert);
