@@ -92,6 +92,17 @@ test_expect_success 'every usage error of zcnc init shows its message (exit 2)' 
 	zcnc init --help >out && grep -q "^usage: zcnc init hub NAME" out
 '
 
+test "$(id -u)" = 0 && getent passwd nobody >/dev/null && test_set_prereq ROOT_NOBODY
+
+test_expect_success ROOT_NOBODY 'init --user gives the keys and the data directory to that user' '
+	zcnc init agent n9 --hub hub1@tcp://127.0.0.1:$PORT --hub-dir "$M/hub1" -d "$M/n9" --user nobody >out &&
+	test "$(stat -c %U "$M/n9/keys")" = nobody &&
+	test "$(stat -c %U "$M/n9/keys/n9.cert_secret")" = nobody &&
+	test "$(stat -c %U "$M/n9/keys/n9.cert")" = nobody &&
+	test "$(stat -c %U "$M/n9/data")" = nobody &&
+	test "$(stat -c %a "$M/n9/keys/n9.cert_secret")" = 600
+'
+
 # Enrollment: hub2 with enroll on and its keys directory $H; t1, a
 # trusted agent, with its own ($T); e1 dials hub2 with enroll = on, its
 # keys directory ($E) holding hub2.cert. t1 and e1 hold each other's
