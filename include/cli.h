@@ -26,6 +26,8 @@ int zc_cli_tail (int argc, char *argv []);
 int zc_cli_cancel (int argc, char *argv []);
 int zc_cli_cp (int argc, char *argv []);
 int zc_cli_hub_status (int argc, char *argv []);
+//  zcnc keys (clikeys.c): key enrollment on a hub's host.
+int zc_cli_keys (int argc, char *argv []);
 
 //  For the commands' files (cli.c, clisub.c).
 #include <jansson.h>

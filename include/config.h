@@ -48,8 +48,11 @@ typedef struct {
     char *hub_socket_group;     //  NULL: mode 0600
     char *hub_metrics;          //  HOST:PORT of the Prometheus page, or NULL (off)
     bool hub_metrics_public;    //  served on an address that is not loopback
+    bool enroll;                //  unknown keys may ask to be trusted (enroll.h; default off)
+    size_t enroll_rate;         //  handshakes of unknown keys let in per minute (default 10)
     //  agent
     zlist_t *hubs;              //  of zc_peer_addr_t *
+    bool agent_enroll;          //  send ENROLL to the hubs after each handshake (default off)
     char *socket;               //  default DATA/zcnc.sock
     char *socket_group;         //  NULL: mode 0600
     char *readfolder, *policy, *startup, *error_node;   //  NULL when absent

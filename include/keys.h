@@ -32,6 +32,17 @@ int zc_keygen (const char *dir, const char *name, bool hub, char **error);
 //  Loads one public cert file. Returns 0 or -1 with *error malloc'd.
 int zc_key_load (const char *path, zc_key_t *key, char **error);
 
+//  The fingerprint of a CURVE public key (32 bytes): the first 16 bytes
+//  of its BLAKE2b hash, lowercase hex in groups of four joined by ':'
+//  ("3f2a:91bc:..."), what an operator compares on both sides of an
+//  enrollment (doc/PROTOCOL.md, Enrollment).
+#define ZC_FINGERPRINT_SIZE 40      //  39 characters and the NUL
+void zc_key_fingerprint (const uint8_t *public_key, char *fingerprint);
+//  Writes a public cert for 'key' at 'path' (mode 0644), in the format
+//  zc_keygen writes, with the key's fingerprint as a comment; never
+//  replaces a file. 0, or -1 with *error malloc'd.
+int zc_key_save (const char *path, const zc_key_t *key, char **error);
+
 //  Loads this process's own NAME.cert_secret from the keys directory as a
 //  zcert (CURVE keypair, metadata name and role). NULL with *error set.
 zcert_t *zc_key_load_own (const char *keys_dir, const char *name, char **error);

@@ -23,7 +23,8 @@
                                         //  4: PUB, SUB, UNSUB, INTEREST;
                                         //  5: STREAM (output chunks and their ACKs), http_status
                                         //     in a REPLY, facts in HELLO/NODES/ROUTES;
-                                        //  6: STREAM chunks up to 256 KiB on fast paths
+                                        //  6: STREAM chunks up to 256 KiB on fast paths;
+                                        //     ENROLL (key enrollment, enroll.h)
 #define ZC_WIRE_HOPS      8             //  initial hop limit
 #define ZC_WIRE_MAX_TARGETS 65535
 #define ZC_WIRE_MAX_PAYLOAD (64u << 20)
@@ -63,6 +64,7 @@ typedef enum {
     ZC_MSG_CREDIT,          //  link-local: a flow-control mark, or its echo (flow.h)
     ZC_MSG_INTEREST,        //  hub <-> hub: which hubs want which patterns (payload)
     ZC_MSG_STORED,          //  collector -> publisher: a log stream stored up to 'seq'
+    ZC_MSG_ENROLL,          //  agent -> hub: trust my key (name, role, keys; enroll.h)
     ZC_MSG_TYPE_COUNT
 } zc_msg_type_t;
 
@@ -97,6 +99,7 @@ typedef enum {
 #define ZC_ERR_DUPLICATE    4       //  the name is connected already, on another live connection
 #define ZC_ERR_REFUSED      5       //  a PUB, SUB or UNSUB the hub does not take (text: why)
 #define ZC_ERR_VERSION      6       //  the message was of another wire version (text: both)
+#define ZC_ERR_PENDING      7       //  ENROLL taken: the key waits for an operator (text: how)
 #define ZC_ERR_JOB_EVENT    100     //  agent -> its error_node: an error event (text: JSON;
                                     //  flag GAP: none before it; errqueue.h)
 
@@ -122,6 +125,9 @@ typedef struct {
                                 //  STREAM_ACK the last one taken
     zlist_t *patterns;          //  SUB, UNSUB (char *, autofree)
     char *text;                 //  ERROR (malloc'd)
+    uint8_t role;               //  ENROLL: 0 agent, 1 hub (the cert's role)
+    uint8_t curve_key [32];     //  ENROLL: the sender's CURVE public key
+    uint8_t sign_key [32];      //  ENROLL: the sender's Ed25519 public key
     zframe_t *payload;          //  REQ, REPLY, NODES, ROUTES, PUB, INTEREST; ACK and HELLO
                                 //  (optional: more IDs; the facts set, facts.h); NULL when absent
     zhashx_t *tags;             //  REQ flagged TAGS: target name -> its tag; NULL otherwise

@@ -30,6 +30,14 @@ void zc_zap_suspend (zc_zap_t *self, const char *public_txt, int64_t until);
 bool zc_zap_suspended (zc_zap_t *self, const char *public_txt);
 //  Handshakes refused since start.
 uint64_t zc_zap_refused (zc_zap_t *self);
+//  Asked about each handshake of a key that is not in the keyring (and
+//  not suspended): true lets it complete, with the key as User-Id like a
+//  trusted one, as a pending key (enroll.h); the hub then tells the two
+//  apart by the keyring. Without it (the default) such keys are refused.
+typedef bool (zc_zap_admit_fn) (const char *public_txt, void *arg);
+void zc_zap_set_admit (zc_zap_t *self, zc_zap_admit_fn *admit, void *arg);
+//  Handshakes of unknown keys let in by 'admit' since start.
+uint64_t zc_zap_admitted (zc_zap_t *self);
 
 int zc_zap_test (bool verbose);
 #endif

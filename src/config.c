@@ -82,7 +82,10 @@ static const s_key_t s_keys [] = {
     { "hub/metrics_public", S_SWITCH,  S_FIELD (hub_metrics_public), false, 0, 0 },
     { "agent/metrics",      S_LISTEN,  S_FIELD (metrics),      false, 0,   0 },
     { "agent/metrics_public", S_SWITCH, S_FIELD (metrics_public), false, 0, 0 },
+    { "hub/enroll",         S_SWITCH,  S_FIELD (enroll),       false, 0,   0 },
+    { "hub/enroll_rate",    S_COUNT,   S_FIELD (enroll_rate),  false, 1,   600 },
     { "agent/hub",          S_PEER,    S_FIELD (hubs),         true,  0,   0 },
+    { "agent/enroll",       S_SWITCH,  S_FIELD (agent_enroll), false, 0,   0 },
     { "agent/socket",       S_PATH,    S_FIELD (socket),       false, 0,   0 },
     { "agent/socket_group", S_GROUP,   S_FIELD (socket_group), false, 0,   0 },
     { "agent/readfolder",   S_PATH,    S_FIELD (readfolder),   false, 0,   0 },
@@ -505,7 +508,8 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *qualifier, const
         case S_BYTES:
         case S_COUNT: {
             const char *unit = key->kind == S_BYTES? "bytes"
-                             : streq (key->key, "agent/error_queue")? "events": "jobs";
+                             : streq (key->key, "agent/error_queue")? "events"
+                             : streq (key->key, "hub/enroll_rate")? "handshakes a minute": "jobs";
             size_t bytes;
             if (s_parse_bytes (value, key->max, &bytes))
                 return zc_fail (problem, "bad value '%s' (expected a number of %s from %.0f to %.0f)",
@@ -884,6 +888,7 @@ s_config_new (const char *path)
     self->peer_budget = 4u << 20;
     self->hub_link_budget = 32u << 20;
     self->total_budget = 256u << 20;
+    self->enroll_rate = 10;
     self->binds = zlist_new ();
     self->uplinks = zlist_new ();
     self->hubs = zlist_new ();
@@ -1188,11 +1193,12 @@ s_test_job_keys (const char *dir, bool verbose)
         ZC_CHECK (own && streq (config->job_user, own->pw_name) && streq (config->job_home, own->pw_dir));
         ZC_CHECK (own && config->job_gid == own->pw_gid && config->job_group_count >= 1);
         ZC_CHECK (config->e2e);         //  on unless turned off
+        ZC_CHECK (!config->agent_enroll && !config->enroll && config->enroll_rate == 10);
         zc_config_destroy (&config);
     }
-    snprintf (text, sizeof text, "%s    e2e = off\n", head);
+    snprintf (text, sizeof text, "%s    e2e = off\n    enroll = on\n", head);
     config = s_load_ok (dir, ZC_ROLE_AGENT, text);
-    ZC_CHECK (config && !config->e2e);
+    ZC_CHECK (config && !config->e2e && config->agent_enroll);
     zc_config_destroy (&config);
 
     //  The keys as written; env and pass_env in file order
@@ -1433,6 +1439,8 @@ zc_config_test (bool verbose)
         "    uplink = hub0@tcp://10.0.0.1:7710\n"
         "    peer_budget = 1048576\n"
         "    total_budget = 1073741824\n"
+        "    enroll = on\n"
+        "    enroll_rate = 30\n"
         "hub\n"
         "    uplink = root@tcp://[fe80::1%eth0]:1\n"
         "agent\n"
@@ -1450,6 +1458,7 @@ zc_config_test (bool verbose)
         ZC_CHECK (config->max_output == 1024);
         ZC_CHECK (config->peer_budget == 1048576 && config->total_budget == 1073741824);
         ZC_CHECK (config->hub_link_budget == 32u << 20);
+        ZC_CHECK (config->enroll && config->enroll_rate == 30 && !config->agent_enroll);
         const char *binds [] = { "tcp://*:7710", "tcp://127.0.0.1:*", "tcp://[::1]:7711",
                                  "ipc:///tmp/zcnc.ipc" };
         ZC_CHECK (zlist_size (config->binds) == 4);
@@ -1561,6 +1570,10 @@ zc_config_test (bool verbose)
           ":7: hub/uplink: bad endpoint 'tcp://*:1' (HOST * is only for binding; give the host to connect to)" },
         { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    peer_budget = 1000\n",
           ":7: hub/peer_budget: 1000 is out of range (expected bytes from 262144 to 1073741824)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    enroll_rate = 0\n",
+          ":7: hub/enroll_rate: 0 is out of range (expected handshakes a minute from 1 to 600)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    enroll = maybe\n",
+          ":7: hub/enroll: bad value 'maybe' (expected on or off)" },
         { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    total_budget = lots\n",
           ":7: hub/total_budget: bad value 'lots' (expected a number of bytes from 1048576 to 68719476736)" },
         { ZC_ROLE_AGENT, "agent\n    hub = h1@tcp://h:*\n",

@@ -29,6 +29,7 @@
 #include "hub.h"
 #include "daemon.h"
 #include "directory.h"
+#include "enroll.h"
 #include "facts.h"
 #include "flow.h"
 #include "hubctl.h"
@@ -108,6 +109,7 @@ struct _zc_hub_t {
     zsock_t *router;
     zc_zap_t *zap;
     zc_zfd_t *zap_reader;       //  its socket, read when it has a request
+    zc_enroll_t *enroll;        //  hub/enroll = on: pending keys and their requests, else NULL
     zc_daemon_t *daemon;        //  signals and the trusted keys
     zcert_t *cert;
     zhashx_t *peers;            //  public key -> s_peer_t (owned)
@@ -1066,6 +1068,52 @@ s_router_event (zloop_t *loop, zsock_t *router, void *arg)
     return 0;
 }
 
+//  A message from a pending key (enroll.h): only an ENROLL is acted on,
+//  answered with ERROR PENDING when the request is held; the rest is
+//  dropped and counted. Destroys frames.
+static void
+s_pending_message (zc_hub_t *self, zmsg_t *frames, zframe_t *routing_id, zframe_t *first,
+                   const char *user_id)
+{
+    zc_wire_t *msg = zc_wire_decode (frames, first, NULL);
+    char what [100], line [400];
+    if (!msg || msg->type != ZC_MSG_ENROLL) {
+        zc_enroll_count_dropped (self->enroll);
+        snprintf (what, sizeof what, "pending:%s", user_id);
+        snprintf (line, sizeof line, "dropped %s from pending key %s: only ENROLL is taken from a key"
+                  " not in %s (logged once per key)", msg? zc_wire_type_name (msg->type)
+                  : "a malformed message", user_id, self->config->keys);
+        zc_warn_once (self->logged, what, "%s", line);
+    }
+    else {
+        zc_key_t key;
+        memset (&key, 0, sizeof key);
+        snprintf (key.name, sizeof key.name, "%s", msg->name);
+        key.role = msg->role == 1? ZC_KEY_HUB: ZC_KEY_AGENT;
+        memcpy (key.public_key, msg->curve_key, sizeof key.public_key);
+        memcpy (key.sign_key, msg->sign_key, sizeof key.sign_key);
+        zmq_z85_encode (key.public_txt, key.public_key, sizeof key.public_key);
+        char *answer = NULL;
+        if (zc_enroll_take (self->enroll, user_id, &key, zc_daemon_keyring (self->daemon),
+                            zclock_mono (), &answer) == 0) {
+            zc_wire_t *error = zc_wire_new (ZC_MSG_ERROR);
+            error->code = ZC_ERR_PENDING;
+            error->text = answer;
+            answer = NULL;
+            s_answer (self, routing_id, &error);
+        }
+        else {
+            snprintf (what, sizeof what, "enroll:%s", user_id);
+            snprintf (line, sizeof line, "refused the ENROLL of pending key %s as '%s': %s"
+                      " (logged once per key)", user_id, key.name, answer);
+            zc_warn_once (self->logged, what, "%s", line);
+        }
+        free (answer);
+    }
+    zc_wire_destroy (&msg);
+    zmsg_destroy (&frames);
+}
+
 //  Handles one message from the ROUTER; destroys it.
 static void
 s_router_message (zc_hub_t *self, zmsg_t *frames)
@@ -1075,6 +1123,10 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
     //  In 4.3.4 only body frames carry the connection's metadata.
     const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
     const zc_key_t *key = user_id? zc_keyring_by_public (zc_daemon_keyring (self->daemon), user_id): NULL;
+    if (!key && self->enroll && user_id && *user_id) {
+        s_pending_message (self, frames, routing_id, first, user_id);
+        return;
+    }
     if (!key) {
         self->count.unknown_key++;
         char what [80], line [160];
@@ -1118,6 +1170,13 @@ s_router_message (zc_hub_t *self, zmsg_t *frames)
                   key->name, reason? reason: "?");
         zc_warn_once (self->logged, what, "%s", line);
         s_strike (self, peer);
+        zmsg_destroy (&frames);
+        return;
+    }
+    if (msg->type == ZC_MSG_ENROLL) {
+        //  From a key trusted already (an agent with enroll = on).
+        zc_debug ("ignored ENROLL from %s: its key is trusted", key->name);
+        zc_wire_destroy (&msg);
         zmsg_destroy (&frames);
         return;
     }
@@ -1248,6 +1307,22 @@ s_zap_event (zloop_t *loop, zsock_t *sock, void *arg)
     zc_hub_t *self = arg;
     zc_zap_handle (self->zap, zc_daemon_keyring (self->daemon));
     return 0;
+}
+
+//  The ZAP handler asks whether an unknown key may come in as pending.
+static bool
+s_admit_pending (const char *public_txt, void *arg)
+{
+    zc_hub_t *self = arg;
+    bool admitted = zc_enroll_admit (self->enroll, zclock_mono ());
+    if (!admitted) {
+        char what [100], line [200];
+        snprintf (what, sizeof what, "rate:%s", public_txt);
+        snprintf (line, sizeof line, "refused the handshake of unknown key %s: more than %zu a minute"
+                  " (hub/enroll_rate)", public_txt, self->config->enroll_rate);
+        zc_warn_once (self->logged, what, "%s", line);
+    }
+    return admitted;
 }
 
 //  Takes peers that fell silent offline.
@@ -1553,6 +1628,13 @@ zc_hub_new (zc_config_t *config, char **error)
         zc_fail (error, "cannot create the hub's sockets: %s", zmq_strerror (zmq_errno ()));
         goto failed;
     }
+    if (config->enroll) {
+        //  Unknown keys may complete their handshake, as pending keys.
+        self->enroll = zc_enroll_new (config->data, config->keys, config->name, config->enroll_rate);
+        zc_zap_set_admit (self->zap, s_admit_pending, self);
+        zc_info ("enrollment is on: unknown keys may ask to be trusted, at most %zu a minute"
+                 " (zcnc keys list -c %s)", config->enroll_rate, config->path);
+    }
     zcert_apply (self->cert, self->router);
     zsock_set_curve_server (self->router, 1);
     zsock_set_zap_domain (self->router, config->name);
@@ -1627,6 +1709,11 @@ zc_hub_destroy (zc_hub_t **self_p)
                  self->count.suspended, self->count.duplicate, self->count.over_budget,
                  pubsub.published, pubsub.delivered, pubsub.forwarded, pubsub.lost,
                  self->count.refused, pubsub.retained);
+        if (self->enroll)
+            zc_info ("hub %s enrollment: handshakes of unknown keys let in %" PRIu64 ", requests"
+                     " stored %" PRIu64 ", from pending keys dropped %" PRIu64, self->config->name,
+                     zc_zap_admitted (self->zap), zc_enroll_stored (self->enroll),
+                     zc_enroll_dropped (self->enroll));
     }
     zc_hubctl_destroy (&self->ctl);
     for (size_t index = 0; index < sizeof self->timers / sizeof self->timers [0]; index++)
@@ -1636,6 +1723,7 @@ zc_hub_destroy (zc_hub_t **self_p)
     zsock_destroy (&self->router);
     zc_zfd_reader_end (self->loop, &self->zap_reader);
     zc_zap_destroy (&self->zap);
+    zc_enroll_destroy (&self->enroll);
     zhashx_destroy (&self->peers);
     zlistx_destroy (&self->hub_peers);
     zc_routes_destroy (&self->routes);

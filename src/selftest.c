@@ -29,6 +29,8 @@
 #include "target.h"
 #include "keys.h"
 #include "zap.h"
+#include "enroll.h"
+#include "init.h"
 #include "facts.h"
 #include "wire.h"
 #include "exec.h"
@@ -74,6 +76,8 @@ static struct {
     { "target", zc_target_test },
     { "keys", zc_keys_test },
     { "zap", zc_zap_test },
+    { "enroll", zc_enroll_test },
+    { "init", zc_init_test },
     { "facts", zc_facts_test },
     { "wire", zc_wire_test },
     { "exec", zc_exec_test },

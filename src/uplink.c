@@ -41,6 +41,8 @@ struct _zc_uplink_t {
     zc_uplink_message_fn *on_message;
     zc_uplink_state_fn *on_state;
     void *arg;
+    zc_key_t *enroll;               //  agent/enroll = on: our public cert, sent as ENROLL
+    bool pending_logged;            //  the hub's ERROR PENDING was logged on this connection
 };
 
 static void
@@ -147,6 +149,16 @@ s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
         if (msg->type == ZC_MSG_PONG && !*msg->from && self->advert_pending
         &&  zc_id_equal (&msg->id, &self->advert_hello))
             self->advert_pending = false;       //  the hub answered the HELLO that carried it
+        if (msg->type == ZC_MSG_ERROR && msg->code == ZC_ERR_PENDING && !*msg->from) {
+            //  Our key waits for an operator at the hub; each HELLO that
+            //  follows is answered once it is accepted.
+            snprintf (self->problem, sizeof self->problem, "hub %s has not accepted our key yet: %s",
+                      self->hub.name, msg->text? msg->text: "?");
+            if (!self->pending_logged)
+                zc_info ("%s", self->problem);
+            self->pending_logged = true;
+        }
+        else
         if (msg->type == ZC_MSG_ERROR && msg->code == ZC_ERR_NOT_HELLO) {
             //  The hub lost track of us (it restarted): introduce
             //  ourselves again; the owner resends on the next link-up.
@@ -169,6 +181,21 @@ s_dealer_event (zloop_t *loop, zsock_t *dealer, void *arg)
         zc_wire_destroy (&msg);
     }
     return 0;
+}
+
+//  With agent/enroll = on, asks the hub to trust our key (it ignores
+//  this when it does already): after each handshake, before the HELLO.
+static void
+s_send_enroll (zc_uplink_t *self)
+{
+    if (!self->enroll)
+        return;
+    zc_wire_t *enroll = zc_wire_new (ZC_MSG_ENROLL);
+    snprintf (enroll->name, sizeof enroll->name, "%s", self->enroll->name);
+    enroll->role = self->enroll->role == ZC_KEY_HUB? 1: 0;
+    memcpy (enroll->curve_key, self->enroll->public_key, sizeof enroll->curve_key);
+    memcpy (enroll->sign_key, self->enroll->sign_key, sizeof enroll->sign_key);
+    s_send (self, &enroll);
 }
 
 //  Socket monitor events: say HELLO as soon as a handshake completes.
@@ -197,6 +224,8 @@ s_monitor_event (zloop_t *loop, zsock_t *monitor, void *arg)
         self->slow_logged = false;
         self->problem [0] = 0;
         zc_flow_reset (self->flow);     //  a new connection: nothing of ours is on it
+        self->pending_logged = false;
+        s_send_enroll (self);
         s_send_hello (self);
     }
     else
@@ -371,6 +400,27 @@ zc_uplink_new (zloop_t *loop, const zc_config_t *config, zcert_t *cert,
     self->on_state = on_state;
     self->arg = arg;
     self->timer_id = -1;
+    if (config->agent_enroll && streq (key, "agent/hub")) {
+        //  What ENROLL carries is our public cert, KEYS/NAME.cert.
+        self->enroll = zc_calloc (1, sizeof *self->enroll);
+        char *path = zsys_sprintf ("%s/%s.cert", config->keys, config->name);
+        char *problem = NULL;
+        if (zc_key_load (path, self->enroll, &problem) != 0
+        ||  memcmp (self->enroll->public_key, zcert_public_key (cert), 32) != 0) {
+            *error = zsys_sprintf ("%s: agent/enroll: %s (enrollment sends this node's cert;"
+                                   " it must be the public half of %s.cert_secret)", config->path,
+                                   problem? problem: "it holds another key", config->name);
+            free (problem);
+            zstr_free (&path);
+            zc_uplink_destroy (&self);
+            return NULL;
+        }
+        zstr_free (&path);
+        char fingerprint [ZC_FINGERPRINT_SIZE];
+        zc_key_fingerprint (self->enroll->public_key, fingerprint);
+        zc_info ("enroll = on: hub %s is asked to trust %s, key fingerprint %s", hub->name,
+                 config->name, fingerprint);
+    }
     if (s_dial (self, cert, key, error) != 0) {
         zc_uplink_destroy (&self);
         return NULL;
@@ -402,6 +452,7 @@ zc_uplink_destroy (zc_uplink_t **self_p)
         zsock_destroy (&self->dealer);
         zc_flow_destroy (&self->flow);
         zframe_destroy (&self->advert);
+        free (self->enroll);
         free (self);
         *self_p = NULL;
     }

@@ -23,7 +23,7 @@
 static const char *s_type_names [ZC_MSG_TYPE_COUNT] = {
     NULL, "HELLO", "NODES", "ROUTES", "PRESENCE", "REQ", "ACK", "NOROUTE",
     "STARTED", "REPLY", "STREAM", "CANCEL", "ERROR", "PUB", "SUB", "UNSUB",
-    "PING", "PONG", "BYE", "CREDIT", "INTEREST", "STORED"
+    "PING", "PONG", "BYE", "CREDIT", "INTEREST", "STORED", "ENROLL"
 };
 
 //  The name of a message type, or "UNKNOWN" for a value outside the enum.
@@ -603,6 +603,14 @@ zc_wire_encode (zc_wire_t *self)
         case ZC_MSG_STREAM:
             s_put_uint (&writer, self->seq, 8);
             break;
+        case ZC_MSG_ENROLL:
+            s_put_name (&writer, self->name, false);
+            if (self->role > 1)
+                s_fail (&writer, "role must be 0 or 1");
+            s_put_uint (&writer, self->role, 1);
+            s_put (&writer, self->curve_key, sizeof self->curve_key);
+            s_put (&writer, self->sign_key, sizeof self->sign_key);
+            break;
         case ZC_MSG_SUB:
         case ZC_MSG_UNSUB:
             s_put_patterns (&writer, self->patterns);
@@ -741,6 +749,18 @@ zc_wire_decode (zmsg_t *msg, zframe_t *first, const char **reason)
             if (!reader.problem && self->seq == 0)
                 s_bad (&reader, "STREAM seq 0");
             break;
+        case ZC_MSG_ENROLL: {
+            s_get_name (&reader, self->name, false, "bad ENROLL name");
+            self->role = (uint8_t) s_get_uint (&reader, 1, "truncated ENROLL fields");
+            if (!reader.problem && self->role > 1)
+                s_bad (&reader, "ENROLL role not 0 or 1");
+            const uint8_t *keys = s_get (&reader, 64, "truncated ENROLL keys");
+            if (keys) {
+                memcpy (self->curve_key, keys, 32);
+                memcpy (self->sign_key, keys + 32, 32);
+            }
+            break;
+        }
         case ZC_MSG_SUB:
         case ZC_MSG_UNSUB:
             s_get_patterns (&reader, self->patterns, "bad patterns");
@@ -1834,6 +1854,14 @@ s_sample (uint8_t type)
         self->flags = 0;                //  a chunk (STREAM_ACK shares FULL's bit)
         self->seq = 77;
     }
+    if (type == ZC_MSG_ENROLL) {
+        strcpy (self->name, "web-9");
+        self->role = 0;
+        for (int index = 0; index < 32; index++) {
+            self->curve_key [index] = (uint8_t) index;
+            self->sign_key [index] = (uint8_t) (255 - index);
+        }
+    }
     if (s_has_payload (type, self->flags))
         self->payload = zframe_new ("\x00\x01payload", 9);
     return self;
@@ -2664,6 +2692,9 @@ zc_wire_test (bool verbose)
                 ZC_CHECK (got->text == NULL);
             ZC_CHECK (got->retain == sent->retain && s_lists_equal (got->patterns, sent->patterns));
             ZC_CHECK (got->seq == sent->seq);
+            ZC_CHECK (got->role == sent->role
+                   && memcmp (got->curve_key, sent->curve_key, 32) == 0
+                   && memcmp (got->sign_key, sent->sign_key, 32) == 0);
             ZC_CHECK ((!got->subject && !sent->subject)
                    || (got->subject && sent->subject && streq (got->subject, sent->subject)));
             ZC_CHECK (s_has_payload (type, sent->flags)? zframe_eq (got->payload, sent->payload): !got->payload);
@@ -2671,6 +2702,38 @@ zc_wire_test (bool verbose)
         zc_wire_destroy (&got);
         zc_wire_destroy (&sent);
         zmsg_destroy (&msg);
+    }
+    //  ENROLL: every byte of its fixed fields counts; a role other than
+    //  0 or 1, a byte short or a byte more is malformed.
+    {
+        zc_wire_t *enroll = s_sample (ZC_MSG_ENROLL);
+        zmsg_t *good = zc_wire_encode (enroll);
+        ZC_CHECK (good != NULL);
+        enroll->role = 2;
+        ZC_CHECK (zc_wire_encode (enroll) == NULL);
+        zc_wire_destroy (&enroll);
+        zframe_t *frame = good? zmsg_first (good): NULL;
+        size_t size = frame? zframe_size (frame): 0;
+        for (int round = 0; frame && round < 3; round++) {
+            zframe_t *bad = zframe_new (NULL, size + 1);
+            memcpy (zframe_data (bad), zframe_data (frame), size);
+            zframe_data (bad) [size] = 0;
+            size_t bad_size = round == 0? size - 1: size + 1;
+            if (round == 2)
+                zframe_data (bad) [size - 65] = 2;      //  the role byte
+            zframe_t *cut = zframe_new (zframe_data (bad), round == 2? size: bad_size);
+            zmsg_t *cut_msg = zmsg_new ();
+            zmsg_append (cut_msg, &cut);
+            const char *reason = NULL;
+            zc_wire_t *got = zc_wire_decode (cut_msg, zmsg_first (cut_msg), &reason);
+            ZC_CHECK (got == NULL && reason != NULL);
+            if (verbose && reason)
+                printf ("#   ENROLL %s: %s\n", round == 0? "a byte short": round == 1? "a byte more": "role 2", reason);
+            zc_wire_destroy (&got);
+            zmsg_destroy (&cut_msg);
+            zframe_destroy (&bad);
+        }
+        zmsg_destroy (&good);
     }
     //  Empty from, no targets, empty ERROR text.
     wire = zc_wire_new (ZC_MSG_ERROR);

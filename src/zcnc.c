@@ -8,6 +8,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "hub.h"
+#include "init.h"
 #include "policy.h"
 #include "shell.h"
 #include "startup.h"
@@ -23,6 +24,10 @@ static const char *s_usage =
     "  zcnc hub-status [-c FILE] [--json]     (asks the hub's control socket)\n"
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
+    "  zcnc init    hub NAME [-d DIR] [--bind ENDPOINT] [--enroll] [--user USER]\n"
+    "  zcnc init    agent NAME --hub HUBNAME@ENDPOINT [-d DIR] [--enroll] [--hub-dir DIR]\n"
+    "               [--user USER]\n"
+    "  zcnc keys    [-c FILE] [--json] list | accept NAME | reject NAME | revoke NAME\n"
     "clients (talk to the local agent's socket):\n"
     "  zcnc trigger [-c FILE] [-t SECS] [--async] [--json] [--schedule INTERVAL,TOTAL] [--stream]\n"
     "               [--where KEY=GLOB]... TARGET:COMMAND\n"
@@ -174,6 +179,8 @@ static const struct {
     { "agent", s_agent },
     { "hub-status", zc_cli_hub_status },
     { "keygen", zc_cli_keygen },
+    { "init", zc_cli_init },
+    { "keys", zc_cli_keys },
     { "trigger", zc_cli_trigger },
     { "call", zc_cli_call },
     { "send", zc_cli_send },

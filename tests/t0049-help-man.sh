@@ -16,12 +16,12 @@ help_options () {
 	grep -oE '(^|[][ |])--?[a-zA-Z][a-zA-Z-]*' | sed 's/^[][ |]//' | sort -u
 }
 
-# The page whose SYNOPSIS has `.Cm COMMAND` right after `.Nm zcnc`.
+# The page whose SYNOPSIS has `.Cm COMMAND [WORD]` right after `.Nm zcnc`.
 page_of () {
 	for page in "$MAN"/*.[178]; do
 		awk -v cmd="$1" '
 			/^\.Sh / { synopsis = ($0 == ".Sh SYNOPSIS") }
-			synopsis && last == ".Nm zcnc" && $0 == ".Cm " cmd { found = 1 }
+			synopsis && last == ".Nm zcnc" && $1 == ".Cm" && $2 == cmd { found = 1 }
 			{ last = $0 }
 			END { exit !found }' "$page" && echo "$page"
 	done
@@ -35,7 +35,7 @@ man_options () {
 		/^\.Sh / { synopsis = ($0 == ".Sh SYNOPSIS"); next }
 		!synopsis { next }
 		/^\.Nm zcnc$/ { block = ""; inside = 0; next }
-		block == "" && $0 == ".Cm " cmd { inside = 1 }
+		block == "" && $1 == ".Cm" && $2 == cmd { inside = 1 }
 		{ block = block "x" }
 		inside {
 			for (i = 1; i < NF; i++)

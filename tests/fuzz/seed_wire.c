@@ -408,6 +408,19 @@ main (int argc, char *argv [])
     wire->payload = zc_wire_count_payload (ZC_MSG_REPLY, ZC_BULK_CHUNK);
     s_message ("ack-chunk", &wire);
 
+    //  Version 6: ENROLL (key enrollment).
+    wire = zc_wire_new (ZC_MSG_ENROLL);
+    strcpy (wire->name, "web-9");
+    for (int index = 0; index < 32; index++) {
+        wire->curve_key [index] = (uint8_t) (index * 7);
+        wire->sign_key [index] = (uint8_t) (index * 13);
+    }
+    s_message ("enroll", &wire);
+    wire = zc_wire_new (ZC_MSG_ERROR);
+    wire->code = ZC_ERR_PENDING;
+    wire->text = strdup ("hub hub1 holds the enrollment request of web-9");
+    s_message ("error-pending", &wire);
+
     //  Version 4: pub/sub.
     zlist_t *items = zlist_new ();
     zlist_append (items, zframe_new ("a line", 6));
