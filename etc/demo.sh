@@ -6,14 +6,22 @@
 #  then stops exactly the processes it started and removes the directory.
 #
 #  usage: sh etc/demo.sh PATH_TO_ZCNC        (what `make demo` runs)
+#         sh /usr/share/zcnc/demo.sh         (installed: the zcnc in PATH)
 #  Exit status: the trigger's; 125 when the mesh could not be set up.
 #  Set ZCNC_DEMO_KEEP=1 to keep the scratch directory (logs, configs).
 
-if [ $# -ne 1 ]; then
-    echo "usage: sh etc/demo.sh PATH_TO_ZCNC" >&2
+if [ $# -gt 1 ]; then
+    echo "usage: sh demo.sh [PATH_TO_ZCNC]" >&2
     exit 2
 fi
-zcnc=$1
+if [ $# -eq 1 ]; then
+    zcnc=$1
+else
+    zcnc=$(command -v zcnc) || {
+        echo "demo: no zcnc in PATH (give its path: sh demo.sh PATH_TO_ZCNC)" >&2
+        exit 125
+    }
+fi
 case $zcnc in
     /*) ;;
     *) zcnc=$(pwd)/$zcnc ;;
