@@ -7,6 +7,7 @@
 #
 #  usage: sh etc/demo.sh PATH_TO_ZCNC        (what `make demo` runs)
 #         sh etc/demo.sh PATH_TO_ZCNC --dot FILE   (what `make mesh-svg` runs)
+#         sh /usr/share/zcnc/demo.sh         (installed: the zcnc in PATH)
 #  With --dot, no transcript: n3 is stopped and a job queued for it, then
 #  `zcnc nodes --dot` (a Graphviz picture of the mesh as n1 sees it) is
 #  written to FILE.
@@ -17,11 +18,19 @@
 dot_file=""
 if [ $# -eq 3 ] && [ "$2" = --dot ]; then
     dot_file=$3
-elif [ $# -ne 1 ]; then
-    echo "usage: sh etc/demo.sh PATH_TO_ZCNC [--dot FILE]" >&2
+    set -- "$1"
+elif [ $# -gt 1 ]; then
+    echo "usage: sh demo.sh [PATH_TO_ZCNC [--dot FILE]]" >&2
     exit 2
 fi
-zcnc=$1
+if [ $# -eq 1 ]; then
+    zcnc=$1
+else
+    zcnc=$(command -v zcnc) || {
+        echo "demo: no zcnc in PATH (give its path: sh demo.sh PATH_TO_ZCNC)" >&2
+        exit 125
+    }
+fi
 case $zcnc in
     /*) ;;
     *) zcnc=$(pwd)/$zcnc ;;

@@ -11,8 +11,13 @@
 #include <sys/types.h>
 #include <czmq.h>
 
-#define ZC_HUB_CONFIG_DEFAULT   "/etc/zcnc/hub.cfg"
-#define ZC_AGENT_CONFIG_DEFAULT "/etc/zcnc/agent.cfg"
+//  The configuration directory is configure's sysconfdir (Makefile.am
+//  passes it): /etc in packages, /usr/local/etc for a plain make install.
+#ifndef ZC_SYSCONFDIR
+#   define ZC_SYSCONFDIR "/etc"
+#endif
+#define ZC_HUB_CONFIG_DEFAULT   ZC_SYSCONFDIR "/zcnc/hub.cfg"
+#define ZC_AGENT_CONFIG_DEFAULT ZC_SYSCONFDIR "/zcnc/agent.cfg"
 
 typedef enum { ZC_ROLE_HUB, ZC_ROLE_AGENT, ZC_ROLE_CLIENT } zc_role_t;
 

@@ -1729,11 +1729,11 @@ zc_config_test (bool verbose)
     //  Which file: -c, else $ZCNC_CONFIG unless empty, else the role's default
     char *saved = getenv ("ZCNC_CONFIG")? zc_strdup (getenv ("ZCNC_CONFIG")): NULL;
     unsetenv ("ZCNC_CONFIG");
-    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "/etc/zcnc/hub.cfg");
-    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_AGENT), "/etc/zcnc/agent.cfg");
-    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_CLIENT), "/etc/zcnc/agent.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), ZC_SYSCONFDIR "/zcnc/hub.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_AGENT), ZC_SYSCONFDIR "/zcnc/agent.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_CLIENT), ZC_SYSCONFDIR "/zcnc/agent.cfg");
     setenv ("ZCNC_CONFIG", "", 1);
-    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "/etc/zcnc/hub.cfg");
+    ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), ZC_SYSCONFDIR "/zcnc/hub.cfg");
     setenv ("ZCNC_CONFIG", "env.cfg", 1);
     ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_HUB), "env.cfg");
     ZC_CHECK_STR (zc_config_path (NULL, ZC_ROLE_CLIENT), "env.cfg");
