@@ -5,6 +5,8 @@ set -e
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev
 libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev valgrind groff-base
 socat netcat-openbsd"
+#  mandoc lints zcnc-protocol(7) (tests/t0040-protocol-man.sh).
+packages="$packages mandoc"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
