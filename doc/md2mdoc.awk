@@ -14,9 +14,10 @@
 #  `code`, **bold**, *emphasis*, [text](#anchor) links (the text is kept;
 #  a link out of the page keeps its address too) and NAME(N) references
 #  to manual pages, which become Xr. HTML comments are left out.
-#  Anything else is taken as paragraph text. A link to an anchor that no
-#  heading has, or a table row with more cells than its header, stops it
-#  with an error naming the line: the Markdown has a fault to fix.
+#  Anything else is taken as paragraph text. A fault in the Markdown (a
+#  link to an anchor that no heading has, a table row with more cells than
+#  its header or a table without its |---| row, a code block not closed,
+#  bytes that are not UTF-8) stops it with an error naming the line.
 #
 #  How the page is written: text lines hold plain words (backslashes
 #  escaped, no line starting with a dot or an apostrophe, one sentence
@@ -44,11 +45,12 @@ BEGIN {
 	SECTION = 7
 }
 
-{ SRC[NR] = $0 }
+{
+	sub(/\r$/, "")
+	SRC[NR] = $0
+}
 
 END {
-	if (failed)
-		exit 1
 	nsrc = NR
 	find_anchors()
 	out(".\\\" Generated from doc/PROTOCOL.md by doc/md2mdoc.awk (make protocol-man):")
@@ -67,7 +69,6 @@ END {
 	out(".Xr zcnc 1 ,")
 	out(".Xr zcnc-policy 5 ,")
 	out(".Xr zcnc.conf 5")
-	exit failed
 }
 
 #  ORD[c] is the number of the byte c.
@@ -80,9 +81,9 @@ function out(line) {
 	print line
 }
 
+#  Says what is wrong at line LINENO of the Markdown, and ends awk (exit 1).
 function fail(lineno, message) {
 	printf "%s:%d: %s\n", FILENAME, lineno, message > "/dev/stderr"
-	failed = 1
 	exit 1
 }
 
@@ -194,7 +195,7 @@ function paragraph(strip,    text, line) {
 }
 
 function fenced_code(    n, start) {
-	start = ln
+	start = BLK = ln
 	n = 0
 	ln++
 	while (ln <= nsrc && SRC[ln] !~ /^```/)
@@ -208,6 +209,7 @@ function fenced_code(    n, start) {
 #  Lines indented by at least DEPTH spaces (and blank lines between
 #  them), from ln on, with DEPTH spaces taken off.
 function indented_code(depth,    n, last) {
+	BLK = ln
 	n = 0
 	last = 0
 	while (ln <= nsrc && (blank(SRC[ln]) || indent_of(SRC[ln]) >= depth)) {
@@ -224,7 +226,6 @@ function indented_code(depth,    n, last) {
 #  CODE[1..N] as a literal display, indented when its longest line leaves
 #  room for that on an 80-column terminal.
 function code_block(n,    i, widest, w) {
-	BLK = ln
 	widest = 0
 	for (i = 1; i <= n; i++) {
 		w = display_width(CODE[i])
@@ -246,7 +247,7 @@ function code_block(n,    i, widest, w) {
 #  or a number); an item's lines go on indented (or, directly after the
 #  marker's line, not indented), its later paragraphs are indented by the
 #  marker's width, and a code block in it by 4 more.
-function list(    numbered, width, compact, j, single) {
+function list(    numbered, width, compact, j) {
 	numbered = SRC[ln] ~ /^[0-9]/
 	#  A list of one-line items with no blank line between them is compact.
 	compact = 1
@@ -292,8 +293,8 @@ function list(    numbered, width, compact, j, single) {
 # --------------------------------------------------------------------------
 # Tables
 
-#  Splits LINE, a table row, into CELL[1..n] at the bars outside `code`;
-#  returns n.
+#  Splits LINE, a table row, into CELL[1..n] at the bars outside `code`
+#  and not escaped (\|); returns n.
 function split_row(line,    n, i, c, incode, cell) {
 	sub(/^[ \t]*\|/, "", line)
 	sub(/\|[ \t]*$/, "", line)
@@ -302,6 +303,11 @@ function split_row(line,    n, i, c, incode, cell) {
 	incode = 0
 	for (i = 1; i <= length(line); i++) {
 		c = substr(line, i, 1)
+		if (c == "\\" && substr(line, i + 1, 1) == "|") {
+			cell = cell "|"
+			i++
+			continue
+		}
 		if (c == "`")
 			incode = !incode
 		if (c == "|" && !incode) {
@@ -361,7 +367,7 @@ function table(    start, rows, cols, r, c, n, w, fixed, widths, tagcols, widest
 			column_row(r, cols)
 	} else {
 		#  A tagged list: the first cell is the tag, the first two when
-		#  the first is a short number or name (a type's "1 HELLO").
+		#  the first is at most 3 wide (a type's number: "1 HELLO").
 		w = 0
 		for (r = 2; r <= rows; r++)
 			if (cell_width(T[r, 1]) > w)
@@ -428,7 +434,9 @@ function column_row(r, cols,    c, line) {
 	}
 }
 
-function tagged_row(r, cols, tagcols,    c, line, first) {
+#  One row of a tagged list: the tag, then each other cell that is not
+#  empty as "header: text" on a line of its own.
+function tagged_row(r, cols, tagcols,    c, first) {
 	inline(T[r, 1] (tagcols == 2 ? " " T[r, 2] : ""))
 	out(".It " run(1, NW, "cell", 0))
 	first = 1
