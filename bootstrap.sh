@@ -3,10 +3,10 @@
 #  then generates ./configure.
 set -e
 packages="build-essential autoconf automake libtool pkg-config libzmq3-dev
-libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev valgrind groff-base
+libczmq-dev libsodium-dev liblmdb-dev libjansson-dev libcurl4-openssl-dev libssl-dev valgrind groff-base mandoc
 socat netcat-openbsd"
-#  mandoc lints zcnc-protocol(7) (tests/t0040-protocol-man.sh).
-packages="$packages mandoc"
+#  Graphviz: `zcnc nodes --dot` output is checked with dot (tests, make mesh-svg).
+packages="$packages graphviz"
 missing=""
 for package in $packages; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||

@@ -3,7 +3,7 @@
 #	LC_ALL=C awk -v date="May 1, 2026" -v os="zcnc 0.1.0" \
 #	    -f doc/md2mdoc.awk doc/PROTOCOL.md >man/zcnc-protocol.7
 #
-#  `make protocol-man` runs it; tests/t0040-protocol-man.sh checks that the
+#  `make protocol-man` runs it; tests/t0050-protocol-man.sh checks that the
 #  committed page is what it makes. POSIX awk (Debian's mawk included), read
 #  byte by byte: run it in the C locale.
 #

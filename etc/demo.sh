@@ -6,11 +6,19 @@
 #  then stops exactly the processes it started and removes the directory.
 #
 #  usage: sh etc/demo.sh PATH_TO_ZCNC        (what `make demo` runs)
-#  Exit status: the trigger's; 125 when the mesh could not be set up.
+#         sh etc/demo.sh PATH_TO_ZCNC --dot FILE   (what `make mesh-svg` runs)
+#  With --dot, no transcript: n3 is stopped and a job queued for it, then
+#  `zcnc nodes --dot` (a Graphviz picture of the mesh as n1 sees it) is
+#  written to FILE.
+#  Exit status: the trigger's (with --dot: 0); 125 when the mesh could
+#  not be set up.
 #  Set ZCNC_DEMO_KEEP=1 to keep the scratch directory (logs, configs).
 
-if [ $# -ne 1 ]; then
-    echo "usage: sh etc/demo.sh PATH_TO_ZCNC" >&2
+dot_file=""
+if [ $# -eq 3 ] && [ "$2" = --dot ]; then
+    dot_file=$3
+elif [ $# -ne 1 ]; then
+    echo "usage: sh etc/demo.sh PATH_TO_ZCNC [--dot FILE]" >&2
     exit 2
 fi
 zcnc=$1
@@ -173,6 +181,20 @@ s_all_online () {
     [ "$online" -eq 3 ]
 }
 s_wait_for 150 s_all_online || s_fail "n1 did not see 3 nodes online within 15 s"
+
+#  The picture: one node offline with a job waiting for it.
+if [ -n "$dot_file" ]; then
+    n3_pid=${agent_pids##* }
+    kill -TERM "$n3_pid"
+    s_n3_offline () {
+        "$zcnc" nodes --json 2>/dev/null | grep -q '"name":"n3","online":false'
+    }
+    s_wait_for 300 s_n3_offline || s_fail "n1 did not see n3 offline within 30 s"
+    "$zcnc" trigger --async n3:uptime >/dev/null || s_fail "could not queue a job for n3"
+    "$zcnc" nodes --dot >"$dot_file" || s_fail "zcnc nodes --dot failed"
+    s_cleanup
+    exit 0
+fi
 
 printf '# hub1 at %s; agents %s; scratch directory %s\n' "$endpoint" "$agents" "$dir"
 printf '$ export ZCNC_CONFIG=%s\n' "$ZCNC_CONFIG"

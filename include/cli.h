@@ -25,6 +25,7 @@ int zc_cli_sub (int argc, char *argv []);
 int zc_cli_tail (int argc, char *argv []);
 int zc_cli_cancel (int argc, char *argv []);
 int zc_cli_cp (int argc, char *argv []);
+int zc_cli_hub_status (int argc, char *argv []);
 
 //  For the commands' files (cli.c, clisub.c).
 #include <jansson.h>

@@ -1,6 +1,6 @@
 /*  collect.h — log shipping, the storing end ("collect = SUBJECT FILE",
     zcnc.conf(5)): every message on SUBJECT (a pattern) is appended to
-    FILE as a JSON line, the pub/sub message object of zcnc(1).
+    FILE as a JSON line, the pub/sub message object of zcnc-pubsub(1).
 
     Lines of a log stream (follow.h) are written once each: the collector
     remembers, per publisher and subject, the last number it wrote (in the

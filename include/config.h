@@ -44,11 +44,17 @@ typedef struct {
     size_t peer_budget;         //  bytes held for one agent (default 4 MiB)
     size_t hub_link_budget;     //  ... for one hub link, either way (default 32 MiB)
     size_t total_budget;        //  ... for all of them (default 256 MiB)
+    char *hub_socket;           //  the control socket (zcnc hub-status); default DATA/hub.sock
+    char *hub_socket_group;     //  NULL: mode 0600
+    char *hub_metrics;          //  HOST:PORT of the Prometheus page, or NULL (off)
+    bool hub_metrics_public;    //  served on an address that is not loopback
     //  agent
     zlist_t *hubs;              //  of zc_peer_addr_t *
     char *socket;               //  default DATA/zcnc.sock
     char *socket_group;         //  NULL: mode 0600
     char *readfolder, *policy, *startup, *error_node;   //  NULL when absent
+    char *metrics;              //  HOST:PORT of the Prometheus page, or NULL (off)
+    bool metrics_public;        //  served on an address that is not loopback
     size_t max_output;          //  bytes per stream (default 1 MiB)
     double forget_after;        //  s: nodes unseen this long leave the directory (7 days)
     double results_ttl;         //  s a sent job's result is kept (default 7 days)

@@ -1,6 +1,6 @@
 /*  control.h — the agent's control socket: the JSON-lines protocol that
     clients (the zcnc commands, nc -U, scripts) speak on DATA/zcnc.sock
-    (zcnc(1), "SOCKET PROTOCOL").
+    (zcnc-socket(7)).
 
     A line is a message to send (its jobs are resolved against the node
     directory and stored; the IDs are answered once they are on disk, and

@@ -1,6 +1,6 @@
 /*  copy.h — the copy method: a file from the agent that has it (the
     source, which the copy job is sent to) to another agent (the
-    destination), through the hubs, sealed end to end (zcnc(1), COPY).
+    destination), through the hubs, sealed end to end (zcnc-cp(1), COPY).
 
     The source asks the destination what it has already (a copy_open
     job, durable like any job): the destination keeps a partial file

@@ -144,6 +144,10 @@ json_t *zc_delivery_job_json (zc_delivery_t *self, const char *job_id);
 //  All jobs in submission order (a new array).
 json_t *zc_delivery_jobs_json (zc_delivery_t *self);
 void zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight);
+//  For metrics: the jobs kept here in each state (counts indexed by
+//  zc_state_t), and when the oldest job its target has not ACKed yet
+//  (queued or sent) was created, in wall ms (0 when none).
+void zc_delivery_states (zc_delivery_t *self, size_t counts [ZC_STATE_COUNT], uint64_t *oldest_ms);
 
 int zc_delivery_test (bool verbose);
 #endif

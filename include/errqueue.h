@@ -64,7 +64,7 @@ void zc_errqueue_load (zc_errqueue_t *self, zc_store_t *store);
 void zc_errqueue_forget (zc_store_t *store);
 
 //  A job this agent gave up on: 'job' is its jobs object (borrowed,
-//  zcnc(1) "JSON outputs"); the event keeps its id, node, method, state
+//  zcnc-jobs(1) "JSON OUTPUTS"); the event keeps its id, node, method, state
 //  and error.
 void zc_errqueue_job (zc_errqueue_t *self, json_t *job);
 //  Something this agent refused: a job (job_id set) or a message on a

@@ -38,7 +38,7 @@ bool zc_id_equal (const zc_id_t *a, const zc_id_t *b);
 //  the 48 bits.
 int zc_id_shifted (const zc_id_t *id, int64_t ms, zc_id_t *out);
 //  The message ID of run 'run' of a schedule whose run 0 has ID 'base'
-//  and whose runs are 'interval' seconds apart (zcnc(1) "schedule"):
+//  and whose runs are 'interval' seconds apart (zcnc-trigger(1) "SCHEDULES"):
 //  base's 48-bit time increased by run * interval * 1000 ms, its 80
 //  random bits kept. Origin and target derive the same IDs. 0, or -1
 //  (out untouched) when the time would pass 48 bits.

@@ -19,7 +19,7 @@ typedef enum {
     ZC_STATE_INTERRUPTED,       //  its agent stopped while it ran
     ZC_STATE_DENIED,
     ZC_STATE_CANCELLED,
-    ZC_STATE_SCHEDULED,         //  at the origin, a later run of a schedule (zcnc(1) "schedule"):
+    ZC_STATE_SCHEDULED,         //  at the origin, a later run of a schedule (zcnc-trigger(1) "SCHEDULES"):
                                 //  its result comes when its target ran it; never sent itself
     ZC_STATE_COUNT
 } zc_state_t;
@@ -42,7 +42,7 @@ typedef enum {
     ZC_METHOD_COPY_CLOSE
 } zc_method_t;
 
-//  A job's schedule (zcnc(1) "schedule"): 'count' runs, 'interval'
+//  A job's schedule (zcnc-trigger(1) "SCHEDULES"): 'count' runs, 'interval'
 //  seconds apart; count 0 means none. Valid: an interval of at least
 //  1 s, 1 to ZC_SCHEDULE_MAX_RUNS runs, the last one due less than
 //  ZC_SCHEDULE_MAX_SPAN seconds after the first.
@@ -77,7 +77,7 @@ typedef struct {
 } zc_result_t;
 
 //  What the origin does with a job's result (SPEC.md "Messages", the
-//  reply methods; zcnc(1) "REPLY METHODS"). The numbers are stored.
+//  reply methods; zcnc-trigger(1) "REPLY METHODS"). The numbers are stored.
 typedef enum {
     ZC_REPLY_CONSOLE = 0,       //  shown to the client waiting for it, and by `zcnc jobs`
     ZC_REPLY_NONE,              //  only recorded

@@ -45,6 +45,14 @@ zc_jsonl_t *zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
 //  Closes every connection (calling on_close) and removes the socket file.
 void zc_jsonl_destroy (zc_jsonl_t **self_p);
 
+//  Lines longer than 'bytes' (less than ZC_JSONL_MAX_LINE: a control
+//  socket that takes small requests) are refused as those over
+//  ZC_JSONL_MAX_LINE are: one error line, then the connection closes.
+void zc_jsonl_set_max_line (zc_jsonl_t *self, size_t bytes);
+//  Closes a connection once what is queued for it is written; nothing
+//  more is read from it (a client that sent garbage).
+void zc_jsonl_close (zc_jsonl_conn_t *conn);
+
 //  Queues one object as a line; never blocks. The lines queued on a
 //  connection in one turn of the loop leave together at its end, in one
 //  write where the socket takes them. A client that does not read and

@@ -1,6 +1,6 @@
 /*  publine.h — the JSON lines of a received pub/sub message, as a
     subscriber on the agent's socket and a collector's file get them (the
-    message object of zcnc(1), "sub --json").
+    message object of zcnc-pubsub(1), "sub --json").
 
     A message is written once, however many subscribers take it: its
     fields (subject, from, time, auth, retained, id) and each item's

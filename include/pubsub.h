@@ -1,5 +1,5 @@
 /*  pubsub.h — an agent's pub/sub: what its socket clients subscribe to
-    and publish (zcnc(1) "pub", "sub"), what it asks its hubs for, and
+    and publish (zcnc-pubsub(1)), what it asks its hubs for, and
     the retained messages it published, which it keeps in its store and
     gives its hub again after a restart of either.
 

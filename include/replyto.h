@@ -1,6 +1,6 @@
 /*  replyto.h — reply methods at the origin: what the agent that sent a
     job does with its result once the result is recorded (SPEC.md
-    "Messages", zcnc(1) "REPLY METHODS").
+    "Messages", zcnc-trigger(1) "REPLY METHODS").
 
     console and none need nothing here: the result is in the outbox, the
     waiting client and `zcnc jobs` show it. The others act once per

@@ -1,4 +1,4 @@
-/*  schedule.h — the schedules received on this node (zcnc(1)
+/*  schedule.h — the schedules received on this node (zcnc-trigger(1)
     "schedule"), for the runner.
 
     A job whose REQ carries a schedule of COUNT runs INTERVAL seconds

@@ -76,6 +76,9 @@ int zc_store_get (zc_store_t *self, zc_table_t table, const char *key, zc_store_
 
 //  Figures for status and benchmarks.
 size_t zc_store_commits (zc_store_t *self);
+//  The size of the store's data file and the bytes of it in use (pages
+//  up to the last one written). 0, or -1 when LMDB cannot tell.
+int zc_store_usage (zc_store_t *self, size_t *file_bytes, size_t *used_bytes);
 
 int zc_store_test (bool verbose);
 #endif

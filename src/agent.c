@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include "prelude.h"
 #include "agent.h"
+#include "agentmetrics.h"
 #include "audit.h"
 #include "bulk.h"
 #include "commit.h"
@@ -74,6 +75,7 @@ struct _zc_agent_t {
     zc_collect_t *collect;      //  subjects written to files, or NULL
     zc_exec_context_t *exec_context;
     zc_control_t *control;      //  the socket
+    zc_agentmetrics_t *metrics; //  the metrics page (agent/metrics), or NULL
     zc_directory_use_t directory_use;   //  the node directory: subscribed, here
     zc_log_once_t *logged;      //  warnings logged once
     zc_readfolder_t *readfolder;    //  the drop folder, or NULL
@@ -1006,6 +1008,12 @@ s_listen (zc_agent_t *self, char **error)
         free (problem);
         return -1;
     }
+    zc_agentmetrics_parts_t metrics = {
+        .config = config, .store = self->store, .delivery = self->delivery, .runner = self->runner,
+        .directory = self->directory, .uplinks = self->uplinks, .pubsub = self->pubsub,
+        .control = self->control, .malformed = &self->malformed };
+    if (config->metrics && !(self->metrics = zc_agentmetrics_new (self->loop, &metrics, error)))
+        return -1;
     if (config->readfolder) {
         self->readfolder = zc_readfolder_new (self->loop, config->readfolder, 1000,
                                               s_readfolder_submit, self, &problem);
@@ -1143,6 +1151,7 @@ zc_agent_destroy (zc_agent_t **self_p)
     //  still running are killed with their process groups and recorded
     //  as interrupted; the last batch is committed.
     zc_startup_destroy (&self->startup);
+    zc_agentmetrics_destroy (&self->metrics);
     zc_control_destroy (&self->control);
     zc_replyto_destroy (&self->replyto);
     zc_collect_destroy (&self->collect);

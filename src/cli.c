@@ -18,12 +18,17 @@
 #include "config.h"
 #include "facts.h"
 #include "keys.h"
+#include "lateopts.h"
+#include "meshdot.h"
 #include "message.h"
 #include "prefixer.h"
 #include "target.h"
+#include "term.h"
 
 //  Margin over a server-side wait before the client gives up on the agent.
 #define S_CLIENT_MARGIN_MS ZC_CLI_MARGIN_MS
+
+static void s_print_json_lines (json_t *array);
 
 void
 zc_cli_usage_error (const char *usage, const char *format, ...)
@@ -138,14 +143,16 @@ zc_cli_job_output (json_t *job, const char *name, size_t *size)
 
 //  Writes output with each line prefixed "NODE: ", so lines of different
 //  nodes never mix within a line; a last line without newline gets one.
+//  On a terminal the prefix is painted with the job's outcome.
 static void
-s_write_prefixed (FILE *stream, const char *node, const uint8_t *bytes, size_t size)
+s_write_prefixed (FILE *stream, const char *node, zc_paint_t paint, const uint8_t *bytes, size_t size)
 {
+    zc_term_mode_t mode = zc_term_mode (stream);
     size_t start = 0;
     while (start < size) {
         const uint8_t *newline = memchr (bytes + start, '\n', size - start);
         size_t end = newline? (size_t) (newline - bytes): size;
-        fprintf (stream, "%s: ", node);
+        fprintf (stream, "%s%s:%s ", zc_term_on (mode, paint), node, zc_term_off (mode, paint));
         fwrite (bytes + start, 1, end - start, stream);
         fputc ('\n', stream);
         start = end + 1;
@@ -161,12 +168,31 @@ typedef struct {
 } s_outcome_t;
 
 //  How answers are printed: raw or prefixed, as JSON, and for output
-//  that streams, where partial lines wait.
+//  that streams, where partial lines wait; on a terminal, the progress
+//  line of a fan-out and what it counts.
 typedef struct {
     bool raw, as_json;
     zc_prefixer_t *prefixer;    //  streaming: prefixed output; NULL otherwise
     bool streamed;              //  the output came in chunks: not again with the result
+    zc_progress_t *progress;    //  NULL: none (not a terminal, one exact name)
+    size_t total, answered, failed;
 } s_printing_t;
+
+//  Prints "zcnc: NODE: STATE: ERROR" on stderr, the state painted.
+static void
+s_print_job_error (const char *node, const char *state, const char *error)
+{
+    zc_term_mode_t mode = zc_term_mode (stderr);
+    fprintf (stderr, "zcnc: %s: %s%s%s: %s\n", node, zc_term_on (mode, ZC_PAINT_BAD), state,
+             zc_term_off (mode, ZC_PAINT_BAD), error);
+}
+
+//  Seconds on the monotonic clock, for the progress line.
+static double
+s_now (void)
+{
+    return zclock_mono () / 1000.0;
+}
 
 //  Prints a chunk of streamed output {"id", "node", "stream", "data"}.
 static void
@@ -216,7 +242,7 @@ s_print_result (json_t *job, s_printing_t *printing, s_outcome_t *outcome)
         if (printing->prefixer)
             zc_prefixer_flush (printing->prefixer, node);
         if (error)
-            fprintf (stderr, "zcnc: %s: %s: %s\n", node, state, error);
+            s_print_job_error (node, state, error);
     }
     else {
         size_t out_size, err_size;
@@ -229,14 +255,19 @@ s_print_result (json_t *job, s_printing_t *printing, s_outcome_t *outcome)
             fflush (stderr);
         }
         else {
-            s_write_prefixed (stdout, node, out, out_size);
-            s_write_prefixed (stderr, node, err, err_size);
+            zc_paint_t paint = zc_term_state_paint (state, json_is_integer (exit_value)?
+                                                    (int) json_integer_value (exit_value): -1);
+            s_write_prefixed (stdout, node, paint, out, out_size);
+            s_write_prefixed (stderr, node, paint, err, err_size);
         }
         free (out);
         free (err);
         if (error)
-            fprintf (stderr, "zcnc: %s: %s: %s\n", node, state, error);
+            s_print_job_error (node, state, error);
     }
+    printing->answered++;
+    if (!streq (state, "done") || (json_is_integer (exit_value) && json_integer_value (exit_value) != 0))
+        printing->failed++;
     if (streq (state, "denied"))
         outcome->refused = true;
     else
@@ -257,14 +288,24 @@ s_print_result (json_t *job, s_printing_t *printing, s_outcome_t *outcome)
 //  comes (see s_print_job), then, from the "end" line, each job still
 //  without a result. Returns 0, or -1 after printing why when the agent
 //  did not answer.
+//  With a progress line, it is redrawn every 0.2 s and after each result,
+//  and cleared before anything else is printed.
 static int
 s_wait_results (zc_client_t *client, double timeout, s_printing_t *printing, s_outcome_t *outcome)
 {
+    int64_t deadline = zclock_mono () + (int64_t) (timeout * 1000) + S_CLIENT_MARGIN_MS;
     while (true) {
         bool timed_out;
         char *error;
-        json_t *line = zc_client_recv (client, (int) (timeout * 1000) + S_CLIENT_MARGIN_MS,
-                                       &timed_out, &error);
+        int64_t left = deadline - zclock_mono ();
+        int wait_ms = left > 0? (int) left: 0;
+        if (printing->progress && wait_ms > 200)
+            wait_ms = 200;
+        zc_progress_draw (printing->progress, printing->total, printing->answered, printing->failed, s_now ());
+        json_t *line = zc_client_recv (client, wait_ms, &timed_out, &error);
+        if (!line && timed_out && zclock_mono () < deadline)
+            continue;
+        zc_progress_clear (printing->progress);
         if (!line) {
             fprintf (stderr, "zcnc: %s\n", timed_out? "the agent did not answer in time": error);
             free (error);
@@ -273,9 +314,11 @@ s_wait_results (zc_client_t *client, double timeout, s_printing_t *printing, s_o
         if (json_object_get (line, "end")) {
             size_t index;
             json_t *item;
+            zc_term_mode_t mode = zc_term_mode (stderr);
             json_array_foreach (json_object_get (line, "pending"), index, item) {
-                fprintf (stderr, "zcnc: no answer within %g s; %s stays queued (see: zcnc jobs %s)\n",
-                         timeout, json_string_value (item), json_string_value (item));
+                fprintf (stderr, "zcnc: no answer within %g s; %s %sstays queued%s (see: zcnc jobs %s)\n",
+                         timeout, json_string_value (item), zc_term_on (mode, ZC_PAINT_WAIT),
+                         zc_term_off (mode, ZC_PAINT_WAIT), json_string_value (item));
                 outcome->timed_out = true;
             }
             json_decref (line);
@@ -464,20 +507,29 @@ s_run_job (s_job_options_t *options, json_t *request)
     if (options->async) {
         size_t index;
         json_t *item;
-        json_array_foreach (ids, index, item)
-            printf ("%s\n", json_string_value (json_object_get (item, "id")));
+        //  With --json, each {"node", "id"} as a line.
+        if (options->as_json)
+            s_print_json_lines (ids);
+        else
+            json_array_foreach (ids, index, item)
+                printf ("%s\n", json_string_value (json_object_get (item, "id")));
         json_decref (answer);
         zc_client_destroy (&client);
         return 0;
     }
-    json_decref (answer);
 
     s_outcome_t outcome = { .remote = -1 };
+    //  A fan-out (anything but one exact name) shows its progress on a
+    //  terminal; one exact name's output is the remote one, unchanged.
     s_printing_t printing = {
         .raw = raw, .as_json = options->as_json, .streamed = options->stream,
-        .prefixer = options->stream && !raw && !options->as_json? zc_prefixer_new (stdout, stderr): NULL
+        .prefixer = options->stream && !raw && !options->as_json? zc_prefixer_new (stdout, stderr): NULL,
+        .progress = raw? NULL: zc_progress_new (stderr, zc_term_mode (stderr), s_now ()),
+        .total = json_array_size (ids)
     };
+    json_decref (answer);
     bool complete = s_wait_results (client, options->timeout, &printing, &outcome) == 0;
+    zc_progress_destroy (&printing.progress);
     zc_prefixer_destroy (&printing.prefixer);
     zc_client_destroy (&client);
     if (!complete)
@@ -489,6 +541,50 @@ s_run_job (s_job_options_t *options, json_t *request)
     if (raw)
         return outcome.remote >= 0? outcome.remote: 1;
     return outcome.failed || outcome.remote > 0? 1: 0;
+}
+
+//  Appends a word to a command line, in single quotes when the shell
+//  would read it otherwise.
+static void
+s_append_word (char **line, const char *word)
+{
+    bool plain = *word && strspn (word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                        "0123456789,._+:@%/=-*?[]") == strlen (word);
+    char *joined = zsys_sprintf ("%s%s%s%s%s", *line, **line? " ": "", plain? "": "'", word, plain? "": "'");
+    free (*line);
+    *line = joined;
+}
+
+//  The newcomer's trap (lateopts.h): warns on stderr when the words
+//  from 'first_word' on end like zcnc's own options, which then go to
+//  the target as part of the command (trigger) or as arguments (call);
+//  the warning shows the command line that was probably meant. Not when
+//  "--" came before the operands: that says the words are meant.
+static void
+s_warn_late_options (int argc, char *argv [], int first_word, bool call)
+{
+    if (optind > 1 && streq (argv [optind - 1], "--"))
+        return;
+    int late = zc_lateopts_find (argc - first_word, argv + first_word, call);
+    if (late < 0)
+        return;
+    late += first_word;
+    char *words = zc_strdup (""), *meant = zc_strdup ("zcnc");
+    for (int arg = late; arg < argc; arg++)
+        s_append_word (&words, argv [arg]);
+    for (int arg = 0; arg < optind; arg++)
+        s_append_word (&meant, argv [arg]);
+    for (int arg = late; arg < argc; arg++)
+        s_append_word (&meant, argv [arg]);
+    for (int arg = optind; arg < late; arg++)
+        s_append_word (&meant, argv [arg]);
+    const char *operand = call? "TARGET": "TARGET:COMMAND";
+    fprintf (stderr, "zcnc: warning: '%s' after %s goes to the target as %s; zcnc's options go first:"
+             " %s (put -- before %s to send them without this warning)\n", words,
+             call? "FUNCTION": "TARGET:COMMAND", call? "arguments of the function": "part of the command",
+             meant, operand);
+    free (words);
+    free (meant);
 }
 
 static const char *s_trigger_usage =
@@ -511,6 +607,7 @@ zc_cli_trigger (int argc, char *argv [])
         json_decref (options.schedule);
         return ZC_EXIT_USAGE;
     }
+    s_warn_late_options (argc, argv, optind + 1, false);
     //  Words after the first are joined with spaces, as ssh does.
     char *spec = zc_strdup (argv [optind]);
     for (int arg = optind + 1; arg < argc; arg++) {
@@ -565,6 +662,7 @@ zc_cli_call (int argc, char *argv [])
     if (argc - optind - 2 > 15)
         zc_cli_usage_error (s_call_usage, "call takes at most 15 ARGs, not %d", argc - optind - 2);
     else {
+        s_warn_late_options (argc, argv, optind + 2, true);
         json_t *args = json_array ();
         for (int arg = optind + 1; arg < argc && args; arg++)
             if (json_array_append_new (args, json_string (argv [arg])) != 0) {
@@ -639,7 +737,7 @@ s_worse (int status, int other)
     return status? status: other;
 }
 
-static const char *s_send_usage = "zcnc send [-c FILE] [-w] [-t SECS] [FILE|-]";
+static const char *s_send_usage = "zcnc send [-c FILE] [-w] [-t SECS] [--json] [FILE|-]";
 
 int
 zc_cli_send (int argc, char *argv [])
@@ -647,18 +745,20 @@ zc_cli_send (int argc, char *argv [])
     static struct option options [] = {
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
         { "timeout", required_argument, NULL, 't' },
         { "wait", no_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 }
     };
     const char *config = NULL;
-    bool wait = false, timeout_given = false;
+    bool wait = false, timeout_given = false, as_json = false;
     double timeout = 60;
     int option;
     optind = 1;
     while ((option = getopt_long (argc, argv, "c:ht:w", options, NULL)) != -1) {
         switch (option) {
             case 'c': config = optarg; break;
+            case 'j': as_json = true; break;
             case 'w': wait = true; break;
             case 't':
                 if ((timeout = zc_cli_seconds (optarg)) < 0) {
@@ -740,9 +840,12 @@ zc_cli_send (int argc, char *argv [])
         }
         size_t id_index;
         json_t *id;
-        json_array_foreach (ids, id_index, id)
-            printf ("%s %s\n", json_string_value (json_object_get (id, "id")),
-                    json_string_value (json_object_get (id, "node")));
+        if (as_json)
+            s_print_json_lines (ids);
+        else
+            json_array_foreach (ids, id_index, id)
+                printf ("%s %s\n", json_string_value (json_object_get (id, "id")),
+                        json_string_value (json_object_get (id, "node")));
         fflush (stdout);
         s_report_unknown (answer);
         json_decref (answer);
@@ -885,12 +988,47 @@ s_print_advertised (json_t *node, bool facts)
     printf ("\n");
 }
 
+//  `zcnc nodes --dot`: the mesh as this agent sees it, in Graphviz's
+//  language (meshdot.h), from its status, its directory and its queue.
+//  Returns the exit status.
+static int
+s_print_dot (const char *config)
+{
+    zc_client_t *client = zc_cli_connect (config);
+    if (!client)
+        return ZC_EXIT_ZCNC;
+    json_t *answers [3] = { NULL, NULL, NULL };
+    json_t *requests [3] = {
+        json_pack ("{s:s}", "op", "status"),
+        json_pack ("{s:s}", "op", "nodes"),
+        json_pack ("{s:s, s:s}", "op", "queue", "action", "list")
+    };
+    int status = 0;
+    for (int index = 0; index < 3 && !status; index++) {
+        answers [index] = zc_cli_request (client, requests [index], S_CLIENT_MARGIN_MS);
+        status = answers [index]? zc_cli_answer_error (answers [index], NULL): ZC_EXIT_ZCNC;
+    }
+    if (!status) {
+        char *dot = zc_meshdot_render (answers [0], json_object_get (answers [1], "nodes"),
+                                       json_object_get (answers [2], "jobs"));
+        fputs (dot, stdout);
+        free (dot);
+    }
+    for (int index = 0; index < 3; index++) {
+        json_decref (requests [index]);
+        json_decref (answers [index]);
+    }
+    zc_client_destroy (&client);
+    return status;
+}
+
 int
 zc_cli_nodes (int argc, char *argv [])
 {
-    static const char *usage = "zcnc nodes [-c FILE] [--facts] [--functions] [--json]";
+    static const char *usage = "zcnc nodes [-c FILE] [--dot] [--facts] [--functions] [--json]";
     static struct option options [] = {
         { "config", required_argument, NULL, 'c' },
+        { "dot", no_argument, NULL, 'd' },
         { "facts", no_argument, NULL, 'f' },
         { "functions", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
@@ -898,12 +1036,13 @@ zc_cli_nodes (int argc, char *argv [])
         { NULL, 0, NULL, 0 }
     };
     const char *config = NULL;
-    bool as_json = false, facts = false, functions = false;
+    bool as_json = false, facts = false, functions = false, as_dot = false;
     int option, status;
     optind = 1;
     while ((option = getopt_long (argc, argv, "+c:h", options, NULL)) != -1) {
         switch (option) {
             case 'c': config = optarg; break;
+            case 'd': as_dot = true; break;
             case 'f': facts = true; break;
             case 'F': functions = true; break;
             case 'j': as_json = true; break;
@@ -919,6 +1058,12 @@ zc_cli_nodes (int argc, char *argv [])
         zc_cli_usage_error (usage, "nodes takes no arguments");
         return ZC_EXIT_USAGE;
     }
+    if (as_dot && (as_json || facts || functions)) {
+        zc_cli_usage_error (usage, "--dot draws the mesh: not with --json, --facts or --functions");
+        return ZC_EXIT_USAGE;
+    }
+    if (as_dot)
+        return s_print_dot (config);
     json_t *answer = s_simple_op (config, json_pack ("{s:s}", "op", "nodes"), S_CLIENT_MARGIN_MS, &status);
     if (!answer)
         return status;
@@ -927,14 +1072,16 @@ zc_cli_nodes (int argc, char *argv [])
         s_print_json_lines (nodes);     //  with "facts" and "functions" always
     else {
         printf ("%-24s %-8s %-21s %s\n", "NAME", "STATE", "LAST SEEN", "VIA");
+        zc_term_mode_t mode = zc_term_mode (stdout);
         size_t index;
         json_t *node;
         json_array_foreach (nodes, index, node) {
             char when [32];
             s_format_time (json_number_value (json_object_get (node, "last_seen")), when, sizeof when);
-            printf ("%-24s %-8s %-21s %s\n", json_string_value (json_object_get (node, "name")),
-                    json_is_true (json_object_get (node, "online"))? "online": "offline",
-                    when, json_string_value (json_object_get (node, "via")));
+            bool online = json_is_true (json_object_get (node, "online"));
+            printf ("%-24s ", json_string_value (json_object_get (node, "name")));
+            zc_term_print (stdout, mode, online? ZC_PAINT_GOOD: ZC_PAINT_BAD, 8, online? "online": "offline");
+            printf (" %-21s %s\n", when, json_string_value (json_object_get (node, "via")));
             if (facts)
                 s_print_advertised (node, true);
             if (functions)
@@ -968,12 +1115,16 @@ zc_cli_status (int argc, char *argv [])
     }
     else {
         printf ("name:     %s\n", json_string_value (json_object_get (answer, "name")));
+        zc_term_mode_t mode = zc_term_mode (stdout);
         size_t index;
         json_t *hub;
         json_array_foreach (json_object_get (answer, "hubs"), index, hub) {
-            printf ("hub:      %s %s (%s)\n", json_string_value (json_object_get (hub, "name")),
-                    json_string_value (json_object_get (hub, "endpoint")),
-                    json_is_true (json_object_get (hub, "connected"))? "connected": "not connected");
+            bool connected = json_is_true (json_object_get (hub, "connected"));
+            printf ("hub:      %s %s (", json_string_value (json_object_get (hub, "name")),
+                    json_string_value (json_object_get (hub, "endpoint")));
+            zc_term_print (stdout, mode, connected? ZC_PAINT_GOOD: ZC_PAINT_BAD, 0,
+                           connected? "connected": "not connected");
+            printf (")\n");
             json_t *sending = json_object_get (hub, "sending");
             printf ("sending:  %" JSON_INTEGER_FORMAT " bytes on their way, %" JSON_INTEGER_FORMAT
                     " queued, %" JSON_INTEGER_FORMAT " messages refused over the budget\n",
@@ -1040,16 +1191,22 @@ static void
 s_print_job_table (json_t *jobs)
 {
     printf ("%-40s %-16s %-12s %s\n", "ID", "NODE", "STATE", "EXIT");
+    zc_term_mode_t mode = zc_term_mode (stdout);
     size_t index;
     json_t *job;
     json_array_foreach (jobs, index, job) {
         json_t *exit_value = json_object_get (job, "exit");
+        int exit_status = json_is_integer (exit_value)? (int) json_integer_value (exit_value): -1;
         char exit_text [16] = "-";
         if (json_is_integer (exit_value))
             snprintf (exit_text, sizeof exit_text, "%" JSON_INTEGER_FORMAT, json_integer_value (exit_value));
-        printf ("%-40s %-16s %-12s %s\n", json_string_value (json_object_get (job, "id")),
-                json_string_value (json_object_get (job, "node")),
-                json_string_value (json_object_get (job, "state")), exit_text);
+        const char *state = json_string_value (json_object_get (job, "state"));
+        printf ("%-40s %-16s ", json_string_value (json_object_get (job, "id")),
+                json_string_value (json_object_get (job, "node")));
+        zc_term_print (stdout, mode, zc_term_state_paint (state, exit_status), 12, state);
+        printf (" ");
+        zc_term_print (stdout, mode, exit_status > 0? ZC_PAINT_BAD: ZC_PAINT_NONE, 0, exit_text);
+        printf ("\n");
     }
 }
 
@@ -1080,9 +1237,12 @@ zc_cli_jobs (int argc, char *argv [])
         //  One job: its facts, then its output, as trigger would show it.
         json_t *job = json_array_get (jobs, 0);
         json_t *exit_value = json_object_get (job, "exit");
-        printf ("id:    %s\nnode:  %s\nstate: %s\n", json_string_value (json_object_get (job, "id")),
-                json_string_value (json_object_get (job, "node")),
-                json_string_value (json_object_get (job, "state")));
+        const char *state = json_string_value (json_object_get (job, "state"));
+        printf ("id:    %s\nnode:  %s\nstate: ", json_string_value (json_object_get (job, "id")),
+                json_string_value (json_object_get (job, "node")));
+        zc_term_print (stdout, zc_term_mode (stdout), zc_term_state_paint (state, json_is_integer (exit_value)?
+                       (int) json_integer_value (exit_value): -1), 0, state);
+        printf ("\n");
         if (json_is_integer (exit_value))
             printf ("exit:  %" JSON_INTEGER_FORMAT "\n", json_integer_value (exit_value));
         if (json_string_value (json_object_get (job, "error")))
@@ -1165,6 +1325,13 @@ zc_cli_queue (int argc, char *argv [])
             s_print_json_lines (json_object_get (answer, "jobs"));
         else
             s_print_job_table (json_object_get (answer, "jobs"));
+    }
+    else
+    if (as_json) {
+        //  cancel and purge: the agent's answer, {"cancelled": ID} or {"purged": N}.
+        char *line = json_dumps (answer, JSON_COMPACT);
+        printf ("%s\n", line);
+        free (line);
     }
     else
     if (streq (action, "cancel"))

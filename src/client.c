@@ -20,6 +20,12 @@ struct _zc_client_t {
 zc_client_t *
 zc_client_new (const char *path, char **error)
 {
+    return zc_client_open (path, "agent", error);
+}
+
+zc_client_t *
+zc_client_open (const char *path, const char *server, char **error)
+{
     struct sockaddr_un address = { .sun_family = AF_UNIX };
     if (strlen (path) >= sizeof address.sun_path) {
         *error = zsys_sprintf ("socket path %s is too long", path);
@@ -28,8 +34,8 @@ zc_client_new (const char *path, char **error)
     strcpy (address.sun_path, path);
     int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd == -1 || connect (fd, (struct sockaddr *) &address, sizeof address) == -1) {
-        *error = zsys_sprintf ("cannot connect to the agent socket %s: %s (is `zcnc agent` running?)",
-                               path, strerror (errno));
+        *error = zsys_sprintf ("cannot connect to the %s socket %s: %s (is `zcnc %s` running?)",
+                               server, path, strerror (errno), server);
         if (fd != -1)
             close (fd);
         return NULL;
@@ -51,6 +57,21 @@ zc_client_destroy (zc_client_t **self_p)
 }
 
 int
+zc_client_send_raw (zc_client_t *self, const void *bytes, size_t size)
+{
+    size_t sent = 0;
+    while (sent < size) {
+        ssize_t written = send (self->fd, (const char *) bytes + sent, size - sent, MSG_NOSIGNAL);
+        if (written == -1 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return -1;
+        sent += written;
+    }
+    return 0;
+}
+
+int
 zc_client_send (zc_client_t *self, json_t *request)
 {
     char *text = json_dumps (request, JSON_COMPACT);
@@ -58,18 +79,7 @@ zc_client_send (zc_client_t *self, json_t *request)
         return -1;
     size_t size = strlen (text);
     text [size] = '\n';         //  json_dumps leaves room: replace the NUL
-    size_t sent = 0;
-    int rc = 0;
-    while (sent < size + 1) {
-        ssize_t written = send (self->fd, text + sent, size + 1 - sent, MSG_NOSIGNAL);
-        if (written == -1 && errno == EINTR)
-            continue;
-        if (written <= 0) {
-            rc = -1;
-            break;
-        }
-        sent += written;
-    }
+    int rc = zc_client_send_raw (self, text, size + 1);
     free (text);
     return rc;
 }

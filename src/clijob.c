@@ -1,6 +1,6 @@
 /*  clijob.c — `zcnc tail` (follow a file on a node), `zcnc cancel`
     (stop a job sent from here) and `zcnc cp` (copy a file between
-    nodes), see zcnc(1).
+    nodes), see zcnc-cp(1) and zcnc-jobs(1).
 */
 #include <errno.h>
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/*  clisub.c — `zcnc pub` and `zcnc sub` (zcnc(1)), thin clients of the
+/*  clisub.c — `zcnc pub` and `zcnc sub` (zcnc-pubsub(1)), thin clients of the
     agent socket's "pub" and "sub" ops.
 */
 #include <errno.h>

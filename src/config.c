@@ -21,6 +21,7 @@
 #include "prelude.h"
 #include "config.h"
 #include "facts.h"
+#include "httpserve.h"
 #include "log.h"
 #include "zpl.h"
 #include "testing.h"
@@ -44,7 +45,8 @@ typedef enum {
     S_FOLLOW,           //  PATH SUBJECT, appended to a list
     S_COLLECT,          //  SUBJECT FILE (SUBJECT may be a pattern), appended to a list
     S_LABEL,            //  label KEY = VALUE: "KEY=VALUE" appended to a list
-    S_FUNCTION          //  function NAME = COMMAND: "NAME=COMMAND" appended to a list
+    S_FUNCTION,         //  function NAME = COMMAND: "NAME=COMMAND" appended to a list
+    S_LISTEN            //  HOST:PORT to listen on (numeric HOST; httpserve.h)
 } s_kind_t;
 
 typedef struct {
@@ -74,6 +76,12 @@ static const s_key_t s_keys [] = {
     { "hub/peer_budget",    S_BYTES,   S_FIELD (peer_budget),  false, 262144, 1073741824 },
     { "hub/hub_link_budget", S_BYTES,  S_FIELD (hub_link_budget), false, 262144, 4294967296.0 },
     { "hub/total_budget",   S_BYTES,   S_FIELD (total_budget), false, 1048576, 68719476736.0 },
+    { "hub/socket",         S_PATH,    S_FIELD (hub_socket),   false, 0,   0 },
+    { "hub/socket_group",   S_GROUP,   S_FIELD (hub_socket_group), false, 0, 0 },
+    { "hub/metrics",        S_LISTEN,  S_FIELD (hub_metrics),  false, 0,   0 },
+    { "hub/metrics_public", S_SWITCH,  S_FIELD (hub_metrics_public), false, 0, 0 },
+    { "agent/metrics",      S_LISTEN,  S_FIELD (metrics),      false, 0,   0 },
+    { "agent/metrics_public", S_SWITCH, S_FIELD (metrics_public), false, 0, 0 },
     { "agent/hub",          S_PEER,    S_FIELD (hubs),         true,  0,   0 },
     { "agent/socket",       S_PATH,    S_FIELD (socket),       false, 0,   0 },
     { "agent/socket_group", S_GROUP,   S_FIELD (socket_group), false, 0,   0 },
@@ -508,6 +516,12 @@ s_set_value (zc_config_t *self, const s_key_t *key, const char *qualifier, const
             *(size_t *) field = bytes;
             return 0;
         }
+        case S_LISTEN: {
+            const char *reason = zc_httpserve_address_problem (value, NULL);
+            if (reason)
+                return zc_fail (problem, "bad address '%s' (%s)", value, reason);
+            break;
+        }
         case S_BIND: {
             const char *reason = zc_endpoint_problem (value, true);
             if (reason)
@@ -744,6 +758,46 @@ s_resolve_job_user (zc_config_t *self, const int *lines, char **error)
                    (unsigned) own_uid, (unsigned) own_gid);
 }
 
+//  A metrics page on an address that is not loopback tells node names
+//  and counts to anyone who connects: only with metrics_public = on.
+static int
+s_metrics_check (zc_config_t *self, const int *lines, char **error)
+{
+    for (int hub = 0; hub < 2; hub++) {
+        const char *address = hub? self->hub_metrics: self->metrics;
+        bool loopback = true;
+        if (!address || (hub? self->hub_metrics_public: self->metrics_public))
+            continue;
+        zc_httpserve_address_problem (address, &loopback);
+        if (!loopback)
+            return zc_fail (error, "%s:%d: %s/metrics: %s is not a loopback address, and the metrics"
+                            " tell node names and counts to anyone who connects (use 127.0.0.1, or"
+                            " set %s/metrics_public = on to serve them there)", self->path,
+                            s_key_line (lines, hub? "hub/metrics": "agent/metrics"), hub? "hub": "agent",
+                            address, hub? "hub": "agent");
+    }
+    return 0;
+}
+
+//  The hub's control socket: DATA/hub.sock unless hub/socket says; a
+//  hub whose default path is too long runs without one (it says so),
+//  one set too long is an error. 0 or -1 with *error set.
+static int
+s_hub_socket_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
+{
+    if (!self->hub_socket && self->data) {
+        size_t size = strlen (self->data);
+        self->hub_socket = zsys_sprintf ("%s%shub.sock", self->data,
+                                         size && self->data [size - 1] == '/'? "": "/");
+        return 0;
+    }
+    if (role == ZC_ROLE_HUB && self->hub_socket && strlen (self->hub_socket) >= S_SUN_PATH_SIZE)
+        return zc_fail (error, "%s:%d: hub/socket: '%s' is %zu bytes, too long for a unix socket"
+                        " (use a path shorter than %zu bytes)", self->path, s_key_line (lines, "hub/socket"),
+                        self->hub_socket, strlen (self->hub_socket), S_SUN_PATH_SIZE);
+    return 0;
+}
+
 //  Checks what needs more than one key: timers, required keys, the socket
 //  path (defaulting it to DATA/zcnc.sock). Returns 0 or -1 with *error set.
 static int
@@ -782,6 +836,8 @@ s_check (zc_config_t *self, zc_role_t role, const int *lines, char **error)
     if (role == ZC_ROLE_AGENT && s_resolve_job_user (self, lines, error))
         return -1;
 
+    if (s_metrics_check (self, lines, error) != 0 || s_hub_socket_check (self, role, lines, error) != 0)
+        return -1;
     bool socket_default = self->socket == NULL;
     if (socket_default) {
         size_t size = strlen (self->data);
@@ -938,6 +994,10 @@ zc_config_destroy (zc_config_t **self_p)
         s_peers_destroy (&self->hubs);
         free (self->socket);
         free (self->socket_group);
+        free (self->hub_socket);
+        free (self->hub_socket_group);
+        free (self->hub_metrics);
+        free (self->metrics);
         free (self->readfolder);
         free (self->policy);
         free (self->startup);
@@ -1453,7 +1513,28 @@ zc_config_test (bool verbose)
     snprintf (text, sizeof text,
               "zcnc\n    name = h\n    keys = k\n    data = %s\nhub\n    bind = tcp://*:1\n", long_data);
     config = s_load_ok (dir, ZC_ROLE_HUB, text);
-    ZC_CHECK (config);
+    ZC_CHECK (config && config->hub_socket && strlen (config->hub_socket) > 200);
+    zc_config_destroy (&config);
+    //  ... but a hub/socket set too long is an error.
+    snprintf (text, sizeof text, "zcnc\n    name = h\n    keys = k\n    data = d\nhub\n    bind = tcp://*:1\n"
+              "    socket = %s\n", long_data);
+    char *long_error = NULL;
+    config = zc_config_parse (text, strlen (text), "t.cfg", ZC_ROLE_HUB, &long_error);
+    ZC_CHECK (config == NULL && long_error && strstr (long_error, "t.cfg:7: hub/socket: 'ddd")
+              && strstr (long_error, "' is 199 bytes, too long for a unix socket (use a path shorter than 108 bytes)"));
+    free (long_error);
+    //  The hub's socket and metrics, and the agent's metrics: off by
+    //  default, a loopback address, any address when public.
+    config = s_load_ok (dir, ZC_ROLE_HUB, "zcnc\n    name = h\n    keys = k\n    data = /d/\nhub\n    bind = tcp://*:1\n");
+    ZC_CHECK (config && streq (config->hub_socket, "/d/hub.sock") && !config->hub_socket_group);
+    ZC_CHECK (config && !config->hub_metrics && !config->metrics);
+    zc_config_destroy (&config);
+    config = s_load_ok (dir, ZC_ROLE_HUB, "zcnc\n    name = h\n    keys = k\n    data = /d\nhub\n    bind = tcp://*:1\n"
+                        "    socket = /run/h.sock\n    socket_group = zcnc\n    metrics = [::1]:9710\n"
+                        "agent\n    metrics = 10.1.2.3:0\n    metrics_public = on\n");
+    ZC_CHECK (config && streq (config->hub_socket, "/run/h.sock") && streq (config->hub_socket_group, "zcnc"));
+    ZC_CHECK (config && streq (config->hub_metrics, "[::1]:9710") && !config->hub_metrics_public);
+    ZC_CHECK (config && streq (config->metrics, "10.1.2.3:0") && config->metrics_public);
     zc_config_destroy (&config);
 
     //  Errors: each names the file, the line and the key
@@ -1523,6 +1604,19 @@ zc_config_test (bool verbose)
           ":6: agent/max_output: bad value '1M' (expected a number of bytes from 1024 to 16777216)" },
         { ZC_ROLE_AGENT, "agent\n    max_output = -1\n",
           ":6: agent/max_output: bad value '-1' (expected a number of bytes from 1024 to 16777216)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    metrics = localhost:9710\n",
+          ":7: hub/metrics: bad address 'localhost:9710' (HOST must be a numeric address, e.g. 127.0.0.1 or [::1] (no host names))" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    metrics = 127.0.0.1\n",
+          ":7: hub/metrics: bad address '127.0.0.1' (expected HOST:PORT, e.g. 127.0.0.1:9710)" },
+        { ZC_ROLE_AGENT, "agent\n    hub = h@tcp://h:1\n    metrics = 127.0.0.1:70000\n",
+          ":7: agent/metrics: bad address '127.0.0.1:70000' (PORT must be a number from 0 (any free port) to 65535)" },
+        { ZC_ROLE_AGENT, "agent\n    hub = h@tcp://h:1\n    metrics = 0.0.0.0:9710\n",
+          ":7: agent/metrics: 0.0.0.0:9710 is not a loopback address, and the metrics tell node names and"
+          " counts to anyone who connects (use 127.0.0.1, or set agent/metrics_public = on to serve them there)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    metrics = [::]:1\n    metrics_public = yes\n",
+          ":8: hub/metrics_public: bad value 'yes' (expected on or off)" },
+        { ZC_ROLE_HUB, "hub\n    bind = tcp://*:1\n    socket_group = a:b\n",
+          ":7: hub/socket_group: bad group name 'a:b' (give a unix group, or remove the line)" },
         { ZC_ROLE_HUB, "", ": hub/bind is missing (add one or more under 'hub', e.g. bind = tcp://*:7710)" },
         { ZC_ROLE_AGENT, "hub\n    bind = tcp://*:1\n",
           ": agent/hub is missing (add one or more under 'agent', e.g. hub = hub1@tcp://127.0.0.1:7710)" },

@@ -1010,7 +1010,7 @@ s_op_unsub (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *
     s_answer (self, conn, tag, json_pack ("{s:I}", "unsubscribed", (json_int_t) count));
 }
 
-//  The ops. A new op is a function and a row here (and zcnc(1)).
+//  The ops. A new op is a function and a row here (and zcnc-socket(7)).
 typedef void (s_op_fn) (zc_control_t *self, zc_jsonl_conn_t *conn, json_t *request, json_t *tag);
 static const struct {
     const char *name;

@@ -1241,6 +1241,19 @@ zc_delivery_counts (zc_delivery_t *self, size_t *queued, size_t *inflight)
             (*inflight)++;
 }
 
+void
+zc_delivery_states (zc_delivery_t *self, size_t counts [ZC_STATE_COUNT], uint64_t *oldest_ms)
+{
+    memset (counts, 0, ZC_STATE_COUNT * sizeof counts [0]);
+    for (s_job_t *job = zhashx_first (self->jobs); job; job = zhashx_next (self->jobs))
+        if (job->state < ZC_STATE_COUNT)
+            counts [job->state]++;
+    *oldest_ms = 0;
+    for (s_job_t *job = zlistx_first (self->active); job && !*oldest_ms; job = zlistx_next (self->active))
+        if (job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT)
+            *oldest_ms = job->created_ms? job->created_ms: 1;
+}
+
 //  Self-test: a fake link records what the outbox sends.
 
 typedef struct {
@@ -1598,6 +1611,11 @@ zc_delivery_test (bool verbose)
     zc_delivery_on_noroute (delivery, &req->id, "n2");
     zc_delivery_counts (delivery, &queued, &inflight);
     ZC_CHECK (queued == 1 && inflight == 1);
+    size_t states [ZC_STATE_COUNT];
+    uint64_t oldest_ms = 0;
+    zc_delivery_states (delivery, states, &oldest_ms);
+    ZC_CHECK (states [ZC_STATE_QUEUED] == 1 && states [ZC_STATE_SENT] == 1 && states [ZC_STATE_DONE] == 0);
+    ZC_CHECK (oldest_ms > 0 && oldest_ms <= zc_wall_ms ());
     uint64_t sent_at = zclock_mono ();         //  at most the resend's time (see below)
     zc_delivery_on_presence (delivery, "n2");
     zc_wire_t *resend = s_test_take (&link);

@@ -31,6 +31,7 @@
 #include "directory.h"
 #include "facts.h"
 #include "flow.h"
+#include "hubctl.h"
 #include "hubsub.h"
 #include "keys.h"
 #include "log.h"
@@ -90,6 +91,7 @@ typedef struct {
     int64_t strikes_since;      //  monotonic ms
     int64_t suspended_until;    //  monotonic ms; its traffic is dropped until then
     void *hub_handle;           //  a hub: in the hub's list of them
+    uint64_t since;             //  wall seconds it came online
 } s_peer_t;
 
 //  A parent hub this hub dials (hub/uplink).
@@ -118,6 +120,7 @@ struct _zc_hub_t {
     zlistx_t *hub_peers;        //  the peers that are hubs (s_peer_t, also in peers)
     zc_log_once_t *logged;      //  "reason:key" already logged once
     zc_flow_pool_t pool;        //  what all links hold (total_budget)
+    zc_hubctl_t *ctl;           //  the control socket and metrics (hubctl.h)
     int timers [2];
     bool started;               //  zc_hub_new succeeded (the stop line is logged)
     struct {
@@ -587,6 +590,8 @@ static void
 s_peer_online (zc_hub_t *self, s_peer_t *peer, const zc_id_t *hello)
 {
     bool was_online = peer->online;
+    if (!peer->online)
+        peer->since = s_wall_seconds ();
     if (!peer->online)
         zc_info ("%s %s is online", peer->link.kind == S_LINK_HUB? "hub": "node", peer->link.name);
     peer->online = true;
@@ -1403,6 +1408,84 @@ s_hubsub_agent (const char *name, void *arg)
     return link && link->kind == S_LINK_AGENT && !*path? link: NULL;
 }
 
+//  ---------------------------------------------------------------------
+//  What the control socket and the metrics show (hubctl.h; zcnc(1),
+//  "HUB STATUS").
+
+static json_t *
+s_flow_json (zc_flow_t *flow, json_t *object)
+{
+    json_object_set_new (object, "in_flight", json_integer ((json_int_t) zc_flow_in_flight (flow)));
+    json_object_set_new (object, "queued", json_integer ((json_int_t) zc_flow_queued (flow)));
+    json_object_set_new (object, "refused", json_integer ((json_int_t) zc_flow_refused (flow)));
+    return object;
+}
+
+static json_t *
+s_status (void *arg)
+{
+    zc_hub_t *self = arg;
+    int64_t now = zclock_mono ();
+    json_t *nodes = json_array (), *suspended = json_array ();
+    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers)) {
+        json_t *node = json_pack ("{s:s, s:s, s:b, s:I, s:s}", "name", peer->link.name,
+                                  "kind", peer->link.kind == S_LINK_HUB? "hub": "node", "online", peer->online,
+                                  "since", (json_int_t) peer->since, "address", peer->address);
+        json_array_append_new (nodes, s_flow_json (peer->flow, node));
+        if (peer->suspended_until > now)
+            json_array_append_new (suspended, json_pack ("{s:s, s:s, s:I}", "name", peer->link.name,
+                "key", peer->public_txt, "seconds", (json_int_t) ((peer->suspended_until - now + 999) / 1000)));
+    }
+    json_t *uplinks = json_array ();
+    for (s_parent_t *parent = zlist_first (self->parents); parent; parent = zlist_next (self->parents)) {
+        json_t *uplink = json_pack ("{s:s, s:s, s:b, s:I}", "name", parent->link.name,
+                                    "endpoint", zc_uplink_endpoint (parent->uplink),
+                                    "up", zc_uplink_is_up (parent->uplink),
+                                    "malformed", (json_int_t) zc_uplink_malformed (parent->uplink));
+        const char *problem = zc_uplink_problem (parent->uplink);
+        if (problem)
+            json_object_set_new (uplink, "problem", json_string (problem));
+        json_array_append_new (uplinks, s_flow_json (zc_uplink_flow (parent->uplink), uplink));
+    }
+    json_t *routes = json_array ();
+    zlist_t *names = zc_routes_names (self->routes);
+    for (char *name = zlist_first (names); name; name = zlist_next (names)) {
+        const char *path;
+        s_link_t *link = zc_routes_best (self->routes, name, &path);
+        char via [ZC_VIA_MAX];
+        s_via (self, path, via);
+        const char *last = strrchr (via, '>');
+        json_array_append_new (routes, json_pack ("{s:s, s:s, s:s, s:s}", "node", name, "hub", last? last + 1: via,
+                                                  "via", via, "next", link? link->name: ""));
+    }
+    zlist_destroy (&names);
+    zlist_t *waited = zc_waiters_names (self->waiters);
+    json_t *waited_names = json_array ();
+    for (char *name = zlist_first (waited); name; name = zlist_next (waited))
+        json_array_append_new (waited_names, json_string (name));
+    zlist_destroy (&waited);
+    zc_hubsub_stats_t pubsub = zc_hubsub_stats (self->hubsub);
+    return json_pack ("{s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
+                      " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I}, s:I}",
+        "name", self->config->name, "nodes", nodes, "uplinks", uplinks, "routes", routes,
+        "counters", "forwarded", (json_int_t) self->count.forwarded, "noroute", (json_int_t) self->count.noroute,
+            "malformed", (json_int_t) self->count.malformed, "unknown_key", (json_int_t) self->count.unknown_key,
+            "bad_hello", (json_int_t) self->count.bad_hello, "not_hello", (json_int_t) self->count.not_hello,
+            "dropped", (json_int_t) self->count.dropped, "suspended", (json_int_t) self->count.suspended,
+            "duplicate", (json_int_t) self->count.duplicate, "over_budget", (json_int_t) self->count.over_budget,
+            "refused", (json_int_t) self->count.refused,
+        "pubsub", "published", (json_int_t) pubsub.published, "delivered", (json_int_t) pubsub.delivered,
+            "forwarded", (json_int_t) pubsub.forwarded, "lost", (json_int_t) pubsub.lost,
+            "refused", (json_int_t) pubsub.refused, "retained", (json_int_t) pubsub.retained,
+            "patterns", (json_int_t) zc_hubsub_local_patterns (self->hubsub),
+            "remote_entries", (json_int_t) zc_hubsub_remote_entries (self->hubsub),
+        "suspended", suspended,
+        "waiters", "names", (json_int_t) json_array_size (waited_names),
+            "origins", (json_int_t) zc_waiters_size (self->waiters), "waited", waited_names,
+        "budget", "held", (json_int_t) self->pool.held, "limit", (json_int_t) self->pool.limit,
+        "directory", (json_int_t) zc_directory_size (self->directory));
+}
+
 //  Binds every configured endpoint and writes the bound ones, one per
 //  line, to DATA/endpoints (replaced atomically). 0, or -1 with *error.
 static int
@@ -1496,7 +1579,8 @@ zc_hub_new (zc_config_t *config, char **error)
     //  handshake timeout (30 s) before dialling again. The kernel caps it
     //  at net.core.somaxconn (4096 by default).
     zsock_set_backlog (self->router, S_LISTEN_BACKLOG);
-    if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0)
+    if (s_bind (self, error) != 0 || s_dial_parents (self, error) != 0
+    ||  !(self->ctl = zc_hubctl_new (self->loop, config, s_status, self, error)))
         goto failed;
     zloop_reader (self->loop, self->router, s_router_event, self);
     self->zap_reader = zc_zfd_reader (self->loop, zc_zap_socket (self->zap), s_zap_event, self);
@@ -1544,6 +1628,7 @@ zc_hub_destroy (zc_hub_t **self_p)
                  pubsub.published, pubsub.delivered, pubsub.forwarded, pubsub.lost,
                  self->count.refused, pubsub.retained);
     }
+    zc_hubctl_destroy (&self->ctl);
     for (size_t index = 0; index < sizeof self->timers / sizeof self->timers [0]; index++)
         if (self->timers [index] != -1)
             zloop_timer_end (self->loop, self->timers [index]);

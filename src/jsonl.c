@@ -57,6 +57,7 @@ struct _zc_jsonl_t {
     zc_jsonl_line_fn *on_line;
     zc_jsonl_close_fn *on_close;
     void *arg;
+    size_t max_line;            //  bytes in one request line
 };
 
 //  The parser thread: takes ("PARSE", conn, line, size), answers (conn,
@@ -86,6 +87,7 @@ s_parser_actor (zsock_t *pipe, void *args)
 static int s_accept (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_parsed (zloop_t *loop, zsock_t *parser, void *arg);
+static void s_conn_refuse_long (zc_jsonl_conn_t *conn);
 
 //  The listening socket and every connection sit in one epoll set, and
 //  only that set's descriptor is polled by the zloop. Registering and
@@ -179,6 +181,7 @@ zc_jsonl_new (zloop_t *loop, const char *path, const char *group,
     self->on_line = on_line;
     self->on_close = on_close;
     self->arg = arg;
+    self->max_line = ZC_JSONL_MAX_LINE;
     self->epfd = epoll_create1 (EPOLL_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
     if (self->epfd == -1 || epoll_ctl (self->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
@@ -365,6 +368,10 @@ s_conn_deliver (zc_jsonl_conn_t *conn)
             break;
         }
         size_t size = newline - conn->in;
+        if (size > conn->server->max_line) {
+            s_conn_refuse_long (conn);
+            break;
+        }
         size_t rest = conn->in_size - size - 1;
         char *line;
         if (size > ZC_JSONL_SMALL_LINE) {
@@ -453,6 +460,47 @@ s_conn_refuse (zc_jsonl_conn_t *conn, const char *text, const char *code)
     s_conn_account (conn);
 }
 
+//  A request line over the server's bound.
+static void
+s_conn_refuse_long (zc_jsonl_conn_t *conn)
+{
+    size_t max = conn->server->max_line;
+    char text [100];
+    if (max == ZC_JSONL_MAX_LINE)
+        snprintf (text, sizeof text, "request line longer than 67108864 bytes (64 MiB)");
+    else
+        snprintf (text, sizeof text, "request line longer than %zu bytes", max);
+    s_conn_refuse (conn, text, "usage");
+}
+
+//  True when the line being received is over the server's bound
+//  already. Only a bound below ZC_JSONL_MAX_LINE is looked for here: the
+//  first line's end is searched in at most that many bytes.
+static bool
+s_conn_line_too_long (zc_jsonl_conn_t *conn)
+{
+    size_t max = conn->server->max_line;
+    if (conn->in_size > ZC_JSONL_MAX_LINE)
+        return true;
+    return max < ZC_JSONL_MAX_LINE && conn->in_size > max
+        && !memchr (conn->in, '\n', max + 1);
+}
+
+void
+zc_jsonl_set_max_line (zc_jsonl_t *self, size_t bytes)
+{
+    self->max_line = bytes < ZC_JSONL_MAX_LINE? bytes: ZC_JSONL_MAX_LINE;
+}
+
+void
+zc_jsonl_close (zc_jsonl_conn_t *conn)
+{
+    conn->in_size = conn->in_scanned = 0;
+    conn->closing = true;
+    s_conn_account (conn);
+    s_conn_watch (conn);
+}
+
 //  Writes as much queued output as the socket takes. -1 on a dead peer.
 static int
 s_conn_flush (zc_jsonl_conn_t *conn)
@@ -517,8 +565,8 @@ s_conn_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         zc_jsonl_t *server = conn->server;
         //  (Complete lines are handed on as they come, and none is read
         //  while the connection waits: what is buffered is one line.)
-        if (conn->in_size > ZC_JSONL_MAX_LINE)
-            s_conn_refuse (conn, "request line longer than 67108864 bytes (64 MiB)", "usage");
+        if (s_conn_line_too_long (conn))
+            s_conn_refuse_long (conn);
         else
         if (conn->excess && server->excess > ZC_JSONL_INPUT_BUDGET) {
             char text [200];

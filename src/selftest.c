@@ -42,6 +42,9 @@
 #include "streamout.h"
 #include "streamin.h"
 #include "prefixer.h"
+#include "term.h"
+#include "lateopts.h"
+#include "meshdot.h"
 #include "copy.h"
 #include "sha256.h"
 #include "hub.h"
@@ -53,6 +56,10 @@
 #include "store.h"
 #include "policy.h"
 #include "testbed.h"
+#include "metrics.h"
+#include "httpserve.h"
+#include "hubctl.h"
+#include "agentmetrics.h"
 
 static struct {
     const char *name;
@@ -101,9 +108,16 @@ static struct {
     { "streamout", zc_streamout_test },
     { "streamin", zc_streamin_test },
     { "prefixer", zc_prefixer_test },
+    { "term", zc_term_test },
+    { "lateopts", zc_lateopts_test },
+    { "meshdot", zc_meshdot_test },
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
     { "policy", zc_policy_test },
+    { "metrics", zc_metrics_test },
+    { "httpserve", zc_httpserve_test },
+    { "hubctl", zc_hubctl_test },
+    { "agentmetrics", zc_agentmetrics_test },
     { "hub", zc_hub_test },
     { "agent", zc_agent_test },
     { "mesh", zc_mesh_test },

@@ -304,6 +304,24 @@ zc_store_commits (zc_store_t *self)
     return self->commits;
 }
 
+int
+zc_store_usage (zc_store_t *self, size_t *file_bytes, size_t *used_bytes)
+{
+    MDB_envinfo info;
+    MDB_stat stat_info;
+    const char *dir = NULL;
+    if (mdb_env_info (self->env, &info) != 0 || mdb_env_stat (self->env, &stat_info) != 0
+    ||  mdb_env_get_path (self->env, &dir) != 0 || !dir)
+        return -1;
+    *used_bytes = (info.me_last_pgno + 1) * (size_t) stat_info.ms_psize;
+    char *path = zsys_sprintf ("%s/data.mdb", dir);
+    struct stat file;
+    int rc = stat (path, &file);
+    free (path);
+    *file_bytes = rc == 0? (size_t) file.st_size: 0;
+    return rc == 0? 0: -1;
+}
+
 //  Self-test helpers: collect a table into a string "k=v;k=v;".
 static int
 s_collect (const char *key, const void *value, size_t size, void *arg)
@@ -358,6 +376,9 @@ zc_store_test (bool verbose)
     free (text);
     ZC_CHECK (zc_store_commit (store) == 0);
     ZC_CHECK (!zc_store_pending (store) && zc_store_commits (store) == 1);
+    size_t file_bytes = 0, used_bytes = 0;
+    ZC_CHECK (zc_store_usage (store, &file_bytes, &used_bytes) == 0);
+    ZC_CHECK (used_bytes >= 4096 && used_bytes <= file_bytes);
     text = s_dump (store, ZC_TABLE_OUTBOX);
     ZC_CHECK_STR (text, "a=one;b=2;");
     free (text);

@@ -19,6 +19,7 @@ static const char *s_usage =
     "daemons:\n"
     "  zcnc hub     [-c FILE] [-n] [-v]\n"
     "  zcnc agent   [-c FILE] [-n] [-v]\n"
+    "  zcnc hub-status [-c FILE] [--json]     (asks the hub's control socket)\n"
     "keys:\n"
     "  zcnc keygen  [--hub] NAME [-d DIR]\n"
     "clients (talk to the local agent's socket):\n"
@@ -26,8 +27,8 @@ static const char *s_usage =
     "               [--where KEY=GLOB]... TARGET:COMMAND\n"
     "  zcnc call    [-c FILE] [-t SECS] [--async] [--json] [--schedule INTERVAL,TOTAL]\n"
     "               [--where KEY=GLOB]... TARGET FUNCTION [ARG...]\n"
-    "  zcnc send    [-c FILE] [-w] [-t SECS] [FILE|-]\n"
-    "  zcnc nodes   [-c FILE] [--facts] [--functions] [--json]\n"
+    "  zcnc send    [-c FILE] [-w] [-t SECS] [--json] [FILE|-]\n"
+    "  zcnc nodes   [-c FILE] [--dot] [--facts] [--functions] [--json]\n"
     "  zcnc ping    [-c FILE] [-t SECS] NODE\n"
     "  zcnc jobs    [-c FILE] [--json] [ID]\n"
     "  zcnc queue   [-c FILE] [--json] list | cancel ID | purge [--older-than SECS]\n"
@@ -40,6 +41,7 @@ static const char *s_usage =
     "  zcnc sub     [-c FILE] [-o] [-t SECS] [--json] [--from GLOB] [--verified] SUBJECT\n"
     "               [-- COMMAND ARGS...]\n"
     "other:\n"
+    "  zcnc help [COMMAND]\n"
     "  zcnc --help | --version\n"
     "\n"
     "See zcnc(1) and zcnc.conf(5).\n";
@@ -148,6 +150,72 @@ s_daemon (int argc, char *argv [], zc_role_t role)
     return status;
 }
 
+static int
+s_hub (int argc, char *argv [])
+{
+    return s_daemon (argc, argv, ZC_ROLE_HUB);
+}
+
+static int
+s_agent (int argc, char *argv [])
+{
+    return s_daemon (argc, argv, ZC_ROLE_AGENT);
+}
+
+//  The commands: a new one is a row here, its usage in s_usage, and its
+//  page (zcnc(1) says which).
+static const struct {
+    const char *name;
+    int (*run) (int argc, char *argv []);
+} s_commands [] = {
+    { "hub", s_hub },
+    { "agent", s_agent },
+    { "hub-status", zc_cli_hub_status },
+    { "keygen", zc_cli_keygen },
+    { "trigger", zc_cli_trigger },
+    { "call", zc_cli_call },
+    { "send", zc_cli_send },
+    { "nodes", zc_cli_nodes },
+    { "ping", zc_cli_ping },
+    { "jobs", zc_cli_jobs },
+    { "tail", zc_cli_tail },
+    { "cancel", zc_cli_cancel },
+    { "cp", zc_cli_cp },
+    { "queue", zc_cli_queue },
+    { "status", zc_cli_status },
+    { "pub", zc_cli_pub },
+    { "sub", zc_cli_sub },
+};
+
+static int (*s_command (const char *name)) (int, char **)
+{
+    for (size_t index = 0; index < sizeof s_commands / sizeof s_commands [0]; index++)
+        if (streq (s_commands [index].name, name))
+            return s_commands [index].run;
+    return NULL;
+}
+
+//  `zcnc help [COMMAND]`: all the usage, or that command's (its --help).
+static int
+s_help (int argc, char *argv [])
+{
+    if (argc < 2) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    int (*run) (int, char **) = s_command (argv [1]);
+    if (argc > 2) {
+        fprintf (stderr, "zcnc: help takes one COMMAND\n%s", s_usage);
+        return ZC_EXIT_USAGE;
+    }
+    if (!run) {
+        fprintf (stderr, "zcnc: no command '%s' (zcnc help lists them)\n", argv [1]);
+        return ZC_EXIT_USAGE;
+    }
+    char *help [] = { argv [1], "--help", NULL };
+    return run (2, help);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -159,39 +227,12 @@ main (int argc, char *argv [])
     const char *command = argv [1];
     argc--;
     argv++;
-    if (streq (command, "hub"))
-        return s_daemon (argc, argv, ZC_ROLE_HUB);
-    if (streq (command, "agent"))
-        return s_daemon (argc, argv, ZC_ROLE_AGENT);
-    if (streq (command, "keygen"))
-        return zc_cli_keygen (argc, argv);
-    if (streq (command, "trigger"))
-        return zc_cli_trigger (argc, argv);
-    if (streq (command, "call"))
-        return zc_cli_call (argc, argv);
-    if (streq (command, "send"))
-        return zc_cli_send (argc, argv);
-    if (streq (command, "nodes"))
-        return zc_cli_nodes (argc, argv);
-    if (streq (command, "ping"))
-        return zc_cli_ping (argc, argv);
-    if (streq (command, "jobs"))
-        return zc_cli_jobs (argc, argv);
-    if (streq (command, "tail"))
-        return zc_cli_tail (argc, argv);
-    if (streq (command, "cancel"))
-        return zc_cli_cancel (argc, argv);
-    if (streq (command, "cp"))
-        return zc_cli_cp (argc, argv);
-    if (streq (command, "queue"))
-        return zc_cli_queue (argc, argv);
-    if (streq (command, "status"))
-        return zc_cli_status (argc, argv);
-    if (streq (command, "pub"))
-        return zc_cli_pub (argc, argv);
-    if (streq (command, "sub"))
-        return zc_cli_sub (argc, argv);
-    if (streq (command, "-h") || streq (command, "--help") || streq (command, "help")) {
+    int (*run) (int, char **) = s_command (command);
+    if (run)
+        return run (argc, argv);
+    if (streq (command, "help"))
+        return s_help (argc, argv);
+    if (streq (command, "-h") || streq (command, "--help")) {
         fputs (s_usage, stdout);
         return 0;
     }
