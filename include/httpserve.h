@@ -42,6 +42,11 @@ void zc_httpserve_set_timeout (zc_httpserve_t *self, int timeout_ms);
 //  Where it listens, as HOST:PORT with the port bound (127.0.0.1:43127).
 const char *zc_httpserve_address (zc_httpserve_t *self);
 
+//  Reads a request line (without its line end), "METHOD SP TARGET SP
+//  HTTP/1.0" or "HTTP/1.1", in place: 0 with *method and *target
+//  pointing into 'line' (cut there), or -1 when it is not one.
+int zc_httpserve_request_line (char *line, char **method, char **target);
+
 //  Writes where it listens, a line, to file 'path' (for scripts, and
 //  tests that bind port 0); a failure is logged.
 void zc_httpserve_note (zc_httpserve_t *self, const char *path);

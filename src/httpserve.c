@@ -164,6 +164,22 @@ s_conn_error (s_conn_t *conn, const char *status, const char *text, const char *
     s_conn_answer (conn, status, "text/plain; charset=utf-8", body, strlen (body), extra, head);
 }
 
+int
+zc_httpserve_request_line (char *line, char **method, char **target)
+{
+    char *space = strchr (line, ' ');
+    char *version = space? strchr (space + 1, ' '): NULL;
+    if (!space || space == line || !version || version == space + 1 || strchr (version + 1, ' ')
+    ||  strncmp (version + 1, "HTTP/1.", 7) != 0 || (version [8] != '0' && version [8] != '1')
+    ||  version [9])
+        return -1;
+    *space = 0;
+    *version = 0;
+    *method = line;
+    *target = space + 1;
+    return 0;
+}
+
 //  The request head is in: answers it.
 static void
 s_conn_request (s_conn_t *conn)
@@ -172,16 +188,11 @@ s_conn_request (s_conn_t *conn)
     //  METHOD SP TARGET SP HTTP/1.x, then the headers (not needed).
     char *line_end = strpbrk (conn->in, "\r\n");
     *line_end = 0;
-    char *method = conn->in;
-    char *target = strchr (method, ' ');
-    char *version = target? strchr (target + 1, ' '): NULL;
-    if (!target || !version || version == target + 1 || strchr (version + 1, ' ')
-    ||  strncmp (version + 1, "HTTP/1.", 7) != 0 || !strchr ("01", version [8]) || version [9]) {
+    char *method, *target;
+    if (zc_httpserve_request_line (conn->in, &method, &target) != 0) {
         s_conn_error (conn, "400 Bad Request", "not an HTTP/1.0 or HTTP/1.1 request", NULL, false);
         return;
     }
-    *target++ = 0;
-    *version = 0;
     bool head = streq (method, "HEAD");
     if (!head && !streq (method, "GET")) {
         s_conn_error (conn, "405 Method Not Allowed", "only GET and HEAD are served here",
@@ -500,6 +511,16 @@ zc_httpserve_test (bool verbose)
     ZC_CHECK (strncmp (answer, "HTTP/1.1 405 Method Not Allowed\r\n", 33) == 0
               && strstr (answer, "\r\nAllow: GET, HEAD\r\n"));
     free (answer);
+    //  The request line alone: a version cut short ("HTTP/1.") is not
+    //  read past its end.
+    const char *lines [] = { "GET / HTTP/1.", "GET / HTTP/1.2", " / HTTP/1.1", "GET / HTTP/1.1 ",
+                             "GET /x HTTP/1.0" };
+    for (size_t index = 0; index < sizeof lines / sizeof lines [0]; index++) {
+        char *line = zc_strdup (lines [index]), *method = NULL, *target = NULL;
+        int rc = zc_httpserve_request_line (line, &method, &target);
+        ZC_CHECK (index < 4? rc == -1: rc == 0 && streq (method, "GET") && streq (target, "/x"));
+        free (line);
+    }
     const char *garbage [] = { "hello\r\n\r\n", "GET /metrics\r\n\r\n", "GET /metrics HTTP/2.0\r\n\r\n",
                                "GET  HTTP/1.1\r\n\r\n", "GET /metrics HTTP/1.1 x\r\n\r\n" };
     for (size_t index = 0; index < sizeof garbage / sizeof garbage [0]; index++) {
