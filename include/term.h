@@ -51,9 +51,12 @@ typedef struct _zc_progress_t zc_progress_t;
 //  A progress line on 'stream', which is in 'mode'; 'start' is when
 //  the wait began (any clock in seconds, the one 'now' uses below).
 //  NULL in ZC_TERM_PLAIN mode: every function below takes NULL and then
-//  does nothing, so a caller needs no test of its own.
+//  does nothing, so a caller needs no test of its own. One at a time:
+//  until it is destroyed, SIGINT and SIGTERM clear a line that is shown,
+//  then end the process as they would have.
 zc_progress_t *zc_progress_new (FILE *stream, zc_term_mode_t mode, double start);
-//  Clears the line if it is shown, and frees the object.
+//  Clears the line if it is shown, restores SIGINT's and SIGTERM's
+//  handling, and frees the object.
 void zc_progress_destroy (zc_progress_t **self_p);
 //  Draws the line over the previous one. At most ten times a second:
 //  a call sooner after the last drawing does nothing, unless the line

@@ -1,4 +1,5 @@
 /*  term.c — colour and a progress line, on terminals only (see term.h). */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -80,6 +81,37 @@ struct _zc_progress_t {
     size_t shown;               //  columns on the terminal now; 0 = cleared
 };
 
+//  A Ctrl-C (or SIGTERM) while a line is shown clears it before the
+//  process dies as it would have: the bytes that clear it are kept here,
+//  ready for write(2) in the handler.
+static char s_clear [200];
+static volatile sig_atomic_t s_clear_size;
+static int s_clear_fd = -1;
+static struct sigaction s_saved_int, s_saved_term;
+static bool s_handling;
+
+static void
+s_on_signal (int signal_number)
+{
+    if (s_clear_size > 0 && s_clear_fd >= 0 && write (s_clear_fd, s_clear, (size_t) s_clear_size) < 0)
+        s_clear_size = 0;
+    sigaction (SIGINT, &s_saved_int, NULL);
+    sigaction (SIGTERM, &s_saved_term, NULL);
+    raise (signal_number);
+}
+
+//  What clears a line of 'shown' columns in 'mode', for the handler.
+static void
+s_set_clear (zc_term_mode_t mode, size_t shown)
+{
+    s_clear_size = 0;
+    if (!shown)
+        return;
+    int size = mode == ZC_TERM_COLOUR? snprintf (s_clear, sizeof s_clear, "\r\033[K")
+             : snprintf (s_clear, sizeof s_clear, "\r%*s\r", (int) shown, "");
+    s_clear_size = size > 0 && size < (int) sizeof s_clear? size: 0;
+}
+
 zc_progress_t *
 zc_progress_new (FILE *stream, zc_term_mode_t mode, double start)
 {
@@ -89,6 +121,21 @@ zc_progress_new (FILE *stream, zc_term_mode_t mode, double start)
     self->stream = stream;
     self->mode = mode;
     self->start = start;
+    if (!s_handling) {
+        s_handling = true;
+        s_clear_fd = fileno (stream);
+        s_clear_size = 0;
+        //  A signal that was ignored (a command started in the
+        //  background by a shell ignores SIGINT) stays ignored.
+        struct sigaction action = { .sa_handler = s_on_signal };
+        sigemptyset (&action.sa_mask);
+        sigaction (SIGINT, NULL, &s_saved_int);
+        sigaction (SIGTERM, NULL, &s_saved_term);
+        if (s_saved_int.sa_handler != SIG_IGN)
+            sigaction (SIGINT, &action, NULL);
+        if (s_saved_term.sa_handler != SIG_IGN)
+            sigaction (SIGTERM, &action, NULL);
+    }
     return self;
 }
 
@@ -100,6 +147,12 @@ zc_progress_destroy (zc_progress_t **self_p)
     zc_progress_clear (*self_p);
     free (*self_p);
     *self_p = NULL;
+    if (s_handling) {
+        sigaction (SIGINT, &s_saved_int, NULL);
+        sigaction (SIGTERM, &s_saved_term, NULL);
+        s_handling = false;
+        s_clear_size = 0;
+    }
 }
 
 void
@@ -114,6 +167,7 @@ zc_progress_clear (zc_progress_t *self)
         fprintf (self->stream, "\r%*s\r", (int) self->shown, "");
     fflush (self->stream);
     self->shown = 0;
+    s_set_clear (self->mode, 0);
 }
 
 void
@@ -150,6 +204,7 @@ zc_progress_draw (zc_progress_t *self, size_t total, size_t answered, size_t fai
     fflush (self->stream);
     self->shown = (size_t) length;
     self->drawn_at = now;
+    s_set_clear (self->mode, self->shown);
 }
 
 //  ---------------------------------------------------------------------

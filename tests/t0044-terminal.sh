@@ -47,6 +47,24 @@ test_expect_success SCRIPT 'a fan-out on a terminal shows a progress line, clear
 	test_cmp expect count
 '
 
+# SIGTERM here: a command started in the background ignores SIGINT, and
+# zcnc leaves it so; Ctrl-C's SIGINT takes the same path.
+test_expect_success SCRIPT 'SIGTERM or SIGINT during a fan-out: the progress line is cleared, then zcnc dies of it' '
+	(env TERM=xterm ZCNC_CONFIG="$SCRATCH/n1.cfg" script -qefc "$ZCNC trigger \"n*:sleep 3\"" /dev/null \
+		>tty.out </dev/null &) &&
+	wait_for "grep -q \"3 pending\" tty.out" &&
+	pid=$(pgrep -f -n "^$ZCNC trigger n\\*:sleep 3") &&
+	kill -TERM "$pid" &&
+	wait_for "! kill -0 $pid 2>/dev/null" &&
+	sleep 0.2 &&
+	# the last bytes on the terminal are the clear, nothing after it
+	tail -c 4 tty.out | od -An -c | tr -s " " >last &&
+	printf "%s\\n" " \\r 033 [ K" >expect &&
+	test_cmp expect last &&
+	# the jobs end on their own: the queue belongs to the next tests
+	WAIT_TRIES=100 wait_for "! zcnc_as n1 queue list | grep -q sleep"
+'
+
 test_expect_success SCRIPT 'the progress line counts failures, and their prefix is red' '
 	test_expect_code 1 on_tty "trigger \"n*:exit 3\"" &&
 	grep -q "answered${ESC}\\[1;31m (1 failed)" tty.out &&
