@@ -21,6 +21,11 @@ on_tty () {
 	env TERM=xterm ZCNC_CONFIG="$SCRATCH/n1.cfg" $env script -qefc "$ZCNC $*" /dev/null >tty.out </dev/null
 }
 
+# queue_empty: n1 waits for no result.
+queue_empty () {
+	zcnc_as n1 queue --json list >queue.out && ! test -s queue.out
+}
+
 # has_esc FILE: FILE holds an ESC byte.
 has_esc () {
 	grep -q "$ESC" "$1"
@@ -62,7 +67,7 @@ test_expect_success SCRIPT 'SIGTERM or SIGINT during a fan-out: the progress lin
 	printf "%s\\n" " \\r 033 [ K" >expect &&
 	test_cmp expect last &&
 	# the jobs end on their own: the queue belongs to the next tests
-	WAIT_TRIES=100 wait_for "! zcnc_as n1 queue list | grep -q sleep"
+	WAIT_TRIES=300 wait_for queue_empty
 '
 
 test_expect_success SCRIPT 'the progress line counts failures, and their prefix is red' '
