@@ -45,6 +45,64 @@ s_send_cancel (const char *config, const char *id)
     return status? -1: 0;
 }
 
+//  Waiting for a job's lines (its stream, its end) until a deadline, in
+//  tail and cp: Ctrl-C or SIGTERM asks the agent to cancel the job once,
+//  and then the job's end may take S_CANCEL_WAIT_MS more to come.
+typedef struct {
+    zc_client_t *client;
+    const char *config;
+    const char *job_id;
+    int64_t deadline;           //  monotonic ms
+    bool cancelled;             //  asked to cancel the job
+    struct sigaction saved_int, saved_term;
+} s_watch_t;
+
+static void
+s_watch_begin (s_watch_t *watch, zc_client_t *client, const char *config, const char *job_id,
+               int64_t deadline)
+{
+    *watch = (s_watch_t) { .client = client, .config = config, .job_id = job_id, .deadline = deadline };
+    struct sigaction action = { .sa_handler = s_on_interrupt };
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, &watch->saved_int);
+    sigaction (SIGTERM, &action, &watch->saved_term);
+}
+
+//  The next line of the job, or NULL: at the deadline (*status left as
+//  it is), when the cancel could not be asked for (said why), or when
+//  the agent's connection broke (said why; *status ZC_EXIT_ZCNC).
+static json_t *
+s_watch_next (s_watch_t *watch, int *status)
+{
+    while (zclock_mono () < watch->deadline) {
+        if (s_interrupted && !watch->cancelled) {
+            watch->cancelled = true;
+            if (s_send_cancel (watch->config, watch->job_id) != 0)
+                return NULL;
+            watch->deadline = zclock_mono () + S_CANCEL_WAIT_MS;
+        }
+        bool timed_out;
+        char *error;
+        json_t *line = zc_client_recv (watch->client, S_POLL_MS, &timed_out, &error);
+        if (line)
+            return line;
+        if (!timed_out) {
+            fprintf (stderr, "zcnc: %s\n", error);
+            free (error);
+            *status = ZC_EXIT_ZCNC;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void
+s_watch_end (s_watch_t *watch)
+{
+    sigaction (SIGINT, &watch->saved_int, NULL);
+    sigaction (SIGTERM, &watch->saved_term, NULL);
+}
+
 //  The options of tail, cancel and cp: -c FILE, -t SECS (from 'min' to
 //  S_TAIL_FOREVER; *seconds keeps its default without -t), --help.
 //  Returns -1 to go on, or the exit status.
@@ -132,31 +190,12 @@ zc_cli_tail (int argc, char *argv [])
     json_decref (answer);
 
     //  Ctrl-C cancels the remote job; its end then still comes here.
-    struct sigaction action = { .sa_handler = s_on_interrupt }, saved_int, saved_term;
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGINT, &action, &saved_int);
-    sigaction (SIGTERM, &action, &saved_term);
-    bool cancelled = false;
-    int64_t deadline = zclock_mono () + (int64_t) (timeout * 1000) + 30000 + ZC_CLI_MARGIN_MS;
+    s_watch_t watch;
+    s_watch_begin (&watch, client, config, job_id,
+                   zclock_mono () + (int64_t) (timeout * 1000) + 30000 + ZC_CLI_MARGIN_MS);
     status = ZC_EXIT_TIMEOUT;
-    while (zclock_mono () < deadline) {
-        if (s_interrupted && !cancelled) {
-            cancelled = true;
-            if (s_send_cancel (config, job_id) != 0)
-                break;
-            deadline = zclock_mono () + S_CANCEL_WAIT_MS;
-        }
-        bool timed_out;
-        char *error;
-        json_t *line = zc_client_recv (client, S_POLL_MS, &timed_out, &error);
-        if (!line && timed_out)
-            continue;
-        if (!line) {
-            fprintf (stderr, "zcnc: %s\n", error);
-            free (error);
-            status = ZC_EXIT_ZCNC;
-            break;
-        }
+    json_t *line;
+    while ((line = s_watch_next (&watch, &status))) {
         if (json_object_get (line, "stream")) {
             const char *stream = json_string_value (json_object_get (line, "stream"));
             FILE *out = stream && streq (stream, "stderr")? stderr: stdout;
@@ -173,7 +212,7 @@ zc_cli_tail (int argc, char *argv [])
             if (state && streq (state, "done"))
                 status = 0;
             else
-            if (state && streq (state, "cancelled") && cancelled)
+            if (state && streq (state, "cancelled") && watch.cancelled)
                 status = 130;       //  as a shell reports SIGINT
             else {
                 fprintf (stderr, "zcnc: %s: %s%s%s\n", node, state? state: "?",
@@ -190,8 +229,7 @@ zc_cli_tail (int argc, char *argv [])
     }
     if (status == ZC_EXIT_TIMEOUT)
         fprintf (stderr, "zcnc: %s did not end in time (see: zcnc jobs %s)\n", job_id, job_id);
-    sigaction (SIGINT, &saved_int, NULL);
-    sigaction (SIGTERM, &saved_term, NULL);
+    s_watch_end (&watch);
     zc_client_destroy (&client);
     return status;
 }
@@ -425,33 +463,15 @@ zc_cli_cp (int argc, char *argv [])
         json_decref (answer);
     }
     bool tty = isatty (STDOUT_FILENO);
-    struct sigaction action = { .sa_handler = s_on_interrupt }, saved_int, saved_term;
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGINT, &action, &saved_int);
-    sigaction (SIGTERM, &action, &saved_term);
-    int64_t started = zclock_mono (), deadline = started + (int64_t) (timeout * 1000) + ZC_CLI_MARGIN_MS;
+    int64_t started = zclock_mono ();
+    s_watch_t watch;
+    s_watch_begin (&watch, client, config, job_id, started + (int64_t) (timeout * 1000) + ZC_CLI_MARGIN_MS);
     uint64_t first = UINT64_MAX;
-    bool cancelled = false, drawn = false;
+    bool drawn = false;
     if (!status && *job_id)
         status = ZC_EXIT_TIMEOUT;
-    while (*job_id && status == ZC_EXIT_TIMEOUT && zclock_mono () < deadline) {
-        if (s_interrupted && !cancelled) {
-            cancelled = true;
-            if (s_send_cancel (config, job_id) != 0)
-                break;
-            deadline = zclock_mono () + S_CANCEL_WAIT_MS;
-        }
-        bool timed_out;
-        char *error;
-        json_t *line = zc_client_recv (client, S_POLL_MS, &timed_out, &error);
-        if (!line && timed_out)
-            continue;
-        if (!line) {
-            fprintf (stderr, "zcnc: %s\n", error);
-            free (error);
-            status = ZC_EXIT_ZCNC;
-            break;
-        }
+    json_t *line;
+    while (*job_id && status == ZC_EXIT_TIMEOUT && (line = s_watch_next (&watch, &status))) {
         if (json_object_get (line, "stream")) {
             //  Progress lines: {"stored": N, "total": T}.
             size_t size;
@@ -488,7 +508,7 @@ zc_cli_cp (int argc, char *argv [])
                 fprintf (stderr, "zcnc: %s: %s%s%s\n", src.node, state? state: "?",
                          error_text? ": ": "", error_text? error_text: "");
                 status = state && streq (state, "denied")? ZC_EXIT_REFUSED
-                       : state && streq (state, "cancelled") && cancelled? 130: 1;
+                       : state && streq (state, "cancelled") && watch.cancelled? 130: 1;
             }
             free (bytes);
         }
@@ -502,8 +522,7 @@ zc_cli_cp (int argc, char *argv [])
     if (status == ZC_EXIT_TIMEOUT)
         fprintf (stderr, "zcnc: the copy did not end within %g s; it goes on as %s (see: zcnc jobs %s)\n",
                  timeout, job_id, job_id);
-    sigaction (SIGINT, &saved_int, NULL);
-    sigaction (SIGTERM, &saved_term, NULL);
+    s_watch_end (&watch);
     zc_client_destroy (&client);
     free (src.path);
     free (dst.path);
