@@ -2,7 +2,8 @@
     file and its data directory, with owners and modes, and the exact
     commands that put its cert where it must go (zcnc(1), INIT).
 
-    Layout under DIR (default /etc/zcnc, the configs' default place):
+    Layout under DIR (default SYSCONFDIR/zcnc, where the daemons and the
+    clients look for their configs: /etc/zcnc in the Debian package):
     DIR/hub.cfg or DIR/agent.cfg, DIR/keys/ (mode 0700: NAME.cert_secret
     0600, NAME.cert 0644), and the data directory (mode 0700)
     /var/lib/zcnc/NAME, or DIR/data when DIR is given. Nothing is
@@ -13,8 +14,9 @@
 #define ZC_INIT_H
 #include <stdbool.h>
 #include <stdio.h>
+#include "config.h"
 
-#define ZC_INIT_DIR_DEFAULT   "/etc/zcnc"
+#define ZC_INIT_DIR_DEFAULT   ZC_SYSCONFDIR "/zcnc"
 #define ZC_INIT_DATA_DEFAULT  "/var/lib/zcnc"
 #define ZC_INIT_BIND_DEFAULT  "tcp://*:7710"
 
