@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include "prelude.h"
+#include "curlapi.h"
 #include "httpget.h"
 #include "log.h"
 #include "testing.h"
@@ -44,28 +45,43 @@ struct _zc_httpget_fetch_t {
 //  (the caller frees it with curl_url_cleanup), or why it may not be
 //  fetched, malloc'd. The scheme is the one libcurl's parser finds, so
 //  no other reading of the string can slip past the check.
+static const zc_curl_api_t *s_curl;     //  libcurl, once it is loaded
+
+//  True when libcurl is loaded (s_curl); else false with *why.
+static bool
+s_curl_ready (const char **why)
+{
+    const zc_curl_api_t *api = zc_curl_api (why);
+    if (api)
+        s_curl = api;
+    return api != NULL;
+}
+
 static char *
 s_parse (const char *url, CURLU **parsed)
 {
     *parsed = NULL;
-    CURLU *handle = curl_url ();
+    const char *why = NULL;
+    if (!s_curl_ready (&why))
+        return zsys_sprintf ("http_get: %s", why);
+    CURLU *handle = s_curl->url ();
     if (!handle)
         return zc_strdup ("http_get: cannot parse the URL: out of memory");
     //  Any scheme parses, so that a scheme is judged by name, not by
     //  whether this libcurl happens to know it.
-    CURLUcode code = curl_url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    CURLUcode code = s_curl->url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (code != CURLUE_OK) {
-        curl_url_cleanup (handle);
+        s_curl->url_cleanup (handle);
         bool http = strncasecmp (url, "http://", 7) == 0 || strncasecmp (url, "https://", 8) == 0;
-        return http? zsys_sprintf ("http_get: bad URL: %s", curl_url_strerror (code))
+        return http? zsys_sprintf ("http_get: bad URL: %s", s_curl->url_strerror (code))
                    : zc_strdup (S_SCHEME_PROBLEM);
     }
     char *scheme = NULL;
-    bool allowed = curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
+    bool allowed = s_curl->url_get (handle, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
                 && (strcasecmp (scheme, "http") == 0 || strcasecmp (scheme, "https") == 0);
-    curl_free (scheme);
+    s_curl->free (scheme);
     if (!allowed) {
-        curl_url_cleanup (handle);
+        s_curl->url_cleanup (handle);
         return zc_strdup (S_SCHEME_PROBLEM);
     }
     *parsed = handle;
@@ -77,7 +93,8 @@ zc_httpget_url_check (const char *url)
 {
     CURLU *parsed;
     char *problem = s_parse (url, &parsed);
-    curl_url_cleanup (parsed);
+    if (parsed)
+        s_curl->url_cleanup (parsed);
     return problem;
 }
 
@@ -91,16 +108,16 @@ zc_httpget_url_normal (const char *url)
         return NULL;
     }
     char *normal = NULL;
-    if (curl_url_set (parsed, CURLUPART_USER, NULL, 0) == CURLUE_OK
-    &&  curl_url_set (parsed, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK
-    &&  curl_url_set (parsed, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK
-    &&  curl_url_set (parsed, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK) {
+    if (s_curl->url_set (parsed, CURLUPART_USER, NULL, 0) == CURLUE_OK
+    &&  s_curl->url_set (parsed, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK
+    &&  s_curl->url_set (parsed, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK
+    &&  s_curl->url_set (parsed, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK) {
         char *text = NULL;
-        if (curl_url_get (parsed, CURLUPART_URL, &text, 0) == CURLUE_OK)
+        if (s_curl->url_get (parsed, CURLUPART_URL, &text, 0) == CURLUE_OK)
             normal = zc_strdup (text);
-        curl_free (text);
+        s_curl->free (text);
     }
-    curl_url_cleanup (parsed);
+    s_curl->url_cleanup (parsed);
     return normal;
 }
 
@@ -118,7 +135,7 @@ s_on_ready (zloop_t *loop, zmq_pollitem_t *item, void *arg)
                | (item->revents & ZMQ_POLLOUT? CURL_CSELECT_OUT: 0)
                | (item->revents & ZMQ_POLLERR? CURL_CSELECT_ERR: 0);
     int running;
-    curl_multi_socket_action (self->multi, item->fd, events, &running);
+    s_curl->multi_socket_action (self->multi, item->fd, events, &running);
     s_reap (self);
     return 0;
 }
@@ -131,7 +148,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     if (self->timer_id == timer_id)
         self->timer_id = -1;    //  a once-timer: zloop drops it itself
     int running;
-    curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    s_curl->multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     s_reap (self);
     return 0;
 }
@@ -192,18 +209,21 @@ s_on_timer_set (CURLM *multi, long timeout_ms, void *arg)
 zc_httpget_t *
 zc_httpget_new (zloop_t *loop)
 {
-    if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    const char *why = NULL;
+    if (!s_curl_ready (&why)) {
+        zc_warn ("http_get: %s", why);
         return NULL;
+    }
     zc_httpget_t *self = zc_calloc (1, sizeof *self);
     self->loop = loop;
     self->timer_id = -1;
     self->fds = zlistx_new ();
-    self->multi = curl_multi_init ();
+    self->multi = s_curl->multi_init ();
     if (!self->multi
-    ||  curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket) != CURLM_OK
-    ||  curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self) != CURLM_OK
-    ||  curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_on_timer_set) != CURLM_OK
-    ||  curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self) != CURLM_OK)
+    ||  s_curl->multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket) != CURLM_OK
+    ||  s_curl->multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self) != CURLM_OK
+    ||  s_curl->multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_on_timer_set) != CURLM_OK
+    ||  s_curl->multi_setopt (self->multi, CURLMOPT_TIMERDATA, self) != CURLM_OK)
         zc_httpget_destroy (&self);
     return self;
 }
@@ -215,7 +235,7 @@ zc_httpget_destroy (zc_httpget_t **self_p)
         zc_httpget_t *self = *self_p;
         assert (self->fetches == 0);
         if (self->multi)
-            curl_multi_cleanup (self->multi);
+            s_curl->multi_cleanup (self->multi);
         if (self->timer_id != -1)
             zloop_timer_end (self->loop, self->timer_id);
         for (void *item = zlistx_first (self->fds); item; item = zlistx_next (self->fds)) {
@@ -224,7 +244,6 @@ zc_httpget_destroy (zc_httpget_t **self_p)
         }
         zlistx_destroy (&self->fds);
         free (self);
-        curl_global_cleanup ();
         *self_p = NULL;
     }
 }
@@ -266,11 +285,11 @@ static void
 s_detach (zc_httpget_fetch_t *fetch)
 {
     if (fetch->easy) {
-        curl_multi_remove_handle (fetch->client->multi, fetch->easy);
-        curl_easy_cleanup (fetch->easy);
+        s_curl->multi_remove_handle (fetch->client->multi, fetch->easy);
+        s_curl->easy_cleanup (fetch->easy);
         fetch->easy = NULL;
     }
-    curl_url_cleanup (fetch->url);      //  only after the easy handle that used it
+    s_curl->url_cleanup (fetch->url);      //  only after the easy handle that used it
     fetch->url = NULL;
 }
 
@@ -283,7 +302,7 @@ s_result (zc_httpget_fetch_t *fetch, CURLcode code)
     result->started_ms = fetch->started_ms;
     result->finished_ms = zc_wall_ms ();
     long status = 0;
-    if (curl_easy_getinfo (fetch->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK
+    if (s_curl->easy_getinfo (fetch->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK
     &&  status >= 100 && status <= 999)
         result->http_status = (int) status;
     result->out = fetch->body;
@@ -297,7 +316,7 @@ s_result (zc_httpget_fetch_t *fetch, CURLcode code)
         return result;
     }
     result->state = ZC_STATE_FAILED;
-    const char *reason = *fetch->error? fetch->error: curl_easy_strerror (code);
+    const char *reason = *fetch->error? fetch->error: s_curl->easy_strerror (code);
     if (code == CURLE_OPERATION_TIMEDOUT)
         result->error = zsys_sprintf ("http_get timed out after %g s (method_timeout): %s",
                                       fetch->timeout, reason);
@@ -312,11 +331,11 @@ s_reap (zc_httpget_t *self)
 {
     CURLMsg *message;
     int left;
-    while ((message = curl_multi_info_read (self->multi, &left))) {
+    while ((message = s_curl->multi_info_read (self->multi, &left))) {
         if (message->msg != CURLMSG_DONE)
             continue;
         char *private = NULL;
-        curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, &private);
+        s_curl->easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, &private);
         zc_httpget_fetch_t *fetch = (zc_httpget_fetch_t *) private;
         zc_result_t *result = s_result (fetch, message->data.result);
         s_detach (fetch);           //  'message' is gone from here on
@@ -341,12 +360,12 @@ zc_httpget_start (zc_httpget_t *self, const char *url, double timeout, size_t ma
     fetch->arg = arg;
     fetch->started_ms = zc_wall_ms ();
     self->fetches++;
-    fetch->easy = curl_easy_init ();
+    fetch->easy = s_curl->easy_init ();
     CURL *easy = fetch->easy;
     CURLcode code = easy? CURLE_OK: CURLE_OUT_OF_MEMORY;
     //  One option after the other, while they are taken.
 #define S_SET(option, value) \
-    if (code == CURLE_OK) code = curl_easy_setopt (easy, option, value)
+    if (code == CURLE_OK) code = s_curl->easy_setopt (easy, option, value)
     S_SET (CURLOPT_CURLU, parsed);
     S_SET (CURLOPT_PROTOCOLS_STR, S_PROTOCOLS);
     S_SET (CURLOPT_REDIR_PROTOCOLS_STR, S_PROTOCOLS);
@@ -361,10 +380,10 @@ zc_httpget_start (zc_httpget_t *self, const char *url, double timeout, size_t ma
     S_SET (CURLOPT_ERRORBUFFER, fetch->error);
     S_SET (CURLOPT_PRIVATE, (void *) fetch);
 #undef S_SET
-    CURLMcode added = code == CURLE_OK? curl_multi_add_handle (self->multi, easy): CURLM_OK;
+    CURLMcode added = code == CURLE_OK? s_curl->multi_add_handle (self->multi, easy): CURLM_OK;
     if (code != CURLE_OK || added != CURLM_OK) {
         *error = zsys_sprintf ("http_get: cannot set up the transfer: %s",
-                               code != CURLE_OK? curl_easy_strerror (code): curl_multi_strerror (added));
+                               code != CURLE_OK? s_curl->easy_strerror (code): s_curl->multi_strerror (added));
         zc_httpget_fetch_destroy (&fetch);
     }
     return fetch;

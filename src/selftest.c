@@ -49,6 +49,7 @@
 #include "meshdot.h"
 #include "shellline.h"
 #include "copy.h"
+#include "curlapi.h"
 #include "sha256.h"
 #include "hub.h"
 #include "agent.h"
@@ -119,6 +120,7 @@ static struct {
     { "shellline", zc_shell_line_test },
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
+    { "curlapi", zc_curlapi_test },
     { "policy", zc_policy_test },
     { "metrics", zc_metrics_test },
     { "httpserve", zc_httpserve_test },
