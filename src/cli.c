@@ -469,6 +469,21 @@ s_job_options (int argc, char *argv [], const char *usage, s_job_options_t *opti
     return -1;
 }
 
+//  A trigger's or call's exit status from what its results said: a
+//  refusal first, then a timeout; one exact name (raw) exits with the
+//  remote status, several with 1 when any failed.
+static int
+s_outcome_status (const s_outcome_t *outcome, bool raw)
+{
+    if (outcome->refused)
+        return ZC_EXIT_REFUSED;
+    if (outcome->timed_out)
+        return ZC_EXIT_TIMEOUT;
+    if (raw)
+        return outcome->remote >= 0? outcome->remote: 1;
+    return outcome->failed || outcome->remote > 0? 1: 0;
+}
+
 //  Sends a job's request (its "to", "method" and "args"; taken) with
 //  the options' "where", and prints what comes back as trigger does:
 //  raw for one exact name, prefixed otherwise, or JSON; the job IDs with
@@ -532,15 +547,7 @@ s_run_job (s_job_options_t *options, json_t *request)
     zc_progress_destroy (&printing.progress);
     zc_prefixer_destroy (&printing.prefixer);
     zc_client_destroy (&client);
-    if (!complete)
-        return ZC_EXIT_ZCNC;
-    if (outcome.refused)
-        return ZC_EXIT_REFUSED;
-    if (outcome.timed_out)
-        return ZC_EXIT_TIMEOUT;
-    if (raw)
-        return outcome.remote >= 0? outcome.remote: 1;
-    return outcome.failed || outcome.remote > 0? 1: 0;
+    return complete? s_outcome_status (&outcome, raw): ZC_EXIT_ZCNC;
 }
 
 //  Appends a word to a command line, in single quotes when the shell
@@ -1431,14 +1438,7 @@ zc_cli_results_line (zc_cli_results_t *self, json_t *line, double timeout)
 int
 zc_cli_results_status (zc_cli_results_t *self)
 {
-    //  The precedence of s_run_job.
-    if (self->outcome.refused)
-        return ZC_EXIT_REFUSED;
-    if (self->outcome.timed_out)
-        return ZC_EXIT_TIMEOUT;
-    if (self->printing.raw)
-        return self->outcome.remote >= 0? self->outcome.remote: 1;
-    return self->outcome.failed || self->outcome.remote > 0? 1: 0;
+    return s_outcome_status (&self->outcome, self->printing.raw);
 }
 
 void
