@@ -26,6 +26,9 @@ int zc_jsonout_append (const json_t *value, char **data, size_t *size, size_t *c
 int zc_jsonout_string (const char *text, size_t length, char **data, size_t *size, size_t *capacity);
 //  The text as a new NUL-terminated string (the caller frees it), or NULL.
 char *zc_jsonout_text (const json_t *value);
+//  A JSON string of 'text' (NULL: ""); bytes that are not UTF-8 become
+//  '?' (the error events of errqueue.c and errlog.c).
+json_t *zc_jsonout_lossy_string (const char *text);
 
 int zc_jsonout_test (bool verbose);
 #endif

@@ -14,6 +14,7 @@
 #include "errlog.h"
 #include "errqueue.h"
 #include "lastseq.h"
+#include "jsonout.h"
 #include "log.h"
 #include "testing.h"
 
@@ -56,22 +57,6 @@ s_answer (zc_errlog_t *self, const char *to, uint64_t seq)
     stored->subject = zc_strdup (ZC_ERRQUEUE_SUBJECT);
     stored->seq = seq;
     self->send (&stored, self->arg);
-}
-
-//  A JSON string of 'text'; bytes that are not UTF-8 become '?'.
-static json_t *
-s_string (const char *text)
-{
-    json_t *string = json_string (text);
-    if (string)
-        return string;
-    char *copy = zc_strdup (text);
-    for (char *cursor = copy; *cursor; cursor++)
-        if ((unsigned char) *cursor >= 0x80)
-            *cursor = '?';
-    string = json_string (copy);
-    free (copy);
-    return string;
 }
 
 //  Writes the line of an event; 'dropped' (when not 0) says how many of
@@ -120,7 +105,7 @@ zc_errlog_on_event (zc_errlog_t *self, zc_wire_t *msg)
     json_t *event = json_loads (text, 0, NULL);
     if (!json_is_object (event)) {
         json_decref (event);
-        event = s_string (text);
+        event = zc_jsonout_lossy_string (text);
     }
     //  Logged as JSON: a text cannot break the log's lines.
     char *shown = json_dumps (event, JSON_COMPACT | JSON_ENCODE_ANY);

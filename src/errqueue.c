@@ -11,6 +11,7 @@
 #include <time.h>
 #include "prelude.h"
 #include "errqueue.h"
+#include "jsonout.h"
 #include "log.h"
 #include "testing.h"
 
@@ -55,22 +56,6 @@ struct _zc_errqueue_t {
 //  ---------------------------------------------------------------------
 //  Events
 
-//  A JSON string of 'text'; bytes that are not UTF-8 become '?'.
-static json_t *
-s_string (const char *text)
-{
-    json_t *string = json_string (text? text: "");
-    if (string)
-        return string;
-    char *copy = zc_strdup (text);
-    for (char *cursor = copy; *cursor; cursor++)
-        if ((unsigned char) *cursor >= 0x80)
-            *cursor = '?';
-    string = json_string (copy);
-    free (copy);
-    return string;
-}
-
 //  Cuts the longest strings of 'event' until its text takes at most
 //  'limit' bytes.
 static void
@@ -111,7 +96,7 @@ static json_t *
 s_event (zc_errqueue_t *self, const char *kind, const char *node, const char *text)
 {
     return json_pack ("{s:I, s:s, s:s, s:o}", "time", (json_int_t) time (NULL), "node", node? node: self->name,
-                      "kind", kind, "text", s_string (text));
+                      "kind", kind, "text", zc_jsonout_lossy_string (text));
 }
 
 //  Takes 'event' into the memory queue; the oldest goes when it is full.
@@ -212,15 +197,15 @@ zc_errqueue_denied (zc_errqueue_t *self, const zc_errqueue_denial_t *denial, int
     json_t *event = s_event (self, "denied", NULL, text);
     free (text);
     if (denial->job_id)
-        json_object_set_new (event, "id", s_string (denial->job_id));
+        json_object_set_new (event, "id", zc_jsonout_lossy_string (denial->job_id));
     if (denial->subject)
-        json_object_set_new (event, "subject", s_string (denial->subject));
-    json_object_set_new (event, "origin", s_string (denial->origin));
+        json_object_set_new (event, "subject", zc_jsonout_lossy_string (denial->subject));
+    json_object_set_new (event, "origin", zc_jsonout_lossy_string (denial->origin));
     if (relayed)
-        json_object_set_new (event, "relay", s_string (denial->relay));
-    json_object_set_new (event, "method", s_string (denial->method? denial->method: "?"));
-    json_object_set_new (event, "cause", s_string (denial->cause));
-    json_object_set_new (event, "reason", s_string (denial->reason));
+        json_object_set_new (event, "relay", zc_jsonout_lossy_string (denial->relay));
+    json_object_set_new (event, "method", zc_jsonout_lossy_string (denial->method? denial->method: "?"));
+    json_object_set_new (event, "cause", zc_jsonout_lossy_string (denial->cause));
+    json_object_set_new (event, "reason", zc_jsonout_lossy_string (denial->reason));
     s_raise_limited (self, event);
 }
 

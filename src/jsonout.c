@@ -252,6 +252,21 @@ s_same_as_jansson (const char *input)
     return same;
 }
 
+json_t *
+zc_jsonout_lossy_string (const char *text)
+{
+    json_t *string = json_string (text? text: "");
+    if (string)
+        return string;
+    char *copy = zc_strdup (text);
+    for (char *cursor = copy; *cursor; cursor++)
+        if ((unsigned char) *cursor >= 0x80)
+            *cursor = '?';
+    string = json_string (copy);
+    free (copy);
+    return string;
+}
+
 int
 zc_jsonout_test (bool verbose)
 {
@@ -292,5 +307,15 @@ zc_jsonout_test (bool verbose)
     ZC_CHECK (zc_jsonout_text (value) == NULL);
     json_decref (value);
     ZC_CHECK (zc_jsonout_text (NULL) == NULL);
+    //  A lossy string: valid UTF-8 as it is, other bytes as '?', NULL as "".
+    json_t *lossy = zc_jsonout_lossy_string ("caf\xc3\xa9 \xff!");
+    ZC_CHECK (lossy && strcmp (json_string_value (lossy), "caf?? ?!") == 0);
+    json_decref (lossy);
+    lossy = zc_jsonout_lossy_string ("ok");
+    ZC_CHECK (lossy && strcmp (json_string_value (lossy), "ok") == 0);
+    json_decref (lossy);
+    lossy = zc_jsonout_lossy_string (NULL);
+    ZC_CHECK (lossy && strcmp (json_string_value (lossy), "") == 0);
+    json_decref (lossy);
     return ZC_TEST_END;
 }
