@@ -53,21 +53,26 @@ test_expect_success SCRIPT 'a fan-out on a terminal shows a progress line, clear
 '
 
 # SIGTERM here: a command started in the background ignores SIGINT, and
-# zcnc leaves it so; Ctrl-C's SIGINT takes the same path.
+# zcnc leaves it so; Ctrl-C's SIGINT takes the same path. The shell that
+# script starts writes its PID, then becomes zcnc. tty.out is removed
+# first: the background job truncates it only when it gets to run, and
+# the old one already says "3 pending".
 test_expect_success SCRIPT 'SIGTERM or SIGINT during a fan-out: the progress line is cleared, then zcnc dies of it' '
-	(env TERM=xterm ZCNC_CONFIG="$SCRATCH/n1.cfg" script -qefc "$ZCNC trigger \"n*:sleep 3\"" /dev/null \
-		>tty.out </dev/null &) &&
-	wait_for "grep -q \"3 pending\" tty.out" &&
-	pid=$(pgrep -f -n "^$ZCNC trigger n\\*:sleep 3") &&
-	kill -TERM "$pid" &&
-	wait_for "! kill -0 $pid 2>/dev/null" &&
-	sleep 0.2 &&
+	rm -f tty.out trigger.pid || return 1
+	env TERM=xterm ZCNC_CONFIG="$SCRATCH/n1.cfg" \
+		script -qefc "echo \$\$ >trigger.pid; exec $ZCNC trigger \"n*:sleep 3\"" /dev/null \
+		>tty.out </dev/null &
+	script_pid=$! &&
+	wait_for "test -s trigger.pid && grep -q \"3 pending\" tty.out" &&
+	kill -TERM "$(cat trigger.pid)" &&
+	# script ends when zcnc has, after copying all it showed to tty.out
+	wait_for "! kill -0 $script_pid 2>/dev/null" &&
 	# the last bytes on the terminal are the clear, nothing after it
 	tail -c 4 tty.out | od -An -c | tr -s " " >last &&
 	printf "%s\\n" " \\r 033 [ K" >expect &&
-	test_cmp expect last &&
+	{ test_cmp expect last || { od -c tty.out | tail -n 8 >&2; false; }; } &&
 	# the jobs end on their own: the queue belongs to the next tests
-	WAIT_TRIES=300 wait_for queue_empty
+	{ WAIT_TRIES=300 wait_for queue_empty || { cat queue.out >&2; false; }; }
 '
 
 test_expect_success SCRIPT 'the progress line counts failures, and their prefix is red' '
@@ -140,6 +145,7 @@ test_expect_success SCRIPT 'colour on a terminal: nodes, status, jobs and the jo
 '
 
 test_expect_success SCRIPT 'an offline node is red in nodes, its queued job yellow in queue list' '
+	queue_empty &&
 	stop_agent n3 &&
 	wait_for nodes_offline n1 n3 &&
 	zcnc_as n1 trigger --async n3:true >id &&
