@@ -1,9 +1,9 @@
 /*  curlapi.c — libcurl loaded on first use (curlapi.h). */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 #include "prelude.h"
 #include "curlapi.h"
+#include "dynlib.h"
 #include "testing.h"
 
 #define S_LIBRARY "libcurl.so.4"
@@ -13,52 +13,35 @@ static const zc_curl_api_t *s_loaded;
 static char s_why [256];
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 
-//  Looks up 'name' into *slot; false (s_why said) when it is missing.
-static bool
-s_symbol (void *library, const char *name, void *slot)
-{
-    void *address = dlsym (library, name);
-    if (!address) {
-        snprintf (s_why, sizeof s_why, "%s has no %s", S_LIBRARY, name);
-        return false;
-    }
-    memcpy (slot, &address, sizeof address);
-    return true;
-}
-
 static void
 s_load (void)
 {
-    void *library = dlopen (S_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-        const char *error = dlerror ();
-        snprintf (s_why, sizeof s_why, "cannot load %s: %s", S_LIBRARY, error? error: "?");
-        return;
-    }
     zc_curl_api_t *api = &s_api;
-    bool found = s_symbol (library, "curl_global_init", &api->global_init)
-              && s_symbol (library, "curl_global_cleanup", &api->global_cleanup)
-              && s_symbol (library, "curl_easy_init", &api->easy_init)
-              && s_symbol (library, "curl_easy_setopt", &api->easy_setopt)
-              && s_symbol (library, "curl_easy_getinfo", &api->easy_getinfo)
-              && s_symbol (library, "curl_easy_cleanup", &api->easy_cleanup)
-              && s_symbol (library, "curl_easy_strerror", &api->easy_strerror)
-              && s_symbol (library, "curl_multi_init", &api->multi_init)
-              && s_symbol (library, "curl_multi_setopt", &api->multi_setopt)
-              && s_symbol (library, "curl_multi_add_handle", &api->multi_add_handle)
-              && s_symbol (library, "curl_multi_remove_handle", &api->multi_remove_handle)
-              && s_symbol (library, "curl_multi_socket_action", &api->multi_socket_action)
-              && s_symbol (library, "curl_multi_info_read", &api->multi_info_read)
-              && s_symbol (library, "curl_multi_cleanup", &api->multi_cleanup)
-              && s_symbol (library, "curl_multi_strerror", &api->multi_strerror)
-              && s_symbol (library, "curl_url", &api->url)
-              && s_symbol (library, "curl_url_cleanup", &api->url_cleanup)
-              && s_symbol (library, "curl_url_set", &api->url_set)
-              && s_symbol (library, "curl_url_get", &api->url_get)
-              && s_symbol (library, "curl_url_strerror", &api->url_strerror)
-              && s_symbol (library, "curl_free", &api->free);
-    if (!found)
-        return;                 //  the library stays loaded: nothing of it is used
+    zc_dynlib_symbol_t symbols [] = {
+        { "curl_global_init", &api->global_init },
+        { "curl_global_cleanup", &api->global_cleanup },
+        { "curl_easy_init", &api->easy_init },
+        { "curl_easy_setopt", &api->easy_setopt },
+        { "curl_easy_getinfo", &api->easy_getinfo },
+        { "curl_easy_cleanup", &api->easy_cleanup },
+        { "curl_easy_strerror", &api->easy_strerror },
+        { "curl_multi_init", &api->multi_init },
+        { "curl_multi_setopt", &api->multi_setopt },
+        { "curl_multi_add_handle", &api->multi_add_handle },
+        { "curl_multi_remove_handle", &api->multi_remove_handle },
+        { "curl_multi_socket_action", &api->multi_socket_action },
+        { "curl_multi_info_read", &api->multi_info_read },
+        { "curl_multi_cleanup", &api->multi_cleanup },
+        { "curl_multi_strerror", &api->multi_strerror },
+        { "curl_url", &api->url },
+        { "curl_url_cleanup", &api->url_cleanup },
+        { "curl_url_set", &api->url_set },
+        { "curl_url_get", &api->url_get },
+        { "curl_url_strerror", &api->url_strerror },
+        { "curl_free", &api->free },
+    };
+    if (!zc_dynlib_load (S_LIBRARY, symbols, sizeof symbols / sizeof symbols [0], s_why, sizeof s_why))
+        return;
     //  Once, for the process's life: libcurl's global state (TLS) is not
     //  torn down while other threads may still use it.
     if (api->global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -207,11 +207,10 @@ s_on_timer_set (CURLM *multi, long timeout_ms, void *arg)
 }
 
 zc_httpget_t *
-zc_httpget_new (zloop_t *loop)
+zc_httpget_new (zloop_t *loop, const char **why)
 {
-    const char *why = NULL;
-    if (!s_curl_ready (&why)) {
-        zc_warn ("http_get: %s", why);
+    if (!s_curl_ready (why)) {
+        zc_warn ("http_get: %s", *why);
         return NULL;
     }
     zc_httpget_t *self = zc_calloc (1, sizeof *self);
@@ -666,8 +665,9 @@ zc_httpget_test (bool verbose)
     }
 
     zloop_t *loop = zloop_new ();
-    zc_httpget_t *client = zc_httpget_new (loop);
-    ZC_CHECK (client != NULL);
+    const char *why = NULL;
+    zc_httpget_t *client = zc_httpget_new (loop, &why);
+    ZC_CHECK (client != NULL && why == NULL);
     s_test_server_t server = { .loop = loop };
     for (int slot = 0; slot < S_TEST_CONNECTIONS; slot++)
         server.fds [slot] = -1;

@@ -392,7 +392,7 @@ s_test_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     return term? -1: 0;
 }
 
-//  Runs a server on 127.0.0.1:0 with a 300 ms timeout; sends its port.
+//  Runs a server on 127.0.0.1:0 with a 1 s timeout; sends its port.
 static void
 s_test_actor (zsock_t *pipe, void *args)
 {
@@ -403,7 +403,7 @@ s_test_actor (zsock_t *pipe, void *args)
                                                &served, &error);
     free (error);
     if (server)
-        zc_httpserve_set_timeout (server, 300);
+        zc_httpserve_set_timeout (server, 1000);
     zsock_signal (pipe, 0);
     const char *address = server? zc_httpserve_address (server): "";
     zstr_send (pipe, strchr (address, ':')? strchr (address, ':') + 1: "0");
@@ -414,14 +414,14 @@ s_test_actor (zsock_t *pipe, void *args)
     zloop_destroy (&loop);
 }
 
-//  A connection to the test server (blocking, with a 2 s receive timeout).
+//  A connection to the test server (blocking, with a 4 s receive timeout).
 static int
 s_test_connect (int port)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in where = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
     where.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    struct timeval wait = { .tv_sec = 2 };
+    struct timeval wait = { .tv_sec = 4 };
     setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     if (connect (fd, (struct sockaddr *) &where, sizeof where) == -1) {
         close (fd);
@@ -538,17 +538,19 @@ zc_httpserve_test (bool verbose)
     free (answer);
     free (large);
     //  Bounded: beyond 16 connections, more are closed at once; a silent
-    //  one is closed after its timeout, and the server serves on.
+    //  one is closed after its timeout (1 s), and the server serves on.
+    //  "At once" is well before any timeout (a loaded machine may take a
+    //  while to turn the server's loop).
     int fds [ZC_HTTPSERVE_MAX_CLIENTS + 1];
     for (int index = 0; index <= ZC_HTTPSERVE_MAX_CLIENTS; index++)
         fds [index] = s_test_connect (port);
     int64_t started = zclock_mono ();
     answer = s_test_read_all (fds [ZC_HTTPSERVE_MAX_CLIENTS]);
-    ZC_CHECK (*answer == 0 && zclock_mono () - started < 250);
+    ZC_CHECK (*answer == 0 && zclock_mono () - started < 800);
     free (answer);
     answer = s_test_read_all (fds [0]);
     int64_t waited = zclock_mono () - started;
-    ZC_CHECK (*answer == 0 && waited >= 200 && waited < 1900);
+    ZC_CHECK (*answer == 0 && waited >= 800 && waited < 3900);
     free (answer);
     for (int index = 0; index <= ZC_HTTPSERVE_MAX_CLIENTS; index++)
         if (fds [index] != -1)

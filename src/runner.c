@@ -663,13 +663,14 @@ s_task_fetch (zc_runner_t *self, s_task_t *task, zlist_t *args)
     if (zlist_size (args) != 1)
         error = zc_strdup ("http_get takes exactly one argument: the URL");
     else {
+        const char *why = "libcurl cannot be initialised";
         if (!self->http)
-            self->http = zc_httpget_new (self->loop);
+            self->http = zc_httpget_new (self->loop, &why);
         if (self->http)
             task->fetch = zc_httpget_start (self->http, zlist_first (args), task->method_timeout,
                                             self->max_output, s_fetch_done, task, &error);
         else
-            error = zc_strdup ("http_get: libcurl cannot be initialised");
+            error = zsys_sprintf ("http_get: %s", why);
     }
     if (!task->fetch) {
         s_task_answer (self, task, ZC_STATE_FAILED, error);

@@ -50,6 +50,8 @@
 #include "shellline.h"
 #include "copy.h"
 #include "curlapi.h"
+#include "dynlib.h"
+#include "editapi.h"
 #include "sha256.h"
 #include "hub.h"
 #include "agent.h"
@@ -120,7 +122,9 @@ static struct {
     { "shellline", zc_shell_line_test },
     { "sha256", zc_sha256_test },
     { "copy", zc_copy_test },
+    { "dynlib", zc_dynlib_test },
     { "curlapi", zc_curlapi_test },
+    { "editapi", zc_editapi_test },
     { "policy", zc_policy_test },
     { "metrics", zc_metrics_test },
     { "httpserve", zc_httpserve_test },

@@ -24,12 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <wchar.h>
-#include <histedit.h>
 #include <czmq.h>
 #include "prelude.h"
 #include "cli.h"
 #include "client.h"
 #include "config.h"
+#include "editapi.h"
 #include "shell.h"
 #include "shellline.h"
 #include "target.h"
@@ -40,6 +40,9 @@
 #define S_PRESENCE_OFFLINE  "$sys.offline.>"
 
 static const char *s_usage = "zcnc shell [-c FILE] [-t SECS]";
+
+//  libedit, loaded when the shell starts on a terminal (editapi.h).
+static const zc_edit_api_t *s_edit;
 
 static volatile sig_atomic_t s_interrupted = 0;     //  SIGINT
 static volatile sig_atomic_t s_terminated = 0;      //  SIGTERM, SIGHUP
@@ -91,9 +94,9 @@ s_async_begin (s_shell_t *self)
     fflush (stdout);
     if (!self->editing)
         return;
-    const LineInfoW *line = el_wline (self->el);
+    const LineInfoW *line = s_edit->wline (self->el);
     int columns = 0;
-    if (el_get (self->el, EL_GETTC, "co", &columns) != 0 || columns <= 0)
+    if (s_edit->get (self->el, EL_GETTC, "co", &columns) != 0 || columns <= 0)
         columns = 80;
     size_t before = strlen (self->prompt) + (size_t) (line->cursor - line->buffer);
     size_t row = before / (size_t) columns;
@@ -111,7 +114,7 @@ s_async_end (s_shell_t *self)
     fflush (stdout);
     fflush (stderr);
     if (self->editing)
-        el_set (self->el, EL_REFRESH);
+        s_edit->set (self->el, EL_REFRESH);
 }
 
 //  ---------------------------------------------------------------------
@@ -569,7 +572,7 @@ s_wait_input (s_shell_t *self)
             return -1;
         if (s_resized && self->editing) {
             s_resized = 0;
-            el_resize (self->el);
+            s_edit->resize (self->el);
         }
         struct pollfd items [2] = {
             { .fd = STDIN_FILENO, .events = POLLIN },
@@ -592,7 +595,7 @@ static int
 s_getc (EditLine *el, wchar_t *character)
 {
     s_shell_t *self;
-    el_get (el, EL_CLIENTDATA, &self);
+    s_edit->get (el, EL_CLIENTDATA, &self);
     while (true) {
         if (s_wait_input (self) != 0) {
             if (s_interrupted && !s_terminated) {
@@ -629,11 +632,11 @@ static unsigned char
 s_drop_line (EditLine *el, int key)
 {
     s_shell_t *self;
-    el_get (el, EL_CLIENTDATA, &self);
-    const LineInfoW *line = el_wline (el);
-    el_cursor (el, (int) (line->lastchar - line->cursor));
-    line = el_wline (el);
-    el_deletestr (el, (int) (line->cursor - line->buffer));
+    s_edit->get (el, EL_CLIENTDATA, &self);
+    const LineInfoW *line = s_edit->wline (el);
+    s_edit->cursor (el, (int) (line->lastchar - line->cursor));
+    line = s_edit->wline (el);
+    s_edit->deletestr (el, (int) (line->cursor - line->buffer));
     printf ("^C\n");
     s_async_end (self);
     return CC_NORM;
@@ -715,8 +718,8 @@ static unsigned char
 s_complete (EditLine *el, int key)
 {
     s_shell_t *self;
-    el_get (el, EL_CLIENTDATA, &self);
-    const LineInfo *info = el_line (el);
+    s_edit->get (el, EL_CLIENTDATA, &self);
+    const LineInfo *info = s_edit->line (el);
     size_t before_size = (size_t) (info->cursor - info->buffer);
     char *before = zc_malloc (before_size + 1);
     memcpy (before, info->buffer, before_size);
@@ -746,7 +749,7 @@ s_complete (EditLine *el, int key)
         json_t *match = json_array_get (matches, 0);
         char *rest = zsys_sprintf ("%s%s", json_string_value (json_array_get (match, 0)) + word_size,
                                    json_string_value (json_array_get (match, 1)));
-        el_insertstr (el, rest);
+        s_edit->insertstr (el, rest);
         free (rest);
         result = CC_REFRESH;
     }
@@ -764,7 +767,7 @@ s_complete (EditLine *el, int key)
         }
         if (common > word_size) {
             char *rest = zsys_sprintf ("%.*s", (int) (common - word_size), first + word_size);
-            el_insertstr (el, rest);
+            s_edit->insertstr (el, rest);
             free (rest);
             result = CC_REFRESH;
         }
@@ -808,37 +811,42 @@ static char *
 s_prompt (EditLine *el)
 {
     s_shell_t *self;
-    el_get (el, EL_CLIENTDATA, &self);
+    s_edit->get (el, EL_CLIENTDATA, &self);
     return self->prompt;
 }
 
 //  Sets up libedit on the terminal: emacs keys, history (loaded from its
-//  file), Tab, s_getc. -1 when libedit cannot run here.
+//  file), Tab, s_getc. -1 when libedit cannot be loaded ('why' says so)
+//  or cannot run here.
 static int
-s_editor_init (s_shell_t *self, const char *program)
+s_editor_init (s_shell_t *self, const char *program, const char **why)
 {
-    self->el = el_init (program, stdin, stdout, stderr);
+    *why = "libedit cannot run on this terminal";
+    s_edit = zc_edit_api (why);
+    if (!s_edit)
+        return -1;
+    self->el = s_edit->init (program, stdin, stdout, stderr);
     if (!self->el)
         return -1;
-    self->history = history_init ();
+    self->history = s_edit->history_init ();
     HistEvent event;
-    history (self->history, &event, H_SETSIZE, S_HISTORY_SIZE);
-    history (self->history, &event, H_SETUNIQUE, 1);
+    s_edit->history (self->history, &event, H_SETSIZE, S_HISTORY_SIZE);
+    s_edit->history (self->history, &event, H_SETUNIQUE, 1);
     self->history_path = s_history_path ();
     if (self->history_path)
-        history (self->history, &event, H_LOAD, self->history_path);     //  none yet is fine
-    el_set (self->el, EL_CLIENTDATA, self);
-    el_set (self->el, EL_EDITOR, "emacs");
-    el_set (self->el, EL_PROMPT, s_prompt);
-    el_set (self->el, EL_HIST, history, self->history);
-    el_set (self->el, EL_GETCFN, s_getc);
+        s_edit->history (self->history, &event, H_LOAD, self->history_path);     //  none yet is fine
+    s_edit->set (self->el, EL_CLIENTDATA, self);
+    s_edit->set (self->el, EL_EDITOR, "emacs");
+    s_edit->set (self->el, EL_PROMPT, s_prompt);
+    s_edit->set (self->el, EL_HIST, s_edit->history, self->history);
+    s_edit->set (self->el, EL_GETCFN, s_getc);
     //  el_wset keeps these names; el_set would copy them and never free them.
-    el_wset (self->el, EL_ADDFN, L"zc-complete", L"complete a word or a node name", s_complete);
-    el_set (self->el, EL_BIND, "^I", "zc-complete", NULL);
-    el_set (self->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
-    el_wset (self->el, EL_ADDFN, L"zc-drop-line", L"drop the line being typed", s_drop_line);
-    el_set (self->el, EL_BIND, "^C", "zc-drop-line", NULL);
-    el_source (self->el, NULL);     //  the user's ~/.editrc
+    s_edit->wset (self->el, EL_ADDFN, L"zc-complete", L"complete a word or a node name", s_complete);
+    s_edit->set (self->el, EL_BIND, "^I", "zc-complete", NULL);
+    s_edit->set (self->el, EL_BIND, "^R", "em-inc-search-prev", NULL);
+    s_edit->wset (self->el, EL_ADDFN, L"zc-drop-line", L"drop the line being typed", s_drop_line);
+    s_edit->set (self->el, EL_BIND, "^C", "zc-drop-line", NULL);
+    s_edit->source (self->el, NULL);     //  the user's ~/.editrc
     return 0;
 }
 
@@ -848,11 +856,11 @@ static void
 s_remember (s_shell_t *self, const char *line)
 {
     HistEvent event;
-    history (self->history, &event, H_ENTER, line);
+    s_edit->history (self->history, &event, H_ENTER, line);
     if (!self->history_path)
         return;
     mode_t mask = umask (077);
-    if (history (self->history, &event, H_SAVE, self->history_path) == -1) {
+    if (s_edit->history (self->history, &event, H_SAVE, self->history_path) == -1) {
         fprintf (stderr, "zcnc: cannot write the history to %s: %s\n", self->history_path, strerror (errno));
         free (self->history_path);
         self->history_path = NULL;      //  said once
@@ -884,7 +892,7 @@ s_next_line (s_shell_t *self)
     int count = 0;
     memset (&self->mbstate, 0, sizeof self->mbstate);
     self->editing = true;
-    const char *text = el_gets (self->el, &count);
+    const char *text = s_edit->gets (self->el, &count);
     self->editing = false;
     if (!text)
         return NULL;
@@ -943,8 +951,9 @@ zc_shell_main (int argc, char *argv [])
         snprintf (self->prompt, sizeof self->prompt, "%s> ", config->name);
     zc_config_destroy (&config);
     free (error);
-    if (self->tty && s_editor_init (self, argv [0]) != 0) {
-        fprintf (stderr, "zcnc: cannot set up line editing on this terminal; reading plain lines\n");
+    const char *why = NULL;
+    if (self->tty && s_editor_init (self, argv [0], &why) != 0) {
+        fprintf (stderr, "zcnc: cannot set up line editing (%s); reading plain lines\n", why);
         self->tty = false;
     }
     struct sigaction action = { .sa_handler = s_on_signal }, saved [4];
@@ -973,9 +982,9 @@ zc_shell_main (int argc, char *argv [])
     json_decref (self->subscriptions);
     free (self->input);
     if (self->el)
-        el_end (self->el);
+        s_edit->end (self->el);
     if (self->history)
-        history_end (self->history);
+        s_edit->history_end (self->history);
     free (self->history_path);
     return s_terminated? 128 + SIGTERM: self->status;
 }
