@@ -72,11 +72,6 @@ pids=
 
 . "$(dirname "$0")/lib.sh"
 
-#  Seconds since the epoch, with nanoseconds.
-now () {
-    date +%s.%N
-}
-
 #  Writes a message for n2 to a file: exec COMMAND with SIZE bytes of 'x'
 #  as its stdin ("data"). json_job FILE SIZE COMMAND (no '"' or '\' in it).
 json_job () {

@@ -93,21 +93,6 @@ dir=$(mktemp -d /tmp/zcnc-copy.XXXXXX) || exit 1
 pids=
 . "$(dirname "$0")/lib.sh"
 
-now () {
-    date +%s.%N
-}
-load () {
-    cut -d ' ' -f 1 /proc/loadavg
-}
-#  Peak resident set (kB) of a process since its last reset.
-peak_rss () {
-    sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
-}
-#  Resets it (Linux 4.0 and later; ignored where it cannot).
-reset_peak () {
-    echo 5 >"/proc/$1/clear_refs" 2>/dev/null
-}
-
 #  Runs COMMAND (a shell command line) $runs times, PREPARE (evaluated
 #  here) before each and CHECK (evaluated here, with the command's
 #  output in $dir/timed.out) after each: a run that fails or fails its
@@ -128,9 +113,7 @@ timed () {
         t1=$(now)
         #  The last line of `times`: the user and system time of the
         #  command's processes, as "0m1.230000s 0m0.450000s".
-        client_ms=$(tail -n 1 "$dir/timed.err" | awk -v sum="$client_ms" '{
-            for (i = 1; i <= 2; i++) { split ($i, p, "m"); sum += (p[1] * 60 + p[2]) * 1000 }
-            print sum }')
+        client_ms=$(add_times_ms "$client_ms" "$dir/timed.err")
         if [ $rc -ne 0 ] || ! eval "$3"; then
             echo "bench: run $run of '$2' went wrong (status $rc): $(head -c 300 "$dir/timed.out") $(head -c 300 "$dir/timed.err")" >&2
             status=1
@@ -140,34 +123,7 @@ timed () {
     done
     t=$(median $times)
 }
-#  MB/s (10^6 bytes) of BYTES in SECONDS.
-rate () {
-    calc "$1 / 1000000 / $2"
-}
-#  The CPU time (ms) of each process given, space-separated: cpu_now PID...
-cpu_now () {
-    for pid in "$@"; do
-        printf '%s ' "$(cpu_ms "$pid")"
-    done
-}
-#  CPU ms per MB between two cpu_now lists, for the names given:
-#  cpu_per_mb "BEFORE" "AFTER" MB NAME...
-cpu_per_mb () {
-    before=$1 after=$2 mbs=$3
-    shift 3
-    set -- "$@" -- $before -- $after
-    awk -v mbs="$mbs" 'BEGIN {
-        n = 0; part = 0
-        for (i = 1; i < ARGC; i++) {
-            if (ARGV[i] == "--") { part++; k = 0; continue }
-            if (part == 0) name[++n] = ARGV[i]
-            else if (part == 1) b[++k] = ARGV[i]
-            else a[++k] = ARGV[i]
-        }
-        for (i = 1; i <= n; i++) printf "%s%s %.2f", (i > 1 ? ", " : ""), name[i], (a[i] - b[i]) / mbs
-        printf " ms of CPU per MB"
-    }' "$@"
-}
+
 #  A figure's line: NAME SECONDS EXTRA.
 figure () {
     printf '%-22s %7s MB/s (%s s; runs:%s; load %s%s)\n' "$1" "$(rate "$bytes" "$2")" "$2" "$times" "$load0" "${3:+; $3}"
@@ -221,7 +177,7 @@ cat "$file" >/dev/null
 
 echo "zcnc copy benchmark (issue 15): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "source tree: commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown); build: $build"
-echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+machine
 echo "file: $bytes random bytes in $dir/src ($(df -PT "$dir" | awk 'NR == 2 { print $2 " on " $1 }')), sha256 $sha"
 echo "mesh: n2 -> hub1 ($hub1_endpoint) -> n3; n2 -> hub1 -> hub2 ($hub2_endpoint) -> n4; asked from n1; CURVE, e2e on"
 echo "each figure: the median wall time of $runs runs of the whole command; MB = 10^6 bytes"

@@ -84,6 +84,72 @@ cpu_ms () {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+#  Seconds since the epoch, with nanoseconds.
+now () {
+    date +%s.%N
+}
+
+#  The load average of the last minute.
+load () {
+    cut -d ' ' -f 1 /proc/loadavg
+}
+
+#  The machine line of a benchmark's header: cores, CPU model, memory,
+#  kernel, load.
+machine () {
+    echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+}
+
+#  Peak resident set (kB) of a process since its last reset.
+peak_rss () {
+    sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
+}
+
+#  Resets it (Linux 4.0 and later; ignored where it cannot).
+reset_peak () {
+    echo 5 >"/proc/$1/clear_refs" 2>/dev/null
+}
+
+#  SUM plus the user and system time (ms) on the last line of FILE, where
+#  the shell's `times` wrote them as "0m1.230000s 0m0.450000s":
+#  add_times_ms SUM FILE.
+add_times_ms () {
+    tail -n 1 "$2" | awk -v sum="$1" '{
+        for (i = 1; i <= 2; i++) { split ($i, p, "m"); sum += (p[1] * 60 + p[2]) * 1000 }
+        print sum }'
+}
+
+#  MB/s (10^6 bytes) of BYTES in SECONDS.
+rate () {
+    calc "$1 / 1000000 / $2"
+}
+
+#  The CPU time (ms) of each process given, space-separated: cpu_now PID...
+cpu_now () {
+    for pid in "$@"; do
+        printf '%s ' "$(cpu_ms "$pid")"
+    done
+}
+
+#  CPU ms per MB between two cpu_now lists, for the names given:
+#  cpu_per_mb "BEFORE" "AFTER" MB NAME...
+cpu_per_mb () {
+    before=$1 after=$2 mbs=$3
+    shift 3
+    set -- "$@" -- $before -- $after
+    awk -v mbs="$mbs" 'BEGIN {
+        n = 0; part = 0
+        for (i = 1; i < ARGC; i++) {
+            if (ARGV[i] == "--") { part++; k = 0; continue }
+            if (part == 0) name[++n] = ARGV[i]
+            else if (part == 1) b[++k] = ARGV[i]
+            else a[++k] = ARGV[i]
+        }
+        for (i = 1; i <= n; i++) printf "%s%s %.2f", (i > 1 ? ", " : ""), name[i], (a[i] - b[i]) / mbs
+        printf " ms of CPU per MB"
+    }' "$@"
+}
+
 #  Starts hub1 ($zcnc, keys in $dir/keys) on a free port of 127.0.0.1 and
 #  sets hub_pid and endpoint; fails when it writes no endpoints in 10 s.
 #  ($hub_peer_timeout, when set, is the hub's peer_timeout.)

@@ -83,18 +83,6 @@ dir=$(mktemp -d /tmp/zcnc-stream.XXXXXX) || exit 1
 pids=
 . "$(dirname "$0")/lib.sh"
 
-now () {
-    date +%s.%N
-}
-#  Peak resident set (kB) of a process since its last reset.
-peak_rss () {
-    sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
-}
-#  Resets it (Linux 4.0 and later; ignored where it cannot).
-reset_peak () {
-    echo 5 >"/proc/$1/clear_refs" 2>/dev/null
-}
-
 #  Runs COMMAND (a shell command line printing a byte count) $runs times;
 #  each must print EXPECTED (else status 1). Sets t to the median wall
 #  time in seconds, times to every run's, and client_ms to the CPU time
@@ -110,9 +98,7 @@ timed () {
         t1=$(now)
         #  The last line of `times`: the user and system time of the
         #  command's processes, as "0m1.230000s 0m0.450000s".
-        client_ms=$(tail -n 1 "$dir/timed.err" | awk -v sum="$client_ms" '{
-            for (i = 1; i <= 2; i++) { split ($i, p, "m"); sum += (p[1] * 60 + p[2]) * 1000 }
-            print sum }')
+        client_ms=$(add_times_ms "$client_ms" "$dir/timed.err")
         got=$(echo $got)
         if [ "$got" != "$expected" ]; then
             echo "bench: '$2' printed '$got', not $expected: $(head -c 300 "$dir/timed.err")" >&2
@@ -122,34 +108,6 @@ timed () {
         run=$((run + 1))
     done
     t=$(median $times)
-}
-#  MB/s (10^6 bytes) of BYTES in SECONDS.
-rate () {
-    calc "$1 / 1000000 / $2"
-}
-#  The CPU time (ms) of each process given, space-separated: cpu_now PID...
-cpu_now () {
-    for pid in "$@"; do
-        printf '%s ' "$(cpu_ms "$pid")"
-    done
-}
-#  CPU ms per MB between two cpu_now lists, for the names given:
-#  cpu_per_mb "BEFORE" "AFTER" MB NAME...
-cpu_per_mb () {
-    before=$1 after=$2 mbs=$3
-    shift 3
-    set -- "$@" -- $before -- $after
-    awk -v mbs="$mbs" 'BEGIN {
-        n = 0; part = 0
-        for (i = 1; i < ARGC; i++) {
-            if (ARGV[i] == "--") { part++; k = 0; continue }
-            if (part == 0) name[++n] = ARGV[i]
-            else if (part == 1) b[++k] = ARGV[i]
-            else a[++k] = ARGV[i]
-        }
-        for (i = 1; i <= n; i++) printf "%s%s %.2f", (i > 1 ? ", " : ""), name[i], (a[i] - b[i]) / mbs
-        printf " ms of CPU per MB"
-    }' "$@"
 }
 
 mkdir "$dir/keys"
@@ -193,7 +151,7 @@ wait_for online || fail "n1 does not see n2 and n3 online after 20 s"
 
 echo "zcnc stream benchmark (issue 15): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "source tree: commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown); build: $build"
-echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+machine
 echo "mesh: n1 -> hub1 ($hub1_endpoint) -> n2; n1 -> hub1 -> hub2 ($hub2_endpoint) -> n3; CURVE, e2e on"
 echo "each figure: the median wall time of $runs runs of the whole command, $bytes bytes"
 status=0
