@@ -855,9 +855,19 @@ zc_cli_send (int argc, char *argv [])
                         json_string_value (json_object_get (id, "node")));
         fflush (stdout);
         s_report_unknown (answer);
+        size_t targets = json_array_size (ids);
         json_decref (answer);
-        s_printing_t printing = { .as_json = true };
-        if (wait && s_wait_results (client, timeout, &printing, &outcome) != 0) {
+        if (!wait)
+            continue;
+        //  A message for more than one node shows trigger's progress line
+        //  on a terminal while it waits.
+        s_printing_t printing = {
+            .as_json = true, .total = targets,
+            .progress = targets > 1? zc_progress_new (stderr, zc_term_mode (stderr), s_now ()): NULL
+        };
+        int waited = s_wait_results (client, timeout, &printing, &outcome);
+        zc_progress_destroy (&printing.progress);
+        if (waited != 0) {
             status = ZC_EXIT_ZCNC;
             break;
         }

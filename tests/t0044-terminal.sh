@@ -82,6 +82,18 @@ test_expect_success SCRIPT 'the progress line counts failures, and their prefix 
 	grep -q "${ESC}\\[1;31mn2:${ESC}\\[0m x" tty.out
 '
 
+test_expect_success SCRIPT 'send -w: a message for several nodes shows the progress line, one for one node none' '
+	echo "{\"to\": \"n*\", \"args\": [\"echo sent\"]}" >fan-out.json &&
+	NO_COLOR=1 on_tty "send -w fan-out.json" &&
+	grep -q "zcnc: 0/3 answered, 3 pending" tty.out &&
+	grep -q "zcnc: 3/3 answered, 0 pending" tty.out &&
+	test "$(grep -c "\"stdout\":\"sent\\\\n\"" tty.out)" = 3 &&
+	echo "{\"to\": \"n2\", \"args\": [\"echo one\"]}" >one.json &&
+	NO_COLOR=1 on_tty "send -w one.json" &&
+	grep -q "\"stdout\":\"one\\\\n\"" tty.out &&
+	! grep -q "answered" tty.out
+'
+
 test_expect_success SCRIPT 'NO_COLOR: the progress line still, but not one ESC byte' '
 	NO_COLOR=1 on_tty "trigger \"n*:echo hi\"" &&
 	grep -q "zcnc: 0/3 answered, 3 pending" tty.out &&
