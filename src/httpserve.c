@@ -386,8 +386,12 @@ s_test_page (size_t *size, void *arg)
 static int
 s_test_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 {
+    zc_httpserve_t *server = arg;
     char *command = zstr_recv (pipe);
     bool term = !command || streq (command, "$TERM");
+    //  OPEN: how many connections the server holds now.
+    if (command && streq (command, "OPEN"))
+        zstr_sendf (pipe, "%zu", server? zlist_size (server->conns): 0);
     zstr_free (&command);
     return term? -1: 0;
 }
@@ -407,11 +411,22 @@ s_test_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     const char *address = server? zc_httpserve_address (server): "";
     zstr_send (pipe, strchr (address, ':')? strchr (address, ':') + 1: "0");
-    zloop_reader (loop, pipe, s_test_pipe, NULL);
+    zloop_reader (loop, pipe, s_test_pipe, server);
     if (server)
         zloop_start (loop);
     zc_httpserve_destroy (&server);
     zloop_destroy (&loop);
+}
+
+//  True when the test server holds 'count' connections now.
+static bool
+s_test_open_is (zactor_t *actor, const char *count)
+{
+    zstr_send (actor, "OPEN");
+    char *open = zstr_recv (actor);
+    bool is = open && streq (open, count);
+    zstr_free (&open);
+    return is;
 }
 
 //  A connection to the test server (blocking, with a 4 s receive timeout).
@@ -540,7 +555,11 @@ zc_httpserve_test (bool verbose)
     //  Bounded: beyond 16 connections, more are closed at once; a silent
     //  one is closed after its timeout (1 s), and the server serves on.
     //  "At once" is well before any timeout (a loaded machine may take a
-    //  while to turn the server's loop).
+    //  while to turn the server's loop). The server must first have seen
+    //  the earlier clients leave, or one of them would still count.
+    for (int tries = 0; tries < 100 && !s_test_open_is (actor, "0"); tries++)
+        zclock_sleep (50);
+    ZC_CHECK (s_test_open_is (actor, "0"));
     int fds [ZC_HTTPSERVE_MAX_CLIENTS + 1];
     for (int index = 0; index <= ZC_HTTPSERVE_MAX_CLIENTS; index++)
         fds [index] = s_test_connect (port);
