@@ -910,7 +910,12 @@ s_query_options (int argc, char *argv [], const char *usage,
                 *as_json = true;
                 break;
             case 't':
-                if (!timeout || (*timeout = zc_cli_seconds (optarg)) <= 0) {
+                //  Only --timeout gets here when the command has no -t.
+                if (!timeout) {
+                    zc_cli_usage_error (usage, "this command has no --timeout");
+                    return ZC_EXIT_USAGE;
+                }
+                if ((*timeout = zc_cli_seconds (optarg)) <= 0) {
                     zc_cli_usage_error (usage, "-t wants a positive number of seconds");
                     return ZC_EXIT_USAGE;
                 }

@@ -92,8 +92,10 @@ zc_cli_pub (int argc, char *argv [])
     const char *text = optind + 1 < argc? argv [optind + 1]: "";
     char *data = NULL;
     size_t size = strlen (text);
+    //  Too much data, or a stdin that cannot be read: a usage error, as
+    //  for send's FILE (zcnc-pubsub(1)).
     if (streq (text, "-") && !(data = s_read_stdin (ZC_PUBSUB_MAX_DATA, &size)))
-        return ZC_EXIT_ZCNC;
+        return ZC_EXIT_USAGE;
     json_t *request = json_pack ("{s:s, s:s, s:b}", "op", "pub", "subject", subject, "unsigned", unsigned_);
     if (clear)
         json_object_set_new (request, "clear", json_true ());
