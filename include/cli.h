@@ -34,6 +34,10 @@ int zc_cli_keys (int argc, char *argv []);
 #include "client.h"
 //  Prints "zcnc: MESSAGE" and the usage on stderr.
 void zc_cli_usage_error (const char *usage, const char *format, ...);
+//  The end of every command's option loop: -h ('option' 'h') prints the
+//  usage on stdout and gives 0; any other option getopt refused prints
+//  it on stderr and gives ZC_EXIT_USAGE.
+int zc_cli_help_or_usage (const char *usage, int option);
 //  A number of seconds for -t, or -1 when it is not one.
 double zc_cli_seconds (const char *text);
 //  Connects to the agent of the config (-c FILE, $ZCNC_CONFIG, the

@@ -41,6 +41,17 @@ zc_cli_usage_error (const char *usage, const char *format, ...)
     va_end (args);
 }
 
+int
+zc_cli_help_or_usage (const char *usage, int option)
+{
+    if (option == 'h') {
+        printf ("usage: %s\n", usage);
+        return 0;
+    }
+    fprintf (stderr, "usage: %s\n", usage);
+    return ZC_EXIT_USAGE;
+}
+
 //  Parses a number of seconds for -t. -1 when it is not one.
 double
 zc_cli_seconds (const char *text)
@@ -459,11 +470,8 @@ s_job_options (int argc, char *argv [], const char *usage, s_job_options_t *opti
                     return status;
                 break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     return -1;
@@ -775,11 +783,8 @@ zc_cli_send (int argc, char *argv [])
                 timeout_given = true;
                 break;
             case 'h':
-                printf ("usage: %s\n", s_send_usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", s_send_usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (s_send_usage, option);
         }
     }
     if (optind + 1 < argc) {
@@ -921,11 +926,8 @@ s_query_options (int argc, char *argv [], const char *usage,
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     return -1;
@@ -1069,11 +1071,8 @@ zc_cli_nodes (int argc, char *argv [])
             case 'F': functions = true; break;
             case 'j': as_json = true; break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind < argc) {
@@ -1314,11 +1313,8 @@ zc_cli_queue (int argc, char *argv [])
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     const char *action = optind < argc? argv [optind]: NULL;
@@ -1384,11 +1380,8 @@ zc_cli_keygen (int argc, char *argv [])
             case 'd': dir = optarg; break;
             case 'H': hub = true; break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind + 1 != argc) {

@@ -126,11 +126,8 @@ zc_cli_hub_status (int argc, char *argv [])
             case 'c': config_option = optarg; break;
             case 'j': as_json = true; break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind < argc) {

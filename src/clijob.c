@@ -128,11 +128,8 @@ s_options (int argc, char *argv [], const char *usage, const char **config, doub
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     return -1;

@@ -80,11 +80,8 @@ zc_cli_keys (int argc, char *argv [])
             case 'c': config_option = optarg; break;
             case 'j': json = true; break;
             case 'h':
-                printf ("usage: %s\n", S_USAGE);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", S_USAGE);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (S_USAGE, option);
         }
     }
     const char *action = optind < argc? argv [optind]: NULL;

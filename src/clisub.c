@@ -76,11 +76,8 @@ zc_cli_pub (int argc, char *argv [])
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind >= argc || argc - optind > (clear? 1: 2)) {
@@ -223,11 +220,8 @@ zc_cli_sub (int argc, char *argv [])
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind >= argc) {

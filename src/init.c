@@ -446,11 +446,8 @@ zc_cli_init (int argc, char *argv [])
             case 'H': spec.hub_peer = optarg; break;
             case 'u': spec.user = optarg; break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind + 2 != argc || (!streq (argv [optind], "hub") && !streq (argv [optind], "agent"))) {

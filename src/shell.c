@@ -928,11 +928,8 @@ zc_shell_main (int argc, char *argv [])
                 }
                 break;
             case 'h':
-                printf ("usage: %s\n", s_usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", s_usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (s_usage, option);
         }
     }
     if (optind < argc) {

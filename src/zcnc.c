@@ -132,11 +132,8 @@ s_daemon (int argc, char *argv [], zc_role_t role)
             case 'n': check = true; break;
             case 'v': verbose = true; break;
             case 'h':
-                printf ("usage: %s\n", usage);
-                return 0;
             default:
-                fprintf (stderr, "usage: %s\n", usage);
-                return ZC_EXIT_USAGE;
+                return zc_cli_help_or_usage (usage, option);
         }
     }
     if (optind < argc) {
