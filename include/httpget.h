@@ -74,7 +74,8 @@ char *zc_httpget_url_check (const char *url);
 char *zc_httpget_url_normal (const char *url);
 
 //  The client of one zloop (borrowed): its fetches run on that loop.
-//  NULL when libcurl cannot be loaded, with *why (static text) saying why.
+//  NULL when libcurl cannot be loaded, with *why (static text) saying
+//  why, or when it is out of memory (*why left as it was).
 zc_httpget_t *zc_httpget_new (zloop_t *loop, const char **why);
 //  Frees the client, whose fetches must all be destroyed first. Call it
 //  outside the loop, or from a poller or reader handler (not a timer's:

@@ -209,8 +209,11 @@ s_on_timer_set (CURLM *multi, long timeout_ms, void *arg)
 zc_httpget_t *
 zc_httpget_new (zloop_t *loop, const char **why)
 {
-    if (!s_curl_ready (why)) {
-        zc_warn ("http_get: %s", *why);
+    const char *reason = NULL;
+    if (!s_curl_ready (&reason)) {
+        zc_warn ("http_get: %s", reason);
+        if (why)
+            *why = reason;
         return NULL;
     }
     zc_httpget_t *self = zc_calloc (1, sizeof *self);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "prelude.h"
 #include "dynlib.h"
+#include "log.h"
 #include "sha256.h"
 #include "testing.h"
 
@@ -38,10 +39,21 @@ s_load (void)
         { "EVP_DigestFinal_ex", &evp->final },
     };
     char why [256];
-    if (zc_dynlib_load (S_LIBRARY, symbols, sizeof symbols / sizeof symbols [0], why, sizeof why))
+    bool usable = zc_dynlib_load (S_LIBRARY, symbols, sizeof symbols / sizeof symbols [0], why, sizeof why);
+    if (usable) {
+        //  Loaded is not enough: its providers (OPENSSL_CONF, a FIPS
+        //  setting) may offer no SHA-256 at all.
+        EVP_MD_CTX *ctx = evp->ctx_new ();
+        usable = ctx && evp->init (ctx, evp->sha256 (), NULL);
+        if (ctx)
+            evp->ctx_free (ctx);
+        if (!usable)
+            snprintf (why, sizeof why, "%s gives no SHA-256 (its providers; OPENSSL_CONF)", S_LIBRARY);
+    }
+    if (usable)
         s_evp = evp;
     else
-        fprintf (stderr, "zcnc: SHA-256 by libsodium's code, about 4 times slower: %s\n", why);
+        zc_warn ("SHA-256 by libsodium's code, about 4 times slower: %s", why);
 }
 
 //  libcrypto's table, loaded on the first call; NULL without it.

@@ -54,12 +54,13 @@ test_expect_success SCRIPT 'a fan-out on a terminal shows a progress line, clear
 
 # SIGTERM here: a command started in the background ignores SIGINT, and
 # zcnc leaves it so; Ctrl-C's SIGINT takes the same path. The shell that
-# script starts writes its PID, then becomes zcnc. tty.out is removed
+# script starts ($SHELL: a POSIX one here) writes its PID, then becomes
+# zcnc. tty.out is removed
 # first: the background job truncates it only when it gets to run, and
 # the old one already says "3 pending".
 test_expect_success SCRIPT 'SIGTERM or SIGINT during a fan-out: the progress line is cleared, then zcnc dies of it' '
 	rm -f tty.out trigger.pid || return 1
-	env TERM=xterm ZCNC_CONFIG="$SCRATCH/n1.cfg" \
+	env TERM=xterm SHELL=/bin/sh ZCNC_CONFIG="$SCRATCH/n1.cfg" \
 		script -qefc "echo \$\$ >trigger.pid; exec $ZCNC trigger \"n*:sleep 3\"" /dev/null \
 		>tty.out </dev/null &
 	script_pid=$! &&

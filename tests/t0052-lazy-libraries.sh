@@ -9,15 +9,29 @@ test -x "$ZC_PTY" || bail_out "no tests/zc-pty in $ZCNC_BUILD (make tests/zc-pty
 ${CC:-cc} --version >/dev/null 2>&1 && test_set_prereq CC
 STAND_INS=$SCRATCH/stand-ins
 
+# with_env NAME VALUE COMMAND...: COMMAND (a shell function too) with
+# NAME=VALUE in the environment of what it starts; NAME is as it was
+# after, whether COMMAND succeeded or not.
+with_env () {
+	local name=$1 value=$2 status saved_set=0 saved=
+	shift 2
+	eval "test \"\${$name+set}\" = set" && { saved_set=1; eval "saved=\$$name"; }
+	eval "export $name=\$value"
+	"$@"
+	status=$?
+	if test $saved_set = 1; then eval "export $name=\$saved"; else unset "$name"; fi
+	return $status
+}
+
 # maps_library PID NAME: the process PID maps the library NAME (libcurl,
 # libcrypto, libedit).
 maps_library () {
 	grep -q "/$2\\.so" "/proc/$1/maps"
 }
 
-test_expect_success CC 'setup: a hub and three agents; n3 finds stand-ins without a function for the three libraries' '
+test_expect_success CC 'setup: a hub and four agents; n3 finds stand-ins without a function for the three libraries, n4 a libcrypto without SHA-256' '
 	make_keys --hub hub1 &&
-	make_keys n1 n2 n3 &&
+	make_keys n1 n2 n3 n4 &&
 	mkdir -p "$STAND_INS" &&
 	for library in libcurl.so.4 libcrypto.so.3 libedit.so.2; do
 		${CC:-cc} -shared -fPIC -o "$STAND_INS/$library" -x c /dev/null || return 1
@@ -25,10 +39,13 @@ test_expect_success CC 'setup: a hub and three agents; n3 finds stand-ins withou
 	start_hub hub1 &&
 	start_agent n1 &&
 	start_agent n2 &&
-	export LD_LIBRARY_PATH="$STAND_INS" &&
-	start_agent n3 &&
-	unset LD_LIBRARY_PATH &&
-	wait_for nodes_online n1 n1 n2 n3
+	with_env LD_LIBRARY_PATH "$STAND_INS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" start_agent n3 &&
+	# OpenSSL asked for FIPS algorithms only, with no FIPS provider: it
+	# loads, but offers no SHA-256
+	printf "%s\n" "openssl_conf = openssl_init" "[openssl_init]" "alg_section = evp_properties" \
+		"[evp_properties]" "default_properties = fips=yes" >no-sha256.cnf &&
+	with_env OPENSSL_CONF "$SCRATCH/no-sha256.cnf" start_agent n4 &&
+	wait_for nodes_online n1 n1 n2 n3 n4
 '
 
 test_expect_success CC 'an idle hub and agent map none of libcurl, libcrypto and libedit' '
@@ -58,7 +75,13 @@ test_expect_success CC 'the first copy to n2 loads libcrypto there, the first ht
 test_expect_success CC 'without libcrypto, a copy is hashed by libsodium, arrives whole, and the log says so' '
 	zcnc_as n1 cp -t 60 blob "n3:$SCRATCH/n3.blob" >out &&
 	cmp blob n3.blob &&
-	grep -q "zcnc: SHA-256 by libsodium.s code, about 4 times slower: libcrypto.so.3 has no EVP_MD_CTX_new" n3.log
+	grep -q " warn: SHA-256 by libsodium.s code, about 4 times slower: libcrypto.so.3 has no EVP_MD_CTX_new$" n3.log
+'
+
+test_expect_success CC 'a libcrypto that gives no SHA-256: the copy is hashed by libsodium, and the log says why' '
+	zcnc_as n1 cp -t 60 blob "n4:$SCRATCH/n4.blob" >out &&
+	cmp blob n4.blob &&
+	grep -q " warn: SHA-256 by libsodium.s code, about 4 times slower: libcrypto.so.3 gives no SHA-256 (its providers; OPENSSL_CONF)$" n4.log
 '
 
 test_expect_success CC 'without libcurl, http_get fails and its result says why' '
