@@ -768,14 +768,20 @@ zc_delivery_on_custody_ack (zc_delivery_t *self, const zc_id_t *id, const char *
 }
 
 //  Sends again every job still waiting for 'node' (any node when NULL).
+//  Cancels go ahead of the jobs that waited with them: a cancel that
+//  reaches its target first leaves the job it names a tombstone there,
+//  so a job cancelled while it waited here, at an origin or at a custody
+//  relay, never runs.
 static void
 s_flush (zc_delivery_t *self, const char *node)
 {
-    for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active)) {
-        if ((job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT)
-        &&  (!node || streq (*job->relay? job->relay: job->node, node)))
-            s_send_job (self, job);
-    }
+    for (int cancels = 1; cancels >= 0; cancels--)
+        for (s_job_t *job = zlistx_first (self->active); job; job = zlistx_next (self->active)) {
+            if ((job->method == ZC_METHOD_CANCEL) == cancels
+            &&  (job->state == ZC_STATE_QUEUED || job->state == ZC_STATE_SENT)
+            &&  (!node || streq (*job->relay? job->relay: job->node, node)))
+                s_send_job (self, job);
+        }
     for (s_job_t *job = zlistx_first (self->forwarding); job; job = zlistx_next (self->forwarding))
         if (!node || streq (job->custody_for, node))
             s_forward_result (self, job);
@@ -1079,8 +1085,12 @@ zc_delivery_tick (zc_delivery_t *self, uint64_t now, uint64_t wall)
         if (wall > job->created_ms + (uint64_t) job->expire * 1000)
             zlist_append (expired, job);
         else
-        if (job->next_try && now >= job->next_try)
-            zlist_append (due, job);
+        if (job->next_try && now >= job->next_try) {
+            if (job->method == ZC_METHOD_CANCEL)
+                zlist_push (due, job);      //  ahead of what it may cancel (s_flush)
+            else
+                zlist_append (due, job);
+        }
     }
     for (s_job_t *job = zlist_first (expired); job; job = zlist_next (expired))
         s_job_finish (self, job, ZC_STATE_EXPIRED, "not delivered before it expired");
@@ -1575,6 +1585,69 @@ s_test_schedule (void)
     return ZC_TEST_END;
 }
 
+//  Jobs that waited for their target go out cancels first, at link up,
+//  at its presence and on a resend: a cancel must reach the target ahead
+//  of the job it names, or that job runs.
+static int
+s_test_cancels_first (void)
+{
+    ZC_TEST_BEGIN;
+    s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
+    zlist_autofree (link.finals);
+    char dir [] = "/tmp/zcnc-cancels-XXXXXX";
+    ZC_CHECK (mkdtemp (dir) != NULL);
+    zc_store_t *store = zc_store_open (dir, false, NULL);
+    zc_queue_cap_t cap = { .max_jobs = 100, .max_bytes = 1 << 20 };
+    zc_delivery_t *delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    zlist_t *targets = zlist_new ();
+    zlist_append (targets, "n1");
+    const char *texts [] = {
+        "{\"to\": \"n1\", \"args\": [\"true\"]}",
+        "{\"to\": \"n1\", \"method\": \"cancel\", \"args\": [\"01JDQ8ABCDEFGHJKMNPQRSTVWX.n1\"]}",
+        "{\"to\": \"n1\", \"args\": [\"false\"]}"
+    };
+    link.link_down = true;
+    for (size_t index = 0; index < 3; index++) {
+        zc_message_t *message = s_test_message (texts [index]);
+        char *error = NULL;
+        zlist_t *ids = zc_delivery_submit (delivery, message, targets, &error);
+        ZC_CHECK (ids && zlist_size (ids) == 1);
+        zlist_destroy (&ids);
+        zc_message_destroy (&message);
+    }
+    link.link_down = false;
+    for (int round = 0; round < 3; round++) {
+        if (round == 0)
+            zc_delivery_link_up (delivery);
+        else
+        if (round == 1)
+            zc_delivery_on_presence (delivery, "n1");
+        else
+            zc_delivery_tick (delivery, zclock_mono () + 3600 * 1000, zc_wall_ms ());
+        zc_wire_t *req;
+        zc_method_t methods [3];
+        size_t count = 0;
+        while ((req = s_test_take (&link))) {
+            if (count < 3)
+                methods [count] = req->method;
+            count++;
+            zc_wire_destroy (&req);
+        }
+        ZC_CHECK (count == 3);
+        ZC_CHECK (methods [0] == ZC_METHOD_CANCEL);
+        ZC_CHECK (methods [1] == ZC_METHOD_EXEC && methods [2] == ZC_METHOD_EXEC);
+    }
+    zlist_destroy (&targets);
+    zc_delivery_destroy (&delivery);
+    zc_store_close (&store);
+    zlist_destroy (&link.sent);
+    zlist_destroy (&link.finals);
+    char *command = zsys_sprintf ("rm -rf %s", dir);
+    ZC_CHECK (system (command) == 0);
+    free (command);
+    return ZC_TEST_END;
+}
+
 int
 zc_delivery_test (bool verbose)
 {
@@ -1822,5 +1895,6 @@ zc_delivery_test (bool verbose)
     free (n1_job_copy);
     ZC_CHECK (s_test_sealed_custody () == 0);
     ZC_CHECK (s_test_schedule () == 0);
+    ZC_CHECK (s_test_cancels_first () == 0);
     return ZC_TEST_END;
 }

@@ -59,6 +59,24 @@ test_expect_success 'a gateway killed -9 while it holds a job delivers it after 
 	test_line_count = 1 s1/restart.marker
 '
 
+test_expect_success 'a job cancelled while the gateway holds it never runs: the cancel goes first' '
+	stop_agent s1 &&
+	id=$(relay_job c1 s1 "echo ran >>cancelled.marker") &&
+	wait_for job_state_is c1 "$id" running &&
+	test_expect_code 124 zcnc_as c1 cancel -t 1 "$id" 2>err &&
+	cancel_id=$(sed -n "s/.*the cancel stays queued as //p" err) &&
+	test -n "$cancel_id" &&
+	wait_for job_state_is c1 "$cancel_id" running &&
+	start_agent s1 site &&
+	wait_for job_state_is c1 "$id" cancelled &&
+	wait_for job_state_is c1 "$cancel_id" done &&
+	zcnc_as c1 jobs --json "$id" >job &&
+	test_json job "J[\"error\"] in (\"cancelled by c1 before it came\", \"cancelled by c1 before it started\")" &&
+	zcnc_as c1 jobs --json "$cancel_id" >job &&
+	test_json job "\": cancelled before it\" in J[\"stdout\"]" &&
+	test ! -e s1/cancelled.marker
+'
+
 test_expect_success 'relay_via must name a node' '
 	echo "{\"to\": \"s1\", \"args\": [\"true\"], \"relay_via\": \"-gw\"}" >bad.json &&
 	test_must_fail zcnc_as c1 send bad.json 2>err &&
