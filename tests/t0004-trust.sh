@@ -107,14 +107,32 @@ test_expect_success 'a trusted key that never said HELLO does not become a node'
 	! grep "\"name\":\"fuzz\"" out
 '
 
-test_expect_success 'a peer of another release (wire version 3) is refused with both versions named' '
-	"$ZC_RAWSEND" --version 3 --hello fuzz "$endpoint" "$KEYS/hub1.cert" "$KEYS/fuzz.cert_secret" >out 2>err &&
+# refused_version V: a HELLO of wire version V from fuzz gets ERROR
+# VERSION naming this hub's version and V, the hub logs both, and fuzz
+# does not become a node.
+refused_version () {
+	"$ZC_RAWSEND" --version "$1" --hello fuzz "$endpoint" "$KEYS/hub1.cert" "$KEYS/fuzz.cert_secret" >out 2>err &&
 	cat out err &&
-	echo "error 6: this hub speaks zcnc wire version 6; your message was version 3: run the same zcnc release on both" >expect &&
+	echo "error 6: this hub speaks zcnc wire version $wire; your message was version $1: run the same zcnc release on both" >expect &&
 	test_cmp expect out &&
-	grep "fuzz speaks zcnc wire version 3, this hub version 6: its messages are refused" hub1.log &&
+	grep "fuzz speaks zcnc wire version $1, this hub version $wire: its messages are refused" hub1.log &&
 	zcnc_as n1 nodes --json >out &&
 	! grep "\"name\":\"fuzz\"" out
+}
+
+# The wire version of this build, from the same header the hub is built
+# with: the previous one follows it through every version bump.
+wire=$("$ZC_RAWSEND" --wire-version) || bail_out "zc-rawsend --wire-version failed"
+previous=$((wire - 1))
+
+test_expect_success "a peer of the previous release (wire version $previous) is refused with both versions named" '
+	test "$previous" -ge 1 &&
+	refused_version "$previous"
+'
+
+test_expect_success 'so is a peer of an older one (wire version 3)' '
+	test "$previous" -gt 3 &&
+	refused_version 3
 '
 
 test_expect_success 'a duplicate cert file plus SIGHUP does not take the hub down' '

@@ -26,6 +26,9 @@
             one PING for the hub, without any HELLO first.
         --version V, with --hello or --ping: that message with wire
             version V in its header, as a peer of another release sends.
+        zc-rawsend --wire-version
+            prints the wire version this build speaks (ZC_WIRE_VERSION),
+            so a test can name the one before it.
         zc-rawsend --pubsub ENDPOINT SERVER_CERT CLIENT_CERT_SECRET
             a valid HELLO under the cert's name, then PUB, SUB, UNSUB and
             INTEREST frames built by hand (the encoder refuses them):
@@ -69,6 +72,7 @@ static const char *s_usage =
     "       zc-rawsend --hello NAME ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --ping ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       (--hello and --ping take --version V: that wire version in the header)\n"
+    "       zc-rawsend --wire-version\n"
     "       zc-rawsend --pubsub ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --bad-interest COUNT ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
     "       zc-rawsend --big BYTES ENDPOINT SERVER_CERT CLIENT_CERT_SECRET\n"
@@ -878,6 +882,7 @@ main (int argc, char *argv [])
         { "hello", required_argument, NULL, 'H' },
         { "ping", no_argument, NULL, 'P' },
         { "version", required_argument, NULL, 'V' },
+        { "wire-version", no_argument, NULL, 'N' },
         { "pubsub", no_argument, NULL, 'U' },
         { "bad-interest", required_argument, NULL, 'I' },
         { "seed", required_argument, NULL, 's' },
@@ -896,6 +901,13 @@ main (int argc, char *argv [])
             case 'H': hello = optarg; break;
             case 'P': ping = true; break;
             case 'V': version = strtol (optarg, NULL, 10); break;
+            case 'N':
+                if (argc != 2) {
+                    fputs (s_usage, stderr);
+                    return 2;
+                }
+                printf ("%d\n", ZC_WIRE_VERSION);
+                return 0;
             case 'U': pubsub = true; break;
             case 'I': bad_interest = strtol (optarg, NULL, 10); break;
             case 's': s_state = strtoull (optarg, NULL, 0) | 1; break;
