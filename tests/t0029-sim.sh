@@ -61,7 +61,7 @@ test_expect_success "setup: hub1, $N simulated nodes and 2 real agents, all welc
 	start_hub hub1 &&
 	start_agent n1 &&
 	start_agent n2 &&
-	start_sim sim hub1 --keys "$KEYS" --prefix sim --count $N &&
+	start_sim sim hub1 --keys "$KEYS" --prefix sim --count $N --received-file "$SCRATCH/sim.received" &&
 	sim_up sim $N &&
 	grep "^up" sim.out
 '
@@ -118,6 +118,22 @@ print(\"%d pings answered\" % len(jobs))
 test_expect_success 'a PING for a simulated node gets its PONG' '
 	zcnc_as n1 ping -t 10 sim-00123 >out &&
 	grep "^pong from sim-00123 in" out
+'
+
+test_expect_success 'the simulator counts what each node received; SIGUSR2 starts the counts again' '
+	sim_status sim >before &&
+	test_json before "J[\"rx_node_median\"] > 0 and J[\"rx_node_max\"] >= J[\"rx_node_median\"]" &&
+	test_json before "J[\"rx_bytes\"] >= $N * J[\"rx_node_median\"] and J[\"rx_messages\"] >= 2 * $N" &&
+	kill -USR2 "$(cat "$SCRATCH/sim.pid")" &&
+	WAIT_TRIES=50 wait_for "grep -q \"received counts start again (SIGUSR2)\" sim.log" &&
+	zcnc_as n1 trigger -t 30 sim-00123:"true $(printf "%03000d" 0)" &&
+	sim_status sim >after &&
+	cat after &&
+	test_json after "J[\"rx_node_max_name\"] == \"sim-00123\" and J[\"rx_node_max\"] > 3000" &&
+	test_json after "J[\"rx_node_median\"] < 1000 and J[\"rx_window_s\"] < J[\"elapsed\"]" &&
+	test_line_count = $N sim.received &&
+	max=$(python3 -c "import json; print(json.load(open(\"after\"))[\"rx_node_max\"])") &&
+	grep "^sim-00123 $max [0-9]*\$" sim.received
 '
 
 test_expect_success RAWSEND 'garbage for a simulated node from a trusted peer is refused or counted; the node goes on' '

@@ -90,6 +90,19 @@
     Output (stdout): "up N of N in S s" once every node that started is
     welcomed; a status line (--json: a JSON object) every --status-every
     seconds, on SIGUSR1 and at exit. Logs go to stderr.
+
+    Bytes received per node: libzmq reads each node's TCP connection on
+    its I/O thread and hands over whole messages, so the byte count of a
+    node's socket is out of reach here. Each node counts instead what it
+    receives from libzmq: the messages and the sum of their frames' sizes
+    (zcnc's headers and payloads, after CURVE). What TCP carried is more:
+    the CURVE handshake and, per frame, ZMTP's framing and CURVE's box
+    (about 35 bytes), and libzmq's own PINGs and PONGs, none of which
+    libzmq hands over. The counts start with the run and start again on
+    SIGUSR2 (a window: from a hub's restart until all are back up, say);
+    the status gives their sum, the most one node received and the
+    median over the nodes started, and --received-file writes each
+    node's, to combine several processes.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -173,6 +186,8 @@ static const char *s_usage =
 "  --pending N          handshakes under way at most (default 256): a node dials\n"
 "                       when one of them is done, at most --rate per second\n"
 "  --rate N             nodes dialled per second (default 500)\n"
+"  --received-file FILE with each status, FILE gets a line per node started:\n"
+"                       NAME BYTES MESSAGES received in the window (below)\n"
 "  --reconnect SECS     libzmq's reconnect interval (default 0.1, max 5)\n"
 "  --status-every SECS  print the counters this often (default: on SIGUSR1 only)\n"
 "  --sub PATTERN        subscribe every node to PATTERN (repeatable)\n"
@@ -180,6 +195,9 @@ static const char *s_usage =
 "\n"
 "Output: \"up N of N in S s\" once every node that started is welcomed by the\n"
 "hub; the counters on SIGUSR1, every --status-every and at exit (SIGTERM, SIGINT).\n"
+"Bytes received per node (rx_*): the messages libzmq hands over and the sizes of\n"
+"their frames (after CURVE; without the handshake, framing and libzmq's PINGs),\n"
+"counted from the start and again from each SIGUSR2 (a window).\n"
 "\n"
 "What a node skips, compared with a real agent:\n"
 "  - no store (LMDB): jobs and results live in memory; ACKs and STARTED leave\n"
@@ -248,6 +266,8 @@ struct _s_node_t {
     s_task_t *tasks;            //  newest first
     size_t task_count;
     uint32_t reqs;              //  new jobs taken (each job once)
+    uint64_t rx_bytes;          //  frames' bytes received in the window (SIGUSR2 starts one)
+    uint64_t rx_messages;       //  messages received in the window
 };
 
 typedef struct {
@@ -271,7 +291,7 @@ struct _s_sim_t {
     uint32_t fit;               //  nodes (and monitors: two descriptors each) that fit
     s_node_t *nodes;
     zloop_t *loop;
-    int epoll_fd, kick_fd, usr1_fd, smaps_fd;
+    int epoll_fd, kick_fd, user_fd, smaps_fd;   //  user_fd: SIGUSR1 and SIGUSR2
     s_node_t *ready_head, *ready_tail;
     uint32_t next_dial;         //  index of the next node to dial
     size_t monitors;            //  nodes whose handshake is watched (at most 'pending')
@@ -296,6 +316,8 @@ struct _s_sim_t {
     zlist_t *bulky;             //  s_node_t with a bulk module
     zc_log_once_t *logged;
     s_counters_t stats;
+    int64_t rx_window_at;       //  monotonic ms: when the nodes' rx counts began
+    const char *received_path;  //  --received-file, or NULL
 };
 
 static int s_node_send (zc_wire_t **msg_p, void *arg);
@@ -1185,6 +1207,8 @@ s_node_service (s_node_t *node)
         zmsg_t *frames = zmsg_recv (node->dealer);
         if (!frames)
             return;
+        node->rx_bytes += zmsg_content_size (frames);
+        node->rx_messages++;
         node->last_heard = s_now ();
         const char *reason = NULL;
         zc_wire_t *msg = zc_wire_decode (frames, zmsg_first (frames), &reason);
@@ -1402,6 +1426,70 @@ s_reqs_range (s_sim_t *sim, uint32_t *low, uint32_t *high)
         *low = 0;
 }
 
+//  What the started nodes received in the window: sums, the most one
+//  node received (and its name) and the median (the lower middle one for
+//  an even count).
+typedef struct {
+    uint64_t bytes, messages, node_max, node_median;
+    const char *max_name;
+} s_received_t;
+
+static int
+s_compare_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y? -1: x > y;
+}
+
+//  Sums what the started nodes received in the window into 'received'
+//  and, with --received-file, writes each one's (through a temporary
+//  file renamed over it: a reader never sees half of it).
+static void
+s_received (s_sim_t *sim, s_received_t *received)
+{
+    *received = (s_received_t) { .max_name = "" };
+    uint64_t *sizes = zc_malloc ((sim->count? sim->count: 1) * sizeof (uint64_t));
+    size_t started = 0;
+    char *temporary = sim->received_path? zsys_sprintf ("%s.tmp", sim->received_path): NULL;
+    FILE *file = temporary? fopen (temporary, "w"): NULL;
+    if (temporary && !file)
+        zc_warn_once (sim->logged, "received-file", "cannot write %s: %s (logged once)", temporary,
+                      strerror (errno));
+    for (uint32_t index = 0; index < sim->count; index++) {
+        s_node_t *node = &sim->nodes [index];
+        if (!node->dealer)
+            continue;
+        sizes [started++] = node->rx_bytes;
+        received->bytes += node->rx_bytes;
+        received->messages += node->rx_messages;
+        if (node->rx_bytes > received->node_max || !*received->max_name) {
+            received->node_max = node->rx_bytes;
+            received->max_name = node->name;
+        }
+        if (file)
+            fprintf (file, "%s %" PRIu64 " %" PRIu64 "\n", node->name, node->rx_bytes, node->rx_messages);
+    }
+    if (started) {
+        qsort (sizes, started, sizeof (uint64_t), s_compare_u64);
+        received->node_median = sizes [(started - 1) / 2];
+    }
+    if (file && (fclose (file) != 0 || rename (temporary, sim->received_path) != 0))
+        zc_warn_once (sim->logged, "received-file", "cannot write %s: %s (logged once)",
+                      sim->received_path, strerror (errno));
+    free (temporary);
+    free (sizes);
+}
+
+//  SIGUSR2: the nodes' received counts start again (a new window).
+static void
+s_received_restart (s_sim_t *sim)
+{
+    for (uint32_t index = 0; index < sim->count; index++)
+        sim->nodes [index].rx_bytes = sim->nodes [index].rx_messages = 0;
+    sim->rx_window_at = zclock_mono ();
+    zc_info ("received counts start again (SIGUSR2)");
+}
+
 static void
 s_status (s_sim_t *sim, const char *why)
 {
@@ -1417,6 +1505,9 @@ s_status (s_sim_t *sim, const char *why)
     uint64_t errors = c->could_not_start + c->malformed + c->hub_errors + c->send_failed
                     + c->unsupported + c->custody + c->fork_failed;
     double elapsed = sim->start_ms? (zclock_mono () - sim->start_ms) / 1000.0: 0;
+    s_received_t received;
+    s_received (sim, &received);
+    double window = sim->rx_window_at? (zclock_mono () - sim->rx_window_at) / 1000.0: 0;
     if (sim->json) {
         json_t *status = json_pack ("{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "status", why, "elapsed", elapsed, "nodes", (json_int_t) sim->count,
@@ -1441,6 +1532,12 @@ s_status (s_sim_t *sim, const char *why)
             "rss_kb", (json_int_t) rss_kb, "private_kb", (json_int_t) private_kb, "cpu_s", cpu);
         json_object_update (status, more);
         json_decref (more);
+        more = json_pack ("{s:f, s:I, s:I, s:I, s:I, s:s}",
+            "rx_window_s", window, "rx_bytes", (json_int_t) received.bytes,
+            "rx_messages", (json_int_t) received.messages, "rx_node_max", (json_int_t) received.node_max,
+            "rx_node_median", (json_int_t) received.node_median, "rx_node_max_name", received.max_name);
+        json_object_update (status, more);
+        json_decref (more);
         char *text = json_dumps (status, JSON_COMPACT);
         printf ("%s\n", text);
         free (text);
@@ -1451,12 +1548,14 @@ s_status (s_sim_t *sim, const char *why)
                 ", reqs %" PRIu64 " (%u to %u per node), duplicates %" PRIu64 ", refused %" PRIu64
                 ", replies %" PRIu64 " (resent %" PRIu64 "), acks %" PRIu64 ", errors %" PRIu64
                 " (could not start %" PRIu64 ", no handshake %" PRIu64 ", malformed %" PRIu64
-                "), forked %" PRIu64 ", pongs %" PRIu64 ", pubs %" PRIu64 "; rss %" PRIu64
-                " KiB (private %" PRIu64 " KiB), cpu %.2f s\n",
+                "), forked %" PRIu64 ", pongs %" PRIu64 ", pubs %" PRIu64 "; received in the last %.1f s"
+                " %" PRIu64 " bytes in %" PRIu64 " messages, most by one node %" PRIu64 " (%s), median %"
+                PRIu64 "; rss %" PRIu64 " KiB (private %" PRIu64 " KiB), cpu %.2f s\n",
                 why, elapsed, sim->count, sim->started_nodes, sim->up_now, c->welcomed, c->reqs,
                 low, high, c->duplicates, c->refused, c->replies, c->reply_resends, c->acks_received,
                 errors, c->could_not_start, c->no_handshake, c->malformed, c->forked, c->pongs,
-                c->pubs, rss_kb, private_kb, cpu);
+                c->pubs, window, received.bytes, received.messages, received.node_max,
+                *received.max_name? received.max_name: "-", received.node_median, rss_kb, private_kb, cpu);
     fflush (stdout);
 }
 
@@ -1532,13 +1631,18 @@ s_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+//  SIGUSR1 prints the status; SIGUSR2 starts the received counts again.
 static int
-s_usr1_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+s_user_signal_event (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     struct signalfd_siginfo info;
-    if (read (item->fd, &info, sizeof info) == sizeof info)
-        s_status (arg, "SIGUSR1");
+    while (read (item->fd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGUSR2)
+            s_received_restart (arg);
+        else
+            s_status (arg, "SIGUSR1");
+    }
     return 0;
 }
 
@@ -1635,8 +1739,8 @@ s_sim_destroy (s_sim_t *sim)
         close (sim->epoll_fd);
     if (sim->kick_fd != -1)
         close (sim->kick_fd);
-    if (sim->usr1_fd != -1)
-        close (sim->usr1_fd);
+    if (sim->user_fd != -1)
+        close (sim->user_fd);
     if (sim->smaps_fd != -1)
         close (sim->smaps_fd);
     zc_keyring_destroy (&sim->keyring);
@@ -1665,10 +1769,11 @@ s_run (int argc, char *argv [])
         { "hub", 1, NULL, 'h' }, { "io-threads", 1, NULL, 'i' }, { "json", 0, NULL, 'j' },
         { "keys", 1, NULL, 'k' }, { "max-procs", 1, NULL, 'm' }, { "no-e2e", 0, NULL, 'E' },
         { "peer-timeout", 1, NULL, 't' }, { "pending", 1, NULL, 'P' }, { "prefix", 1, NULL, 'p' }, { "rate", 1, NULL, 'r' },
+        { "received-file", 1, NULL, 'O' },
         { "reconnect", 1, NULL, 'R' }, { "status-every", 1, NULL, 's' }, { "sub", 1, NULL, 'S' },
         { "no-zmtp-heartbeats", 0, NULL, 'Z' }, { "verbose", 0, NULL, 'v' }, { "help", 0, NULL, '?' }, { NULL, 0, NULL, 0 }
     };
-    s_sim_t sim_ = { .epoll_fd = -1, .kick_fd = -1, .usr1_fd = -1, .smaps_fd = -1, .first = 1, .cache = 16,
+    s_sim_t sim_ = { .epoll_fd = -1, .kick_fd = -1, .user_fd = -1, .smaps_fd = -1, .first = 1, .cache = 16,
                      .max_procs = 32, .rate = 500, .pending = 256, .zmtp_heartbeats = true }, *sim = &sim_;
     char *link_options [4] = { "2", "10", "30", "0.1" };    //  heartbeat, peer_timeout, handshake, reconnect
     uint32_t value, io_threads = 0;
@@ -1681,6 +1786,7 @@ s_run (int argc, char *argv [])
             case 'k': sim->keys = optarg; break;
             case 'h': sim->hub_arg = optarg; break;
             case 'p': sim->prefix = optarg; break;
+            case 'O': sim->received_path = optarg; break;
             case 'F': sim->fork = true; break;
             case 'j': sim->json = true; break;
             case 'E': e2e = false; break;
@@ -1749,16 +1855,17 @@ s_run (int argc, char *argv [])
     subs = NULL;
     status = 1;
 
-    //  The process: signals through signalfds (SIGUSR1 too, blocked
-    //  before any thread exists), czmq without its handler, sockets
-    //  beyond czmq's 1024 and descriptors up to the hard limit.
+    //  The process: signals through signalfds (SIGUSR1 and SIGUSR2 too,
+    //  blocked before any thread exists), czmq without its handler,
+    //  sockets beyond czmq's 1024 and descriptors up to the hard limit.
     zc_log_init ("zc-sim", verbose);
-    sigset_t usr1;
-    sigemptyset (&usr1);
-    sigaddset (&usr1, SIGUSR1);
-    if (sigprocmask (SIG_BLOCK, &usr1, NULL) != 0
-    ||  (sim->usr1_fd = signalfd (-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
-        fprintf (stderr, "zc-sim: cannot watch SIGUSR1: %s\n", strerror (errno));
+    sigset_t user_signals;
+    sigemptyset (&user_signals);
+    sigaddset (&user_signals, SIGUSR1);
+    sigaddset (&user_signals, SIGUSR2);
+    if (sigprocmask (SIG_BLOCK, &user_signals, NULL) != 0
+    ||  (sim->user_fd = signalfd (-1, &user_signals, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
+        fprintf (stderr, "zc-sim: cannot watch SIGUSR1 and SIGUSR2: %s\n", strerror (errno));
         goto done;
     }
     if (zc_daemon_init () != 0)
@@ -1831,16 +1938,16 @@ s_run (int argc, char *argv [])
     zmq_pollitem_t items [3] = {
         { NULL, sim->epoll_fd, ZMQ_POLLIN, 0 },
         { NULL, zc_daemon_signal_fd (), ZMQ_POLLIN, 0 },
-        { NULL, sim->usr1_fd, ZMQ_POLLIN, 0 }
+        { NULL, sim->user_fd, ZMQ_POLLIN, 0 }
     };
     zloop_poller (sim->loop, &items [0], s_epoll_event, sim);
     zloop_poller (sim->loop, &items [1], s_signal_event, sim);
-    zloop_poller (sim->loop, &items [2], s_usr1_event, sim);
+    zloop_poller (sim->loop, &items [2], s_user_signal_event, sim);
     zloop_timer (sim->loop, S_TICK_MS, 0, s_tick, sim);
     zc_info ("%u node(s) %s ... %s dial hub %s at %s, %.0f per second%s", sim->count, first_name,
              last_name, sim->hub_name, sim->endpoint, sim->rate,
              sim->fork? "; exec runs for real": "; exec answered without running");
-    sim->start_ms = zclock_mono ();
+    sim->start_ms = sim->rx_window_at = zclock_mono ();
     if (sim->status_every > 0)
         sim->next_status = sim->start_ms + (int64_t) (sim->status_every * 1000);
     zloop_start (sim->loop);
