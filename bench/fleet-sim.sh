@@ -21,7 +21,12 @@
 #                trigger --json ALL:true` (answered by the simulator
 #                without a process) and `zcnc send -w` of a broadcast
 #                `ping`: wall time of the command (the median), every
-#                node's result in and done.
+#                node's result in and done. A simulated node commits
+#                nothing to a store (a real agent's LMDB commit, fsync'd,
+#                comes before its ACK) and, but in the fork run, forks
+#                nothing: the broadcast times lack both on each node's
+#                side (doc/zc-sim.md, "What it skips"); the join, the
+#                hub's memory and CPU and the storm are not affected.
 #    uplink      the same from n2, on hub2 whose uplink is hub1.
 #    fork        for N = ZCNC_BENCH_SIM_FORK (1000) only: a simulator run
 #                with --fork (real /bin/sh -c true on each node) and
@@ -36,7 +41,15 @@
 #                and per node beside the bare ROUTER's CURVE handshake
 #                (tcp_info's bytes_sent through ss; /proc/PID/io's wchar,
 #                also shown, counts write()s, its logs, not libzmq's
-#                send()s).
+#                send()s). What one node received in that window (the
+#                simulators' counts start again on SIGUSR2, sent between
+#                the kill and the restart): the most and the median over
+#                the nodes, of the messages libzmq handed each node (the
+#                sizes of their frames, after CURVE: libzmq hides what
+#                each socket read); and the most and the median each
+#                simulated node's TCP connection to hub1 read (tcp_info's
+#                bytes_received through ss: with the CURVE handshake,
+#                framing and libzmq's PINGs).
 #  Prints every figure as it comes, then the table: figure, value,
 #  baseline, ratio, issue 14's target, met (as bench/fleet.sh's; with
 #  ZCNC_BENCH_SIM_ROWS=FILE the rows also go to FILE, which fleet.sh
@@ -181,7 +194,7 @@ start_sims () {
         count=$((n / sim_count))
         [ $k -eq $sim_count ] && count=$((n - first + 1))
         "$sim" run --keys "$d/keys" --hub "hub1@$endpoint" --prefix sim --first $first --count $count \
-            --json "$@" >"$d/sim$k.out" 2>"$d/sim$k.log" &
+            --json --received-file "$d/sim$k.received" "$@" >"$d/sim$k.out" 2>"$d/sim$k.log" &
         sim_pids="$sim_pids $!"
         pids="$pids $!"
         first=$((first + count))
@@ -239,6 +252,42 @@ sims_sum () {
         printf '%s' "$lines" | sed -n "s/.*\"$name\":\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { printf "%d ", s }'
     done
     echo
+}
+
+#  received_restart: every simulator's received counts start again
+#  (SIGUSR2); waits up to 5 s for each to say so in its log.
+received_restart () {
+    k=1
+    for pid in $sim_pids; do
+        said=$(grep -c 'received counts start again' "$d/sim$k.log")
+        kill -USR2 "$pid" 2>/dev/null
+        wait_tenths=50
+        wait_for restarted "$d/sim$k.log" "$said" ||
+            echo "bench: simulator $k (pid $pid) did not start its received counts again" >&2
+        unset wait_tenths
+        k=$((k + 1))
+    done
+}
+#  restarted LOG BEFORE: LOG says more than BEFORE times that the counts
+#  started again.
+restarted () {
+    [ "$(grep -c 'received counts start again' "$1")" -gt "$2" ]
+}
+#  "COUNT MAX MEDIAN TOTAL MAX_NAME" over the values read on stdin, one
+#  per line as NAME VALUE (the lower middle one for an even count).
+spread () {
+    sort -k 2,2n | awk '{ name [NR] = $1; v [NR] = $2; total += $2 }
+        END { if (NR == 0) print 0, "-", "-", 0, "-"; else print NR, v [NR], v [int ((NR + 1) / 2)], total, name [NR] }'
+}
+#  "NAME BYTES" per simulated node: what its TCP connection to PORT has
+#  read (tcp_info's bytes_received, through ss; the simulators' sockets
+#  only, by their process name).
+tcp_received_per_node () {
+    ss -tinpH state established "( dport = :$1 )" |
+        awk '/users:\(\(/ { ours = index ($0, "\"zc-sim\"") > 0; connection = $4; next }
+             ours { received = 0
+                    for (i = 1; i <= NF; i++) if ($i ~ /^bytes_received:/) { sub (/.*:/, "", $i); received = $i }
+                    print connection, received; ours = 0 }'
 }
 
 #  wait_directory AGENT COUNT: waits up to 30 s for AGENT's node
@@ -403,7 +452,7 @@ for n in $sizes; do
     hub_rss0=$1 hub_dirty0=$2
     echo "hub1 with n1: rss $hub_rss0 kB, private dirty $hub_dirty0 kB ($endpoint)"
 
-    echo "join: $n nodes dial hub1"
+    echo "join: $n nodes dial hub1 (each simulator dials at most 500 a second, its --rate: a bound on this figure)"
     start=$(now_ms)
     start_sims
     wait_sims_up 300 "$start" || fail "the $n simulated nodes were not all up in 300 s"
@@ -428,6 +477,7 @@ for n in $sizes; do
     row "$n nodes: idle hub CPU (%)" "$hub_cpu" "" "" "" ""
 
     echo "fan-out from n1 (hub1)"
+    echo "  (simulated nodes commit nothing to LMDB before their ACK and, but in the fork run, fork nothing: the trigger and ping times lack both on the nodes' side; join, hub memory and CPU and the storm are not affected)"
     wait_directory n1 $((n + 1))
     fan_out "trigger ALL:true from n1" n1 $((n + 1)) trigger
     trigger1=$median_ms
@@ -481,6 +531,9 @@ for n in $sizes; do
         kill -9 $hub1_pid
         wait $hub1_pid 2>/dev/null
         forget $hub1_pid
+        #  Nothing reaches the nodes until the new hub is up: what they
+        #  receive from here on is the storm's.
+        received_restart
         restart=$(now_ms)
         until start_hub hub1 "$endpoint"; do
             [ $(($(now_ms) - restart)) -lt 5000 ] || fail "hub1 could not bind $endpoint again in 5 s"
@@ -501,8 +554,17 @@ for n in $sizes; do
         wchar=$(awk '/^wchar/ { print $2 }' /proc/$hub1_pid/io)
         set -- $(tcp_bytes "${endpoint##*:}")
         storm_sent=$1 storm_received=$2
+        set -- $(tcp_received_per_node "${endpoint##*:}" | spread)
+        wire_nodes=$1 wire_max=$2 wire_median=$3
+        #  The simulators wrote their files with the statuses all_up
+        #  asked for last.
+        set -- $(cat "$d"/sim*.received | spread)
+        rx_nodes=$1 rx_max=$2 rx_median=$3 rx_total=$4 rx_name=$5
+        rx_average=$((rx_total / (rx_nodes > 0 ? rx_nodes : 1)))
         echo "  all up again: $up_ms ms after the restart ($up up, $((welcomed - welcomed0)) welcomed since)"
         echo "  the new hub until then: sent $storm_sent bytes, received $storm_received over its connections; wrote $wchar bytes with write() (wchar: its logs)"
+        echo "  storm: most bytes one node received $rx_max ($rx_name), median $rx_median, average $rx_average over $rx_nodes nodes (the hub sent $((storm_sent / n)) per node): the messages libzmq handed each node, their frames' sizes after CURVE"
+        echo "  storm: most bytes one node's connection read $wire_max, median $wire_median over $wire_nodes connections (tcp_info's bytes_received: with the CURVE handshake and the framing; the bare ROUTER sent $bare_sent per peer, its handshake and one echo)"
         up_s=$(calc "$up_ms / 1000")
         if [ $storm_up = no ]; then
             echo "bench: the nodes were not all up again 120 s after the restart" >&2
@@ -524,6 +586,8 @@ for n in $sizes; do
         row "$n nodes: storm, new hub peak RSS (kB)" "$peak" "10 s later $steady" "$r" "< 2 x" "$(awk -v r="$r" 'BEGIN { print r == "-" ? "-" : r < 2 ? "yes" : "no" }')"
         row "$n nodes: storm, bytes hub sent until up" "$storm_sent" "" "" "" ""
         row "$n nodes: storm, bytes sent per node" "$((storm_sent / n))" "bare CURVE handshake $bare_sent" "$(ratio $((storm_sent / n)) "$bare_sent")" "" ""
+        row "$n nodes: storm, most bytes one node received (messages)" "$rx_max" "median $rx_median, average $rx_average" "$(ratio "$rx_max" "$rx_median")" "a few KB (<= 4096)" "$(met "$rx_max" 4096)"
+        row "$n nodes: storm, most bytes one node's TCP read" "$wire_max" "median $wire_median" "$(ratio "$wire_max" "$wire_median")" "a few KB (<= 4096)" "$(met "$wire_max" 4096)"
         row "$n nodes: storm, hub wchar until up (logs)" "$wchar" "" "" "" ""
     fi
 
