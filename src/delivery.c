@@ -1425,6 +1425,46 @@ s_test_state (zc_delivery_t *delivery, const char *key)
     return state;
 }
 
+//  An outbox "o1" with room for 100 jobs, on a store of its own in a
+//  scratch directory, its link recorded.
+typedef struct {
+    char dir [32];
+    s_test_link_t link;
+    zc_store_t *store;
+    zc_delivery_t *delivery;
+} s_test_outbox_t;
+
+static int
+s_test_outbox_open (s_test_outbox_t *self)
+{
+    self->link = (s_test_link_t) { .sent = zlist_new (), .finals = zlist_new () };
+    zlist_autofree (self->link.finals);
+    snprintf (self->dir, sizeof self->dir, "/tmp/zcnc-outbox-XXXXXX");
+    if (!mkdtemp (self->dir))
+        return -1;
+    self->store = zc_store_open (self->dir, false, NULL);
+    zc_queue_cap_t cap = { .max_jobs = 100, .max_bytes = 1 << 20 };
+    self->delivery = zc_delivery_new (self->store, "o1", cap, s_test_send, s_test_final, &self->link);
+    return self->store? 0: -1;
+}
+
+//  0, or -1 when the scratch directory could not be removed.
+static int
+s_test_outbox_close (s_test_outbox_t *self)
+{
+    zc_delivery_destroy (&self->delivery);
+    zc_store_close (&self->store);
+    zc_wire_t *msg;
+    while ((msg = s_test_take (&self->link)))
+        zc_wire_destroy (&msg);
+    zlist_destroy (&self->link.sent);
+    zlist_destroy (&self->link.finals);
+    char *command = zsys_sprintf ("rm -rf %s", self->dir);
+    int status = system (command);
+    free (command);
+    return status == 0? 0: -1;
+}
+
 //  A schedule: one job per run and target, run k's ID derived from run
 //  0's; only run 0 is sent, the later runs wait for their results; when
 //  run 0 never reaches its target they end with it.
@@ -1432,13 +1472,10 @@ static int
 s_test_schedule (void)
 {
     ZC_TEST_BEGIN;
-    s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
-    zlist_autofree (link.finals);
-    char dir [] = "/tmp/zcnc-schedule-XXXXXX";
-    ZC_CHECK (mkdtemp (dir) != NULL);
-    zc_store_t *store = zc_store_open (dir, false, NULL);
-    zc_queue_cap_t cap = { .max_jobs = 100, .max_bytes = 1 << 20 };
-    zc_delivery_t *delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    s_test_outbox_t outbox;
+    ZC_CHECK (s_test_outbox_open (&outbox) == 0);
+    s_test_link_t *link = &outbox.link;
+    zc_delivery_t *delivery = outbox.delivery;
     zc_message_t *message = s_test_message ("{\"to\": \"n1,n2\", \"args\": [\"date\"],"
                                             " \"schedule\": [10, 25]}");
     zlist_t *targets = zlist_new ();
@@ -1447,9 +1484,9 @@ s_test_schedule (void)
     char *error = NULL;
     zlist_t *ids = zc_delivery_submit (delivery, message, targets, &error);
     ZC_CHECK (zlist_size (ids) == 6);
-    zc_wire_t *req = s_test_take (&link);
+    zc_wire_t *req = s_test_take (link);
     ZC_CHECK (req && req->type == ZC_MSG_REQ && zlist_size (req->to) == 2);
-    ZC_CHECK (s_test_take (&link) == NULL);
+    ZC_CHECK (s_test_take (link) == NULL);
     zc_schedule_spec_t schedule;
     ZC_CHECK (req && zc_wire_req_payload_schedule (req->payload, &schedule) == 0
               && schedule.interval == 10 && schedule.count == 3);
@@ -1489,13 +1526,13 @@ s_test_schedule (void)
         zc_id_scheduled (&req->id, 10, run, &run_id);
         zc_delivery_on_reply (delivery, &run_id, "n1", &result);
     }
-    ZC_CHECK (zlist_size (link.finals) == 3);
+    ZC_CHECK (zlist_size (link->finals) == 3);
     //  n2 never gets run 0: when it expires, so do its later runs, once
     //  reported (given up) for run 0 only; a result that comes after
     //  all still replaces theirs.
     ZC_CHECK (req && zc_delivery_job_method (delivery, &req->id, "n2") == ZC_METHOD_EXEC);
     zc_delivery_tick (delivery, zclock_mono (), zc_wall_ms () + 86401 * 1000);
-    ZC_CHECK (zlist_size (link.finals) == 6);
+    ZC_CHECK (zlist_size (link->finals) == 6);
     state = s_test_state (delivery, keys [5]);
     ZC_CHECK_STR (state, "expired");
     free (state);
@@ -1520,7 +1557,7 @@ s_test_schedule (void)
     zlist_t *one = zlist_new ();
     zlist_append (one, "n5");
     ids = zc_delivery_submit (delivery, message, one, &error);
-    req = s_test_take (&link);
+    req = s_test_take (link);
     late = zc_result_new ();
     late->state = ZC_STATE_EXPIRED;
     late->started_ms = late->finished_ms = zc_wall_ms ();
@@ -1536,12 +1573,12 @@ s_test_schedule (void)
     //  While run 0 has not left, its later runs are queued here as much
     //  as it is: cancelling one cancels them all. The runs and their
     //  schedule survive a restart.
-    link.link_down = true;
+    link->link_down = true;
     ids = zc_delivery_submit (delivery, message, targets, &error);
     ZC_CHECK (zlist_size (ids) == 6);
-    ZC_CHECK (zc_store_commit (store) == 0);
+    ZC_CHECK (zc_store_commit (outbox.store) == 0);
     zc_delivery_destroy (&delivery);
-    delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    delivery = zc_delivery_new (outbox.store, "o1", (zc_queue_cap_t) { .max_jobs = 100, .max_bytes = 1 << 20 }, s_test_send, s_test_final, link);
     ZC_CHECK (zc_delivery_load (delivery) == 15);
     const char *n1_first = zlist_first (ids), *n1_last = zlist_next (ids);
     n1_last = zlist_next (ids);
@@ -1549,17 +1586,17 @@ s_test_schedule (void)
     char node [ZC_NAME_SIZE], relay [ZC_NAME_SIZE];
     ZC_CHECK (zc_delivery_job_brief (delivery, n1_last, &brief, node, relay) == 0
               && brief == ZC_STATE_QUEUED && streq (node, "n1"));
-    size_t finals = zlist_size (link.finals);
+    size_t finals = zlist_size (link->finals);
     ZC_CHECK (zc_delivery_cancel (delivery, n1_last, &error) == 0);
-    ZC_CHECK (zlist_size (link.finals) == finals + 3);
+    ZC_CHECK (zlist_size (link->finals) == finals + 3);
     state = s_test_state (delivery, n1_first);
     ZC_CHECK_STR (state, "cancelled");
     free (state);
     //  Sent now, n2's run 0 takes its later runs with it when it is cancelled.
-    link.link_down = false;
+    link->link_down = false;
     zc_delivery_link_up (delivery);
     int to_n1 = 0, to_n2 = 0;
-    while ((req = s_test_take (&link))) {
+    while ((req = s_test_take (link))) {
         to_n1 += streq (zlist_first (req->to), "n1");
         to_n2 += streq (zlist_first (req->to), "n2");
         zc_wire_destroy (&req);
@@ -1572,16 +1609,8 @@ s_test_schedule (void)
 
     zc_message_destroy (&message);
     zlist_destroy (&targets);
-    zc_delivery_destroy (&delivery);
-    zc_store_close (&store);
-    zc_wire_t *msg;
-    while ((msg = s_test_take (&link)))
-        zc_wire_destroy (&msg);
-    zlist_destroy (&link.sent);
-    zlist_destroy (&link.finals);
-    char *command = zsys_sprintf ("rm -rf %s", dir);
-    ZC_CHECK (system (command) == 0);
-    free (command);
+    outbox.delivery = delivery;
+    ZC_CHECK (s_test_outbox_close (&outbox) == 0);
     return ZC_TEST_END;
 }
 
@@ -1592,13 +1621,10 @@ static int
 s_test_cancels_first (void)
 {
     ZC_TEST_BEGIN;
-    s_test_link_t link = { .sent = zlist_new (), .finals = zlist_new () };
-    zlist_autofree (link.finals);
-    char dir [] = "/tmp/zcnc-cancels-XXXXXX";
-    ZC_CHECK (mkdtemp (dir) != NULL);
-    zc_store_t *store = zc_store_open (dir, false, NULL);
-    zc_queue_cap_t cap = { .max_jobs = 100, .max_bytes = 1 << 20 };
-    zc_delivery_t *delivery = zc_delivery_new (store, "o1", cap, s_test_send, s_test_final, &link);
+    s_test_outbox_t outbox;
+    ZC_CHECK (s_test_outbox_open (&outbox) == 0);
+    s_test_link_t *link = &outbox.link;
+    zc_delivery_t *delivery = outbox.delivery;
     zlist_t *targets = zlist_new ();
     zlist_append (targets, "n1");
     const char *texts [] = {
@@ -1606,7 +1632,7 @@ s_test_cancels_first (void)
         "{\"to\": \"n1\", \"method\": \"cancel\", \"args\": [\"01JDQ8ABCDEFGHJKMNPQRSTVWX.n1\"]}",
         "{\"to\": \"n1\", \"args\": [\"false\"]}"
     };
-    link.link_down = true;
+    link->link_down = true;
     for (size_t index = 0; index < 3; index++) {
         zc_message_t *message = s_test_message (texts [index]);
         char *error = NULL;
@@ -1615,7 +1641,7 @@ s_test_cancels_first (void)
         zlist_destroy (&ids);
         zc_message_destroy (&message);
     }
-    link.link_down = false;
+    link->link_down = false;
     for (int round = 0; round < 3; round++) {
         if (round == 0)
             zc_delivery_link_up (delivery);
@@ -1627,7 +1653,7 @@ s_test_cancels_first (void)
         zc_wire_t *req;
         zc_method_t methods [3];
         size_t count = 0;
-        while ((req = s_test_take (&link))) {
+        while ((req = s_test_take (link))) {
             if (count < 3)
                 methods [count] = req->method;
             count++;
@@ -1638,13 +1664,7 @@ s_test_cancels_first (void)
         ZC_CHECK (methods [1] == ZC_METHOD_EXEC && methods [2] == ZC_METHOD_EXEC);
     }
     zlist_destroy (&targets);
-    zc_delivery_destroy (&delivery);
-    zc_store_close (&store);
-    zlist_destroy (&link.sent);
-    zlist_destroy (&link.finals);
-    char *command = zsys_sprintf ("rm -rf %s", dir);
-    ZC_CHECK (system (command) == 0);
-    free (command);
+    ZC_CHECK (s_test_outbox_close (&outbox) == 0);
     return ZC_TEST_END;
 }
 
