@@ -125,4 +125,17 @@ test_expect_success 'jobs: the remote method lists what runs on a node' '
 	wait_for no_process "^sleep 998$"
 '
 
+test_expect_success 'jobs through two chained hubs: the far node answers with its running job' '
+	id=$(zcnc_as n1 trigger --async "n4:sleep 997") &&
+	wait_for "job_state_is n1 $id running" &&
+	echo "{\"to\": \"n4\", \"method\": \"jobs\"}" >jobs.json &&
+	zcnc_as n1 send -w -t 20 jobs.json >answers &&
+	grep "^{" answers >results &&
+	test_json results "len(L) == 1 and J[\"node\"] == \"n4\" and J[\"state\"] == \"done\"
+	                   and any({\"id\": \"$id\", \"origin\": \"n1\", \"method\": \"exec\"}.items()
+	                           <= json.loads(l).items() for l in J[\"stdout\"].splitlines())" &&
+	zcnc_as n1 cancel "$id" >/dev/null &&
+	wait_for no_process "^sleep 997$"
+'
+
 test_done

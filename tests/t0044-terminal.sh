@@ -231,4 +231,38 @@ test_expect_success 'call warns the same way for options after FUNCTION' '
 	! grep -q warning err
 '
 
+# zcnc cp draws "STORED / TOTAL MiB  RATE MiB/s  ETA M:SS" over itself
+# on a terminal (zcnc-cp(1)), from the progress its copy job reports
+# every half second; through a proxy at 1 MB/s, a 3 MiB file takes about
+# 3 s. Not "n*": the fan-outs above count three nodes.
+test_expect_success SCRIPT 'cp on a terminal: a progress line with the bytes, the rate and the time left' '
+	test -x "$ZC_PROXY" &&
+	start_proxy px --to "$(hub_endpoint hub1 | sed "s|tcp://||")" &&
+	make_keys far &&
+	start_agent far hub1 "agent/hub = hub1@tcp://127.0.0.1:$(cat px.port)" &&
+	wait_for nodes_online n1 far &&
+	proxy_ctl px "rate 1000000" &&
+	mkdir -p dropbox &&
+	head -c 3145728 /dev/urandom >three-mib &&
+	on_tty cp -t 60 three-mib "far:$SCRATCH/dropbox/tty" &&
+	cmp three-mib dropbox/tty &&
+	tr "\r" "\n" <tty.out >lines &&
+	grep -E "^ +[0-9]+\.[0-9] / 3\.0 MiB +([1-9][0-9]*\.[0-9]|0\.[1-9]) MiB/s  ETA [0-9]+:[0-5][0-9] *$" lines >progress &&
+	grep -q -v "^ +3\.0 / " progress &&
+	grep -q "copied $SCRATCH/three-mib to far: 3145728 bytes stored at $SCRATCH/dropbox/tty" lines
+'
+
+# The pipe case of a fast copy is in t0039 ("nothing but one line on a
+# pipe"); this is the same slow copy as above.
+test_expect_success SCRIPT 'cp with stdout not a terminal: the result line only, no progress' '
+	zcnc_as n1 cp -t 60 three-mib "far:$SCRATCH/dropbox/pipe" >out 2>err &&
+	cmp three-mib dropbox/pipe &&
+	test_line_count = 1 out &&
+	grep -q "^copied $SCRATCH/three-mib to far: 3145728 bytes stored at $SCRATCH/dropbox/pipe" out &&
+	test "$(tr -dc "\r" <out | wc -c)" = 0 &&
+	! grep -q "MiB/s" out &&
+	test ! -s err &&
+	proxy_ctl px "rate 0"
+'
+
 test_done
