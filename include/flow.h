@@ -23,11 +23,14 @@
     follows the link's queueing delay (the round trip of a mark against
     the lowest seen lately): it grows while that delay stays under
     ZC_FLOW_TARGET_MS and the window was what held bulk back (an idle
-    link's window stays as it is), and halves above twice that, down to
-    one chunk in flight and up to half the budget (so small messages
-    keep room). On
-    loopback it opens wide; on a 64 kbit/s link it settles at one or two
-    chunks.
+    link's window stays as it is); above twice that it comes down to
+    what the link delivered in that round trip, scaled to its lowest
+    round trip plus the target (halved at least), so a window learnt
+    on a fast link shuts in one round trip when the link turns slow.
+    Bulk that starts again after a second without any in flight starts
+    from one chunk. The window stays between one chunk in flight and
+    half the budget (so small messages keep room). On loopback it opens
+    wide; on a 64 kbit/s link it settles at one or two chunks.
 
     The budget bounds what the link holds, in flight and queued: a bulk
     chunk that would pass it is refused, and so is any message once the

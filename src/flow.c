@@ -8,6 +8,11 @@
 #define S_MIN_WINDOW    (16u << 10)     //  below this, one bulk message at a time
 #define S_START_WINDOW  S_MIN_WINDOW    //  one chunk until the link shows it can take more
 #define S_BASE_EPOCH_MS 30000           //  the lowest round trip is forgotten after two of these
+//  Bulk that starts again after this long without any in flight starts
+//  from one chunk: what the window learnt may be stale (a link that was
+//  fast is slow now), and a full stale window at once would queue that
+//  much ahead of every small message behind it.
+#define S_IDLE_RESTART_MS   1000
 #define S_MAX_MARKS     16              //  marks out at once
 #define S_MARK_LOST_MS  30000           //  a mark unanswered this long is taken as lost
 //  A link's own small traffic (a heartbeat and its answer) is marked on
@@ -36,13 +41,14 @@ struct _zc_flow_t {
     uint64_t bulk_sent, bulk_acked; //  the same for bulk chunks only
     uint64_t marked, bulk_marked;   //  the counts when the latest mark left
     uint64_t unacked_since;         //  when bytes went out with none in flight (0: none in flight)
+    uint64_t bulk_idle_since;       //  when the last bulk in flight was known arrived (0: some in flight)
     uint64_t serial;                //  of the latest mark (random: a peer cannot echo
                                     //  a mark it has not read)
     s_mark_t marks [S_MAX_MARKS];   //  a ring of the marks out, oldest first
     size_t mark_first, mark_count;
     zlist_t *queue;                 //  zmsg_t waiting for the window (owned)
     size_t queued;                  //  their bytes
-    uint64_t base_now, base_before; //  lowest round trip this epoch and the one before (0: none)
+    uint64_t base_now, base_before; //  lowest round trip + 1 this epoch and the one before (0: none)
     uint64_t epoch_ms;
     uint64_t refused;
 };
@@ -177,6 +183,10 @@ zc_flow_send (zc_flow_t *self, zmsg_t **frames_p, bool bulk, uint64_t now)
         return s_refuse (self, frames_p);
     if (pool && pool->held && pool->held + bytes > pool->limit / 8 * 7)
         return s_refuse (self, frames_p);
+    if (self->bulk_idle_since && now >= self->bulk_idle_since + S_IDLE_RESTART_MS
+    &&  self->window > S_START_WINDOW)
+        self->window = S_START_WINDOW;
+    self->bulk_idle_since = 0;
     if (zlist_size (self->queue) == 0 && s_window_open (self, bytes))
         return s_sink (self, frames_p, bytes, true, now);
     size_t before = s_held (self);
@@ -204,20 +214,24 @@ zc_flow_pump (zc_flow_t *self, uint64_t now)
 }
 
 //  The window follows the queueing delay: the round trip of a mark
-//  above the lowest one seen in this epoch or the last.
+//  above the lowest one seen in this epoch or the last. 'delivered' is
+//  what the mark's echo says arrived: all of it within the round trip.
 static void
-s_adapt (zc_flow_t *self, uint64_t rtt, bool limited, uint64_t now)
+s_adapt (zc_flow_t *self, uint64_t rtt, uint64_t delivered, bool limited, uint64_t now)
 {
     if (now > self->epoch_ms && now - self->epoch_ms >= S_BASE_EPOCH_MS) {
         self->base_before = self->base_now;
         self->base_now = 0;
         self->epoch_ms = now;
     }
-    if (!self->base_now || rtt < self->base_now)
-        self->base_now = rtt;
+    //  The lowest round trips are kept one above, so that 0 says "none
+    //  yet": on loopback a round trip is often 0 ms.
+    if (!self->base_now || rtt + 1 < self->base_now)
+        self->base_now = rtt + 1;
     uint64_t base = self->base_now;
     if (self->base_before && self->base_before < base)
         base = self->base_before;
+    base -= 1;
     uint64_t delay = rtt - base;
     if (delay < ZC_FLOW_TARGET_MS && limited) {
         //  Only a window that held bulk back grows: an idle link's quick
@@ -229,8 +243,17 @@ s_adapt (zc_flow_t *self, uint64_t rtt, bool limited, uint64_t now)
         self->window = self->window + step > most? most: self->window + step;
     }
     else
-    if (delay > 2 * ZC_FLOW_TARGET_MS)
-        self->window = self->window / 2 < S_MIN_WINDOW? S_MIN_WINDOW: self->window / 2;
+    if (delay > 2 * ZC_FLOW_TARGET_MS) {
+        //  Halved at least, and down to what the link carried in this
+        //  round trip's base plus the target delay at the rate it
+        //  delivered: a window learnt on a fast link comes down in one
+        //  round trip, not one halving per round trip of seconds.
+        size_t window = self->window / 2;
+        double carried = (double) delivered * (double) (base + ZC_FLOW_TARGET_MS) / (double) rtt;
+        if (carried < (double) window)
+            window = (size_t) carried;
+        self->window = window < S_MIN_WINDOW? S_MIN_WINDOW: window;
+    }
 }
 
 void
@@ -246,14 +269,17 @@ zc_flow_on_echo (zc_flow_t *self, uint64_t serial, uint64_t now)
     self->mark_first = (self->mark_first + found + 1) % S_MAX_MARKS;
     self->mark_count -= found + 1;
     size_t before = s_held (self);
+    uint64_t delivered = mark.end > self->acked? mark.end - self->acked: 0;
     if (mark.end > self->acked)
         self->acked = mark.end;
     if (mark.bulk_end > self->bulk_acked)
         self->bulk_acked = mark.bulk_end;
     if (self->acked == self->sent)
         self->unacked_since = 0;
+    if (self->bulk_acked == self->bulk_sent && !self->bulk_idle_since)
+        self->bulk_idle_since = now? now: 1;
     s_pool_update (self, before);
-    s_adapt (self, now > mark.at_ms? now - mark.at_ms: 0, mark.limited, now);
+    s_adapt (self, now > mark.at_ms? now - mark.at_ms: 0, delivered, mark.limited, now);
     zc_flow_pump (self, now);
     if (self->mark_count == 0 && self->bulk_sent > self->bulk_acked)
         s_mark (self, now);         //  bulk still out: keep one mark behind it
@@ -589,6 +615,48 @@ zc_flow_test (bool verbose)
     zc_flow_on_echo (quiet, quiet_sink.last_mark + 1, now + 1);
     ZC_CHECK (zc_flow_in_flight (quiet) > 0);
     zc_flow_destroy (&quiet);
+
+    //  A link that turns slow: a window opened wide on a fast link comes
+    //  down to one chunk with the first slow echo, not one halving per
+    //  round trip; and bulk after a second without any in flight starts
+    //  from one chunk, so a stale wide window does not queue its size at
+    //  once ahead of every small message.
+    s_test_sink_t turn_sink = { 0 };
+    zc_flow_t *turn = zc_flow_new (4u << 20, NULL, s_test_sink, &turn_sink);
+    for (int round = 0; round < 100; round++) {
+        for (int index = 0; index < 40; index++)
+            s_test_send (turn, chunk, true, now);
+        zc_flow_on_echo (turn, turn_sink.last_mark, now + 1);
+    }
+    ZC_CHECK (zc_flow_window (turn) == (4u << 20) / 2);
+    for (int round = 0; round < 400 && (zc_flow_queued (turn) || zc_flow_in_flight (turn)); round++)
+        zc_flow_on_echo (turn, turn_sink.last_mark, now + 1);
+    ZC_CHECK (zc_flow_queued (turn) == 0 && zc_flow_in_flight (turn) == 0);
+    for (int index = 0; index < 8; index++)
+        s_test_send (turn, chunk, true, now + 2);
+    ZC_CHECK (zc_flow_queued (turn) == 0);          //  all 8 went: the wide window still holds
+    now += 2100;                                    //  the first chunk's echo, at 8 kB/s
+    zc_flow_on_echo (turn, turn_sink.last_mark, now);
+    ZC_CHECK (zc_flow_window (turn) == S_MIN_WINDOW);
+    for (int round = 0; round < 20 && zc_flow_in_flight (turn); round++) {
+        now += 2100;
+        zc_flow_on_echo (turn, turn_sink.last_mark, now);
+    }
+    //  Opened wide again, then idle for longer than S_IDLE_RESTART_MS.
+    for (int round = 0; round < 100; round++) {
+        for (int index = 0; index < 40; index++)
+            s_test_send (turn, chunk, true, now);
+        zc_flow_on_echo (turn, turn_sink.last_mark, now + 1);
+    }
+    for (int round = 0; round < 400 && (zc_flow_queued (turn) || zc_flow_in_flight (turn)); round++)
+        zc_flow_on_echo (turn, turn_sink.last_mark, now + 1);
+    ZC_CHECK (zc_flow_window (turn) > 64 * chunk);
+    now += 1 + S_IDLE_RESTART_MS;
+    size_t sent_before = turn_sink.messages;
+    for (int index = 0; index < 8; index++)
+        s_test_send (turn, chunk, true, now);
+    ZC_CHECK (turn_sink.messages == sent_before + 1 && zc_flow_queued (turn) == 7 * chunk);
+    zc_flow_destroy (&turn);
 
     //  A full pool refuses small messages only to links that are behind.
     zc_flow_pool_t small_pool = { .limit = 1u << 20 };
