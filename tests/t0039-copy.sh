@@ -168,7 +168,13 @@ test_expect_success 'a kill -9 of the sending agent: the copy goes on by itself 
 
 # One 16 KiB chunk takes 2 s at 8 kB/s: a small job behind the copy waits
 # for the chunk on the link (the hop's window, down to one chunk on a
-# slow link), not for all the stream has in flight; zcnc.conf(5).
+# slow link), not for all the stream has in flight; zcnc.conf(5). The
+# test before this one copied at 2 MB/s on the same link: the 1.5 s pause
+# lets it sit idle past a second, after which bulk starts again from one
+# chunk (doc/PROTOCOL.md, "The window follows the link"). Without the
+# pause, what the fast copy's window let go at once would be queued on
+# the slow link once (80 KB, 10 s), as on a real link that turns slow in
+# the middle of a transfer.
 test_expect_success 'a small job is not held behind a copy on a 64 kbit/s link' '
 	head -c 400000 /dev/urandom >slow &&
 	sleep 1.5 &&
